@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection keeps the package graph pointing one way:
+// cmd/xvm -> lint, convert, probe -> schema, vmess. It asks the go tool for
+// every package's (non-test) dependencies and checks them against the house
+// rules in DESIGN.md.
+func TestDependencyDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "github.com/xvmtools/xvm/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const mod = "github.com/xvmtools/xvm"
+	// forbidden maps a package prefix (inside the module) to dependency
+	// prefixes it must not reach.
+	uiLibs := []string{"github.com/spf13/cobra", "github.com/charmbracelet/"}
+	xray := "github.com/xtls/xray-core"
+	forbidden := map[string][]string{
+		mod + "/schema":  append([]string{mod + "/lint", mod + "/convert", mod + "/probe", mod + "/cmd", mod + "/vmess", xray}, uiLibs...),
+		mod + "/lint":    append([]string{mod + "/convert", mod + "/probe", mod + "/cmd", mod + "/vmess", xray}, uiLibs...),
+		mod + "/convert": append([]string{mod + "/lint", mod + "/probe", mod + "/cmd", mod + "/vmess", xray}, uiLibs...),
+		mod + "/probe":   append([]string{mod + "/lint", mod + "/cmd", xray}, uiLibs...),
+		mod + "/vmess":   append([]string{mod + "/schema", mod + "/lint", mod + "/convert", mod + "/probe", mod + "/cmd", xray}, uiLibs...),
+	}
+	// vmesstest is a test helper (like net/http/httptest): it starts
+	// Xray-core, so it may import it; nothing outside tests may import it.
+	const vmesstest = mod + "/vmess/vmesstest"
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		pkg, deps := fields[0], fields[1:]
+		seen++
+		if pkg == vmesstest {
+			continue
+		}
+		for _, d := range deps {
+			if d == vmesstest || strings.HasPrefix(d, vmesstest+"/") {
+				t.Errorf("%s imports the test helper %s", pkg, d)
+			}
+		}
+		for prefix, bad := range forbidden {
+			if pkg != prefix && !strings.HasPrefix(pkg, prefix+"/") {
+				continue
+			}
+			for _, d := range deps {
+				for _, b := range bad {
+					if d == b || strings.HasPrefix(d, b+"/") || (strings.HasSuffix(b, "/") && strings.HasPrefix(d, b)) {
+						t.Errorf("%s depends on %s, which the package rules forbid", pkg, d)
+					}
+				}
+			}
+		}
+	}
+	if seen < 2 {
+		t.Fatalf("go list returned only %d packages; the test is not looking at the module", seen)
+	}
+}
