@@ -1,0 +1,279 @@
+package schema
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Pos is a 1-based position in a source file. Col counts characters
+// (Unicode code points), not bytes.
+type Pos struct {
+	Line int
+	Col  int
+}
+
+// Less reports whether p comes before q.
+func (p Pos) Less(q Pos) bool {
+	if p.Line != q.Line {
+		return p.Line < q.Line
+	}
+	return p.Col < q.Col
+}
+
+// IsValid reports whether p points somewhere (line and column are set).
+func (p Pos) IsValid() bool { return p.Line > 0 && p.Col > 0 }
+
+// Kind is the JSON type of a Node.
+type Kind uint8
+
+// The kinds of Node.
+const (
+	Null Kind = iota
+	Bool
+	Number
+	String
+	Array
+	Object
+)
+
+// String names the kind the way JSON Schema does.
+func (k Kind) String() string {
+	switch k {
+	case Null:
+		return "null"
+	case Bool:
+		return "boolean"
+	case Number:
+		return "number"
+	case String:
+		return "string"
+	case Array:
+		return "array"
+	case Object:
+		return "object"
+	}
+	return "unknown"
+}
+
+// Node is one value in a positioned document. Whatever the source format,
+// the tree has JSON's shape.
+type Node struct {
+	Kind Kind
+	// Pos is where the value starts; End is just past its last character
+	// (for YAML collections End equals Pos).
+	Pos, End Pos
+	// Text is the string value of a String, the decimal text of a Number,
+	// and "true" or "false" for a Bool.
+	Text string
+	// Items are the elements of an Array.
+	Items []*Node
+	// Members are the entries of an Object in source order, duplicates
+	// included (Xray keeps the last of duplicate keys).
+	Members []Member
+}
+
+// Member is one key of an Object with its position and value.
+type Member struct {
+	Key            string
+	KeyPos, KeyEnd Pos
+	Value          *Node
+}
+
+// IsInteger reports whether a Number node holds an integer literal
+// (no fraction or exponent), as Xray's integer fields require.
+func (n *Node) IsInteger() bool {
+	if n == nil || n.Kind != Number {
+		return false
+	}
+	return !strings.ContainsAny(n.Text, ".eE")
+}
+
+// Int returns a Number node's value as an int64 when it is an integer that
+// fits; ok is false otherwise.
+func (n *Node) Int() (v int64, ok bool) {
+	if !n.IsInteger() {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(n.Text, 10, 64)
+	return v, err == nil
+}
+
+// Get returns the member value for key the way Xray's decoder picks it: an
+// exact match wins, otherwise the last case-insensitive match. It returns
+// nil when n is not an object or has no such key.
+func (n *Node) Get(key string) *Node {
+	m := n.Member(key)
+	if m == nil {
+		return nil
+	}
+	return m.Value
+}
+
+// Member is like Get but returns the whole member (with key position).
+func (n *Node) Member(key string) *Member {
+	if n == nil || n.Kind != Object {
+		return nil
+	}
+	var fold *Member
+	for i := len(n.Members) - 1; i >= 0; i-- {
+		m := &n.Members[i]
+		if m.Key == key {
+			return m
+		}
+		if fold == nil && strings.EqualFold(m.Key, key) {
+			fold = m
+		}
+	}
+	return fold
+}
+
+// Format is the syntax a document was written in.
+type Format string
+
+// The formats Load understands.
+const (
+	JSON Format = "json"
+	YAML Format = "yaml"
+	TOML Format = "toml"
+)
+
+// Document is a parsed configuration file: a positioned tree plus the
+// source it came from.
+type Document struct {
+	// Name is the file name given to Load ("-" or "<stdin>" for stdin).
+	Name   string
+	Format Format
+	Root   *Node
+	// Source is the original bytes.
+	Source []byte
+}
+
+// Line returns source line n (1-based) without its line terminator, or ""
+// when out of range.
+func (d *Document) Line(n int) string {
+	if n < 1 {
+		return ""
+	}
+	src := d.Source
+	for i := 1; i < n; i++ {
+		j := indexByte(src, '\n')
+		if j < 0 {
+			return ""
+		}
+		src = src[j+1:]
+	}
+	if j := indexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return strings.TrimSuffix(string(src), "\r")
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// Lookup resolves an RFC 6901 JSON pointer. Object tokens match keys the
+// way Xray does (exact, else last case-insensitive match). It returns the
+// node, the member holding it (nil for the root and for array elements) and
+// whether the pointer resolved.
+func (d *Document) Lookup(pointer string) (*Node, *Member, bool) {
+	if d == nil || d.Root == nil {
+		return nil, nil, false
+	}
+	n := d.Root
+	var mem *Member
+	if pointer == "" {
+		return n, nil, true
+	}
+	if pointer[0] != '/' {
+		return nil, nil, false
+	}
+	for _, tok := range strings.Split(pointer[1:], "/") {
+		tok = UnescapePointer(tok)
+		switch n.Kind {
+		case Object:
+			mem = n.Member(tok)
+			if mem == nil {
+				return nil, nil, false
+			}
+			n = mem.Value
+		case Array:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n.Items) {
+				return nil, nil, false
+			}
+			mem = nil
+			n = n.Items[i]
+		default:
+			return nil, nil, false
+		}
+	}
+	return n, mem, true
+}
+
+// RealPointer rewrites pointer so that every object token is spelt as the
+// key actually written in the document (Lookup matches case-insensitively).
+// Unresolvable tails are kept as given.
+func (d *Document) RealPointer(pointer string) string {
+	if d == nil || d.Root == nil || pointer == "" || pointer[0] != '/' {
+		return pointer
+	}
+	n := d.Root
+	var b strings.Builder
+	toks := strings.Split(pointer[1:], "/")
+	for i, tok := range toks {
+		raw := UnescapePointer(tok)
+		if n != nil && n.Kind == Object {
+			if m := n.Member(raw); m != nil {
+				b.WriteByte('/')
+				b.WriteString(EscapePointer(m.Key))
+				n = m.Value
+				continue
+			}
+		} else if n != nil && n.Kind == Array {
+			if j, err := strconv.Atoi(raw); err == nil && j >= 0 && j < len(n.Items) {
+				b.WriteByte('/')
+				b.WriteString(tok)
+				n = n.Items[j]
+				continue
+			}
+		}
+		for _, rest := range toks[i:] {
+			b.WriteByte('/')
+			b.WriteString(rest)
+		}
+		break
+	}
+	return b.String()
+}
+
+// EscapePointer escapes one JSON pointer token (RFC 6901).
+func EscapePointer(tok string) string {
+	if !strings.ContainsAny(tok, "~/") {
+		return tok
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
+}
+
+// UnescapePointer undoes EscapePointer.
+func UnescapePointer(tok string) string {
+	if !strings.Contains(tok, "~") {
+		return tok
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+}
+
+// Child appends an object key or array index to a pointer.
+func Child(pointer string, tok string) string {
+	return pointer + "/" + EscapePointer(tok)
+}
+
+// Index appends an array index to a pointer.
+func Index(pointer string, i int) string {
+	return pointer + "/" + strconv.Itoa(i)
+}

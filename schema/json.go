@@ -1,0 +1,389 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// stripComments returns a copy of src in which every comment Xray's config
+// reader removes (infra/conf/json.Reader: `//…`, `#…`, `/*…*/`, with text in
+// "…" and '…' left alone) is replaced by spaces. Newlines are kept, so byte
+// offsets, lines and columns stay those of the original file.
+func stripComments(src []byte) []byte {
+	const (
+		content = iota
+		escape
+		dquote
+		dquoteEscape
+		squote
+		squoteEscape
+		comment
+		slash
+		multi
+		multiStar
+	)
+	out := make([]byte, len(src))
+	copy(out, src)
+	state := content
+	blank := func(i int) {
+		if out[i] != '\n' {
+			out[i] = ' '
+		}
+	}
+	for i, x := range src {
+		switch state {
+		case content:
+			switch x {
+			case '"':
+				state = dquote
+			case '\'':
+				state = squote
+			case '\\':
+				state = escape
+			case '#':
+				state = comment
+				blank(i)
+			case '/':
+				state = slash
+			}
+		case escape:
+			state = content
+		case dquote:
+			switch x {
+			case '"':
+				state = content
+			case '\\':
+				state = dquoteEscape
+			}
+		case dquoteEscape:
+			state = dquote
+		case squote:
+			switch x {
+			case '\'':
+				state = content
+			case '\\':
+				state = squoteEscape
+			}
+		case squoteEscape:
+			state = squote
+		case comment:
+			if x == '\n' {
+				state = content
+			} else {
+				blank(i)
+			}
+		case slash:
+			switch x {
+			case '/':
+				state = comment
+				blank(i - 1)
+				blank(i)
+			case '*':
+				state = multi
+				blank(i - 1)
+				blank(i)
+			default:
+				// Xray emits "/" and x and goes back to plain content,
+				// even when x is a quote.
+				state = content
+			}
+		case multi:
+			blank(i)
+			if x == '*' {
+				state = multiStar
+			}
+		case multiStar:
+			blank(i)
+			switch x {
+			case '/':
+				state = content
+			case '*':
+			default:
+				state = multi
+			}
+		}
+	}
+	if state == slash && len(out) > 0 {
+		// Xray drops a lone trailing "/".
+		out[len(out)-1] = ' '
+	}
+	return out
+}
+
+type jsonParser struct {
+	name  string
+	src   []byte
+	i     int
+	li    *lineIndex
+	nodes int
+}
+
+func parseJSON(name string, data []byte) (*Node, error) {
+	p := &jsonParser{name: name, src: stripComments(data), li: newLineIndex(data)}
+	p.skipSpace()
+	if p.i >= len(p.src) {
+		return nil, p.errAt(p.i, "empty document: expected a JSON object or array")
+	}
+	n, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	// Like encoding/json's Decoder, Xray ignores anything after the first
+	// value, so xvm does too.
+	return n, nil
+}
+
+func (p *jsonParser) errAt(off int, format string, args ...any) error {
+	return &SyntaxError{File: p.name, Pos: p.li.pos(off), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.i < len(p.src) {
+		switch p.src[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func describe(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return fmt.Sprintf("%q", rune(c))
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+func (p *jsonParser) value(depth int) (*Node, error) {
+	if depth > MaxDepth {
+		return nil, p.errAt(p.i, "nesting deeper than %d levels", MaxDepth)
+	}
+	p.nodes++
+	if p.nodes > MaxNodes {
+		return nil, p.errAt(p.i, "more than %d values", MaxNodes)
+	}
+	if p.i >= len(p.src) {
+		return nil, p.errAt(p.i, "unexpected end of input: a value is missing")
+	}
+	start := p.i
+	switch c := p.src[p.i]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return &Node{Kind: String, Text: s, Pos: p.li.pos(start), End: p.li.pos(p.i)}, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	case c == 't':
+		return p.literal("true", Bool)
+	case c == 'f':
+		return p.literal("false", Bool)
+	case c == 'n':
+		return p.literal("null", Null)
+	case c == '\'':
+		return nil, p.errAt(p.i, "strings must use double quotes (\"), not single quotes")
+	default:
+		return nil, p.errAt(p.i, "unexpected %s: expected a value", describe(c))
+	}
+}
+
+func (p *jsonParser) literal(word string, k Kind) (*Node, error) {
+	start := p.i
+	if len(p.src)-p.i < len(word) || string(p.src[p.i:p.i+len(word)]) != word {
+		return nil, p.errAt(p.i, "invalid literal: expected %s", word)
+	}
+	p.i += len(word)
+	n := &Node{Kind: k, Pos: p.li.pos(start), End: p.li.pos(p.i)}
+	if k == Bool {
+		n.Text = word
+	}
+	return n, nil
+}
+
+func (p *jsonParser) number() (*Node, error) {
+	start := p.i
+	s := p.src
+	i := p.i
+	if s[i] == '-' {
+		i++
+	}
+	if i >= len(s) || s[i] < '0' || s[i] > '9' {
+		return nil, p.errAt(i, "invalid number: expected a digit")
+	}
+	if s[i] == '0' {
+		i++
+	} else {
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return nil, p.errAt(i, "invalid number: expected a digit after the decimal point")
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return nil, p.errAt(i, "invalid number: expected a digit in the exponent")
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	p.i = i
+	return &Node{Kind: Number, Text: string(s[start:i]), Pos: p.li.pos(start), End: p.li.pos(i)}, nil
+}
+
+// str reads a string starting at the opening quote and leaves p.i after the
+// closing quote.
+func (p *jsonParser) str() (string, error) {
+	start := p.i
+	s := p.src
+	i := p.i + 1
+	simple := true
+	for {
+		if i >= len(s) {
+			return "", p.errAt(start, "unterminated string")
+		}
+		c := s[i]
+		if c == '"' {
+			break
+		}
+		if c == '\\' {
+			simple = false
+			i += 2
+			continue
+		}
+		if c < 0x20 {
+			return "", p.errAt(i, "control character %s in string: escape it", describe(c))
+		}
+		if c >= 0x80 {
+			simple = false
+		}
+		i++
+	}
+	p.i = i + 1
+	if simple {
+		return string(s[start+1 : i]), nil
+	}
+	raw := s[start : i+1]
+	if utf8.Valid(raw) {
+		var out string
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return "", p.errAt(start, "invalid string escape")
+		}
+		return out, nil
+	}
+	// encoding/json replaces invalid UTF-8 with U+FFFD; so do we.
+	var out string
+	if err := json.Unmarshal([]byte(string([]rune(string(raw)))), &out); err != nil {
+		return "", p.errAt(start, "invalid string escape")
+	}
+	return out, nil
+}
+
+func (p *jsonParser) object(depth int) (*Node, error) {
+	n := &Node{Kind: Object, Pos: p.li.pos(p.i)}
+	p.i++ // {
+	p.skipSpace()
+	if p.i < len(p.src) && p.src[p.i] == '}' {
+		p.i++
+		n.End = p.li.pos(p.i)
+		return n, nil
+	}
+	for {
+		p.skipSpace()
+		if p.i >= len(p.src) {
+			return nil, p.errAt(p.i, "unexpected end of input: object opened at %d:%d is not closed", n.Pos.Line, n.Pos.Col)
+		}
+		if p.src[p.i] != '"' {
+			if p.src[p.i] == '}' {
+				return nil, p.errAt(p.i, "trailing comma before '}': remove it")
+			}
+			return nil, p.errAt(p.i, "unexpected %s: expected a quoted key", describe(p.src[p.i]))
+		}
+		kstart := p.i
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		m := Member{Key: key, KeyPos: p.li.pos(kstart), KeyEnd: p.li.pos(p.i)}
+		p.skipSpace()
+		if p.i >= len(p.src) || p.src[p.i] != ':' {
+			return nil, p.errAt(p.i, "expected ':' after key %q", key)
+		}
+		p.i++
+		p.skipSpace()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		m.Value = v
+		n.Members = append(n.Members, m)
+		p.skipSpace()
+		if p.i >= len(p.src) {
+			return nil, p.errAt(p.i, "unexpected end of input: object opened at %d:%d is not closed", n.Pos.Line, n.Pos.Col)
+		}
+		switch p.src[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			n.End = p.li.pos(p.i)
+			return n, nil
+		default:
+			return nil, p.errAt(p.i, "unexpected %s: expected ',' or '}' (a comma is probably missing)", describe(p.src[p.i]))
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (*Node, error) {
+	n := &Node{Kind: Array, Pos: p.li.pos(p.i)}
+	p.i++ // [
+	p.skipSpace()
+	if p.i < len(p.src) && p.src[p.i] == ']' {
+		p.i++
+		n.End = p.li.pos(p.i)
+		return n, nil
+	}
+	for {
+		p.skipSpace()
+		if p.i < len(p.src) && p.src[p.i] == ']' {
+			return nil, p.errAt(p.i, "trailing comma before ']': remove it")
+		}
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		n.Items = append(n.Items, v)
+		p.skipSpace()
+		if p.i >= len(p.src) {
+			return nil, p.errAt(p.i, "unexpected end of input: array opened at %d:%d is not closed", n.Pos.Line, n.Pos.Col)
+		}
+		switch p.src[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			n.End = p.li.pos(p.i)
+			return n, nil
+		default:
+			return nil, p.errAt(p.i, "unexpected %s: expected ',' or ']' (a comma is probably missing)", describe(p.src[p.i]))
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package schema
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Limits that keep hostile input from exhausting memory or the stack.
+const (
+	// MaxDepth is the deepest nesting of arrays and objects Load accepts.
+	MaxDepth = 512
+	// MaxNodes bounds the values a document may expand to (YAML aliases
+	// can make a small file describe a huge tree).
+	MaxNodes = 2_000_000
+	// MaxSize is the largest input Load accepts, in bytes.
+	MaxSize = 64 << 20
+)
+
+// SyntaxError is a document that could not be parsed. It says where.
+type SyntaxError struct {
+	File string
+	Pos  Pos
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
+}
+
+// ErrTooLarge is returned for inputs over MaxSize.
+var ErrTooLarge = errors.New("schema: input is larger than 64 MiB; split it into several files")
+
+// FormatOf picks the format from a file name's extension: .yaml/.yml are
+// YAML, .toml is TOML, everything else (.json, .jsonc, stdin) is JSON
+// unless the content says otherwise (see Sniff).
+func FormatOf(name string, data []byte) Format {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml":
+		return YAML
+	case ".toml":
+		return TOML
+	case ".json", ".jsonc":
+		return JSON
+	}
+	return Sniff(data)
+}
+
+// Sniff guesses the format of content with no telling file name (stdin):
+// JSON when the first significant character opens an object or array,
+// TOML when the first line is a [table] header or key = value, else YAML.
+func Sniff(data []byte) Format {
+	rest := data
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 || t[0] == '#' || bytes.HasPrefix(t, []byte("//")) || bytes.HasPrefix(t, []byte("/*")) {
+			continue
+		}
+		switch {
+		case t[0] == '{':
+			return JSON
+		case t[0] == '[':
+			// "[[outbounds]]" or "[outbounds.settings]" is TOML; "[" or
+			// "[{" or "[ \"x\"" is JSON.
+			inner := bytes.TrimSpace(bytes.Trim(t, "[]"))
+			if len(inner) > 0 && bytes.IndexAny(inner, "{\"'") < 0 && bytes.HasSuffix(t, []byte("]")) && !bytes.ContainsAny(inner, ",") {
+				return TOML
+			}
+			return JSON
+		case bytes.Contains(t, []byte(" = ")) || (bytes.IndexByte(t, '=') > 0 && bytes.IndexByte(t, ':') < 0):
+			return TOML
+		}
+		return YAML
+	}
+	return JSON
+}
+
+// Load parses data into a positioned Document. The format comes from
+// FormatOf(name, data). Parse errors are *SyntaxError values.
+func Load(name string, data []byte) (*Document, error) {
+	return LoadFormat(name, FormatOf(name, data), data)
+}
+
+// LoadFormat is Load with the format given.
+func LoadFormat(name string, f Format, data []byte) (*Document, error) {
+	if len(data) > MaxSize {
+		return nil, ErrTooLarge
+	}
+	doc := &Document{Name: name, Format: f, Source: data}
+	var err error
+	switch f {
+	case YAML:
+		doc.Root, err = parseYAML(name, data)
+	case TOML:
+		doc.Root, err = parseTOML(name, data)
+	default:
+		doc.Format = JSON
+		doc.Root, err = parseJSON(name, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// lineIndex turns byte offsets into 1-based line and character columns.
+type lineIndex struct {
+	src    []byte
+	starts []int // byte offset of each line start
+	// cache for the last lookup: scanning forward is the common case.
+	lastLine, lastOff, lastCol int
+}
+
+func newLineIndex(src []byte) *lineIndex {
+	starts := make([]int, 1, 64)
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return &lineIndex{src: src, starts: starts, lastLine: -1}
+}
+
+func (li *lineIndex) pos(off int) Pos {
+	if off < 0 {
+		off = 0
+	}
+	if off > len(li.src) {
+		off = len(li.src)
+	}
+	// binary search the line
+	lo, hi := 0, len(li.starts)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if li.starts[mid] <= off {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	line := lo
+	from, col := li.starts[line], 1
+	if li.lastLine == line && li.lastOff <= off {
+		from, col = li.lastOff, li.lastCol
+	}
+	for i := from; i < off; {
+		c := li.src[i]
+		if c < 0x80 {
+			i++
+		} else {
+			// skip continuation bytes of one UTF-8 sequence
+			i++
+			for i < off && li.src[i]&0xC0 == 0x80 {
+				i++
+			}
+		}
+		col++
+	}
+	li.lastLine, li.lastOff, li.lastCol = line, off, col
+	return Pos{Line: line + 1, Col: col}
+}
