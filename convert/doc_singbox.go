@@ -1,0 +1,221 @@
+package convert
+
+import (
+	"fmt"
+	"strings"
+)
+
+// jsonDoc reads a sing-box JSON document: a config with outbounds, a list
+// of outbounds, or one outbound.
+func (p *parser) jsonDoc(data []byte, _ Format) error {
+	v, err := jsonValue(data)
+	if err != nil {
+		return fmt.Errorf("convert: %s: not valid JSON: %v", p.name, err)
+	}
+	var items []any
+	prefix := "outbounds"
+	switch x := v.(type) {
+	case []any:
+		items, prefix = x, ""
+	case map[string]any:
+		if o, ok := x["outbounds"]; ok {
+			items = asList(o)
+		} else {
+			items, prefix = []any{x}, ""
+		}
+	default:
+		return fmt.Errorf("convert: %s: want a sing-box config, an outbound or a list of outbounds", p.name)
+	}
+	for i, it := range items {
+		field := fmt.Sprintf("%s[%d]", prefix, i)
+		m := asMap(it)
+		if m == nil {
+			p.report(Error, 0, errField(field, "is not an object"))
+			continue
+		}
+		if t := str(m["type"]); t != "vmess" {
+			p.report(Note, 0, errField(field, "type %q is not vmess; skipped", clip(t)))
+			continue
+		}
+		n, warns, err := nodeFromSingBox(m)
+		if err == nil {
+			err = n.validate()
+		}
+		if err != nil {
+			if fe, ok := err.(*fieldError); ok {
+				fe.Field = field + "." + fe.Field
+			}
+			p.report(Error, 0, err)
+			continue
+		}
+		for i := range warns {
+			warns[i].Field = field + "." + warns[i].Field
+		}
+		p.add(n, 0, warns)
+	}
+	return nil
+}
+
+var singBoxKnown = map[string]bool{
+	"type": true, "tag": true, "server": true, "server_port": true, "uuid": true, "security": true,
+	"alter_id": true, "global_padding": true, "authenticated_length": true, "network": true,
+	"packet_encoding": true, "tls": true, "transport": true, "multiplex": true, "tcp_fast_open": true,
+}
+
+func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
+	var warns []Diagnostic
+	warn := func(field, format string, args ...any) {
+		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
+	}
+	n := &Node{Origin: Origin{Dialect: DialectSingBox}, Name: str(m["tag"]), Server: normaliseServer(str(m["server"]))}
+	if n.Server == "" {
+		return nil, nil, errField("server", "missing; want the server address")
+	}
+	var err error
+	if n.Port, err = port("server_port", m["server_port"]); err != nil {
+		return nil, nil, err
+	}
+	n.UUID = str(m["uuid"])
+	if err := checkID("uuid", n.UUID); err != nil {
+		return nil, nil, err
+	}
+	c, ok := normaliseCipher(str(m["security"]))
+	if !ok {
+		warn("security", "unknown cipher %q; using auto", clip(str(m["security"])))
+	}
+	n.Cipher = c
+	aid, ok := intOf(m["alter_id"])
+	if !ok || aid < 0 || aid > 65535 {
+		return nil, nil, errField("alter_id", "not a number; want 0")
+	}
+	n.AlterID = aid
+	if truthy(m["authenticated_length"]) {
+		n.Experiments = "AuthenticatedLength"
+	}
+	if truthy(m["global_padding"]) {
+		warn("global_padding", "not expressible in Xray's outbound; not carried")
+	}
+	n.TFO = truthy(m["tcp_fast_open"])
+	if mux := asMap(m["multiplex"]); mux != nil && truthy(mux["enabled"]) {
+		warn("multiplex", "sing-mux is not Xray mux; not carried")
+	}
+	if t := asMap(m["tls"]); t != nil && truthy(t["enabled"]) {
+		n.Security = "tls"
+		n.SNI = str(t["server_name"])
+		n.Insecure = truthy(t["insecure"])
+		for _, a := range asList(t["alpn"]) {
+			n.ALPN = append(n.ALPN, splitList(str(a))...)
+		}
+		if u := asMap(t["utls"]); u != nil && truthy(u["enabled"]) {
+			n.Fingerprint = str(u["fingerprint"])
+			if n.Fingerprint == "" {
+				n.Fingerprint = "chrome"
+			}
+		}
+		if r := asMap(t["reality"]); r != nil && truthy(r["enabled"]) {
+			n.Security = "reality"
+			n.PublicKey = str(r["public_key"])
+			n.ShortID = str(r["short_id"])
+		}
+		if e := asMap(t["ech"]); e != nil && truthy(e["enabled"]) {
+			var cfg []string
+			for _, l := range asList(e["config"]) {
+				cfg = append(cfg, str(l))
+			}
+			n.ECH = echFromPEM(strings.Join(cfg, "\n"))
+		}
+		for k := range t {
+			switch k {
+			case "enabled", "server_name", "insecure", "alpn", "utls", "reality", "ech":
+			default:
+				warn("tls."+k, "not carried")
+			}
+		}
+	}
+	if tr := asMap(m["transport"]); tr != nil {
+		switch tt := str(tr["type"]); tt {
+		case "ws":
+			n.Network = "ws"
+			n.Path = str(tr["path"])
+			for k, v := range asMap(tr["headers"]) {
+				n.setHeader(k, strings.Join(strList(v), ","))
+			}
+			if ed, ok := intOf(tr["max_early_data"]); ok && ed > 0 {
+				n.EarlyData = ed
+				n.EarlyDataHeader = str(tr["early_data_header_name"])
+			}
+		case "httpupgrade":
+			n.Network = "httpupgrade"
+			n.Host, n.Path = str(tr["host"]), str(tr["path"])
+			for k, v := range asMap(tr["headers"]) {
+				n.setHeader(k, strings.Join(strList(v), ","))
+			}
+		case "grpc":
+			n.Network = "grpc"
+			n.ServiceName = str(tr["service_name"])
+		case "http":
+			if n.Security == "" {
+				n.Network, n.HeaderType = "tcp", "http"
+			} else {
+				n.Network = "h2"
+			}
+			n.Host = strings.Join(strList(tr["host"]), ",")
+			n.Path = str(tr["path"])
+			if meth := str(tr["method"]); meth != "" && n.HeaderType == "http" && !strings.EqualFold(meth, "GET") {
+				warn("transport.method", "%q not carried", clip(meth))
+			}
+		case "quic":
+			n.Network = "quic"
+		default:
+			return nil, nil, errField("transport.type", "%q is not a sing-box transport; want ws, httpupgrade, grpc, http or quic", clip(tt))
+		}
+	}
+	if nw := m["network"]; nw != nil {
+		warn("network", "sing-box's L4 restriction (tcp/udp), not a transport; not carried")
+	}
+	for k := range m {
+		if !singBoxKnown[k] {
+			warn(k, "unknown key ignored")
+		}
+	}
+	sortDiags(warns)
+	return n, warns, nil
+}
+
+func strList(v any) []string {
+	var out []string
+	for _, x := range asList(v) {
+		out = append(out, str(x))
+	}
+	return out
+}
+
+// echFromPEM turns sing-box's PEM "ECH CONFIGS" block into the bare base64
+// Xray's echConfigList takes; text that is not PEM is returned as is.
+func echFromPEM(s string) string {
+	if !strings.Contains(s, "-----BEGIN") {
+		return strings.TrimSpace(s)
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "-----") {
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// echToPEM wraps base64 ECH configs for sing-box.
+func echToPEM(s string) []string {
+	out := []string{"-----BEGIN ECH CONFIGS-----"}
+	for len(s) > 64 {
+		out = append(out, s[:64])
+		s = s[64:]
+	}
+	if s != "" {
+		out = append(out, s)
+	}
+	return append(out, "-----END ECH CONFIGS-----")
+}

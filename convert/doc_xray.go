@@ -1,0 +1,401 @@
+package convert
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/xvmtools/xvm/schema/conf"
+)
+
+// xray reads an Xray config in JSON (with comments), YAML or TOML: a whole
+// config with outbounds, a list of outbounds, one outbound, or a bare VMess
+// settings object.
+func (p *parser) xray(data []byte) error {
+	v, err := xrayValue(data)
+	if err != nil {
+		return fmt.Errorf("convert: %s: %v", p.name, err)
+	}
+	var items []any
+	prefix := "outbounds"
+	switch x := v.(type) {
+	case []any:
+		items, prefix = x, ""
+	case map[string]any:
+		switch {
+		case x["outbounds"] != nil:
+			items = asList(x["outbounds"])
+		case x["vnext"] != nil || (x["address"] != nil && x["id"] != nil):
+			items, prefix = []any{map[string]any{"protocol": "vmess", "settings": x}}, ""
+		case x["add"] != nil:
+			// A plain v2rayN JSON object.
+			lower := make(map[string]any, len(x))
+			for k, v := range x {
+				lower[strings.ToLower(k)] = v
+			}
+			n, warns, err := nodeFromV2RayNJSON(lower, "")
+			if err == nil {
+				err = n.validate()
+			}
+			if err != nil {
+				p.report(Error, 0, err)
+				return nil
+			}
+			p.add(n, 0, warns)
+			return nil
+		default:
+			items, prefix = []any{x}, ""
+		}
+	default:
+		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
+	}
+	for i, it := range items {
+		field := fmt.Sprintf("[%d]", i)
+		if prefix != "" {
+			field = prefix + field
+		}
+		m := asMap(it)
+		if m == nil {
+			p.report(Error, 0, errField(field, "is not an object; want an OutboundObject"))
+			continue
+		}
+		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
+			p.report(Note, 0, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
+			continue
+		}
+		raw, err := json.Marshal(it)
+		if err != nil {
+			p.report(Error, 0, errField(field, "cannot be re-encoded: %v", err))
+			continue
+		}
+		var o conf.Outbound
+		if err := json.Unmarshal(raw, &o); err != nil {
+			p.report(Error, 0, errField(field, "does not have Xray's shape: %v", err))
+			continue
+		}
+		n, warns, err := FromXray(&o)
+		if err != nil {
+			if fe, ok := err.(*fieldError); ok {
+				fe.Field = field + "." + fe.Field
+			}
+			p.report(Error, 0, err)
+			continue
+		}
+		for i := range warns {
+			warns[i].Field = field + "." + warns[i].Field
+		}
+		p.add(n, 0, warns)
+	}
+	return nil
+}
+
+// xrayValue decodes JSON, TOML or YAML into plain values.
+func xrayValue(data []byte) (any, error) {
+	t := bytes.TrimSpace(data)
+	if len(t) > 0 && (t[0] == '{' || (t[0] == '[' && !bytes.HasPrefix(t, []byte("[[")))) {
+		v, err := jsonValue(t)
+		if err == nil {
+			return v, nil
+		}
+		if t[0] == '{' {
+			return nil, fmt.Errorf("not valid JSON: %v", err)
+		}
+	}
+	if looksTOML(t) {
+		var m map[string]any
+		if err := toml.Unmarshal(t, &m); err != nil {
+			return nil, fmt.Errorf("not valid TOML: %v", err)
+		}
+		if err := checkDepth(m, 0); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	doc, err := yamlDoc(t)
+	if err != nil {
+		return nil, fmt.Errorf("not valid JSON, YAML or TOML: %v", err)
+	}
+	budget := 1 << 20
+	return yamlToAny(doc, &budget, 0)
+}
+
+func looksTOML(t []byte) bool {
+	for _, line := range bytes.Split(t[:min(len(t), 1<<16)], []byte("\n")) {
+		l := bytes.TrimSpace(line)
+		if len(l) == 0 || l[0] == '#' {
+			continue
+		}
+		if l[0] == '[' {
+			return true
+		}
+		k, _, ok := bytes.Cut(l, []byte("="))
+		return ok && !bytes.Contains(k, []byte(":"))
+	}
+	return false
+}
+
+func checkDepth(v any, d int) error {
+	if d > maxDepth {
+		return fmt.Errorf("nested more than %d levels deep", maxDepth)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for _, c := range x {
+			if err := checkDepth(c, d+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, c := range x {
+			if err := checkDepth(c, d+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kcpHeaderMasks maps legacy mKCP header names to FinalMask UDP mask types
+// (NOTES-formats §6.3).
+var kcpHeaderMasks = map[string]string{
+	"srtp": "header-srtp", "utp": "header-utp", "wechat-video": "header-wechat",
+	"dtls": "header-dtls", "wireguard": "header-wireguard", "dns": "header-dns",
+}
+
+// FromXray reads a VMess outbound in Xray's shape into a Node. It accepts
+// the vnext and flat settings forms and the legacy fields Xray has removed.
+func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
+	var warns []Diagnostic
+	warn := func(field, format string, args ...any) {
+		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
+	}
+	srv, user, ok := o.Settings.Target()
+	if !ok {
+		return nil, nil, errField("settings.vnext", "want exactly one server with exactly one user (Xray's rule); use one outbound per server")
+	}
+	n := &Node{Origin: Origin{Dialect: DialectXray}, Name: o.Tag, Server: normaliseServer(srv.Address), Port: srv.Port}
+	if n.Server == "" {
+		return nil, nil, errField("settings.address", "missing; want the server address")
+	}
+	if n.Port < 1 || n.Port > 65535 {
+		return nil, nil, errField("settings.port", "%d is out of range; want 1-65535", n.Port)
+	}
+	n.UUID = user.ID
+	if err := checkID("settings.id", n.UUID); err != nil {
+		return nil, nil, err
+	}
+	n.AlterID = user.AlterID
+	c, ok := normaliseCipher(user.Security)
+	if !ok {
+		warn("settings.security", "unknown cipher %q; Xray reads it as auto", clip(user.Security))
+	}
+	n.Cipher = c
+	n.Experiments = user.Experiments
+	if user.Level != 0 || user.Email != "" {
+		warn("settings.level/email", "policy level and email are local settings; not carried")
+	}
+	if o.Mux != nil && o.Mux.Enabled {
+		n.Mux = true
+	}
+	if o.ProxySettings != nil || o.SendThrough != "" || o.TargetStrategy != "" {
+		warn("proxySettings/sendThrough/targetStrategy", "local routing settings; not carried")
+	}
+	ss := o.StreamSettings
+	if ss == nil {
+		n.Network = "tcp"
+		return n, warns, nil
+	}
+	nw, ok := normaliseNetwork(ss.Network)
+	if !ok {
+		return nil, nil, errField("streamSettings.network", "%q is not a transport; want raw, ws, grpc, httpupgrade, xhttp or kcp", clip(ss.Network))
+	}
+	n.Network = nw
+	switch nw {
+	case "tcp":
+		if r := ss.Raw(); r != nil && r.Header != nil && r.Header.Type == "http" {
+			n.HeaderType = "http"
+			if rq := r.Header.Request; rq != nil {
+				n.Path = strings.Join(rq.Path, ",")
+				for k, v := range rq.Headers {
+					if strings.EqualFold(k, "host") {
+						n.Host = strings.Join(v, ",")
+					} else if len(v) > 0 {
+						n.setHeader(k, v[0])
+					}
+				}
+				if rq.Method != "" && rq.Method != "GET" || rq.Version != "" && rq.Version != "1.1" {
+					warn("rawSettings.header.request", "method/version not carried")
+				}
+			}
+			if len(r.Header.Response) > 0 {
+				warn("rawSettings.header.response", "not carried; the core default is used")
+			}
+		}
+	case "ws":
+		if w := ss.WSSettings; w != nil {
+			n.Host, n.Path = w.Host, w.Path
+			for k, v := range w.Headers {
+				if strings.EqualFold(k, "host") && n.Host != "" {
+					continue
+				}
+				n.setHeader(k, v)
+			}
+		}
+	case "httpupgrade":
+		if h := ss.HTTPUpgradeSettings; h != nil {
+			n.Host, n.Path = h.Host, h.Path
+			for k, v := range h.Headers {
+				n.setHeader(k, v)
+			}
+		}
+	case "grpc":
+		if g := ss.GRPCSettings; g != nil {
+			n.ServiceName, n.Authority = g.ServiceName, g.Authority
+			if g.MultiMode {
+				n.GRPCMode = "multi"
+			}
+		}
+	case "xhttp":
+		if x := ss.XHTTP(); x != nil {
+			n.Host, n.Path, n.XHTTPMode = x.Host, x.Path, x.Mode
+			n.XHTTPExtra = x.Extra
+			for k, v := range x.Headers {
+				n.setHeader(k, v)
+			}
+		}
+	case "kcp":
+		if k := ss.KCPSettings; k != nil {
+			n.MTU, n.TTI = k.MTU, k.TTI
+			n.Seed = k.Seed
+			if len(k.Header) > 0 {
+				var h struct {
+					Type   string `json:"type"`
+					Domain string `json:"domain"`
+				}
+				_ = json.Unmarshal(k.Header, &h)
+				n.HeaderType, n.Host = h.Type, h.Domain
+			}
+		}
+	case "h2":
+		if h := ss.HTTPSettings; h != nil {
+			n.Host, n.Path = strings.Join(h.Host, ","), h.Path
+		}
+	case "quic":
+		if q := ss.QUICSettings; q != nil {
+			n.QUICSecurity, n.QUICKey = q.Security, q.Key
+			var h struct {
+				Type string `json:"type"`
+			}
+			_ = json.Unmarshal(q.Header, &h)
+			n.HeaderType = h.Type
+		}
+	}
+	if len(ss.FinalMask) > 0 && string(ss.FinalMask) != "null" {
+		if !n.kcpFromMask(ss.FinalMask) {
+			n.FinalMask = ss.FinalMask
+		}
+	}
+	switch s := strings.ToLower(ss.Security); s {
+	case "", "none":
+	case "tls":
+		n.Security = "tls"
+		if t := ss.TLSSettings; t != nil {
+			n.SNI, n.ALPN, n.Fingerprint = t.ServerName, t.ALPN, t.Fingerprint
+			n.Insecure = t.AllowInsecure
+			n.PCS, n.VCN, n.ECH = t.PinnedPeerCertSha256, t.VerifyPeerCertByName, t.ECHConfigList
+		}
+	case "reality":
+		n.Security = "reality"
+		if r := ss.RealitySettings; r != nil {
+			n.SNI, n.Fingerprint = r.ServerName, r.Fingerprint
+			n.PublicKey, n.ShortID, n.SpiderX, n.PQV = r.Key(), r.ShortID, r.SpiderX, r.Mldsa65Verify
+		}
+	default:
+		return nil, nil, errField("streamSettings.security", "%q; want none, tls or reality", clip(ss.Security))
+	}
+	if so := ss.Sockopt; so != nil {
+		n.TFO = so.TCPFastOpen
+		if so.DialerProxy != "" || so.Mark != 0 || so.Interface != "" || so.DomainStrategy != "" {
+			warn("streamSettings.sockopt", "local socket options not carried")
+		}
+	}
+	sortDiags(warns)
+	return n, warns, nil
+}
+
+type maskJSON struct {
+	Type     string          `json:"type"`
+	Settings json.RawMessage `json:"settings,omitempty"`
+}
+
+type finalMaskJSON struct {
+	TCP        []maskJSON      `json:"tcp,omitempty"`
+	UDP        []maskJSON      `json:"udp,omitempty"`
+	QuicParams json.RawMessage `json:"quicParams,omitempty"`
+}
+
+// kcpFromMask recognises the masks ToXray writes for a legacy mKCP
+// header/seed and turns them back into HeaderType/Seed, so that links
+// survive a trip through Xray JSON.
+func (n *Node) kcpFromMask(raw json.RawMessage) bool {
+	if n.Network != "kcp" || n.HeaderType != "" || n.Seed != "" {
+		return false
+	}
+	var fm finalMaskJSON
+	if err := json.Unmarshal(raw, &fm); err != nil || len(fm.TCP) > 0 || len(fm.QuicParams) > 0 {
+		return false
+	}
+	u := fm.UDP
+	var header, domain, seed string
+	if len(u) == 2 {
+		for name, typ := range kcpHeaderMasks {
+			if u[0].Type == typ {
+				header = name
+			}
+		}
+		if header == "" {
+			return false
+		}
+		if header == "dns" {
+			var s struct {
+				Domain string `json:"domain"`
+			}
+			_ = json.Unmarshal(u[0].Settings, &s)
+			domain = s.Domain
+		} else if len(u[0].Settings) > 0 && string(u[0].Settings) != "{}" {
+			return false
+		}
+		u = u[1:]
+	}
+	if len(u) != 1 {
+		return false
+	}
+	switch u[0].Type {
+	case "mkcp-original":
+		if len(u[0].Settings) > 0 && string(u[0].Settings) != "{}" {
+			return false
+		}
+	case "mkcp-aes128gcm":
+		var s struct {
+			Password string `json:"password"`
+		}
+		if err := json.Unmarshal(u[0].Settings, &s); err != nil || s.Password == "" {
+			return false
+		}
+		seed = s.Password
+	default:
+		return false
+	}
+	if header == "" && seed == "" {
+		// Only mkcp-original: that is plain mKCP, nothing to record.
+		return true
+	}
+	n.HeaderType, n.Seed = header, seed
+	if header == "dns" {
+		n.Host = domain
+	}
+	return true
+}

@@ -1,0 +1,94 @@
+package convert
+
+import (
+	"strings"
+)
+
+// ParseLink reads one share link or client config line of any supported
+// dialect and returns the node and warnings about fields that were
+// non-standard, unknown or ignored. An error names the field and what was
+// expected; it never contains the user id.
+func ParseLink(s string) (*Node, []Diagnostic, error) {
+	n, warns, err := parseLink(s)
+	if err != nil {
+		return nil, warns, err
+	}
+	if err := n.validate(); err != nil {
+		return nil, warns, err
+	}
+	n.fixDefaults()
+	return n, warns, nil
+}
+
+func parseLink(s string) (*Node, []Diagnostic, error) {
+	s = strings.TrimSpace(strings.TrimPrefix(s, "\ufeff"))
+	lower := strings.ToLower(s[:min(len(s), 10)])
+	switch {
+	case strings.HasPrefix(lower, "vmess1://"):
+		return parseVmess1(s[len("vmess1://"):])
+	case strings.HasPrefix(lower, "vmess://"):
+		return parseVmessScheme(s[len("vmess://"):])
+	case isClientLine(s):
+		if strings.HasPrefix(strings.ToLower(s), "vmess") {
+			return parseQuantumultX(s)
+		}
+		return parseNamedLine(s, false)
+	}
+	scheme, _, ok := strings.Cut(s, "://")
+	if ok && len(scheme) < 20 {
+		return nil, nil, errField("scheme", "%q links are not VMess; want vmess://", clip(scheme))
+	}
+	return nil, nil, errField("link", "not a share link; want vmess://…, or a Quantumult X, Surge or Loon vmess line")
+}
+
+// parseVmessScheme tells the vmess:// families apart (NOTES-formats §10.1).
+func parseVmessScheme(body string) (*Node, []Diagnostic, error) {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return nil, nil, errField("link", "empty after vmess://; want a base64 payload or uuid@host:port")
+	}
+	if body[0] == '{' {
+		return parseV2RayN(body)
+	}
+	head := body
+	if i := strings.IndexAny(head, "?#"); i >= 0 {
+		head = head[:i]
+	}
+	if at := strings.LastIndexByte(head, '@'); at > 0 {
+		user := head[:at]
+		if isDraft1User(unescapeLenient(user)) {
+			return parseDraft1(body)
+		}
+		return parseStdURI(body)
+	}
+	// base64 followed by a plain query: Shadowrocket / Kitsunebi.
+	if i := strings.IndexByte(body, '?'); i >= 0 {
+		b64 := body[:i]
+		q := body[i+1:]
+		frag := ""
+		if j := strings.IndexByte(q, '#'); j >= 0 {
+			frag = unescapeLenient(q[j+1:])
+			q = q[:j]
+		}
+		return parseRocket(b64, q, frag)
+	}
+	payload := body
+	frag := ""
+	if i := strings.IndexByte(payload, '#'); i >= 0 {
+		payload, frag = payload[:i], unescapeLenient(payload[i+1:])
+	}
+	dec, err := decodeBase64Lenient(unescapeLenient(strings.Fields(payload + " ")[0]))
+	if err == nil {
+		t := strings.TrimSpace(strings.TrimPrefix(string(dec), "\ufeff"))
+		switch {
+		case strings.HasPrefix(t, "{"):
+			// v2rayN JSON: handled below with the full procedure.
+		case isClientLine(t):
+			return parseNamedLine(t, true)
+		case strings.Contains(t, "@") && !strings.Contains(t, "{"):
+			// Bare Shadowrocket without a query.
+			return parseRocket(payload, "", frag)
+		}
+	}
+	return parseV2RayN(body)
+}

@@ -1,0 +1,264 @@
+package convert
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// decodeBase64Lenient decodes the base64 seen in the wild: standard or
+// URL-safe alphabet, padded or not, with line breaks and stray whitespace.
+func decodeBase64Lenient(s string) ([]byte, error) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\r', '\n', '\t', ' ':
+		case '-':
+			b.WriteByte('+')
+		case '_':
+			b.WriteByte('/')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	t := strings.TrimRight(b.String(), "=")
+	if len(t)%4 == 1 {
+		return nil, errField("base64", "has a length that no base64 text has; want the whole link, not a truncated copy")
+	}
+	out, err := base64.RawStdEncoding.DecodeString(t)
+	if err != nil {
+		return nil, errField("base64", "is not base64 (%v); want base64 of the link's JSON", err)
+	}
+	return out, nil
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// decodeV2RayNPayload turns the text after "vmess://" into the JSON
+// object and an optional #fragment, following NOTES-formats §1.1.
+func decodeV2RayNPayload(body string) (map[string]any, string, error) {
+	body = strings.TrimSpace(body)
+	var frag string
+	var raw []byte
+	if strings.HasPrefix(body, "{") {
+		raw = []byte(body)
+	} else {
+		if i := strings.IndexByte(body, '#'); i >= 0 {
+			frag = unescapeLenient(body[i+1:])
+			body = body[:i]
+		}
+		if strings.Contains(body, "%") {
+			if u, err := url.PathUnescape(body); err == nil {
+				body = u
+			}
+		}
+		body = strings.TrimSpace(body)
+		var err error
+		raw, err = decodeBase64Lenient(body)
+		if err != nil && strings.ContainsAny(body, " \t") {
+			// A trailing comment after a space: try the part before it.
+			if r2, err2 := decodeBase64Lenient(strings.Fields(body)[0]); err2 == nil {
+				raw, err = r2, nil
+			}
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		raw = bytes.TrimPrefix(raw, utf8BOM)
+		raw = bytes.TrimSpace(raw)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, "", errField("json", "the decoded link is not a JSON object (%v); want v2rayN's {\"v\":\"2\",\"add\":…} form", err)
+	}
+	if m == nil {
+		return nil, "", errField("json", "the decoded link is null; want a JSON object")
+	}
+	lower := make(map[string]any, len(m))
+	for k, v := range m {
+		lower[strings.ToLower(k)] = v
+	}
+	return lower, frag, nil
+}
+
+// v2raynKeys are the keys v2rayN and v2rayNG define, plus accepted aliases.
+var v2raynKnown = map[string]bool{
+	"v": true, "ps": true, "add": true, "port": true, "id": true, "aid": true, "scy": true,
+	"net": true, "type": true, "host": true, "path": true, "tls": true, "sni": true,
+	"alpn": true, "fp": true, "insecure": true, "vcn": true, "pcs": true,
+}
+
+// parseV2RayN reads the v2rayN base64-JSON link body.
+func parseV2RayN(body string) (*Node, []Diagnostic, error) {
+	m, frag, err := decodeV2RayNPayload(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nodeFromV2RayNJSON(m, frag)
+}
+
+func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, error) {
+	var warns []Diagnostic
+	warn := func(field, format string, args ...any) {
+		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
+	}
+	alias := func(key, alias string) any {
+		if v, ok := m[key]; ok && str(v) != "" {
+			return v
+		}
+		if v, ok := m[alias]; ok && str(v) != "" {
+			warn(alias, "non-standard key; read as %q", key)
+			return v
+		}
+		return m[key]
+	}
+	n := &Node{Origin: Origin{Dialect: DialectV2RayN}}
+	n.Name = str(m["ps"])
+	if n.Name == "" {
+		if v := str(m["remarks"]); v != "" {
+			n.Name = v
+		} else if v := str(m["remark"]); v != "" {
+			n.Name = v
+		} else {
+			n.Name = strings.TrimSpace(frag)
+		}
+	}
+	n.Server = normaliseServer(str(m["add"]))
+	if n.Server == "" {
+		return nil, warns, errField("add", "missing; want the server address")
+	}
+	var err error
+	if n.Port, err = port("port", m["port"]); err != nil {
+		return nil, warns, err
+	}
+	n.UUID = str(m["id"])
+	if err := checkID("id", n.UUID); err != nil {
+		return nil, warns, err
+	}
+	aid, ok := intOf(m["aid"])
+	if !ok || aid < 0 || aid > 65535 {
+		return nil, warns, errField("aid", "%q is not a number; want the alterId, usually 0", clip(str(m["aid"])))
+	}
+	n.AlterID = aid
+	cipher := str(alias("scy", "security"))
+	c, ok := normaliseCipher(cipher)
+	if !ok {
+		warn("scy", "unknown cipher %q; using auto", clip(cipher))
+	}
+	n.Cipher = c
+
+	netw := str(m["net"])
+	nw, ok := normaliseNetwork(netw)
+	if !ok {
+		warn("net", "unknown transport %q; read as tcp, as v2rayN does", clip(netw))
+	}
+	n.Network = nw
+	typ := strings.ToLower(str(alias("type", "headertype")))
+	host := str(m["host"])
+	path := str(m["path"])
+	// Version 1 packed "host;path" into host (NOTES-formats §1.3).
+	if path == "" && strings.Count(host, ";") == 1 {
+		h, p, _ := strings.Cut(host, ";")
+		host, path = h, p
+		warn("host", "old version-1 \"host;path\" packing; split into host and path")
+	}
+	switch nw {
+	case "tcp":
+		if typ != "" && typ != "none" && typ != "http" {
+			warn("type", "unknown tcp header %q; want none or http; using none", clip(typ))
+			typ = ""
+		}
+		n.HeaderType = typ
+		if typ == "http" {
+			n.Host, n.Path = host, path
+		} else if host != "" || path != "" {
+			n.Host, n.Path = host, path
+		}
+	case "kcp":
+		n.HeaderType = typ
+		n.Seed = path
+		n.Host = host
+	case "quic":
+		n.HeaderType = typ
+		n.QUICSecurity = host
+		n.QUICKey = path
+	case "grpc":
+		switch typ {
+		case "", "none", "gun":
+		case "multi":
+			n.GRPCMode = "multi"
+		default:
+			warn("type", "unknown gRPC mode %q; want gun or multi; using gun", clip(typ))
+		}
+		n.ServiceName = path
+		n.Authority = host
+	case "xhttp":
+		switch typ {
+		case "", "none", "auto":
+		case "packet-up", "stream-up", "stream-one":
+			n.XHTTPMode = typ
+		default:
+			warn("type", "unknown XHTTP mode %q; want auto, packet-up, stream-up or stream-one; using auto", clip(typ))
+		}
+		n.Host, n.Path = host, path
+	default: // ws, httpupgrade, h2
+		n.Host, n.Path = host, path
+	}
+
+	tlsv := m["tls"]
+	switch t := strings.ToLower(str(tlsv)); {
+	case t == "tls" || t == "true" || t == "1" || t == "xtls" || t == "utls":
+		n.Security = "tls"
+	case t == "reality":
+		n.Security = "reality"
+	case t == "" || t == "none" || t == "0" || t == "false":
+	default:
+		warn("tls", "unknown value %q; want tls, reality or empty; using no TLS", clip(t))
+	}
+	n.SNI = str(m["sni"])
+	n.ALPN = splitList(str(m["alpn"]))
+	n.Fingerprint = str(m["fp"])
+	n.Insecure = truthy(m["insecure"])
+	for _, k := range []string{"allowinsecure", "skip-cert-verify"} {
+		if v, ok := m[k]; ok {
+			warn(k, "non-standard key; read as \"insecure\"")
+			n.Insecure = n.Insecure || truthy(v)
+		}
+	}
+	if v, ok := m["verify_cert"]; ok {
+		warn("verify_cert", "non-standard key; read as the inverse of \"insecure\"")
+		n.Insecure = n.Insecure || !truthy(v)
+	}
+	n.VCN = str(m["vcn"])
+	n.PCS = str(m["pcs"])
+	for _, k := range []string{"pbk", "sid", "spx"} {
+		if v := str(m[k]); v != "" {
+			warn(k, "unofficial REALITY key (v2rayN's format has none); read it")
+			switch k {
+			case "pbk":
+				n.PublicKey = v
+			case "sid":
+				n.ShortID = v
+			case "spx":
+				n.SpiderX = v
+			}
+		}
+	}
+	for k := range m {
+		switch {
+		case v2raynKnown[k]:
+		case k == "security" || k == "headertype" || k == "remark" || k == "remarks" ||
+			k == "allowinsecure" || k == "skip-cert-verify" || k == "verify_cert" ||
+			k == "pbk" || k == "sid" || k == "spx" || k == "class":
+		default:
+			warn(k, "unknown key ignored")
+		}
+	}
+	sortDiags(warns)
+	return n, warns, nil
+}

@@ -1,0 +1,216 @@
+// Package convert reads VMess servers from every common dialect — share
+// links (v2rayN base64 JSON, Xray's standard URL, v2fly Draft 1,
+// Shadowrocket, Kitsunebi, Quantumult), client config lines (Quantumult X,
+// Surge, Loon), subscriptions, Clash/mihomo YAML, sing-box JSON and Xray
+// JSON/YAML/TOML — into one normalised Node, and writes Nodes back out in
+// any of those dialects. N dialects need N parsers and N emitters, never
+// N×N converters.
+//
+// The entry points are Parse (anything in, nodes and positioned
+// diagnostics out), ParseLink (one share link), ToXray (one node to an Xray
+// outbound, schema/conf types) and Emit (nodes to a target dialect).
+// Whatever a target cannot express is reported as a warning Diagnostic that
+// names the server and the field; nothing is dropped silently.
+package convert
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Node is one VMess server in normalised form. Field names follow the
+// research notes (NOTES-formats §10.2). Empty means "not set / default".
+type Node struct {
+	Name    string
+	Server  string
+	Port    int
+	UUID    string
+	AlterID int
+	// Cipher is the VMess body security: auto, aes-128-gcm,
+	// chacha20-poly1305, none or zero. Empty means auto.
+	Cipher string
+	// Experiments is Xray's user experiments string (AuthenticatedLength…).
+	Experiments string
+
+	// Network is the transport: tcp, kcp, ws, h2, quic, grpc, httpupgrade
+	// or xhttp. Empty means tcp.
+	Network string
+	// HeaderType is the tcp header (none/http) or the kcp/quic packet
+	// header (none, srtp, utp, wechat-video, dtls, wireguard, dns).
+	HeaderType string
+	// Host is the Host header (ws, httpupgrade, xhttp), a comma list of
+	// hosts (tcp+http, h2), or the DNS header domain (kcp).
+	Host string
+	// Path is the path (ws, httpupgrade, xhttp, h2; may carry ?ed=N) or a
+	// comma list of paths (tcp+http).
+	Path string
+	// Headers are extra transport request headers other than Host.
+	Headers map[string]string
+
+	Seed         string // mKCP seed
+	MTU, TTI     int    // mKCP
+	QUICSecurity string // removed QUIC transport
+	QUICKey      string
+	ServiceName  string // gRPC
+	GRPCMode     string // gun (default) or multi
+	Authority    string // gRPC authority
+	XHTTPMode    string // auto, packet-up, stream-up, stream-one
+	XHTTPExtra   json.RawMessage
+	// EarlyData and EarlyDataHeader are ws early data given outside the
+	// path (Clash max-early-data, sing-box max_early_data).
+	EarlyData       int
+	EarlyDataHeader string
+
+	// Security is the transport security: "" (none), tls or reality.
+	Security    string
+	SNI         string
+	ALPN        []string
+	Fingerprint string // uTLS name
+	Insecure    bool
+	PCS         string // pinnedPeerCertSha256, comma list
+	VCN         string // verifyPeerCertByName, comma list
+	ECH         string // echConfigList
+	PublicKey   string // REALITY
+	ShortID     string
+	SpiderX     string
+	PQV         string // REALITY mldsa65Verify
+
+	FinalMask json.RawMessage
+	TFO       bool
+	Mux       bool
+	UDP       bool // Clash udp relay (informational)
+
+	// Origin says where the node came from, for diagnostics.
+	Origin Origin
+}
+
+// Origin locates a node in its input.
+type Origin struct {
+	Input   string // file name, "-" or "argument 2"
+	Line    int    // 1-based line in a subscription or document; 0 if unknown
+	Dialect string // v2rayn, uri, draft1, shadowrocket, … ; see Dialect* constants
+}
+
+// Dialect names recorded in Origin.Dialect.
+const (
+	DialectV2RayN       = "v2rayn"
+	DialectURI          = "uri"
+	DialectDraft1       = "v2fly-draft1"
+	DialectShadowrocket = "shadowrocket"
+	DialectKitsunebi    = "kitsunebi"
+	DialectQuantumult   = "quantumult"
+	DialectQuantumultX  = "quantumult-x"
+	DialectSurge        = "surge"
+	DialectLoon         = "loon"
+	DialectClash        = "clash"
+	DialectSingBox      = "sing-box"
+	DialectXray         = "xray"
+)
+
+// network returns the transport with the default applied.
+func (n *Node) network() string {
+	if n.Network == "" {
+		return "tcp"
+	}
+	return n.Network
+}
+
+// label names the node in diagnostics: its name, else host:port. It never
+// contains the user id.
+func (n *Node) label() string {
+	if n.Name != "" {
+		return n.Name
+	}
+	if n.Server != "" {
+		return joinHostPort(n.Server, n.Port)
+	}
+	return "(unnamed)"
+}
+
+func joinHostPort(h string, p int) string {
+	if strings.Contains(h, ":") {
+		return fmt.Sprintf("[%s]:%d", h, p)
+	}
+	return fmt.Sprintf("%s:%d", h, p)
+}
+
+// Severity grades a Diagnostic.
+type Severity int
+
+// Severities, from the worst.
+const (
+	// Error: the entry could not become a node.
+	Error Severity = iota
+	// Warning: the node was converted but something was changed or lost.
+	Warning
+	// Note: information, such as a skipped non-VMess line.
+	Note
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	default:
+		return "note"
+	}
+}
+
+// Diagnostic is a positioned message about one input entry or one node.
+// It never contains a user id.
+type Diagnostic struct {
+	Severity Severity
+	Input    string // input name
+	Line     int    // 1-based line, 0 if not applicable
+	Server   string // node name or host:port, if known
+	Field    string // the field concerned, in the dialect's own spelling
+	Message  string // what is wrong and what was expected / done
+}
+
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	if d.Input != "" {
+		b.WriteString(d.Input)
+		if d.Line > 0 {
+			fmt.Fprintf(&b, ":%d", d.Line)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Severity.String())
+	b.WriteString(": ")
+	if d.Server != "" {
+		fmt.Fprintf(&b, "%s: ", d.Server)
+	}
+	if d.Field != "" {
+		fmt.Fprintf(&b, "%s: ", d.Field)
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
+
+// diag is a small builder for node-scoped diagnostics.
+func (n *Node) diag(sev Severity, field, format string, args ...any) Diagnostic {
+	return Diagnostic{Severity: sev, Input: n.Origin.Input, Line: n.Origin.Line,
+		Server: n.label(), Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// fieldError is an error about one field of one entry, turned into an
+// Error Diagnostic by Parse.
+type fieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *fieldError) Error() string {
+	if e.Field == "" {
+		return "convert: " + e.Message
+	}
+	return "convert: " + e.Field + ": " + e.Message
+}
+
+func errField(field, format string, args ...any) error {
+	return &fieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}

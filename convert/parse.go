@@ -1,0 +1,279 @@
+package convert
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Format is an input dialect family for Parse.
+type Format string
+
+// Input formats. FormatAuto detects the format from the content.
+const (
+	FormatAuto    Format = ""
+	FormatLinks   Format = "links"    // share links, client lines, subscriptions (base64 or plain)
+	FormatClash   Format = "clash"    // Clash / mihomo YAML
+	FormatSingBox Format = "sing-box" // sing-box JSON
+	FormatXray    Format = "xray"     // Xray JSON, YAML or TOML
+)
+
+// DefaultMaxInputBytes is the input size cap when Options.MaxInputBytes is 0.
+const DefaultMaxInputBytes = 64 << 20
+
+// Options tune Parse.
+type Options struct {
+	// From forces an input format; FormatAuto detects it.
+	From Format
+	// MaxInputBytes caps the input size; 0 means DefaultMaxInputBytes.
+	MaxInputBytes int64
+}
+
+// Result is what Parse read: the nodes in input order and the diagnostics
+// about entries that failed (Error), were changed (Warning) or skipped
+// (Note).
+type Result struct {
+	Nodes       []*Node
+	Diagnostics []Diagnostic
+}
+
+// Errors reports how many diagnostics are errors.
+func (r *Result) Errors() int {
+	c := 0
+	for _, d := range r.Diagnostics {
+		if d.Severity == Error {
+			c++
+		}
+	}
+	return c
+}
+
+// Parse reads any supported input — one link, a list of links or client
+// lines, a base64 subscription, Clash YAML, sing-box JSON, or an Xray
+// config (JSON with comments, YAML, TOML; a whole config, one outbound or a
+// list) — into nodes. name labels the input in diagnostics. A bad entry in
+// a list is an Error diagnostic and the rest are still read; Parse returns
+// an error only when the input as a whole cannot be read (too large, not
+// any known format, a document that does not parse).
+func Parse(ctx context.Context, name string, data []byte, opts Options) (Result, error) {
+	max := opts.MaxInputBytes
+	if max <= 0 {
+		max = DefaultMaxInputBytes
+	}
+	if int64(len(data)) > max {
+		return Result{}, fmt.Errorf("convert: %s: input is %d bytes, over the %d-byte limit; split it or raise the limit", name, len(data), max)
+	}
+	p := &parser{ctx: ctx, name: name}
+	data = bytes.TrimPrefix(data, utf8BOM)
+	from := opts.From
+	if from == FormatAuto {
+		from = detect(data)
+	}
+	var err error
+	switch from {
+	case FormatLinks:
+		err = p.links(string(data), 0, true)
+	case FormatClash:
+		err = p.clash(data)
+	case FormatSingBox:
+		err = p.jsonDoc(data, FormatSingBox)
+	case FormatXray:
+		err = p.xray(data)
+	default:
+		return Result{}, fmt.Errorf("convert: %s: unknown input format %q; want links, clash, sing-box or xray", name, from)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return p.res, nil
+}
+
+type parser struct {
+	ctx  context.Context
+	name string
+	res  Result
+}
+
+func (p *parser) add(n *Node, line int, warns []Diagnostic) {
+	n.Origin.Input, n.Origin.Line = p.name, line
+	n.fixDefaults()
+	for _, w := range warns {
+		w.Input, w.Line, w.Server = p.name, line, n.label()
+		p.res.Diagnostics = append(p.res.Diagnostics, w)
+	}
+	p.res.Nodes = append(p.res.Nodes, n)
+}
+
+func (p *parser) report(sev Severity, line int, err error) {
+	d := Diagnostic{Severity: sev, Input: p.name, Line: line, Message: err.Error()}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		d.Field, d.Message = fe.Field, fe.Message
+	}
+	p.res.Diagnostics = append(p.res.Diagnostics, d)
+}
+
+// detect guesses the input format from its first significant bytes.
+func detect(data []byte) Format {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
+		return FormatLinks
+	}
+	if t[0] == '{' || t[0] == '[' {
+		if bytes.HasPrefix(t, []byte("[[")) || (t[0] == '[' && !bytes.HasPrefix(bytes.TrimLeft(t[1:], " \t\r\n"), []byte("{")) && !bytes.HasPrefix(bytes.TrimLeft(t[1:], " \t\r\n"), []byte("]"))) {
+			return FormatXray // a TOML table header
+		}
+		if looksSingBox(t) {
+			return FormatSingBox
+		}
+		return FormatXray
+	}
+	for _, line := range bytes.Split(t[:min(len(t), 1<<16)], []byte("\n")) {
+		l := strings.TrimSpace(string(line))
+		switch {
+		case strings.HasPrefix(l, "proxies:"):
+			return FormatClash
+		case strings.HasPrefix(l, "outbounds:") || strings.HasPrefix(l, "- protocol:") || strings.HasPrefix(l, "protocol:"):
+			return FormatXray
+		case strings.HasPrefix(l, "[[outbounds"), strings.HasPrefix(l, "[outbounds"), strings.HasPrefix(l, "protocol ="):
+			return FormatXray
+		}
+	}
+	return FormatLinks
+}
+
+// looksSingBox tells sing-box JSON ("type":"vmess", "server") from Xray
+// JSON ("protocol", "vnext").
+func looksSingBox(t []byte) bool {
+	return bytes.Contains(t, []byte(`"server_port"`)) ||
+		(bytes.Contains(t, []byte(`"type"`)) && !bytes.Contains(t, []byte(`"protocol"`)) && !bytes.Contains(t, []byte(`"add"`)))
+}
+
+// links reads a list of links and client lines; when it holds none and
+// mayDecode is set, the whole text is tried as a base64 subscription.
+func (p *parser) links(text string, lineBase int, mayDecode bool) error {
+	trimmed := strings.TrimSpace(text)
+	if trimmed == "" {
+		return fmt.Errorf("convert: %s: empty input; want share links, a subscription or a config", p.name)
+	}
+	if mayDecode && !strings.Contains(trimmed, "://") && !isClientLine(firstLine(trimmed)) {
+		if dec, err := decodeBase64Lenient(trimmed); err == nil {
+			dec = bytes.TrimPrefix(dec, utf8BOM)
+			inner := string(dec)
+			if strings.Contains(inner, "://") || isClientLine(firstLine(strings.TrimSpace(inner))) {
+				return p.links(inner, 0, false)
+			}
+		}
+		if strings.HasPrefix(trimmed, "{") {
+			return p.xray([]byte(trimmed))
+		}
+		return fmt.Errorf("convert: %s: not share links, a base64 subscription or a config; want vmess:// links, one per line", p.name)
+	}
+	line := lineBase
+	for len(text) > 0 {
+		var l string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			l, text = text[:i], text[i+1:]
+		} else {
+			l, text = text, ""
+		}
+		line++
+		if line%256 == 0 {
+			if err := p.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "//") || strings.HasPrefix(l, ";") {
+			continue
+		}
+		if u := strings.ToUpper(l); strings.HasPrefix(u, "STATUS=") || strings.HasPrefix(u, "REMARKS=") {
+			p.report(Note, line, errors.New("informational line skipped"))
+			continue
+		}
+		n, warns, err := parseLink(l)
+		if err == nil {
+			err = n.validate()
+		}
+		if err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) && fe.Field == "scheme" {
+				p.report(Note, line, errField("", "%s; skipped", fe.Message))
+				continue
+			}
+			p.report(Error, line, err)
+			continue
+		}
+		p.add(n, line, warns)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+// jsonValue decodes JSON (with Xray-style comments removed) keeping
+// numbers as json.Number.
+func jsonValue(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(stripJSONComments(data)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// stripJSONComments removes //, # and /* */ comments outside strings,
+// keeping newlines, the way Xray's loader does.
+func stripJSONComments(b []byte) []byte {
+	if !bytes.ContainsAny(b, "/#") {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	var quote byte
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if quote != 0 {
+			out = append(out, c)
+			if c == '\\' && i+1 < len(b) {
+				i++
+				out = append(out, b[i])
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch {
+		case c == '"' || c == '\'':
+			quote = c
+			out = append(out, c)
+		case c == '#' || (c == '/' && i+1 < len(b) && b[i+1] == '/'):
+			for i < len(b) && b[i] != '\n' {
+				i++
+			}
+			if i < len(b) {
+				out = append(out, '\n')
+			}
+		case c == '/' && i+1 < len(b) && b[i+1] == '*':
+			i += 2
+			for i < len(b) && !(b[i] == '*' && i+1 < len(b) && b[i+1] == '/') {
+				if b[i] == '\n' {
+					out = append(out, '\n')
+				}
+				i++
+			}
+			i++
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,305 @@
+package convert
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Weakly typed readers: real-world dialects write numbers as strings,
+// booleans as "1"/"true"/"tls", and so on.
+
+// str reads a value as a string; numbers and booleans are formatted.
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(x)
+	case json.Number:
+		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// intOf reads an integer from a number or a numeric string. Empty gives
+// (0, true); anything else that is not an integer gives false.
+func intOf(v any) (int, bool) {
+	switch x := v.(type) {
+	case nil:
+		return 0, true
+	case float64:
+		if x != math.Trunc(x) || math.Abs(x) > 1<<31 {
+			return 0, false
+		}
+		return int(x), true
+	case int:
+		return x, true
+	case int64:
+		if x > 1<<31 || x < -(1<<31) {
+			return 0, false
+		}
+		return int(x), true
+	case uint64:
+		if x > 1<<31 {
+			return 0, false
+		}
+		return int(x), true
+	}
+	s := str(v)
+	if s == "" {
+		return 0, true
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil || i > 1<<31 || i < -(1<<31) {
+		return 0, false
+	}
+	return i, true
+}
+
+// truthy reads a boolean from true/false, 1/0, yes/no, on/off, tls.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case nil:
+		return false
+	}
+	switch strings.ToLower(str(v)) {
+	case "1", "true", "yes", "on", "tls":
+		return true
+	}
+	return false
+}
+
+// port reads and range-checks a port.
+func port(field string, v any) (int, error) {
+	p, ok := intOf(v)
+	if !ok {
+		return 0, errField(field, "%q is not a number; want a port 1-65535", clip(str(v)))
+	}
+	if p < 1 || p > 65535 {
+		if str(v) == "" {
+			return 0, errField(field, "missing; want a port 1-65535")
+		}
+		return 0, errField(field, "%d is out of range; want a port 1-65535", p)
+	}
+	return p, nil
+}
+
+// clip shortens untrusted text for messages.
+func clip(s string) string {
+	const max = 40
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// splitList splits a comma list, trimming and dropping empty parts.
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	out := parts[:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// firstOf returns the first element of a comma list.
+func firstOf(s string) string {
+	if l := splitList(s); len(l) > 0 {
+		return l[0]
+	}
+	return ""
+}
+
+// normaliseCipher maps the cipher names of every dialect to VMess names.
+// ok is false for a name no dialect defines.
+func normaliseCipher(s string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return "auto", true
+	case "aes-128-gcm", "aes128gcm":
+		return "aes-128-gcm", true
+	case "chacha20-poly1305", "chacha20-ietf-poly1305", "chacha20poly1305":
+		return "chacha20-poly1305", true
+	case "none":
+		return "none", true
+	case "zero":
+		return "zero", true
+	}
+	return "auto", false
+}
+
+// normaliseNetwork maps transport names of every dialect to the Node's.
+func normaliseNetwork(s string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "tcp", "raw", "none":
+		return "tcp", true
+	case "ws", "websocket":
+		return "ws", true
+	case "kcp", "mkcp":
+		return "kcp", true
+	case "h2", "http":
+		return "h2", true
+	case "quic":
+		return "quic", true
+	case "grpc", "gun":
+		return "grpc", true
+	case "httpupgrade":
+		return "httpupgrade", true
+	case "xhttp", "splithttp":
+		return "xhttp", true
+	}
+	return "tcp", false
+}
+
+// normaliseServer trims and strips IPv6 brackets.
+func normaliseServer(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		s = s[1 : len(s)-1]
+	}
+	return s
+}
+
+// checkID validates a user id the way Xray's common/uuid does: 32-36
+// bytes of hex UUID, or 1-30 bytes mapped to UUIDv5.
+func checkID(field, id string) error {
+	switch n := len(id); {
+	case n == 0:
+		return errField(field, "missing; want the user id (a UUID)")
+	case n <= 30:
+		return nil
+	case n == 31 || n > 36:
+		return errField(field, "is %d bytes long; want a UUID (36 characters) or a name of 1-30 bytes", n)
+	}
+	hex := 0
+	for i := 0; i < len(id) && hex < 32; i++ {
+		c := id[i]
+		switch {
+		case c == '-':
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			hex++
+		default:
+			return errField(field, "is not a UUID (character %d is not hex); want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1)
+		}
+	}
+	if hex < 32 {
+		return errField(field, "is not a UUID (too few hex digits); want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+	}
+	return nil
+}
+
+// validate checks what every node needs, whatever its dialect.
+func (n *Node) validate() error {
+	if n.Server == "" {
+		return errField("server", "missing; want a host name or IP address")
+	}
+	if n.Port < 1 || n.Port > 65535 {
+		return errField("port", "%d is out of range; want 1-65535", n.Port)
+	}
+	return checkID("id", n.UUID)
+}
+
+// fixDefaults fills implied values so that every dialect yields the same
+// node for the same server.
+func (n *Node) fixDefaults() {
+	n.Server = normaliseServer(n.Server)
+	if n.Cipher == "" {
+		n.Cipher = "auto"
+	}
+	if n.Network == "" {
+		n.Network = "tcp"
+	}
+	if n.HeaderType == "none" {
+		n.HeaderType = ""
+	}
+	if n.Security == "none" {
+		n.Security = ""
+	}
+	if n.GRPCMode == "gun" {
+		n.GRPCMode = ""
+	}
+	if n.XHTTPMode == "auto" {
+		n.XHTTPMode = ""
+	}
+	if n.Name == "" {
+		n.Name = joinHostPort(n.Server, n.Port)
+	}
+	if len(n.ALPN) == 0 {
+		n.ALPN = nil
+	}
+	if len(n.Headers) == 0 {
+		n.Headers = nil
+	}
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// unescapeLenient percent-decodes s, keeping invalid escapes literally
+// (a remark like "100%off" must survive).
+func unescapeLenient(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// sortDiags orders field diagnostics by field for stable output.
+func sortDiags(d []Diagnostic) {
+	sort.SliceStable(d, func(i, j int) bool { return d[i].Field < d[j].Field })
+}
