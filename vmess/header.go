@@ -1,0 +1,160 @@
+package vmess
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/binary"
+	"hash/fnv"
+	"net/netip"
+)
+
+// Request commands.
+const (
+	commandTCP = 0x01
+	commandUDP = 0x02
+)
+
+// Address types in the request header.
+const (
+	addrIPv4   = 0x01
+	addrDomain = 0x02
+	addrIPv6   = 0x03
+)
+
+// instruction is the plaintext request header's content.
+type instruction struct {
+	reqIV, reqKey [16]byte
+	v             byte
+	options       Options
+	security      byte // wire nibble
+	command       byte
+	port          uint16
+	ip            netip.Addr // valid for an IP target
+	domain        string     // otherwise
+	padding       []byte     // 0–15 bytes
+}
+
+// appendInstruction appends the plaintext request header (§3 of the notes):
+// version, IV, key, V, options, padding length and security, reserved,
+// command, port, address, padding, FNV-1a.
+func appendInstruction(dst []byte, in *instruction) []byte {
+	start := len(dst)
+	dst = append(dst, 0x01)
+	dst = append(dst, in.reqIV[:]...)
+	dst = append(dst, in.reqKey[:]...)
+	dst = append(dst, in.v, byte(in.options), byte(len(in.padding))<<4|in.security&0x0f, 0, in.command)
+	dst = binary.BigEndian.AppendUint16(dst, in.port)
+	switch {
+	case in.ip.Is4():
+		a := in.ip.As4()
+		dst = append(dst, addrIPv4)
+		dst = append(dst, a[:]...)
+	case in.ip.Is6():
+		a := in.ip.As16()
+		dst = append(dst, addrIPv6)
+		dst = append(dst, a[:]...)
+	default:
+		dst = append(dst, addrDomain, byte(len(in.domain)))
+		dst = append(dst, in.domain...)
+	}
+	dst = append(dst, in.padding...)
+	h := fnv.New32a()
+	h.Write(dst[start:])
+	return binary.BigEndian.AppendUint32(dst, h.Sum32())
+}
+
+// newGCM returns AES-128-GCM under key.
+func newGCM(key []byte) cipher.AEAD {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // 16-byte keys only
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return aead
+}
+
+// SealHeader seals a plaintext request header the AEAD way and appends
+// the wire form to dst: authID ‖ GCM(uint16 length) ‖ connNonce ‖
+// GCM(header). Both seals use the auth id as additional data; their keys
+// and nonces come from KDF(cmdKey; label, authID, connNonce).
+func SealHeader(dst []byte, cmdKey [16]byte, authID [16]byte, connNonce [8]byte, header []byte) []byte {
+	lenKey := KDF16(cmdKey[:], []byte(kdfHeaderLenKey), authID[:], connNonce[:])
+	lenNonce := KDF(cmdKey[:], []byte(kdfHeaderLenNonce), authID[:], connNonce[:])
+	payKey := KDF16(cmdKey[:], []byte(kdfHeaderKey), authID[:], connNonce[:])
+	payNonce := KDF(cmdKey[:], []byte(kdfHeaderNonce), authID[:], connNonce[:])
+
+	dst = append(dst, authID[:]...)
+	var l [2]byte
+	binary.BigEndian.PutUint16(l[:], uint16(len(header)))
+	dst = newGCM(lenKey[:]).Seal(dst, lenNonce[:12], l[:], authID[:])
+	dst = append(dst, connNonce[:]...)
+	return newGCM(payKey[:]).Seal(dst, payNonce[:12], header, authID[:])
+}
+
+// Legacy (alterId > 0) constants.
+const (
+	legacyAlterSalt  = "16167dc8-16b6-4e6d-b8bb-65dd68113a81"
+	legacyAlterSalt2 = "533eff8a-4113-4b10-b5ce-0f5d76b98cd2"
+)
+
+// AlterID returns the n-th legacy alter id of primary (n ≥ 1); n = 0 is
+// primary itself. alter[i+1] = MD5(alter[i] ‖ salt), re-hashed with a
+// second salt in the (never observed) case that it equals its input.
+func AlterID(primary ID, n int) [16]byte {
+	cur := [16]byte(primary)
+	for i := 0; i < n; i++ {
+		h := md5.New()
+		h.Write(cur[:])
+		h.Write([]byte(legacyAlterSalt))
+		var next [16]byte
+		h.Sum(next[:0])
+		for next == cur {
+			h.Write([]byte(legacyAlterSalt2))
+			h.Sum(next[:0])
+		}
+		cur = next
+	}
+	return cur
+}
+
+// LegacyAuth is the legacy 16-byte auth: HMAC-MD5 keyed by the (alter) id
+// over t as a big-endian uint64.
+func LegacyAuth(id [16]byte, t int64) [16]byte {
+	m := hmac.New(md5.New, id[:])
+	var tb [8]byte
+	binary.BigEndian.PutUint64(tb[:], uint64(t))
+	m.Write(tb[:])
+	var out [16]byte
+	m.Sum(out[:0])
+	return out
+}
+
+// legacyHeaderIV is MD5(t8 ‖ t8 ‖ t8 ‖ t8), the legacy header's CFB IV.
+func legacyHeaderIV(t int64) [16]byte {
+	var b [32]byte
+	for i := 0; i < 4; i++ {
+		binary.BigEndian.PutUint64(b[i*8:], uint64(t))
+	}
+	return md5.Sum(b[:])
+}
+
+// SealLegacyHeader appends the legacy wire header: LegacyAuth(authID, t) ‖
+// AES-128-CFB(key = cmdKey of the primary id, IV = MD5(t×4)) of header.
+func SealLegacyHeader(dst []byte, cmdKey [16]byte, authID [16]byte, t int64, header []byte) []byte {
+	auth := LegacyAuth(authID, t)
+	dst = append(dst, auth[:]...)
+	start := len(dst)
+	dst = append(dst, header...)
+	iv := legacyHeaderIV(t)
+	block, err := aes.NewCipher(cmdKey[:])
+	if err != nil {
+		panic(err)
+	}
+	cipher.NewCFBEncrypter(block, iv[:]).XORKeyStream(dst[start:], dst[start:])
+	return dst
+}

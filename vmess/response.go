@@ -1,0 +1,172 @@
+package vmess
+
+import (
+	"bufio"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// maxResponseHeader bounds the response header payload M. Xray sends 4
+// bytes, sing-box 4; a command section adds at most 255. Anything larger is
+// refused before allocation.
+const maxResponseHeader = 4 + 255 + 64
+
+// responseKeys derives respKey and respIV from the request body key and
+// IV: SHA-256 truncated to 16 bytes for AEAD auth, MD5 for legacy auth.
+func responseKeys(reqKey, reqIV [16]byte, legacy bool) (respKey, respIV [16]byte) {
+	if legacy {
+		return md5.Sum(reqKey[:]), md5.Sum(reqIV[:])
+	}
+	k := sha256.Sum256(reqKey[:])
+	iv := sha256.Sum256(reqIV[:])
+	copy(respKey[:], k[:16])
+	copy(respIV[:], iv[:16])
+	return respKey, respIV
+}
+
+// ResponseKeys returns the AEAD response body key and IV for a request body
+// key and IV: the first 16 bytes of SHA-256 of each.
+func ResponseKeys(reqKey, reqIV [16]byte) (respKey, respIV [16]byte) {
+	return responseKeys(reqKey, reqIV, false)
+}
+
+// SealResponseHeader builds the AEAD response header a server sends:
+// GCM(uint16 len(payload)) ‖ GCM(payload), with keys and nonces from
+// KDF(respKey/respIV; label) and no additional data. It is what a test
+// server needs; the client only opens.
+func SealResponseHeader(dst []byte, respKey, respIV [16]byte, payload []byte) []byte {
+	lenKey := KDF16(respKey[:], []byte(kdfRespLenKey))
+	lenNonce := KDF(respIV[:], []byte(kdfRespLenIV))
+	payKey := KDF16(respKey[:], []byte(kdfRespKey))
+	payNonce := KDF(respIV[:], []byte(kdfRespIV))
+	var l [2]byte
+	binary.BigEndian.PutUint16(l[:], uint16(len(payload)))
+	dst = newGCM(lenKey[:]).Seal(dst, lenNonce[:12], l[:], nil)
+	return newGCM(payKey[:]).Seal(dst, payNonce[:12], payload, nil)
+}
+
+// errMismatch and errProtocol build the typed errors.
+func errMismatch(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrResponseMismatch}, args...)...)
+}
+
+func errProtocol(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
+}
+
+// readErr classifies a read error in the response header: a clean EOF
+// before any byte is ErrNoResponse, EOF after some bytes is a truncated
+// header (ErrProtocol); anything else (timeouts included) passes through.
+func readErr(err error, got int, what string) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if got == 0 {
+			return fmt.Errorf("%w (%s); the server rejected the user id or clock, or is not a VMess server", ErrNoResponse, what)
+		}
+		return errProtocol("response header truncated after %d bytes (%s)", got, what)
+	}
+	if isReset(err) && got == 0 {
+		return fmt.Errorf("%w (connection reset): the server rejected the user id or clock, or is not a VMess server: %w", ErrNoResponse, err)
+	}
+	return fmt.Errorf("vmess: reading the response header: %w", err)
+}
+
+// readAEADResponse reads and verifies the AEAD response header from r. It
+// returns the number of bytes read for diagnostics.
+func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) (int, error) {
+	var sealedLen [18]byte
+	n, err := io.ReadFull(r, sealedLen[:])
+	if err != nil {
+		return n, readErr(err, n, "length")
+	}
+	lenKey := KDF16(respKey[:], []byte(kdfRespLenKey))
+	lenNonce := KDF(respIV[:], []byte(kdfRespLenIV))
+	l, err := newGCM(lenKey[:]).Open(nil, lenNonce[:12], sealedLen[:], nil)
+	if err != nil {
+		return n, errMismatch("the response header length did not open under this request's keys (wrong user id, or not a VMess server)")
+	}
+	m := int(binary.BigEndian.Uint16(l))
+	if m > maxResponseHeader {
+		return n, errProtocol("response header of %d bytes is larger than the %d allowed", m, maxResponseHeader)
+	}
+	var stack [maxResponseHeader + 16]byte
+	sealed := stack[:m+16]
+	k, err := io.ReadFull(r, sealed)
+	n += k
+	if err != nil {
+		return n, readErr(err, n, "payload")
+	}
+	payKey := KDF16(respKey[:], []byte(kdfRespKey))
+	payNonce := KDF(respIV[:], []byte(kdfRespIV))
+	payload, err := newGCM(payKey[:]).Open(sealed[:0], payNonce[:12], sealed, nil)
+	if err != nil {
+		return n, errMismatch("the response header did not open under this request's keys")
+	}
+	return n, checkResponsePayload(payload, v)
+}
+
+// checkResponsePayload checks V ‖ option ‖ command ‖ command length ‖
+// command data. Commands are parsed only far enough to skip them; extra
+// bytes are ignored, as Xray does.
+func checkResponsePayload(p []byte, v byte) error {
+	if len(p) < 4 {
+		return errProtocol("response header has %d bytes, want at least 4", len(p))
+	}
+	if p[0] != v {
+		return errMismatch("response header V byte is %#02x, want %#02x", p[0], v)
+	}
+	if p[2] != 0 && len(p) < 4+int(p[3]) {
+		return errProtocol("response command %d claims %d bytes but only %d follow", p[2], p[3], len(p)-4)
+	}
+	return nil
+}
+
+// readLegacyResponse reads the legacy response header [V, option, cmd,
+// cmdLen] ‖ command data, decrypting with the stream s (AES-128-CFB under
+// respKey/respIV), which continues into the body for security aes-128-cfb.
+func readLegacyResponse(r io.Reader, s cipher.Stream, v byte) (int, error) {
+	var h [4]byte
+	n, err := io.ReadFull(r, h[:])
+	if err != nil {
+		return n, readErr(err, n, "legacy header")
+	}
+	s.XORKeyStream(h[:], h[:])
+	if h[0] != v {
+		return n, errMismatch("legacy response V byte is %#02x, want %#02x (wrong user id, or not a VMess server)", h[0], v)
+	}
+	if h[2] != 0 {
+		var cmd [255]byte
+		k, err := io.ReadFull(r, cmd[:h[3]])
+		n += k
+		if err != nil {
+			return n, readErr(err, n, "legacy command")
+		}
+		s.XORKeyStream(cmd[:k], cmd[:k])
+	}
+	return n, nil
+}
+
+// newCFBDecrypter returns AES-128-CFB decryption under key and iv.
+func newCFBDecrypter(key, iv [16]byte) cipher.Stream {
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err)
+	}
+	return cipher.NewCFBDecrypter(block, iv[:])
+}
+
+// newCFBEncrypter returns AES-128-CFB encryption under key and iv.
+func newCFBEncrypter(key, iv [16]byte) cipher.Stream {
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err)
+	}
+	return cipher.NewCFBEncrypter(block, iv[:])
+}
+
+var _ = bufio.NewReader

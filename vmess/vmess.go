@@ -1,0 +1,344 @@
+// Package vmess is a VMess client that speaks the protocol byte for byte
+// as Xray-core v1.260327.0 does, over any caller-supplied net.Conn.
+//
+// The layers follow crypto/tls: pure codec functions on byte slices
+// (kdf.go, authid.go, header.go, response.go), a framing layer with one
+// state per direction (chunk.go), and the public Conn on top (conn.go).
+//
+// A Client does no I/O until the first Write or Handshake. The first Write
+// sends the sealed request header and the first body chunk in one write to
+// the underlying connection, which is what servers expect; the first Read
+// reads and verifies the response header. Servers send that header only
+// together with the destination's first bytes, so a silent destination
+// looks exactly like a slow server: always set a deadline or pass a
+// context to HandshakeContext.
+//
+// The AEAD header is used by default (alterId 0). Account.AlterID > 0, or
+// Config.ForceLegacy, selects the legacy MD5/AES-CFB header that old V2Ray
+// and sing-box servers still accept; Xray-core no longer does.
+package vmess
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"runtime"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ID is a VMess user id: 16 bytes.
+type ID [16]byte
+
+// ParseID maps a configured id string to 16 bytes exactly as Xray
+// v1.260327.0 does: strings of 32 to 36 bytes are read as hex in 8-4-4-4-12
+// groups (each '-' before a group optional, hex case ignored, anything
+// after the 32nd digit unchecked); strings of 1 to 30 bytes are names,
+// mapped to the version-5 UUID of the nil namespace; anything else is an
+// error. The error never repeats the id itself.
+func ParseID(s string) (ID, error) {
+	var id ID
+	n := len(s)
+	if n < 32 || n > 36 {
+		if n == 0 || n > 30 {
+			return id, fmt.Errorf("vmess: invalid user id %s (%d bytes): use a UUID like 8-4-4-4-12 hex digits, or a name of 1 to 30 bytes", MaskID(s), n)
+		}
+		h := sha1.New()
+		h.Write(id[:])
+		h.Write([]byte(s))
+		copy(id[:], h.Sum(nil))
+		id[6] = id[6]&0x0f | 0x50
+		id[8] = id[8]&0x3f | 0x80
+		return id, nil
+	}
+	text := s
+	out := id[:]
+	for _, group := range [...]int{8, 4, 4, 4, 12} {
+		if len(text) > 0 && text[0] == '-' {
+			text = text[1:]
+		}
+		if len(text) < group {
+			return ID{}, fmt.Errorf("vmess: invalid user id %s: too few hex digits for a UUID", MaskID(s))
+		}
+		if _, err := hex.Decode(out[:group/2], []byte(text[:group])); err != nil {
+			return ID{}, fmt.Errorf("vmess: invalid user id %s: a UUID holds only hex digits and dashes", MaskID(s))
+		}
+		text = text[group:]
+		out = out[group/2:]
+	}
+	return id, nil
+}
+
+// String returns the canonical 8-4-4-4-12 lower-case form.
+func (id ID) String() string {
+	var b [36]byte
+	hex.Encode(b[0:8], id[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], id[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], id[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], id[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:36], id[10:16])
+	return string(b[:])
+}
+
+// MaskID hides a user id for display: it keeps the first 4 and last 4
+// characters, e.g. "2784…6b6b". Strings of 8 characters or fewer are
+// replaced by "…" entirely.
+func MaskID(s string) string {
+	if utf8.RuneCountInString(s) <= 8 {
+		return "…"
+	}
+	r := []rune(s)
+	return string(r[:4]) + "…" + string(r[len(r)-4:])
+}
+
+// Security is the body security of a VMess account.
+type Security uint8
+
+// Body securities. SecurityAuto is the zero value and is resolved by the
+// client: aes-128-gcm on amd64, arm64 and s390x, chacha20-poly1305
+// elsewhere. SecurityZero is sent as "none" without chunking.
+// SecurityLegacyAES128CFB is the legacy whole-stream AES-128-CFB body, which
+// only legacy-auth servers (V2Ray, sing-box) accept.
+const (
+	SecurityAuto Security = iota
+	SecurityAES128GCM
+	SecurityChaCha20Poly1305
+	SecurityNone
+	SecurityZero
+	SecurityLegacyAES128CFB
+)
+
+var securityNames = [...]string{
+	SecurityAuto:             "auto",
+	SecurityAES128GCM:        "aes-128-gcm",
+	SecurityChaCha20Poly1305: "chacha20-poly1305",
+	SecurityNone:             "none",
+	SecurityZero:             "zero",
+	SecurityLegacyAES128CFB:  "aes-128-cfb",
+}
+
+// ParseSecurity reads a security name, case-insensitively: auto (or the
+// empty string), aes-128-gcm, chacha20-poly1305, none, zero, and
+// aes-128-cfb or legacy.
+func ParseSecurity(s string) (Security, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return SecurityAuto, nil
+	case "aes-128-gcm":
+		return SecurityAES128GCM, nil
+	case "chacha20-poly1305":
+		return SecurityChaCha20Poly1305, nil
+	case "none":
+		return SecurityNone, nil
+	case "zero":
+		return SecurityZero, nil
+	case "aes-128-cfb", "legacy":
+		return SecurityLegacyAES128CFB, nil
+	}
+	return 0, fmt.Errorf("vmess: unknown security %q: use auto, aes-128-gcm, chacha20-poly1305, none, zero or aes-128-cfb", s)
+}
+
+// String returns the security's configuration name.
+func (s Security) String() string {
+	if int(s) < len(securityNames) {
+		return securityNames[s]
+	}
+	return fmt.Sprintf("Security(%d)", uint8(s))
+}
+
+// Resolve returns the concrete security the client sends: SecurityAuto
+// becomes aes-128-gcm on amd64, arm64 and s390x and chacha20-poly1305
+// elsewhere; other values are returned unchanged.
+func (s Security) Resolve() Security {
+	if s != SecurityAuto {
+		return s
+	}
+	return resolveAuto(runtime.GOARCH)
+}
+
+func resolveAuto(goarch string) Security {
+	switch goarch {
+	case "amd64", "arm64", "s390x":
+		return SecurityAES128GCM
+	}
+	return SecurityChaCha20Poly1305
+}
+
+// Wire values of the security nibble in the request header.
+const (
+	wireSecurityLegacy = 1
+	wireSecurityAESGCM = 3
+	wireSecurityChaCha = 4
+	wireSecurityNone   = 5
+)
+
+// Options is the request options byte (S, M, P, A bits).
+type Options uint8
+
+// Request option bits.
+const (
+	// OptionChunkStream (S) frames the body in chunks (and, for AEAD
+	// securities, enables the end-of-stream chunk).
+	OptionChunkStream Options = 0x01
+	// OptionChunkMasking (M) XORs chunk lengths with a SHAKE128 stream.
+	OptionChunkMasking Options = 0x04
+	// OptionGlobalPadding (P) appends 0–63 random bytes to every chunk;
+	// Xray requires M with it.
+	OptionGlobalPadding Options = 0x08
+	// OptionAuthenticatedLength (A) seals chunk lengths with an AEAD.
+	OptionAuthenticatedLength Options = 0x10
+)
+
+// Has reports whether every bit of o2 is set in o.
+func (o Options) Has(o2 Options) bool { return o&o2 == o2 }
+
+// Account is one VMess user as a client uses it.
+type Account struct {
+	// ID is the user id.
+	ID ID
+	// AlterID > 0 selects the legacy (MD5) header, as V2Ray clients do.
+	AlterID uint16
+	// Security is the body security; SecurityAuto is resolved by the client
+	// (aes-128-gcm on amd64/arm64/s390x, else chacha20-poly1305).
+	Security Security
+	// Options, when non-nil, replaces the option bits Xray's own outbound
+	// would send for Security.
+	Options *Options
+	// AuthenticatedLength and NoTerminationSignal are Xray's user
+	// "experiments": seal chunk lengths, and send no end-of-stream chunk.
+	AuthenticatedLength bool
+	NoTerminationSignal bool
+}
+
+// DefaultOptions returns the option bits Xray's own outbound sends for this
+// account (or, for the legacy aes-128-cfb body, the bits V2Ray sends):
+// S|M|P for aes-128-gcm, chacha20-poly1305 and auto, S|M for none, nothing
+// for zero, S for aes-128-cfb; plus A when AuthenticatedLength is set.
+func (a Account) DefaultOptions() Options {
+	var o Options
+	switch a.Security.Resolve() {
+	case SecurityAES128GCM, SecurityChaCha20Poly1305:
+		o = OptionChunkStream | OptionChunkMasking | OptionGlobalPadding
+	case SecurityNone:
+		o = OptionChunkStream | OptionChunkMasking
+	case SecurityZero:
+		o = 0
+	case SecurityLegacyAES128CFB:
+		o = OptionChunkStream
+	}
+	if a.AuthenticatedLength {
+		o |= OptionAuthenticatedLength
+	}
+	return o
+}
+
+// options returns the option bits this account sends.
+func (a Account) options() Options {
+	if a.Options != nil {
+		return *a.Options
+	}
+	return a.DefaultOptions()
+}
+
+// Network is the command of a request: a TCP stream or UDP datagrams.
+type Network uint8
+
+// Networks. The zero value is treated as NetworkTCP.
+const (
+	NetworkTCP Network = 1
+	NetworkUDP Network = 2
+)
+
+// String returns "tcp" or "udp".
+func (n Network) String() string {
+	if n == NetworkUDP {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// Destination is where the server should connect: an IP literal or a
+// domain, and a port.
+type Destination struct {
+	Network Network
+	Host    string
+	Port    uint16
+}
+
+// String returns host:port.
+func (d Destination) String() string {
+	if strings.Contains(d.Host, ":") {
+		return fmt.Sprintf("[%s]:%d", d.Host, d.Port)
+	}
+	return fmt.Sprintf("%s:%d", d.Host, d.Port)
+}
+
+// addr returns the destination as an IP or a domain, the way Xray writes
+// it: IPv4-mapped IPv6 as IPv4, brackets around IPv6 removed.
+func (d Destination) addr() (ip netip.Addr, domain string, err error) {
+	h := strings.TrimSuffix(strings.TrimPrefix(d.Host, "["), "]")
+	if a, perr := netip.ParseAddr(h); perr == nil && a.Zone() == "" {
+		return a.Unmap(), "", nil
+	}
+	if h == "" {
+		return netip.Addr{}, "", errors.New("vmess: destination host is empty: give an IP address or a domain")
+	}
+	if len(h) > 255 {
+		return netip.Addr{}, "", fmt.Errorf("vmess: destination domain is %d bytes long; at most 255 fit in a VMess header", len(h))
+	}
+	return netip.Addr{}, h, nil
+}
+
+// Config holds the injectable parts of a client: clock, randomness and an
+// observer. The zero value (or nil) uses the system clock and crypto/rand.
+type Config struct {
+	// Now is the clock for the auth-id timestamp; nil means time.Now. A
+	// prober shifts it to measure the server's clock window.
+	Now func() time.Time
+	// Rand is the random source for keys, nonces and padding; nil means
+	// crypto/rand.
+	Rand io.Reader
+	// Trace observes phase times; may be nil.
+	Trace *Trace
+	// ForceLegacy uses the legacy header even with AlterID 0 (the seed
+	// manual's Xray_VMESS_AEAD_DISABLED, which only the command layer
+	// reads).
+	ForceLegacy bool
+}
+
+// Trace observes phase times. Any func may be nil. They are called from the
+// goroutine doing the I/O and must not block.
+type Trace struct {
+	// RequestWritten: the request header (with the first data) has been
+	// written to the conn.
+	RequestWritten func(time.Time)
+	// FirstResponseByte: the first byte of the response arrived.
+	FirstResponseByte func(time.Time)
+	// ResponseHeader: the response header opened and verified.
+	ResponseHeader func(time.Time)
+}
+
+// Errors, usable with errors.Is. Timeouts surface as errors for which
+// errors.Is(err, os.ErrDeadlineExceeded) or errors.Is(err,
+// context.DeadlineExceeded) holds.
+var (
+	// ErrResponseMismatch: the response header did not open under our
+	// keys, or its V byte differs. The server is not speaking VMess with
+	// this request's keys.
+	ErrResponseMismatch = errors.New("vmess: response does not match the request")
+	// ErrProtocol: malformed response or body framing (bad length, failed
+	// chunk authentication, oversize).
+	ErrProtocol = errors.New("vmess: protocol error")
+	// ErrNoResponse: the server closed the connection before sending any
+	// response byte. Xray does this when it rejects the user id or the
+	// timestamp (after draining, or at its handshake timeout).
+	ErrNoResponse = errors.New("vmess: server closed the connection without a response")
+)
