@@ -1,0 +1,202 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dial connects to the server described by cfg and returns a stream ready
+// for the VMess client. Every phase honours ctx; once Dial has returned,
+// ctx is no longer watched and the returned conn's deadlines govern (this
+// includes a WebSocket or HTTPUpgrade upgrade deferred for early data,
+// which happens inside the first Write or Read).
+//
+// Failures are *Error values naming the phase. With raw TCP and no TLS
+// there is nothing to verify at this layer: a server that speaks
+// something else is only noticed by the VMess client.
+func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
+	if cfg == nil {
+		return nil, &Error{Phase: PhaseConfig, Err: errors.New("transport: nil Config")}
+	}
+	p, err := cfg.plan()
+	if err != nil {
+		return nil, &Error{Phase: PhaseConfig, Err: err}
+	}
+	conn, err := dialTCP(ctx, cfg, trace)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			conn.Close()
+		}
+	}()
+	if p.tls != nil {
+		var force []string
+		switch p.network {
+		case "ws", "httpupgrade":
+			force = []string{"http/1.1"}
+		case "raw":
+			// Xray's RAW dialer forces http/1.1 only when that is the
+			// whole configured list.
+			if len(cfg.TLS.ALPN) == 1 && cfg.TLS.ALPN[0] == "http/1.1" {
+				force = []string{"http/1.1"}
+			}
+		}
+		start := time.Now()
+		tc, err := handshakeTLS(ctx, conn, p.tls, force)
+		if err != nil {
+			return nil, &Error{Phase: PhaseTLS, Err: ctxErr(ctx, err)}
+		}
+		trace.done(PhaseTLS, start)
+		conn = tc
+	}
+	var out net.Conn
+	switch p.network {
+	case "raw":
+		out = conn
+		if p.httpHeader {
+			out = newHTTPHeaderConn(conn, &cfg.Raw.Request, cfg.Address)
+		}
+	case "ws":
+		out, err = dialWS(ctx, conn, cfg, p, trace)
+	case "httpupgrade":
+		out, err = dialHTTPUpgrade(ctx, conn, cfg, p, trace)
+	case "grpc":
+		out, err = dialGRPC(ctx, conn, cfg, p, trace)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return out, nil
+}
+
+// plan is a Config checked once: what Dial will do.
+type plan struct {
+	network    string
+	tls        *tlsPlan
+	httpHeader bool
+}
+
+func (c *Config) plan() (*plan, error) {
+	p := &plan{network: normNetwork(c.Network)}
+	switch p.network {
+	case "raw", "ws", "httpupgrade", "grpc":
+	case "xhttp", "splithttp", "kcp", "mkcp", "hysteria":
+		return nil, &UnsupportedError{What: fmt.Sprintf("network %q", c.Network)}
+	case "h2", "h3", "http", "quic":
+		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (removed from Xray, which migrated it to XHTTP)", c.Network)}
+	default:
+		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (unknown to Xray)", c.Network)}
+	}
+	switch strings.ToLower(c.Security) {
+	case "", "none":
+	case "tls":
+		tp, err := c.tlsPlan()
+		if err != nil {
+			return nil, err
+		}
+		p.tls = tp
+	case "reality":
+		return nil, &UnsupportedError{What: `security "reality"`}
+	default:
+		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
+	}
+	if p.network == "raw" {
+		switch strings.ToLower(c.Raw.HeaderType) {
+		case "", "none":
+		case "http":
+			p.httpHeader = true
+		default:
+			return nil, &UnsupportedError{What: fmt.Sprintf("rawSettings.header.type %q", c.Raw.HeaderType)}
+		}
+	}
+	if c.Address == "" {
+		return nil, errors.New("transport: empty server address; set the outbound's address")
+	}
+	if c.Port == 0 {
+		return nil, errors.New("transport: server port 0; set the outbound's port")
+	}
+	return p, nil
+}
+
+// dialTCP resolves cfg.Address (DNS phase, skipped for IP literals) and
+// connects to the first address that accepts (connect phase).
+func dialTCP(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
+	host := strings.TrimSuffix(strings.TrimPrefix(cfg.Address, "["), "]")
+	var addrs []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{ip.Unmap()}
+	} else {
+		r := cfg.Resolver
+		if r == nil {
+			r = net.DefaultResolver
+		}
+		start := time.Now()
+		addrs, err = r.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, &Error{Phase: PhaseDNS, Err: ctxErr(ctx, err)}
+		}
+		if len(addrs) == 0 {
+			return nil, &Error{Phase: PhaseDNS, Err: fmt.Errorf("no addresses for %q", host)}
+		}
+		trace.done(PhaseDNS, start)
+	}
+	var d ContextDialer = cfg.NetDialer
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	start := time.Now()
+	var lastErr error
+	for _, a := range addrs {
+		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.Unmap().String(), strconv.Itoa(int(cfg.Port))))
+		if err == nil {
+			trace.done(PhaseConnect, start)
+			return c, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, &Error{Phase: PhaseConnect, Err: ctxErr(ctx, lastErr)}
+}
+
+// ctxErr makes sure a failure caused by ctx carries ctx's error for
+// errors.Is, while keeping the I/O error text.
+func ctxErr(ctx context.Context, err error) error {
+	if ce := ctx.Err(); ce != nil && !errors.Is(err, ce) {
+		return fmt.Errorf("%w (%v)", ce, err)
+	}
+	return err
+}
+
+// aLongTimeAgo is a deadline in the past, used to interrupt blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// withConnContext runs f, which does blocking I/O on conn, so that ctx's
+// cancellation or deadline interrupts it. The conn's deadline is cleared
+// afterwards.
+func withConnContext(ctx context.Context, conn net.Conn, f func() error) error {
+	if d, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	err := f()
+	if !stop() {
+		if err == nil {
+			err = errors.New("interrupted")
+		}
+		return ctxErr(ctx, err)
+	}
+	conn.SetDeadline(time.Time{})
+	return err
+}

@@ -1,0 +1,477 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// gRPC ("gun") is spoken directly over golang.org/x/net/http2 rather than
+// through grpc-go: the stream is one bidirectional POST whose body is a
+// sequence of length-prefixed protobuf Hunk/MultiHunk messages, which is a
+// few lines to frame by hand. Owning the HTTP/2 connection lets Dial run
+// it over the TCP or uTLS conn it already made (so DNS, connect and TLS
+// are timed separately and uTLS fingerprints apply), measure the upgrade
+// phase (preface, SETTINGS and a PING round trip) and honour ctx in every
+// step, none of which grpc-go's lazily connecting ClientConn exposes.
+
+const (
+	// maxGRPCMessage bounds one received message, as grpc-go's default
+	// MaxRecvMsgSize (4 MiB) does on Xray's side.
+	maxGRPCMessage = 4 << 20
+	// maxHunkWrite is the payload carried per sent message.
+	maxHunkWrite = 64 << 10
+)
+
+// ErrGRPCFraming is the cause of a malformed gRPC message from the server.
+var ErrGRPCFraming = errors.New("transport: malformed gRPC message from server")
+
+// grpcServiceName, grpcTunName and grpcTunMultiName are Xray's
+// grpc.Config getServiceName, getTunStreamName and getTunMultiStreamName.
+func grpcServiceName(s string) string {
+	if !strings.HasPrefix(s, "/") {
+		return url.PathEscape(s)
+	}
+	last := strings.LastIndex(s, "/")
+	if last < 1 {
+		last = 1
+	}
+	parts := strings.Split(s[1:last], "/")
+	for i := range parts {
+		parts[i] = url.PathEscape(parts[i])
+	}
+	return strings.Join(parts, "/")
+}
+
+func grpcTunName(s string) string {
+	if !strings.HasPrefix(s, "/") {
+		return "Tun"
+	}
+	end := s[strings.LastIndex(s, "/")+1:]
+	return url.PathEscape(strings.Split(end, "|")[0])
+}
+
+func grpcTunMultiName(s string) string {
+	if !strings.HasPrefix(s, "/") {
+		return "TunMulti"
+	}
+	end := s[strings.LastIndex(s, "/")+1:]
+	names := strings.Split(end, "|")
+	if len(names) == 1 {
+		return url.PathEscape(names[0])
+	}
+	return url.PathEscape(names[1])
+}
+
+// grpcPath is the HTTP/2 :path of the tunnel stream.
+func grpcPath(g *GRPCConfig) string {
+	if g.MultiMode {
+		return "/" + grpcServiceName(g.ServiceName) + "/" + grpcTunMultiName(g.ServiceName)
+	}
+	return "/" + grpcServiceName(g.ServiceName) + "/" + grpcTunName(g.ServiceName)
+}
+
+// grpcUserAgent maps Xray's user_agent values.
+func grpcUserAgent(ua string, now time.Time) string {
+	switch ua {
+	case "", "chrome":
+		return chromeUA(now)
+	case "firefox":
+		return "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
+	case "edge":
+		return fmt.Sprintf("%sEdg/%d.0.0.0", chromeUA(now), chromeVersion(now))
+	case "golang":
+		return "grpc-go"
+	}
+	return ua
+}
+
+func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
+	authority := cfg.GRPC.Authority
+	if authority == "" && p.tls != nil {
+		authority = cfg.TLS.ServerName
+	}
+	if authority == "" {
+		authority = cfg.Address
+		if net.ParseIP(strings.Trim(cfg.Address, "[]")) != nil {
+			// Xray leaves it empty for an IP; grpc-go then uses the
+			// target, host:port.
+			authority = hostPort(cfg.Address, cfg.Port)
+		}
+	}
+	scheme := "http"
+	if p.tls != nil {
+		scheme = "https"
+	}
+	escaped := grpcPath(&cfg.GRPC)
+	unescaped, err := url.PathUnescape(escaped)
+	if err != nil {
+		unescaped = escaped
+	}
+
+	start := time.Now()
+	t := &http2.Transport{DisableCompression: true, AllowHTTP: true}
+	var cc *http2.ClientConn
+	err = withConnContext(ctx, conn, func() error {
+		var err error
+		if cc, err = t.NewClientConn(conn); err != nil {
+			return err
+		}
+		// A PING round trip proves the peer speaks HTTP/2: the stream's
+		// response headers cannot be awaited here, because Xray's server
+		// sends them only with its first data.
+		return cc.Ping(ctx)
+	})
+	if err != nil {
+		if cc != nil {
+			cc.Close()
+		}
+		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc: HTTP/2 connection to %s: %w (is the server gRPC%s?)", authority, err, map[bool]string{true: " over TLS", false: " without TLS"}[p.tls != nil])}
+	}
+
+	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	pr, pw := io.Pipe()
+	req := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &url.URL{Scheme: scheme, Host: authority, Path: unescaped, RawPath: escaped},
+		Host:          authority,
+		Proto:         "HTTP/2.0",
+		ProtoMajor:    2,
+		Header:        http.Header{},
+		Body:          pr,
+		ContentLength: -1,
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("User-Agent", grpcUserAgent(cfg.GRPC.UserAgent, time.Now()))
+	req = req.WithContext(streamCtx)
+
+	g := &grpcConn{
+		raw: conn, cc: cc, cancel: cancel, pw: pw, multi: cfg.GRPC.MultiMode,
+		path: escaped, respReady: make(chan struct{}),
+	}
+	go func() {
+		resp, err := cc.RoundTrip(req)
+		g.resp, g.respErr = resp, err
+		close(g.respReady)
+	}()
+	trace.done(PhaseUpgrade, start)
+	return g, nil
+}
+
+// grpcConn is one gun tunnel stream as a net.Conn: each Write becomes one
+// or more Hunk (or MultiHunk) messages, Read returns their payloads.
+type grpcConn struct {
+	raw    net.Conn
+	cc     *http2.ClientConn
+	cancel context.CancelFunc
+	pw     *io.PipeWriter
+	multi  bool
+	path   string
+
+	respReady chan struct{}
+	resp      *http.Response
+	respErr   error
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	rmu     sync.Mutex
+	br      *bufio.Reader
+	msg     []byte
+	pending [][]byte
+	rerr    error
+
+	dlMu     sync.Mutex
+	rdl, wdl time.Time
+	wTimer   *time.Timer
+
+	closeOnce sync.Once
+}
+
+// appendHunk appends one gRPC message carrying data as Hunk{data} (field
+// 1, bytes). A MultiHunk with one element has the same encoding.
+func appendHunk(dst, data []byte) []byte {
+	var tmp [binary.MaxVarintLen64]byte
+	vl := binary.PutUvarint(tmp[:], uint64(len(data)))
+	msgLen := 1 + vl + len(data)
+	dst = append(dst, 0, byte(msgLen>>24), byte(msgLen>>16), byte(msgLen>>8), byte(msgLen), 0x0a)
+	dst = append(dst, tmp[:vl]...)
+	return append(dst, data...)
+}
+
+func (g *grpcConn) Write(b []byte) (int, error) {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	written := 0
+	for len(b) > 0 {
+		n := min(len(b), maxHunkWrite)
+		g.wbuf = appendHunk(g.wbuf[:0], b[:n])
+		if _, err := g.pw.Write(g.wbuf); err != nil {
+			return written, g.mapErr(err, true)
+		}
+		written += n
+		b = b[n:]
+	}
+	return written, nil
+}
+
+// CloseWrite ends the request stream (HTTP/2 END_STREAM); the server sees
+// the end of the tunnel's upstream.
+func (g *grpcConn) CloseWrite() error { return g.pw.Close() }
+
+func (g *grpcConn) Read(b []byte) (int, error) {
+	<-g.respReady
+	g.rmu.Lock()
+	defer g.rmu.Unlock()
+	for len(g.pending) == 0 {
+		if g.rerr != nil {
+			return 0, g.rerr
+		}
+		if g.br == nil {
+			if err := g.checkResponse(); err != nil {
+				g.rerr = err
+				return 0, err
+			}
+			g.br = bufio.NewReaderSize(g.resp.Body, 32<<10)
+		}
+		var err error
+		g.msg, err = readGRPCMessage(g.br, g.msg)
+		if err != nil {
+			if err == io.EOF {
+				err = g.trailerErr()
+			}
+			g.rerr = g.mapErr(err, false)
+			return 0, g.rerr
+		}
+		g.pending, err = parseHunks(g.msg, g.multi, g.pending[:0])
+		if err != nil {
+			g.rerr = err
+			return 0, err
+		}
+	}
+	n := copy(b, g.pending[0])
+	g.pending[0] = g.pending[0][n:]
+	if len(g.pending[0]) == 0 {
+		g.pending = g.pending[1:]
+	}
+	return n, nil
+}
+
+// checkResponse validates the response headers of the tunnel stream.
+func (g *grpcConn) checkResponse() error {
+	if g.respErr != nil {
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: %w", g.path, g.mapErr(g.respErr, false))}
+	}
+	r := g.resp
+	if r.StatusCode != http.StatusOK {
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: server answered HTTP %d; check that the server runs gRPC", g.path, r.StatusCode)}
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc") {
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: content-type %q is not gRPC", g.path, ct)}
+	}
+	if st := r.Header.Get("Grpc-Status"); st != "" && st != "0" {
+		// A trailers-only response: the call failed before any data.
+		return &Error{Phase: PhaseUpgrade, Err: grpcStatusErr(g.path, st, r.Header.Get("Grpc-Message"))}
+	}
+	return nil
+}
+
+func grpcStatusErr(path, status, msg string) error {
+	hint := ""
+	if status == "12" {
+		hint = "; check grpcSettings.serviceName"
+	}
+	if m, err := url.PathUnescape(msg); err == nil {
+		msg = m
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return fmt.Errorf("grpc stream %s: server returned status %s (%q)%s", path, status, msg, hint)
+}
+
+// trailerErr turns the end of the response body into io.EOF for status
+// 0 (or none), else into the status error.
+func (g *grpcConn) trailerErr() error {
+	st := g.resp.Trailer.Get("Grpc-Status")
+	if st == "" || st == "0" {
+		return io.EOF
+	}
+	return grpcStatusErr(g.path, st, g.resp.Trailer.Get("Grpc-Message"))
+}
+
+// mapErr marks failures after a passed deadline with os.ErrDeadlineExceeded.
+func (g *grpcConn) mapErr(err error, write bool) error {
+	if err == nil || err == io.EOF || errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	g.dlMu.Lock()
+	dl := g.rdl
+	if write {
+		dl = g.wdl
+	}
+	g.dlMu.Unlock()
+	if !dl.IsZero() && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
+	}
+	return err
+}
+
+// readGRPCMessage reads one length-prefixed gRPC message from r into buf
+// (reused) and returns it. io.EOF means a clean end between messages.
+func readGRPCMessage(r io.Reader, buf []byte) ([]byte, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
+		return nil, fmt.Errorf("%w: truncated message header: %w", ErrGRPCFraming, io.ErrUnexpectedEOF)
+	}
+	if hdr[0] != 0 {
+		return nil, fmt.Errorf("%w: compressed or unknown flag 0x%02x (xvm asks for no compression)", ErrGRPCFraming, hdr[0])
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if n > maxGRPCMessage {
+		return nil, fmt.Errorf("%w: message of %d bytes exceeds %d", ErrGRPCFraming, n, maxGRPCMessage)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("%w: truncated message: %w", ErrGRPCFraming, err)
+	}
+	return buf, nil
+}
+
+// parseHunks decodes a Hunk (multi false: field 1 bytes, the last one
+// wins as in proto3) or a MultiHunk (multi true: field 1 repeated bytes)
+// and appends the payload slices (aliasing msg) to dst. Unknown fields are
+// skipped as protobuf requires.
+func parseHunks(msg []byte, multi bool, dst [][]byte) ([][]byte, error) {
+	var last []byte
+	found := false
+	for len(msg) > 0 {
+		key, n := binary.Uvarint(msg)
+		if n <= 0 {
+			return nil, fmt.Errorf("%w: bad field key", ErrGRPCFraming)
+		}
+		msg = msg[n:]
+		field, wire := key>>3, key&7
+		if field == 0 {
+			return nil, fmt.Errorf("%w: field number 0", ErrGRPCFraming)
+		}
+		switch wire {
+		case 0:
+			if _, n = binary.Uvarint(msg); n <= 0 {
+				return nil, fmt.Errorf("%w: bad varint", ErrGRPCFraming)
+			}
+			msg = msg[n:]
+		case 1:
+			if len(msg) < 8 {
+				return nil, fmt.Errorf("%w: truncated fixed64", ErrGRPCFraming)
+			}
+			msg = msg[8:]
+		case 5:
+			if len(msg) < 4 {
+				return nil, fmt.Errorf("%w: truncated fixed32", ErrGRPCFraming)
+			}
+			msg = msg[4:]
+		case 2:
+			l, n := binary.Uvarint(msg)
+			if n <= 0 || l > uint64(len(msg)-n) {
+				return nil, fmt.Errorf("%w: bad length", ErrGRPCFraming)
+			}
+			v := msg[n : n+int(l)]
+			msg = msg[n+int(l):]
+			if field == 1 {
+				if multi {
+					if len(v) > 0 {
+						dst = append(dst, v)
+					}
+				} else {
+					last, found = v, true
+				}
+			}
+		default:
+			return nil, fmt.Errorf("%w: wire type %d", ErrGRPCFraming, wire)
+		}
+	}
+	if found && len(last) > 0 {
+		dst = append(dst, last)
+	}
+	return dst, nil
+}
+
+func (g *grpcConn) Close() error {
+	g.closeOnce.Do(func() {
+		g.pw.CloseWithError(net.ErrClosed)
+		g.cancel()
+		g.cc.Close()
+		g.raw.Close()
+		g.dlMu.Lock()
+		if g.wTimer != nil {
+			g.wTimer.Stop()
+		}
+		g.dlMu.Unlock()
+	})
+	return nil
+}
+
+func (g *grpcConn) LocalAddr() net.Addr  { return g.raw.LocalAddr() }
+func (g *grpcConn) RemoteAddr() net.Addr { return g.raw.RemoteAddr() }
+
+// SetDeadline sets both deadlines; see SetReadDeadline and
+// SetWriteDeadline.
+func (g *grpcConn) SetDeadline(t time.Time) error {
+	g.SetReadDeadline(t)
+	return g.SetWriteDeadline(t)
+}
+
+// SetReadDeadline applies to the underlying connection, which carries
+// only this stream: when it passes, the tunnel is broken for good.
+func (g *grpcConn) SetReadDeadline(t time.Time) error {
+	g.dlMu.Lock()
+	g.rdl = t
+	g.dlMu.Unlock()
+	return g.raw.SetReadDeadline(t)
+}
+
+// SetWriteDeadline bounds Writes, including ones blocked by HTTP/2 flow
+// control: when it passes during a Write the tunnel is broken for good.
+func (g *grpcConn) SetWriteDeadline(t time.Time) error {
+	g.dlMu.Lock()
+	defer g.dlMu.Unlock()
+	g.wdl = t
+	if g.wTimer != nil {
+		g.wTimer.Stop()
+		g.wTimer = nil
+	}
+	if !t.IsZero() {
+		g.wTimer = time.AfterFunc(time.Until(t), func() {
+			// Only a Write that is still blocked is interrupted.
+			if !g.wmu.TryLock() {
+				g.pw.CloseWithError(os.ErrDeadlineExceeded)
+				return
+			}
+			g.wmu.Unlock()
+		})
+	}
+	return g.raw.SetWriteDeadline(t)
+}

@@ -1,0 +1,267 @@
+// Package transport dials the stream settings that Xray-core's outbound
+// uses (RAW/TCP with the optional HTTP header disguise, TLS with uTLS
+// fingerprints and certificate pinning, WebSocket, HTTPUpgrade and gRPC
+// "gun") and returns a net.Conn that the VMess client runs over.
+//
+// Wire behaviour follows Xray-core v1.260327.0
+// (transport/internet/{tcp,tls,websocket,httpupgrade,grpc,headers/http});
+// the tests prove it against an in-process Xray server.
+//
+// Every phase (DNS, TCP connect, TLS handshake, transport upgrade) honours
+// the context given to Dial, is reported to an optional Trace, and fails
+// with an *Error that names the phase.
+package transport
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is one Xray streamSettings object, in plain Go (the probe maps
+// Xray JSON onto it). The zero value dials raw TCP without TLS.
+type Config struct {
+	// Address is the server host: a domain name or an IP literal.
+	Address string
+	// Port is the server port.
+	Port uint16
+	// Network is Xray's streamSettings.network, case-insensitive: "raw"
+	// (aliases "tcp" and ""), "ws" ("websocket"), "httpupgrade", "grpc".
+	// Xray's other networks ("xhttp", "splithttp", "kcp", "mkcp",
+	// "hysteria") and removed ones ("h2", "http", "quic", "domainsocket")
+	// make Dial fail with an *UnsupportedError that names them.
+	Network string
+	// Security is streamSettings.security: "", "none" or "tls".
+	// "reality" gives an *UnsupportedError.
+	Security string
+
+	// TLS is tlsSettings, used when Security is "tls".
+	TLS TLSConfig
+	// Raw is rawSettings (alias tcpSettings).
+	Raw RawConfig
+	// WS is wsSettings.
+	WS WSConfig
+	// HTTPUpgrade is httpupgradeSettings.
+	HTTPUpgrade HTTPUpgradeConfig
+	// GRPC is grpcSettings.
+	GRPC GRPCConfig
+
+	// NetDialer dials TCP; nil means a zero net.Dialer. It is always given
+	// an IP literal address: name resolution is done by Resolver so the
+	// DNS phase can be timed on its own.
+	NetDialer ContextDialer
+	// Resolver resolves Address when it is a domain name; nil means
+	// net.DefaultResolver.
+	Resolver *net.Resolver
+}
+
+// ContextDialer is the shape of net.Dialer that Config.NetDialer needs.
+type ContextDialer interface {
+	DialContext(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// TLSConfig is the client part of Xray's tlsSettings.
+type TLSConfig struct {
+	// ServerName is the SNI and the name the certificate is verified
+	// against; empty means Address (Xray's rule).
+	ServerName string
+	// ALPN is the ALPN list. It is sent as given only with Fingerprint
+	// "unsafe" (Go's crypto/tls); with a uTLS fingerprint the browser's own
+	// list is sent, except that WebSocket and HTTPUpgrade force
+	// "http/1.1", exactly as Xray does. Empty means ["h2", "http/1.1"].
+	ALPN []string
+	// Fingerprint selects the ClientHello: "" means uTLS Chrome (Xray's
+	// default), "unsafe" means Go's crypto/tls, otherwise one of Xray's
+	// names (chrome, firefox, safari, ios, android, edge, 360, qq, random,
+	// randomized, randomizednoalpn, or a hello* name), case-insensitive.
+	Fingerprint string
+	// PinnedPeerCertSHA256 lists SHA-256 hashes (hex, colons allowed) of a
+	// certificate in the server's chain. A matching leaf is accepted
+	// without further checks; a matching CA becomes the only root.
+	PinnedPeerCertSHA256 []string
+	// VerifyPeerCertByName verifies the certificate against these names
+	// instead of ServerName.
+	VerifyPeerCertByName []string
+	// AllowInsecure skips certificate verification. Current Xray refuses
+	// configs that set it (see Config.Warnings); xvm accepts it so old
+	// configs can still be probed.
+	AllowInsecure bool
+	// RootCAs are the trusted roots; nil means the system roots.
+	RootCAs *x509.CertPool
+}
+
+// RawConfig is Xray's rawSettings (tcpSettings).
+type RawConfig struct {
+	// HeaderType is header.type: "" or "none" for no disguise, "http" for
+	// the HTTP/1.1 request/response disguise.
+	HeaderType string
+	// Request is header.request, used when HeaderType is "http".
+	Request HTTPRequest
+}
+
+// HTTPRequest is the request part of Xray's HTTP header disguise. Empty
+// fields take Xray's defaults.
+type HTTPRequest struct {
+	// Version defaults to "1.1".
+	Version string
+	// Method defaults to "GET".
+	Method string
+	// Path is a list; one is picked at random per connection. Default "/".
+	Path []string
+	// Headers map a name to candidate values; one value is picked at
+	// random per connection. Default: Xray's Host/User-Agent/
+	// Accept-Encoding/Connection/Pragma set.
+	Headers map[string][]string
+}
+
+// WSConfig is Xray's wsSettings.
+type WSConfig struct {
+	// Path is the request path; "?ed=N" in it enables early data of up to
+	// N bytes, carried in Sec-WebSocket-Protocol as base64url (Xray's way).
+	Path string
+	// Host is the Host header; empty means TLS.ServerName, then Address.
+	Host string
+	// Headers are extra request headers.
+	Headers map[string]string
+}
+
+// HTTPUpgradeConfig is Xray's httpupgradeSettings.
+type HTTPUpgradeConfig struct {
+	// Path is the request path; "?ed=N" makes the dialer send the first
+	// payload right behind the request instead of waiting for the 101
+	// response (Xray's HTTPUpgrade early data).
+	Path string
+	// Host is the Host header; empty means TLS.ServerName, then Address.
+	Host string
+	// Headers are extra request headers.
+	Headers map[string]string
+}
+
+// GRPCConfig is Xray's grpcSettings.
+type GRPCConfig struct {
+	// ServiceName is the gun service name, or a custom path starting with
+	// "/" ("/a/b/Tun" form); the stream path is "/<name>/Tun" or
+	// "/<name>/TunMulti".
+	ServiceName string
+	// MultiMode uses TunMulti (MultiHunk messages) instead of Tun (Hunk).
+	MultiMode bool
+	// Authority is the :authority header; empty means TLS.ServerName,
+	// then Address when it is a domain.
+	Authority string
+	// UserAgent is the user-agent header; "" and "chrome" mean Xray's
+	// Chrome UA, "firefox", "edge" likewise, "golang" means none.
+	UserAgent string
+}
+
+// Phase names a step of dialing.
+type Phase string
+
+// The phases of Dial, in order.
+const (
+	// PhaseConfig is a configuration Dial cannot use (no I/O happened).
+	PhaseConfig Phase = "config"
+	// PhaseDNS resolves Address.
+	PhaseDNS Phase = "dns"
+	// PhaseConnect opens the TCP connection.
+	PhaseConnect Phase = "connect"
+	// PhaseTLS is the TLS handshake and certificate verification.
+	PhaseTLS Phase = "tls"
+	// PhaseUpgrade is the WebSocket or HTTPUpgrade handshake, or opening
+	// the gRPC stream (HTTP/2 preface and response headers).
+	PhaseUpgrade Phase = "upgrade"
+)
+
+// Trace receives each phase's start and end when the phase completes
+// successfully. Any field may be nil. A phase deferred for early data
+// (WebSocket ed, HTTPUpgrade ed) reports when it completes, after Dial has
+// returned.
+type Trace struct {
+	PhaseDone func(p Phase, start, end time.Time)
+}
+
+func (t *Trace) done(p Phase, start time.Time) {
+	if t != nil && t.PhaseDone != nil {
+		t.PhaseDone(p, start, time.Now())
+	}
+}
+
+// Error is a failure of one dialing phase. Use errors.As to get it.
+type Error struct {
+	// Phase is the phase that failed.
+	Phase Phase
+	// Err is the cause.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Phase == PhaseConfig {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("transport: %s failed: %v", e.Phase, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Refused reports whether the server refused the TCP connection.
+func (e *Error) Refused() bool {
+	if e.Phase != PhaseConnect {
+		return false
+	}
+	return isConnRefused(e.Err)
+}
+
+// Timeout reports whether the phase ran out of time (context deadline or
+// connection deadline).
+func (e *Error) Timeout() bool {
+	if errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(e.Err, &ne) && ne.Timeout()
+}
+
+// UnsupportedError reports a stream setting xvm cannot dial yet. It is
+// returned wrapped in an *Error with Phase PhaseConfig.
+type UnsupportedError struct {
+	// What names the unsupported setting, e.g. `network "xhttp"`.
+	What string
+}
+
+func (e *UnsupportedError) Error() string {
+	return "transport: " + e.What + " is not supported yet; use raw, ws, httpupgrade or grpc with security none or tls"
+}
+
+// Warnings lists what in c a current Xray would refuse or warn about but
+// xvm dials anyway (for example allowInsecure).
+func (c *Config) Warnings() []string {
+	var w []string
+	if strings.EqualFold(c.Security, "tls") && c.TLS.AllowInsecure {
+		w = append(w, `tlsSettings.allowInsecure: current Xray refuses this setting ("removed and migrated to pinnedPeerCertSha256"); xvm skips certificate verification for this probe only; pin the certificate with pinnedPeerCertSha256 instead`)
+	}
+	switch normNetwork(c.Network) {
+	case "ws", "httpupgrade", "grpc":
+		// Xray itself only logs a deprecation warning; not repeated here.
+	}
+	for k := range c.WS.Headers {
+		if strings.EqualFold(k, "host") && normNetwork(c.Network) == "ws" {
+			w = append(w, `wsSettings.headers.Host is deprecated in Xray; it is used as wsSettings.host`)
+		}
+	}
+	return w
+}
+
+func normNetwork(n string) string {
+	switch n = strings.ToLower(n); n {
+	case "", "tcp", "raw":
+		return "raw"
+	case "websocket", "ws":
+		return "ws"
+	}
+	return n
+}

@@ -1,0 +1,336 @@
+package transport
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// splitEarlyData removes "ed=N" from the query of an Xray transport path
+// and returns the path Xray then uses and N, exactly as infra/conf's
+// WebSocketConfig.Build and HttpUpgradeConfig.Build do (a bad number
+// means 0).
+func splitEarlyData(path string) (string, int) {
+	u, err := url.Parse(path)
+	if err != nil {
+		return path, 0
+	}
+	q := u.Query()
+	if q.Get("ed") == "" {
+		return path, 0
+	}
+	n, _ := strconv.Atoi(q.Get("ed"))
+	q.Del("ed")
+	u.RawQuery = q.Encode()
+	if uint64(n) > 1<<32-1 || n < 0 {
+		n = int(uint32(n))
+	}
+	return u.String(), n
+}
+
+// normalizePath is Xray's GetNormalizedPath.
+func normalizePath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		return "/" + p
+	}
+	return p
+}
+
+// hostPort is Xray's dest.NetAddr for the URL: host:port, IPv6 bracketed.
+func hostPort(host string, port uint16) string {
+	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), strconv.Itoa(int(port)))
+}
+
+// httpHost picks the Host header as Xray does: the transport's host, then
+// the configured TLS serverName, then the address.
+func httpHost(transportHost string, cfg *Config, tls bool) string {
+	if transportHost != "" {
+		return transportHost
+	}
+	if tls && cfg.TLS.ServerName != "" {
+		return cfg.TLS.ServerName
+	}
+	return cfg.Address
+}
+
+// wsConn is a WebSocket client stream: every Write is one binary message,
+// Read returns message payloads as a byte stream (Xray's
+// websocket.connection). With early data the upgrade waits for the first
+// Write, whose bytes travel base64url-encoded in Sec-WebSocket-Protocol.
+type wsConn struct {
+	raw   net.Conn
+	trace *Trace
+
+	wmu     sync.Mutex
+	upgrade func(ctx context.Context, ed []byte) (*websocket.Conn, error) // nil once run
+	edMax   int
+	baseCtx context.Context // Dial's ctx values without its cancellation
+
+	ready chan struct{} // closed after the upgrade ran (ws or upErr set)
+	ws    *websocket.Conn
+	upErr error
+
+	rmu    sync.Mutex
+	reader io.Reader
+
+	dlMu          sync.Mutex
+	rdl, wdl      time.Time
+	closeOnce     sync.Once
+	closed        chan struct{}
+	closeWriteErr error
+}
+
+func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
+	path, ed := splitEarlyData(cfg.WS.Path)
+	host := cfg.WS.Host
+	header := http.Header{}
+	for k, v := range cfg.WS.Headers {
+		if strings.EqualFold(k, "host") {
+			// Xray moves a Host header into wsSettings.host (deprecated).
+			if host == "" {
+				host = v
+			}
+			continue
+		}
+		header.Add(k, v)
+	}
+	addBrowserHeaders(header, time.Now())
+	header.Set("Host", httpHost(host, cfg, p.tls != nil))
+	scheme := "ws"
+	if p.tls != nil {
+		scheme = "wss"
+	}
+	urlHost := hostPort(cfg.Address, cfg.Port)
+	if (scheme == "ws" && cfg.Port == 80) || (scheme == "wss" && cfg.Port == 443) {
+		urlHost = cfg.Address
+		if strings.Contains(urlHost, ":") && !strings.HasPrefix(urlHost, "[") {
+			urlHost = "[" + urlHost + "]"
+		}
+	}
+	// The conn already carries TLS when scheme is wss, so gorilla is told
+	// "ws" and given the conn; the request line and Host are the same.
+	uri := "ws://" + urlHost + normalizePath(path)
+	display := scheme + "://" + urlHost + normalizePath(path)
+
+	c := &wsConn{raw: conn, trace: trace, edMax: ed, baseCtx: context.WithoutCancel(ctx),
+		ready: make(chan struct{}), closed: make(chan struct{})}
+	c.upgrade = func(ctx context.Context, early []byte) (*websocket.Conn, error) {
+		h := header.Clone()
+		if early != nil {
+			h.Set("Sec-WebSocket-Protocol", base64.RawURLEncoding.EncodeToString(early))
+		}
+		d := &websocket.Dialer{
+			NetDialContext:  func(context.Context, string, string) (net.Conn, error) { return conn, nil },
+			ReadBufferSize:  32 << 10,
+			WriteBufferSize: 32 << 10,
+		}
+		start := time.Now()
+		var ws *websocket.Conn
+		err := withConnContext(ctx, conn, func() error {
+			var resp *http.Response
+			var err error
+			ws, resp, err = d.DialContext(ctx, uri, h)
+			if err != nil && resp != nil {
+				return fmt.Errorf("websocket handshake with %s: server answered %q; check wsSettings.path and host", display, resp.Status)
+			}
+			if err != nil {
+				return fmt.Errorf("websocket handshake with %s: %w", display, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, &Error{Phase: PhaseUpgrade, Err: err}
+		}
+		trace.done(PhaseUpgrade, start)
+		return ws, nil
+	}
+	if ed == 0 {
+		ws, err := c.upgrade(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.ws, c.upgrade = ws, nil
+		close(c.ready)
+	}
+	return c, nil
+}
+
+// deferredErr marks a failure of a deferred upgrade that ran out of the
+// conn's own deadline with os.ErrDeadlineExceeded, the error net.Conn
+// users expect.
+func deferredErr(ctx context.Context, err error) error {
+	var e *Error
+	if ctx.Err() != nil && errors.As(err, &e) && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return &Error{Phase: e.Phase, Err: fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, e.Err)}
+	}
+	return err
+}
+
+// runUpgrade performs the deferred upgrade; called with wmu held.
+func (c *wsConn) runUpgrade(early []byte) error {
+	up := c.upgrade
+	c.upgrade = nil
+	ctx := c.baseCtx
+	c.dlMu.Lock()
+	wdl := c.wdl
+	c.dlMu.Unlock()
+	if !wdl.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, wdl)
+		defer cancel()
+	}
+	go func() {
+		select {
+		case <-c.closed:
+			c.raw.SetDeadline(aLongTimeAgo)
+		case <-c.ready:
+		}
+	}()
+	var err error
+	c.ws, err = up(ctx, early)
+	if err != nil {
+		c.upErr = deferredErr(ctx, err)
+	}
+	c.restoreDeadlines()
+	close(c.ready)
+	return c.upErr
+}
+
+func (c *wsConn) restoreDeadlines() {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.raw.SetReadDeadline(c.rdl)
+	c.raw.SetWriteDeadline(c.wdl)
+}
+
+// Write sends b as one binary message (the first one as early data when
+// configured and it fits).
+func (c *wsConn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.upgrade != nil {
+		early := b
+		if len(b) > c.edMax {
+			early = nil
+		}
+		if err := c.runUpgrade(early); err != nil {
+			return 0, err
+		}
+		if early != nil {
+			return len(b), nil
+		}
+	}
+	if c.upErr != nil {
+		return 0, c.upErr
+	}
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Read returns payload bytes of the server's messages. Before a deferred
+// upgrade has happened it waits for the first Write.
+func (c *wsConn) Read(b []byte) (int, error) {
+	select {
+	case <-c.ready:
+	case <-c.closed:
+		return 0, net.ErrClosed
+	}
+	if c.upErr != nil {
+		return 0, c.upErr
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		if c.reader == nil {
+			_, r, err := c.ws.NextReader()
+			if err != nil {
+				return 0, wsReadErr(err)
+			}
+			c.reader = r
+		}
+		n, err := c.reader.Read(b)
+		if errors.Is(err, io.EOF) {
+			c.reader = nil
+			if n == 0 {
+				continue
+			}
+			err = nil
+		}
+		if err != nil {
+			err = wsReadErr(err)
+		}
+		return n, err
+	}
+}
+
+// wsReadErr maps the end of a WebSocket session (close frame, or the TCP
+// connection ending between messages) to io.EOF.
+func wsReadErr(err error) error {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure:
+			return io.EOF
+		}
+		return fmt.Errorf("transport: websocket closed by server: %w", err)
+	}
+	return err
+}
+
+// Close sends a close frame (best effort) and closes the connection.
+func (c *wsConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		select {
+		case <-c.ready:
+			if c.ws != nil {
+				c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(100*time.Millisecond))
+			}
+		default:
+		}
+		err = c.raw.Close()
+	})
+	return err
+}
+
+func (c *wsConn) LocalAddr() net.Addr  { return c.raw.LocalAddr() }
+func (c *wsConn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }
+
+func (c *wsConn) SetDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.rdl, c.wdl = t, t
+	c.dlMu.Unlock()
+	return c.raw.SetDeadline(t)
+}
+
+func (c *wsConn) SetReadDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.rdl = t
+	c.dlMu.Unlock()
+	return c.raw.SetReadDeadline(t)
+}
+
+func (c *wsConn) SetWriteDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	c.wdl = t
+	c.dlMu.Unlock()
+	return c.raw.SetWriteDeadline(t)
+}
