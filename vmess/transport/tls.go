@@ -75,7 +75,7 @@ var fingerprintByName = map[string]*utls.ClientHelloID{
 
 	"hellochrome_100_psk": &utls.HelloChrome_100_PSK, "hellochrome_112_psk_shuf": &utls.HelloChrome_112_PSK_Shuf,
 	"hellochrome_114_padding_psk_shuf": &utls.HelloChrome_114_Padding_PSK_Shuf,
-	"hellochrome_115_pq": &utls.HelloChrome_115_PQ, "hellochrome_115_pq_psk": &utls.HelloChrome_115_PQ_PSK,
+	"hellochrome_115_pq":               &utls.HelloChrome_115_PQ, "hellochrome_115_pq_psk": &utls.HelloChrome_115_PQ_PSK,
 	"hellochrome_120_pq": &utls.HelloChrome_120_PQ,
 }
 
