@@ -1,18 +1,227 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
 
+	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
+
+	"github.com/xvmtools/xvm/convert"
 )
 
+// convertOptions are the flags of xvm convert.
+type convertOptions struct {
+	From         string
+	To           string
+	Strict       bool
+	NameTemplate string
+	Listen       string
+	MaxInput     int64
+}
+
 func newConvertCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:    "convert",
-		Short:  "(not built yet)",
-		Hidden: true,
+	opts := &convertOptions{}
+	cmd := &cobra.Command{
+		Use:   "convert [flags] [INPUT|-]...",
+		Short: "Translate share links, subscriptions, Clash, sing-box and Xray configs",
+		Long: `Convert VMess servers between dialects.
+
+INPUT is a share link (vmess://, vmess1://, or a Quantumult X, Surge or Loon
+vmess line), a file holding links, a base64 subscription, Clash/mihomo YAML,
+sing-box JSON, or an Xray config in JSON, YAML or TOML; '-' (or no INPUT)
+reads stdin. The format is detected unless --from says otherwise.
+
+Anything the target cannot carry is a warning on stderr naming the server
+and the field. User ids appear only in the converted output, never in
+messages.
+
+Exit codes: 0 all converted; 1 some entries failed (bad lines, or servers
+the target cannot express) and the rest were written; 2 usage, unreadable
+input, nothing to convert, or any failure with --strict (nothing written).`,
+		Example: `  xvm convert 'vmess://eyJ2Ijoi…'
+  xvm convert --to clash sub.txt > clash.yaml
+  curl -s "$SUB_URL" | xvm convert --to xray-config - > config.json
+  xvm convert --to uri --name-template '{index} {name}' config.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return &exitError{code: exitUsage, err: errors.New("convert: not built yet")}
+			return runConvert(cmd.Context(), a, opts, args)
 		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.From, "from", "auto", "input format: auto, links, clash, sing-box or xray")
+	f.StringVar(&opts.To, "to", "xray", "output: xray, xray-config, v2rayn, uri, clash, sing-box, yaml or toml")
+	f.BoolVar(&opts.Strict, "strict", false, "any bad entry is fatal (exit 2, nothing written)")
+	f.StringVar(&opts.NameTemplate, "name-template", "", "rename servers: {name} {server} {port} {network} {security} {index}")
+	f.StringVar(&opts.Listen, "listen", "127.0.0.1:10808", "socks inbound of --to xray-config")
+	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
+	return cmd
+}
+
+func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string) error {
+	from := convert.Format(opts.From)
+	switch from {
+	case "auto":
+		from = convert.FormatAuto
+	case convert.FormatLinks, convert.FormatClash, convert.FormatSingBox, convert.FormatXray:
+	default:
+		return usageErrorf("convert: --from %q: want auto, links, clash, sing-box or xray", opts.From)
+	}
+	target := convert.Target(opts.To)
+	known := false
+	for _, t := range convert.Targets {
+		known = known || t == target
+	}
+	if !known {
+		return usageErrorf("convert: --to %q: want xray, xray-config, v2rayn, uri, clash, sing-box, yaml or toml", opts.To)
+	}
+	host, portStr, err := net.SplitHostPort(opts.Listen)
+	port, perr := strconv.Atoi(portStr)
+	if err != nil || perr != nil || port < 1 || port > 65535 {
+		return usageErrorf("convert: --listen %q: want host:port, such as 127.0.0.1:10808", opts.Listen)
+	}
+	if opts.MaxInput <= 0 {
+		return usageErrorf("convert: --max-input-size must be positive")
+	}
+	if len(args) == 0 {
+		args = []string{"-"}
+	}
+	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
+	var nodes []*convert.Node
+	failed := 0
+	usedStdin := false
+	for i, arg := range args {
+		name, data, err := readInput(a, arg, i, opts.MaxInput, &usedStdin)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		res, err := convert.Parse(ctx, name, data, convert.Options{From: from, MaxInputBytes: opts.MaxInput})
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		pr.print(res.Diagnostics)
+		failed += res.Errors()
+		nodes = append(nodes, res.Nodes...)
+	}
+	if len(nodes) == 0 {
+		return &exitError{code: exitUsage, err: errors.New("convert: no VMess server could be read from the input; see the messages above")}
+	}
+	out, diags, err := convert.Emit(nodes, target, convert.EmitOptions{NameTemplate: opts.NameTemplate, Listen: host, Port: port})
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	pr.print(diags)
+	written := len(nodes)
+	for _, d := range diags {
+		if d.Severity == convert.Error {
+			failed++
+			written--
+		}
+	}
+	if failed > 0 && opts.Strict {
+		return &exitError{code: exitUsage, err: fmt.Errorf("convert: %d entr%s failed and --strict is set; nothing written", failed, plural(failed, "y", "ies"))}
+	}
+	if _, err := a.IO.Out.Write(out); err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("convert: write output: %w", err)}
+	}
+	if failed > 0 {
+		if !a.Global.Quiet {
+			fmt.Fprintf(a.IO.ErrOut, "xvm: convert: %d entr%s failed; %d server(s) written\n", failed, plural(failed, "y", "ies"), written)
+		}
+		return errFindings
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// looksLikeLink tells a share link or client line given on the command
+// line from a file name.
+func looksLikeLink(s string) bool {
+	l := strings.ToLower(strings.TrimSpace(s))
+	if strings.HasPrefix(l, "vmess://") || strings.HasPrefix(l, "vmess1://") || strings.HasPrefix(l, "vmess=") {
+		return true
+	}
+	_, rest, ok := strings.Cut(l, "=")
+	return ok && strings.HasPrefix(strings.TrimSpace(rest), "vmess,")
+}
+
+func readInput(a *app, arg string, i int, max int64, usedStdin *bool) (string, []byte, error) {
+	switch {
+	case arg == "-":
+		if *usedStdin {
+			return "", nil, fmt.Errorf("convert: '-' given twice; stdin can be read once")
+		}
+		*usedStdin = true
+		data, err := readCapped(a.IO.In, max)
+		if err != nil {
+			return "", nil, fmt.Errorf("convert: stdin: %w", err)
+		}
+		return "stdin", data, nil
+	case looksLikeLink(arg):
+		return fmt.Sprintf("argument %d", i+1), []byte(arg), nil
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return "", nil, fmt.Errorf("convert: %w; give a file, a vmess:// link or '-'", err)
+	}
+	defer f.Close()
+	data, err := readCapped(f, max)
+	if err != nil {
+		return "", nil, fmt.Errorf("convert: %s: %w", arg, err)
+	}
+	return arg, data, nil
+}
+
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, fmt.Errorf("input is over the %d-byte limit; split it or raise --max-input-size", max)
+	}
+	return buf.Bytes(), nil
+}
+
+// diagPrinter writes diagnostics to stderr, styled on a terminal.
+type diagPrinter struct {
+	w     io.Writer
+	color bool
+	quiet bool
+}
+
+func (p diagPrinter) print(diags []convert.Diagnostic) {
+	for _, d := range diags {
+		if p.quiet && d.Severity != convert.Error {
+			continue
+		}
+		line := d.String()
+		if p.color {
+			sev := d.Severity.String()
+			style := lipgloss.NewStyle().Bold(true)
+			switch d.Severity {
+			case convert.Error:
+				style = style.Foreground(lipgloss.Color("1"))
+			case convert.Warning:
+				style = style.Foreground(lipgloss.Color("3"))
+			default:
+				style = style.Foreground(lipgloss.Color("6"))
+			}
+			line = strings.Replace(line, sev+":", style.Render(sev)+":", 1)
+		}
+		fmt.Fprintln(p.w, line)
 	}
 }

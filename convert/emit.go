@@ -1,0 +1,272 @@
+package convert
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/xvmtools/xvm/schema/conf"
+)
+
+// Target is an output dialect for Emit.
+type Target string
+
+// Output dialects.
+const (
+	ToXrayJSON   Target = "xray"        // JSON array of OutboundObjects
+	ToXrayConfig Target = "xray-config" // runnable client config with a socks inbound
+	ToV2RayNLink Target = "v2rayn"      // vmess:// base64 JSON links, one per line
+	ToURILink    Target = "uri"         // vmess://uuid@host:port?… links, one per line
+	ToClashYAML  Target = "clash"       // mihomo proxies: list
+	ToSingBox    Target = "sing-box"    // sing-box {"outbounds": […]}
+	ToXrayYAML   Target = "yaml"        // Xray config {outbounds} in YAML
+	ToXrayTOML   Target = "toml"        // Xray config {outbounds} in TOML
+)
+
+// Targets lists every output dialect.
+var Targets = []Target{ToXrayJSON, ToXrayConfig, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox, ToXrayYAML, ToXrayTOML}
+
+// EmitOptions tune Emit.
+type EmitOptions struct {
+	// NameTemplate renames nodes before writing: {name}, {server}, {port},
+	// {network}, {security} and {index} (1-based) are replaced. Empty keeps
+	// names.
+	NameTemplate string
+	// Listen and Port are the socks inbound of xray-config (default
+	// 127.0.0.1:10808).
+	Listen string
+	Port   int
+}
+
+// Emit writes nodes in the target dialect. Names are made unique (and
+// templated) first, on copies. Nodes the target cannot express are Error
+// diagnostics and left out; everything else a target cannot carry is a
+// Warning. The error is for an unknown target or an encoder failure.
+func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic, error) {
+	nodes = prepareNames(nodes, opts.NameTemplate)
+	var diags []Diagnostic
+	fail := func(n *Node, err error) {
+		d := n.diag(Error, "", "%v", err)
+		if nc, ok := err.(*NotConvertibleError); ok {
+			d.Field, d.Message = nc.Field, fmt.Sprintf("cannot be written as %s: %s; node left out", nc.Target, nc.Reason)
+		}
+		diags = append(diags, d)
+	}
+	switch target {
+	case ToXrayJSON, ToXrayConfig, ToXrayYAML, ToXrayTOML:
+		outs := make([]conf.Outbound, 0, len(nodes))
+		for _, n := range nodes {
+			o, w, err := ToXray(n)
+			diags = append(diags, w...)
+			if err != nil {
+				fail(n, err)
+				continue
+			}
+			outs = append(outs, o)
+		}
+		var doc any = outs
+		switch target {
+		case ToXrayConfig:
+			listen, port := opts.Listen, opts.Port
+			if listen == "" {
+				listen = "127.0.0.1"
+			}
+			if port == 0 {
+				port = 10808
+			}
+			doc = XrayConfig(outs, listen, port)
+		case ToXrayYAML, ToXrayTOML:
+			doc = conf.Config{Outbounds: outs}
+		}
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return nil, diags, err
+		}
+		switch target {
+		case ToXrayYAML:
+			b, err = jsonToYAML(b)
+		case ToXrayTOML:
+			b, err = jsonToTOML(b)
+		default:
+			b = append(b, '\n')
+		}
+		return b, diags, err
+	case ToV2RayNLink, ToURILink:
+		var buf bytes.Buffer
+		for _, n := range nodes {
+			var s string
+			var w []Diagnostic
+			var err error
+			if target == ToV2RayNLink {
+				s, w, err = ToV2RayN(n)
+			} else {
+				s, w, err = ToURI(n)
+			}
+			diags = append(diags, w...)
+			if err != nil {
+				fail(n, err)
+				continue
+			}
+			buf.WriteString(s)
+			buf.WriteByte('\n')
+		}
+		return buf.Bytes(), diags, nil
+	case ToClashYAML:
+		var proxies []*clashProxy
+		for _, n := range nodes {
+			p, w, err := toClash(n)
+			diags = append(diags, w...)
+			if err != nil {
+				fail(n, err)
+				continue
+			}
+			proxies = append(proxies, p)
+		}
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if proxies == nil {
+			proxies = []*clashProxy{}
+		}
+		if err := enc.Encode(struct {
+			Proxies []*clashProxy `yaml:"proxies"`
+		}{proxies}); err != nil {
+			return nil, diags, err
+		}
+		return buf.Bytes(), diags, enc.Close()
+	case ToSingBox:
+		outs := []*sbOutbound{}
+		for _, n := range nodes {
+			o, w, err := toSingBox(n)
+			diags = append(diags, w...)
+			if err != nil {
+				fail(n, err)
+				continue
+			}
+			outs = append(outs, o)
+		}
+		b, err := json.MarshalIndent(struct {
+			Outbounds []*sbOutbound `json:"outbounds"`
+		}{outs}, "", "  ")
+		return append(b, '\n'), diags, err
+	}
+	return nil, nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
+}
+
+func targetList() string {
+	s := make([]string, len(Targets))
+	for i, t := range Targets {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// prepareNames returns copies of nodes with the template applied and
+// duplicate names made unique ("name", "name-2", …).
+func prepareNames(nodes []*Node, tmpl string) []*Node {
+	out := make([]*Node, len(nodes))
+	seen := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		c := *n
+		if tmpl != "" {
+			c.Name = strings.NewReplacer(
+				"{name}", n.Name, "{server}", n.Server, "{port}", strconv.Itoa(n.Port),
+				"{network}", n.network(), "{security}", orNone(n.Security), "{index}", strconv.Itoa(i+1),
+			).Replace(tmpl)
+		}
+		if c.Name == "" {
+			c.Name = joinHostPort(c.Server, c.Port)
+		}
+		base := c.Name
+		for k := seen[base]; seen[c.Name] > 0; k++ {
+			c.Name = fmt.Sprintf("%s-%d", base, k+1)
+		}
+		seen[base]++
+		seen[c.Name]++
+		out[i] = &c
+	}
+	return out
+}
+
+// jsonToYAML re-encodes JSON as block-style YAML, keeping key order.
+func jsonToYAML(b []byte) ([]byte, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return nil, err
+	}
+	clearStyle(&n)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), enc.Close()
+}
+
+func clearStyle(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		n.Style = 0
+	}
+	if n.Kind == yaml.ScalarNode && n.Style == yaml.DoubleQuotedStyle {
+		n.Style = 0
+		if n.Tag == "!!str" {
+			// Keep strings that would read as another type quoted.
+			var v any
+			if err := yaml.Unmarshal([]byte(n.Value), &v); err != nil || fmt.Sprint(v) != n.Value || strings.ContainsAny(n.Value, ":#{}[],&*!|>'\"%@`") || n.Value == "" {
+				n.Style = yaml.DoubleQuotedStyle
+			} else if _, ok := v.(string); !ok {
+				n.Style = yaml.DoubleQuotedStyle
+			}
+		}
+	}
+	for _, c := range n.Content {
+		clearStyle(c)
+	}
+}
+
+// jsonToTOML re-encodes JSON as TOML with integers kept integers.
+func jsonToTOML(b []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return toml.Marshal(fixNumbers(v))
+}
+
+func fixNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			x[k] = fixNumbers(c)
+		}
+	case []any:
+		for i, c := range x {
+			x[i] = fixNumbers(c)
+		}
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}
+
+func sortedKeys(m map[string]bool) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}

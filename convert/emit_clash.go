@@ -1,0 +1,210 @@
+package convert
+
+import (
+	"strings"
+)
+
+type clashProxy struct {
+	Name                string         `yaml:"name"`
+	Type                string         `yaml:"type"`
+	Server              string         `yaml:"server"`
+	Port                int            `yaml:"port"`
+	UUID                string         `yaml:"uuid"`
+	AlterID             int            `yaml:"alterId"`
+	Cipher              string         `yaml:"cipher"`
+	UDP                 bool           `yaml:"udp"`
+	TLS                 bool           `yaml:"tls,omitempty"`
+	ServerName          string         `yaml:"servername,omitempty"`
+	ALPN                []string       `yaml:"alpn,omitempty"`
+	SkipCertVerify      bool           `yaml:"skip-cert-verify,omitempty"`
+	Fingerprint         string         `yaml:"fingerprint,omitempty"`
+	ClientFingerprint   string         `yaml:"client-fingerprint,omitempty"`
+	RealityOpts         *clashReality  `yaml:"reality-opts,omitempty"`
+	Network             string         `yaml:"network,omitempty"`
+	WSOpts              *clashWSOpts   `yaml:"ws-opts,omitempty"`
+	H2Opts              *clashH2Opts   `yaml:"h2-opts,omitempty"`
+	HTTPOpts            *clashHTTPOpts `yaml:"http-opts,omitempty"`
+	GRPCOpts            *clashGRPCOpts `yaml:"grpc-opts,omitempty"`
+	TFO                 bool           `yaml:"tfo,omitempty"`
+	AuthenticatedLength bool           `yaml:"authenticated-length,omitempty"`
+}
+
+type clashReality struct {
+	PublicKey string `yaml:"public-key"`
+	ShortID   string `yaml:"short-id,omitempty"`
+}
+
+type clashWSOpts struct {
+	Path                string            `yaml:"path,omitempty"`
+	Headers             map[string]string `yaml:"headers,omitempty"`
+	MaxEarlyData        int               `yaml:"max-early-data,omitempty"`
+	EarlyDataHeaderName string            `yaml:"early-data-header-name,omitempty"`
+	V2rayHTTPUpgrade    bool              `yaml:"v2ray-http-upgrade,omitempty"`
+}
+
+type clashH2Opts struct {
+	Host []string `yaml:"host,omitempty"`
+	Path string   `yaml:"path,omitempty"`
+}
+
+type clashHTTPOpts struct {
+	Method  string              `yaml:"method,omitempty"`
+	Path    []string            `yaml:"path,omitempty"`
+	Headers map[string][]string `yaml:"headers,omitempty"`
+}
+
+type clashGRPCOpts struct {
+	ServiceName string `yaml:"grpc-service-name"`
+}
+
+// clashFingerprints are the uTLS names mihomo knows.
+var clashFingerprints = map[string]bool{
+	"chrome": true, "firefox": true, "safari": true, "ios": true, "android": true, "edge": true,
+	"360": true, "qq": true, "random": true,
+}
+
+// splitEarlyData takes "?ed=N" out of a ws path, as Clash and sing-box
+// carry early data in separate fields.
+func splitEarlyData(path string) (string, int) {
+	base, q, ok := strings.Cut(path, "?")
+	if !ok {
+		return path, 0
+	}
+	var keep []string
+	ed := 0
+	for _, kv := range strings.Split(q, "&") {
+		if v, ok := strings.CutPrefix(kv, "ed="); ok {
+			if n, ok := intOf(v); ok && n > 0 {
+				ed = n
+				continue
+			}
+		}
+		keep = append(keep, kv)
+	}
+	if len(keep) > 0 {
+		base += "?" + strings.Join(keep, "&")
+	}
+	return base, ed
+}
+
+// ToClash writes a node as a mihomo (Clash.Meta) vmess proxy.
+func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
+	var warns []Diagnostic
+	warn := func(field, format string, args ...any) {
+		warns = append(warns, n.diag(Warning, field, format, args...))
+	}
+	fail := func(field, reason string) error {
+		return &NotConvertibleError{Server: n.label(), Target: "clash", Field: field, Reason: reason}
+	}
+	p := &clashProxy{Name: n.Name, Type: "vmess", Server: n.Server, Port: n.Port, UUID: n.UUID,
+		AlterID: n.AlterID, Cipher: n.Cipher, UDP: true, TFO: n.TFO,
+		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
+	if p.Cipher == "" {
+		p.Cipher = "auto"
+	}
+	switch n.network() {
+	case "tcp":
+		if n.HeaderType == "http" {
+			p.Network = "http"
+			o := &clashHTTPOpts{Method: "GET", Path: splitList(n.Path)}
+			if hosts := splitList(n.Host); len(hosts) > 0 || len(n.Headers) > 0 {
+				o.Headers = map[string][]string{}
+				if len(hosts) > 0 {
+					o.Headers["Host"] = hosts
+				}
+				for k, v := range n.Headers {
+					o.Headers[k] = []string{v}
+				}
+			}
+			p.HTTPOpts = o
+		}
+	case "ws", "httpupgrade":
+		p.Network = "ws"
+		path, ed := splitEarlyData(n.Path)
+		o := &clashWSOpts{Path: path, V2rayHTTPUpgrade: n.network() == "httpupgrade"}
+		if ed == 0 {
+			ed = n.EarlyData
+		}
+		if ed > 0 {
+			if n.network() == "httpupgrade" {
+				warn("ed", "mihomo has no early data for httpupgrade; not carried")
+			} else {
+				o.MaxEarlyData = ed
+				o.EarlyDataHeaderName = "Sec-WebSocket-Protocol"
+			}
+		}
+		if n.Host != "" || len(n.Headers) > 0 {
+			o.Headers = map[string]string{}
+			if n.Host != "" {
+				o.Headers["Host"] = n.Host
+			}
+			for k, v := range n.Headers {
+				o.Headers[k] = v
+			}
+		}
+		p.WSOpts = o
+	case "h2":
+		p.Network = "h2"
+		p.H2Opts = &clashH2Opts{Host: splitList(n.Host), Path: n.Path}
+		if n.Security != "tls" {
+			warn("tls", "mihomo's h2 always uses TLS; the link has none")
+		}
+	case "grpc":
+		p.Network = "grpc"
+		p.GRPCOpts = &clashGRPCOpts{ServiceName: n.ServiceName}
+		if n.GRPCMode == "multi" {
+			warn("mode", "mihomo has no gRPC multi mode; not carried")
+		}
+		if n.Authority != "" {
+			warn("authority", "mihomo has no gRPC authority (it uses servername); not carried")
+		}
+	default:
+		return nil, warns, fail("network", "mihomo's vmess has no "+n.network()+" transport")
+	}
+	switch n.Security {
+	case "tls":
+		p.TLS = true
+		p.ServerName = n.sniFallback()
+		p.ALPN = n.ALPN
+		p.SkipCertVerify = n.Insecure
+		if pins := splitList(n.PCS); len(pins) > 0 {
+			p.Fingerprint = pins[0]
+			if len(pins) > 1 {
+				warn("pcs", "mihomo takes one certificate fingerprint; only the first is carried")
+			}
+		}
+		if n.VCN != "" {
+			warn("vcn", "mihomo has no verifyPeerCertByName; not carried")
+		}
+		if n.ECH != "" {
+			warn("ech", "not carried")
+		}
+	case "reality":
+		if n.network() == "ws" || n.network() == "httpupgrade" {
+			return nil, warns, fail("security", "mihomo's REALITY does not work with ws")
+		}
+		p.TLS = true
+		p.ServerName = n.SNI
+		p.RealityOpts = &clashReality{PublicKey: n.PublicKey, ShortID: n.ShortID}
+		if n.SpiderX != "" || n.PQV != "" {
+			warn("spx/pqv", "mihomo's reality-opts has no spiderX or ML-DSA key; not carried")
+		}
+	}
+	if n.Fingerprint != "" {
+		if fp := strings.ToLower(n.Fingerprint); clashFingerprints[fp] {
+			p.ClientFingerprint = fp
+		} else {
+			warn("fp", "mihomo has no uTLS fingerprint %q; not carried", clip(n.Fingerprint))
+		}
+	}
+	if n.Mux {
+		warn("mux", "mihomo's smux is not Xray mux; not carried")
+	}
+	if len(n.FinalMask) > 0 {
+		warn("fm", "mihomo has no finalmask; not carried")
+	}
+	if n.Experiments != "" && n.Experiments != "AuthenticatedLength" {
+		warn("experiments", "only AuthenticatedLength is carried")
+	}
+	return p, warns, nil
+}

@@ -1,0 +1,261 @@
+package convert
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// v2raynLink is v2rayN's DTO in its own key order; port and aid are strings
+// the way v2rayN writes them.
+type v2raynLink struct {
+	V        string `json:"v"`
+	PS       string `json:"ps"`
+	Add      string `json:"add"`
+	Port     string `json:"port"`
+	ID       string `json:"id"`
+	Aid      string `json:"aid"`
+	Scy      string `json:"scy"`
+	Net      string `json:"net"`
+	Type     string `json:"type"`
+	Host     string `json:"host"`
+	Path     string `json:"path"`
+	TLS      string `json:"tls"`
+	SNI      string `json:"sni"`
+	ALPN     string `json:"alpn"`
+	FP       string `json:"fp"`
+	Insecure string `json:"insecure,omitempty"`
+	VCN      string `json:"vcn,omitempty"`
+	PCS      string `json:"pcs,omitempty"`
+	// Unofficial REALITY keys (Sub-Store); v2rayN itself has none.
+	PBK string `json:"pbk,omitempty"`
+	SID string `json:"sid,omitempty"`
+	SPX string `json:"spx,omitempty"`
+}
+
+// ToV2RayN writes a node as v2rayN's vmess:// base64-JSON link: compact
+// JSON, standard padded base64, v "2". Fields the format has no key for
+// are warnings.
+func ToV2RayN(n *Node) (string, []Diagnostic, error) {
+	var warns []Diagnostic
+	warn := func(field, format string, args ...any) {
+		warns = append(warns, n.diag(Warning, field, format, args...))
+	}
+	l := v2raynLink{V: "2", PS: n.Name, Add: n.Server, Port: strconv.Itoa(n.Port), ID: n.UUID,
+		Aid: strconv.Itoa(n.AlterID), Scy: n.Cipher, Net: n.network(), Type: "none"}
+	if l.Scy == "" {
+		l.Scy = "auto"
+	}
+	switch l.Net {
+	case "tcp":
+		if n.HeaderType == "http" {
+			l.Type = "http"
+		}
+		l.Host, l.Path = n.Host, n.Path
+	case "kcp":
+		l.Type = orNone(n.HeaderType)
+		l.Host, l.Path = n.Host, n.Seed
+		if n.MTU != 0 || n.TTI != 0 {
+			warn("mtu/tti", "v2rayN's link has no key for them; not carried (use --to uri)")
+		}
+	case "quic":
+		l.Type = orNone(n.HeaderType)
+		l.Host, l.Path = n.QUICSecurity, n.QUICKey
+	case "grpc":
+		l.Type = "gun"
+		if n.GRPCMode == "multi" {
+			l.Type = "multi"
+		}
+		l.Host, l.Path = n.Authority, n.ServiceName
+	case "xhttp":
+		l.Type = "auto"
+		if n.XHTTPMode != "" {
+			l.Type = n.XHTTPMode
+		}
+		l.Host, l.Path = n.Host, n.Path
+		if len(n.XHTTPExtra) > 0 {
+			warn("extra", "v2rayN's link cannot carry XHTTP extra; not carried (use --to uri)")
+		}
+	case "ws", "httpupgrade":
+		l.Host = n.Host
+		var w []Diagnostic
+		l.Path = n.wsPath(&w)
+		warns = append(warns, w...)
+	default:
+		l.Host, l.Path = n.Host, n.Path
+	}
+	switch n.Security {
+	case "tls":
+		l.TLS = "tls"
+	case "reality":
+		l.TLS = "reality"
+		l.PBK, l.SID, l.SPX = n.PublicKey, n.ShortID, n.SpiderX
+		warn("reality", "v2rayN's link has no REALITY keys; written as the unofficial pbk/sid/spx that v2rayN ignores (use --to uri)")
+	}
+	l.SNI = n.SNI
+	l.ALPN = strings.Join(n.ALPN, ",")
+	l.FP = n.Fingerprint
+	if n.Insecure {
+		l.Insecure = "1"
+	}
+	l.VCN, l.PCS = n.VCN, n.PCS
+	lossy := map[string]bool{
+		"finalmask (fm)": len(n.FinalMask) > 0,
+		"ech":            n.ECH != "",
+		"pqv":            n.PQV != "",
+		"headers":        len(n.Headers) > 0,
+		"experiments":    n.Experiments != "",
+		"tfo":            n.TFO,
+		"mux":            n.Mux,
+	}
+	for _, k := range sortedKeys(lossy) {
+		if lossy[k] {
+			warn(k, "v2rayN's link has no key for it; not carried")
+		}
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", warns, err
+	}
+	return "vmess://" + base64.StdEncoding.EncodeToString(b), warns, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// encodeURIComponent escapes like JavaScript's function of that name, as
+// the #716 standard requires.
+func encodeURIComponent(s string) string {
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexd[c>>4])
+		b.WriteByte(hexd[c&15])
+	}
+	return b.String()
+}
+
+// ToURI writes a node as Xray's standard share link (#716):
+// vmess://uuid@host:port?type=…#name.
+func ToURI(n *Node) (string, []Diagnostic, error) {
+	var warns []Diagnostic
+	warn := func(field, format string, args ...any) {
+		warns = append(warns, n.diag(Warning, field, format, args...))
+	}
+	var q []string
+	add := func(k, v string) {
+		if v != "" {
+			q = append(q, k+"="+encodeURIComponent(v))
+		}
+	}
+	netw := n.network()
+	if netw == "h2" {
+		add("type", "http")
+	} else {
+		add("type", netw)
+	}
+	if n.Cipher != "" && n.Cipher != "auto" {
+		add("encryption", n.Cipher)
+	}
+	add("security", n.Security)
+	switch netw {
+	case "tcp":
+		add("headerType", n.HeaderType)
+		add("host", n.Host)
+		add("path", n.Path)
+	case "kcp":
+		add("headerType", n.HeaderType)
+		add("host", n.Host)
+		add("seed", n.Seed)
+		if n.MTU != 0 {
+			add("mtu", strconv.Itoa(n.MTU))
+		}
+		if n.TTI != 0 {
+			add("tti", strconv.Itoa(n.TTI))
+		}
+	case "quic":
+		add("headerType", n.HeaderType)
+		add("quicSecurity", n.QUICSecurity)
+		add("key", n.QUICKey)
+	case "grpc":
+		add("serviceName", n.ServiceName)
+		add("authority", n.Authority)
+		add("mode", n.GRPCMode)
+	case "xhttp":
+		add("host", n.Host)
+		add("path", n.Path)
+		add("mode", n.XHTTPMode)
+		if len(n.XHTTPExtra) > 0 {
+			add("extra", string(n.XHTTPExtra))
+		}
+	case "ws", "httpupgrade":
+		add("host", n.Host)
+		var w []Diagnostic
+		add("path", n.wsPath(&w))
+		warns = append(warns, w...)
+	default:
+		add("host", n.Host)
+		add("path", n.Path)
+	}
+	if n.Security != "" {
+		add("sni", n.SNI)
+		add("fp", n.Fingerprint)
+	}
+	if n.Security == "tls" {
+		add("alpn", strings.Join(n.ALPN, ","))
+		add("pcs", n.PCS)
+		add("vcn", n.VCN)
+		add("ech", n.ECH)
+		if n.Insecure {
+			add("insecure", "1")
+			warn("insecure", "not part of the standard and refused by Xray v26.3.27; written as insecure=1 for older clients")
+		}
+	}
+	if n.Security == "reality" {
+		add("pbk", n.PublicKey)
+		add("sid", n.ShortID)
+		add("spx", n.SpiderX)
+		add("pqv", n.PQV)
+	}
+	if len(n.FinalMask) > 0 {
+		add("fm", string(n.FinalMask))
+	}
+	lossy := map[string]bool{
+		"alterId":     n.AlterID > 0,
+		"headers":     len(n.Headers) > 0,
+		"experiments": n.Experiments != "",
+		"tfo":         n.TFO,
+		"mux":         n.Mux,
+	}
+	for _, k := range sortedKeys(lossy) {
+		if lossy[k] {
+			warn(k, "the standard link has no parameter for it; not carried")
+		}
+	}
+	s := "vmess://" + encodeURIComponent(n.UUID) + "@" + uriHost(n.Server) + ":" + strconv.Itoa(n.Port)
+	if len(q) > 0 {
+		s += "?" + strings.Join(q, "&")
+	}
+	if n.Name != "" {
+		s += "#" + encodeURIComponent(n.Name)
+	}
+	return s, warns, nil
+}
+
+func uriHost(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
