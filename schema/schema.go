@@ -316,6 +316,7 @@ func (w *walker) canon(n *Node, scs []*jsonschema.Schema, ptr string) any {
 			key, props, known := w.resolveKey(mem.Key, all)
 			cptr := Child(ptr, mem.Key)
 			if !known {
+				key = mem.Key
 				if closed {
 					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cptr, Key: mem.Key, Known: knownKeys(all)})
 					continue

@@ -1,0 +1,244 @@
+// Package lint turns a positioned Xray configuration (see package schema)
+// into diagnostics: rule id, severity, message, position and a hint that
+// says how to fix it. It catches what Xray-core silently ignores or only
+// reports at start-up, one finding at a time and without positions.
+//
+// Rendering is separate: see RenderText, RenderJSON, RenderSARIF and
+// RenderGitHub.
+package lint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// RuleSetting turns a rule off or changes its severity.
+type RuleSetting struct {
+	Off bool
+	// Severity replaces the rule's default when non-zero.
+	Severity Severity
+}
+
+// Options configure a Linter.
+type Options struct {
+	// Target is the Xray the config must run on (default TargetXray).
+	Target Target
+	// Now is the clock dated removals are judged against. It must be set
+	// for TargetXray; tests pass a fixed time.
+	Now func() time.Time
+	// ShowSecrets prints user ids in full instead of masking them.
+	ShowSecrets bool
+	// Rules turns rules off or re-levels them, by rule id.
+	Rules map[string]RuleSetting
+}
+
+// Linter runs the rules. Build it once with New; it is safe for
+// concurrent use.
+type Linter struct {
+	opts    Options
+	schemas *schema.Set
+	rules   []rule
+	byID    map[string]rule
+}
+
+// New compiles the schemas and checks the options.
+func New(opts Options) (*Linter, error) {
+	if opts.Target == "" {
+		opts.Target = TargetXray
+	}
+	if opts.Now == nil {
+		return nil, errors.New("lint: Options.Now is not set: pass a clock (time.Now in the CLI)")
+	}
+	set, err := schema.Compile()
+	if err != nil {
+		return nil, err
+	}
+	l := &Linter{opts: opts, schemas: set, rules: allRules(), byID: make(map[string]rule)}
+	for _, r := range l.rules {
+		l.byID[r.meta().ID] = r
+	}
+	for id := range opts.Rules {
+		if _, ok := l.byID[id]; !ok {
+			return nil, fmt.Errorf("lint: unknown rule %q (see `xvm lint --list-rules`)", id)
+		}
+	}
+	return l, nil
+}
+
+// KnownRule reports whether id names a rule.
+func KnownRule(id string) bool {
+	for _, r := range allRules() {
+		if r.meta().ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// LintBytes loads data (format from name, see schema.Load) and lints it.
+// A document that cannot be parsed gives one "syntax" diagnostic, not an
+// error: errors are for when xvm cannot do its job.
+func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Diagnostic, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	doc, err := schema.Load(name, data)
+	if err != nil {
+		var se *schema.SyntaxError
+		if errors.As(err, &se) {
+			doc = &schema.Document{Name: name, Source: data}
+			return l.run(doc, se), nil
+		}
+		return nil, fmt.Errorf("lint: %s: %w", name, err)
+	}
+	return l.run(doc, nil), nil
+}
+
+// Lint lints a loaded document.
+func (l *Linter) Lint(ctx context.Context, doc *schema.Document) ([]Diagnostic, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.run(doc, nil), nil
+}
+
+func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagnostic {
+	c := &checkContext{
+		doc:      doc,
+		target:   l.opts.Target,
+		now:      l.opts.Now(),
+		parseErr: parseErr,
+	}
+	secrets := newSecrets(l.opts.ShowSecrets)
+	c.mask = secrets.mask
+	var out []Diagnostic
+	owned := make(map[string]bool) // pointers a specific rule reported on
+	c.report = func(ruleID, ptr string, atKey bool, sev Severity, msg, hint string) {
+		d := Diagnostic{File: doc.Name, Pointer: ptr, Rule: ruleID, Severity: sev, Message: msg, Hint: hint}
+		if doc.Root != nil {
+			d.Pointer = doc.RealPointer(ptr)
+			n, m, ok := doc.Lookup(ptr)
+			switch {
+			case ok && atKey && m != nil:
+				d.Pos, d.End = m.KeyPos, m.KeyEnd
+			case ok:
+				d.Pos, d.End = n.Pos, n.End
+			default:
+				d.Pos, d.End = nearest(doc, ptr)
+			}
+		}
+		if doc.Root == nil && parseErr != nil {
+			d.Pos = parseErr.Pos
+			d.End = schema.Pos{Line: parseErr.Pos.Line, Col: parseErr.Pos.Col + 1}
+		}
+		if ruleID != "schema" {
+			owned[d.Pointer] = true
+		}
+		out = append(out, d)
+	}
+	if parseErr == nil && doc.Root != nil {
+		c.kind = schema.Detect(doc.Root)
+		c.buildViews()
+		root := schema.RootFor(c.kind)
+		if c.kind == schema.OutboundListKind {
+			for i, it := range doc.Root.Items {
+				fs, err := l.schemas.Check(root, it, schema.Index("", i))
+				if err == nil {
+					c.findings = append(c.findings, fs...)
+				}
+			}
+		} else {
+			fs, err := l.schemas.Check(root, doc.Root, "")
+			if err == nil {
+				c.findings = append(c.findings, fs...)
+			}
+		}
+		for _, u := range c.users {
+			if id, ok := str(u.node.Get("id")); ok {
+				secrets.add(id)
+			}
+		}
+	}
+	for _, r := range l.rules {
+		c.cur = r.meta()
+		r.check(c)
+	}
+
+	suppressed := suppressions(doc.Source)
+	kept := out[:0]
+	for _, d := range out {
+		if d.Rule == "schema" && owned[d.Pointer] {
+			continue // a specific rule already explains this value
+		}
+		set, ok := l.opts.Rules[d.Rule]
+		if ok && set.Off {
+			continue
+		}
+		if ok && set.Severity != 0 {
+			d.Severity = set.Severity
+		}
+		if rs, ok := suppressed[d.Pos.Line]; ok && (rs["*"] || rs[d.Rule]) {
+			continue
+		}
+		if d.Pos.IsValid() {
+			d.Source = secrets.maskLine(doc.Line(d.Pos.Line))
+		}
+		kept = append(kept, d)
+	}
+	return sortDiagnostics(kept)
+}
+
+// nearest finds the deepest existing ancestor of ptr, for findings about
+// keys that are missing.
+func nearest(doc *schema.Document, ptr string) (schema.Pos, schema.Pos) {
+	for ptr != "" {
+		i := strings.LastIndexByte(ptr, '/')
+		if i < 0 {
+			break
+		}
+		ptr = ptr[:i]
+		if n, m, ok := doc.Lookup(ptr); ok {
+			if m != nil {
+				return m.KeyPos, m.KeyEnd
+			}
+			return n.Pos, n.Pos
+		}
+	}
+	if doc.Root != nil {
+		return doc.Root.Pos, doc.Root.Pos
+	}
+	return schema.Pos{Line: 1, Col: 1}, schema.Pos{Line: 1, Col: 1}
+}
+
+// suppressRE matches an inline suppression comment:
+// "xvm-disable-next-line rule-a, rule-b" (any comment style) silences
+// those rules on the next line; with no rule it silences every rule.
+var suppressRE = regexp.MustCompile(`xvm-disable-next-line\b([ \t]+[a-z0-9, \t-]+)?`)
+
+func suppressions(src []byte) map[int]map[string]bool {
+	if !strings.Contains(string(src), "xvm-disable-next-line") {
+		return nil
+	}
+	out := make(map[int]map[string]bool)
+	for i, line := range strings.Split(string(src), "\n") {
+		m := suppressRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		rules := map[string]bool{}
+		for _, r := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			rules[r] = true
+		}
+		if len(rules) == 0 {
+			rules["*"] = true
+		}
+		out[i+2] = rules
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+package lint
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// uuidRE finds UUID-looking text, masked in echoed source lines even when
+// it is not a VMess id (it may be a VLESS or Trojan credential).
+var uuidRE = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b`)
+
+// Mask hides most of a secret: "27848739-7e62-4138-9fd3-098a63964b6b"
+// becomes "2784…6b6b"; short secrets become "…".
+func Mask(s string) string {
+	r := []rune(s)
+	switch {
+	case len(r) >= 16:
+		return string(r[:4]) + "…" + string(r[len(r)-4:])
+	case len(r) >= 8:
+		return string(r[:1]) + "…" + string(r[len(r)-1:])
+	}
+	return "…"
+}
+
+// secrets collects the ids of one document so that messages and echoed
+// source lines can hide them.
+type secrets struct {
+	show bool
+	ids  []string
+}
+
+func newSecrets(show bool) *secrets { return &secrets{show: show} }
+
+func (s *secrets) add(id string) {
+	if id != "" {
+		s.ids = append(s.ids, id)
+	}
+}
+
+func (s *secrets) mask(v string) string {
+	if s.show {
+		return v
+	}
+	return Mask(v)
+}
+
+func (s *secrets) maskLine(line string) string {
+	if s.show {
+		return line
+	}
+	if len(s.ids) > 1 {
+		// longest first so that an id containing another is masked whole
+		sort.Slice(s.ids, func(i, j int) bool { return len(s.ids[i]) > len(s.ids[j]) })
+	}
+	for _, id := range s.ids {
+		if strings.Contains(line, `"`+id+`"`) || strings.Contains(line, `'`+id+`'`) || strings.Contains(line, ": "+id) || strings.Contains(line, "= "+id) {
+			line = strings.ReplaceAll(line, id, Mask(id))
+		}
+	}
+	return uuidRE.ReplaceAllStringFunc(line, Mask)
+}

@@ -1,0 +1,36 @@
+package lint
+
+// ruleAlterID reports alterId > 0: legacy (MD5) authentication, which no
+// current Xray speaks. Current Xray ignores the key and always uses
+// VMessAEAD, so a server that still needs alterId > 0 will refuse it.
+type ruleAlterID struct{}
+
+func (ruleAlterID) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "alter-id",
+		Severity: Warning,
+		Summary:  "alterId > 0 asks for legacy VMess (MD5) authentication.",
+		Help:     "Set alterId to 0 (or remove it) and make sure the server accepts VMessAEAD. Xray removed legacy authentication in v1.8.0 (2023); current Xray ignores alterId and always uses AEAD, so the setting silently does nothing.",
+		Versions: "xray: ignored since v1.8.0; seed: meaningful but deprecated (AEAD recommended)",
+	}
+}
+
+func (ruleAlterID) check(c *checkContext) {
+	for _, u := range c.users {
+		m := u.node.Member("alterId")
+		if m == nil {
+			continue
+		}
+		v, ok := m.Value.Int()
+		if !ok || v <= 0 {
+			continue
+		}
+		ptr := u.ptr + "/" + m.Key
+		if c.target == TargetSeed {
+			c.reportf(ptr, false, "set alterId to 0 to use VMessAEAD", "alterId %d selects legacy MD5 authentication; the seed manual recommends 0 (VMessAEAD)", v)
+			continue
+		}
+		c.reportf(ptr, false, "remove alterId (or set it to 0) and make sure the server speaks VMessAEAD",
+			"alterId %d asks for legacy MD5 authentication, which current Xray no longer speaks; Xray ignores it and uses AEAD", v)
+	}
+}

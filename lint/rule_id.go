@@ -1,0 +1,146 @@
+package lint
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// ruleIDInvalid reports ids Xray refuses: empty, 31 bytes, longer than 36
+// bytes, or 32-36 bytes that are not hex groups.
+type ruleIDInvalid struct{}
+
+func (ruleIDInvalid) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "id-invalid",
+		Severity: Error,
+		Summary:  "A user id Xray refuses.",
+		Help:     "Use a UUID such as the output of `xray uuid` (or `uuidgen`). Xray refuses an empty id, a 31-byte id, one longer than 36 bytes, and a 32-36 byte id that is not hexadecimal UUID groups.",
+		Versions: "all Xray versions (common/uuid.ParseString)",
+	}
+}
+
+func (ruleIDInvalid) check(c *checkContext) {
+	for _, u := range c.users {
+		m := u.node.Member("id")
+		if m == nil {
+			c.reportf(u.ptr+"/id", false, "add an `id` (a UUID)", "user has no `id`; Xray refuses an empty id")
+			continue
+		}
+		id, ok := str(m.Value)
+		if !ok {
+			continue // schema reports the type
+		}
+		if _, _, err := parseXrayID(id); err != nil {
+			c.reportf(u.ptr+"/"+m.Key, false, "use a UUID (e.g. from `xray uuid`)", "id %q is refused by Xray: %v", c.mask(id), err)
+		}
+	}
+}
+
+// ruleIDNotUUID reports ids Xray accepts but that are not canonical UUIDs:
+// 1-30 byte names mapped to a UUIDv5, or hex with missing dashes or
+// trailing text, which other clients read differently.
+type ruleIDNotUUID struct{}
+
+func (ruleIDNotUUID) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "id-not-uuid",
+		Severity: Warning,
+		Summary:  "A user id that is not a canonical UUID.",
+		Help:     "Xray maps any 1-30 byte string to a UUIDv5 (SHA-1 of 16 zero bytes followed by the string, version and variant bits set); the server must use the same string or that UUID. Other clients (sing-box, Clash) map differently or refuse. Write the UUID itself.",
+		Versions: "Xray v1.3.0 and later map 1-30 byte strings; all versions ignore text after the 32nd hex digit",
+	}
+}
+
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", rune(c)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (ruleIDNotUUID) check(c *checkContext) {
+	for _, u := range c.users {
+		m := u.node.Member("id")
+		if m == nil {
+			continue
+		}
+		id, ok := str(m.Value)
+		if !ok || canonicalUUID(id) {
+			continue
+		}
+		uid, mapped, err := parseXrayID(id)
+		if err != nil {
+			continue
+		}
+		ptr := u.ptr + "/" + m.Key
+		if mapped {
+			c.reportf(ptr, false, "write the UUID itself: "+c.mask(formatUUID(uid)),
+				"id %q is not a UUID: Xray maps this %d-byte string to the UUIDv5 %s; other clients may not", c.mask(id), utf8.RuneCountInString(id), c.mask(formatUUID(uid)))
+			continue
+		}
+		c.reportf(ptr, false, "write it as "+c.mask(formatUUID(uid)),
+			"id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, other clients may refuse it", c.mask(id), c.mask(formatUUID(uid)))
+	}
+}
+
+// ruleDuplicateID reports the same user id twice for one server: they are
+// the same user, so the duplicate adds nothing (and on a server, Xray
+// refuses duplicate emails).
+type ruleDuplicateID struct{}
+
+func (ruleDuplicateID) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "duplicate-id",
+		Severity: Warning,
+		Summary:  "The same user id more than once for the same server in one outbound.",
+		Help:     "Remove the duplicate, or give the second user its own id. Ids are compared as Xray reads them (case and dashes ignored, names mapped to UUIDv5).",
+		Versions: "all",
+	}
+}
+
+func (ruleDuplicateID) check(c *checkContext) {
+	seen := make(map[string]string) // server+uuid -> first pointer
+	for _, u := range c.users {
+		m := u.node.Member("id")
+		if m == nil {
+			continue
+		}
+		id, ok := str(m.Value)
+		if !ok {
+			continue
+		}
+		uid, _, err := parseXrayID(id)
+		if err != nil {
+			continue
+		}
+		addr, _ := str(u.server.node.Get("address"))
+		port := ""
+		if p := u.server.node.Get("port"); p != nil {
+			port = p.Text
+		}
+		scope := ""
+		if u.server.ob != nil {
+			scope = u.server.ob.ptr
+		}
+		key := scope + "|" + strings.ToLower(addr) + "|" + port + "|" + formatUUID(uid)
+		ptr := u.ptr + "/" + m.Key
+		if first, dup := seen[key]; dup {
+			c.reportf(ptr, false, "remove the duplicate user", "id %s is already used for %s:%s at %s", c.mask(id), addr, port, first)
+			continue
+		}
+		seen[key] = ptr
+	}
+}

@@ -1,0 +1,69 @@
+package lint
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// ruleSchema turns JSON Schema violations (wrong type, value not allowed,
+// out of range) into diagnostics. A value that a more specific rule already
+// explains is not reported twice.
+type ruleSchema struct{}
+
+func (ruleSchema) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "schema",
+		Severity: Error,
+		Summary:  "A value has the wrong type or is not one Xray accepts.",
+		Help:     "Change the value to one the schema allows (`xvm schema` prints it; editors show it on hover). Xray refuses these values when it loads the config.",
+		Versions: "xray v26.3.27 (the schema describes current Xray)",
+	}
+}
+
+func (ruleSchema) check(c *checkContext) {
+	for _, f := range c.findings {
+		if f.Kind != schema.Violation {
+			continue
+		}
+		key := lastToken(f.Pointer)
+		msg, hint := f.Message, "see `xvm schema` for the allowed values"
+		if f.Keyword == "enum" {
+			allowed := quotedRE.FindAllStringSubmatch(f.Message, -1)
+			vals := make([]string, 0, len(allowed))
+			for _, a := range allowed {
+				if a[1] != "" {
+					vals = append(vals, a[1])
+				}
+			}
+			got := ""
+			if n, _, ok := c.doc.Lookup(f.Pointer); ok {
+				got = n.Text
+			}
+			msg = fmt.Sprintf("%q is not an allowed value", got)
+			if len(vals) <= 12 {
+				hint = "use one of: " + strings.Join(vals, ", ")
+			}
+			if s := didYouMean(got, vals); s != "" {
+				hint = "did you mean `" + s + "`?"
+			}
+		}
+		if key != "" {
+			msg = "`" + key + "`: " + msg
+		}
+		c.reportf(f.Pointer, false, hint, "%s", msg)
+	}
+}
+
+// quotedRE pulls the allowed values out of the validator's enum message.
+var quotedRE = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
+
+func lastToken(ptr string) string {
+	i := strings.LastIndexByte(ptr, '/')
+	if i < 0 {
+		return ""
+	}
+	return schema.UnescapePointer(ptr[i+1:])
+}

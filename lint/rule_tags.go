@@ -1,0 +1,111 @@
+package lint
+
+import (
+	"net"
+	"strings"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+func isIPLiteral(s string) bool {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	return net.ParseIP(s) != nil
+}
+
+// ruleDuplicateTag reports two outbounds with the same tag. Xray fails at
+// start-up ("existing tag found").
+type ruleDuplicateTag struct{}
+
+func (ruleDuplicateTag) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "duplicate-tag",
+		Severity: Error,
+		Summary:  "Two outbounds share a tag; Xray fails at start-up.",
+		Help:     "Give every outbound its own tag. When configs are merged (-confdir), a later file's outbound with the same tag replaces the earlier one instead.",
+		Versions: "all",
+	}
+}
+
+func (ruleDuplicateTag) check(c *checkContext) {
+	seen := make(map[string]string)
+	for _, ob := range c.outbounds {
+		if ob.tag == "" {
+			continue
+		}
+		ptr := ob.ptr + "/" + ob.node.Member("tag").Key
+		if first, dup := seen[ob.tag]; dup {
+			c.reportf(ptr, false, "rename one of them", "outbound tag %q is already used at %s; Xray fails at start-up", ob.tag, first)
+			continue
+		}
+		seen[ob.tag] = ptr
+	}
+}
+
+// ruleUnknownOutboundTag reports routing rules and balancers that name an
+// outbound tag no outbound has.
+type ruleUnknownOutboundTag struct{}
+
+func (ruleUnknownOutboundTag) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "unknown-outbound-tag",
+		Severity: Error,
+		Summary:  "A routing rule points at an outbound tag that does not exist.",
+		Help:     "Use the tag of an existing outbound (or add the outbound). Traffic matched by the rule otherwise fails.",
+		Versions: "all",
+	}
+}
+
+func (ruleUnknownOutboundTag) check(c *checkContext) {
+	if c.kind != schema.ConfigKind {
+		return
+	}
+	root := c.doc.Root
+	tags := make(map[string]bool)
+	var list []string
+	for _, ob := range c.outbounds {
+		tags[ob.tag] = true
+		if ob.tag != "" {
+			list = append(list, ob.tag)
+		}
+	}
+	rp, routing := childPtr(root, "", "routing")
+	if routing == nil || routing.Kind != schema.Object {
+		return
+	}
+	bp, bs := childPtr(routing, rp, "balancers")
+	if bs != nil && bs.Kind == schema.Array {
+		for i, b := range bs.Items {
+			if m := b.Member("fallbackTag"); m != nil {
+				if t, ok := str(m.Value); ok && t != "" && !tags[t] {
+					c.reportf(schema.Index(bp, i)+"/"+m.Key, false, hintTag(t, list), "balancer fallbackTag %q names no outbound", t)
+				}
+			}
+		}
+	}
+	rsP, rules := childPtr(routing, rp, "rules")
+	if rules == nil || rules.Kind != schema.Array {
+		return
+	}
+	for i, r := range rules.Items {
+		m := r.Member("outboundTag")
+		if m == nil {
+			continue
+		}
+		t, ok := str(m.Value)
+		if !ok || t == "" || tags[t] {
+			continue
+		}
+		c.reportf(schema.Index(rsP, i)+"/"+m.Key, false, hintTag(t, list), "routing rule sends traffic to outbound tag %q, which no outbound has", t)
+	}
+}
+
+func hintTag(t string, tags []string) string {
+	if s := didYouMean(t, tags); s != "" {
+		return "did you mean `" + s + "`?"
+	}
+	if len(tags) > 0 && len(tags) <= 8 {
+		return "outbound tags: " + strings.Join(tags, ", ")
+	}
+	return "add an outbound with this tag or fix the name"
+}

@@ -1,0 +1,114 @@
+package lint
+
+import (
+	"net"
+	"strings"
+	"time"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// allowInsecureCutoff is when Xray v26.3.27 starts refusing
+// allowInsecure: true (infra/conf/transport_internet.go).
+func allowInsecureCutoff() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+
+// tlsSettingsOf returns every tlsSettings object of an outbound, with its
+// pointer (including xhttp downloadSettings).
+func tlsSettingsOf(ob *outboundView) (ptrs []string, nodes []*schema.Node) {
+	if ob.stream == nil {
+		return nil, nil
+	}
+	var walk func(ptr string, st *schema.Node, depth int)
+	walk = func(ptr string, st *schema.Node, depth int) {
+		if st == nil || st.Kind != schema.Object || depth > 4 {
+			return
+		}
+		if p, t := childPtr(st, ptr, "tlsSettings"); t != nil && t.Kind == schema.Object {
+			ptrs, nodes = append(ptrs, p), append(nodes, t)
+		}
+		for _, key := range []string{"xhttpSettings", "splithttpSettings"} {
+			if p, x := childPtr(st, ptr, key); x != nil {
+				dp, d := childPtr(x, p, "downloadSettings")
+				walk(dp, d, depth+1)
+			}
+		}
+	}
+	walk(ob.streamP, ob.stream, 0)
+	return ptrs, nodes
+}
+
+// ruleAllowInsecure reports tlsSettings.allowInsecure: true. Xray
+// v26.3.27 refuses it from 2026-06-01 UTC and only warned before.
+type ruleAllowInsecure struct{}
+
+func (ruleAllowInsecure) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "allow-insecure",
+		Severity: Error,
+		Summary:  "`allowInsecure: true` turns off certificate checks; current Xray refuses it from 2026-06-01.",
+		Help:     "Remove allowInsecure and pin the server certificate with `pinnedPeerCertSha256` (hex SHA-256 of the certificate, e.g. from `xray tls certChainHash`), or set `verifyPeerCertByName` / a correct serverName.",
+		Versions: "xray v26.3.27: error from 2026-06-01 UTC, warning before; seed: warning",
+	}
+}
+
+func (ruleAllowInsecure) check(c *checkContext) {
+	for _, ob := range c.outbounds {
+		ptrs, nodes := tlsSettingsOf(ob)
+		for i, t := range nodes {
+			m := t.Member("allowInsecure")
+			if m == nil || m.Value.Kind != schema.Bool || m.Value.Text != "true" {
+				continue
+			}
+			ptr := ptrs[i] + "/" + m.Key
+			hint := "remove it and set `pinnedPeerCertSha256` to the server certificate's SHA-256"
+			switch {
+			case c.target == TargetSeed:
+				c.reportSev(Warning, ptr, true, hint, "`allowInsecure: true` disables certificate verification; current Xray refuses it")
+			case !c.now.Before(allowInsecureCutoff()):
+				c.reportf(ptr, true, hint, "`allowInsecure` was removed: current Xray refuses it since 2026-06-01 (use `pinnedPeerCertSha256`)")
+			default:
+				c.reportSev(Warning, ptr, true, hint, "`allowInsecure` disables certificate verification; current Xray refuses it from 2026-06-01")
+			}
+		}
+	}
+}
+
+// ruleTLSIPWithoutSNI reports TLS to an IP address with no serverName:
+// no SNI is sent and the certificate must carry the IP, which public
+// certificates rarely do, so the handshake usually fails.
+type ruleTLSIPWithoutSNI struct{}
+
+func (ruleTLSIPWithoutSNI) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "tls-ip-without-sni",
+		Severity: Warning,
+		Summary:  "TLS to an IP address without `serverName`.",
+		Help:     "Set tlsSettings.serverName to the name on the server's certificate (or pin the certificate with pinnedPeerCertSha256).",
+		Versions: "all",
+	}
+}
+
+func (ruleTLSIPWithoutSNI) check(c *checkContext) {
+	for _, s := range c.servers {
+		ob := s.ob
+		if ob == nil || ob.streamSecurity() != "tls" {
+			continue
+		}
+		addr, ok := str(s.node.Get("address"))
+		if !ok {
+			continue
+		}
+		host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "["), "]")
+		if net.ParseIP(host) == nil {
+			continue
+		}
+		_, t := childPtr(ob.stream, ob.streamP, "tlsSettings")
+		sni, _ := str(t.Get("serverName"))
+		pinned, _ := str(t.Get("pinnedPeerCertSha256"))
+		if sni != "" || pinned != "" {
+			continue
+		}
+		c.reportf(s.ptr+"/"+s.node.Member("address").Key, false, "set streamSettings.tlsSettings.serverName to the certificate's host name",
+			"TLS to the IP address %s without `serverName`: no SNI is sent and the certificate must name the IP", addr)
+	}
+}

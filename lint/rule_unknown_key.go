@@ -1,0 +1,41 @@
+package lint
+
+import (
+	"strings"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// ruleUnknownKey reports keys Xray does not know. Xray's JSON decoder
+// ignores them silently, so a typo such as `secuirty` simply does nothing.
+type ruleUnknownKey struct{}
+
+func (ruleUnknownKey) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "unknown-key",
+		Severity: Warning,
+		Summary:  "A key Xray does not know; Xray ignores it silently.",
+		Help:     "Fix the spelling (a suggestion is given when one is close) or remove the key. Xray never reports unknown keys, so the setting you meant is not applied.",
+		Versions: "all (Xray has always ignored unknown keys)",
+	}
+}
+
+func (ruleUnknownKey) check(c *checkContext) {
+	for _, f := range c.findings {
+		if f.Kind != schema.UnknownKey || removedKeyReason(f.Pointer, c.target) != "" {
+			continue
+		}
+		if f.Key == "alterId" {
+			continue // alter-id explains it
+		}
+		hint := "remove it, or check the spelling against `xvm schema`"
+		if s := didYouMean(f.Key, f.Known); s != "" {
+			c.reportf(f.Pointer, true, "rename it to `"+s+"`", "unknown key `%s` (did you mean `%s`?); Xray ignores it silently", f.Key, s)
+			continue
+		}
+		if len(f.Known) > 0 && len(f.Known) <= 12 {
+			hint = "known keys here: " + strings.Join(f.Known, ", ")
+		}
+		c.reportf(f.Pointer, true, hint, "unknown key `%s`; Xray ignores it silently", f.Key)
+	}
+}
