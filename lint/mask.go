@@ -55,8 +55,26 @@ func (s *secrets) maskLine(line string) string {
 	}
 	for _, id := range s.ids {
 		if strings.Contains(line, `"`+id+`"`) || strings.Contains(line, `'`+id+`'`) || strings.Contains(line, ": "+id) || strings.Contains(line, "= "+id) {
-			line = strings.ReplaceAll(line, id, Mask(id))
+			line = strings.ReplaceAll(line, id, maskSameWidth(id))
 		}
 	}
-	return uuidRE.ReplaceAllStringFunc(line, Mask)
+	return uuidRE.ReplaceAllStringFunc(line, maskSameWidth)
+}
+
+// maskSameWidth hides a secret in an echoed source line without changing
+// its width, so carets still point at the right column:
+// "27848739-7e62-4138-9fd3-098a63964b6b" becomes
+// "2784****-****-****-****-********4b6b".
+func maskSameWidth(s string) string {
+	r := []rune(s)
+	keep := 4
+	if len(r) < 16 {
+		keep = 0
+	}
+	for i := keep; i < len(r)-keep; i++ {
+		if r[i] != '-' {
+			r[i] = '*'
+		}
+	}
+	return string(r)
 }

@@ -2,17 +2,224 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
+	"github.com/charmbracelet/lipgloss"
 	"github.com/spf13/cobra"
+
+	"github.com/xvmtools/xvm/lint"
 )
 
+// lintOptions are the flags of `xvm lint`.
+type lintOptions struct {
+	Format      string
+	FailOn      string
+	Disable     []string
+	Enable      []string
+	Rule        []string
+	ShowSecrets bool
+	Target      string
+	Config      string
+	ListRules   bool
+}
+
 func newLintCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:    "lint",
-		Short:  "(not built yet)",
-		Hidden: true,
+	o := &lintOptions{}
+	cmd := &cobra.Command{
+		Use:   "lint [flags] [PATH|-]...",
+		Short: "Validate and lint VMess outbounds and Xray configs",
+		Long: `Lint Xray configurations for what Xray silently ignores or only reports at start-up.
+
+PATH may be a file, a directory (searched for *.json *.jsonc *.yaml *.yml
+*.toml), a glob, or - for stdin. A document may be a whole Xray config, one
+outbound, a list of outbounds, or a bare VMess settings object.
+
+Rules can be turned off or re-levelled with --disable, --rule, a .xvm.yaml
+file (found in the current directory, or given with --config), or inline
+with a comment on the line before: // xvm-disable-next-line RULE[,RULE]
+
+Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage or I/O error.`,
+		Example: `  xvm lint config.json
+  xvm lint --format sarif configs/ > xvm.sarif
+  cat outbound.yaml | xvm lint -
+  xvm lint --target seed --disable unknown-key old/*.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return &exitError{code: exitUsage, err: errors.New("lint: not built yet")}
+			return runLint(cmd, a, o, args)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.Format, "format", "text", "output format: text, json, sarif or github")
+	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 when a finding is at least this severe: error, warning or info (default error)")
+	f.StringSliceVar(&o.Disable, "disable", nil, "turn rules off (comma-separated rule ids)")
+	f.StringSliceVar(&o.Enable, "enable", nil, "turn rules back on (overrides .xvm.yaml and --disable)")
+	f.StringArrayVar(&o.Rule, "rule", nil, "re-level a rule: RULE=error|warning|info|off (repeatable)")
+	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print user ids in full instead of masking them")
+	f.StringVar(&o.Target, "target", "", "what the config must run on: xray (current Xray-core, default) or seed (the seed manual's semantics)")
+	f.StringVar(&o.Config, "config", "", "rule settings file (default .xvm.yaml in the current directory, if present)")
+	f.BoolVar(&o.ListRules, "list-rules", false, "list the rules and exit")
+	return cmd
 }
+
+func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
+	if o.ListRules {
+		for _, r := range lint.Rules() {
+			fmt.Fprintf(a.IO.Out, "%-22s %-8s %s\n", r.ID, r.Severity, r.Summary)
+		}
+		return nil
+	}
+	switch o.Format {
+	case "text", "json", "sarif", "github":
+	default:
+		return usageErrorf("lint: unknown --format %q: want text, json, sarif or github", o.Format)
+	}
+	if len(args) == 0 {
+		return usageErrorf("lint: no PATH given: name files or directories, or - for stdin")
+	}
+
+	// .xvm.yaml first, then flags on top.
+	var fc lint.FileConfig
+	cfgPath, explicit := o.Config, o.Config != ""
+	if !explicit {
+		cfgPath = ".xvm.yaml"
+	}
+	if data, err := os.ReadFile(cfgPath); err == nil {
+		if fc, err = lint.ParseFileConfig(data); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", cfgPath, err)}
+		}
+	} else if explicit || !errors.Is(err, os.ErrNotExist) {
+		return &exitError{code: exitUsage, err: fmt.Errorf("lint: read config: %w", err)}
+	}
+
+	targetName := fc.Target
+	if o.Target != "" {
+		targetName = o.Target
+	}
+	target, err := lint.ParseTarget(targetName)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	failOnName := "error"
+	if fc.FailOn != "" {
+		failOnName = fc.FailOn
+	}
+	if o.FailOn != "" {
+		failOnName = o.FailOn
+	}
+	failOn, err := lint.ParseSeverity(failOnName)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	rules := fc.Rules
+	if rules == nil {
+		rules = make(map[string]lint.RuleSetting)
+	}
+	for _, id := range o.Disable {
+		if !lint.KnownRule(id) {
+			return usageErrorf("lint: --disable: unknown rule %q (see xvm lint --list-rules)", id)
+		}
+		rules[id] = lint.RuleSetting{Off: true}
+	}
+	for _, kv := range o.Rule {
+		id, level, ok := strings.Cut(kv, "=")
+		if !ok || !lint.KnownRule(id) {
+			return usageErrorf("lint: --rule %q: want RULE=LEVEL with a known rule (see xvm lint --list-rules)", kv)
+		}
+		s, err := lint.ParseRuleSetting(level)
+		if err != nil {
+			return usageErrorf("lint: --rule %s: %v", id, err)
+		}
+		rules[id] = s
+	}
+	for _, id := range o.Enable {
+		if !lint.KnownRule(id) {
+			return usageErrorf("lint: --enable: unknown rule %q (see xvm lint --list-rules)", id)
+		}
+		s := rules[id]
+		s.Off = false
+		rules[id] = s
+	}
+
+	l, err := lint.New(lint.Options{Target: target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: rules})
+	if err != nil {
+		return err
+	}
+	names, err := lint.Expand(args)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	stdinUsed := false
+	read := func(name string) ([]byte, error) {
+		if name == lint.Stdin {
+			if stdinUsed {
+				return nil, errors.New("stdin given twice")
+			}
+			stdinUsed = true
+			return io.ReadAll(io.LimitReader(a.IO.In, 64<<20+1))
+		}
+		return os.ReadFile(name)
+	}
+	rep, err := l.Run(cmd.Context(), names, read)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+
+	switch o.Format {
+	case "json":
+		err = lint.RenderJSON(a.IO.Out, rep)
+	case "sarif":
+		err = lint.RenderSARIF(a.IO.Out, rep, buildVersion())
+	case "github":
+		err = lint.RenderGitHub(a.IO.Out, rep)
+	default:
+		var st lint.Styler = lint.PlainStyler{}
+		if a.colorOut() {
+			st = newLintStyler()
+		}
+		err = lint.RenderText(a.IO.Out, rep, st)
+		if err == nil && len(rep.Diagnostics) == 0 && !a.Global.Quiet {
+			fmt.Fprintf(a.IO.ErrOut, "%d %s checked, no findings\n", rep.Files, map[bool]string{true: "file", false: "files"}[rep.Files == 1])
+		}
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("lint: write output: %w", err)}
+	}
+	if lint.Fails(rep.Diagnostics, failOn) {
+		return errFindings
+	}
+	return nil
+}
+
+// lintStyler colours text output with lipgloss on a terminal.
+type lintStyler struct {
+	err, warn, info, pos, rule, caret, dim lipgloss.Style
+}
+
+func newLintStyler() *lintStyler {
+	return &lintStyler{
+		err:   lipgloss.NewStyle().Foreground(lipgloss.Color("9")).Bold(true),
+		warn:  lipgloss.NewStyle().Foreground(lipgloss.Color("11")).Bold(true),
+		info:  lipgloss.NewStyle().Foreground(lipgloss.Color("12")).Bold(true),
+		pos:   lipgloss.NewStyle().Bold(true),
+		rule:  lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		caret: lipgloss.NewStyle().Foreground(lipgloss.Color("10")).Bold(true),
+		dim:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+	}
+}
+
+func (s *lintStyler) Severity(sev lint.Severity, text string) string {
+	switch sev {
+	case lint.Error:
+		return s.err.Render(text)
+	case lint.Warning:
+		return s.warn.Render(text)
+	}
+	return s.info.Render(text)
+}
+func (s *lintStyler) Position(text string) string { return s.pos.Render(text) }
+func (s *lintStyler) Rule(text string) string     { return s.rule.Render(text) }
+func (s *lintStyler) Caret(text string) string    { return s.caret.Render(text) }
+func (s *lintStyler) Dim(text string) string      { return s.dim.Render(text) }

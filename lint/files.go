@@ -1,0 +1,160 @@
+package lint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Stdin is the PATH argument that means standard input.
+const Stdin = "-"
+
+// lintableExt reports whether a file found in a directory is linted.
+func lintableExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json", ".jsonc", ".yaml", ".yml", ".toml":
+		return true
+	}
+	return false
+}
+
+// Expand turns PATH arguments into file names, in a stable order: files
+// as given, directories searched recursively for *.json *.jsonc *.yaml
+// *.yml *.toml (hidden directories skipped), globs expanded, and "-"
+// kept for stdin. A PATH that matches nothing is an error.
+func Expand(paths []string) ([]string, error) {
+	var out []string
+	seen := make(map[string]bool)
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range paths {
+		if p == Stdin {
+			add(p)
+			continue
+		}
+		matches := []string{p}
+		if strings.ContainsAny(p, "*?[") {
+			m, err := filepath.Glob(p)
+			if err != nil {
+				return nil, fmt.Errorf("lint: bad pattern %q: %w", p, err)
+			}
+			if len(m) == 0 {
+				return nil, fmt.Errorf("lint: %q matches no file", p)
+			}
+			matches = m
+		}
+		for _, m := range matches {
+			st, err := os.Stat(m)
+			if err != nil {
+				return nil, fmt.Errorf("lint: %w", err)
+			}
+			if !st.IsDir() {
+				add(m)
+				continue
+			}
+			var found []string
+			err = filepath.WalkDir(m, func(path string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.IsDir() {
+					if path != m && strings.HasPrefix(d.Name(), ".") {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if lintableExt(path) {
+					found = append(found, path)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("lint: %w", err)
+			}
+			sort.Strings(found)
+			for _, f := range found {
+				add(f)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ReadFunc reads one named input ("-" for stdin).
+type ReadFunc func(name string) ([]byte, error)
+
+// Run lints the named inputs in parallel (at most GOMAXPROCS at a time)
+// and returns every diagnostic sorted by input order, line and column. A
+// file that cannot be read is an error: xvm could not do its job.
+func (l *Linter) Run(ctx context.Context, names []string, read ReadFunc) (Report, error) {
+	type result struct {
+		ds  []Diagnostic
+		err error
+	}
+	results := make([]result, len(names))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(names) {
+		workers = len(names)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				name := names[i]
+				data, err := read(name)
+				if err != nil {
+					results[i].err = fmt.Errorf("lint: read %s: %w", name, err)
+					continue
+				}
+				display := name
+				if name == Stdin {
+					display = "<stdin>"
+				}
+				ds, err := l.LintBytes(ctx, display, data)
+				for j := range ds {
+					ds[j].fileIndex = i
+				}
+				results[i] = result{ds, err}
+			}
+		}()
+	}
+feed:
+	for i := range names {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Report{}, err
+	}
+	var rep Report
+	rep.Files = len(names)
+	var errs []error
+	for _, r := range results {
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		rep.Diagnostics = append(rep.Diagnostics, r.ds...)
+	}
+	rep.Diagnostics = sortDiagnostics(rep.Diagnostics)
+	return rep, errors.Join(errs...)
+}
