@@ -95,14 +95,15 @@ func (p *parser) xray(data []byte) error {
 // xrayValue decodes JSON, TOML or YAML into plain values.
 func xrayValue(data []byte) (any, error) {
 	t := bytes.TrimSpace(data)
-	if len(t) > 0 && (t[0] == '{' || (t[0] == '[' && !bytes.HasPrefix(t, []byte("[[")))) {
+	if bytes.HasPrefix(t, []byte("//")) || bytes.HasPrefix(t, []byte("/*")) {
+		t = bytes.TrimSpace(stripJSONComments(t))
+	}
+	if len(t) > 0 && (t[0] == '{' || (t[0] == '[' && !isTOMLHeader(t))) {
 		v, err := jsonValue(t)
 		if err == nil {
 			return v, nil
 		}
-		if t[0] == '{' {
-			return nil, fmt.Errorf("not valid JSON: %v", err)
-		}
+		return nil, fmt.Errorf("not valid JSON: %v", err)
 	}
 	if looksTOML(t) {
 		var m map[string]any

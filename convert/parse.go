@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -122,10 +123,16 @@ func detect(data []byte) Format {
 	if len(t) == 0 {
 		return FormatLinks
 	}
-	if t[0] == '{' || t[0] == '[' {
-		if bytes.HasPrefix(t, []byte("[[")) || (t[0] == '[' && !bytes.HasPrefix(bytes.TrimLeft(t[1:], " \t\r\n"), []byte("{")) && !bytes.HasPrefix(bytes.TrimLeft(t[1:], " \t\r\n"), []byte("]"))) {
-			return FormatXray // a TOML table header
+	if bytes.HasPrefix(t, []byte("//")) || bytes.HasPrefix(t, []byte("/*")) {
+		t = bytes.TrimSpace(stripJSONComments(t))
+		if len(t) == 0 {
+			return FormatLinks
 		}
+	}
+	if isTOMLHeader(t) {
+		return FormatXray
+	}
+	if t[0] == '{' || t[0] == '[' {
 		if looksSingBox(t) {
 			return FormatSingBox
 		}
@@ -143,6 +150,14 @@ func detect(data []byte) Format {
 		}
 	}
 	return FormatLinks
+}
+
+// tomlHeader matches a TOML table header such as [[outbounds]] at the
+// start of a document.
+var tomlHeader = regexp.MustCompile(`^\[\[?\s*[A-Za-z0-9_"'.-]+\s*\]\]?\s*(\n|\r|$)`)
+
+func isTOMLHeader(t []byte) bool {
+	return tomlHeader.Match(t[:min(len(t), 256)])
 }
 
 // looksSingBox tells sing-box JSON ("type":"vmess", "server") from Xray
