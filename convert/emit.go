@@ -171,7 +171,8 @@ func targetList() string {
 // duplicate names made unique ("name", "name-2", …).
 func prepareNames(nodes []*Node, tmpl string) []*Node {
 	out := make([]*Node, len(nodes))
-	seen := make(map[string]int, len(nodes))
+	used := make(map[string]bool, len(nodes))
+	next := make(map[string]int)
 	for i, n := range nodes {
 		c := *n
 		if tmpl != "" {
@@ -183,12 +184,16 @@ func prepareNames(nodes []*Node, tmpl string) []*Node {
 		if c.Name == "" {
 			c.Name = joinHostPort(c.Server, c.Port)
 		}
-		base := c.Name
-		for k := seen[base]; seen[c.Name] > 0; k++ {
-			c.Name = fmt.Sprintf("%s-%d", base, k+1)
+		if used[c.Name] {
+			base := c.Name
+			k := max(next[base], 2)
+			for used[fmt.Sprintf("%s-%d", base, k)] {
+				k++
+			}
+			next[base] = k + 1
+			c.Name = fmt.Sprintf("%s-%d", base, k)
 		}
-		seen[base]++
-		seen[c.Name]++
+		used[c.Name] = true
 		out[i] = &c
 	}
 	return out
