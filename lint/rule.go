@@ -74,6 +74,9 @@ func allRules() []rule {
 		ruleDuplicateTag{},
 		ruleUnknownOutboundTag{},
 		ruleSendThrough{},
+		ruleReality{},
+		ruleHostHeader{},
+		ruleProxyConflict{},
 	}
 }
 

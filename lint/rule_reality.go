@@ -1,0 +1,79 @@
+package lint
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// ruleReality reports REALITY client settings Xray refuses: a missing or
+// malformed public key, a bad shortId or spiderX, a fingerprint REALITY
+// cannot use, or a transport REALITY does not support.
+type ruleReality struct{}
+
+func (ruleReality) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "reality-settings",
+		Severity: Error,
+		Summary:  "REALITY client settings that Xray refuses.",
+		Help:     "A REALITY client needs `publicKey` (alias `password`: base64url, 32 bytes, from `xray x25519` on the server), an optional `shortId` of up to 16 hex digits, a `spiderX` starting with `/`, a uTLS fingerprint other than unsafe/hellogolang, and network raw, xhttp or grpc.",
+		Versions: "xray v1.8.0 and later (REALITY); checks as in v26.3.27",
+	}
+}
+
+func (ruleReality) check(c *checkContext) {
+	for _, ob := range c.outbounds {
+		if ob.streamSecurity() != "reality" {
+			continue
+		}
+		rp, r := childPtr(ob.stream, ob.streamP, "realitySettings")
+		switch ob.network() {
+		case "raw", "xhttp", "splithttp", "grpc":
+		default:
+			if m := ob.stream.Member("network"); m != nil {
+				c.reportf(ob.streamP+"/"+m.Key, false, "use network raw, xhttp or grpc", "REALITY only supports the raw, xhttp and grpc transports")
+			}
+		}
+		if r == nil || r.Kind != schema.Object {
+			c.reportf(rp, false, "add realitySettings with serverName and publicKey", "security is `reality` but realitySettings are missing; Xray refuses it")
+			continue
+		}
+		key, keyPtr := "", ""
+		for _, k := range []string{"publicKey", "password"} {
+			if m := r.Member(k); m != nil {
+				if s, ok := str(m.Value); ok && s != "" {
+					key, keyPtr = s, rp+"/"+m.Key
+				}
+			}
+		}
+		if key == "" {
+			c.reportf(rp+"/publicKey", false, "set `publicKey` to the server's x25519 public key (base64url)", "REALITY needs `publicKey` (or `password`); Xray refuses an empty one")
+		} else if b, err := base64.RawURLEncoding.DecodeString(key); err != nil || len(b) != 32 {
+			c.reportf(keyPtr, false, "copy the public key printed by `xray x25519` on the server", "REALITY public key is not 32 bytes of base64url (no padding)")
+		}
+		if m := r.Member("shortId"); m != nil {
+			if s, ok := str(m.Value); ok {
+				if len(s) > 16 {
+					c.reportf(rp+"/"+m.Key, false, "use at most 16 hex digits", "shortId %q is longer than 16 hex digits", s)
+				} else if _, err := hex.DecodeString(s); err != nil {
+					c.reportf(rp+"/"+m.Key, false, "use an even number of hex digits (0-9, a-f)", "shortId %q is not an even-length hex string; Xray refuses it", s)
+				}
+			}
+		}
+		if m := r.Member("spiderX"); m != nil {
+			if s, ok := str(m.Value); ok && s != "" && !strings.HasPrefix(s, "/") {
+				c.reportf(rp+"/"+m.Key, false, "write `/"+s+"`", "spiderX %q must start with `/`", s)
+			}
+		}
+		if m := r.Member("fingerprint"); m != nil {
+			if s, ok := str(m.Value); ok {
+				switch strings.ToLower(s) {
+				case "unsafe", "hellogolang":
+					c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q cannot be used with REALITY", s)
+				}
+			}
+		}
+	}
+}

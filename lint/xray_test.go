@@ -1,0 +1,317 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ghodss/yaml"
+	xlog "github.com/xtls/xray-core/common/log"
+	"github.com/xtls/xray-core/infra/conf/serial"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// xrayBuild loads a document with Xray-core's own loader (infra/conf of
+// v1.260327.0) and builds it, as `xray run -test` would up to handler
+// creation. Documents that are not whole configs are wrapped into one.
+func xrayBuild(name string, data []byte) error {
+	f := schema.FormatOf(name, data)
+	doc, err := schema.Load(name, data)
+	kind := schema.ConfigKind
+	if err == nil {
+		kind = schema.Detect(doc.Root)
+	}
+	if kind == schema.UnknownKind {
+		kind = schema.ConfigKind
+	}
+	if f == schema.TOML {
+		if kind != schema.ConfigKind {
+			return fmt.Errorf("test corpus: TOML documents must be whole configs")
+		}
+		c, err := serial.DecodeTOMLConfig(bytes.NewReader(data))
+		if err != nil {
+			return err
+		}
+		_, err = c.Build()
+		return err
+	}
+	text := data
+	if f == schema.YAML {
+		j, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return err
+		}
+		text = j
+	}
+	var wrapped []byte
+	switch kind {
+	case schema.ConfigKind:
+		wrapped = text
+	case schema.OutboundKind:
+		wrapped = []byte(`{"outbounds": [` + string(text) + "\n]}")
+	case schema.OutboundListKind:
+		wrapped = []byte(`{"outbounds": ` + string(text) + "\n}")
+	case schema.SettingsKind:
+		wrapped = []byte(`{"outbounds": [{"protocol": "vmess", "settings": ` + string(text) + "\n}]}")
+	}
+	c, err := serial.DecodeJSONConfig(bytes.NewReader(wrapped))
+	if err != nil {
+		return err
+	}
+	_, err = c.Build()
+	return err
+}
+
+// corpusCase is one configuration of the differential corpus.
+type corpusCase struct {
+	name string
+	ext  string // ".json" unless set
+	text string
+}
+
+const goodID = "27848739-7e62-4138-9fd3-098a63964b6b"
+
+// ob builds an outbound with a vnext VMess server, optionally changing the
+// user object, the server object or adding outbound-level keys.
+func ob(user, server, extra string) string {
+	if user == "" {
+		user = `"id": "` + goodID + `"`
+	}
+	if server == "" {
+		server = `"address": "vmess.example.com", "port": 443`
+	}
+	s := `{"protocol": "vmess", "tag": "proxy", "settings": {"vnext": [{` + server + `, "users": [{` + user + `}]}]}`
+	if extra != "" {
+		s += ", " + extra
+	}
+	return s + "}"
+}
+
+func flat(fields, extra string) string {
+	s := `{"protocol": "vmess", "tag": "proxy", "settings": {"address": "vmess.example.com", "port": 443, "id": "` + goodID + `"` + fields + `}`
+	if extra != "" {
+		s += ", " + extra
+	}
+	return s + "}"
+}
+
+func cfg(outbounds ...string) string {
+	return `{"outbounds": [` + strings.Join(outbounds, ",\n") + `]}`
+}
+
+func tlsStream(tlsSettings string) string {
+	return `"streamSettings": {"network": "raw", "security": "tls", "tlsSettings": {"serverName": "vmess.example.com"` + tlsSettings + `}}`
+}
+
+func differentialCorpus() []corpusCase {
+	return []corpusCase{
+		// valid
+		{name: "plain vnext", text: ob("", "", "")},
+		{name: "flat form", text: flat("", "")},
+		{name: "flat form ignores vnext", text: flat(`, "vnext": []`, "")},
+		{name: "security aes", text: ob(`"id": "`+goodID+`", "security": "aes-128-gcm"`, "", "")},
+		{name: "security chacha", text: ob(`"id": "`+goodID+`", "security": "chacha20-poly1305"`, "", "")},
+		{name: "security upper case", text: ob(`"id": "`+goodID+`", "security": "AUTO"`, "", "")},
+		{name: "security none over tls", text: ob(`"id": "`+goodID+`", "security": "none"`, "", tlsStream(""))},
+		{name: "security zero", text: ob(`"id": "`+goodID+`", "security": "zero"`, "", "")},
+		{name: "unknown security becomes auto", text: ob(`"id": "`+goodID+`", "security": "aes-256-gcm"`, "", "")},
+		{name: "alterId ignored", text: ob(`"id": "`+goodID+`", "alterId": 64`, "", "")},
+		{name: "typo ignored", text: ob(`"id": "`+goodID+`", "secuirty": "none"`, "", "")},
+		{name: "upper case keys", text: `{"Protocol": "VMess", "Settings": {"VNext": [{"Address": "a.example.com", "Port": 443, "Users": [{"ID": "` + goodID + `"}]}]}}`},
+		{name: "id without dashes", text: ob(`"id": "278487397e6241389fd3098a63964b6b"`, "", "")},
+		{name: "id upper case", text: ob(`"id": "27848739-7E62-4138-9FD3-098A63964B6B"`, "", "")},
+		{name: "id name 5 bytes", text: ob(`"id": "hello"`, "", "")},
+		{name: "id name 30 bytes", text: ob(`"id": "abcdefghijklmnopqrstuvwxyz0123"`, "", "")},
+		{name: "id trailing junk", text: ob(`"id": "27848739-7e62-4138-9fd3-098a63964b6bzz"`, "", "")},
+		{name: "level and email", text: ob(`"id": "`+goodID+`", "level": 2, "email": "a@example.com"`, "", "")},
+		{name: "experiments", text: ob(`"id": "`+goodID+`", "experiments": "AuthenticatedLength|NoTerminationSignal"`, "", "")},
+		{name: "ipv6 address", text: ob("", `"address": "2001:db8::1", "port": 443`, "")},
+		{name: "bracketed ipv6", text: ob("", `"address": "[2001:db8::1]", "port": 443`, "")},
+		{name: "tls with sni", text: ob("", "", tlsStream(""))},
+		{name: "tls fingerprint", text: ob("", "", tlsStream(`, "fingerprint": "firefox"`))},
+		{name: "tls fingerprint case", text: ob("", "", tlsStream(`, "fingerprint": "Chrome"`))},
+		{name: "tls alpn string", text: ob("", "", tlsStream(`, "alpn": "h2,http/1.1"`))},
+		{name: "tls pinned", text: ob("", "", tlsStream(`, "pinnedPeerCertSha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"`))},
+		{name: "ws", text: ob("", "", `"streamSettings": {"network": "ws", "wsSettings": {"path": "/ws?ed=2048", "host": "a.example.com"}}`)},
+		{name: "websocket alias", text: ob("", "", `"streamSettings": {"network": "websocket", "wsSettings": {"path": "/ws"}}`)},
+		{name: "httpupgrade", text: ob("", "", `"streamSettings": {"network": "httpupgrade", "httpupgradeSettings": {"path": "/up"}}`)},
+		{name: "grpc", text: ob("", "", `"streamSettings": {"network": "grpc", "grpcSettings": {"serviceName": "tun", "multiMode": true}}`)},
+		{name: "xhttp", text: ob("", "", `"streamSettings": {"network": "xhttp", "xhttpSettings": {"path": "/x", "mode": "packet-up"}}`)},
+		{name: "splithttp alias", text: ob("", "", `"streamSettings": {"network": "splithttp", "splithttpSettings": {"path": "/x"}}`)},
+		{name: "kcp", text: ob("", "", `"streamSettings": {"network": "kcp", "kcpSettings": {"mtu": 1350, "tti": 20, "congestion": true}}`)},
+		{name: "raw http header", text: ob("", "", `"streamSettings": {"network": "tcp", "tcpSettings": {"header": {"type": "http", "request": {"path": ["/"]}}}}`)},
+		{name: "mux", text: ob("", "", `"mux": {"enabled": true, "concurrency": 8, "xudpProxyUDP443": "skip"}`)},
+		{name: "target strategy", text: ob("", "", `"targetStrategy": "ForceIPv4"`)},
+		{name: "target strategy lower", text: ob("", "", `"targetStrategy": "useipv6"`)},
+		{name: "send through ip", text: ob("", "", `"sendThrough": "192.0.2.1"`)},
+		{name: "send through origin", text: ob("", "", `"sendThrough": "origin"`)},
+		{name: "proxy settings", text: cfg(ob("", "", `"proxySettings": {"tag": "direct"}`), `{"protocol": "freedom", "tag": "direct"}`)},
+		{name: "empty transport", text: `{"transport": {}, "outbounds": [` + ob("", "", "") + `]}`},
+		{name: "reality", text: ob("", "", `"streamSettings": {"network": "raw", "security": "reality", "realitySettings": {"serverName": "www.example.org", "publicKey": "7xhH4b_VkliBxGulljcyPOH-bYUA2dl-XAdZAsfhk04", "shortId": "6ba85179e30d4fc2"}}`)},
+		{name: "comments", text: "// comment\n{\n # hash\n \"protocol\": \"vmess\", /* block */ \"settings\": {\"address\": \"a.example.com\", \"port\": 443, \"id\": \"" + goodID + "\"}\n}"},
+		{name: "list of outbounds", text: "[" + ob("", "", "") + "," + flat("", `"tag": "b"`) + "]"},
+		{name: "bare settings", text: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{"id": "` + goodID + `"}]}]}`},
+		{name: "port 0 accepted by xray", text: ob("", `"address": "a.example.com", "port": 0`, "")},
+		{name: "address with scheme accepted by xray", text: ob("", `"address": "https://a.example.com", "port": 443`, "")},
+		{name: "ws path without slash", text: ob("", "", `"streamSettings": {"network": "ws", "wsSettings": {"path": "ws"}}`)},
+		{name: "tls to ip without sni", text: ob("", `"address": "192.0.2.1", "port": 443`, `"streamSettings": {"security": "tls"}`)},
+		{name: "other protocol settings not judged", text: cfg(ob("", "", ""), `{"protocol": "freedom", "tag": "direct", "settings": {"domainStrategy": "UseIP"}}`)},
+		{name: "yaml list", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: 443\n    id: " + goodID + "\n"},
+
+		// broken
+		{name: "syntax trailing comma", text: `{"protocol": "vmess", "settings": {"address": "a", "port": 443,}}`},
+		{name: "syntax missing comma", text: `{"protocol": "vmess" "settings": {}}`},
+		{name: "syntax unterminated", text: `{"protocol": "vmess", "settings": {"address": "a`},
+		{name: "no settings", text: `{"protocol": "vmess", "tag": "x"}`},
+		{name: "empty settings", text: `{"protocol": "vmess", "settings": {}}`},
+		{name: "empty vnext", text: `{"protocol": "vmess", "settings": {"vnext": []}}`},
+		{name: "two servers", text: `{"protocol": "vmess", "settings": {"vnext": [{"address": "a.example.com", "port": 1, "users": [{"id": "` + goodID + `"}]}, {"address": "b.example.com", "port": 2, "users": [{"id": "` + goodID + `"}]}]}}`},
+		{name: "two users", text: ob(`"id": "`+goodID+`"}, {"id": "`+goodID+`"`, "", "")},
+		{name: "empty users", text: `{"protocol": "vmess", "settings": {"vnext": [{"address": "a.example.com", "port": 1, "users": []}]}}`},
+		{name: "no users", text: `{"protocol": "vmess", "settings": {"vnext": [{"address": "a.example.com", "port": 1}]}}`},
+		{name: "no address", text: ob("", `"port": 443`, "")},
+		{name: "empty id", text: ob(`"id": ""`, "", "")},
+		{name: "no id", text: ob(`"level": 0`, "", "")},
+		{name: "id 31 bytes", text: ob(`"id": "abcdefghijklmnopqrstuvwxyz01234"`, "", "")},
+		{name: "id 37 bytes", text: ob(`"id": "`+goodID+`0"`, "", "")},
+		{name: "id not hex", text: ob(`"id": "zz848739-7e62-4138-9fd3-098a63964b6b"`, "", "")},
+		{name: "id too short hex", text: ob(`"id": "27848739-7e62-4138-9fd3-098a63964b6"`, "", "")},
+		{name: "id number", text: ob(`"id": 12345`, "", "")},
+		{name: "port string", text: ob("", `"address": "a.example.com", "port": "443"`, "")},
+		{name: "port too big", text: ob("", `"address": "a.example.com", "port": 70000`, "")},
+		{name: "port negative", text: ob("", `"address": "a.example.com", "port": -1`, "")},
+		{name: "port fraction", text: ob("", `"address": "a.example.com", "port": 443.5`, "")},
+		{name: "flat port string", text: `{"protocol": "vmess", "settings": {"address": "a.example.com", "port": "443", "id": "` + goodID + `"}}`},
+		{name: "level string", text: ob(`"id": "`+goodID+`", "level": "1"`, "", "")},
+		{name: "level negative", text: ob(`"id": "`+goodID+`", "level": -1`, "", "")},
+		{name: "address number", text: ob("", `"address": 1234, "port": 443`, "")},
+		{name: "unknown protocol", text: `{"protocol": "vmesss", "settings": {}}`},
+		{name: "network h2", text: ob("", "", `"streamSettings": {"network": "h2"}`)},
+		{name: "network http", text: ob("", "", `"streamSettings": {"network": "http"}`)},
+		{name: "network quic", text: ob("", "", `"streamSettings": {"network": "quic"}`)},
+		{name: "network domainsocket", text: ob("", "", `"streamSettings": {"network": "domainsocket"}`)},
+		{name: "network unknown", text: ob("", "", `"streamSettings": {"network": "carrier-pigeon"}`)},
+		{name: "security xtls", text: ob("", "", `"streamSettings": {"security": "xtls"}`)},
+		{name: "security unknown", text: ob("", "", `"streamSettings": {"security": "ssl"}`)},
+		{name: "allowInsecure", text: ob("", "", tlsStream(`, "allowInsecure": true`))},
+		{name: "fingerprint unknown", text: ob("", "", tlsStream(`, "fingerprint": "netscape"`))},
+		{name: "verifyPeerCertInNames", text: ob("", "", tlsStream(`, "verifyPeerCertInNames": ["a"]`))},
+		{name: "kcp seed", text: ob("", "", `"streamSettings": {"network": "kcp", "kcpSettings": {"seed": "x"}}`)},
+		{name: "kcp header", text: ob("", "", `"streamSettings": {"network": "kcp", "kcpSettings": {"header": {"type": "none"}}}`)},
+		{name: "xhttp mode unknown", text: ob("", "", `"streamSettings": {"network": "xhttp", "xhttpSettings": {"mode": "turbo"}}`)},
+		{name: "grpc multiMode string", text: ob("", "", `"streamSettings": {"network": "grpc", "grpcSettings": {"multiMode": "true"}}`)},
+		{name: "target strategy unknown", text: ob("", "", `"targetStrategy": "PreferIPv4"`)},
+		{name: "send through domain", text: ob("", "", `"sendThrough": "example.com"`)},
+		{name: "proxy settings empty tag", text: ob("", "", `"proxySettings": {"tag": ""}`)},
+		{name: "mux xudp unknown", text: ob("", "", `"mux": {"enabled": true, "xudpProxyUDP443": "maybe"}`)},
+		{name: "mux concurrency string", text: ob("", "", `"mux": {"enabled": true, "concurrency": "8"}`)},
+		{name: "non-empty transport", text: `{"transport": {"tcpSettings": {}}, "outbounds": [` + ob("", "", "") + `]}`},
+		{name: "reality without key", text: ob("", "", `"streamSettings": {"security": "reality", "realitySettings": {"serverName": "a"}}`)},
+		{name: "reality serverNames", text: ob("", "", `"streamSettings": {"security": "reality", "realitySettings": {"serverNames": ["a"], "publicKey": "7xhH4b_VkliBxGulljcyPOH-bYUA2dl-XAdZAsfhk04"}}`)},
+		{name: "reality over ws", text: ob("", "", `"streamSettings": {"network": "ws", "security": "reality", "realitySettings": {"serverName": "a", "publicKey": "7xhH4b_VkliBxGulljcyPOH-bYUA2dl-XAdZAsfhk04"}}`)},
+		{name: "reality odd shortId", text: ob("", "", `"streamSettings": {"security": "reality", "realitySettings": {"serverName": "a", "publicKey": "7xhH4b_VkliBxGulljcyPOH-bYUA2dl-XAdZAsfhk04", "shortId": "abc"}}`)},
+		{name: "reality bad key", text: ob("", "", `"streamSettings": {"security": "reality", "realitySettings": {"serverName": "a", "publicKey": "not-a-key"}}`)},
+		{name: "reality spiderX", text: ob("", "", `"streamSettings": {"security": "reality", "realitySettings": {"serverName": "a", "publicKey": "7xhH4b_VkliBxGulljcyPOH-bYUA2dl-XAdZAsfhk04", "spiderX": "x"}}`)},
+		{name: "reality unsafe fingerprint", text: ob("", "", `"streamSettings": {"security": "reality", "realitySettings": {"serverName": "a", "publicKey": "7xhH4b_VkliBxGulljcyPOH-bYUA2dl-XAdZAsfhk04", "fingerprint": "unsafe"}}`)},
+		{name: "httpupgrade Host header", text: ob("", "", `"streamSettings": {"network": "httpupgrade", "httpupgradeSettings": {"path": "/", "headers": {"Host": "a.example.com"}}}`)},
+		{name: "hysteria version", text: ob("", "", `"streamSettings": {"network": "hysteria", "hysteriaSettings": {"version": 1}}`)},
+		{name: "dialerProxy and proxySettings", text: cfg(ob("", "", `"proxySettings": {"tag": "direct"}, "streamSettings": {"sockopt": {"dialerProxy": "direct"}}`), `{"protocol": "freedom", "tag": "direct"}`)},
+		{name: "settings not an object", text: `{"protocol": "vmess", "settings": []}`},
+		{name: "vnext not an array", text: `{"protocol": "vmess", "settings": {"vnext": {}}}`},
+		{name: "yaml list port string", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: \"443\"\n    id: " + goodID + "\n"},
+	}
+}
+
+// knownDisagreements are corpus cases where xvm and Xray deliberately
+// differ in the checked direction, with the reason.
+func knownDisagreements() map[string]string {
+	return map[string]string{}
+}
+
+type quietXrayLog struct{}
+
+func (quietXrayLog) Handle(xlog.Message) {}
+
+func TestDifferentialAgainstXray(t *testing.T) {
+	// Xray logs a deprecation warning for every VMess outbound it builds.
+	xlog.RegisterHandler(quietXrayLog{})
+	l := newTestLinter(t, Options{})
+	type entry struct {
+		name string
+		data []byte
+	}
+	var corpus []entry
+	for _, c := range differentialCorpus() {
+		ext := c.ext
+		if ext == "" {
+			ext = ".json"
+		}
+		corpus = append(corpus, entry{strings.ReplaceAll(c.name, " ", "-") + ext, []byte(c.text)})
+	}
+	for _, dir := range []string{"../testdata/lint/ok", "../testdata/lint/err"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			if strings.HasSuffix(f, ".out") || strings.Contains(filepath.Base(f), "seed") {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			corpus = append(corpus, entry{f, data})
+		}
+	}
+	if len(corpus) < 80 {
+		t.Fatalf("corpus has %d configs, want at least 80", len(corpus))
+	}
+	disagree := knownDisagreements()
+	var valid, refused int
+	for _, e := range corpus {
+		t.Run(filepath.Base(e.name), func(t *testing.T) {
+			xerr := xrayBuild(e.name, e.data)
+			ds, err := l.LintBytes(context.Background(), e.name, e.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := Count(ds).Errors
+			if xerr == nil {
+				valid++
+			} else {
+				refused++
+			}
+			why, deliberate := disagree[filepath.Base(e.name)]
+			switch {
+			case xerr != nil && errs == 0 && !deliberate:
+				t.Errorf("Xray refuses it (%v) but xvm reports no error; findings: %v", xerr, ds)
+			case xerr == nil && errs == 0:
+				// agree: valid
+			case xerr == nil && errs > 0:
+				// xvm is stricter (it flags what Xray accepts but cannot work,
+				// or what only fails at start-up); fine.
+			case deliberate:
+				t.Logf("deliberate disagreement: %s", why)
+			}
+		})
+	}
+	t.Logf("corpus: %d configs, %d built by Xray, %d refused", len(corpus), valid, refused)
+}
+
+// TestXrayBuildHarness makes sure the harness itself tells good from bad.
+func TestXrayBuildHarness(t *testing.T) {
+	if err := xrayBuild("a.json", []byte(ob("", "", ""))); err != nil {
+		t.Fatalf("valid outbound refused: %v", err)
+	}
+	if err := xrayBuild("a.json", []byte(ob("", `"address": "a", "port": "443"`, ""))); err == nil {
+		t.Fatal("string port accepted")
+	}
+	var v any
+	if err := json.Unmarshal([]byte(cfg(ob("", "", ""))), &v); err != nil {
+		t.Fatal(err)
+	}
+}
