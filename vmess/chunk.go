@@ -80,6 +80,11 @@ type bodyState struct {
 	pad   bool
 
 	cfb cipher.Stream // legacy aes-128-cfb: the whole direction is CFB
+
+	// scratch holds a length field; it lives here, not on the stack,
+	// because passing it to an interface method would move it to the heap
+	// on every chunk.
+	scratch [18]byte
 	// rand fills padding bytes (writer only).
 	rand io.Reader
 }
@@ -244,9 +249,9 @@ func (b *bodyState) appendChunk(dst, payload []byte) ([]byte, error) {
 		}
 		switch {
 		case b.lenAEAD != nil:
-			var l [2]byte
-			binary.BigEndian.PutUint16(l[:], uint16(value-16))
-			dst = b.lenAEAD.Seal(dst, b.nextLenNonce(), l[:], nil)
+			l := b.scratch[:2]
+			binary.BigEndian.PutUint16(l, uint16(value-16))
+			dst = b.lenAEAD.Seal(dst, b.nextLenNonce(), l, nil)
 		case b.mask:
 			dst = binary.BigEndian.AppendUint16(dst, uint16(value)^b.shake.next())
 		default:
@@ -318,8 +323,7 @@ func (r *bodyReader) readFull(p []byte) (int, error) {
 // the sealed data length and padding length, or io.EOF at EOS.
 func (r *bodyReader) readHeader() (data, padLen int, err error) {
 	st := r.st
-	var field [18]byte
-	fb := field[:st.sizeBytes()]
+	fb := st.scratch[:st.sizeBytes()]
 	n, err := r.readFull(fb)
 	if err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
@@ -432,8 +436,8 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		return n, err
 	case modeStream:
 		if r.left == 0 {
-			var f [2]byte
-			n, err := r.readFull(f[:])
+			f := r.st.scratch[:2]
+			n, err := r.readFull(f)
 			if err != nil {
 				if n == 0 && errors.Is(err, io.EOF) {
 					r.err = io.EOF
@@ -442,7 +446,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 				}
 				return 0, r.err
 			}
-			v := binary.BigEndian.Uint16(f[:])
+			v := binary.BigEndian.Uint16(f)
 			if r.st.mask {
 				v ^= r.st.shake.next()
 			}

@@ -202,10 +202,16 @@ func (c *Conn) writeLocked(buf []byte) error {
 }
 
 // startLocked returns the write staging buffer, holding the sealed request
-// header if it has not been sent. c.wmu is held.
-func (c *Conn) startLocked() ([]byte, error) {
-	if c.wbuf == nil {
-		c.wbuf = make([]byte, 0, writeBufferSize)
+// header if it has not been sent, with room for payload bytes of chunks.
+// The buffer grows to at most writeBufferSize, so a prober's single small
+// request costs little. c.wmu is held.
+func (c *Conn) startLocked(payload int) ([]byte, error) {
+	need := 512 + payload + (payload/c.w.maxPayload()+1)*(18+16+maxPadding)
+	if need > writeBufferSize {
+		need = writeBufferSize
+	}
+	if cap(c.wbuf) < need {
+		c.wbuf = make([]byte, 0, need)
 	}
 	buf := c.wbuf[:0]
 	if !c.headerSent {
@@ -244,7 +250,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	buf, err := c.startLocked()
+	buf, err := c.startLocked(len(p))
 	if err != nil {
 		return 0, err
 	}
@@ -257,7 +263,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			return done, err
 		}
 		staged += n
-		if cap(buf)-len(buf) < maxChunk+maxPadding || staged == len(p) {
+		if cap(buf)-len(buf) < maxChunk+18 || staged == len(p) {
 			if err := c.writeLocked(buf); err != nil {
 				return done, err
 			}
@@ -282,7 +288,7 @@ func (c *Conn) CloseWrite() error {
 		return c.werr
 	}
 	c.wclosed = true
-	buf, err := c.startLocked()
+	buf, err := c.startLocked(0)
 	if err != nil {
 		return err
 	}
@@ -314,7 +320,7 @@ func (c *Conn) sendHeader() error {
 	if c.werr != nil {
 		return c.werr
 	}
-	buf, err := c.startLocked()
+	buf, err := c.startLocked(0)
 	if err != nil {
 		return err
 	}
