@@ -28,7 +28,7 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 	if err != nil {
 		return nil, &Error{Phase: PhaseConfig, Err: err}
 	}
-	conn, err := dialTCP(ctx, cfg, trace)
+	conn, err := dialTLS(ctx, cfg, p, trace)
 	if err != nil {
 		return nil, err
 	}
@@ -38,26 +38,6 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 			conn.Close()
 		}
 	}()
-	if p.tls != nil {
-		var force []string
-		switch p.network {
-		case "ws", "httpupgrade":
-			force = []string{"http/1.1"}
-		case "raw":
-			// Xray's RAW dialer forces http/1.1 only when that is the
-			// whole configured list.
-			if len(cfg.TLS.ALPN) == 1 && cfg.TLS.ALPN[0] == "http/1.1" {
-				force = []string{"http/1.1"}
-			}
-		}
-		start := time.Now()
-		tc, err := handshakeTLS(ctx, conn, p.tls, force)
-		if err != nil {
-			return nil, &Error{Phase: PhaseTLS, Err: ctxErr(ctx, err)}
-		}
-		trace.done(PhaseTLS, start)
-		conn = tc
-	}
 	var out net.Conn
 	switch p.network {
 	case "raw":
@@ -77,6 +57,45 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 	}
 	ok = true
 	return out, nil
+}
+
+// dialTLS connects and, when configured, runs the TLS handshake. A
+// randomized ClientHello can offer a group that uTLS cannot complete when
+// the server picks it ("CurvePreferences includes unsupported curve");
+// that is a property of the random draw, not of the server, so it is
+// retried on a fresh connection with a fresh draw, at most three times.
+func dialTLS(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := dialTCP(ctx, cfg, trace)
+		if err != nil || p.tls == nil {
+			return conn, err
+		}
+		var force []string
+		switch p.network {
+		case "ws", "httpupgrade":
+			force = []string{"http/1.1"}
+		case "raw":
+			// Xray's RAW dialer forces http/1.1 only when that is the
+			// whole configured list.
+			if len(cfg.TLS.ALPN) == 1 && cfg.TLS.ALPN[0] == "http/1.1" {
+				force = []string{"http/1.1"}
+			}
+		}
+		start := time.Now()
+		tc, err := handshakeTLS(ctx, conn, p.tls, force)
+		if err == nil {
+			trace.done(PhaseTLS, start)
+			return tc, nil
+		}
+		conn.Close()
+		if p.tls.randomized && attempt < 2 && ctx.Err() == nil && strings.Contains(err.Error(), "unsupported curve") {
+			if p.tls.hello, err = lookupFingerprint(p.tls.fingerprint); err != nil {
+				return nil, &Error{Phase: PhaseConfig, Err: err}
+			}
+			continue
+		}
+		return nil, &Error{Phase: PhaseTLS, Err: ctxErr(ctx, err)}
+	}
 }
 
 // plan is a Config checked once: what Dial will do.

@@ -28,6 +28,7 @@ type tlsPlan struct {
 	insecure    bool
 	roots       *x509.CertPool
 	fingerprint string
+	randomized  bool // a randomized hello: retry on an unusable draw
 }
 
 // modernFingerprints are the ClientHellos Xray draws "random" from
@@ -150,6 +151,10 @@ func (c *Config) tlsPlan() (*tlsPlan, error) {
 		return nil, err
 	}
 	p.hello = hello
+	switch strings.ToLower(strings.TrimSpace(t.Fingerprint)) {
+	case "randomized", "randomizednoalpn", "hellorandomized", "hellorandomizedalpn", "hellorandomizednoalpn":
+		p.randomized = true
+	}
 	for _, s := range t.PinnedPeerCertSHA256 {
 		for _, part := range strings.Split(s, ",") {
 			if strings.TrimSpace(part) == "" {

@@ -1,0 +1,318 @@
+package transport_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess"
+	"github.com/xvmtools/xvm/vmess/transport"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
+)
+
+// transportCase is one stream setting, as the Xray server JSON and as the
+// transport.Config our client dials it with.
+type transportCase struct {
+	name   string
+	server func(cert *vmesstest.Cert) string
+	client func(cfg *transport.Config, cert *vmesstest.Cert)
+}
+
+func tlsServer(cert *vmesstest.Cert, network, extra string, alpn ...string) string {
+	s := `{"network":"` + network + `","security":"tls","tlsSettings":` + cert.TLSSettings(alpn...)
+	if extra != "" {
+		s += "," + extra
+	}
+	return s + "}"
+}
+
+func pinned(fp string) func(cfg *transport.Config, cert *vmesstest.Cert) {
+	return func(cfg *transport.Config, cert *vmesstest.Cert) {
+		cfg.Security = "tls"
+		cfg.TLS.ServerName = "vmess.test"
+		cfg.TLS.Fingerprint = fp
+		cfg.TLS.PinnedPeerCertSHA256 = []string{cert.SHA256}
+	}
+}
+
+// transportCases covers every supported transport; the servers are
+// Xray-core v1.260327.0 VMess inbounds.
+func transportCases() []transportCase {
+	return []transportCase{
+		{"raw", func(*vmesstest.Cert) string { return "" }, func(*transport.Config, *vmesstest.Cert) {}},
+		{"raw-http-header",
+			func(*vmesstest.Cert) string {
+				return `{"network":"raw","rawSettings":{"header":{"type":"http","request":{"path":["/a","/b"]}}}}`
+			},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "tcp"
+				cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Path: []string{"/a", "/b"}}}
+			}},
+		{"raw-http-header-custom",
+			func(*vmesstest.Cert) string {
+				return `{"network":"tcp","tcpSettings":{"header":{"type":"http","request":{"path":["/x"],"headers":{"Host":["h.example"]}}}}}`
+			},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Method: "GET", Path: []string{"/x"},
+					Headers: map[string][]string{"Host": {"h.example"}, "User-Agent": {"a", "b"}}}}
+			}},
+		{"raw-tls-chrome-default", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("")},
+		{"raw-tls-unsafe", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("unsafe")},
+		{"raw-tls-firefox", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("firefox")},
+		{"raw-tls-safari", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("safari")},
+		{"raw-tls-ios", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("ios")},
+		{"raw-tls-edge", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("edge")},
+		{"raw-tls-random", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("random")},
+		{"raw-tls-randomized", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("randomized")},
+		{"raw-tls-verify-by-name-pinned-ca",
+			func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") },
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				// The self-signed cert is its own CA: trusted via RootCAs and
+				// checked against verifyPeerCertByName instead of SNI.
+				pinned("chrome")(cfg, cert)
+				cfg.TLS.PinnedPeerCertSHA256 = nil
+				cfg.TLS.ServerName = "sni.other"
+				cfg.TLS.VerifyPeerCertByName = []string{"nomatch.test", "vmess.test"}
+				cfg.TLS.RootCAs = certPool(cert)
+			}},
+		{"raw-tls-allow-insecure",
+			func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") },
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				cfg.Security = "tls"
+				cfg.TLS.AllowInsecure = true
+			}},
+		{"ws",
+			func(*vmesstest.Cert) string { return `{"network":"ws","wsSettings":{"path":"/ws"}}` },
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "ws"
+				cfg.WS = transport.WSConfig{Path: "/ws", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
+			}},
+		{"ws-early-data",
+			func(*vmesstest.Cert) string { return `{"network":"ws","wsSettings":{"path":"/ws?ed=2048"}}` },
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "websocket"
+				cfg.WS = transport.WSConfig{Path: "/ws?ed=2048"}
+			}},
+		{"ws-tls",
+			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`, "http/1.1") },
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				pinned("")(cfg, cert)
+				cfg.Network = "ws"
+				cfg.WS = transport.WSConfig{Path: "ws"}
+			}},
+		{"ws-tls-early-data-unsafe",
+			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`) },
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				pinned("unsafe")(cfg, cert)
+				cfg.Network = "ws"
+				cfg.WS = transport.WSConfig{Path: "/ws?ed=4096"}
+			}},
+		{"httpupgrade",
+			func(*vmesstest.Cert) string {
+				return `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up","host":"cdn.example"}}`
+			},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "httpupgrade"
+				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
+			}},
+		{"httpupgrade-ed-path",
+			func(*vmesstest.Cert) string { return `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up?ed=2048"}}` },
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "httpupgrade"
+				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up?ed=2048"}
+			}},
+		{"httpupgrade-tls",
+			func(c *vmesstest.Cert) string {
+				return tlsServer(c, "httpupgrade", `"httpupgradeSettings":{"path":"/up"}`, "http/1.1")
+			},
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				pinned("firefox")(cfg, cert)
+				cfg.Network = "httpupgrade"
+				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up"}
+			}},
+		{"grpc",
+			func(*vmesstest.Cert) string { return `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}` },
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "grpc"
+				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
+			}},
+		{"grpc-multi",
+			func(*vmesstest.Cert) string {
+				return `{"network":"grpc","grpcSettings":{"serviceName":"gun","multiMode":true}}`
+			},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "grpc"
+				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true, Authority: "cdn.example", UserAgent: "golang"}
+			}},
+		{"grpc-custom-path",
+			func(*vmesstest.Cert) string {
+				return `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`
+			},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "grpc"
+				cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path1"}
+			}},
+		{"grpc-custom-path-multi",
+			func(*vmesstest.Cert) string {
+				return `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`
+			},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network = "grpc"
+				cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path2", MultiMode: true}
+			}},
+		{"grpc-tls",
+			func(c *vmesstest.Cert) string { return tlsServer(c, "grpc", `"grpcSettings":{"serviceName":"gun"}`) },
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				pinned("")(cfg, cert)
+				cfg.Network = "grpc"
+				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
+			}},
+		{"grpc-tls-multi-unsafe",
+			func(c *vmesstest.Cert) string {
+				return tlsServer(c, "grpc", `"grpcSettings":{"serviceName":"gun","multiMode":true}`)
+			},
+			func(cfg *transport.Config, cert *vmesstest.Cert) {
+				pinned("unsafe")(cfg, cert)
+				cfg.Network = "grpc"
+				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true}
+			}},
+	}
+}
+
+func certPool(cert *vmesstest.Cert) *x509CertPool {
+	return newPool(cert.DER)
+}
+
+// clientConfig is the transport.Config for srv with tc's settings.
+func clientConfig(t testing.TB, srv *vmesstest.Server, tc transportCase, cert *vmesstest.Cert) *transport.Config {
+	t.Helper()
+	cfg := &transport.Config{Address: srv.Host, Port: uint16(srv.Port)}
+	tc.client(cfg, cert)
+	return cfg
+}
+
+func echoDest(t testing.TB, echo *vmesstest.EchoServer) vmess.Destination {
+	t.Helper()
+	host, port, err := net.SplitHostPort(echo.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	return vmess.Destination{Network: vmess.NetworkTCP, Host: host, Port: uint16(p)}
+}
+
+// TestVMessOverTransports dials each transport to an Xray VMess inbound
+// with the same stream settings and moves data both ways through an echo
+// destination, with two body securities.
+func TestVMessOverTransports(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	echo := vmesstest.StartEcho(t)
+	for _, tc := range transportCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServer(t, tc.server(cert))
+			id, err := vmess.ParseID(srv.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sec := range []vmess.Security{vmess.SecurityAES128GCM, vmess.SecurityChaCha20Poly1305} {
+				t.Run(sec.String(), func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+					phases := map[transport.Phase]bool{}
+					var mu sync.Mutex
+					trace := &transport.Trace{PhaseDone: func(p transport.Phase, start, end time.Time) {
+						mu.Lock()
+						defer mu.Unlock()
+						if end.Before(start) {
+							t.Errorf("phase %s ends before it starts", p)
+						}
+						phases[p] = true
+					}}
+					cfg := clientConfig(t, srv, tc, cert)
+					conn, err := transport.Dial(ctx, cfg, trace)
+					if err != nil {
+						t.Fatalf("Dial: %v", err)
+					}
+					defer conn.Close()
+					conn.SetDeadline(time.Now().Add(10 * time.Second))
+					vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: sec}, echoDest(t, echo), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					roundTrip(t, vc, 200<<10)
+					mu.Lock()
+					defer mu.Unlock()
+					if !phases[transport.PhaseConnect] {
+						t.Error("connect phase not reported")
+					}
+					if cfg.Security == "tls" && !phases[transport.PhaseTLS] {
+						t.Error("tls phase not reported")
+					}
+					if n := cfg.Network; n != "" && n != "tcp" && n != "raw" && !phases[transport.PhaseUpgrade] {
+						t.Error("upgrade phase not reported")
+					}
+				})
+			}
+		})
+	}
+}
+
+// roundTrip writes n random bytes in uneven pieces while reading the echo
+// back and checks every byte. (It does not wait for the end of stream:
+// Xray holds a half-closed session for its 1 s uplinkOnly policy.)
+func roundTrip(t *testing.T, c *vmess.Conn, n int) {
+	t.Helper()
+	want := make([]byte, n)
+	rand.Read(want)
+	errc := make(chan error, 1)
+	go func() {
+		b := want
+		for i := 1; len(b) > 0; i++ {
+			k := min(len(b), i*997%40000+1)
+			if _, err := c.Write(b[:k]); err != nil {
+				errc <- fmt.Errorf("write: %w", err)
+				return
+			}
+			b = b[k:]
+		}
+		errc <- nil
+	}()
+	got := make([]byte, n)
+	if k, err := io.ReadFull(c, got); err != nil {
+		got = got[:k]
+		t.Fatalf("read after %d bytes: %v", len(got), err)
+	}
+	if werr := <-errc; werr != nil {
+		t.Fatal(werr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("echo differs: got %d bytes, want %d", len(got), len(want))
+	}
+}
+
+// startServer starts an Xray VMess server with the stream settings and
+// waits until it accepts TCP: Xray's gRPC inbound starts listening
+// asynchronously after Start returns.
+func startServer(t testing.TB, streamSettings string) *vmesstest.Server {
+	t.Helper()
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{StreamSettings: streamSettings})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", srv.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return srv
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("xray server at %s never accepted: %v", srv.Addr, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
