@@ -119,7 +119,7 @@ func BenchmarkHandshake(b *testing.B) {
 		}
 		req := &protocol.RequestHeader{
 			Version: 1, User: &protocol.MemoryUser{Account: acc}, Command: protocol.RequestCommandTCP,
-			Option: protocol.RequestOptionChunkStream | protocol.RequestOptionChunkMasking | protocol.RequestOptionGlobalPadding,
+			Option:  protocol.RequestOptionChunkStream | protocol.RequestOptionChunkMasking | protocol.RequestOptionGlobalPadding,
 			Address: xnet.DomainAddress("example.com"), Port: 443, Security: protocol.SecurityType_AES128_GCM,
 		}
 		b.ReportAllocs()
