@@ -123,7 +123,9 @@ func transportCases() []transportCase {
 				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
 			}},
 		{"httpupgrade-ed-path",
-			func(*vmesstest.Cert) string { return `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up?ed=2048"}}` },
+			func(*vmesstest.Cert) string {
+				return `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up?ed=2048"}}`
+			},
 			func(cfg *transport.Config, _ *vmesstest.Cert) {
 				cfg.Network = "httpupgrade"
 				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up?ed=2048"}
