@@ -77,7 +77,8 @@ func parseVmessScheme(body string) (*Node, []Diagnostic, error) {
 	if i := strings.IndexByte(payload, '#'); i >= 0 {
 		payload, frag = payload[:i], unescapeLenient(payload[i+1:])
 	}
-	dec, err := decodeBase64Lenient(unescapeLenient(strings.Fields(payload + " ")[0]))
+	first, _, _ := strings.Cut(strings.TrimSpace(payload), " ")
+	dec, err := decodeBase64Lenient(unescapeLenient(first))
 	if err == nil {
 		t := strings.TrimSpace(strings.TrimPrefix(string(dec), "\ufeff"))
 		switch {
