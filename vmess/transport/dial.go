@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -125,7 +126,7 @@ func (c *Config) plan() (*plan, error) {
 		}
 		p.tls = tp
 	case "reality":
-		return nil, &UnsupportedError{What: `security "reality"`}
+		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
 	default:
 		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
 	}
@@ -210,6 +211,13 @@ func withConnContext(ctx context.Context, conn net.Conn, f func() error) error {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	err := f()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The conn deadline is ctx's deadline; it can fire a moment
+		// before ctx reports Done. Let ctx catch up so the error says so.
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < 100*time.Millisecond {
+			<-ctx.Done()
+		}
+	}
 	if !stop() {
 		if err == nil {
 			err = errors.New("interrupted")

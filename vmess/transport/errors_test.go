@@ -1,0 +1,386 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess"
+	"github.com/xvmtools/xvm/vmess/transport"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
+)
+
+// phaseOf returns the phase of a *transport.Error in err's chain.
+func phaseOf(t *testing.T, err error) *transport.Error {
+	t.Helper()
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		t.Fatalf("error %v (%T) is not a *transport.Error", err, err)
+	}
+	return te
+}
+
+// vmessHandshake runs a VMess handshake over conn to an echo destination
+// and returns its error.
+func vmessHandshake(t *testing.T, conn net.Conn, srv *vmesstest.Server, echo *vmesstest.EchoServer, timeout time.Duration) error {
+	t.Helper()
+	id, err := vmess.ParseID(srv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, echoDest(t, echo), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := vc.Write([]byte("ping")); err != nil {
+		return err
+	}
+	return vc.HandshakeContext(ctx)
+}
+
+// TestFailuresNamePhase checks that misconfigurations against real Xray
+// servers end, within the deadline, in an error naming the failing phase.
+func TestFailuresNamePhase(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	other := vmesstest.NewCert(t, "vmess.test")
+	echo := vmesstest.StartEcho(t)
+	const deadline = 3 * time.Second
+	tests := []struct {
+		name   string
+		server string
+		client func(*transport.Config)
+		// phase is the expected failing phase; inDial tells whether Dial
+		// itself fails or the error shows up in the VMess handshake that
+		// follows (early data, or gRPC, whose server answers the stream
+		// only with data).
+		phase  transport.Phase
+		inDial bool
+		text   string
+	}{
+		{"ws-wrong-path", `{"network":"ws","wsSettings":{"path":"/ws"}}`,
+			func(c *transport.Config) { c.Network = "ws"; c.WS.Path = "/wrong" },
+			transport.PhaseUpgrade, true, "404"},
+		{"ws-wrong-path-early-data", `{"network":"ws","wsSettings":{"path":"/ws"}}`,
+			func(c *transport.Config) { c.Network = "ws"; c.WS.Path = "/wrong?ed=2048" },
+			transport.PhaseUpgrade, false, "404"},
+		{"httpupgrade-wrong-path", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`,
+			func(c *transport.Config) { c.Network = "httpupgrade"; c.HTTPUpgrade.Path = "/wrong" },
+			transport.PhaseUpgrade, true, "path"},
+		{"grpc-wrong-service", `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`,
+			func(c *transport.Config) { c.Network = "grpc"; c.GRPC.ServiceName = "nope" },
+			transport.PhaseUpgrade, false, "serviceName"},
+		{"grpc-multi-wrong-service", `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`,
+			func(c *transport.Config) { c.Network = "grpc"; c.GRPC.ServiceName = "nope"; c.GRPC.MultiMode = true },
+			transport.PhaseUpgrade, false, "serviceName"},
+		{"pin-mismatch", tlsServer(cert, "raw", ""),
+			func(c *transport.Config) {
+				c.Security = "tls"
+				c.TLS.ServerName = "vmess.test"
+				c.TLS.PinnedPeerCertSHA256 = []string{other.SHA256}
+			},
+			transport.PhaseTLS, true, "pinnedPeerCertSha256"},
+		{"pin-mismatch-unsafe", tlsServer(cert, "ws", `"wsSettings":{"path":"/ws"}`),
+			func(c *transport.Config) {
+				c.Network, c.WS.Path = "ws", "/ws"
+				c.Security = "tls"
+				c.TLS.Fingerprint = "unsafe"
+				c.TLS.PinnedPeerCertSHA256 = []string{other.SHA256}
+			},
+			transport.PhaseTLS, true, "pinnedPeerCertSha256"},
+		{"untrusted-cert-no-pin", tlsServer(cert, "raw", ""),
+			func(c *transport.Config) { c.Security = "tls"; c.TLS.ServerName = "vmess.test" },
+			transport.PhaseTLS, true, "certificate"},
+		{"tls-client-plain-ws-server", `{"network":"ws","wsSettings":{"path":"/ws"}}`,
+			func(c *transport.Config) { c.Network, c.WS.Path, c.Security = "ws", "/ws", "tls" },
+			transport.PhaseTLS, true, ""},
+		{"tls-client-plain-grpc-server", `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`,
+			func(c *transport.Config) { c.Network, c.GRPC.ServiceName, c.Security = "grpc", "gun", "tls" },
+			transport.PhaseTLS, true, ""},
+		{"tls-client-plain-raw-server", ``,
+			func(c *transport.Config) { c.Security = "tls" },
+			transport.PhaseTLS, true, ""},
+		{"plain-client-tls-ws-server", tlsServer(cert, "ws", `"wsSettings":{"path":"/ws"}`),
+			func(c *transport.Config) { c.Network, c.WS.Path = "ws", "/ws" },
+			transport.PhaseUpgrade, true, ""},
+		{"plain-client-tls-httpupgrade-server", tlsServer(cert, "httpupgrade", `"httpupgradeSettings":{"path":"/up"}`),
+			func(c *transport.Config) { c.Network, c.HTTPUpgrade.Path = "httpupgrade", "/up" },
+			transport.PhaseUpgrade, true, ""},
+		{"plain-client-tls-grpc-server", tlsServer(cert, "grpc", `"grpcSettings":{"serviceName":"gun"}`),
+			func(c *transport.Config) { c.Network, c.GRPC.ServiceName = "grpc", "gun" },
+			transport.PhaseUpgrade, true, ""},
+		{"ws-client-grpc-server", `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`,
+			func(c *transport.Config) { c.Network, c.WS.Path = "ws", "/gun" },
+			transport.PhaseUpgrade, true, ""},
+		{"grpc-client-ws-server", `{"network":"ws","wsSettings":{"path":"/ws"}}`,
+			func(c *transport.Config) { c.Network, c.GRPC.ServiceName = "grpc", "ws" },
+			transport.PhaseUpgrade, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t, tt.server)
+			cfg := &transport.Config{Address: srv.Host, Port: uint16(srv.Port)}
+			tt.client(cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			conn, err := transport.Dial(ctx, cfg, nil)
+			if tt.inDial {
+				if err == nil {
+					conn.Close()
+					t.Fatal("Dial succeeded, want an error")
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("Dial: %v (the failure should show in the VMess handshake)", err)
+				}
+				defer conn.Close()
+				err = vmessHandshake(t, conn, srv, echo, deadline)
+				if err == nil {
+					t.Fatal("VMess handshake succeeded, want an error")
+				}
+			}
+			if el := time.Since(start); el > deadline+500*time.Millisecond {
+				t.Errorf("failed after %v, deadline was %v", el, deadline)
+			}
+			te := phaseOf(t, err)
+			if te.Phase != tt.phase {
+				t.Errorf("phase %q, want %q (error: %v)", te.Phase, tt.phase, err)
+			}
+			if !strings.Contains(err.Error(), string(tt.phase)) {
+				t.Errorf("error %q does not name phase %q", err, tt.phase)
+			}
+			if tt.text != "" && !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("error %q does not mention %q", err, tt.text)
+			}
+			t.Logf("%v", err)
+		})
+	}
+}
+
+// TestPlainRawClientToTLSServer documents that raw TCP without TLS has
+// nothing to check at the transport layer: Dial succeeds and the VMess
+// client is the one that notices the server is not speaking VMess.
+func TestPlainRawClientToTLSServer(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test")
+	echo := vmesstest.StartEcho(t)
+	srv := startServer(t, tlsServer(cert, "raw", ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := transport.Dial(ctx, &transport.Config{Address: srv.Host, Port: uint16(srv.Port)}, nil)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer conn.Close()
+	err = vmessHandshake(t, conn, srv, echo, 3*time.Second)
+	if !errors.Is(err, vmess.ErrNoResponse) && !errors.Is(err, vmess.ErrProtocol) && !errors.Is(err, vmess.ErrResponseMismatch) {
+		t.Fatalf("handshake error %v, want a VMess protocol error", err)
+	}
+}
+
+// silentServer accepts TCP connections and never sends a byte.
+func silentServer(t *testing.T) *net.TCPAddr {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().(*net.TCPAddr)
+}
+
+// TestDeadlines checks that every phase gives up at the context deadline
+// against a peer that never answers, with an error that says timeout.
+func TestDeadlines(t *testing.T) {
+	addr := silentServer(t)
+	// A DNS server that reads queries and never answers.
+	dns, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	silentResolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dns.LocalAddr().String())
+	}}
+	tests := []struct {
+		name  string
+		cfg   transport.Config
+		phase transport.Phase
+	}{
+		{"dns", transport.Config{Address: "server.invalid", Resolver: silentResolver}, transport.PhaseDNS},
+		{"connect", transport.Config{NetDialer: blockingDialer{}}, transport.PhaseConnect},
+		{"tls-utls", transport.Config{Security: "tls"}, transport.PhaseTLS},
+		{"tls-go", transport.Config{Security: "tls", TLS: transport.TLSConfig{Fingerprint: "unsafe"}}, transport.PhaseTLS},
+		{"ws", transport.Config{Network: "ws"}, transport.PhaseUpgrade},
+		{"httpupgrade", transport.Config{Network: "httpupgrade"}, transport.PhaseUpgrade},
+		{"grpc", transport.Config{Network: "grpc"}, transport.PhaseUpgrade},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if cfg.Address == "" {
+				cfg.Address = "127.0.0.1"
+			}
+			cfg.Port = uint16(addr.Port)
+			const d = 300 * time.Millisecond
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			start := time.Now()
+			conn, err := transport.Dial(ctx, &cfg, nil)
+			el := time.Since(start)
+			if err == nil {
+				conn.Close()
+				t.Fatal("Dial succeeded against a silent server")
+			}
+			te := phaseOf(t, err)
+			if te.Phase != tt.phase {
+				t.Errorf("phase %q, want %q (%v)", te.Phase, tt.phase, err)
+			}
+			if !te.Timeout() || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("error %v is not a timeout", err)
+			}
+			if el < d-10*time.Millisecond || el > d+700*time.Millisecond {
+				t.Errorf("gave up after %v, deadline %v", el, d)
+			}
+		})
+	}
+}
+
+// blockingDialer waits for the context like a SYN that is never answered.
+type blockingDialer struct{}
+
+func (blockingDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	<-ctx.Done()
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: ctx.Err()}
+}
+
+func TestRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	_, err = transport.Dial(context.Background(), &transport.Config{Address: "127.0.0.1", Port: uint16(port)}, nil)
+	te := phaseOf(t, err)
+	if te.Phase != transport.PhaseConnect || !te.Refused() || te.Timeout() {
+		t.Fatalf("got %v (phase %s, refused %v), want a refused connect", err, te.Phase, te.Refused())
+	}
+}
+
+// TestUnsupported checks that every stream setting xvm cannot dial is
+// named in a typed error before any I/O.
+func TestUnsupported(t *testing.T) {
+	tests := []struct {
+		network, security, want string
+	}{
+		{"xhttp", "", `network "xhttp"`},
+		{"splithttp", "tls", `network "splithttp"`},
+		{"kcp", "", `network "kcp"`},
+		{"mKCP", "", `network "mKCP"`},
+		{"hysteria", "", `network "hysteria"`},
+		{"h2", "tls", `network "h2"`},
+		{"http", "", `network "http"`},
+		{"quic", "", `network "quic"`},
+		{"domainsocket", "", `network "domainsocket"`},
+		{"raw", "reality", `security "reality"`},
+		{"grpc", "REALITY", `security "REALITY"`},
+		{"ws", "xtls", `security "xtls"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.network+"+"+tt.security, func(t *testing.T) {
+			// Port 9 on loopback: a dial would be refused, so an error
+			// without a connect phase proves no I/O happened.
+			_, err := transport.Dial(context.Background(), &transport.Config{
+				Address: "127.0.0.1", Port: 9, Network: tt.network, Security: tt.security}, nil)
+			var ue *transport.UnsupportedError
+			if !errors.As(err, &ue) {
+				t.Fatalf("error %v is not an *UnsupportedError", err)
+			}
+			if te := phaseOf(t, err); te.Phase != transport.PhaseConfig {
+				t.Errorf("phase %q, want config", te.Phase)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "not supported") {
+				t.Errorf("error %q does not name %s as unsupported", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  transport.Config
+		want string
+	}{
+		{"bad-fingerprint", transport.Config{Security: "tls", TLS: transport.TLSConfig{Fingerprint: "netscape"}}, "fingerprint"},
+		{"bad-pin", transport.Config{Security: "tls", TLS: transport.TLSConfig{PinnedPeerCertSHA256: []string{"abcd"}}}, "pinnedPeerCertSha256"},
+		{"bad-header", transport.Config{Raw: transport.RawConfig{HeaderType: "srtp"}}, "header.type"},
+		{"no-port", transport.Config{Port: 0}, "port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Address = "127.0.0.1"
+			if tt.name != "no-port" {
+				cfg.Port = 9
+			}
+			_, err := transport.Dial(context.Background(), &cfg, nil)
+			if te := phaseOf(t, err); te.Phase != transport.PhaseConfig {
+				t.Errorf("phase %q, want config (%v)", te.Phase, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  transport.Config
+		want []string
+	}{
+		{"none", transport.Config{Security: "tls"}, nil},
+		{"allow-insecure", transport.Config{Security: "tls", TLS: transport.TLSConfig{AllowInsecure: true}}, []string{"allowInsecure"}},
+		{"allow-insecure-without-tls", transport.Config{TLS: transport.TLSConfig{AllowInsecure: true}}, nil},
+		{"ws-host-header", transport.Config{Network: "ws", WS: transport.WSConfig{Headers: map[string]string{"host": "a"}}}, []string{"Host"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.cfg.Warnings()
+			if len(got) != len(tt.want) {
+				t.Fatalf("warnings %q, want %d mentioning %q", got, len(tt.want), tt.want)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %q does not mention %q", got[i], w)
+				}
+			}
+		})
+	}
+}
