@@ -36,7 +36,7 @@ func parseLink(s string) (*Node, []Diagnostic, error) {
 	}
 	scheme, _, ok := strings.Cut(s, "://")
 	if ok && len(scheme) < 20 {
-		return nil, nil, errField("scheme", "%q links are not VMess; want vmess://", clip(scheme))
+		return nil, nil, errField("scheme", "%s:// is not VMess; want a vmess:// link", clip(scheme))
 	}
 	return nil, nil, errField("link", "not a share link; want vmess://…, or a Quantumult X, Surge or Loon vmess line")
 }

@@ -216,7 +216,8 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		if err != nil {
 			var fe *fieldError
 			if errors.As(err, &fe) && fe.Field == "scheme" {
-				p.report(Note, line, errField("", "%s; skipped", fe.Message))
+				scheme, _, _ := strings.Cut(l, "://")
+				p.report(Note, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
 				continue
 			}
 			p.report(Error, line, err)
