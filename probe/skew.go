@@ -1,0 +1,315 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// VMess servers accept a request only when its timestamp is within
+// ±windowHalf seconds of their own clock (both ends inclusive, on whole
+// seconds), so a window is 2·windowHalf+1 seconds wide.
+const windowHalf = 120
+
+// scanStep is the distance between the offsets the coarse scan tries. It is
+// smaller than the 241 s window, so consecutive windows overlap and no
+// offset is missed, and it divides 900 s, so every offset that is a whole
+// number of quarter hours — the skew of a clock set to the wrong time zone
+// — is a scan point.
+const scanStep = 225
+
+// SkewSearch configures the clock-offset search.
+type SkewSearch struct {
+	// Range is how far from our clock the search looks, both ways. Zero
+	// means 24 h.
+	Range time.Duration
+	// Spacing is the least time between the starts of two handshakes to
+	// one server, so its log is not flooded. Zero means 10 ms.
+	Spacing time.Duration
+	// Parallel is how many handshakes may be in flight during the wide
+	// part of the scan (beyond ±20 min). Zero means 4.
+	Parallel int
+}
+
+func (s SkewSearch) withDefaults() SkewSearch {
+	if s.Range <= 0 {
+		s.Range = 24 * time.Hour
+	}
+	if s.Spacing <= 0 {
+		s.Spacing = 10 * time.Millisecond
+	}
+	if s.Parallel <= 0 {
+		s.Parallel = 4
+	}
+	return s
+}
+
+// attemptFunc makes one handshake whose timestamp comes from our clock
+// shifted by offset. It reports whether the server accepted it (a response
+// header that opened under our keys) or rejected it (a close without a
+// byte), and how long the answer took after the request was written. An
+// error means the attempt could not tell (timeout, dial failure, …).
+type attemptFunc func(ctx context.Context, offset time.Duration) (accepted bool, rtt time.Duration, err error)
+
+// skewEstimate is what the search found.
+type skewEstimate struct {
+	// Found is false when no offset in the range was accepted.
+	Found bool
+	// Lower and Upper are the lowest and highest accepted offsets, in
+	// whole seconds.
+	Lower, Upper int
+	// Offset (server clock minus ours, seconds) and its uncertainty.
+	Offset, Uncertainty float64
+	// Attempts is the number of handshakes made.
+	Attempts int
+}
+
+// errInconclusive marks an attempt that neither accepted nor rejected,
+// twice in a row.
+var errInconclusive = errors.New("probe: handshakes neither accepted nor rejected")
+
+// skewSearcher runs one search; it counts attempts and paces them.
+type skewSearcher struct {
+	attempt attemptFunc
+	opts    SkewSearch
+
+	mu       sync.Mutex
+	next     time.Time // earliest start of the next attempt
+	attempts int
+	minRTT   time.Duration
+}
+
+// searchSkew finds the server's clock offset by locating the edges of the
+// acceptance window. When acceptedAt is non-nil, that offset (seconds) is
+// already known to be accepted and the coarse scan is skipped.
+//
+// Cost: a coarse scan from 0 outwards until an offset is accepted (1 try
+// when the clocks agree, 2–3 for a few minutes of skew), then a binary
+// search of each edge to 1 s (8 tries each, the two edges in parallel).
+// When nothing is accepted the scan covers the whole range: about
+// 2·Range/225 s handshakes (768 for ±24 h).
+func searchSkew(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int) (skewEstimate, error) {
+	s := &skewSearcher{attempt: attempt, opts: opts.withDefaults(), minRTT: -1}
+	var a int
+	if acceptedAt != nil {
+		a = *acceptedAt
+	} else {
+		found, at, err := s.scan(ctx)
+		if err != nil {
+			return skewEstimate{Attempts: s.attempts}, err
+		}
+		if !found {
+			return skewEstimate{Attempts: s.attempts}, nil
+		}
+		a = at
+	}
+	// Binary-search both edges at once. Invariants: lo accepted, hi
+	// rejected (upper edge); hi accepted, lo rejected (lower edge). An
+	// accepted a means |a − θ| ≤ 121, so a ± 242 is surely rejected.
+	var (
+		wg           sync.WaitGroup
+		upper, lower int
+		errU, errL   error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		upper, errU = s.edge(ctx, a, a+2*windowHalf+2, true)
+	}()
+	go func() {
+		defer wg.Done()
+		lower, errL = s.edge(ctx, a-2*windowHalf-2, a, false)
+	}()
+	wg.Wait()
+	if err := errors.Join(errU, errL); err != nil {
+		return skewEstimate{Attempts: s.attempts}, err
+	}
+	// upper ≈ θ'+120 and lower ≈ θ'−120 where θ' is the offset plus the
+	// one-way delay δ ∈ [0, RTT]; each edge is blurred by under 1 s because
+	// the timestamp is truncated to whole seconds on both sides.
+	est := float64(upper+lower) / 2
+	rtt := 0.0
+	if s.minRTT > 0 {
+		rtt = s.minRTT.Seconds()
+	}
+	return skewEstimate{
+		Found:       true,
+		Lower:       lower,
+		Upper:       upper,
+		Offset:      math.Round((est-rtt/2)*100) / 100,
+		Uncertainty: math.Round((1+rtt/2)*100) / 100,
+		Attempts:    s.attempts,
+	}, nil
+}
+
+// scanOffsets lists the coarse scan's offsets in the order they are tried:
+// the ±20 min around our clock first (one at a time, since these are the
+// common cases), then whole quarter hours (wrong time zones), then the rest
+// of the range, nearest first.
+func scanOffsets(rng time.Duration) (near, wide []int) {
+	limit := int(rng / time.Second)
+	kmax := limit / scanStep
+	if kmax*scanStep < limit {
+		kmax++ // the last window must reach the end of the range
+	}
+	near = []int{0}
+	for k := 1; k <= min(5, kmax); k++ {
+		near = append(near, k*scanStep, -k*scanStep)
+	}
+	var quarter, rest []int
+	for k := 6; k <= kmax; k++ {
+		for _, o := range []int{k * scanStep, -k * scanStep} {
+			if k%4 == 0 {
+				quarter = append(quarter, o)
+			} else {
+				rest = append(rest, o)
+			}
+		}
+	}
+	return near, append(quarter, rest...)
+}
+
+// scan looks for any accepted offset.
+func (s *skewSearcher) scan(ctx context.Context) (bool, int, error) {
+	near, wide := scanOffsets(s.opts.Range)
+	for _, o := range near {
+		ok, err := s.try(ctx, o)
+		if err != nil {
+			return false, 0, err
+		}
+		if ok {
+			return true, o, nil
+		}
+	}
+	if len(wide) == 0 {
+		return false, 0, nil
+	}
+	// The wide part: Parallel workers over the list, stopping everything at
+	// the first accept; the accepted offset nearest the list's start wins.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		next     int
+		best     = -1
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < min(s.opts.Parallel, len(wide)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= len(wide) || best >= 0 || firstErr != nil {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				ok, err := s.try(ctx, wide[i])
+				mu.Lock()
+				switch {
+				case err != nil && best < 0 && firstErr == nil:
+					firstErr = err
+					cancel()
+				case ok && (best < 0 || i < best):
+					best = i
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if best >= 0 {
+		return true, wide[best], nil
+	}
+	if firstErr != nil {
+		return false, 0, firstErr
+	}
+	return false, 0, ctx.Err()
+}
+
+// edge binary-searches one edge of the window between lo and hi. For the
+// upper edge lo is accepted and hi rejected, and it returns the highest
+// accepted offset; for the lower edge lo is rejected and hi accepted, and it
+// returns the lowest accepted offset.
+func (s *skewSearcher) edge(ctx context.Context, lo, hi int, upper bool) (int, error) {
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := s.try(ctx, mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok == upper {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if upper {
+		return lo, nil
+	}
+	return hi, nil
+}
+
+// try makes one paced attempt at offset seconds, retrying once when the
+// attempt could not decide.
+func (s *skewSearcher) try(ctx context.Context, offset int) (bool, error) {
+	var last error
+	for range 2 {
+		if err := s.pace(ctx); err != nil {
+			return false, err
+		}
+		ok, rtt, err := s.attempt(ctx, time.Duration(offset)*time.Second)
+		s.mu.Lock()
+		s.attempts++
+		if err == nil && rtt > 0 && (s.minRTT < 0 || rtt < s.minRTT) {
+			s.minRTT = rtt
+		}
+		s.mu.Unlock()
+		if err == nil {
+			return ok, nil
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		last = err
+	}
+	return false, fmt.Errorf("%w at offset %+ds: %w", errInconclusive, offset, last)
+}
+
+// pace waits until this attempt's slot: starts are at least Spacing apart.
+func (s *skewSearcher) pace(ctx context.Context) error {
+	s.mu.Lock()
+	now := time.Now()
+	start := s.next
+	if start.Before(now) {
+		start = now
+	}
+	s.next = start.Add(s.opts.Spacing)
+	s.mu.Unlock()
+	if wait := time.Until(start); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// sortedCopy returns a sorted copy of ds.
+func sortedCopy(ds []time.Duration) []time.Duration {
+	c := slices.Clone(ds)
+	slices.Sort(c)
+	return c
+}
