@@ -3,6 +3,7 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/xvmtools/xvm/schema/conf"
@@ -183,7 +184,9 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 		if n.PublicKey != "" || n.ShortID != "" {
 			warn("pbk/sid", "REALITY keys given with security tls; not carried")
 		}
-		ss.TLSSettings = t
+		if !reflect.DeepEqual(*t, conf.TLSSettings{}) {
+			ss.TLSSettings = t
+		}
 	case "reality":
 		ss.Security = "reality"
 		switch network {
