@@ -1,0 +1,146 @@
+package vmess
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// hostileServer accepts one connection on loopback, reads the request
+// header, and replies with whatever reply(c) builds for the client's keys.
+// It returns a connected client Conn.
+func hostileClient(t *testing.T, acct Account, reply func(c *Conn) []byte, closeAfter bool) *Conn {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	raw, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	c, err := Client(raw, acct, Destination{Host: "example.com", Port: 80}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	go func() {
+		srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+		io.ReadAtLeast(srv, make([]byte, 4096), 1) // the request
+		if b := reply(c); len(b) > 0 {
+			srv.Write(b)
+		}
+		if closeAfter {
+			srv.Close()
+		}
+	}()
+	return c
+}
+
+// TestHostileResponses feeds truncated, garbage, oversized and mismatched
+// responses to the client: each ends in a typed error within the deadline.
+func TestHostileResponses(t *testing.T) {
+	acct := Account{ID: mustID(t, vecUUID), Security: SecurityAES128GCM}
+	good := func(c *Conn) []byte { return serverReply(t, c, 3, 1000) }
+	hdr := func(c *Conn) []byte { return SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0, 0, 0}) }
+	tests := []struct {
+		name  string
+		reply func(c *Conn) []byte
+		close bool
+		want  error
+	}{
+		{"silence then close", func(*Conn) []byte { return nil }, true, ErrNoResponse},
+		{"silence past the deadline", func(*Conn) []byte { return nil }, false, os.ErrDeadlineExceeded},
+		{"garbage", func(*Conn) []byte { return bytes.Repeat([]byte("HTTP/1.1 400 Bad Request\r\n"), 10) }, true, ErrResponseMismatch},
+		{"1 byte then close", func(*Conn) []byte { return []byte{1} }, true, ErrProtocol},
+		{"header truncated", func(c *Conn) []byte { return hdr(c)[:30] }, true, ErrProtocol},
+		{"wrong V", func(c *Conn) []byte { return SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v + 1, 0, 0, 0}) }, true, ErrResponseMismatch},
+		{"short payload", func(c *Conn) []byte { return SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0}) }, true, ErrProtocol},
+		{"oversize header length", func(c *Conn) []byte {
+			return SealResponseHeader(nil, c.respKey, c.respIV, make([]byte, 60000))
+		}, true, ErrProtocol},
+		{"command longer than payload", func(c *Conn) []byte {
+			return SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0, 1, 200, 1, 2})
+		}, true, ErrProtocol},
+		{"keys of another request", func(c *Conn) []byte {
+			k, iv := c.respKey, c.respIV
+			k[0]++
+			return SealResponseHeader(nil, k, iv, []byte{c.v, 0, 0, 0})
+		}, true, ErrResponseMismatch},
+		{"body truncated mid-chunk", func(c *Conn) []byte { b := good(c); return b[:len(b)-500] }, true, ErrProtocol},
+		{"body chunk corrupted", func(c *Conn) []byte { b := good(c); b[len(hdr(c))+10] ^= 1; return b }, true, ErrProtocol},
+		{"body garbage after header", func(c *Conn) []byte { return append(hdr(c), bytes.Repeat([]byte{0xff}, 70000)...) }, true, ErrProtocol},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := hostileClient(t, acct, tt.reply, tt.close)
+			start := time.Now()
+			c.SetDeadline(start.Add(700 * time.Millisecond))
+			if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := io.ReadAll(c)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Fatalf("took %v", el)
+			}
+			if errors.Is(err, ErrResponseMismatch) || errors.Is(err, ErrProtocol) {
+				if bytes.Contains([]byte(err.Error()), []byte(vecUUID[:8])) {
+					t.Fatalf("error leaks the id: %v", err)
+				}
+			}
+		})
+	}
+	t.Run("good reply", func(t *testing.T) {
+		c := hostileClient(t, acct, good, true)
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.Write([]byte("x"))
+		b, err := io.ReadAll(c)
+		if err != nil || len(b) != 3000 {
+			t.Fatalf("%d bytes, %v", len(b), err)
+		}
+	})
+	t.Run("handshake context cancel", func(t *testing.T) {
+		c := hostileClient(t, acct, func(*Conn) []byte { return nil }, false)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		err := c.HandshakeContext(ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	})
+}
+
+// TestTruncatedResponsePrefixes: every proper prefix of a valid response
+// header, followed by close, is rejected with a typed error (never a
+// panic, never success).
+func TestTruncatedResponsePrefixes(t *testing.T) {
+	k, iv := unhex16(t, vecRespKey), unhex16(t, vecRespIV)
+	full := SealResponseHeader(nil, k, iv, []byte{0x42, 0, 0, 0})
+	if _, err := readAEADResponse(bytes.NewReader(full), k, iv, 0x42); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(full); i++ {
+		_, err := readAEADResponse(bytes.NewReader(full[:i]), k, iv, 0x42)
+		want := ErrProtocol
+		if i == 0 {
+			want = ErrNoResponse
+		}
+		if !errors.Is(err, want) {
+			t.Fatalf("prefix %d: err = %v, want %v", i, err, want)
+		}
+	}
+}
