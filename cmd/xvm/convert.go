@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/convert"
@@ -211,7 +212,11 @@ func (p diagPrinter) print(diags []convert.Diagnostic) {
 		line := d.String()
 		if p.color {
 			sev := d.Severity.String()
-			style := lipgloss.NewStyle().Bold(true)
+			// A renderer of our own: the caller decided that this stream is
+			// styled, whatever lipgloss would detect on stdout.
+			r := lipgloss.NewRenderer(p.w)
+			r.SetColorProfile(termenv.ANSI)
+			style := r.NewStyle().Bold(true)
 			switch d.Severity {
 			case convert.Error:
 				style = style.Foreground(lipgloss.Color("1"))
