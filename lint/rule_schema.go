@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/xvmtools/xvm/schema"
@@ -31,11 +30,10 @@ func (ruleSchema) check(c *checkContext) {
 		key := lastToken(f.Pointer)
 		msg, hint := f.Message, "see `xvm schema` for the allowed values"
 		if f.Keyword == "enum" {
-			allowed := quotedRE.FindAllStringSubmatch(f.Message, -1)
-			vals := make([]string, 0, len(allowed))
-			for _, a := range allowed {
-				if a[1] != "" {
-					vals = append(vals, a[1])
+			vals := make([]string, 0, len(f.Allowed))
+			for _, a := range f.Allowed {
+				if a != "" {
+					vals = append(vals, a)
 				}
 			}
 			got := ""
@@ -56,9 +54,6 @@ func (ruleSchema) check(c *checkContext) {
 		c.reportf(f.Pointer, false, hint, "%s", msg)
 	}
 }
-
-// quotedRE pulls the allowed values out of the validator's enum message.
-var quotedRE = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 
 func lastToken(ptr string) string {
 	i := strings.LastIndexByte(ptr, '/')

@@ -114,17 +114,32 @@ func (n *Node) Member(key string) *Member {
 	if n == nil || n.Kind != Object {
 		return nil
 	}
-	var fold *Member
 	for i := len(n.Members) - 1; i >= 0; i-- {
-		m := &n.Members[i]
-		if m.Key == key {
-			return m
-		}
-		if fold == nil && strings.EqualFold(m.Key, key) {
-			fold = m
+		if n.Members[i].Key == key {
+			return &n.Members[i]
 		}
 	}
-	return fold
+	for i := len(n.Members) - 1; i >= 0; i-- {
+		m := &n.Members[i]
+		// Keys of different byte lengths can fold together only through
+		// multi-byte runes (Kelvin sign, long s), so skip ASCII ones.
+		if len(m.Key) != len(key) && isASCII(m.Key) && isASCII(key) {
+			continue
+		}
+		if strings.EqualFold(m.Key, key) {
+			return m
+		}
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Format is the syntax a document was written in.

@@ -117,10 +117,22 @@ type jsonParser struct {
 	i     int
 	li    *lineIndex
 	nodes int
+	slab  []Node            // nodes are allocated in blocks
+	keys  map[string]string // interned keys: configs repeat the same few
+}
+
+func (p *jsonParser) node(k Kind) *Node {
+	if len(p.slab) == 0 {
+		p.slab = make([]Node, 256)
+	}
+	n := &p.slab[0]
+	p.slab = p.slab[1:]
+	n.Kind = k
+	return n
 }
 
 func parseJSON(name string, data []byte) (*Node, error) {
-	p := &jsonParser{name: name, src: stripComments(data), li: newLineIndex(data)}
+	p := &jsonParser{name: name, src: stripComments(data), li: newLineIndex(data), keys: make(map[string]string)}
 	p.skipSpace()
 	if p.i >= len(p.src) {
 		return nil, p.errAt(p.i, "empty document: expected a JSON object or array")
@@ -178,7 +190,9 @@ func (p *jsonParser) value(depth int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Node{Kind: String, Text: s, Pos: p.li.pos(start), End: p.li.pos(p.i)}, nil
+		n := p.node(String)
+		n.Text, n.Pos, n.End = s, p.li.pos(start), p.li.pos(p.i)
+		return n, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -200,7 +214,8 @@ func (p *jsonParser) literal(word string, k Kind) (*Node, error) {
 		return nil, p.errAt(p.i, "invalid literal: expected %s", word)
 	}
 	p.i += len(word)
-	n := &Node{Kind: k, Pos: p.li.pos(start), End: p.li.pos(p.i)}
+	n := p.node(k)
+	n.Pos, n.End = p.li.pos(start), p.li.pos(p.i)
 	if k == Bool {
 		n.Text = word
 	}
@@ -246,7 +261,34 @@ func (p *jsonParser) number() (*Node, error) {
 		}
 	}
 	p.i = i
-	return &Node{Kind: Number, Text: string(s[start:i]), Pos: p.li.pos(start), End: p.li.pos(i)}, nil
+	n := p.node(Number)
+	n.Text, n.Pos, n.End = string(s[start:i]), p.li.pos(start), p.li.pos(i)
+	return n, nil
+}
+
+// key reads an object key, interning simple ones.
+func (p *jsonParser) key() (string, error) {
+	start := p.i
+	end := start + 1
+	for end < len(p.src) && end-start < 64 {
+		c := p.src[end]
+		if c == '"' {
+			if k, ok := p.keys[string(p.src[start+1:end])]; ok {
+				p.i = end + 1
+				return k, nil
+			}
+			break
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+		end++
+	}
+	k, err := p.str()
+	if err == nil && len(p.keys) < 4096 && len(k) < 64 {
+		p.keys[k] = k
+	}
+	return k, err
 }
 
 // str reads a string starting at the opening quote and leaves p.i after the
@@ -298,7 +340,8 @@ func (p *jsonParser) str() (string, error) {
 }
 
 func (p *jsonParser) object(depth int) (*Node, error) {
-	n := &Node{Kind: Object, Pos: p.li.pos(p.i)}
+	n := p.node(Object)
+	n.Pos = p.li.pos(p.i)
 	p.i++ // {
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == '}' {
@@ -318,7 +361,7 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 			return nil, p.errAt(p.i, "unexpected %s: expected a quoted key", describe(p.src[p.i]))
 		}
 		kstart := p.i
-		key, err := p.str()
+		key, err := p.key()
 		if err != nil {
 			return nil, err
 		}
@@ -353,7 +396,8 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 }
 
 func (p *jsonParser) array(depth int) (*Node, error) {
-	n := &Node{Kind: Array, Pos: p.li.pos(p.i)}
+	n := p.node(Array)
+	n.Pos = p.li.pos(p.i)
 	p.i++ // [
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == ']' {

@@ -136,7 +136,16 @@ func (li *lineIndex) pos(off int) Pos {
 	if off > len(li.src) {
 		off = len(li.src)
 	}
-	// binary search the line
+	// Parsers move forward: try the cached line and the next few first.
+	if li.lastLine >= 0 && off >= li.starts[li.lastLine] {
+		line := li.lastLine
+		for k := 0; k < 4 && line+1 < len(li.starts) && off >= li.starts[line+1]; k++ {
+			line++
+		}
+		if line+1 >= len(li.starts) || off < li.starts[line+1] {
+			return li.finish(line, off)
+		}
+	}
 	lo, hi := 0, len(li.starts)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
@@ -146,7 +155,10 @@ func (li *lineIndex) pos(off int) Pos {
 			hi = mid - 1
 		}
 	}
-	line := lo
+	return li.finish(lo, off)
+}
+
+func (li *lineIndex) finish(line, off int) Pos {
 	from, col := li.starts[line], 1
 	if li.lastLine == line && li.lastOff <= off {
 		from, col = li.lastOff, li.lastCol

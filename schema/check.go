@@ -1,0 +1,633 @@
+package schema
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// FindingKind says what a schema Finding is about.
+type FindingKind uint8
+
+// Kinds of Finding.
+const (
+	// UnknownKey is a key the schema does not know; Xray ignores it.
+	UnknownKey FindingKind = iota + 1
+	// KeyCase is a key that matches a known key only case-insensitively.
+	KeyCase
+	// DuplicateKey is a key given twice in one object (Xray keeps the last).
+	DuplicateKey
+	// Violation is a value the schema refuses (type, range, allowed values).
+	Violation
+)
+
+// Finding is one result of Check. Pointer is the JSON pointer to the key or
+// value concerned, spelt as in the document.
+type Finding struct {
+	Kind    FindingKind
+	Pointer string
+	// Key is the key as written (UnknownKey, KeyCase, DuplicateKey);
+	// Canonical is the known spelling (KeyCase).
+	Key, Canonical string
+	// Known lists the keys the object may have (UnknownKey).
+	Known []string
+	// Keyword is the JSON Schema keyword that failed (Violation), Message
+	// the explanation, and Allowed the permitted values of an enum.
+	Keyword, Message string
+	Allowed          []string
+}
+
+// Check judges the subtree n (found at pointer base in its document)
+// against root r. Keys and enumerated values are matched the way Xray
+// matches them (case-insensitively); unknown keys are reported and then
+// left out of the judgement, as Xray leaves them out.
+//
+// Check walks the positioned tree and the compiled schema together and
+// applies the keywords the embedded schema uses (Compile refuses a schema
+// that uses others). TestCheckAgreesWithValidator keeps its verdicts equal
+// to jsonschema/v5's own validator.
+func (s *Set) Check(r Root, n *Node, base string) ([]Finding, error) {
+	sc := s.roots[r]
+	if sc == nil {
+		return nil, fmt.Errorf("schema: unknown schema %q", r)
+	}
+	w := &walker{set: s}
+	w.walk(n, []*jsonschema.Schema{sc}, &path{base: base, index: -1})
+	return w.findings, nil
+}
+
+// Canonical returns the plain value Check judges: keys and enum values
+// spelt canonically, unknown keys dropped. Tests validate it with
+// jsonschema/v5 to prove Check and the validator agree.
+func (s *Set) Canonical(r Root, n *Node) (any, error) {
+	sc := s.roots[r]
+	if sc == nil {
+		return nil, fmt.Errorf("schema: unknown schema %q", r)
+	}
+	w := &walker{set: s, build: true}
+	return w.walk(n, []*jsonschema.Schema{sc}, &path{index: -1}), nil
+}
+
+// checkSupported refuses schemas that use keywords the walker does not
+// apply, so that Check can never silently judge less than the schema says.
+func checkSupported(root *jsonschema.Schema) error {
+	seen := make(map[*jsonschema.Schema]bool)
+	var visit func(sc *jsonschema.Schema) error
+	visit = func(sc *jsonschema.Schema) error {
+		if sc == nil || seen[sc] {
+			return nil
+		}
+		seen[sc] = true
+		switch {
+		case sc.Not != nil, len(sc.AnyOf) > 0, len(sc.OneOf) > 0, len(sc.PatternProperties) > 0,
+			sc.PropertyNames != nil, len(sc.Dependencies) > 0, len(sc.DependentRequired) > 0,
+			len(sc.DependentSchemas) > 0, sc.UnevaluatedProperties != nil, sc.UnevaluatedItems != nil,
+			sc.Contains != nil, sc.UniqueItems, sc.MultipleOf != nil, sc.ExclusiveMinimum != nil,
+			sc.ExclusiveMaximum != nil, sc.MinItems != -1, sc.MaxItems != -1, sc.MinProperties != -1,
+			len(sc.PrefixItems) > 0, sc.AdditionalItems != nil, sc.DynamicRef != nil, sc.RecursiveRef != nil:
+			return fmt.Errorf("schema: %s uses a keyword the checker does not apply", sc.Location)
+		}
+		if sc.Items != nil {
+			if _, ok := sc.Items.(*jsonschema.Schema); !ok {
+				return fmt.Errorf("schema: %s uses tuple items", sc.Location)
+			}
+		}
+		next := []*jsonschema.Schema{sc.Ref, sc.If, sc.Then, sc.Else, sc.Items2020}
+		next = append(next, sc.AllOf...)
+		if it, ok := sc.Items.(*jsonschema.Schema); ok {
+			next = append(next, it)
+		}
+		if ap, ok := sc.AdditionalProperties.(*jsonschema.Schema); ok {
+			next = append(next, ap)
+		}
+		for _, p := range sc.Properties {
+			next = append(next, p)
+		}
+		for _, x := range next {
+			if err := visit(x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return visit(root)
+}
+
+// walker walks a positioned tree and the compiled schema together.
+type walker struct {
+	set      *Set
+	findings []Finding
+	build    bool // also build the canonical plain value
+}
+
+// expansion is what a schema statically stands for: itself, its $ref
+// chain and allOf members (flattened), plus the members that carry an
+// if/then/else to decide per value.
+type expansion struct {
+	list  []*jsonschema.Schema
+	conds []*jsonschema.Schema
+}
+
+// precompute flattens every reachable schema once, at Compile time, so the
+// walker allocates nothing to resolve $ref on the hot path.
+func (s *Set) precompute(root *jsonschema.Schema) {
+	var visit func(sc *jsonschema.Schema)
+	visit = func(sc *jsonschema.Schema) {
+		if sc == nil || s.static[sc] != nil {
+			return
+		}
+		e := &expansion{}
+		s.static[sc] = e
+		var add func(x *jsonschema.Schema, depth int)
+		add = func(x *jsonschema.Schema, depth int) {
+			if x == nil || depth > 32 {
+				return
+			}
+			e.list = append(e.list, x)
+			if x.If != nil {
+				e.conds = append(e.conds, x)
+			}
+			add(x.Ref, depth+1)
+			for _, a := range x.AllOf {
+				add(a, depth+1)
+			}
+		}
+		add(sc, 0)
+		for _, x := range e.list {
+			next := []*jsonschema.Schema{x.Then, x.Else, x.Items2020}
+			if it, ok := x.Items.(*jsonschema.Schema); ok {
+				next = append(next, it)
+			}
+			if ap, ok := x.AdditionalProperties.(*jsonschema.Schema); ok {
+				next = append(next, ap)
+			}
+			for _, p := range x.Properties {
+				next = append(next, p)
+			}
+			for _, y := range next {
+				visit(y)
+			}
+		}
+	}
+	visit(root)
+}
+
+// expand resolves $ref, allOf and if/then/else into the list of schemas
+// that apply to n.
+func (w *walker) expand(scs []*jsonschema.Schema, n *Node) []*jsonschema.Schema {
+	if len(scs) == 1 {
+		if e := w.set.static[scs[0]]; e != nil && len(e.conds) == 0 {
+			return e.list
+		}
+	}
+	var out []*jsonschema.Schema
+	var add func(sc *jsonschema.Schema, depth int)
+	add = func(sc *jsonschema.Schema, depth int) {
+		e := w.set.static[sc]
+		if e == nil || depth > 8 {
+			return
+		}
+		out = append(out, e.list...)
+		for _, c := range e.conds {
+			if c.If.Validate(w.shallow(n, c.If, out)) == nil {
+				if c.Then != nil {
+					add(c.Then, depth+1)
+				}
+			} else if c.Else != nil {
+				add(c.Else, depth+1)
+			}
+		}
+	}
+	for _, sc := range scs {
+		add(sc, 0)
+	}
+	return out
+}
+
+// shallow is the part of n an "if" looks at: the members it names,
+// canonicalised like the rest (objects and arrays left empty).
+func (w *walker) shallow(n *Node, cond *jsonschema.Schema, scs []*jsonschema.Schema) any {
+	if n.Kind != Object {
+		return scalarValue(n, nil)
+	}
+	keys := append([]string(nil), cond.Required...)
+	for k := range cond.Properties {
+		keys = append(keys, k)
+	}
+	m := make(map[string]any, len(keys))
+	for _, k := range keys {
+		v := n.Get(k)
+		if v == nil {
+			continue
+		}
+		switch v.Kind {
+		case Object:
+			m[k] = map[string]any{}
+		case Array:
+			m[k] = []any{}
+		default:
+			var props []*jsonschema.Schema
+			for _, sc := range scs {
+				if p, ok := sc.Properties[k]; ok {
+					props = append(props, w.set.static[p].list...)
+				}
+			}
+			m[k] = scalarValue(v, props)
+		}
+	}
+	return m
+}
+
+func scalarValue(n *Node, scs []*jsonschema.Schema) any {
+	switch n.Kind {
+	case Bool:
+		return n.Text == "true"
+	case Number:
+		return json.Number(n.Text)
+	case String:
+		return canonicalEnum(n.Text, scs)
+	}
+	return nil
+}
+
+// canonicalEnum returns the enum member s matches case-insensitively, or s.
+func canonicalEnum(s string, scs []*jsonschema.Schema) string {
+	for _, sc := range scs {
+		for _, e := range sc.Enum {
+			if es, ok := e.(string); ok && es == s {
+				return s
+			}
+		}
+	}
+	for _, sc := range scs {
+		for _, e := range sc.Enum {
+			if es, ok := e.(string); ok && strings.EqualFold(es, s) {
+				return es
+			}
+		}
+	}
+	return s
+}
+
+func (w *walker) violation(p *path, keyword, msg string) {
+	w.findings = append(w.findings, Finding{Kind: Violation, Pointer: p.String(), Keyword: keyword, Message: msg})
+}
+
+// typeOK applies "type". Integers are integer literals, as Xray's integer
+// fields require (Go's encoding/json refuses 443.0 for a uint16).
+func typeOK(n *Node, types []string) bool {
+	for _, t := range types {
+		switch t {
+		case "object":
+			if n.Kind == Object {
+				return true
+			}
+		case "array":
+			if n.Kind == Array {
+				return true
+			}
+		case "string":
+			if n.Kind == String {
+				return true
+			}
+		case "boolean":
+			if n.Kind == Bool {
+				return true
+			}
+		case "null":
+			if n.Kind == Null {
+				return true
+			}
+		case "number":
+			if n.Kind == Number {
+				return true
+			}
+		case "integer":
+			if n.Kind == Number && n.IsInteger() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func kindName(n *Node) string {
+	if n.Kind == Number {
+		if n.IsInteger() {
+			return "integer"
+		}
+		return "number"
+	}
+	return n.Kind.String()
+}
+
+// equalValue compares a node (with canonical string s) to a JSON value
+// from the schema.
+func equalValue(n *Node, s string, v any) bool {
+	switch x := v.(type) {
+	case string:
+		return n.Kind == String && s == x
+	case bool:
+		return n.Kind == Bool && (n.Text == "true") == x
+	case nil:
+		return n.Kind == Null
+	case json.Number:
+		if n.Kind != Number {
+			return false
+		}
+		a, ok1 := new(big.Rat).SetString(n.Text)
+		b, ok2 := new(big.Rat).SetString(string(x))
+		return ok1 && ok2 && a.Cmp(b) == 0
+	case float64:
+		if n.Kind != Number {
+			return false
+		}
+		a, ok := new(big.Rat).SetString(n.Text)
+		b := new(big.Rat).SetFloat64(x)
+		return ok && b != nil && a.Cmp(b) == 0
+	}
+	return false
+}
+
+func quoteAll(vs []any) (string, []string) {
+	parts := make([]string, 0, len(vs))
+	allowed := make([]string, 0, len(vs))
+	for _, v := range vs {
+		b, _ := json.Marshal(v)
+		parts = append(parts, string(b))
+		if s, ok := v.(string); ok {
+			allowed = append(allowed, s)
+		} else {
+			allowed = append(allowed, string(b))
+		}
+	}
+	return strings.Join(parts, ", "), allowed
+}
+
+// scalarChecks applies the value keywords of every schema in all to n.
+func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schema, p *path) {
+	for _, sc := range all {
+		if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
+			w.violation(p, "type", fmt.Sprintf("expected %s, but got %s", strings.Join(sc.Types, " or "), kindName(n)))
+			return // other keywords would only repeat the point
+		}
+	}
+	for _, sc := range all {
+		if len(sc.Constant) > 0 && !equalValue(n, canonical, sc.Constant[0]) {
+			b, _ := json.Marshal(sc.Constant[0])
+			w.violation(p, "const", "value must be "+string(b))
+		}
+		if len(sc.Enum) > 0 {
+			ok := false
+			for _, e := range sc.Enum {
+				if equalValue(n, canonical, e) {
+					ok = true
+					break
+				}
+			}
+			if !ok {
+				list, allowed := quoteAll(sc.Enum)
+				w.findings = append(w.findings, Finding{Kind: Violation, Pointer: p.String(), Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed})
+			}
+		}
+		switch n.Kind {
+		case Number:
+			if sc.Minimum != nil || sc.Maximum != nil {
+				v, ok := new(big.Rat).SetString(n.Text)
+				if !ok {
+					break
+				}
+				if sc.Minimum != nil && v.Cmp(sc.Minimum) < 0 {
+					w.violation(p, "minimum", fmt.Sprintf("must be >= %s but found %s", sc.Minimum.RatString(), n.Text))
+				}
+				if sc.Maximum != nil && v.Cmp(sc.Maximum) > 0 {
+					w.violation(p, "maximum", fmt.Sprintf("must be <= %s but found %s", sc.Maximum.RatString(), n.Text))
+				}
+			}
+		case String:
+			if sc.MinLength != -1 || sc.MaxLength != -1 {
+				l := utf8.RuneCountInString(n.Text)
+				if sc.MinLength != -1 && l < sc.MinLength {
+					w.violation(p, "minLength", "length must be >= "+strconv.Itoa(sc.MinLength)+", but got "+strconv.Itoa(l))
+				}
+				if sc.MaxLength != -1 && l > sc.MaxLength {
+					w.violation(p, "maxLength", "length must be <= "+strconv.Itoa(sc.MaxLength)+", but got "+strconv.Itoa(l))
+				}
+			}
+			if sc.Pattern != nil && !sc.Pattern.MatchString(n.Text) {
+				w.violation(p, "pattern", fmt.Sprintf("does not match pattern %q", sc.Pattern.String()))
+			}
+		}
+	}
+}
+
+func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
+	if len(scs) == 0 {
+		if !w.build {
+			return nil
+		}
+		return plainValue(n)
+	}
+	all := w.expand(scs, n)
+	switch n.Kind {
+	case Object:
+		for _, sc := range all {
+			if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
+				w.violation(p, "type", fmt.Sprintf("expected %s, but got object", strings.Join(sc.Types, " or ")))
+				return plainValue(n)
+			}
+		}
+		closed := false
+		var extra []*jsonschema.Schema
+		for _, sc := range all {
+			switch ap := sc.AdditionalProperties.(type) {
+			case bool:
+				if !ap {
+					closed = true
+				}
+			case *jsonschema.Schema:
+				extra = append(extra, ap)
+			}
+		}
+		var out map[string]any
+		if w.build {
+			out = make(map[string]any, len(n.Members))
+		}
+		seen := make(map[string]int, len(n.Members))
+		for i, mem := range n.Members {
+			key, props, known := resolveKey(mem.Key, all)
+			cp := &path{parent: p, key: mem.Key, index: -1}
+			if !known {
+				key = mem.Key
+				if closed {
+					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: knownKeys(all)})
+					continue
+				}
+				props = extra
+			} else if key != mem.Key {
+				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key})
+			}
+			if j, dup := seen[key]; dup {
+				prev := Child(p.String(), n.Members[j].Key)
+				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: prev, Key: n.Members[j].Key, Canonical: key})
+				// Xray keeps the last value; judge only that one.
+				w.dropFindingsUnder(prev)
+			}
+			seen[key] = i
+			v := w.walk(mem.Value, props, cp)
+			if w.build {
+				out[key] = v
+			}
+		}
+		for _, sc := range all {
+			if sc.MaxProperties != -1 && len(seen) > sc.MaxProperties {
+				w.violation(p, "maxProperties", fmt.Sprintf("maximum %d properties allowed, but found %d properties", sc.MaxProperties, len(seen)))
+			}
+			for _, req := range sc.Required {
+				if _, ok := seen[req]; !ok {
+					w.violation(p, "required", "missing properties: "+strconv.Quote(req))
+				}
+			}
+		}
+		if !w.build {
+			return nil
+		}
+		return out
+	case Array:
+		for _, sc := range all {
+			if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
+				w.violation(p, "type", fmt.Sprintf("expected %s, but got array", strings.Join(sc.Types, " or ")))
+				return plainValue(n)
+			}
+		}
+		var items []*jsonschema.Schema
+		for _, sc := range all {
+			if sc.Items2020 != nil {
+				items = append(items, sc.Items2020)
+			} else if s, ok := sc.Items.(*jsonschema.Schema); ok {
+				items = append(items, s)
+			}
+		}
+		var out []any
+		if w.build {
+			out = make([]any, len(n.Items))
+		}
+		for i, it := range n.Items {
+			v := w.walk(it, items, &path{parent: p, index: i})
+			if w.build {
+				out[i] = v
+			}
+		}
+		if !w.build {
+			return nil
+		}
+		return out
+	default:
+		canonical := n.Text
+		if n.Kind == String {
+			canonical = canonicalEnum(n.Text, all)
+		}
+		w.scalarChecks(n, canonical, all, p)
+		if !w.build {
+			return nil
+		}
+		if n.Kind == String {
+			return canonical
+		}
+		return scalarValue(n, nil)
+	}
+}
+
+// dropFindingsUnder forgets violations inside a value Xray will not read
+// (the earlier of two duplicate keys).
+func (w *walker) dropFindingsUnder(ptr string) {
+	kept := w.findings[:0]
+	for _, f := range w.findings {
+		if f.Kind == Violation && (f.Pointer == ptr || strings.HasPrefix(f.Pointer, ptr+"/")) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	w.findings = kept
+}
+
+// plainValue converts a subtree the schema says nothing about.
+func plainValue(n *Node) any {
+	switch n.Kind {
+	case Object:
+		m := make(map[string]any, len(n.Members))
+		for _, mem := range n.Members {
+			m[mem.Key] = plainValue(mem.Value)
+		}
+		return m
+	case Array:
+		a := make([]any, len(n.Items))
+		for i, it := range n.Items {
+			a[i] = plainValue(it)
+		}
+		return a
+	}
+	return scalarValue(n, nil)
+}
+
+// resolveKey finds key among the properties of scs: exactly, or else
+// case-insensitively as Xray does.
+func resolveKey(key string, scs []*jsonschema.Schema) (canonical string, props []*jsonschema.Schema, known bool) {
+	for _, sc := range scs {
+		if p, ok := sc.Properties[key]; ok {
+			props = append(props, p)
+		}
+	}
+	if len(props) > 0 {
+		return key, props, true
+	}
+	for _, sc := range scs {
+		for k, p := range sc.Properties {
+			if strings.EqualFold(k, key) {
+				canonical = k
+				props = append(props, p)
+			}
+		}
+	}
+	return canonical, props, len(props) > 0
+}
+
+func knownKeys(scs []*jsonschema.Schema) []string {
+	set := make(map[string]bool)
+	for _, sc := range scs {
+		for k := range sc.Properties {
+			set[k] = true
+		}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// path is a JSON pointer built only when a finding needs it: the walk
+// visits every value, most of which have nothing to report.
+type path struct {
+	parent *path
+	base   string // root only: pointer of the subtree in its document
+	key    string
+	index  int // array index, or -1 for an object key (or the root)
+}
+
+func (p *path) String() string {
+	if p.parent == nil {
+		return p.base
+	}
+	if p.index >= 0 {
+		return Index(p.parent.String(), p.index)
+	}
+	return Child(p.parent.String(), p.key)
+}
