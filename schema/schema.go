@@ -130,4 +130,3 @@ func Compile() (*Set, error) {
 
 // Schema returns the compiled schema for r (nil for an unknown root).
 func (s *Set) Schema(r Root) *jsonschema.Schema { return s.roots[r] }
-
