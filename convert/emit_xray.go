@@ -128,7 +128,7 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 			}
 			ss.FinalMask = fm
 			if n.HeaderType != "" || n.Seed != "" {
-				warn("kcp header/seed", "written as finalmask.udp masks (Xray v26 removed kcpSettings.header and seed)")
+				warns = append(warns, n.diag(Note, "kcp header/seed", "written as finalmask.udp masks (Xray v26 removed kcpSettings.header and seed)"))
 			}
 		} else if n.HeaderType != "" || n.Seed != "" {
 			warn("kcp header/seed", "superseded by the link's finalmask; not carried")

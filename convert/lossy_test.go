@@ -1,0 +1,150 @@
+package convert
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// lossCase sets one Node field on an otherwise plain node.
+type lossCase struct {
+	field string
+	node  func() *Node
+	get   func(*Node) any
+}
+
+func baseNode(network string) *Node {
+	n := &Node{Name: "n", Server: "s.example.com", Port: 443, UUID: corpusUUID, Cipher: "auto",
+		Network: network, Security: "tls", SNI: "sni.example.com"}
+	switch network {
+	case "ws", "httpupgrade", "xhttp", "h2":
+		n.Host, n.Path = "h.example.com", "/p"
+	case "grpc":
+		n.ServiceName = "svc"
+	case "kcp", "quic":
+		n.Security, n.SNI = "", ""
+	}
+	return n
+}
+
+func with(network string, set func(*Node)) func() *Node {
+	return func() *Node { n := baseNode(network); set(n); return n }
+}
+
+// effectiveEarlyData is ws early data wherever it is written.
+func effectiveEarlyData(n *Node) any {
+	if _, ed := splitEarlyData(n.Path); ed > 0 {
+		return ed
+	}
+	return n.EarlyData
+}
+
+func lossCases() []lossCase {
+	return []lossCase{
+		{"alterId", with("ws", func(n *Node) { n.AlterID = 64 }), func(n *Node) any { return n.AlterID }},
+		{"cipher", with("ws", func(n *Node) { n.Cipher = "chacha20-poly1305" }), func(n *Node) any { return n.Cipher }},
+		{"experiments", with("ws", func(n *Node) { n.Experiments = "AuthenticatedLength" }), func(n *Node) any { return n.Experiments }},
+		{"ws host/path", with("ws", func(n *Node) { n.Host, n.Path = "x.example.com", "/x" }), func(n *Node) any { return n.Host + n.Path }},
+		{"ws headers", with("ws", func(n *Node) { n.Headers = map[string]string{"User-Agent": "ua"} }), func(n *Node) any { return n.Headers }},
+		{"ws early data", with("ws", func(n *Node) { n.EarlyData = 2048 }), effectiveEarlyData},
+		{"httpupgrade", with("httpupgrade", func(*Node) {}), func(n *Node) any { return n.Network + n.Host + n.Path }},
+		{"grpc serviceName", with("grpc", func(n *Node) { n.ServiceName = "other" }), func(n *Node) any { return n.ServiceName }},
+		{"grpc multi mode", with("grpc", func(n *Node) { n.GRPCMode = "multi" }), func(n *Node) any { return n.GRPCMode }},
+		{"grpc authority", with("grpc", func(n *Node) { n.Authority = "a.example.com" }), func(n *Node) any { return n.Authority }},
+		{"tcp http header", with("tcp", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Host, n.Path = "", "", "http", "a.example.com", "/a" }),
+			func(n *Node) any { return n.HeaderType + n.Host + n.Path }},
+		{"tcp http paths", with("tcp", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Path = "", "", "http", "/a,/b" }), func(n *Node) any { return n.Path }},
+		{"kcp", with("kcp", func(*Node) {}), func(n *Node) any { return n.Network }},
+		{"kcp header/seed", with("kcp", func(n *Node) { n.HeaderType, n.Seed = "srtp", "s" }), func(n *Node) any { return n.HeaderType + n.Seed }},
+		{"kcp mtu/tti", with("kcp", func(n *Node) { n.MTU, n.TTI = 1350, 20 }), func(n *Node) any { return fmt.Sprint(n.MTU, n.TTI) }},
+		{"xhttp", with("xhttp", func(n *Node) { n.XHTTPMode = "packet-up" }), func(n *Node) any { return n.Network + n.XHTTPMode + n.Path }},
+		{"xhttp extra", with("xhttp", func(n *Node) { n.XHTTPExtra = json.RawMessage(`{"xPaddingBytes":"100-1000"}`) }), func(n *Node) any { return string(n.XHTTPExtra) }},
+		{"h2", with("h2", func(*Node) {}), func(n *Node) any { return n.Network + n.Host + n.Path }},
+		{"quic", with("quic", func(n *Node) { n.Security, n.QUICSecurity, n.QUICKey = "tls", "aes-128-gcm", "k" }),
+			func(n *Node) any { return n.Network + n.QUICSecurity + n.QUICKey }},
+		{"sni", with("ws", func(n *Node) { n.SNI = "other.example.com" }), func(n *Node) any { return n.SNI }},
+		{"alpn", with("ws", func(n *Node) { n.ALPN = []string{"h2", "http/1.1"} }), func(n *Node) any { return strings.Join(n.ALPN, ",") }},
+		{"fp", with("ws", func(n *Node) { n.Fingerprint = "firefox" }), func(n *Node) any { return n.Fingerprint }},
+		{"insecure", with("ws", func(n *Node) { n.Insecure = true }), func(n *Node) any { return n.Insecure }},
+		{"pcs", with("ws", func(n *Node) { n.PCS = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }), func(n *Node) any { return n.PCS }},
+		{"vcn", with("ws", func(n *Node) { n.VCN = "v.example.com" }), func(n *Node) any { return n.VCN }},
+		{"ech", with("ws", func(n *Node) { n.ECH = "AEX+DQBBpQAgACB/abc" }), func(n *Node) any { return n.ECH }},
+		{"reality", with("tcp", func(n *Node) {
+			n.Security, n.PublicKey, n.ShortID = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "6ba85179e30d4fc2"
+		}), func(n *Node) any { return n.Security + n.PublicKey + n.ShortID }},
+		{"reality spx/pqv", with("tcp", func(n *Node) {
+			n.Security, n.PublicKey, n.SpiderX, n.PQV = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "/s", "pqv"
+		}), func(n *Node) any { return n.SpiderX + n.PQV }},
+		{"finalmask", with("ws", func(n *Node) { n.FinalMask = json.RawMessage(`{"tcp":[{"type":"fragment"}]}`) }), func(n *Node) any { return string(n.FinalMask) }},
+		{"tfo", with("ws", func(n *Node) { n.TFO = true }), func(n *Node) any { return n.TFO }},
+		{"mux", with("ws", func(n *Node) { n.Mux = true }), func(n *Node) any { return n.Mux }},
+	}
+}
+
+// TestNothingDroppedSilently proves the issue's promise for every field the
+// model holds and every target: either the field survives being written
+// and read back, or the emitter reported a diagnostic for that node. It
+// also prints the lossy pairs (the README's table comes from this run).
+func TestNothingDroppedSilently(t *testing.T) {
+	// The plain nodes themselves convert cleanly everywhere they can.
+	for _, nw := range []string{"ws", "grpc", "tcp"} {
+		for _, target := range Targets {
+			if _, d, _ := Emit([]*Node{baseNode(nw)}, target, EmitOptions{}); len(d) > 0 {
+				t.Fatalf("base %s node is not clean for %s: %v", nw, target, d)
+			}
+		}
+	}
+	table := map[string][]string{}
+	for _, c := range lossCases() {
+		for _, target := range Targets {
+			t.Run(c.field+"/"+string(target), func(t *testing.T) {
+				n := c.node()
+				out, diags, err := Emit([]*Node{n}, target, EmitOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				notes := 0
+				for _, d := range diags {
+					if d.Severity == Note {
+						notes++
+					}
+				}
+				if len(diags) > notes {
+					kind := "lossy"
+					for _, d := range diags {
+						if d.Severity == Error {
+							kind = "not convertible"
+						}
+						if d.Severity == Note {
+							continue
+						}
+						if d.Server != "n" || d.Field == "" || d.Message == "" {
+							t.Errorf("diagnostic does not name server and field: %+v", d)
+						}
+					}
+					table[string(target)] = append(table[string(target)], c.field+" ("+kind+")")
+					return
+				}
+				res, err := Parse(context.Background(), "out", out, Options{})
+				if err != nil || len(res.Nodes) != 1 {
+					t.Fatalf("reading back: %v %v\n%s", err, res.Diagnostics, out)
+				}
+				if got, want := c.get(res.Nodes[0]), c.get(n); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s silently changed %v -> %v\n%s", c.field, want, got, out)
+				}
+			})
+		}
+	}
+	targets := make([]string, 0, len(table))
+	for k := range table {
+		targets = append(targets, k)
+	}
+	sort.Strings(targets)
+	for _, k := range targets {
+		t.Logf("| %s | %s |", k, strings.Join(table[k], ", "))
+	}
+}
