@@ -358,6 +358,9 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 			if p.src[p.i] == '}' {
 				return nil, p.errAt(p.i, "trailing comma before '}': remove it")
 			}
+			if p.src[p.i] == '\'' {
+				return nil, p.errAt(p.i, "keys must use double quotes (\"), not single quotes")
+			}
 			return nil, p.errAt(p.i, "unexpected %s: expected a quoted key", describe(p.src[p.i]))
 		}
 		kstart := p.i
