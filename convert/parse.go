@@ -39,11 +39,19 @@ type Options struct {
 type Result struct {
 	Nodes       []*Node
 	Diagnostics []Diagnostic
+	// Suppressed counts diagnostics left out after MaxDiagnostics, and
+	// SuppressedErrors how many of those were errors.
+	Suppressed, SuppressedErrors int
 }
 
-// Errors reports how many diagnostics are errors.
+// MaxDiagnostics bounds the diagnostics one Parse keeps, so that a hostile
+// input of millions of bad lines cannot exhaust memory; the rest are
+// counted in Result.Suppressed.
+const MaxDiagnostics = 1000
+
+// Errors reports how many entries failed, including suppressed ones.
 func (r *Result) Errors() int {
-	c := 0
+	c := r.SuppressedErrors
 	for _, d := range r.Diagnostics {
 		if d.Severity == Error {
 			c++
@@ -89,6 +97,10 @@ func Parse(ctx context.Context, name string, data []byte, opts Options) (Result,
 	if err != nil {
 		return Result{}, err
 	}
+	if p.res.Suppressed > 0 {
+		p.res.Diagnostics = append(p.res.Diagnostics, Diagnostic{Severity: Note, Input: name,
+			Message: fmt.Sprintf("%d more diagnostics (%d errors) not shown", p.res.Suppressed, p.res.SuppressedErrors)})
+	}
 	return p.res, nil
 }
 
@@ -103,9 +115,20 @@ func (p *parser) add(n *Node, line int, warns []Diagnostic) {
 	n.fixDefaults()
 	for _, w := range warns {
 		w.Input, w.Line, w.Server = p.name, line, n.label()
-		p.res.Diagnostics = append(p.res.Diagnostics, w)
+		p.keep(w)
 	}
 	p.res.Nodes = append(p.res.Nodes, n)
+}
+
+func (p *parser) keep(d Diagnostic) {
+	if len(p.res.Diagnostics) >= MaxDiagnostics {
+		p.res.Suppressed++
+		if d.Severity == Error {
+			p.res.SuppressedErrors++
+		}
+		return
+	}
+	p.res.Diagnostics = append(p.res.Diagnostics, d)
 }
 
 func (p *parser) report(sev Severity, line int, err error) {
@@ -114,7 +137,7 @@ func (p *parser) report(sev Severity, line int, err error) {
 	if errors.As(err, &fe) {
 		d.Field, d.Message = fe.Field, fe.Message
 	}
-	p.res.Diagnostics = append(p.res.Diagnostics, d)
+	p.keep(d)
 }
 
 // detect guesses the input format from its first significant bytes.

@@ -206,3 +206,20 @@ func TestParseCancelled(t *testing.T) {
 		t.Fatal("Parse ignored a cancelled context")
 	}
 }
+
+func TestParseBoundsDiagnostics(t *testing.T) {
+	bad := strings.Repeat("vmess://!!\n", 5000)
+	res, err := Parse(context.Background(), "bad", []byte(bad), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diagnostics) != MaxDiagnostics+1 {
+		t.Errorf("%d diagnostics kept, want %d", len(res.Diagnostics), MaxDiagnostics+1)
+	}
+	if res.Errors() != 5000 {
+		t.Errorf("Errors() = %d, want 5000", res.Errors())
+	}
+	if last := res.Diagnostics[len(res.Diagnostics)-1]; !strings.Contains(last.Message, "4000 more diagnostics") {
+		t.Errorf("last diagnostic %q does not summarise the rest", last)
+	}
+}
