@@ -356,7 +356,15 @@ func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := strings.TrimSpace(string(dec))
+	s := strings.TrimSpace(strings.TrimPrefix(string(dec), "\ufeff"))
+	if strings.HasPrefix(s, "{") {
+		// A v2rayN payload with a query glued on by some generator.
+		n, warns, err := parseV2RayN(b64)
+		if err == nil {
+			warns = append(warns, Diagnostic{Severity: Warning, Field: "query", Message: "text after a v2rayN payload ignored"})
+		}
+		return n, warns, err
+	}
 	cred, hp, ok := cutLast(s, "@")
 	if !ok {
 		return nil, nil, errField("base64", "decodes to text without '@'; want cipher:uuid@host:port")

@@ -159,6 +159,8 @@ case("kitsunebi vmess1", "vmess1://" + U + "@example.com:443/v2path?network=ws&t
 case("quantumult base64 line", "vmess://" + b64('Q1 = vmess, example.com, 443, chacha20-ietf-poly1305, "' + U + '", group=G, over-tls=true, tls-host=sni.example.com, certificate=1, obfs=ws, obfs-path="/p", obfs-header="Host: h.example.com[Rr][Nn]User-Agent: ua"'),
      {"Name": "Q1", "Cipher": "chacha20-poly1305", "Security": "tls", "SNI": "sni.example.com", "Network": "ws", "Path": "/p", "Host": "h.example.com", "Headers": {"User-Agent": "ua"}})
 
+case("v2rayn payload with a query glued on", v2(d(base, ps="glued")) + "?remarks=x", {"Name": "glued"}, warn=["query"])
+
 # --- client config lines ---------------------------------------------------------------------
 case("quantumult x wss", "vmess=example.com:443, method=aes-128-gcm, password=" + U + ", obfs=wss, obfs-host=cdn.example.com, obfs-uri=/p, tls-verification=true, fast-open=false, udp-relay=false, aead=true, tag=QX",
      {"Name": "QX", "Network": "ws", "Security": "tls", "Host": "cdn.example.com", "Path": "/p", "Cipher": "aes-128-gcm", "AlterID": 0})
