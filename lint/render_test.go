@@ -1,0 +1,226 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// renderReport lints two fixed inputs for the renderer goldens.
+func renderReport(t *testing.T) Report {
+	t.Helper()
+	l := newTestLinter(t, Options{})
+	names := []string{"../testdata/lint/err/security.json", "../testdata/lint/err/port-address.yaml"}
+	rep, err := l.Run(context.Background(), names, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rep.Diagnostics {
+		rep.Diagnostics[i].File = strings.TrimPrefix(rep.Diagnostics[i].File, "../")
+	}
+	return rep
+}
+
+func golden(t *testing.T, name string, got []byte) []byte {
+	t.Helper()
+	path := filepath.Join("../testdata/lint/render", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./lint -run TestRender -update)", err)
+	}
+	return want
+}
+
+func TestRenderText(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderText(&b, renderReport(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, "report.txt", b.Bytes())
+	if diff := cmp.Diff(string(want), b.String()); diff != "" {
+		t.Errorf("text output (-want +got):\n%s", diff)
+	}
+	if strings.Contains(b.String(), "27848739-7e62") {
+		t.Error("text output shows a user id")
+	}
+}
+
+func TestRenderGitHub(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderGitHub(&b, renderReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, "report.github", b.Bytes())
+	if diff := cmp.Diff(string(want), b.String()); diff != "" {
+		t.Errorf("github output (-want +got):\n%s", diff)
+	}
+}
+
+func parsed(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+	return v
+}
+
+func TestRenderJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderJSON(&b, renderReport(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, "report.json", b.Bytes())
+	if diff := cmp.Diff(parsed(t, want), parsed(t, b.Bytes())); diff != "" {
+		t.Errorf("json output (-want +got):\n%s", diff)
+	}
+	var rep struct {
+		Diagnostics []map[string]any `json:"diagnostics"`
+		Files       int              `json:"files"`
+		Errors      int              `json:"errors"`
+		Warnings    int              `json:"warnings"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Files != 2 || rep.Errors == 0 || rep.Warnings == 0 {
+		t.Errorf("counts: %+v", rep)
+	}
+	keys := []string{"file", "line", "column", "end_line", "end_column", "pointer", "rule", "severity", "message", "hint"}
+	for _, d := range rep.Diagnostics {
+		for _, k := range keys {
+			if _, ok := d[k]; !ok {
+				t.Errorf("diagnostic lacks %q: %v", k, d)
+			}
+		}
+	}
+}
+
+// sarifSubset is the part of the SARIF 2.1.0 schema (OASIS, draft-07)
+// covering every object xvm emits, transcribed with the same required
+// properties, enums, minimums and additionalProperties: false.
+const sarifSubset = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object", "additionalProperties": false, "required": ["version", "runs"],
+  "properties": {
+    "$schema": {"type": "string", "format": "uri"},
+    "version": {"enum": ["2.1.0"]},
+    "runs": {"type": "array", "items": {"$ref": "#/definitions/run"}}
+  },
+  "definitions": {
+    "message": {"type": "object", "additionalProperties": false, "properties": {"text": {"type": "string"}, "markdown": {"type": "string"}, "id": {"type": "string"}}, "anyOf": [{"required": ["text"]}, {"required": ["id"]}]},
+    "multiformatMessageString": {"type": "object", "additionalProperties": false, "properties": {"text": {"type": "string"}, "markdown": {"type": "string"}}, "required": ["text"]},
+    "propertyBag": {"type": "object", "additionalProperties": true},
+    "run": {"type": "object", "additionalProperties": false, "required": ["tool"], "properties": {
+      "tool": {"$ref": "#/definitions/tool"},
+      "results": {"type": "array", "items": {"$ref": "#/definitions/result"}}}},
+    "tool": {"type": "object", "additionalProperties": false, "required": ["driver"], "properties": {"driver": {"$ref": "#/definitions/toolComponent"}}},
+    "toolComponent": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {
+      "name": {"type": "string"}, "version": {"type": "string"}, "informationUri": {"type": "string", "format": "uri"},
+      "rules": {"type": "array", "uniqueItems": true, "items": {"$ref": "#/definitions/reportingDescriptor"}}}},
+    "reportingDescriptor": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {
+      "id": {"type": "string"}, "name": {"type": "string"},
+      "shortDescription": {"$ref": "#/definitions/multiformatMessageString"},
+      "fullDescription": {"$ref": "#/definitions/multiformatMessageString"},
+      "help": {"$ref": "#/definitions/multiformatMessageString"},
+      "defaultConfiguration": {"$ref": "#/definitions/reportingConfiguration"},
+      "properties": {"$ref": "#/definitions/propertyBag"}}},
+    "reportingConfiguration": {"type": "object", "additionalProperties": false, "properties": {
+      "enabled": {"type": "boolean"}, "level": {"enum": ["none", "note", "warning", "error"]}, "rank": {"type": "number", "minimum": -1, "maximum": 100}}},
+    "result": {"type": "object", "additionalProperties": false, "required": ["message"], "properties": {
+      "ruleId": {"type": "string"}, "ruleIndex": {"type": "integer", "minimum": -1},
+      "level": {"enum": ["none", "note", "warning", "error"]},
+      "message": {"$ref": "#/definitions/message"},
+      "locations": {"type": "array", "items": {"$ref": "#/definitions/location"}}}},
+    "location": {"type": "object", "additionalProperties": false, "properties": {
+      "physicalLocation": {"$ref": "#/definitions/physicalLocation"},
+      "logicalLocations": {"type": "array", "uniqueItems": true, "items": {"$ref": "#/definitions/logicalLocation"}}}},
+    "logicalLocation": {"type": "object", "additionalProperties": false, "properties": {
+      "name": {"type": "string"}, "fullyQualifiedName": {"type": "string"}, "kind": {"type": "string"}}},
+    "physicalLocation": {"type": "object", "additionalProperties": false, "properties": {
+      "artifactLocation": {"$ref": "#/definitions/artifactLocation"}, "region": {"$ref": "#/definitions/region"}},
+      "anyOf": [{"required": ["address"]}, {"required": ["artifactLocation"]}]},
+    "artifactLocation": {"type": "object", "additionalProperties": false, "properties": {"uri": {"type": "string", "format": "uri-reference"}, "uriBaseId": {"type": "string"}}},
+    "region": {"type": "object", "additionalProperties": false, "properties": {
+      "startLine": {"type": "integer", "minimum": 1}, "startColumn": {"type": "integer", "minimum": 1},
+      "endLine": {"type": "integer", "minimum": 1}, "endColumn": {"type": "integer", "minimum": 1}}}
+  }
+}`
+
+func TestRenderSARIF(t *testing.T) {
+	var b bytes.Buffer
+	if err := RenderSARIF(&b, renderReport(t), "test"); err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, "report.sarif", b.Bytes())
+	if diff := cmp.Diff(parsed(t, want), parsed(t, b.Bytes())); diff != "" {
+		t.Errorf("sarif output (-want +got):\n%s", diff)
+	}
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft7
+	c.AssertFormat = true
+	if err := c.AddResource("mem://sarif.json", strings.NewReader(sarifSubset)); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := c.Compile("mem://sarif.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Validate(parsed(t, b.Bytes())); err != nil {
+		t.Errorf("SARIF output is invalid: %#v", err)
+	}
+	// every rule has help text, and results point into the rule table
+	var log sarifLog
+	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	rules := log.Runs[0].Tool.Driver.Rules
+	for _, r := range rules {
+		if r.Help.Text == "" || r.ShortDescription.Text == "" {
+			t.Errorf("rule %s lacks help", r.ID)
+		}
+	}
+	for _, res := range log.Runs[0].Results {
+		if rules[res.RuleIndex].ID != res.RuleID {
+			t.Errorf("result %s has ruleIndex %d (%s)", res.RuleID, res.RuleIndex, rules[res.RuleIndex].ID)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	tests := []struct{ in, want, line string }{
+		{"27848739-7e62-4138-9fd3-098a63964b6b", "2784…4b6b", "2784****-****-****-****-********4b6b"},
+		{"hello", "…", "*****"},
+		{"abcdefghij", "a…j", "**********"},
+	}
+	for _, tt := range tests {
+		if got := Mask(tt.in); got != tt.want {
+			t.Errorf("Mask(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := maskSameWidth(tt.in); got != tt.line {
+			t.Errorf("maskSameWidth(%q) = %q, want %q", tt.in, got, tt.line)
+		}
+	}
+}
+
+func TestDidYouMean(t *testing.T) {
+	known := []string{"security", "level", "email", "id", "alterId", "experiments"}
+	tests := map[string]string{"secuirty": "security", "levle": "level", "emial": "email", "flow": "", "experiment": "experiments", "Security": "security"}
+	for in, want := range tests {
+		if got := didYouMean(in, known); got != want {
+			t.Errorf("didYouMean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
