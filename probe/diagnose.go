@@ -1,0 +1,185 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess"
+	"github.com/xvmtools/xvm/vmess/transport"
+)
+
+// isTimeout reports a deadline or context timeout anywhere in err's chain.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isRejection reports an attempt the server closed without a response
+// byte: how VMess servers reject an id or a timestamp.
+func isRejection(err error) bool {
+	var se *stageError
+	if errors.As(err, &se) && se.stage != stageHandshake {
+		return false
+	}
+	return errors.Is(err, vmess.ErrNoResponse) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// classify maps an attempt's error to a failure kind and a message that
+// says what to do next. Rejections are classified as auth_rejected here;
+// diagnose refines them with a skew search.
+func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
+	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	timeout := p.opts.Timeout
+	var te *transport.Error
+	if errors.As(err, &te) {
+		var ue *transport.UnsupportedError
+		switch {
+		case errors.As(err, &ue):
+			return &Failure{KindTransport, fmt.Sprintf("%s; xvm cannot probe this server yet (use Xray's own client for it)", ue.Error())}
+		case te.Phase == transport.PhaseConfig:
+			return &Failure{KindTransport, fmt.Sprintf("the transport settings are unusable: %v; fix the server entry", te.Err)}
+		case te.Timeout():
+			return &Failure{KindTimeout, fmt.Sprintf("%s did not finish within %s (%s phase); the server is down, blackholed or too slow; check the address, or raise --timeout", server, timeout, te.Phase)}
+		case te.Phase == transport.PhaseDNS:
+			return &Failure{KindDNS, fmt.Sprintf("cannot resolve %q: %v; check the server address and your DNS", t.Stream.Address, te.Err)}
+		case te.Phase == transport.PhaseConnect:
+			if te.Refused() {
+				return &Failure{KindRefused, fmt.Sprintf("%s refused the connection: nothing listens on port %d; check the port, or whether the server is running", server, t.Stream.Port)}
+			}
+			return &Failure{KindRefused, fmt.Sprintf("cannot connect to %s: %v; check the address and your network", server, te.Err)}
+		case te.Phase == transport.PhaseTLS:
+			return &Failure{KindTLS, fmt.Sprintf("TLS with %s failed: %v; check serverName, the certificate pin, or whether the server uses TLS at all", server, te.Err)}
+		default:
+			return &Failure{KindTransport, fmt.Sprintf("the %s transport to %s failed: %v; check path, host and service name against the server's config", t.network(), server, te.Err)}
+		}
+	}
+	var se *stageError
+	st := stageHandshake
+	if errors.As(err, &se) {
+		st = se.stage
+	}
+	switch {
+	case st == stageHandshake && (errors.Is(err, vmess.ErrResponseMismatch) || errors.Is(err, vmess.ErrProtocol)):
+		return &Failure{KindProtocol, fmt.Sprintf("%s answered, but not with a VMess response to our request (%v); is it a VMess server, with the transport and TLS settings you gave?", server, err)}
+	case isRejection(err):
+		return &Failure{KindAuthRejected, fmt.Sprintf("%s closed the connection without answering: it rejected the user id %s or our clock; check the id", server, p.idText(t.ID))}
+	case st == stageHandshake && isTimeout(err):
+		return &Failure{KindTimeout, fmt.Sprintf("no VMess response from %s within %s: the server took the request but never answered; either it cannot reach %s, or it is not a VMess server; raise --timeout or try another --url", server, timeout, p.url.Host)}
+	case st == stageHandshake:
+		return &Failure{KindProtocol, fmt.Sprintf("the VMess handshake with %s failed: %v", server, err)}
+	case isTimeout(err):
+		return &Failure{KindTimeout, fmt.Sprintf("the server accepted us, but %s did not answer within %s; raise --timeout or try another --url", p.url.Host, timeout)}
+	case errors.Is(err, vmess.ErrProtocol) || errors.Is(err, vmess.ErrResponseMismatch):
+		return &Failure{KindProtocol, fmt.Sprintf("the data from %s is corrupt after the VMess handshake (%v); check the security setting", server, err)}
+	default:
+		return &Failure{KindDestination, fmt.Sprintf("the server accepted us but could not fetch %s: %v; the server may not reach that site, try another --url", p.url.Redacted(), err)}
+	}
+}
+
+// diagnose classifies the first sample's failure. A rejection gets a skew
+// search, which tells a skewed clock from a wrong id.
+func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error) (*Failure, *Skew) {
+	f := p.classify(t, acct, err)
+	if f.Kind == KindTimeout && t.drains() && p.url.Scheme == "https" {
+		// With https the first flight is a short TLS ClientHello, which a
+		// rejecting RAW server waits on until its handshake timeout. A
+		// padded plain request tells a rejection from a slow destination.
+		ok, _, aerr := p.attemptFunc(t, acct)(ctx, 0)
+		if aerr != nil || ok {
+			return f, nil
+		}
+		f = p.classify(t, acct, &stageError{stageHandshake, vmess.ErrNoResponse})
+	}
+	if f.Kind != KindAuthRejected {
+		return f, nil
+	}
+	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	legacy := acct.AlterID > 0 || t.ForceLegacy
+	if legacy {
+		ok, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, 0)
+		if aerr == nil && ok {
+			return &Failure{KindAuthRejected, fmt.Sprintf("%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", server, acct.AlterID)}, nil
+		}
+	}
+	est, serr := searchSkew(ctx, p.attemptFunc(t, acct, withAEAD), p.opts.SkewSearch, nil)
+	if serr != nil {
+		f.Message += fmt.Sprintf(" (the clock check could not finish: %v)", serr)
+		return f, nil
+	}
+	if !est.Found {
+		rng := p.opts.SkewSearch.withDefaults().Range
+		f.Message = fmt.Sprintf("%s rejected the user id %s: no clock offset within ±%s was accepted (%d handshakes); the id is wrong, or the server is not VMess", server, p.idText(t.ID), fmtDuration(rng.Seconds()), est.Attempts)
+		if legacy {
+			f.Message += "; alterId > 0 also failed with AEAD"
+		}
+		return f, nil
+	}
+	skew := &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: est.Attempts}
+	if est.Lower <= 0 && est.Upper >= 0 {
+		// Our own clock is inside the window now: the first rejection was
+		// something else (a replay filter, a restart).
+		return &Failure{KindAuthRejected, fmt.Sprintf("%s rejected the first request but accepts our clock now; probe it again", server)}, skew
+	}
+	dir := "ahead of"
+	if est.Offset < 0 {
+		dir = "behind"
+	}
+	msg := fmt.Sprintf("server clock is %s %s yours (±%.1fs); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine", fmtDuration(abs(est.Offset)), dir, est.Uncertainty)
+	if legacy {
+		msg += "; it accepted AEAD (alterId 0) requests"
+	}
+	return &Failure{KindClockSkew, msg}, skew
+}
+
+// attemptOption tunes attemptFunc.
+type attemptOption int
+
+const withAEAD attemptOption = 1
+
+// attemptFunc returns the skew search's attempt for t: a padded plain HTTP
+// request to the URL's host whose only use is the VMess response header.
+func (p *prober) attemptFunc(t *Target, acct vmess.Account, opts ...attemptOption) attemptFunc {
+	aead := len(opts) > 0 && opts[0] == withAEAD
+	return func(ctx context.Context, offset time.Duration) (bool, time.Duration, error) {
+		s, err := p.fetch(ctx, t, acct, fetchSpec{url: p.url, offset: offset, pad: t.drains(), handshakeOnly: true, aead: aead})
+		if err == nil {
+			return true, s.rtt, nil
+		}
+		if isRejection(err) {
+			return false, 0, nil
+		}
+		return false, 0, err
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// fmtDuration renders seconds as 3m12s, 1h0m5s, 2.5s, 24h.
+func fmtDuration(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	if d >= time.Minute {
+		d = d.Round(time.Second)
+	} else {
+		d = d.Round(100 * time.Millisecond)
+	}
+	str := d.String()
+	// time.Duration prints 24h0m0s; trim the zero tails for reading.
+	for _, z := range []string{"m0s", "h0m"} {
+		if len(str) > len(z) && str[len(str)-len(z):] == z {
+			str = str[:len(str)-len(z)+1]
+		}
+	}
+	return str
+}

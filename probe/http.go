@@ -1,0 +1,84 @@
+package probe
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxResponseHead bounds the status line and headers read from the URL's
+// server, so a hostile destination cannot make us allocate without limit.
+const maxResponseHead = 64 << 10
+
+// response is the part of the URL's HTTP response a probe uses.
+type response struct {
+	status int
+	reason string
+	body   io.Reader
+}
+
+// headCap limits reads to left bytes until lifted (after the headers).
+type headCap struct {
+	r      io.Reader
+	left   int
+	lifted bool
+}
+
+var errHeadTooLong = errors.New("the HTTP response headers exceed 64 KiB")
+
+func (h *headCap) Read(p []byte) (int, error) {
+	if h.lifted {
+		return h.r.Read(p)
+	}
+	if h.left <= 0 {
+		return 0, errHeadTooLong
+	}
+	if len(p) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.r.Read(p)
+	h.left -= n
+	return n, err
+}
+
+// readResponse reads the HTTP response head from the tunnel and says when
+// its first byte arrived.
+func readResponse(r io.Reader) (*response, time.Time, error) {
+	hc := &headCap{r: r, left: maxResponseHead}
+	br := bufio.NewReaderSize(hc, 4096)
+	if _, err := br.Peek(1); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, time.Time{}, errEmptyReply
+		}
+		return nil, time.Time{}, err
+	}
+	first := time.Now()
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, first, fmt.Errorf("%w: the reply ended inside the HTTP headers", errBadReply)
+		}
+		if errors.Is(err, errHeadTooLong) {
+			return nil, first, fmt.Errorf("%w: %w", errBadReply, err)
+		}
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, first, err
+		}
+		return nil, first, fmt.Errorf("%w: %v", errBadReply, err)
+	}
+	hc.lifted = true
+	return &response{status: resp.StatusCode, reason: strings.TrimPrefix(resp.Status, fmt.Sprint(resp.StatusCode)+" "), body: resp.Body}, first, nil
+}
+
+var (
+	// errEmptyReply: the tunnel closed right after the VMess response
+	// header, without data: the server could not reach the destination.
+	errEmptyReply = errors.New("the server closed the tunnel without any data from the destination")
+	// errBadReply: the destination's answer is not HTTP.
+	errBadReply = errors.New("the URL's server did not answer HTTP")
+)

@@ -1,0 +1,522 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess"
+	"github.com/xvmtools/xvm/vmess/transport"
+)
+
+// DefaultURL is the URL fetched through each server unless Options.URL says
+// otherwise.
+const DefaultURL = "http://www.gstatic.com/generate_204"
+
+// Options configure a probe run. The zero value probes DefaultURL three
+// times per server with a 5 s timeout per attempt, 32 servers at a time.
+type Options struct {
+	// URL is fetched through every server (http or https; https does TLS
+	// inside the tunnel). Empty means DefaultURL.
+	URL string
+	// Count is the number of samples per server; 0 means 3.
+	Count int
+	// Timeout bounds every attempt (dial, handshake and the URL's response
+	// headers); 0 means 5 s.
+	Timeout time.Duration
+	// Concurrency is how many servers are probed at once; 0 means 32.
+	Concurrency int
+	// Skew measures the clock offset even when the handshake succeeds.
+	// (A rejected handshake always gets a skew search.)
+	Skew bool
+	// SkewSearch tunes the clock-offset search.
+	SkewSearch SkewSearch
+	// Download, when set, is a URL downloaded once through every server
+	// that passed, to measure throughput (see DownloadURL).
+	Download string
+	// ShowSecrets puts user ids into messages unmasked.
+	ShowSecrets bool
+
+	// Now is our clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the random source for keys and nonces; nil means
+	// crypto/rand. It must be safe for concurrent use.
+	Rand io.Reader
+	// URLRootCAs are the roots trusted for an https URL inside the tunnel;
+	// nil means the system roots.
+	URLRootCAs *x509.CertPool
+	// NetDialer and Resolver, when set, replace those of targets that have
+	// none (tests use them to stay on loopback).
+	NetDialer transport.ContextDialer
+	Resolver  *net.Resolver
+
+	// OnResult, when set, is called with each result as soon as it is
+	// ready, in completion order, one call at a time.
+	OnResult func(Result)
+}
+
+// Run probes every target and returns the results in input order. When ctx
+// is cancelled, work in flight is abandoned and Run returns the results that
+// had finished. The error is non-nil only for unusable options.
+func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) {
+	p, err := newProber(opts)
+	if err != nil {
+		return nil, err
+	}
+	var emit func(int, Result)
+	if opts.OnResult != nil {
+		emit = func(_ int, r Result) { opts.OnResult(r) }
+	}
+	return runOrdered(ctx, len(targets), p.opts.Concurrency, func(ctx context.Context, i int) (Result, bool) {
+		r, done := p.probe(ctx, &targets[i])
+		r.Index = i
+		return r, done
+	}, emit), nil
+}
+
+// prober holds the validated options of one run.
+type prober struct {
+	opts     Options
+	url      *url.URL
+	download *url.URL
+}
+
+func newProber(opts Options) (*prober, error) {
+	if opts.URL == "" {
+		opts.URL = DefaultURL
+	}
+	if opts.Count <= 0 {
+		opts.Count = 3
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 32
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	p := &prober{opts: opts}
+	var err error
+	if p.url, err = parseHTTPURL(opts.URL, "url"); err != nil {
+		return nil, err
+	}
+	if opts.Download != "" {
+		if p.download, err = parseHTTPURL(opts.Download, "download"); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func parseHTTPURL(s, what string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, fmt.Errorf("probe: %s %q: want an http:// or https:// URL with a host", what, s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("probe: %s %q: bad port", what, s)
+		}
+	}
+	return u, nil
+}
+
+// urlPort is u's port, defaulted by scheme.
+func urlPort(u *url.URL) uint16 {
+	if p := u.Port(); p != "" {
+		n, _ := strconv.Atoi(p)
+		return uint16(n)
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// probe measures one target. done is false when ctx was cancelled before it
+// finished.
+func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
+	r := Result{
+		Name:     t.Name,
+		Address:  t.Stream.Address,
+		Port:     int(t.Stream.Port),
+		Network:  t.network(),
+		Security: strings.ToLower(t.Security),
+	}
+	if r.Security == "" {
+		r.Security = "auto"
+	}
+	if t.tls() {
+		r.TransportSecurity = "tls"
+	}
+	acct, err := t.account()
+	if err == nil {
+		err = t.Validate()
+	}
+	if err != nil {
+		r.Error = &Failure{Kind: KindProtocol, Message: err.Error()}
+		return r, true
+	}
+	var samples []sample
+	for i := 0; i < p.opts.Count; i++ {
+		s, err := p.fetch(ctx, t, acct, fetchSpec{url: p.url, pad: t.drains()})
+		if ctx.Err() != nil {
+			return r, false
+		}
+		r.Samples++
+		if err != nil {
+			r.Lost++
+			if len(samples) == 0 && i == 0 {
+				// The first sample decides whether the server works at all;
+				// a dead server costs one timeout, not Count of them.
+				f, skew := p.diagnose(ctx, t, acct, err)
+				if ctx.Err() != nil {
+					return r, false
+				}
+				r.Error, r.Skew = f, skew
+				return r, true
+			}
+			continue
+		}
+		samples = append(samples, s)
+	}
+	if len(samples) == 0 {
+		r.Error = &Failure{Kind: KindTimeout, Message: "every sample after the first failed; the server is unstable"}
+		return r, true
+	}
+	r.OK = true
+	r.Timings, r.Latency = summarise(samples)
+
+	if p.opts.Skew {
+		zero := 0
+		est, err := searchSkew(ctx, p.attemptFunc(t, acct), p.opts.SkewSearch, &zero)
+		if ctx.Err() != nil {
+			return r, false
+		}
+		if err == nil && est.Found {
+			r.Skew = &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: est.Attempts}
+		}
+	}
+	if p.download != nil {
+		s, err := p.fetch(ctx, t, acct, fetchSpec{url: p.download, pad: t.drains(), download: true})
+		if ctx.Err() != nil {
+			return r, false
+		}
+		if err != nil {
+			f := p.classify(t, acct, err)
+			f.Message = "download: " + f.Message
+			r.OK, r.Error = false, f
+		} else {
+			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
+			if s.downloadTime > 0 {
+				r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
+			}
+		}
+	}
+	return r, true
+}
+
+// summarise picks the sample with the median total as the representative
+// for phase timings and summarises the totals.
+func summarise(samples []sample) (*Timings, *Latency) {
+	sorted := slices.Clone(samples)
+	slices.SortStableFunc(sorted, func(a, b sample) int { return int(a.total - b.total) })
+	med := sorted[(len(sorted)-1)/2]
+	lat := &Latency{Min: ms(sorted[0].total), Max: ms(sorted[len(sorted)-1].total)}
+	if len(sorted)%2 == 1 {
+		lat.Median = ms(med.total)
+	} else {
+		lat.Median = ms((sorted[len(sorted)/2-1].total + sorted[len(sorted)/2].total) / 2)
+	}
+	return med.timings(), lat
+}
+
+func roundTo(x, unit float64) float64 {
+	return float64(int64(x/unit+0.5)) * unit
+}
+
+// sample is what one request through the server measured. Durations are
+// -1 when the phase did not happen.
+type sample struct {
+	dns, connect, tls, upgrade time.Duration
+	handshake, firstByte       time.Duration
+	total                      time.Duration
+	// rtt is request written → response header (or close), for the skew
+	// search's uncertainty.
+	rtt time.Duration
+
+	bytes        int64
+	downloadTime time.Duration
+}
+
+func (s sample) timings() *Timings {
+	return &Timings{
+		DNS: msp(s.dns), Connect: msp(s.connect), TLS: msp(s.tls), Upgrade: msp(s.upgrade),
+		Handshake: msp(s.handshake), FirstByte: msp(s.firstByte), Total: msp(s.total),
+	}
+}
+
+// fetchSpec says what one attempt does.
+type fetchSpec struct {
+	url *url.URL
+	// offset shifts the auth-id timestamp.
+	offset time.Duration
+	// pad makes the first flight at least maxDrain bytes, so that a
+	// rejection on raw TCP is an immediate close.
+	pad bool
+	// handshakeOnly stops after the VMess response header (skew search);
+	// the request is always plain HTTP then.
+	handshakeOnly bool
+	// download reads the whole body.
+	download bool
+	// aead forces the AEAD header (alterId 0).
+	aead bool
+}
+
+// maxDrain is the most bytes Xray reads from a rejected RAW connection
+// before closing it (NOTES-protocol §7.4: D ∈ [54, 3382]); padPlus is the
+// margin added so the first flight surely exceeds it.
+const (
+	maxDrain = 3382
+	padTo    = maxDrain + 200
+)
+
+// phaseClock records phase times reported by transport and vmess traces,
+// which may call from another goroutine.
+type phaseClock struct {
+	mu                          sync.Mutex
+	dns, connect, tls, upgrade  time.Duration
+	requestWritten, firstByte   time.Time
+	responseHeader, httpRequest time.Time
+}
+
+func newPhaseClock() *phaseClock {
+	return &phaseClock{dns: -1, connect: -1, tls: -1, upgrade: -1}
+}
+
+func (c *phaseClock) transportTrace() *transport.Trace {
+	return &transport.Trace{PhaseDone: func(ph transport.Phase, start, end time.Time) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		d := end.Sub(start)
+		switch ph {
+		case transport.PhaseDNS:
+			c.dns = d
+		case transport.PhaseConnect:
+			c.connect = d
+		case transport.PhaseTLS:
+			c.tls = d
+		case transport.PhaseUpgrade:
+			c.upgrade = d
+		}
+	}}
+}
+
+func (c *phaseClock) vmessTrace() *vmess.Trace {
+	set := func(p *time.Time) func(time.Time) {
+		return func(t time.Time) {
+			c.mu.Lock()
+			if p.IsZero() {
+				*p = t
+			}
+			c.mu.Unlock()
+		}
+	}
+	return &vmess.Trace{
+		RequestWritten:    set(&c.requestWritten),
+		FirstResponseByte: set(&c.firstByte),
+		ResponseHeader:    set(&c.responseHeader),
+	}
+}
+
+// headerSeen reports whether the VMess response header arrived.
+func (c *phaseClock) headerSeen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.responseHeader.IsZero()
+}
+
+// stageError marks where in an attempt an error happened.
+type stageError struct {
+	stage stage
+	err   error
+}
+
+type stage int
+
+const (
+	stageDial      stage = iota // transport.Dial (or a deferred upgrade)
+	stageHandshake              // before the VMess response header
+	stageURL                    // after it: the destination's part
+)
+
+func (e *stageError) Error() string { return e.err.Error() }
+func (e *stageError) Unwrap() error { return e.err }
+
+// fetch makes one attempt: dial, VMess handshake, and an HTTP GET of spec.url.
+func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec fetchSpec) (sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	start := time.Now()
+	clock := newPhaseClock()
+	cfg := t.Stream
+	if cfg.NetDialer == nil {
+		cfg.NetDialer = p.opts.NetDialer
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = p.opts.Resolver
+	}
+	raw, err := transport.Dial(ctx, &cfg, clock.transportTrace())
+	if err != nil {
+		return sample{}, &stageError{stageDial, err}
+	}
+	defer raw.Close()
+	// After Dial the conn's deadlines govern; cancellation (Ctrl-C) moves
+	// them to the past so every blocked call returns at once.
+	deadline, _ := ctx.Deadline()
+	raw.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	if spec.aead {
+		acct.AlterID = 0
+	}
+	now := p.opts.Now
+	if spec.offset != 0 {
+		off := spec.offset
+		now = func() time.Time { return p.opts.Now().Add(off) }
+	}
+	host := spec.url.Hostname()
+	vc, err := vmess.Client(raw, acct, vmess.Destination{Network: vmess.NetworkTCP, Host: host, Port: urlPort(spec.url)},
+		&vmess.Config{Now: now, Rand: p.opts.Rand, Trace: clock.vmessTrace(), ForceLegacy: t.ForceLegacy && !spec.aead})
+	if err != nil {
+		return sample{}, &stageError{stageHandshake, err}
+	}
+	pad := 0
+	if spec.pad {
+		pad = padTo
+	}
+	tunnel := net.Conn(vc)
+	if spec.url.Scheme == "https" && !spec.handshakeOnly {
+		tc := tls.Client(vc, &tls.Config{ServerName: host, RootCAs: p.opts.URLRootCAs, NextProtos: []string{"http/1.1"}})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return sample{}, p.stageOf(clock, err)
+		}
+		tunnel = tc
+		pad = 0 // the first flight has gone already
+	}
+	req := httpRequest(spec.url, pad)
+	clock.mu.Lock()
+	clock.httpRequest = time.Now()
+	clock.mu.Unlock()
+	if _, err := tunnel.Write(req); err != nil {
+		return sample{}, p.stageOf(clock, err)
+	}
+	if spec.handshakeOnly {
+		if err := vc.HandshakeContext(ctx); err != nil {
+			return sample{}, p.stageOf(clock, err)
+		}
+		clock.mu.Lock()
+		defer clock.mu.Unlock()
+		return sample{rtt: clock.responseHeader.Sub(clock.requestWritten)}, nil
+	}
+	resp, firstByte, err := readResponse(tunnel)
+	if err != nil {
+		return sample{}, p.stageOf(clock, err)
+	}
+	end := time.Now()
+	clock.mu.Lock()
+	s := sample{
+		dns: clock.dns, connect: clock.connect, tls: clock.tls, upgrade: clock.upgrade,
+		handshake: clock.responseHeader.Sub(clock.requestWritten),
+		firstByte: firstByte.Sub(clock.httpRequest),
+		total:     end.Sub(start),
+		rtt:       clock.responseHeader.Sub(clock.requestWritten),
+	}
+	reqAt := clock.httpRequest
+	clock.mu.Unlock()
+	if spec.download {
+		if resp.status/100 != 2 {
+			return s, &stageError{stageURL, fmt.Errorf("%s answered %d %s; give a URL that serves the file", spec.url.Redacted(), resp.status, resp.reason)}
+		}
+		// The download may take longer than one attempt's timeout; each
+		// read must make progress within it instead.
+		stop()
+		n, err := copyIdle(resp.body, raw, p.opts.Timeout, ctx)
+		s.bytes = n
+		s.downloadTime = time.Since(reqAt)
+		if err != nil {
+			return s, &stageError{stageURL, fmt.Errorf("download stopped after %d bytes: %w", n, err)}
+		}
+	}
+	return s, nil
+}
+
+// stageOf tags err with the stage it happened in: a transport.Error from
+// a deferred upgrade is the dial's; before the response header it is the
+// handshake's; after, the destination's.
+func (p *prober) stageOf(clock *phaseClock, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return &stageError{stageDial, err}
+	}
+	if clock.headerSeen() {
+		return &stageError{stageURL, err}
+	}
+	return &stageError{stageHandshake, err}
+}
+
+// copyIdle reads r to the end, giving each read timeout to make progress.
+// ctx still cancels it.
+func copyIdle(r io.Reader, conn net.Conn, timeout time.Duration, ctx context.Context) (int64, error) {
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	buf := make([]byte, 64<<10)
+	var n int64
+	for {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		conn.SetReadDeadline(time.Now().Add(timeout))
+		k, err := r.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// httpRequest is a GET for u, padded with a header to at least pad bytes.
+func httpRequest(u *url.URL, pad int) []byte {
+	path := u.RequestURI()
+	var b strings.Builder
+	b.WriteString("GET " + path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: xvm-probe\r\nAccept: */*\r\nConnection: close\r\n")
+	if rest := pad - b.Len() - len("X-Padding: \r\n\r\n"); rest > 0 {
+		b.WriteString("X-Padding: " + strings.Repeat("0", rest) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+// errorText is err's message with any id masked unless secrets are shown.
+func (p *prober) idText(id string) string {
+	if p.opts.ShowSecrets {
+		return id
+	}
+	return vmess.MaskID(id)
+}

@@ -1,0 +1,115 @@
+package probe
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/xvmtools/xvm/vmess"
+	"github.com/xvmtools/xvm/vmess/transport"
+)
+
+// Target is one server to probe: a VMess user on a server reached through
+// one transport. It is probe's own model; target_from.go builds it from the
+// Xray outbound types convert produces.
+type Target struct {
+	// Name labels the server in results (a share link's remark, an
+	// outbound tag, …). It never holds the user id.
+	Name string
+
+	// ID is the user id as configured (a UUID, or a 1–30 byte name).
+	ID string
+	// AlterID > 0 makes the client use the legacy (MD5) header.
+	AlterID int
+	// Security is the VMess body security: auto (or empty), aes-128-gcm,
+	// chacha20-poly1305, none, zero.
+	Security string
+	// Experiments is Xray's user experiments string, e.g.
+	// "AuthenticatedLength|NoTerminationSignal".
+	Experiments string
+	// ForceLegacy uses the legacy header even with AlterID 0.
+	ForceLegacy bool
+
+	// Stream is the server address, port and transport.
+	Stream transport.Config
+}
+
+// account builds the vmess account, or says what is wrong with the target.
+func (t *Target) account() (vmess.Account, error) {
+	if strings.TrimSpace(t.ID) == "" {
+		return vmess.Account{}, fmt.Errorf("probe: %s has no user id; add the id the server's admin gave you", t.label())
+	}
+	id, err := vmess.ParseID(t.ID)
+	if err != nil {
+		return vmess.Account{}, fmt.Errorf("probe: %s: %w", t.label(), err)
+	}
+	sec := vmess.SecurityAuto
+	if t.Security != "" {
+		if sec, err = vmess.ParseSecurity(t.Security); err != nil {
+			return vmess.Account{}, fmt.Errorf("probe: %s: %w", t.label(), err)
+		}
+	}
+	if t.AlterID < 0 || t.AlterID > 65535 {
+		return vmess.Account{}, fmt.Errorf("probe: %s: alterId %d is out of range 0–65535", t.label(), t.AlterID)
+	}
+	a := vmess.Account{ID: id, AlterID: uint16(t.AlterID), Security: sec}
+	for _, e := range strings.Split(t.Experiments, "|") {
+		switch strings.TrimSpace(e) {
+		case "AuthenticatedLength":
+			a.AuthenticatedLength = true
+		case "NoTerminationSignal":
+			a.NoTerminationSignal = true
+		}
+	}
+	return a, nil
+}
+
+// Validate reports a target that cannot be probed at all (no address, no
+// port, a malformed id or security). The error never contains the id.
+func (t *Target) Validate() error {
+	if t.Stream.Address == "" {
+		return fmt.Errorf("probe: %s has no server address", t.label())
+	}
+	if t.Stream.Port == 0 {
+		return fmt.Errorf("probe: %s has no server port", t.label())
+	}
+	_, err := t.account()
+	return err
+}
+
+// label names the target in messages: its name, else host:port.
+func (t *Target) label() string {
+	if t.Name != "" {
+		return fmt.Sprintf("%q", t.Name)
+	}
+	return hostPort(t.Stream.Address, int(t.Stream.Port))
+}
+
+// network is the transport's name as results show it.
+func (t *Target) network() string {
+	switch n := strings.ToLower(t.Stream.Network); n {
+	case "", "tcp", "raw":
+		return "raw"
+	case "websocket":
+		return "ws"
+	default:
+		return n
+	}
+}
+
+// tls reports whether the transport is wrapped in TLS.
+func (t *Target) tls() bool { return strings.EqualFold(t.Stream.Security, "tls") }
+
+// drains reports whether a rejected request to this target is answered only
+// after the server has read D ∈ [54, 3382] bytes (Xray on RAW TCP without
+// TLS or the HTTP header disguise, NOTES-protocol §7.4). Everywhere else a
+// rejection is an immediate close.
+func (t *Target) drains() bool {
+	return t.network() == "raw" && !t.tls() && (t.Stream.Raw.HeaderType == "" || strings.EqualFold(t.Stream.Raw.HeaderType, "none"))
+}
+
+func hostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("[%s]:%d", host, port)
+	}
+	return fmt.Sprintf("%s:%d", host, port)
+}

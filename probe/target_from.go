@@ -1,0 +1,93 @@
+package probe
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/xvmtools/xvm/schema/conf"
+	"github.com/xvmtools/xvm/vmess/transport"
+)
+
+// TargetFromOutbound maps an Xray VMess outbound (the schema/conf types
+// that convert produces from links, subscriptions, Clash, sing-box and Xray
+// configs) onto a Target. The name is the outbound's tag. It fails for an
+// outbound that is not VMess or does not name exactly one server and user.
+//
+// Stream settings that transport cannot dial (xhttp, kcp, REALITY, …) are
+// carried as they are: probing such a target reports a transport failure
+// that names the setting, rather than dropping the server.
+func TargetFromOutbound(o *conf.Outbound) (Target, error) {
+	if o == nil || !strings.EqualFold(o.Protocol, "vmess") {
+		return Target{}, fmt.Errorf("probe: outbound %q is not VMess", tagOf(o))
+	}
+	srv, user, ok := o.Settings.Target()
+	if !ok {
+		return Target{}, fmt.Errorf("probe: outbound %q must name exactly one server with one user", tagOf(o))
+	}
+	if srv.Port < 1 || srv.Port > 65535 {
+		return Target{}, fmt.Errorf("probe: outbound %q: port %d is out of range 1–65535", tagOf(o), srv.Port)
+	}
+	t := Target{
+		Name:        o.Tag,
+		ID:          user.ID,
+		AlterID:     user.AlterID,
+		Security:    user.Security,
+		Experiments: user.Experiments,
+		Stream:      transport.Config{Address: srv.Address, Port: uint16(srv.Port)},
+	}
+	ss := o.StreamSettings
+	if ss == nil {
+		return t, nil
+	}
+	t.Stream.Network = ss.Network
+	t.Stream.Security = ss.Security
+	if tl := ss.TLSSettings; tl != nil {
+		t.Stream.TLS = transport.TLSConfig{
+			ServerName:           tl.ServerName,
+			ALPN:                 tl.ALPN,
+			Fingerprint:          tl.Fingerprint,
+			PinnedPeerCertSHA256: splitComma(tl.PinnedPeerCertSha256),
+			VerifyPeerCertByName: splitComma(tl.VerifyPeerCertByName),
+			AllowInsecure:        tl.AllowInsecure,
+		}
+	}
+	if raw := ss.Raw(); raw != nil && raw.Header != nil {
+		t.Stream.Raw.HeaderType = raw.Header.Type
+		if rq := raw.Header.Request; rq != nil {
+			t.Stream.Raw.Request = transport.HTTPRequest{Version: rq.Version, Method: rq.Method, Path: rq.Path}
+			if len(rq.Headers) > 0 {
+				t.Stream.Raw.Request.Headers = make(map[string][]string, len(rq.Headers))
+				for k, v := range rq.Headers {
+					t.Stream.Raw.Request.Headers[k] = v
+				}
+			}
+		}
+	}
+	if ws := ss.WSSettings; ws != nil {
+		t.Stream.WS = transport.WSConfig{Path: ws.Path, Host: ws.Host, Headers: ws.Headers}
+	}
+	if hu := ss.HTTPUpgradeSettings; hu != nil {
+		t.Stream.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: hu.Path, Host: hu.Host, Headers: hu.Headers}
+	}
+	if g := ss.GRPCSettings; g != nil {
+		t.Stream.GRPC = transport.GRPCConfig{ServiceName: g.ServiceName, MultiMode: g.MultiMode, Authority: g.Authority, UserAgent: g.UserAgent}
+	}
+	return t, nil
+}
+
+func tagOf(o *conf.Outbound) string {
+	if o == nil {
+		return ""
+	}
+	return o.Tag
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
