@@ -186,8 +186,15 @@ func isTOMLHeader(t []byte) bool {
 // looksSingBox tells sing-box JSON ("type":"vmess", "server") from Xray
 // JSON ("protocol", "vnext").
 func looksSingBox(t []byte) bool {
-	return bytes.Contains(t, []byte(`"server_port"`)) ||
-		(bytes.Contains(t, []byte(`"type"`)) && !bytes.Contains(t, []byte(`"protocol"`)) && !bytes.Contains(t, []byte(`"add"`)))
+	if bytes.Contains(t, []byte(`"server_port"`)) {
+		return true
+	}
+	for _, xray := range []string{`"protocol"`, `"vnext"`, `"add"`, `"streamSettings"`} {
+		if bytes.Contains(t, []byte(xray)) {
+			return false
+		}
+	}
+	return bytes.Contains(t, []byte(`"type"`))
 }
 
 // links reads a list of links and client lines; when it holds none and

@@ -223,3 +223,31 @@ func TestParseBoundsDiagnostics(t *testing.T) {
 		t.Errorf("last diagnostic %q does not summarise the rest", last)
 	}
 }
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Format
+	}{
+		{"vmess://abc", FormatLinks},
+		{"dm1lc3M6Ly9hYmM=", FormatLinks},
+		{"proxies:\n  - name: a", FormatClash},
+		{"port: 7890\nproxies:\n", FormatClash},
+		{`{"outbounds":[{"type":"vmess","server":"a","server_port":1}]}`, FormatSingBox},
+		{`{"type":"vmess","server":"a"}`, FormatSingBox},
+		{`{"outbounds":[{"protocol":"vmess"}]}`, FormatXray},
+		{`{"vnext":[{"address":"a","port":1,"users":[{"id":"x"}]}],"x":{"type":"none"}}`, FormatXray},
+		{"// comment\n{\"outbounds\":[]}", FormatXray},
+		{"[[outbounds]]\nprotocol = \"vmess\"", FormatXray},
+		{"outbounds:\n  - protocol: vmess", FormatXray},
+		{"[\n {\"protocol\":\"vmess\"}\n]", FormatXray},
+		{strings.Repeat("[", 50), FormatXray},
+	}
+	for _, tt := range tests {
+		t.Run(clip(tt.in), func(t *testing.T) {
+			if got := detect([]byte(tt.in)); got != tt.want {
+				t.Errorf("detect = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
