@@ -51,7 +51,9 @@ func benchCases() []benchCase {
 			}},
 		{"httpupgrade", plain(`{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`),
 			plain(`{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`),
-			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.HTTPUpgrade.Path = "httpupgrade", "/up" }},
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network, cfg.HTTPUpgrade.Path = "httpupgrade", "/up"
+			}},
 		{"grpc", plain(`{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`),
 			plain(`{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`),
 			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.GRPC.ServiceName = "grpc", "gun" }},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -380,6 +381,52 @@ func TestWarnings(t *testing.T) {
 				if !strings.Contains(got[i], w) {
 					t.Errorf("warning %q does not mention %q", got[i], w)
 				}
+			}
+		})
+	}
+}
+
+// TestConnDeadlines checks that a read deadline on the dialed stream
+// interrupts a VMess session whose destination never answers, with
+// os.ErrDeadlineExceeded, on every transport.
+func TestConnDeadlines(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	silent := silentServer(t)
+	dest := vmess.Destination{Network: vmess.NetworkTCP, Host: "127.0.0.1", Port: uint16(silent.Port)}
+	for _, tc := range transportCases() {
+		switch tc.name {
+		case "raw", "raw-tls-unsafe", "ws", "ws-early-data", "ws-tls", "httpupgrade", "grpc", "grpc-tls-multi-unsafe":
+		default:
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServer(t, tc.server(cert))
+			id, _ := vmess.ParseID(srv.ID)
+			cfg := clientConfig(t, srv, tc, cert)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn, err := transport.Dial(ctx, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, dest, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := vc.Write([]byte("hello?")); err != nil {
+				t.Fatal(err)
+			}
+			const d = 300 * time.Millisecond
+			start := time.Now()
+			vc.SetReadDeadline(start.Add(d))
+			_, err = vc.Read(make([]byte, 10))
+			el := time.Since(start)
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("Read error %v, want os.ErrDeadlineExceeded", err)
+			}
+			if el < d-10*time.Millisecond || el > d+700*time.Millisecond {
+				t.Errorf("Read returned after %v, deadline %v", el, d)
 			}
 		})
 	}

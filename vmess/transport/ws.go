@@ -239,7 +239,7 @@ func (c *wsConn) Write(b []byte) (int, error) {
 		return 0, c.upErr
 	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		return 0, err
+		return 0, wsErr(err)
 	}
 	return len(b), nil
 }
@@ -261,7 +261,7 @@ func (c *wsConn) Read(b []byte) (int, error) {
 		if c.reader == nil {
 			_, r, err := c.ws.NextReader()
 			if err != nil {
-				return 0, wsReadErr(err)
+				return 0, wsErr(err)
 			}
 			c.reader = r
 		}
@@ -274,15 +274,15 @@ func (c *wsConn) Read(b []byte) (int, error) {
 			err = nil
 		}
 		if err != nil {
-			err = wsReadErr(err)
+			err = wsErr(err)
 		}
 		return n, err
 	}
 }
 
-// wsReadErr maps the end of a WebSocket session (close frame, or the TCP
+// wsErr maps the end of a WebSocket session (close frame, or the TCP
 // connection ending between messages) to io.EOF.
-func wsReadErr(err error) error {
+func wsErr(err error) error {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
 		switch ce.Code {
@@ -290,6 +290,11 @@ func wsReadErr(err error) error {
 			return io.EOF
 		}
 		return fmt.Errorf("transport: websocket closed by server: %w", err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, os.ErrDeadlineExceeded) {
+		// gorilla does not keep the os error in the chain.
+		return fmt.Errorf("%w: %v", os.ErrDeadlineExceeded, err)
 	}
 	return err
 }
