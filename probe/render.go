@@ -1,0 +1,140 @@
+package probe
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// WriteJSON writes results as one indented JSON array (the --output json
+// contract). nil is written as [].
+func WriteJSON(w io.Writer, results []Result) error {
+	if results == nil {
+		results = []Result{}
+	}
+	b, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// WriteNDJSON writes one result as one line of JSON (the --output ndjson
+// contract; call it as results arrive).
+func WriteNDJSON(w io.Writer, r Result) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// TableColumns are the table's column headings.
+var TableColumns = []string{"NAME", "SERVER", "TRANSPORT", "RESULT", "LATENCY", "HANDSHAKE", "SKEW", "DETAIL"}
+
+// TableRow is one result as table cells (aligned with TableColumns), with
+// what a renderer needs to style it.
+type TableRow struct {
+	Cells []string
+	// OK is the verdict; Kind the failure kind when not OK.
+	OK   bool
+	Kind Kind
+}
+
+// Table turns results into rows for a table renderer: servers that passed
+// first, fastest (median latency) first, then the failures in input order.
+// Styling is the renderer's job; the cells are plain text.
+func Table(results []Result) []TableRow {
+	sorted := slices.Clone(results)
+	slices.SortStableFunc(sorted, func(a, b Result) int {
+		if a.OK != b.OK {
+			if a.OK {
+				return -1
+			}
+			return 1
+		}
+		if a.OK && a.Latency != nil && b.Latency != nil {
+			if c := cmp.Compare(a.Latency.Median, b.Latency.Median); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.Index, b.Index)
+	})
+	rows := make([]TableRow, len(sorted))
+	for i, r := range sorted {
+		tr := TableRow{OK: r.OK}
+		verdict := "ok"
+		if r.Error != nil {
+			tr.Kind = r.Error.Kind
+			verdict = string(r.Error.Kind)
+		}
+		transport := r.Network
+		if r.TransportSecurity != "" {
+			transport += "+" + r.TransportSecurity
+		}
+		lat, hs := "-", "-"
+		if r.Latency != nil {
+			lat = fmtMillis(r.Latency.Median)
+		}
+		if r.Timings != nil && r.Timings.Handshake != nil {
+			hs = fmtMillis(*r.Timings.Handshake)
+		}
+		skew := "-"
+		if r.Skew != nil {
+			skew = fmt.Sprintf("%+.1fs ±%.1f", r.Skew.OffsetS, r.Skew.UncertaintyS)
+		}
+		var detail []string
+		if r.Error != nil {
+			detail = append(detail, r.Error.Message)
+		}
+		if r.OK && r.Latency != nil && r.Samples > 1 {
+			detail = append(detail, fmt.Sprintf("%d samples %s–%s", r.Samples-r.Lost, fmtMillis(r.Latency.Min), fmtMillis(r.Latency.Max)))
+		}
+		if r.Lost > 0 && r.OK {
+			detail = append(detail, fmt.Sprintf("lost %d/%d", r.Lost, r.Samples))
+		}
+		if r.Download != nil {
+			detail = append(detail, fmt.Sprintf("download %s/s", fmtBytes(r.Download.BytesPerS)))
+		}
+		name := r.Name
+		if name == "" {
+			name = "-"
+		}
+		tr.Cells = []string{name, hostPort(r.Address, r.Port), transport, verdict, lat, hs, skew, strings.Join(detail, "; ")}
+		rows[i] = tr
+	}
+	return rows
+}
+
+// fmtMillis renders milliseconds with three significant digits or so.
+func fmtMillis(m Millis) string {
+	v := float64(m)
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
+	}
+}
+
+// fmtBytes renders a byte count with a binary unit.
+func fmtBytes(b float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for b >= 1024 && i < len(units)-1 {
+		b /= 1024
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(b, 'f', 0, 64) + " B"
+	}
+	return strconv.FormatFloat(b, 'f', 1, 64) + " " + units[i]
+}
