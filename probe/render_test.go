@@ -26,7 +26,7 @@ func sampleResults() []Result {
 			Skew:     &Skew{OffsetS: 1.5, UncertaintyS: 1.04, Handshakes: 17},
 			Download: &Download{Bytes: 10000000, Seconds: 1.25, BytesPerS: 8000000}},
 		{Index: 1, Name: "", Address: "203.0.113.9", Port: 10086, Network: "raw", Security: "aes-128-gcm", OK: false,
-			Error: &Failure{Kind: KindClockSkew, Message: "server clock is 3m12s ahead of yours (±1.0s); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine"},
+			Error:   &Failure{Kind: KindClockSkew, Message: "server clock is 3m12s ahead of yours (±1.0s); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine"},
 			Samples: 1, Lost: 1, Skew: &Skew{OffsetS: 192, UncertaintyS: 1, Handshakes: 19}},
 		{Index: 2, Name: "frankfurt", Address: "2001:db8::7", Port: 8443, Network: "grpc", Security: "chacha20-poly1305", TransportSecurity: "tls", OK: true,
 			Timings: &Timings{Connect: mp(12.5), TLS: mp(25), Upgrade: mp(12.9), Handshake: mp(30.1), FirstByte: mp(30.2), Total: mp(81.3)},
