@@ -15,6 +15,20 @@ type yamlConv struct {
 	nodes   int
 	aliased int // values produced by expanding aliases
 	inAlias int
+	lines   int // yaml.v3 may place an empty document past the last line
+}
+
+func (c *yamlConv) pos(line, col int) Pos {
+	if line > c.lines {
+		line, col = c.lines, 1
+	}
+	if line < 1 {
+		line = 1
+	}
+	if col < 1 {
+		col = 1
+	}
+	return Pos{Line: line, Col: col}
 }
 
 // maxAliasNodes bounds what aliases may expand to (billion laughs).
@@ -28,7 +42,7 @@ func parseYAML(name string, data []byte) (*Node, error) {
 	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && len(root.Content) == 0) {
 		return nil, &SyntaxError{File: name, Pos: Pos{1, 1}, Msg: "empty document: expected a mapping or a sequence"}
 	}
-	c := &yamlConv{name: name}
+	c := &yamlConv{name: name, lines: 1 + strings.Count(string(data), "\n")}
 	return c.node(&root, 0)
 }
 
@@ -67,7 +81,7 @@ func (c *yamlConv) node(y *yaml.Node, depth int) (*Node, error) {
 			return nil, c.errAt(y, "aliases expand to more than %d values: expand them by hand or simplify the anchors", maxAliasNodes)
 		}
 	}
-	pos := Pos{Line: y.Line, Col: y.Column}
+	pos := c.pos(y.Line, y.Column)
 	switch y.Kind {
 	case yaml.DocumentNode:
 		if len(y.Content) == 0 {
@@ -125,8 +139,8 @@ func (c *yamlConv) node(y *yaml.Node, depth int) (*Node, error) {
 			if err != nil {
 				return nil, err
 			}
-			kp := Pos{Line: k.Line, Col: k.Column}
-			n.Members = append(n.Members, Member{Key: k.Value, KeyPos: kp, KeyEnd: scalarEnd(k), Value: val})
+			kp := c.pos(k.Line, k.Column)
+			n.Members = append(n.Members, Member{Key: k.Value, KeyPos: kp, KeyEnd: scalarEnd(k, kp), Value: val})
 		}
 		return n, nil
 	case yaml.ScalarNode:
@@ -135,15 +149,15 @@ func (c *yamlConv) node(y *yaml.Node, depth int) (*Node, error) {
 	return nil, c.errAt(y, "unsupported YAML node")
 }
 
-func scalarEnd(y *yaml.Node) Pos {
+func scalarEnd(y *yaml.Node, start Pos) Pos {
 	w := utf8.RuneCountInString(y.Value)
 	if y.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 		w += 2
 	}
 	if strings.ContainsRune(y.Value, '\n') || y.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return Pos{Line: y.Line, Col: y.Column + 1}
+		return Pos{Line: start.Line, Col: start.Col + 1}
 	}
-	return Pos{Line: y.Line, Col: y.Column + w}
+	return Pos{Line: start.Line, Col: start.Col + w}
 }
 
 // yaml11Bool recognises the plain scalars YAML 1.1 (yaml.v2, which Xray's
@@ -159,7 +173,8 @@ func yaml11Bool(s string) (value, ok bool) {
 }
 
 func (c *yamlConv) scalar(y *yaml.Node) (*Node, error) {
-	n := &Node{Pos: Pos{Line: y.Line, Col: y.Column}, End: scalarEnd(y)}
+	p := c.pos(y.Line, y.Column)
+	n := &Node{Pos: p, End: scalarEnd(y, p)}
 	plain := y.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
 	if plain && y.Tag == "!!str" {
 		if b, ok := yaml11Bool(y.Value); ok {
