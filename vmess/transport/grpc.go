@@ -220,12 +220,37 @@ func (g *grpcConn) Write(b []byte) (int, error) {
 		n := min(len(b), maxHunkWrite)
 		g.wbuf = appendHunk(g.wbuf[:0], b[:n])
 		if _, err := g.pw.Write(g.wbuf); err != nil {
-			return written, g.mapErr(err, true)
+			return written, g.writeErr(err)
 		}
 		written += n
 		b = b[n:]
 	}
 	return written, nil
+}
+
+// writeErr explains a failed Write: when the server ended the stream
+// (a wrong serviceName is answered at once with a status and a reset),
+// its response says why, so that wins over the bare pipe error.
+func (g *grpcConn) writeErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+		return g.mapErr(err, true)
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-g.respReady:
+		if !g.rmu.TryLock() {
+			break // a Read is busy on the body and will report
+		}
+		defer g.rmu.Unlock()
+		if g.br == nil {
+			if rerr := g.checkResponse(); rerr != nil {
+				return rerr
+			}
+		}
+	case <-t.C:
+	}
+	return g.mapErr(err, true)
 }
 
 // CloseWrite ends the request stream (HTTP/2 END_STREAM); the server sees
