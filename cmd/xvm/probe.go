@@ -30,6 +30,8 @@ type probeOptions struct {
 	Output      string
 	ShowSecrets bool
 	MaxInput    int64
+	SkewRange   time.Duration
+	SkewSpacing time.Duration
 }
 
 func newProbeCmd(a *app) *cobra.Command {
@@ -75,6 +77,8 @@ Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 	f.StringVar(&opts.Download, "download", "", "measure throughput: a size (10MB, 25MiB) or an http(s) URL")
 	f.StringVar(&opts.Output, "output", "table", "output: table, json or ndjson")
 	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show user ids in messages unmasked")
+	f.DurationVar(&opts.SkewRange, "skew-range", 24*time.Hour, "how far the clock search looks when a handshake is rejected")
+	f.DurationVar(&opts.SkewSpacing, "skew-spacing", 10*time.Millisecond, "least time between two search handshakes to one server")
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
 	return cmd
 }
@@ -97,6 +101,12 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if opts.MaxInput <= 0 {
 		return usageErrorf("probe: --max-input-size must be positive")
 	}
+	if opts.SkewRange < 2*time.Minute || opts.SkewRange > 7*24*time.Hour {
+		return usageErrorf("probe: --skew-range %s: want 2m to 168h", opts.SkewRange)
+	}
+	if opts.SkewSpacing < 0 {
+		return usageErrorf("probe: --skew-spacing must not be negative")
+	}
 	po := probe.Options{
 		URL:         opts.URL,
 		Count:       opts.Count,
@@ -104,6 +114,7 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		Concurrency: opts.Concurrency,
 		Skew:        opts.Skew,
 		ShowSecrets: opts.ShowSecrets,
+		SkewSearch:  probe.SkewSearch{Range: opts.SkewRange, Spacing: max(opts.SkewSpacing, time.Nanosecond)},
 	}
 	if opts.Download != "" {
 		u, err := probe.DownloadURL(opts.Download)

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/xvmtools/xvm/probe"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
+)
+
+// updateProbe rewrites the probe goldens under testdata/. It has its own
+// name so it cannot collide with another verb's -update flag in this
+// package.
+var updateProbe = flag.Bool("update-probe", false, "rewrite testdata/probe_* golden files")
+
+// v2rayNLink makes a v2rayN share link (base64 JSON).
+func v2rayNLink(name, host string, port int, id, net string, extra map[string]string) string {
+	m := map[string]string{"v": "2", "ps": name, "add": host, "port": fmt.Sprint(port), "id": id, "aid": "0", "scy": "auto", "net": net, "type": "none"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	return "vmess://" + base64.StdEncoding.EncodeToString(b)
+}
+
+func probeWeb(t *testing.T) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(s.Close)
+	return s.URL + "/generate_204"
+}
+
+func waitListen(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never listened: %v", addr, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestProbeCLI runs xvm probe through the cobra root against in-process
+// Xray servers: a working raw server, the same server with a wrong id, and
+// a WebSocket server, in one run.
+func TestProbeCLI(t *testing.T) {
+	url := probeWeb(t)
+	raw := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	ws := vmesstest.StartServer(t, vmesstest.ServerOptions{StreamSettings: `{"network":"ws","wsSettings":{"path":"/ws"}}`})
+	waitListen(t, raw.Addr)
+	waitListen(t, ws.Addr)
+	wrongID := vmesstest.NewUUID()
+	links := []string{
+		v2rayNLink("raw-ok", raw.Host, raw.Port, raw.ID, "tcp", nil),
+		v2rayNLink("raw-wrong-id", raw.Host, raw.Port, wrongID, "tcp", nil),
+		v2rayNLink("ws-ok", ws.Host, ws.Port, ws.ID, "ws", map[string]string{"path": "/ws"}),
+	}
+	common := []string{"probe", "--url", url, "--count", "2", "--timeout", "3s", "--skew-range", "1h", "--skew-spacing", "1ms"}
+
+	t.Run("json", func(t *testing.T) {
+		out, errOut, code := runXVM(t, false, "", append(append(common, "--output", "json"), links...)...)
+		if code != 1 {
+			t.Fatalf("exit %d, want 1 (one server failed); stderr %q", code, errOut)
+		}
+		var res []probe.Result
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("stdout is not a JSON array: %v\n%s", err, out)
+		}
+		var got []string
+		for _, r := range res {
+			verdict := "ok"
+			if r.Error != nil {
+				verdict = string(r.Error.Kind)
+			}
+			got = append(got, r.Name+"="+verdict)
+		}
+		want := []string{"raw-ok=ok", "raw-wrong-id=auth_rejected", "ws-ok=ok"}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("results in input order (-want +got):\n%s", d)
+		}
+		for _, id := range []string{raw.ID, wrongID, ws.ID} {
+			if strings.Contains(out+errOut, id) {
+				t.Fatalf("a user id leaked into the output")
+			}
+		}
+		if !strings.Contains(out, "±1h") {
+			t.Fatalf("the auth_rejected message does not say how far the search looked:\n%s", out)
+		}
+	})
+	t.Run("show secrets", func(t *testing.T) {
+		out, _, _ := runXVM(t, false, "", append(append(common, "--output", "json", "--show-secrets"), links[1])...)
+		if !strings.Contains(out, wrongID) {
+			t.Fatalf("--show-secrets did not show the id:\n%s", out)
+		}
+	})
+	t.Run("ndjson all ok", func(t *testing.T) {
+		out, errOut, code := runXVM(t, false, "", append(append(common, "--output", "ndjson"), links[0], links[2])...)
+		if code != 0 {
+			t.Fatalf("exit %d, want 0; stderr %q", code, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%d lines, want 2:\n%s", len(lines), out)
+		}
+		for _, l := range lines {
+			var r probe.Result
+			if err := json.Unmarshal([]byte(l), &r); err != nil || !r.OK {
+				t.Fatalf("line %q: %v", l, err)
+			}
+		}
+	})
+	t.Run("table on a tty from stdin", func(t *testing.T) {
+		out, errOut, code := runXVM(t, true, strings.Join(links[:1], "\n")+"\n", append(common, "--color", "never", "-")...)
+		if code != 0 {
+			t.Fatalf("exit %d; stderr %q", code, errOut)
+		}
+		if !strings.HasPrefix(out, "NAME ") || !strings.Contains(out, "raw-ok") || !strings.Contains(out, " ok ") {
+			t.Fatalf("table:\n%s", out)
+		}
+		if !strings.Contains(errOut, "probing 1/1 servers") {
+			t.Fatalf("no progress line on the tty's stderr: %q", errOut)
+		}
+	})
+	t.Run("skew flag", func(t *testing.T) {
+		out, _, code := runXVM(t, false, "", append(append(common, "--output", "json", "--skew"), links[0])...)
+		var res []probe.Result
+		json.Unmarshal([]byte(out), &res)
+		if code != 0 || len(res) != 1 || res[0].Skew == nil || res[0].Skew.OffsetS > 2 || res[0].Skew.OffsetS < -2 {
+			t.Fatalf("exit %d, %s", code, out)
+		}
+	})
+}
+
+func TestProbeCLIUsage(t *testing.T) {
+	tests := []struct {
+		name, stdin string
+		args        []string
+		wantErr     string
+	}{
+		{"bad output", "", []string{"probe", "--output", "xml", "vmess://x"}, "want table, json or ndjson"},
+		{"bad count", "", []string{"probe", "--count", "0", "vmess://x"}, "--count 0"},
+		{"bad download", "", []string{"probe", "--download", "lots", "vmess://x"}, "want a size"},
+		{"bad url", "", []string{"probe", "--url", "ftp://x", v2rayNLink("a", "127.0.0.1", 1, vmesstest.NewUUID(), "tcp", nil)}, "want an http:// or https:// URL"},
+		{"missing file", "", []string{"probe", filepath.Join(t.TempDir(), "nope.txt")}, "give a file"},
+		{"nothing on stdin", "", []string{"probe"}, "empty input"},
+		{"garbage on stdin", "hello world\n", []string{"probe", "-"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := runXVM(t, false, tt.stdin, tt.args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr %q", code, errOut)
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Fatalf("stderr %q, want %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestProbeTableGolden renders the probe package's JSON golden results as
+// a table, styled (TTY) and plain.
+func TestProbeTableGolden(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "probe", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []probe.Result
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	for i := range res {
+		res[i].Index = i
+	}
+	for _, tt := range []struct {
+		name  string
+		color bool
+	}{{"probe_table_tty.golden", true}, {"probe_table_plain.golden", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := writeProbeTable(&b, probe.Table(res), tt.color); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tt.name)
+			if *updateProbe {
+				if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestProbeTableGolden -update-probe)", err)
+			}
+			if d := cmp.Diff(string(want), b.String()); d != "" {
+				t.Fatalf("(-want +got):\n%s", d)
+			}
+			if tt.color != strings.Contains(b.String(), "\x1b[") {
+				t.Fatalf("styling present = %v, want %v", !tt.color, tt.color)
+			}
+		})
+	}
+}
