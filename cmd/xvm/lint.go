@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/lint"
@@ -177,7 +178,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	default:
 		var st lint.Styler = lint.PlainStyler{}
 		if a.colorOut() {
-			st = newLintStyler()
+			st = newLintStyler(a.IO.Out)
 		}
 		err = lint.RenderText(a.IO.Out, rep, st)
 		if err == nil && len(rep.Diagnostics) == 0 && !a.Global.Quiet {
@@ -198,15 +199,19 @@ type lintStyler struct {
 	err, warn, info, pos, rule, caret, dim lipgloss.Style
 }
 
-func newLintStyler() *lintStyler {
+// newLintStyler styles for w. The caller has already decided that w gets
+// colour (TTY, --color, NO_COLOR), so the profile is set, not detected.
+func newLintStyler(w io.Writer) *lintStyler {
+	r := lipgloss.NewRenderer(w)
+	r.SetColorProfile(termenv.ANSI)
 	return &lintStyler{
-		err:   lipgloss.NewStyle().Foreground(lipgloss.Color("9")).Bold(true),
-		warn:  lipgloss.NewStyle().Foreground(lipgloss.Color("11")).Bold(true),
-		info:  lipgloss.NewStyle().Foreground(lipgloss.Color("12")).Bold(true),
-		pos:   lipgloss.NewStyle().Bold(true),
-		rule:  lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
-		caret: lipgloss.NewStyle().Foreground(lipgloss.Color("10")).Bold(true),
-		dim:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
+		err:   r.NewStyle().Foreground(lipgloss.Color("9")).Bold(true),
+		warn:  r.NewStyle().Foreground(lipgloss.Color("11")).Bold(true),
+		info:  r.NewStyle().Foreground(lipgloss.Color("12")).Bold(true),
+		pos:   r.NewStyle().Bold(true),
+		rule:  r.NewStyle().Foreground(lipgloss.Color("8")),
+		caret: r.NewStyle().Foreground(lipgloss.Color("10")).Bold(true),
+		dim:   r.NewStyle().Foreground(lipgloss.Color("8")),
 	}
 }
 
