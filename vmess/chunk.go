@@ -509,7 +509,7 @@ func (r *bodyReader) ReadPacket(p []byte) (int, error) {
 		r.err = err
 		return 0, err
 	}
-	if len(plain) > 0 && &plain[0] == &p[0] {
+	if len(plain) > 0 && len(p) > 0 && &plain[0] == &p[0] {
 		return len(plain), nil
 	}
 	n := copy(p, plain)

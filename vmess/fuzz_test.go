@@ -85,3 +85,16 @@ func FuzzChunkReader(f *testing.F) {
 		}
 	})
 }
+
+// TestReadPacketEmptyBuffer: a zero-length read buffer gets the datagram
+// truncated to nothing and io.ErrShortBuffer, not a panic.
+func TestReadPacketEmptyBuffer(t *testing.T) {
+	key, iv := unhex16(t, vecReqKey), unhex16(t, vecReqIV)
+	w, _ := newBodyState(bodyParams{security: SecurityAES128GCM, options: 0x0d, udp: true, key: key, iv: iv, reqKey: key, reqIV: iv, rand: zeroReader{}}, false)
+	b, _ := w.appendChunk(nil, []byte("datagram"))
+	rs, _ := newBodyState(bodyParams{security: SecurityAES128GCM, options: 0x0d, udp: true, key: key, iv: iv, reqKey: key, reqIV: iv}, true)
+	r := &bodyReader{st: rs, src: bytes.NewReader(b)}
+	if n, err := r.ReadPacket(nil); n != 0 || err != io.ErrShortBuffer {
+		t.Fatalf("ReadPacket(nil) = %d, %v", n, err)
+	}
+}

@@ -143,10 +143,12 @@ func legacyHeaderIV(t int64) [16]byte {
 	return md5.Sum(b[:])
 }
 
-// SealLegacyHeader appends the legacy wire header: LegacyAuth(authID, t) ‖
+// SealLegacyHeader appends the legacy wire header: LegacyAuth(userID, t) ‖
 // AES-128-CFB(key = cmdKey of the primary id, IV = MD5(t×4)) of header.
-func SealLegacyHeader(dst []byte, cmdKey [16]byte, authID [16]byte, t int64, header []byte) []byte {
-	auth := LegacyAuth(authID, t)
+// userID is the id that authenticates: the primary or one of its alter
+// ids (see AlterID).
+func SealLegacyHeader(dst []byte, cmdKey [16]byte, userID [16]byte, t int64, header []byte) []byte {
+	auth := LegacyAuth(userID, t)
 	dst = append(dst, auth[:]...)
 	start := len(dst)
 	dst = append(dst, header...)

@@ -268,9 +268,13 @@ func (n Network) String() string {
 // Destination is where the server should connect: an IP literal or a
 // domain, and a port.
 type Destination struct {
+	// Network selects the command: NetworkTCP (or zero) or NetworkUDP.
 	Network Network
-	Host    string
-	Port    uint16
+	// Host is an IPv4 or IPv6 literal (brackets allowed) or a domain of at
+	// most 255 bytes. Xray's server accepts only [A-Za-z0-9._-] in domains.
+	Host string
+	// Port is the destination port.
+	Port uint16
 }
 
 // String returns host:port.
