@@ -44,9 +44,6 @@ func (ruleSecurityUnknown) check(c *checkContext) {
 		if sug := didYouMean(s, vmessSecurities()); sug != "" {
 			hint = "did you mean `" + sug + "`?"
 		}
-		if c.target == TargetSeed && strings.EqualFold(s, "zero") {
-			continue
-		}
 		c.reportf(u.ptr+"/"+m.Key, false, hint, msg, s)
 	}
 }
