@@ -113,6 +113,18 @@ func TestHostileResponses(t *testing.T) {
 			t.Fatalf("%d bytes, %v", len(b), err)
 		}
 	})
+	t.Run("command section is skipped", func(t *testing.T) {
+		c := hostileClient(t, acct, func(c *Conn) []byte {
+			b := SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0, 1, 3, 7, 7, 7})
+			return append(b, serverReply(t, c, 1, 10)[38:]...)
+		}, true)
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.Write([]byte("x"))
+		b, err := io.ReadAll(c)
+		if err != nil || len(b) != 10 {
+			t.Fatalf("%d bytes, %v", len(b), err)
+		}
+	})
 	t.Run("handshake context cancel", func(t *testing.T) {
 		c := hostileClient(t, acct, func(*Conn) []byte { return nil }, false)
 		ctx, cancel := context.WithCancel(context.Background())

@@ -234,6 +234,7 @@ func TestInteropUDP(t *testing.T) {
 		}
 		for _, size := range []string{"small", "8MiB"} {
 			t.Run(sc.name+"/"+size, func(t *testing.T) {
+				t.Parallel()
 				raw, err := net.Dial("tcp", srv.Addr)
 				if err != nil {
 					t.Fatal(err)
@@ -268,6 +269,14 @@ func TestInteropUDP(t *testing.T) {
 					if from.String() != uecho.Addr {
 						t.Fatalf("from %v, want %v", from, uecho.Addr)
 					}
+				}
+				// Half-close: our end-of-stream makes Xray wind the
+				// session down (about 1 s later) with its own EOS.
+				if err := pc.Conn().CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+				if n, _, err := pc.ReadFrom(buf); err != io.EOF {
+					t.Fatalf("after half-close: %d bytes, %v; want EOF", n, err)
 				}
 			})
 		}
