@@ -1,7 +1,6 @@
 package vmess
 
 import (
-	"bufio"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/md5"
@@ -168,5 +167,3 @@ func newCFBEncrypter(key, iv [16]byte) cipher.Stream {
 	}
 	return cipher.NewCFBEncrypter(block, iv[:])
 }
-
-var _ = bufio.NewReader
