@@ -271,6 +271,11 @@ func handshakeTLS(ctx context.Context, conn net.Conn, p *tlsPlan, forceALPN []st
 		InsecureSkipVerify:    p.skipLibraryVerify(),
 		VerifyPeerCertificate: verify,
 	}, *p.hello)
+	if p.randomized {
+		if err := trimRandomizedGroups(uc); err != nil {
+			return nil, err
+		}
+	}
 	if forceALPN != nil {
 		// As Xray's WebsocketHandshakeContext: keep the browser's hello but
 		// offer only the forced protocols.
@@ -296,4 +301,49 @@ func handshakeTLS(ctx context.Context, conn net.Conn, p *tlsPlan, forceALPN []st
 		return nil, err
 	}
 	return uc, nil
+}
+
+// trimRandomizedGroups removes from a randomized ClientHello the groups
+// uTLS can only use with a key share sent up front (the hybrid
+// post-quantum ones) when the draw sent no share for them: a server that
+// prefers such a group would ask for it in a HelloRetryRequest, which
+// uTLS cannot answer ("CurvePreferences includes unsupported curve").
+// Xray's randomized fingerprints fail that way against Go servers; a
+// prober should not report the draw as a server fault.
+func trimRandomizedGroups(uc *utls.UConn) error {
+	if err := uc.BuildHandshakeState(); err != nil {
+		return err
+	}
+	shared := map[utls.CurveID]bool{}
+	for _, ext := range uc.Extensions {
+		if ks, ok := ext.(*utls.KeyShareExtension); ok {
+			for _, k := range ks.KeyShares {
+				shared[k.Group] = true
+			}
+		}
+	}
+	changed := false
+	for _, ext := range uc.Extensions {
+		sc, ok := ext.(*utls.SupportedCurvesExtension)
+		if !ok {
+			continue
+		}
+		kept := sc.Curves[:0:0]
+		for _, c := range sc.Curves {
+			switch c {
+			case utls.X25519, utls.CurveP256, utls.CurveP384, utls.CurveP521:
+			default:
+				if !shared[c] && c&0x0f0f != 0x0a0a { // keep GREASE values
+					changed = true
+					continue
+				}
+			}
+			kept = append(kept, c)
+		}
+		sc.Curves = kept
+	}
+	if !changed {
+		return nil
+	}
+	return uc.BuildHandshakeState()
 }
