@@ -26,15 +26,20 @@ func (p *parser) jsonDoc(data []byte, _ Format) error {
 	default:
 		return fmt.Errorf("convert: %s: want a sing-box config, an outbound or a list of outbounds", p.name)
 	}
+	var lines []int
+	if len(items) > 1 || prefix != "" {
+		lines = entryLines(p.name, data)
+	}
 	for i, it := range items {
 		field := fmt.Sprintf("%s[%d]", prefix, i)
+		line := lineAt(lines, i)
 		m := asMap(it)
 		if m == nil {
-			p.report(Error, 0, errField(field, "is not an object"))
+			p.report(Error, line, errField(field, "is not an object"))
 			continue
 		}
 		if t := str(m["type"]); t != "vmess" {
-			p.report(Note, 0, errField(field, "type %q is not vmess; skipped", clip(t)))
+			p.report(Note, line, errField(field, "type %q is not vmess; skipped", clip(t)))
 			continue
 		}
 		n, warns, err := nodeFromSingBox(m)
@@ -45,13 +50,13 @@ func (p *parser) jsonDoc(data []byte, _ Format) error {
 			if fe, ok := err.(*fieldError); ok {
 				fe.Field = field + "." + fe.Field
 			}
-			p.report(Error, 0, err)
+			p.report(Error, line, err)
 			continue
 		}
 		for i := range warns {
 			warns[i].Field = field + "." + warns[i].Field
 		}
-		p.add(n, 0, warns)
+		p.add(n, line, warns)
 	}
 	return nil
 }

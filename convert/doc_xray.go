@@ -52,28 +52,33 @@ func (p *parser) xray(data []byte) error {
 	default:
 		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
 	}
+	var lines []int
+	if len(items) > 1 || prefix != "" {
+		lines = entryLines(p.name, data)
+	}
 	for i, it := range items {
 		field := fmt.Sprintf("[%d]", i)
 		if prefix != "" {
 			field = prefix + field
 		}
+		line := lineAt(lines, i)
 		m := asMap(it)
 		if m == nil {
-			p.report(Error, 0, errField(field, "is not an object; want an OutboundObject"))
+			p.report(Error, line, errField(field, "is not an object; want an OutboundObject"))
 			continue
 		}
 		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
-			p.report(Note, 0, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
+			p.report(Note, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
 			continue
 		}
 		raw, err := json.Marshal(it)
 		if err != nil {
-			p.report(Error, 0, errField(field, "cannot be re-encoded: %v", err))
+			p.report(Error, line, errField(field, "cannot be re-encoded: %v", err))
 			continue
 		}
 		var o conf.Outbound
 		if err := json.Unmarshal(raw, &o); err != nil {
-			p.report(Error, 0, errField(field, "does not have Xray's shape: %v", err))
+			p.report(Error, line, errField(field, "does not have Xray's shape: %v", err))
 			continue
 		}
 		n, warns, err := FromXray(&o)
@@ -81,13 +86,13 @@ func (p *parser) xray(data []byte) error {
 			if fe, ok := err.(*fieldError); ok {
 				fe.Field = field + "." + fe.Field
 			}
-			p.report(Error, 0, err)
+			p.report(Error, line, err)
 			continue
 		}
 		for i := range warns {
 			warns[i].Field = field + "." + warns[i].Field
 		}
-		p.add(n, 0, warns)
+		p.add(n, line, warns)
 	}
 	return nil
 }

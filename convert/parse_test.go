@@ -65,7 +65,7 @@ func TestParseDocuments(t *testing.T) {
 		{
 			file:      "singbox.json",
 			wantNames: []string{"s-ws", "s-grpc", "s-up", "s-http"},
-			wantDiags: []diagWant{{Note, 0, "outbounds[4]"}, {Error, 0, "server_port"}},
+			wantDiags: []diagWant{{Note, 13, "outbounds[4]"}, {Error, 14, "server_port"}},
 			check: func(t *testing.T, nodes []*Node) {
 				if ws := nodes[0]; ws.Host != "cdn.example.com" || ws.EarlyData != 2048 || ws.Fingerprint != "firefox" {
 					t.Errorf("s-ws = %+v", ws)
@@ -78,7 +78,7 @@ func TestParseDocuments(t *testing.T) {
 		{
 			file:      "xray.jsonc",
 			wantNames: []string{"x-ws", "x-flat", "x-kcp-legacy"},
-			wantDiags: []diagWant{{Note, 0, "outbounds[1]"}, {Error, 0, "outbounds[4]"}},
+			wantDiags: []diagWant{{Note, 13, "outbounds[1]"}, {Error, 25, "outbounds[4]"}},
 			check: func(t *testing.T, nodes []*Node) {
 				if ws := nodes[0]; ws.Path != "/ws?ed=2048" || len(ws.ALPN) != 2 || ws.SNI != "sni.example.com" {
 					t.Errorf("x-ws = %+v", ws)

@@ -1,0 +1,48 @@
+package convert
+
+import (
+	"bytes"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// entryLines returns the 1-based line where each outbound of a JSON, YAML
+// or TOML document starts (a top-level list, or the list under
+// "outbounds"), using schema's positioned loader. It is called only after
+// convert's own decoder accepted the document, and returns nil when the
+// positions cannot be had; diagnostics then name the entry by index only.
+func entryLines(name string, data []byte) []int {
+	f := schema.YAML
+	t := bytes.TrimSpace(data)
+	switch {
+	case bytes.HasPrefix(t, []byte("//")) || bytes.HasPrefix(t, []byte("/*")):
+		f = schema.JSON
+	case len(t) > 0 && (t[0] == '{' || t[0] == '[') && !isTOMLHeader(t):
+		f = schema.JSON
+	case looksTOML(t):
+		f = schema.TOML
+	}
+	doc, err := schema.LoadFormat(name, f, data)
+	if err != nil || doc.Root == nil {
+		return nil
+	}
+	list := doc.Root
+	if list.Kind == schema.Object {
+		list = list.Get("outbounds")
+	}
+	if list == nil || list.Kind != schema.Array {
+		return nil
+	}
+	lines := make([]int, len(list.Items))
+	for i, it := range list.Items {
+		lines[i] = it.Pos.Line
+	}
+	return lines
+}
+
+func lineAt(lines []int, i int) int {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return 0
+}
