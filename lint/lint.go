@@ -8,6 +8,7 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -222,7 +223,7 @@ func nearest(doc *schema.Document, ptr string) (schema.Pos, schema.Pos) {
 var suppressRE = regexp.MustCompile(`xvm-disable-next-line\b([ \t]+[a-z0-9, \t-]+)?`)
 
 func suppressions(src []byte) map[int]map[string]bool {
-	if !strings.Contains(string(src), "xvm-disable-next-line") {
+	if !bytes.Contains(src, []byte("xvm-disable-next-line")) {
 		return nil
 	}
 	out := make(map[int]map[string]bool)

@@ -195,7 +195,7 @@ func (w *walker) expand(scs []*jsonschema.Schema, n *Node) []*jsonschema.Schema 
 		}
 		out = append(out, e.list...)
 		for _, c := range e.conds {
-			if c.If.Validate(w.shallow(n, c.If, out)) == nil {
+			if w.holds(c.If, n, out) {
 				if c.Then != nil {
 					add(c.Then, depth+1)
 				}
@@ -399,6 +399,9 @@ func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schem
 		switch n.Kind {
 		case Number:
 			if sc.Minimum != nil || sc.Maximum != nil {
+				if iv, ok := n.Int(); ok && inRange(iv, sc.Minimum, sc.Maximum) {
+					break // the common case, without big.Rat
+				}
 				v, ok := new(big.Rat).SetString(n.Text)
 				if !ok {
 					break
@@ -459,7 +462,7 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		if w.build {
 			out = make(map[string]any, len(n.Members))
 		}
-		seen := make(map[string]int, len(n.Members))
+		seen := seenKeys{}
 		for i, mem := range n.Members {
 			key, props, known := resolveKey(mem.Key, all)
 			cp := &path{parent: p, key: mem.Key, index: -1}
@@ -473,24 +476,24 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 			} else if key != mem.Key {
 				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key})
 			}
-			if j, dup := seen[key]; dup {
+			if j, dup := seen.get(key); dup {
 				prev := Child(p.String(), n.Members[j].Key)
 				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: prev, Key: n.Members[j].Key, Canonical: key})
 				// Xray keeps the last value; judge only that one.
 				w.dropFindingsUnder(prev)
 			}
-			seen[key] = i
+			seen.set(key, i)
 			v := w.walk(mem.Value, props, cp)
 			if w.build {
 				out[key] = v
 			}
 		}
 		for _, sc := range all {
-			if sc.MaxProperties != -1 && len(seen) > sc.MaxProperties {
-				w.violation(p, "maxProperties", fmt.Sprintf("maximum %d properties allowed, but found %d properties", sc.MaxProperties, len(seen)))
+			if sc.MaxProperties != -1 && seen.len() > sc.MaxProperties {
+				w.violation(p, "maxProperties", fmt.Sprintf("maximum %d properties allowed, but found %d properties", sc.MaxProperties, seen.len()))
 			}
 			for _, req := range sc.Required {
-				if _, ok := seen[req]; !ok {
+				if _, ok := seen.get(req); !ok {
 					w.violation(p, "required", "missing properties: "+strconv.Quote(req))
 				}
 			}
@@ -630,4 +633,103 @@ func (p *path) String() string {
 		return Index(p.parent.String(), p.index)
 	}
 	return Child(p.parent.String(), p.key)
+}
+
+// seenKeys records the canonical keys of one object; objects are small, so
+// a slice beats a map.
+type seenKeys struct {
+	keys []string
+	idx  []int
+}
+
+func (s *seenKeys) get(k string) (int, bool) {
+	for i, x := range s.keys {
+		if x == k {
+			return s.idx[i], true
+		}
+	}
+	return 0, false
+}
+
+func (s *seenKeys) set(k string, i int) {
+	for j, x := range s.keys {
+		if x == k {
+			s.idx[j] = i
+			return
+		}
+	}
+	s.keys = append(s.keys, k)
+	s.idx = append(s.idx, i)
+}
+
+func (s *seenKeys) len() int { return len(s.keys) }
+
+// inRange reports whether v is within [min, max] when both bounds are
+// integers; false means "ask big.Rat".
+func inRange(v int64, lo, hi *big.Rat) bool {
+	if lo != nil {
+		if !lo.IsInt() || !lo.Num().IsInt64() || v < lo.Num().Int64() {
+			return false
+		}
+	}
+	if hi != nil {
+		if !hi.IsInt() || !hi.Num().IsInt64() || v > hi.Num().Int64() {
+			return false
+		}
+	}
+	return true
+}
+
+// holds evaluates an "if" condition on n. Conditions that only require
+// keys and compare scalar members with const or enum are decided here;
+// anything else goes to the validator.
+func (w *walker) holds(cond *jsonschema.Schema, n *Node, scs []*jsonschema.Schema) bool {
+	simple := cond.Ref == nil && len(cond.AllOf) == 0 && cond.If == nil && len(cond.Types) == 0 && cond.AdditionalProperties == nil
+	for _, p := range cond.Properties {
+		if p.Ref != nil || len(p.AllOf) > 0 || p.If != nil || len(p.Types) > 0 || p.Pattern != nil || p.Minimum != nil || p.Maximum != nil || p.MinLength != -1 || p.MaxLength != -1 {
+			simple = false
+		}
+	}
+	if !simple {
+		return cond.Validate(w.shallow(n, cond, scs)) == nil
+	}
+	if n.Kind != Object {
+		return true // object keywords do not apply to other types
+	}
+	for _, k := range cond.Required {
+		if n.Get(k) == nil {
+			return false
+		}
+	}
+	for k, p := range cond.Properties {
+		v := n.Get(k)
+		if v == nil {
+			continue
+		}
+		var props []*jsonschema.Schema
+		for _, sc := range scs {
+			if q, ok := sc.Properties[k]; ok {
+				props = append(props, w.set.static[q].list...)
+			}
+		}
+		canonical := v.Text
+		if v.Kind == String {
+			canonical = canonicalEnum(v.Text, props)
+		}
+		if len(p.Constant) > 0 && !equalValue(v, canonical, p.Constant[0]) {
+			return false
+		}
+		if len(p.Enum) > 0 {
+			ok := false
+			for _, e := range p.Enum {
+				if equalValue(v, canonical, e) {
+					ok = true
+				}
+			}
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
 }

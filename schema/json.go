@@ -23,10 +23,13 @@ func stripComments(src []byte) []byte {
 		multi
 		multiStar
 	)
-	out := make([]byte, len(src))
-	copy(out, src)
+	var out []byte // copied on the first comment: most files have none
 	state := content
 	blank := func(i int) {
+		if out == nil {
+			out = make([]byte, len(src))
+			copy(out, src)
+		}
 		if out[i] != '\n' {
 			out[i] = ' '
 		}
@@ -104,9 +107,12 @@ func stripComments(src []byte) []byte {
 			}
 		}
 	}
-	if state == slash && len(out) > 0 {
+	if state == slash && len(src) > 0 {
 		// Xray drops a lone trailing "/".
-		out[len(out)-1] = ' '
+		blank(len(src) - 1)
+	}
+	if out == nil {
+		return src
 	}
 	return out
 }
@@ -119,6 +125,10 @@ type jsonParser struct {
 	nodes int
 	slab  []Node            // nodes are allocated in blocks
 	keys  map[string]string // interned keys: configs repeat the same few
+	// members and items collect children on a shared stack; each object or
+	// array then gets one exactly-sized slice.
+	members []Member
+	items   []*Node
 }
 
 func (p *jsonParser) node(k Kind) *Node {
@@ -349,6 +359,8 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 		n.End = p.li.pos(p.i)
 		return n, nil
 	}
+	base := len(p.members)
+	defer func() { p.members = p.members[:base] }()
 	for {
 		p.skipSpace()
 		if p.i >= len(p.src) {
@@ -380,7 +392,7 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 			return nil, err
 		}
 		m.Value = v
-		n.Members = append(n.Members, m)
+		p.members = append(p.members, m)
 		p.skipSpace()
 		if p.i >= len(p.src) {
 			return nil, p.errAt(p.i, "unexpected end of input: object opened at %d:%d is not closed", n.Pos.Line, n.Pos.Col)
@@ -391,6 +403,7 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 		case '}':
 			p.i++
 			n.End = p.li.pos(p.i)
+			n.Members = append([]Member(nil), p.members[base:]...)
 			return n, nil
 		default:
 			return nil, p.errAt(p.i, "unexpected %s: expected ',' or '}' (a comma is probably missing)", describe(p.src[p.i]))
@@ -408,6 +421,8 @@ func (p *jsonParser) array(depth int) (*Node, error) {
 		n.End = p.li.pos(p.i)
 		return n, nil
 	}
+	base := len(p.items)
+	defer func() { p.items = p.items[:base] }()
 	for {
 		p.skipSpace()
 		if p.i < len(p.src) && p.src[p.i] == ']' {
@@ -417,7 +432,7 @@ func (p *jsonParser) array(depth int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.Items = append(n.Items, v)
+		p.items = append(p.items, v)
 		p.skipSpace()
 		if p.i >= len(p.src) {
 			return nil, p.errAt(p.i, "unexpected end of input: array opened at %d:%d is not closed", n.Pos.Line, n.Pos.Col)
@@ -428,6 +443,7 @@ func (p *jsonParser) array(depth int) (*Node, error) {
 		case ']':
 			p.i++
 			n.End = p.li.pos(p.i)
+			n.Items = append([]*Node(nil), p.items[base:]...)
 			return n, nil
 		default:
 			return nil, p.errAt(p.i, "unexpected %s: expected ',' or ']' (a comma is probably missing)", describe(p.src[p.i]))

@@ -120,7 +120,7 @@ type lineIndex struct {
 }
 
 func newLineIndex(src []byte) *lineIndex {
-	starts := make([]int, 1, 64)
+	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
 	for i, c := range src {
 		if c == '\n' {
 			starts = append(starts, i+1)
