@@ -175,6 +175,11 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 			return nil, nil, errField("transport.type", "%q is not a sing-box transport; want ws, httpupgrade, grpc, http or quic", clip(tt))
 		}
 	}
+	if n.Security == "tls" && n.SNI == "" && n.sniFallback() != "" {
+		// sing-box defaults server_name to the server, not to a Host
+		// header as other dialects do; keep its meaning explicit.
+		n.SNI = n.Server
+	}
 	if nw := m["network"]; nw != nil {
 		warn("network", "sing-box's L4 restriction (tcp/udp), not a transport; not carried")
 	}

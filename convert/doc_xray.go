@@ -313,6 +313,11 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 			n.Insecure = t.AllowInsecure
 			n.PCS, n.VCN, n.ECH = t.PinnedPeerCertSha256, t.VerifyPeerCertByName, t.ECHConfigList
 		}
+		if n.SNI == "" && n.sniFallback() != "" {
+			// Xray itself falls back to the address, not to the Host
+			// header other dialects use; keep Xray's meaning explicit.
+			n.SNI = n.Server
+		}
 	case "reality":
 		n.Security = "reality"
 		if r := ss.RealitySettings; r != nil {

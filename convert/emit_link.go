@@ -93,7 +93,10 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 		l.PBK, l.SID, l.SPX = n.PublicKey, n.ShortID, n.SpiderX
 		warn("reality", "v2rayN's link has no REALITY keys; written as the unofficial pbk/sid/spx that v2rayN ignores (use --to uri)")
 	}
-	l.SNI = n.SNI
+	if n.Security != "" {
+		// Explicit, so that no reader has to guess a fallback.
+		l.SNI = n.sniFallback()
+	}
 	l.ALPN = strings.Join(n.ALPN, ",")
 	l.FP = n.Fingerprint
 	if n.Insecure {
@@ -208,8 +211,12 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 		add("host", n.Host)
 		add("path", n.Path)
 	}
-	if n.Security != "" {
+	if n.Security == "tls" {
+		add("sni", n.sniFallback()) // explicit: #716 readers default to the address
+	} else if n.Security != "" {
 		add("sni", n.SNI)
+	}
+	if n.Security != "" {
 		add("fp", n.Fingerprint)
 	}
 	if n.Security == "tls" {

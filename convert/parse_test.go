@@ -251,3 +251,40 @@ func TestDetect(t *testing.T) {
 		})
 	}
 }
+
+// TestSNIDefaultsKeepTheSourceMeaning: each dialect's own fallback for an
+// empty server name is made explicit, so a conversion never changes which
+// name the TLS handshake uses.
+func TestSNIDefaultsKeepTheSourceMeaning(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"v2rayn falls back to the Host header",
+			"vmess://" + b64(`{"v":"2","add":"a.example.com","port":"443","id":"`+corpusUUID+`","net":"ws","host":"h.example.com","tls":"tls"}`), "h.example.com"},
+		{"mihomo falls back to the ws Host header",
+			"proxies:\n  - {name: c, type: vmess, server: a.example.com, port: 443, uuid: " + corpusUUID + ", alterId: 0, cipher: auto, tls: true, network: ws, ws-opts: {headers: {Host: h.example.com}}}\n", "h.example.com"},
+		{"Xray falls back to the address",
+			`[{"protocol":"vmess","settings":{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"` + corpusUUID + `"}]}]},"streamSettings":{"network":"ws","security":"tls","wsSettings":{"host":"h.example.com"}}}]`, "a.example.com"},
+		{"sing-box falls back to the server",
+			`{"outbounds":[{"type":"vmess","server":"a.example.com","server_port":443,"uuid":"` + corpusUUID + `","tls":{"enabled":true},"transport":{"type":"ws","headers":{"Host":"h.example.com"}}}]}`, "a.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := parseOne(t, "in", []byte(tt.in))
+			for _, target := range []Target{ToXrayJSON, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox} {
+				out, _, err := Emit([]*Node{n}, target, EmitOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				back := parseOne(t, string(target), out)
+				o, _, err := ToXray(back)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := o.StreamSettings.TLSSettings.ServerName; got != tt.want {
+					t.Errorf("via %s: serverName = %q, want %q", target, got, tt.want)
+				}
+			}
+		})
+	}
+}
