@@ -246,6 +246,7 @@ func TestDeadlines(t *testing.T) {
 				cfg.Address = "127.0.0.1"
 			}
 			cfg.Port = uint16(addr.Port)
+			// The upper bound is loose: test machines are shared and busy.
 			const d = 300 * time.Millisecond
 			ctx, cancel := context.WithTimeout(context.Background(), d)
 			defer cancel()
@@ -263,7 +264,7 @@ func TestDeadlines(t *testing.T) {
 			if !te.Timeout() || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error %v is not a timeout", err)
 			}
-			if el < d-10*time.Millisecond || el > d+700*time.Millisecond {
+			if el < d-10*time.Millisecond || el > d+1500*time.Millisecond {
 				t.Errorf("gave up after %v, deadline %v", el, d)
 			}
 		})
@@ -417,6 +418,7 @@ func TestConnDeadlines(t *testing.T) {
 			if _, err := vc.Write([]byte("hello?")); err != nil {
 				t.Fatal(err)
 			}
+			// The upper bound is loose: test machines are shared and busy.
 			const d = 300 * time.Millisecond
 			start := time.Now()
 			vc.SetReadDeadline(start.Add(d))
@@ -425,7 +427,7 @@ func TestConnDeadlines(t *testing.T) {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("Read error %v, want os.ErrDeadlineExceeded", err)
 			}
-			if el < d-10*time.Millisecond || el > d+700*time.Millisecond {
+			if el < d-10*time.Millisecond || el > d+1500*time.Millisecond {
 				t.Errorf("Read returned after %v, deadline %v", el, d)
 			}
 		})
