@@ -21,6 +21,6 @@ func (ruleDuplicateKey) check(c *checkContext) {
 		if f.Kind != schema.DuplicateKey {
 			continue
 		}
-		c.reportf(f.Pointer, true, "remove this one or the later one", "key `%s` is given again later in this object; Xray ignores this one", f.Key)
+		c.reportf(f.Pointer, true, "remove one of the two", "key `%s` repeats `%s` earlier in this object; Xray uses this value and ignores the earlier one", f.Key, f.Canonical)
 	}
 }

@@ -33,7 +33,8 @@ type Finding struct {
 	Kind    FindingKind
 	Pointer string
 	// Key is the key as written (UnknownKey, KeyCase, DuplicateKey);
-	// Canonical is the known spelling (KeyCase).
+	// Canonical is the known spelling (KeyCase) or the earlier key that
+	// this one repeats (DuplicateKey).
 	Key, Canonical string
 	// Known lists the keys the object may have (UnknownKey).
 	Known []string
@@ -477,8 +478,10 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key})
 			}
 			if j, dup := seen.get(key); dup {
+				// Reported on this (later) key: a pointer resolves to the
+				// last of duplicate keys, as Xray reads it.
 				prev := Child(p.String(), n.Members[j].Key)
-				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: prev, Key: n.Members[j].Key, Canonical: key})
+				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[j].Key})
 				// Xray keeps the last value; judge only that one.
 				w.dropFindingsUnder(prev)
 			}

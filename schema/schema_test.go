@@ -223,7 +223,7 @@ func TestCheckFindings(t *testing.T) {
 	want := []string{
 		"/vnext/0/users/0/ID case",
 		"/vnext/0/users/0/secuirty unknown",
-		"/vnext/0/users/0/ID dup",
+		"/vnext/0/users/0/id dup",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)

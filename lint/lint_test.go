@@ -1,0 +1,214 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEveryRuleHasAGoldenCase keeps the golden corpus honest: each rule
+// must be shown firing in some testdata/lint/err case.
+func TestEveryRuleHasAGoldenCase(t *testing.T) {
+	outs, _ := filepath.Glob("../testdata/lint/err/*.out")
+	var all strings.Builder
+	for _, o := range outs {
+		b, err := os.ReadFile(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	for _, r := range Rules() {
+		if !strings.Contains(all.String(), "["+r.ID+"]") {
+			t.Errorf("rule %s has no golden error case", r.ID)
+		}
+		if r.Summary == "" || r.Help == "" || r.Versions == "" || r.Severity == 0 {
+			t.Errorf("rule %s lacks documentation: %+v", r.ID, r)
+		}
+	}
+}
+
+func TestAllowInsecureFollowsTheClock(t *testing.T) {
+	src := []byte(`{"protocol": "vmess", "settings": {"address": "example.com", "port": 443, "id": "27848739-7e62-4138-9fd3-098a63964b6b"},
+ "streamSettings": {"security": "tls", "tlsSettings": {"serverName": "example.com", "allowInsecure": true}}}`)
+	tests := []struct {
+		name   string
+		now    time.Time
+		target Target
+		want   Severity
+	}{
+		{"before the cut-off", time.Date(2026, 5, 31, 23, 59, 0, 0, time.UTC), TargetXray, Warning},
+		{"at the cut-off", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), TargetXray, Error},
+		{"today", testNow(), TargetXray, Error},
+		{"seed target", testNow(), TargetSeed, Warning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := tt.now
+			l := newTestLinter(t, Options{Target: tt.target, Now: func() time.Time { return now }})
+			ds, err := l.LintBytes(context.Background(), "a.json", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != 1 || ds[0].Rule != "allow-insecure" || ds[0].Severity != tt.want {
+				t.Fatalf("got %v, want one allow-insecure %s", ds, tt.want)
+			}
+		})
+	}
+}
+
+func TestTargets(t *testing.T) {
+	multi := []byte(`{"vnext": [
+  {"address": "a.example.com", "port": 443, "users": [{"id": "27848739-7e62-4138-9fd3-098a63964b6b"}, {"id": "27848739-7e62-4138-9fd3-098a63964b6c"}]},
+  {"address": "b.example.com", "port": 443, "users": [{"id": "27848739-7e62-4138-9fd3-098a63964b6b"}]}]}`)
+	h2 := []byte(`{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, "id": "27848739-7e62-4138-9fd3-098a63964b6b"}, "streamSettings": {"network": "h2", "security": "tls", "tlsSettings": {"serverName": "a.example.com"}}}`)
+	tests := []struct {
+		name   string
+		target Target
+		src    []byte
+		want   []string
+	}{
+		{"xray refuses several servers and users", TargetXray, multi, []string{"error vnext-count", "error vnext-count"}},
+		{"seed allows them", TargetSeed, multi, nil},
+		{"xray refuses h2", TargetXray, h2, []string{"error transport-removed"}},
+		{"seed warns about h2", TargetSeed, h2, []string{"warning transport-removed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newTestLinter(t, Options{Target: tt.target})
+			ds, err := l.LintBytes(context.Background(), "a.json", tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.Severity.String()+" "+d.Rule)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRuleSettings(t *testing.T) {
+	src := []byte(`{"vnext": [{"address": "a.example.com", "port": "443", "users": [{"id": "27848739-7e62-4138-9fd3-098a63964b6b", "secuirty": "x"}]}]}`)
+	tests := []struct {
+		name  string
+		rules map[string]RuleSetting
+		want  string
+	}{
+		{"defaults", nil, "error port-range,warning unknown-key"},
+		{"off", map[string]RuleSetting{"unknown-key": {Off: true}}, "error port-range"},
+		{"re-levelled", map[string]RuleSetting{"port-range": {Severity: Info}}, "info port-range,warning unknown-key"},
+		// turning the specific rule off does not bring back the generic
+		// schema finding on the same value
+		{"owner off", map[string]RuleSetting{"port-range": {Off: true}}, "warning unknown-key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newTestLinter(t, Options{Rules: tt.rules})
+			ds, err := l.LintBytes(context.Background(), "a.json", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.Severity.String()+" "+d.Rule)
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("got %v, want %s", got, tt.want)
+			}
+		})
+	}
+	if _, err := New(Options{Now: testNow, Rules: map[string]RuleSetting{"nope": {Off: true}}}); err == nil {
+		t.Error("New accepted an unknown rule")
+	}
+	if _, err := New(Options{}); err == nil {
+		t.Error("New accepted options without a clock")
+	}
+}
+
+// TestRunOrder lints many files in parallel and expects the output in
+// input order whatever the scheduling.
+func TestRunOrder(t *testing.T) {
+	dir := t.TempDir()
+	var names []string
+	for i := 0; i < 40; i++ {
+		name := filepath.Join(dir, fmt.Sprintf("f%02d.json", 39-i))
+		src := fmt.Sprintf(`{"vnext": [{"address": "a%d.example.com", "port": %d, "users": [{"id": "27848739-7e62-4138-9fd3-098a63964b6b"}]}]}`, i, 70000+i)
+		if err := os.WriteFile(name, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	l := newTestLinter(t, Options{})
+	for round := 0; round < 3; round++ {
+		rep, err := l.Run(context.Background(), names, os.ReadFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Files != 40 || len(rep.Diagnostics) != 40 {
+			t.Fatalf("files %d, diagnostics %d", rep.Files, len(rep.Diagnostics))
+		}
+		for i, d := range rep.Diagnostics {
+			if d.File != names[i] {
+				t.Fatalf("diagnostic %d is for %s, want %s", i, d.File, names[i])
+			}
+		}
+	}
+	if _, err := l.Run(context.Background(), []string{filepath.Join(dir, "missing.json")}, os.ReadFile); err == nil {
+		t.Error("missing file gave no error")
+	}
+}
+
+func TestExpand(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"b.json", "a.yaml", "sub/c.toml", "sub/d.txt", ".hidden/e.json", "f.jsonc"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Expand([]string{dir, "-", filepath.Join(dir, "*.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rel []string
+	for _, g := range got {
+		r, _ := filepath.Rel(dir, g)
+		if g == "-" {
+			r = "-"
+		}
+		rel = append(rel, filepath.ToSlash(r))
+	}
+	want := "a.yaml,b.json,f.jsonc,sub/c.toml,-"
+	if strings.Join(rel, ",") != want {
+		t.Errorf("Expand = %v, want %s", rel, want)
+	}
+	if _, err := Expand([]string{filepath.Join(dir, "*.nothing")}); err == nil {
+		t.Error("a glob matching nothing gave no error")
+	}
+}
+
+func TestParseFileConfig(t *testing.T) {
+	fc, err := ParseFileConfig([]byte("target: seed\nfail-on: warning\nrules:\n  unknown-key: off\n  alter-id: error\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.Target != "seed" || fc.FailOn != "warning" || !fc.Rules["unknown-key"].Off || fc.Rules["alter-id"].Severity != Error {
+		t.Errorf("parsed %+v", fc)
+	}
+	for _, bad := range []string{"rules:\n  nope: off\n", "rules:\n  alter-id: loud\n", "target: v2ray\n", "colour: red\n"} {
+		if _, err := ParseFileConfig([]byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
