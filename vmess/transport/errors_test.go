@@ -371,6 +371,8 @@ func TestWarnings(t *testing.T) {
 		{"allow-insecure", transport.Config{Security: "tls", TLS: transport.TLSConfig{AllowInsecure: true}}, []string{"allowInsecure"}},
 		{"allow-insecure-without-tls", transport.Config{TLS: transport.TLSConfig{AllowInsecure: true}}, nil},
 		{"ws-host-header", transport.Config{Network: "ws", WS: transport.WSConfig{Headers: map[string]string{"host": "a"}}}, []string{"Host"}},
+		{"httpupgrade-ed", transport.Config{Network: "httpupgrade", HTTPUpgrade: transport.HTTPUpgradeConfig{Path: "/u?ed=2048"}}, []string{"early data"}},
+		{"ws-ed", transport.Config{Network: "ws", WS: transport.WSConfig{Path: "/u?ed=2048"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -198,6 +198,7 @@ type Error struct {
 	Err error
 }
 
+// Error names the phase and the cause, e.g. "transport: tls failed: ...".
 func (e *Error) Error() string {
 	if e.Phase == PhaseConfig {
 		return e.Err.Error()
@@ -233,6 +234,7 @@ type UnsupportedError struct {
 	What string
 }
 
+// Error names the unsupported setting and what is supported instead.
 func (e *UnsupportedError) Error() string {
 	return "transport: " + e.What + " is not supported yet; use raw, ws, httpupgrade or grpc with security none or tls"
 }
@@ -244,9 +246,10 @@ func (c *Config) Warnings() []string {
 	if strings.EqualFold(c.Security, "tls") && c.TLS.AllowInsecure {
 		w = append(w, `tlsSettings.allowInsecure: current Xray refuses this setting ("removed and migrated to pinnedPeerCertSha256"); xvm skips certificate verification for this probe only; pin the certificate with pinnedPeerCertSha256 instead`)
 	}
-	switch normNetwork(c.Network) {
-	case "ws", "httpupgrade", "grpc":
-		// Xray itself only logs a deprecation warning; not repeated here.
+	if normNetwork(c.Network) == "httpupgrade" {
+		if _, ed := splitEarlyData(c.HTTPUpgrade.Path); ed > 0 {
+			w = append(w, `httpupgradeSettings.path: "?ed=" early data is not used; xvm waits for the server's 101 response, because Xray's own server drops payload that arrives together with the upgrade request`)
+		}
 	}
 	for k := range c.WS.Headers {
 		if strings.EqualFold(k, "host") && normNetwork(c.Network) == "ws" {
