@@ -165,7 +165,7 @@ func TestRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			x1 := xrayJSON(t, n)
-			for _, target := range Targets {
+			for _, target := range Targets() {
 				out, diags, err := Emit([]*Node{n}, target, EmitOptions{})
 				if err != nil {
 					t.Fatalf("Emit %s: %v", target, err)

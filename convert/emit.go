@@ -29,8 +29,10 @@ const (
 	ToXrayTOML   Target = "toml"        // Xray config {outbounds} in TOML
 )
 
-// Targets lists every output dialect.
-var Targets = []Target{ToXrayJSON, ToXrayConfig, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox, ToXrayYAML, ToXrayTOML}
+// Targets lists every output dialect, in a new slice on each call.
+func Targets() []Target {
+	return []Target{ToXrayJSON, ToXrayConfig, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox, ToXrayYAML, ToXrayTOML}
+}
 
 // EmitOptions tune Emit.
 type EmitOptions struct {
@@ -160,8 +162,9 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 }
 
 func targetList() string {
-	s := make([]string, len(Targets))
-	for i, t := range Targets {
+	ts := Targets()
+	s := make([]string, len(ts))
+	for i, t := range ts {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")

@@ -87,7 +87,7 @@ func splitEarlyData(path string) (string, int) {
 	return base, ed
 }
 
-// ToClash writes a node as a mihomo (Clash.Meta) vmess proxy.
+// toClash writes a node as a mihomo (Clash.Meta) vmess proxy.
 func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := func(field, format string, args ...any) {

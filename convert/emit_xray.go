@@ -29,6 +29,7 @@ type NotConvertibleError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *NotConvertibleError) Error() string {
 	return fmt.Sprintf("convert: %s: %s: cannot be written as %s: %s", e.Server, e.Field, e.Target, e.Reason)
 }

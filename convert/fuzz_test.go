@@ -23,7 +23,7 @@ func FuzzParseLink(f *testing.F) {
 				t.Fatalf("outbound does not marshal: %v", err)
 			}
 		}
-		for _, target := range Targets {
+		for _, target := range Targets() {
 			if _, _, err := Emit([]*Node{n}, target, EmitOptions{}); err != nil {
 				t.Fatalf("Emit %s: %v", target, err)
 			}

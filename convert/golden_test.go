@@ -35,7 +35,7 @@ func TestGoldenEmit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, target := range Targets {
+		for _, target := range Targets() {
 			t.Run(in+"/"+string(target), func(t *testing.T) {
 				out, _, err := Emit(res.Nodes, target, EmitOptions{})
 				if err != nil {

@@ -92,7 +92,7 @@ func lossCases() []lossCase {
 func TestNothingDroppedSilently(t *testing.T) {
 	// The plain nodes themselves convert cleanly everywhere they can.
 	for _, nw := range []string{"ws", "grpc", "tcp"} {
-		for _, target := range Targets {
+		for _, target := range Targets() {
 			if _, d, _ := Emit([]*Node{baseNode(nw)}, target, EmitOptions{}); len(d) > 0 {
 				t.Fatalf("base %s node is not clean for %s: %v", nw, target, d)
 			}
@@ -100,7 +100,7 @@ func TestNothingDroppedSilently(t *testing.T) {
 	}
 	table := map[string][]string{}
 	for _, c := range lossCases() {
-		for _, target := range Targets {
+		for _, target := range Targets() {
 			t.Run(c.field+"/"+string(target), func(t *testing.T) {
 				n := c.node()
 				out, diags, err := Emit([]*Node{n}, target, EmitOptions{})

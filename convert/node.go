@@ -148,6 +148,7 @@ const (
 	Note
 )
 
+// String names the severity as messages print it.
 func (s Severity) String() string {
 	switch s {
 	case Error:
@@ -170,6 +171,7 @@ type Diagnostic struct {
 	Message  string // what is wrong and what was expected / done
 }
 
+// String formats the diagnostic as "INPUT:LINE: severity: SERVER: FIELD: message".
 func (d Diagnostic) String() string {
 	var b strings.Builder
 	if d.Input != "" {

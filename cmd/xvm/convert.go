@@ -76,7 +76,7 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	}
 	target := convert.Target(opts.To)
 	known := false
-	for _, t := range convert.Targets {
+	for _, t := range convert.Targets() {
 		known = known || t == target
 	}
 	if !known {
