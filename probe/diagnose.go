@@ -66,6 +66,10 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
 		st = se.stage
 	}
 	switch {
+	case st == stageDial && isTimeout(err):
+		return &Failure{KindTimeout, fmt.Sprintf("%s did not finish connecting within %s; the server is down, blackholed or too slow; raise --timeout", server, timeout)}
+	case st == stageDial:
+		return &Failure{KindTransport, fmt.Sprintf("cannot set up the %s transport to %s: %v", t.network(), server, err)}
 	case st == stageHandshake && (errors.Is(err, vmess.ErrResponseMismatch) || errors.Is(err, vmess.ErrProtocol)):
 		return &Failure{KindProtocol, fmt.Sprintf("%s answered, but not with a VMess response to our request (%v); is it a VMess server, with the transport and TLS settings you gave?", server, err)}
 	case isRejection(err):

@@ -71,6 +71,9 @@ func readResponse(r io.Reader) (*response, time.Time, error) {
 		}
 		return nil, first, fmt.Errorf("%w: %v", errBadReply, err)
 	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		return nil, first, fmt.Errorf("%w: status %d", errBadReply, resp.StatusCode)
+	}
 	hc.lifted = true
 	return &response{status: resp.StatusCode, reason: strings.TrimPrefix(resp.Status, fmt.Sprint(resp.StatusCode)+" "), body: resp.Body}, first, nil
 }
