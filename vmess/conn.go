@@ -49,7 +49,12 @@ type Conn struct {
 	respKey [16]byte
 	respIV  [16]byte
 
-	wmu        sync.Mutex
+	// wsem is the write lock: a channel, so that a Read waiting for the
+	// request header can stop waiting when a concurrent Write sends it
+	// (headerDone) instead of waiting for that whole Write to finish.
+	wsem       chan struct{}
+	headerDone chan struct{} // closed once the header is written or failed
+	headerErr  error         // set before headerDone closes
 	w          *bodyState
 	wbuf       []byte
 	headerSent bool
@@ -95,6 +100,9 @@ func Client(conn net.Conn, acct Account, dest Destination, cfg *Config) (*Conn, 
 		sec:    acct.Security.Resolve(),
 		opts:   acct.options(),
 		udp:    dest.Network == NetworkUDP,
+
+		wsem:       make(chan struct{}, 1),
+		headerDone: make(chan struct{}),
 	}
 	if cfg != nil {
 		if cfg.Now != nil {
@@ -184,27 +192,30 @@ func (c *Conn) appendRequestHeader(dst []byte) ([]byte, error) {
 }
 
 // writeLocked writes buf, which holds the request header when
-// !c.headerSent. c.wmu is held.
+// !c.headerSent. The write lock is held.
 func (c *Conn) writeLocked(buf []byte) error {
 	first := !c.headerSent
 	_, err := c.conn.Write(buf)
-	if first && err == nil {
-		c.headerSent = true
-		if c.trace.RequestWritten != nil {
-			c.trace.RequestWritten(time.Now())
-		}
-	}
 	if err != nil {
 		c.werr = fmt.Errorf("vmess: write: %w", err)
-		return c.werr
 	}
-	return nil
+	if first {
+		if err == nil {
+			c.headerSent = true
+			if c.trace.RequestWritten != nil {
+				c.trace.RequestWritten(time.Now())
+			}
+		}
+		c.headerErr = c.werr
+		close(c.headerDone)
+	}
+	return c.werr
 }
 
 // startLocked returns the write staging buffer, holding the sealed request
 // header if it has not been sent, with room for payload bytes of chunks.
 // The buffer grows to at most writeBufferSize, so a prober's single small
-// request costs little. c.wmu is held.
+// request costs little. The write lock is held.
 func (c *Conn) startLocked(payload int) ([]byte, error) {
 	need := 512 + payload + (payload/c.w.maxPayload()+1)*(18+16+maxPadding)
 	if need > writeBufferSize {
@@ -218,6 +229,8 @@ func (c *Conn) startLocked(payload int) ([]byte, error) {
 		var err error
 		if buf, err = c.appendRequestHeader(buf); err != nil {
 			c.werr = err
+			c.headerErr = err
+			close(c.headerDone)
 			return nil, err
 		}
 	}
@@ -228,8 +241,8 @@ func (c *Conn) startLocked(payload int) ([]byte, error) {
 // in the same conn.Write. For UDP, p is one datagram and must fit one
 // chunk (8110 bytes with the default options).
 func (c *Conn) Write(p []byte) (int, error) {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.lockW()
+	defer c.unlockW()
 	if c.werr != nil {
 		return 0, c.werr
 	}
@@ -279,8 +292,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 // half-closes the underlying conn if it has a CloseWrite method. The
 // request header is sent first if no Write has sent it.
 func (c *Conn) CloseWrite() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.lockW()
+	defer c.unlockW()
 	if c.wclosed {
 		return nil
 	}
@@ -310,10 +323,21 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
+// lockW and unlockW take and release the write lock.
+func (c *Conn) lockW()   { c.wsem <- struct{}{} }
+func (c *Conn) unlockW() { <-c.wsem }
+
 // sendHeader writes the request header alone if nothing has been written.
+// When a concurrent Write holds the write lock, it returns as soon as that
+// Write has sent the header, so a reader never waits for a long Write
+// (which may itself wait for the reader, through the echoing server).
 func (c *Conn) sendHeader() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	select {
+	case <-c.headerDone:
+		return c.headerErr
+	case c.wsem <- struct{}{}:
+	}
+	defer c.unlockW()
 	if c.headerSent {
 		return nil
 	}

@@ -156,3 +156,40 @@ func TestTruncatedResponsePrefixes(t *testing.T) {
 		}
 	}
 }
+
+// TestReadDuringLongWrite: a Read must not wait for a concurrent long
+// Write to finish once that Write has sent the request header. Over an
+// unbuffered pipe the server below answers only after taking part of the
+// body and then blocks until the client reads, so a Read that waited for
+// the Write would deadlock.
+func TestReadDuringLongWrite(t *testing.T) {
+	cli, srv := net.Pipe()
+	defer cli.Close()
+	defer srv.Close()
+	acct := Account{ID: mustID(t, vecUUID), Security: SecurityAES128GCM}
+	written := make(chan struct{})
+	cfg := &Config{Trace: &Trace{RequestWritten: func(time.Time) { close(written) }}}
+	c, err := Client(cli, acct, Destination{Host: "example.com", Port: 80}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	go func() {
+		io.ReadFull(srv, make([]byte, writeBufferSize+1000)) // past the first conn.Write
+		srv.Write(serverReply(t, c, 1, 10))                  // blocks until the client reads
+		io.Copy(io.Discard, srv)
+	}()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(make([]byte, 1<<20))
+		werr <- err
+	}()
+	<-written // the Write has sent the header and still holds the write lock
+	got := make([]byte, 10)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read during the write: %v", err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}

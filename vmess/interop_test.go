@@ -72,24 +72,26 @@ var securities = []securityCase{
 
 // echoTCP writes data while reading the echo concurrently, half-closes,
 // and checks that exactly data comes back followed by EOF.
-func echoTCP(t *testing.T, c *vmess.Conn, data []byte) {
+func echoTCP(t *testing.T, c *vmess.Conn, written <-chan struct{}, data []byte) {
 	t.Helper()
 	c.SetDeadline(time.Now().Add(60 * time.Second))
 	var wg sync.WaitGroup
 	var werr error
 	wg.Add(1)
+	started := make(chan struct{})
 	go func() {
+		close(started)
 		defer wg.Done()
-		for off := 0; off < len(data); {
-			n := min(len(data)-off, 100_000)
-			if _, err := c.Write(data[off : off+n]); err != nil {
-				werr = err
-				return
-			}
-			off += n
+		// One Write of everything: the reader must not wait for it to
+		// finish (the echo fills every buffer on the way back first).
+		if _, err := c.Write(data); err != nil {
+			werr = err
+			return
 		}
 		werr = c.CloseWrite()
 	}()
+	<-started
+	<-written // the Write is under way and holds the write lock
 	got, err := io.ReadAll(c)
 	wg.Wait()
 	if werr != nil {
@@ -120,8 +122,10 @@ func TestInteropTCP(t *testing.T) {
 				// Each stream ends ~1 s after half-close (freedom's
 				// downlinkOnly timer), so let the waits overlap.
 				t.Parallel()
-				c := dialVMess(t, srv, account(t, srv.ID, sc.sec, sc.authLen), destOf(t, vmess.NetworkTCP, echo.Addr), nil)
-				echoTCP(t, c, size.data)
+				written := make(chan struct{})
+				cfg := &vmess.Config{Trace: &vmess.Trace{RequestWritten: func(time.Time) { close(written) }}}
+				c := dialVMess(t, srv, account(t, srv.ID, sc.sec, sc.authLen), destOf(t, vmess.NetworkTCP, echo.Addr), cfg)
+				echoTCP(t, c, written, size.data)
 			})
 		}
 	}
