@@ -3,11 +3,14 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/transport"
@@ -433,5 +436,83 @@ func TestConnDeadlines(t *testing.T) {
 				t.Errorf("Read returned after %v, deadline %v", el, d)
 			}
 		})
+	}
+}
+
+// startDNS serves A records for every name from a UDP socket on loopback.
+func startDNS(t *testing.T, answer [4]byte) *net.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
+			b.StartQuestions()
+			b.Question(q)
+			b.StartAnswers()
+			if q.Type == dnsmessage.TypeA {
+				b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: answer})
+			}
+			out, err := b.Finish()
+			if err == nil {
+				pc.WriteTo(out, from)
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+// TestDNSPhase dials a domain through an injected resolver and checks
+// that every phase is reported in order, end to end through Xray.
+func TestDNSPhase(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test")
+	echo := vmesstest.StartEcho(t)
+	srv := startServer(t, tlsServer(cert, "ws", `"wsSettings":{"path":"/ws"}`))
+	var order []transport.Phase
+	var last time.Time
+	trace := &transport.Trace{PhaseDone: func(p transport.Phase, start, end time.Time) {
+		if start.Before(last) {
+			t.Errorf("phase %s starts before the previous one ended", p)
+		}
+		last = end
+		order = append(order, p)
+	}}
+	cfg := &transport.Config{Address: "vmess.test", Port: uint16(srv.Port), Network: "ws", Security: "tls",
+		Resolver: startDNS(t, [4]byte{127, 0, 0, 1}),
+		WS:       transport.WSConfig{Path: "/ws"},
+		TLS:      transport.TLSConfig{PinnedPeerCertSHA256: []string{strings.ToUpper(cert.SHA256[:2]) + ":" + cert.SHA256[2:]}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := transport.Dial(ctx, cfg, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := vmessHandshake(t, conn, srv, echo, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := []transport.Phase{transport.PhaseDNS, transport.PhaseConnect, transport.PhaseTLS, transport.PhaseUpgrade}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("phases %v, want %v", order, want)
 	}
 }
