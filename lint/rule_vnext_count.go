@@ -24,6 +24,10 @@ func (ruleVnextCount) check(c *checkContext) {
 			continue
 		}
 		if sv.node.Get("address") != nil {
+			if m := sv.node.Member("vnext"); m != nil {
+				c.reportSev(Warning, sv.ptr+"/"+m.Key, true, "remove `vnext`, or remove the flat `address`/`port`/`id`",
+					"`vnext` is ignored: `address` is set, so Xray reads the flat form and never looks at `vnext`")
+			}
 			continue // flat form
 		}
 		m := sv.node.Member("vnext")

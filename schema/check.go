@@ -628,6 +628,7 @@ type path struct {
 	index  int // array index, or -1 for an object key (or the root)
 }
 
+// String builds the JSON pointer.
 func (p *path) String() string {
 	if p.parent == nil {
 		return p.base

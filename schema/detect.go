@@ -49,7 +49,7 @@ func Detect(root *Node) DocKind {
 			return ConfigKind
 		}
 	}
-	if root.Get("protocol") != nil || root.Get("streamSettings") != nil {
+	if root.Get("protocol") != nil || root.Get("streamSettings") != nil || (root.Get("settings") != nil && root.Get("vnext") == nil) {
 		return OutboundKind
 	}
 	if root.Get("vnext") != nil || root.Get("users") != nil || (root.Get("address") != nil && (root.Get("id") != nil || root.Get("port") != nil)) {
