@@ -153,6 +153,9 @@ func detect(data []byte) Format {
 		}
 	}
 	if isTOMLHeader(t) {
+		if isProfile(t) {
+			return FormatLinks // a Surge / Loon / Quantumult X profile
+		}
 		return FormatXray
 	}
 	if t[0] == '{' || t[0] == '[' {
@@ -174,6 +177,23 @@ func detect(data []byte) Format {
 	}
 	return FormatLinks
 }
+
+// isProfile tells a sectioned client profile (Surge, Loon, Quantumult X:
+// "[Proxy]" sections holding "Name = vmess, …" lines) from TOML.
+func isProfile(t []byte) bool {
+	for _, line := range bytes.Split(t[:min(len(t), 1<<20)], []byte("\n")) {
+		if isClientLine(strings.TrimSpace(string(line))) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyLine matches a client-profile proxy line "Name = type, …".
+var proxyLine = regexp.MustCompile(`^[^=,]+=\s*([A-Za-z0-9-]+)\s*,`)
+
+// schemeLine matches a line that starts with a URL scheme.
+var schemeLine = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
 // tomlHeader matches a TOML table header such as [[outbounds]] at the
 // start of a document.
@@ -218,6 +238,7 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		return fmt.Errorf("convert: %s: not share links, a base64 subscription or a config; want vmess:// links, one per line", p.name)
 	}
 	line := lineBase
+	profile, section := false, ""
 	for len(text) > 0 {
 		var l string
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -233,6 +254,20 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		}
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "//") || strings.HasPrefix(l, ";") {
+			continue
+		}
+		if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") && !strings.Contains(l, "://") {
+			profile, section = true, strings.ToLower(l) // a section header of a client profile
+			continue
+		}
+		if profile && !isClientLine(l) && !schemeLine.MatchString(l) {
+			// Other settings and other proxies of a Surge/Loon/QX profile.
+			if m := proxyLine.FindStringSubmatch(l); m != nil && (section == "[proxy]" || section == "[server_local]") {
+				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(m[1])))
+			} else if strings.HasPrefix(strings.ToLower(l), "shadowsocks=") || strings.HasPrefix(strings.ToLower(l), "trojan=") || strings.HasPrefix(strings.ToLower(l), "vless=") {
+				k, _, _ := strings.Cut(l, "=")
+				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(k)))
+			}
 			continue
 		}
 		if u := strings.ToUpper(l); strings.HasPrefix(u, "STATUS=") || strings.HasPrefix(u, "REMARKS=") {

@@ -91,6 +91,7 @@ func TestParseDocuments(t *testing.T) {
 				}
 			},
 		},
+		{file: "surge.conf", wantNames: []string{"Surge1"}, wantDiags: []diagWant{{Note, 7, ""}}},
 		{file: "xray.yaml", wantNames: []string{"y-grpc"}},
 		{file: "xray.toml", wantNames: []string{"t-xhttp"}},
 		{file: "xray-list.json", wantNames: []string{"l-1", "l-2"}},
@@ -239,6 +240,7 @@ func TestDetect(t *testing.T) {
 		{`{"vnext":[{"address":"a","port":1,"users":[{"id":"x"}]}],"x":{"type":"none"}}`, FormatXray},
 		{"// comment\n{\"outbounds\":[]}", FormatXray},
 		{"[[outbounds]]\nprotocol = \"vmess\"", FormatXray},
+		{"[Proxy]\nA = vmess, a.example.com, 443, username=x", FormatLinks},
 		{"outbounds:\n  - protocol: vmess", FormatXray},
 		{"[\n {\"protocol\":\"vmess\"}\n]", FormatXray},
 		{strings.Repeat("[", 50), FormatXray},
