@@ -61,7 +61,10 @@ func FuzzChunkReader(f *testing.F) {
 			return // an option set Xray refuses too
 		}
 		r := &bodyReader{st: st, src: bytes.NewReader(data)}
-		p := make([]byte, 1000)
+		// The high part of sec picks the read buffer size, so short and
+		// empty buffers are explored too.
+		sizes := [...]int{1000, 1, 7, 16, 8192, 0}
+		p := make([]byte, sizes[int(sec)/int(SecurityLegacyAES128CFB+1)%len(sizes)])
 		for i := 0; i < 200; i++ {
 			var err error
 			if packet {
@@ -75,7 +78,7 @@ func FuzzChunkReader(f *testing.F) {
 			if cap(r.buf) > 65535+16 {
 				t.Fatalf("buffer grew to %d", cap(r.buf))
 			}
-			if err == nil {
+			if err == nil || (len(p) == 0 && errors.Is(err, io.ErrShortBuffer)) {
 				continue
 			}
 			if err != io.EOF && !errors.Is(err, ErrProtocol) && !errors.Is(err, os.ErrDeadlineExceeded) {
