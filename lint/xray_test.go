@@ -228,6 +228,12 @@ func differentialCorpus() []corpusCase {
 		{name: "dialerProxy and proxySettings", text: cfg(ob("", "", `"proxySettings": {"tag": "direct"}, "streamSettings": {"sockopt": {"dialerProxy": "direct"}}`), `{"protocol": "freedom", "tag": "direct"}`)},
 		{name: "settings not an object", text: `{"protocol": "vmess", "settings": []}`},
 		{name: "vnext not an array", text: `{"protocol": "vmess", "settings": {"vnext": {}}}`},
+		{name: "toml config", ext: ".toml", text: "[[outbounds]]\nprotocol = \"vmess\"\ntag = \"p\"\n[outbounds.settings]\naddress = \"a.example.com\"\nport = 443\nid = \"" + goodID + "\"\n"},
+		{name: "toml config port out of range", ext: ".toml", text: "[[outbounds]]\nprotocol = \"vmess\"\n[outbounds.settings]\naddress = \"a.example.com\"\nport = 65536\nid = \"" + goodID + "\"\n"},
+		{name: "toml config two users", ext: ".toml", text: "[[outbounds]]\nprotocol = \"vmess\"\n[[outbounds.settings.vnext]]\naddress = \"a.example.com\"\nport = 443\n[[outbounds.settings.vnext.users]]\nid = \"" + goodID + "\"\n[[outbounds.settings.vnext.users]]\nid = \"" + goodID + "\"\n"},
+		{name: "yaml config with anchors", ext: ".yaml", text: "common: &c\n  port: 443\n  users: [{id: " + goodID + "}]\noutbounds: []\n"},
+		{name: "yaml anchors merged into vnext", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    vnext:\n      - &s\n        address: a.example.com\n        port: 443\n        users: [{id: " + goodID + "}]\n"},
+		{name: "yaml 1.1 boolean as id", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: 443\n    id: yes\n"},
 		{name: "yaml list port string", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: \"443\"\n    id: " + goodID + "\n"},
 	}
 }
