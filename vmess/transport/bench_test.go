@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,40 @@ func BenchmarkHandshake(b *testing.B) {
 					b.Fatal(err)
 				}
 				c.Close()
+			}
+		})
+		if !strings.HasPrefix(bc.name, "grpc") {
+			continue
+		}
+		// Xray keeps one gRPC connection per outbound and reuses it, so
+		// the loop above times only a new stream after the first op. A
+		// new Xray client per op (started with the timer stopped) times a
+		// fresh connection, which is what Dial always makes.
+		b.Run(bc.name+"/xray-fresh", func(b *testing.B) {
+			one := make([]byte, 1)
+			for b.Loop() {
+				b.StopTimer()
+				xc, err := vmesstest.NewClient(vmesstest.ClientOptions{Server: srv, Security: "aes-128-gcm",
+					StreamSettings: bc.xray(cert), Forward: echo.Addr})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				c, err := net.Dial("tcp", xc.Addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Write([]byte("x")); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, one); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				c.Close()
+				xc.Close()
+				b.StartTimer()
 			}
 		})
 	}
