@@ -166,6 +166,8 @@ func differentialCorpus() []corpusCase {
 		{name: "routing to a missing tag", text: `{"outbounds": [` + ob("", "", "") + `], "routing": {"rules": [{"type": "field", "network": "udp", "outboundTag": "nope"}]}}`},
 		{name: "empty address", text: ob("", `"address": "", "port": 443`, "")},
 		{name: "address with port", text: ob("", `"address": "a.example.com:443", "port": 443`, "")},
+		{name: "last of case-variant keys wins", text: ob("", `"address": "a.example.com", "port": "443", "Port": 443`, "")},
+		{name: "last of case-variant keys wins broken", text: ob("", `"address": "a.example.com", "port": 443, "PORT": "443"`, "")},
 		{name: "yaml list", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: 443\n    id: " + goodID + "\n"},
 
 		// broken

@@ -98,9 +98,10 @@ func (n *Node) Int() (v int64, ok bool) {
 	return v, err == nil
 }
 
-// Get returns the member value for key the way Xray's decoder picks it: an
-// exact match wins, otherwise the last case-insensitive match. It returns
-// nil when n is not an object or has no such key.
+// Get returns the member value for key the way Xray's decoder (Go's
+// encoding/json) reads it: keys match case-insensitively and the last
+// matching key in the object wins. It returns nil when n is not an object
+// or has no such key.
 func (n *Node) Get(key string) *Node {
 	m := n.Member(key)
 	if m == nil {
@@ -115,12 +116,10 @@ func (n *Node) Member(key string) *Member {
 		return nil
 	}
 	for i := len(n.Members) - 1; i >= 0; i-- {
-		if n.Members[i].Key == key {
-			return &n.Members[i]
-		}
-	}
-	for i := len(n.Members) - 1; i >= 0; i-- {
 		m := &n.Members[i]
+		if m.Key == key {
+			return m
+		}
 		// Keys of different byte lengths can fold together only through
 		// multi-byte runes (Kelvin sign, long s), so skip ASCII ones.
 		if len(m.Key) != len(key) && isASCII(m.Key) && isASCII(key) {
@@ -193,7 +192,7 @@ func indexByte(b []byte, c byte) int {
 }
 
 // Lookup resolves an RFC 6901 JSON pointer. Object tokens match keys the
-// way Xray does (exact, else last case-insensitive match). It returns the
+// way Xray does (case-insensitively, the last match wins). It returns the
 // node, the member holding it (nil for the root and for array elements) and
 // whether the pointer resolved.
 func (d *Document) Lookup(pointer string) (*Node, *Member, bool) {

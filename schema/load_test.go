@@ -221,9 +221,9 @@ func TestLookupCaseInsensitiveLastWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// exact match wins, as in encoding/json
-	if n, _, _ := d.Lookup("/port"); n.Text != "2" {
-		t.Errorf("/port = %s, want 2", n.Text)
+	// the last case-insensitive match wins, as in encoding/json
+	if n, _, _ := d.Lookup("/port"); n.Text != "3" {
+		t.Errorf("/port = %s, want 3", n.Text)
 	}
 	if n, _, _ := d.Lookup("/pOrt"); n.Text != "3" {
 		t.Errorf("/pOrt = %s, want 3 (last case-insensitive match)", n.Text)
