@@ -63,3 +63,44 @@ func TestGoldenEmit(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenXrayFilesBuild feeds every committed golden Xray output (the
+// same bytes `xvm convert` prints) to Xray-core's own loader.
+func TestGoldenXrayFilesBuild(t *testing.T) {
+	files, err := filepath.Glob("../testdata/convert/golden/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := 0
+	for _, f := range files {
+		var format string
+		switch {
+		case strings.HasSuffix(f, ".xray.json"):
+			format = "outbounds"
+		case strings.HasSuffix(f, ".xray-config.json"):
+			format = "json"
+		case strings.HasSuffix(f, ".xray.yaml"):
+			format = "yaml"
+		case strings.HasSuffix(f, ".xray.toml"):
+			format = "toml"
+		default:
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if format == "outbounds" {
+				format, data = "json", append(append([]byte(`{"outbounds":`), data...), '}')
+			}
+			if err := buildConfigWithXray(t, format, data); err != nil {
+				t.Fatalf("Xray-core refused %s: %v", f, err)
+			}
+		})
+		built++
+	}
+	if built != 8 {
+		t.Errorf("built %d golden Xray files, want 8", built)
+	}
+}

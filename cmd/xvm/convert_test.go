@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	xconf "github.com/xtls/xray-core/infra/conf"
+	"github.com/xtls/xray-core/infra/conf/serial"
+	_ "github.com/xtls/xray-core/main/distro/all" // register vmess, transports and masks
 )
 
 const convertUUID = "b831bfb3-e84c-4647-a953-bbdd6e6d6390"
@@ -32,12 +37,13 @@ func TestConvertCommand(t *testing.T) {
 		wantNoErr  []string // must not be in stderr
 		emptyOut   bool
 		goldenFile string // stdout must equal this convert golden file
+		xray       string // stdout must build with Xray-core's loader: "outbounds" or "config"
 	}{
-		{name: "one link to xray", args: []string{"convert", link}, wantCode: 0,
+		{name: "one link to xray", args: []string{"convert", link}, wantCode: 0, xray: "outbounds",
 			wantOut: []string{`"protocol": "vmess"`, `"serverName": "cdn.example.com"`}},
 		{name: "subscription with a bad line", args: []string{"convert", convertFixture("sub-plain.txt")}, wantCode: 1,
 			wantErr:    []string{"sub-plain.txt:6: error: base64:", "sub-plain.txt:5: note: ss:// is not VMess; skipped", "1 entry failed; 4 server(s) written"},
-			goldenFile: "sub-plain.xray.json"},
+			goldenFile: "sub-plain.xray.json", xray: "outbounds"},
 		{name: "strict makes a bad line fatal", args: []string{"convert", "--strict", convertFixture("sub-plain.txt")}, wantCode: 2,
 			emptyOut: true, wantErr: []string{"--strict is set; nothing written"}},
 		{name: "base64 subscription to clash", args: []string{"convert", "--to", "clash", convertFixture("sub-base64.txt")}, wantCode: 1,
@@ -46,11 +52,11 @@ func TestConvertCommand(t *testing.T) {
 			goldenFile: "clash.sing-box.json", wantErr: []string{"stdin:75: error: uuid: missing"}},
 		{name: "every target", args: []string{"convert", "--to", "uri", convertFixture("sub-plain.txt")}, wantCode: 1,
 			goldenFile: "sub-plain.uri.txt"},
-		{name: "xray-config with listen", args: []string{"convert", "--to", "xray-config", "--listen", "127.0.0.1:2080", link}, wantCode: 0,
+		{name: "xray-config with listen", args: []string{"convert", "--to", "xray-config", "--listen", "127.0.0.1:2080", link}, wantCode: 0, xray: "config",
 			wantOut: []string{`"port": 2080`, `"protocol": "socks"`}},
 		{name: "target cannot express a node", args: []string{"convert", "--to", "clash", link, kcp}, wantCode: 1,
 			wantOut: []string{"name: HK"}, wantErr: []string{"K1: network: cannot be written as clash"}},
-		{name: "warnings name server and field", args: []string{"convert", "vmess://" + convertUUID + "@e.example.com:443?type=ws&security=tls&insecure=1#ins"}, wantCode: 0,
+		{name: "warnings name server and field", args: []string{"convert", "vmess://" + convertUUID + "@e.example.com:443?type=ws&security=tls&insecure=1#ins"}, wantCode: 0, xray: "outbounds",
 			wantErr: []string{"warning: ins: insecure:"}},
 		{name: "quiet hides warnings", args: []string{"convert", "-q", "vmess://" + convertUUID + "@e.example.com:443?type=ws&security=tls&insecure=1#ins"}, wantCode: 0,
 			wantNoErr: []string{"warning"}},
@@ -98,6 +104,9 @@ func TestConvertCommand(t *testing.T) {
 			if tt.emptyOut && out != "" {
 				t.Errorf("stdout = %q, want nothing", out)
 			}
+			if tt.xray != "" {
+				xrayBuilds(t, tt.xray, out)
+			}
 			if tt.goldenFile != "" {
 				want, err := os.ReadFile(convertFixture(filepath.Join("golden", tt.goldenFile)))
 				if err != nil {
@@ -119,5 +128,32 @@ func TestConvertDefaultIsJSONArray(t *testing.T) {
 	var arr []map[string]any
 	if err := json.Unmarshal([]byte(out), &arr); err != nil || len(arr) != 1 || arr[0]["tag"] != "a" {
 		t.Fatalf("stdout is not a one-outbound JSON array: %v\n%s", err, out)
+	}
+	xrayBuilds(t, "outbounds", out)
+}
+
+// xrayBuilds feeds convert's output to Xray-core's own loader
+// (infra/conf v1.260327.0): a JSON array of outbounds, or a whole config.
+func xrayBuilds(t *testing.T, kind, out string) {
+	t.Helper()
+	data := []byte(out)
+	if kind == "outbounds" {
+		var arr []xconf.OutboundDetourConfig
+		if err := json.Unmarshal(data, &arr); err != nil {
+			t.Fatalf("Xray cannot read the outbounds: %v", err)
+		}
+		for i := range arr {
+			if _, err := arr[i].Build(); err != nil {
+				t.Fatalf("Xray refused outbound %d: %v", i, err)
+			}
+		}
+		return
+	}
+	c, err := serial.DecodeJSONConfig(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Xray cannot read the config: %v", err)
+	}
+	if _, err := c.Build(); err != nil {
+		t.Fatalf("Xray refused the config: %v", err)
 	}
 }
