@@ -186,6 +186,9 @@ func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
 					return r, false
 				}
 				r.Error, r.Skew = f, skew
+				if tm := s.timings(); *tm != (Timings{}) {
+					r.Timings = tm // the phases that did complete
+				}
 				return r, true
 			}
 			continue
@@ -341,6 +344,18 @@ func (c *phaseClock) vmessTrace() *vmess.Trace {
 	}
 }
 
+// partial is what an attempt that failed had measured: the phases that
+// completed, and the VMess handshake if the response header arrived.
+func (c *phaseClock) partial() sample {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := sample{dns: c.dns, connect: c.connect, tls: c.tls, upgrade: c.upgrade, handshake: -1, firstByte: -1, total: -1}
+	if !c.responseHeader.IsZero() && !c.requestWritten.IsZero() {
+		s.handshake = c.responseHeader.Sub(c.requestWritten)
+	}
+	return s
+}
+
 // headerSeen reports whether the VMess response header arrived.
 func (c *phaseClock) headerSeen() bool {
 	c.mu.Lock()
@@ -380,7 +395,7 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 	}
 	raw, err := transport.Dial(ctx, &cfg, clock.transportTrace())
 	if err != nil {
-		return sample{}, &stageError{stageDial, err}
+		return clock.partial(), &stageError{stageDial, err}
 	}
 	defer raw.Close()
 	// After Dial the conn's deadlines govern; cancellation (Ctrl-C) moves
@@ -402,7 +417,7 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 	vc, err := vmess.Client(raw, acct, vmess.Destination{Network: vmess.NetworkTCP, Host: host, Port: urlPort(spec.url)},
 		&vmess.Config{Now: now, Rand: p.opts.Rand, Trace: clock.vmessTrace(), ForceLegacy: t.ForceLegacy && !spec.aead})
 	if err != nil {
-		return sample{}, &stageError{stageHandshake, err}
+		return clock.partial(), &stageError{stageHandshake, err}
 	}
 	pad := 0
 	if spec.pad {
@@ -412,7 +427,7 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 	if spec.url.Scheme == "https" && !spec.handshakeOnly {
 		tc := tls.Client(vc, &tls.Config{ServerName: host, RootCAs: p.opts.URLRootCAs, NextProtos: []string{"http/1.1"}})
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return sample{}, p.stageOf(clock, err)
+			return clock.partial(), p.stageOf(clock, err)
 		}
 		tunnel = tc
 		pad = 0 // the first flight has gone already
@@ -422,11 +437,11 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 	clock.httpRequest = time.Now()
 	clock.mu.Unlock()
 	if _, err := tunnel.Write(req); err != nil {
-		return sample{}, p.stageOf(clock, err)
+		return clock.partial(), p.stageOf(clock, err)
 	}
 	if spec.handshakeOnly {
 		if err := vc.HandshakeContext(ctx); err != nil {
-			return sample{}, p.stageOf(clock, err)
+			return clock.partial(), p.stageOf(clock, err)
 		}
 		clock.mu.Lock()
 		defer clock.mu.Unlock()
@@ -434,7 +449,7 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 	}
 	resp, firstByte, err := readResponse(tunnel)
 	if err != nil {
-		return sample{}, p.stageOf(clock, err)
+		return clock.partial(), p.stageOf(clock, err)
 	}
 	end := time.Now()
 	clock.mu.Lock()
@@ -484,12 +499,20 @@ func copyIdle(r io.Reader, conn net.Conn, timeout time.Duration, ctx context.Con
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	buf := make([]byte, 64<<10)
-	var n int64
+	var (
+		n   int64
+		set time.Time
+	)
 	for {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
 		}
-		conn.SetReadDeadline(time.Now().Add(timeout))
+		// Move the idle deadline forward only now and then: each read
+		// still gets between 3/4 and all of timeout to make progress.
+		if now := time.Now(); now.Sub(set) > timeout/4 {
+			conn.SetReadDeadline(now.Add(timeout))
+			set = now
+		}
 		k, err := r.Read(buf)
 		n += int64(k)
 		if err == io.EOF {

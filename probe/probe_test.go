@@ -359,6 +359,15 @@ func TestProbeFailures(t *testing.T) {
 			if strings.Contains(r.Error.Message, id) {
 				t.Fatalf("message leaks the id: %s", r.Error.Message)
 			}
+			// A failure keeps the phases that completed: the TCP connect
+			// when the server accepted the connection, nothing otherwise.
+			connected := tt.wantKind != KindRefused && tt.wantKind != KindDNS && tt.wantKind != KindTransport
+			if got := r.Timings != nil && r.Timings.Connect != nil; got != connected {
+				t.Fatalf("connect timing present = %v, want %v: %s", got, connected, jsonOf(r))
+			}
+			if tt.wantKind == KindDestination && r.Timings.Handshake == nil {
+				t.Fatalf("destination failure without the handshake time: %s", jsonOf(r))
+			}
 		})
 	}
 }

@@ -135,7 +135,8 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		failed   int
 		writeErr error
 	)
-	progress := a.IO.ErrTTY && !a.Global.Quiet
+	// ndjson lines on a terminal would be garbled by the progress line.
+	progress := a.IO.ErrTTY && !a.Global.Quiet && !(opts.Output == "ndjson" && a.IO.OutTTY)
 	po.OnResult = func(r probe.Result) {
 		mu.Lock()
 		defer mu.Unlock()
