@@ -265,36 +265,42 @@ func handshakeTLS(ctx context.Context, conn net.Conn, p *tlsPlan, forceALPN []st
 		}
 		return tc, nil
 	}
-	uc := utls.UClient(conn, &utls.Config{
+	ucfg := &utls.Config{
 		ServerName:            p.serverName,
 		RootCAs:               p.roots,
 		InsecureSkipVerify:    p.skipLibraryVerify(),
 		VerifyPeerCertificate: verify,
-	}, *p.hello)
-	if p.randomized {
-		if err := trimRandomizedGroups(uc); err != nil {
-			return nil, err
-		}
 	}
-	if forceALPN != nil {
-		// As Xray's WebsocketHandshakeContext: keep the browser's hello but
-		// offer only the forced protocols.
-		if err := uc.BuildHandshakeState(); err != nil {
+	var uc *utls.UConn
+	if forceALPN != nil && !p.randomized {
+		// As Xray's WebsocketHandshakeContext: the browser's hello, but
+		// offering only the forced protocols. Xray builds the hello twice
+		// to get there; editing the spec first builds it (and its key
+		// shares) once, with the same bytes on the wire.
+		spec, err := utls.UTLSIdToSpec(*p.hello)
+		if err != nil {
 			return nil, err
 		}
-		found := false
-		for _, ext := range uc.Extensions {
-			if a, ok := ext.(*utls.ALPNExtension); ok {
-				a.AlpnProtocols = forceALPN
-				found = true
-				break
+		setALPN(&spec.Extensions, forceALPN)
+		uc = utls.UClient(conn, ucfg, utls.HelloCustom)
+		if err := uc.ApplyPreset(&spec); err != nil {
+			return nil, err
+		}
+	} else {
+		uc = utls.UClient(conn, ucfg, *p.hello)
+		if p.randomized {
+			if err := trimRandomizedGroups(uc); err != nil {
+				return nil, err
 			}
 		}
-		if !found {
-			uc.Extensions = append(uc.Extensions, &utls.ALPNExtension{AlpnProtocols: forceALPN})
-		}
-		if err := uc.BuildHandshakeState(); err != nil {
-			return nil, err
+		if forceALPN != nil {
+			if err := uc.BuildHandshakeState(); err != nil {
+				return nil, err
+			}
+			setALPN(&uc.Extensions, forceALPN)
+			if err := uc.BuildHandshakeState(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := uc.HandshakeContext(ctx); err != nil {
@@ -346,4 +352,16 @@ func trimRandomizedGroups(uc *utls.UConn) error {
 		return nil
 	}
 	return uc.BuildHandshakeState()
+}
+
+// setALPN makes the hello's ALPN extension offer exactly protos, adding
+// the extension when the fingerprint has none (Xray's rule).
+func setALPN(exts *[]utls.TLSExtension, protos []string) {
+	for _, ext := range *exts {
+		if a, ok := ext.(*utls.ALPNExtension); ok {
+			a.AlpnProtocols = protos
+			return
+		}
+	}
+	*exts = append(*exts, &utls.ALPNExtension{AlpnProtocols: protos})
 }

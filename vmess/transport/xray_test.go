@@ -101,7 +101,7 @@ func transportCases() []transportCase {
 				cfg.WS = transport.WSConfig{Path: "/ws?ed=2048"}
 			}},
 		{"ws-tls",
-			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`, "http/1.1") },
+			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`) },
 			func(cfg *transport.Config, cert *vmesstest.Cert) {
 				pinned("")(cfg, cert)
 				cfg.Network = "ws"
@@ -132,7 +132,7 @@ func transportCases() []transportCase {
 			}},
 		{"httpupgrade-tls",
 			func(c *vmesstest.Cert) string {
-				return tlsServer(c, "httpupgrade", `"httpupgradeSettings":{"path":"/up"}`, "http/1.1")
+				return tlsServer(c, "httpupgrade", `"httpupgradeSettings":{"path":"/up"}`)
 			},
 			func(cfg *transport.Config, cert *vmesstest.Cert) {
 				pinned("firefox")(cfg, cert)
