@@ -119,13 +119,15 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 	secrets := newSecrets(l.opts.ShowSecrets)
 	c.mask = secrets.mask
 	var out []Diagnostic
-	owned := make(map[string]bool) // pointers a specific rule reported on
-	c.report = func(ruleID, ptr string, atKey bool, sev Severity, msg, hint string) {
+	owned := make(map[string]bool) // values a specific rule reported on
+	c.report = func(ruleID, ptr string, atKey bool, at *schema.Node, sev Severity, msg, hint string) {
 		d := Diagnostic{File: doc.Name, Pointer: ptr, Rule: ruleID, Severity: sev, Message: msg, Hint: hint}
 		if doc.Root != nil {
 			d.Pointer = doc.RealPointer(ptr)
 			n, m, ok := doc.Lookup(ptr)
 			switch {
+			case at != nil:
+				d.Pos, d.End = at.Pos, at.End
 			case ok && atKey && m != nil:
 				d.Pos, d.End = m.KeyPos, m.KeyEnd
 			case ok:
@@ -138,7 +140,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 			d.Pos = parseErr.Pos
 			d.End = schema.Pos{Line: parseErr.Pos.Line, Col: parseErr.Pos.Col + 1}
 		}
-		if ruleID != "schema" {
+		if ruleID != "schema" && !atKey {
 			owned[d.Pointer] = true
 		}
 		out = append(out, d)

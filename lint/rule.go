@@ -138,20 +138,23 @@ type checkContext struct {
 	users     []*userView
 
 	mask   func(string) string
-	report func(rule string, ptr string, atKey bool, sev Severity, msg, hint string)
+	// report records a finding; at, when set, is the node to point at
+	// (for a value the pointer cannot tell apart, e.g. an earlier
+	// duplicate key).
+	report func(rule string, ptr string, atKey bool, at *schema.Node, sev Severity, msg, hint string)
 	cur    RuleMeta
 }
 
 // reportf records a finding of the running rule at ptr. atKey puts it on
 // the key rather than the value.
 func (c *checkContext) reportf(ptr string, atKey bool, hint string, format string, args ...any) {
-	c.report(c.cur.ID, ptr, atKey, c.cur.Severity, fmt.Sprintf(format, args...), hint)
+	c.report(c.cur.ID, ptr, atKey, nil, c.cur.Severity, fmt.Sprintf(format, args...), hint)
 }
 
 // reportSev is reportf with an explicit severity (for rules whose weight
 // depends on the target or the date).
 func (c *checkContext) reportSev(sev Severity, ptr string, atKey bool, hint string, format string, args ...any) {
-	c.report(c.cur.ID, ptr, atKey, sev, fmt.Sprintf(format, args...), hint)
+	c.report(c.cur.ID, ptr, atKey, nil, sev, fmt.Sprintf(format, args...), hint)
 }
 
 func str(n *schema.Node) (string, bool) {

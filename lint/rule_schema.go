@@ -51,7 +51,7 @@ func (ruleSchema) check(c *checkContext) {
 		if key != "" {
 			msg = "`" + key + "`: " + msg
 		}
-		c.reportf(f.Pointer, false, hint, "%s", msg)
+		c.report(c.cur.ID, f.Pointer, false, f.Node, c.cur.Severity, msg, hint)
 	}
 }
 

@@ -19,5 +19,5 @@ func (ruleSyntax) check(c *checkContext) {
 		return
 	}
 	e := c.parseErr
-	c.report(c.cur.ID, "", false, c.cur.Severity, e.Msg, "fix the syntax here; Xray refuses to load a file it cannot parse")
+	c.report(c.cur.ID, "", false, nil, c.cur.Severity, e.Msg, "fix the syntax here; Xray refuses to load a file it cannot parse")
 }

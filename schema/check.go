@@ -42,6 +42,9 @@ type Finding struct {
 	// the explanation, and Allowed the permitted values of an enum.
 	Keyword, Message string
 	Allowed          []string
+	// Node is the value concerned (Violation): the pointer alone cannot
+	// tell an earlier duplicate key from the one Xray keeps.
+	Node *Node
 }
 
 // Check judges the subtree n (found at pointer base in its document)
@@ -276,8 +279,8 @@ func canonicalEnum(s string, scs []*jsonschema.Schema) string {
 	return s
 }
 
-func (w *walker) violation(p *path, keyword, msg string) {
-	w.findings = append(w.findings, Finding{Kind: Violation, Pointer: p.String(), Keyword: keyword, Message: msg})
+func (w *walker) violation(n *Node, p *path, keyword, msg string) {
+	w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: keyword, Message: msg})
 }
 
 // typeOK applies "type". Integers are integer literals, as Xray's integer
@@ -375,14 +378,14 @@ func quoteAll(vs []any) (string, []string) {
 func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schema, p *path) {
 	for _, sc := range all {
 		if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
-			w.violation(p, "type", fmt.Sprintf("expected %s, but got %s", strings.Join(sc.Types, " or "), kindName(n)))
+			w.violation(n, p, "type", fmt.Sprintf("expected %s, but got %s", strings.Join(sc.Types, " or "), kindName(n)))
 			return // other keywords would only repeat the point
 		}
 	}
 	for _, sc := range all {
 		if len(sc.Constant) > 0 && !equalValue(n, canonical, sc.Constant[0]) {
 			b, _ := json.Marshal(sc.Constant[0])
-			w.violation(p, "const", "value must be "+string(b))
+			w.violation(n, p, "const", "value must be "+string(b))
 		}
 		if len(sc.Enum) > 0 {
 			ok := false
@@ -394,7 +397,7 @@ func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schem
 			}
 			if !ok {
 				list, allowed := quoteAll(sc.Enum)
-				w.findings = append(w.findings, Finding{Kind: Violation, Pointer: p.String(), Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed})
+				w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed})
 			}
 		}
 		switch n.Kind {
@@ -408,24 +411,24 @@ func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schem
 					break
 				}
 				if sc.Minimum != nil && v.Cmp(sc.Minimum) < 0 {
-					w.violation(p, "minimum", fmt.Sprintf("must be >= %s but found %s", sc.Minimum.RatString(), n.Text))
+					w.violation(n, p, "minimum", fmt.Sprintf("must be >= %s but found %s", sc.Minimum.RatString(), n.Text))
 				}
 				if sc.Maximum != nil && v.Cmp(sc.Maximum) > 0 {
-					w.violation(p, "maximum", fmt.Sprintf("must be <= %s but found %s", sc.Maximum.RatString(), n.Text))
+					w.violation(n, p, "maximum", fmt.Sprintf("must be <= %s but found %s", sc.Maximum.RatString(), n.Text))
 				}
 			}
 		case String:
 			if sc.MinLength != -1 || sc.MaxLength != -1 {
 				l := utf8.RuneCountInString(n.Text)
 				if sc.MinLength != -1 && l < sc.MinLength {
-					w.violation(p, "minLength", "length must be >= "+strconv.Itoa(sc.MinLength)+", but got "+strconv.Itoa(l))
+					w.violation(n, p, "minLength", "length must be >= "+strconv.Itoa(sc.MinLength)+", but got "+strconv.Itoa(l))
 				}
 				if sc.MaxLength != -1 && l > sc.MaxLength {
-					w.violation(p, "maxLength", "length must be <= "+strconv.Itoa(sc.MaxLength)+", but got "+strconv.Itoa(l))
+					w.violation(n, p, "maxLength", "length must be <= "+strconv.Itoa(sc.MaxLength)+", but got "+strconv.Itoa(l))
 				}
 			}
 			if sc.Pattern != nil && !sc.Pattern.MatchString(n.Text) {
-				w.violation(p, "pattern", fmt.Sprintf("does not match pattern %q", sc.Pattern.String()))
+				w.violation(n, p, "pattern", fmt.Sprintf("does not match pattern %q", sc.Pattern.String()))
 			}
 		}
 	}
@@ -443,7 +446,7 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 	case Object:
 		for _, sc := range all {
 			if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
-				w.violation(p, "type", fmt.Sprintf("expected %s, but got object", strings.Join(sc.Types, " or ")))
+				w.violation(n, p, "type", fmt.Sprintf("expected %s, but got object", strings.Join(sc.Types, " or ")))
 				return plainValue(n)
 			}
 		}
@@ -493,11 +496,11 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		}
 		for _, sc := range all {
 			if sc.MaxProperties != -1 && seen.len() > sc.MaxProperties {
-				w.violation(p, "maxProperties", fmt.Sprintf("maximum %d properties allowed, but found %d properties", sc.MaxProperties, seen.len()))
+				w.violation(n, p, "maxProperties", fmt.Sprintf("maximum %d properties allowed, but found %d properties", sc.MaxProperties, seen.len()))
 			}
 			for _, req := range sc.Required {
 				if _, ok := seen.get(req); !ok {
-					w.violation(p, "required", "missing properties: "+strconv.Quote(req))
+					w.violation(n, p, "required", "missing properties: "+strconv.Quote(req))
 				}
 			}
 		}
@@ -508,7 +511,7 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 	case Array:
 		for _, sc := range all {
 			if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
-				w.violation(p, "type", fmt.Sprintf("expected %s, but got array", strings.Join(sc.Types, " or ")))
+				w.violation(n, p, "type", fmt.Sprintf("expected %s, but got array", strings.Join(sc.Types, " or ")))
 				return plainValue(n)
 			}
 		}
@@ -550,12 +553,15 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 	}
 }
 
-// dropFindingsUnder forgets violations inside a value Xray will not read
-// (the earlier of two duplicate keys).
+// dropFindingsUnder forgets violations inside a value Xray does not keep
+// (the earlier of two duplicate keys), except decoding errors: Go's
+// encoding/json still fails on a wrongly typed or overflowing value even
+// when a later key replaces it.
 func (w *walker) dropFindingsUnder(ptr string) {
 	kept := w.findings[:0]
 	for _, f := range w.findings {
-		if f.Kind == Violation && (f.Pointer == ptr || strings.HasPrefix(f.Pointer, ptr+"/")) {
+		if f.Kind == Violation && (f.Pointer == ptr || strings.HasPrefix(f.Pointer, ptr+"/")) &&
+			f.Keyword != "type" && f.Keyword != "minimum" && f.Keyword != "maximum" {
 			continue
 		}
 		kept = append(kept, f)
