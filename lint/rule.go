@@ -137,7 +137,7 @@ type checkContext struct {
 	servers   []*serverView
 	users     []*userView
 
-	mask   func(string) string
+	mask func(string) string
 	// report records a finding; at, when set, is the node to point at
 	// (for a value the pointer cannot tell apart, e.g. an earlier
 	// duplicate key).
