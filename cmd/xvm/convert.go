@@ -125,6 +125,9 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 			written--
 		}
 	}
+	if written == 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("convert: no server could be written as %s; see the messages above", target)}
+	}
 	if failed > 0 && opts.Strict {
 		return &exitError{code: exitUsage, err: fmt.Errorf("convert: %d entr%s failed and --strict is set; nothing written", failed, plural(failed, "y", "ies"))}
 	}

@@ -68,6 +68,8 @@ func TestConvertCommand(t *testing.T) {
 			emptyOut: true, wantErr: []string{"argument 1:1: error: port: 99999 is out of range", "no VMess server could be read"}},
 		{name: "bad id is not echoed", args: []string{"convert", "vmess://zz" + convertUUID[2:] + "@example.com:443"}, wantCode: 2,
 			wantErr: []string{"uuid: is not a UUID"}, wantNoErr: []string{convertUUID[2:]}},
+		{name: "nothing expressible in the target", args: []string{"convert", "--to", "clash", kcp}, wantCode: 2,
+			emptyOut: true, wantErr: []string{"no server could be written as clash"}},
 		{name: "unknown target", args: []string{"convert", "--to", "ini", link}, wantCode: 2, wantErr: []string{`--to "ini"`}},
 		{name: "unknown source", args: []string{"convert", "--from", "ini", link}, wantCode: 2, wantErr: []string{`--from "ini"`}},
 		{name: "bad listen", args: []string{"convert", "--listen", "nope", link}, wantCode: 2, wantErr: []string{"--listen"}},
