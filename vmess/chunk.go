@@ -329,6 +329,9 @@ func (r *bodyReader) readHeader() (data, padLen int, err error) {
 		if n == 0 && errors.Is(err, io.EOF) {
 			return 0, 0, io.EOF // closed at a chunk boundary without EOS
 		}
+		if n == 0 && isTimeout(err) {
+			return 0, 0, retryableError{err} // nothing consumed
+		}
 		return 0, 0, errTruncated("length", err)
 	}
 	if st.pad {
@@ -354,6 +357,27 @@ func (r *bodyReader) readHeader() (data, padLen int, err error) {
 		return 0, 0, fmt.Errorf("%w: chunk length %d is shorter than its %d-byte tag and %d-byte padding", ErrProtocol, value, st.overhead, padLen)
 	}
 	return value - padLen, padLen, nil
+}
+
+// retryableError wraps a timeout that struck between chunks: no byte was
+// consumed, so the stream is intact and a later Read may resume.
+type retryableError struct{ err error }
+
+func (e retryableError) Error() string { return e.err.Error() }
+func (e retryableError) Unwrap() error { return e.err }
+
+// setErr records err as the reader's sticky error unless it is
+// retryable, and returns the error to give the caller.
+func (r *bodyReader) setErr(err error) error {
+	if err == errEOS {
+		err = io.EOF
+	}
+	var re retryableError
+	if errors.As(err, &re) {
+		return re.err
+	}
+	r.err = err
+	return err
 }
 
 // errEOS is the internal end-of-stream signal.
@@ -439,9 +463,12 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 			f := r.st.scratch[:2]
 			n, err := r.readFull(f)
 			if err != nil {
-				if n == 0 && errors.Is(err, io.EOF) {
+				switch {
+				case n == 0 && errors.Is(err, io.EOF):
 					r.err = io.EOF
-				} else {
+				case n == 0 && isTimeout(err):
+					return 0, err // nothing consumed; a later Read may resume
+				default:
 					r.err = errTruncated("length", err)
 				}
 				return 0, r.err
@@ -473,11 +500,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 	for {
 		plain, err := r.next(p)
 		if err != nil {
-			if err == errEOS {
-				err = io.EOF
-			}
-			r.err = err
-			return 0, err
+			return 0, r.setErr(err)
 		}
 		if len(plain) == 0 {
 			continue // an empty non-EOS chunk cannot occur with AEAD; skip it
@@ -503,11 +526,7 @@ func (r *bodyReader) ReadPacket(p []byte) (int, error) {
 	}
 	plain, err := r.next(p)
 	if err != nil {
-		if err == errEOS {
-			err = io.EOF
-		}
-		r.err = err
-		return 0, err
+		return 0, r.setErr(err)
 	}
 	if len(plain) > 0 && len(p) > 0 && &plain[0] == &p[0] {
 		return len(plain), nil

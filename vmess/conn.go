@@ -357,16 +357,25 @@ func (c *Conn) readResponseLocked() error {
 	if c.respDone {
 		return c.respErr
 	}
+	if c.br == nil {
+		c.br = bufio.NewReaderSize(c.conn, readBufferSize)
+	}
+	// A deadline that passes before any response byte consumed nothing:
+	// the caller may extend it and read again, as with any net.Conn.
+	if _, err := c.br.Peek(1); err != nil {
+		if isTimeout(err) {
+			return fmt.Errorf("vmess: waiting for the response: %w", err)
+		}
+		c.respDone = true
+		c.respErr = readErr(err, 0, "first byte")
+		return c.respErr
+	}
 	c.respDone = true
-	c.br = bufio.NewReaderSize(c.conn, readBufferSize)
 	c.respErr = c.readResponse()
 	return c.respErr
 }
 
 func (c *Conn) readResponse() error {
-	if _, err := c.br.Peek(1); err != nil {
-		return readErr(err, 0, "first byte")
-	}
 	if c.trace.FirstResponseByte != nil {
 		c.trace.FirstResponseByte(time.Now())
 	}

@@ -193,3 +193,58 @@ func TestReadDuringLongWrite(t *testing.T) {
 		t.Fatalf("write: %v", err)
 	}
 }
+
+// TestTimeoutThenResume: a read deadline that passes while nothing has
+// arrived (before the response, or between chunks) leaves the Conn usable:
+// extending the deadline lets the next Read continue.
+func TestTimeoutThenResume(t *testing.T) {
+	cli, srv := net.Pipe()
+	defer cli.Close()
+	defer srv.Close()
+	c, err := Client(cli, Account{ID: mustID(t, vecUUID), Security: SecurityAES128GCM}, Destination{Host: "a", Port: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := serverReply(t, c, 2, 10)
+	go func() {
+		io.ReadFull(srv, make([]byte, 16))
+		io.Copy(io.Discard, srv)
+	}()
+	first := firstChunkEnd(t, c)
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	buf := make([]byte, 100)
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("before the response: %v", err)
+	}
+	go srv.Write(reply[:first])
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := c.Read(buf); err != nil || n != 10 {
+		t.Fatalf("first chunk after resuming: %d, %v", n, err)
+	}
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("between chunks: %v", err)
+	}
+	go srv.Write(reply[first:])
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if n, err := c.Read(buf); err != nil || n != 10 {
+		t.Fatalf("second chunk after resuming: %d, %v", n, err)
+	}
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("after EOS: %v", err)
+	}
+}
+
+// firstChunkEnd returns the length of the response header plus the first
+// chunk of serverReply(t, c, n, 10), by framing the same chunks again.
+func firstChunkEnd(t *testing.T, c *Conn) int {
+	st, err := newBodyState(bodyParams{
+		security: c.sec, options: c.opts, key: c.respKey, iv: c.respIV,
+		reqKey: c.reqKey, reqIV: c.reqIV, rand: zeroReader{},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := st.appendChunk(nil, bytes.Repeat([]byte{0xab}, 10))
+	return 38 + len(b)
+}
