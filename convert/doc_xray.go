@@ -3,7 +3,9 @@ package convert
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -78,7 +80,12 @@ func (p *parser) xray(data []byte) error {
 		}
 		var o conf.Outbound
 		if err := json.Unmarshal(raw, &o); err != nil {
-			p.report(Error, line, errField(field, "does not have Xray's shape: %v", err))
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field != "" {
+				p.report(Error, line, errField(field+"."+te.Field, "is a JSON %s; want %s", te.Value, jsonTypeName(te.Type.Kind())))
+			} else {
+				p.report(Error, line, errField(field, "does not have Xray's shape: %v", err))
+			}
 			continue
 		}
 		n, warns, err := FromXray(&o)
@@ -409,4 +416,21 @@ func (n *Node) kcpFromMask(raw json.RawMessage) bool {
 		n.Host = domain
 	}
 	return true
+}
+
+// jsonTypeName says in JSON terms what a Go field of this kind holds.
+func jsonTypeName(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer (no quotes)"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
 }

@@ -290,3 +290,22 @@ func TestSNIDefaultsKeepTheSourceMeaning(t *testing.T) {
 		})
 	}
 }
+
+func TestXrayShapeErrorsNameTheField(t *testing.T) {
+	in := "{\"outbounds\": [\n{\"protocol\":\"vmess\",\"settings\":{\"vnext\":[{\"address\":\"a\",\"port\":\"443\",\"users\":[{\"id\":\"x\"}]}]}},\n{\"protocol\":\"vmess\",\"settings\":{\"vnext\":[{\"address\":\"a\",\"port\":443,\"users\":[{\"id\":\"x\"}]}]},\"mux\":{\"enabled\":\"yes\"}}\n]}"
+	res, err := Parse(context.Background(), "c.json", []byte(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"c.json:2: error: outbounds[0].settings.vnext.port: is a JSON string; want an integer (no quotes)",
+		"c.json:3: error: outbounds[1].mux.enabled: is a JSON string; want true or false",
+	}
+	var got []string
+	for _, d := range res.Diagnostics {
+		got = append(got, d.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+}
