@@ -91,16 +91,6 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
 // search, which tells a skewed clock from a wrong id.
 func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error) (*Failure, *Skew) {
 	f := p.classify(t, acct, err)
-	if f.Kind == KindTimeout && t.drains() && p.url.Scheme == "https" {
-		// With https the first flight is a short TLS ClientHello, which a
-		// rejecting RAW server waits on until its handshake timeout. A
-		// padded plain request tells a rejection from a slow destination.
-		ok, _, aerr := p.attemptFunc(t, acct)(ctx, 0)
-		if aerr != nil || ok {
-			return f, nil
-		}
-		f = p.classify(t, acct, &stageError{stageHandshake, vmess.ErrNoResponse})
-	}
 	if f.Kind != KindAuthRejected {
 		return f, nil
 	}

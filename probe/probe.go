@@ -171,7 +171,15 @@ func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
 	}
 	var samples []sample
 	for i := 0; i < p.opts.Count; i++ {
-		s, err := p.fetch(ctx, t, acct, fetchSpec{url: p.url, pad: t.drains()})
+		var (
+			s   sample
+			err error
+		)
+		if i == 0 && t.drains() && p.url.Scheme == "https" {
+			s, err = p.fetchWithCheck(ctx, t, acct)
+		} else {
+			s, err = p.fetch(ctx, t, acct, fetchSpec{url: p.url, pad: t.drains()})
+		}
 		if ctx.Err() != nil {
 			return r, false
 		}
@@ -229,6 +237,37 @@ func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
 		}
 	}
 	return r, true
+}
+
+// fetchWithCheck is the first sample of a RAW target with an https URL.
+// There the first flight is a short TLS ClientHello, which a rejecting Xray
+// server drains until its handshake timeout (60 s), so a rejection would
+// look like a timeout. Alongside the sample it sends one padded plain
+// request at our own clock, which a rejecting server closes at once; if
+// that one is rejected, the sample is abandoned and reported as rejected.
+func (p *prober) fetchWithCheck(ctx context.Context, t *Target, acct vmess.Account) (sample, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type outcome struct {
+		s   sample
+		err error
+	}
+	main := make(chan outcome, 1)
+	go func() {
+		s, err := p.fetch(ctx, t, acct, fetchSpec{url: p.url})
+		main <- outcome{s, err}
+	}()
+	ok, _, err := p.attemptFunc(t, acct)(ctx, 0)
+	if err == nil && !ok {
+		cancel()
+		o := <-main
+		if o.err == nil {
+			return o.s, nil // the sample won the race after all
+		}
+		return o.s, &stageError{stageHandshake, fmt.Errorf("%w (a padded request at our clock was rejected too)", vmess.ErrNoResponse)}
+	}
+	o := <-main
+	return o.s, o.err
 }
 
 // summarise picks the sample with the median total as the representative
