@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,8 +78,10 @@ func BenchmarkDownload256MiB(b *testing.B) {
 
 // Benchmark1000Targets probes 1,000 targets with the default options
 // (3 samples each, concurrency 32) on loopback, spread over four Xray
-// servers. It reports the wall time per run (ns/op) and the peak heap
-// in use during the run (peak-heap-MB, sampled every 5 ms).
+// servers. It reports the wall time per run (ns/op), the peak heap in use
+// during the run (peak-heap-MB, sampled every 5 ms) and the process's peak
+// RSS (peak-rss-MB, servers included). Run it on its own
+// (-bench 1000Targets) so the RSS is not the download benchmark's.
 func Benchmark1000Targets(b *testing.B) {
 	web := startURL(b)
 	var srvs []*vmesstest.Server
@@ -128,4 +133,24 @@ func Benchmark1000Targets(b *testing.B) {
 	close(stop)
 	wg.Wait()
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+	if hwm := peakRSS(); hwm > 0 {
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-rss-MB")
+	}
+}
+
+// peakRSS is the process's resident-set high-water mark (Linux VmHWM), in
+// bytes, or 0 where it cannot be read. It covers the whole test process,
+// in-process Xray servers included.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -328,8 +328,9 @@ type fetchSpec struct {
 }
 
 // maxDrain is the most bytes Xray reads from a rejected RAW connection
-// before closing it (NOTES-protocol §7.4: D ∈ [54, 3382]); padPlus is the
-// margin added so the first flight surely exceeds it.
+// before closing it (NOTES-protocol §7.4: D ∈ [54, 3382]); padTo, the
+// length of a padded HTTP request, adds a margin so the first flight
+// surely exceeds it.
 const (
 	maxDrain = 3382
 	padTo    = maxDrain + 200
@@ -575,7 +576,7 @@ func httpRequest(u *url.URL, pad int) []byte {
 	return []byte(b.String())
 }
 
-// errorText is err's message with any id masked unless secrets are shown.
+// idText is a user id for messages: masked unless secrets are shown.
 func (p *prober) idText(id string) string {
 	if p.opts.ShowSecrets {
 		return id

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 	"time"
 )
@@ -305,11 +304,4 @@ func (s *skewSearcher) pace(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// sortedCopy returns a sorted copy of ds.
-func sortedCopy(ds []time.Duration) []time.Duration {
-	c := slices.Clone(ds)
-	slices.Sort(c)
-	return c
 }
