@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -212,6 +213,11 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 				bad++
 				continue
 			}
+			if !a.Global.Quiet {
+				for _, w := range t.Stream.Warnings() {
+					fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %s: warning: %s\n", targetLabel(t), w)
+				}
+			}
 			targets = append(targets, t)
 		}
 	}
@@ -249,6 +255,14 @@ func targetFromNode(n *convert.Node) probe.Target {
 			Security: n.Security,
 		},
 	}
+}
+
+// targetLabel names a target in messages (never by its id).
+func targetLabel(t probe.Target) string {
+	if t.Name != "" {
+		return fmt.Sprintf("%q", t.Name)
+	}
+	return net.JoinHostPort(t.Stream.Address, fmt.Sprint(t.Stream.Port))
 }
 
 // readProbeInput reads one TARGET argument: '-', a link, or a file.

@@ -149,6 +149,28 @@ func TestProbeCLI(t *testing.T) {
 	})
 }
 
+// TestProbeCLIInsecureTLS: a link with TLS and allowInsecure to a server
+// with a self-signed certificate probes ok, with the warning that current
+// Xray refuses the setting.
+func TestProbeCLIInsecureTLS(t *testing.T) {
+	url := probeWeb(t)
+	cert := vmesstest.NewCert(t, "localhost")
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{StreamSettings: `{"network":"ws","wsSettings":{"path":"/t"},"security":"tls","tlsSettings":` + cert.TLSSettings() + `}`})
+	waitListen(t, srv.Addr)
+	link := v2rayNLink("ws-tls", srv.Host, srv.Port, srv.ID, "ws", map[string]string{"path": "/t", "tls": "tls", "sni": "localhost", "insecure": "1"})
+	out, errOut, code := runXVM(t, false, "", "probe", "--url", url, "--count", "1", "--output", "json", link)
+	if code != 0 {
+		t.Fatalf("exit %d; stdout %s; stderr %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "allowInsecure") || !strings.Contains(errOut, `"ws-tls"`) {
+		t.Fatalf("no allowInsecure warning naming the server: %q", errOut)
+	}
+	var res []probe.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || res[0].TransportSecurity != "tls" || res[0].Timings.TLS == nil {
+		t.Fatalf("result %s (%v)", out, err)
+	}
+}
+
 func TestProbeCLIUsage(t *testing.T) {
 	tests := []struct {
 		name, stdin string
