@@ -171,14 +171,7 @@ func (p *parser) clash(data []byte) error {
 			continue
 		}
 		n, warns, err := nodeFromClash(m)
-		if err == nil {
-			err = n.validate()
-		}
-		if err != nil {
-			p.report(Error, line, err)
-			continue
-		}
-		p.add(n, line, warns)
+		p.entry("", line, n, warns, err)
 	}
 	return nil
 }

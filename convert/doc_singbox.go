@@ -43,20 +43,7 @@ func (p *parser) jsonDoc(data []byte, _ Format) error {
 			continue
 		}
 		n, warns, err := nodeFromSingBox(m)
-		if err == nil {
-			err = n.validate()
-		}
-		if err != nil {
-			if fe, ok := err.(*fieldError); ok {
-				fe.Field = field + "." + fe.Field
-			}
-			p.report(Error, line, err)
-			continue
-		}
-		for i := range warns {
-			warns[i].Field = field + "." + warns[i].Field
-		}
-		p.add(n, line, warns)
+		p.entry(field, line, n, warns, err)
 	}
 	return nil
 }

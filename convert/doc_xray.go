@@ -39,14 +39,7 @@ func (p *parser) xray(data []byte) error {
 				lower[strings.ToLower(k)] = v
 			}
 			n, warns, err := nodeFromV2RayNJSON(lower, "")
-			if err == nil {
-				err = n.validate()
-			}
-			if err != nil {
-				p.report(Error, 0, err)
-				return nil
-			}
-			p.add(n, 0, warns)
+			p.entry("", 0, n, warns, err)
 			return nil
 		default:
 			items, prefix = []any{x}, ""
@@ -89,17 +82,7 @@ func (p *parser) xray(data []byte) error {
 			continue
 		}
 		n, warns, err := FromXray(&o)
-		if err != nil {
-			if fe, ok := err.(*fieldError); ok {
-				fe.Field = field + "." + fe.Field
-			}
-			p.report(Error, line, err)
-			continue
-		}
-		for i := range warns {
-			warns[i].Field = field + "." + warns[i].Field
-		}
-		p.add(n, line, warns)
+		p.entry(field, line, n, warns, err)
 	}
 	return nil
 }

@@ -63,6 +63,22 @@ var clashFingerprints = map[string]bool{
 	"360": true, "qq": true, "random": true,
 }
 
+// headersWithHost is the transport headers with Host among them, for
+// dialects (mihomo ws-opts, sing-box ws) that have no separate host field.
+func (n *Node) headersWithHost() map[string]string {
+	if n.Host == "" && len(n.Headers) == 0 {
+		return nil
+	}
+	h := make(map[string]string, len(n.Headers)+1)
+	for k, v := range n.Headers {
+		h[k] = v
+	}
+	if n.Host != "" {
+		h["Host"] = n.Host
+	}
+	return h
+}
+
 // splitEarlyData takes "?ed=N" out of a ws path, as Clash and sing-box
 // carry early data in separate fields.
 func splitEarlyData(path string) (string, int) {
@@ -133,15 +149,7 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 				o.EarlyDataHeaderName = "Sec-WebSocket-Protocol"
 			}
 		}
-		if n.Host != "" || len(n.Headers) > 0 {
-			o.Headers = map[string]string{}
-			if n.Host != "" {
-				o.Headers["Host"] = n.Host
-			}
-			for k, v := range n.Headers {
-				o.Headers[k] = v
-			}
-		}
+		o.Headers = n.headersWithHost()
 		p.WSOpts = o
 	case "h2":
 		p.Network = "h2"

@@ -103,7 +103,7 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 		l.Insecure = "1"
 	}
 	l.VCN, l.PCS = n.VCN, n.PCS
-	lossy := map[string]bool{
+	warns = append(warns, n.notCarried("v2rayN's link has no key for it; not carried", map[string]bool{
 		"finalmask (fm)": len(n.FinalMask) > 0,
 		"ech":            n.ECH != "",
 		"pqv":            n.PQV != "",
@@ -111,17 +111,24 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 		"experiments":    n.Experiments != "",
 		"tfo":            n.TFO,
 		"mux":            n.Mux,
-	}
-	for _, k := range sortedKeys(lossy) {
-		if lossy[k] {
-			warn(k, "v2rayN's link has no key for it; not carried")
-		}
-	}
+	})...)
 	b, err := json.Marshal(l)
 	if err != nil {
 		return "", warns, err
 	}
 	return "vmess://" + base64.StdEncoding.EncodeToString(b), warns, nil
+}
+
+// notCarried warns, in field order, about each set field a target has no
+// place for.
+func (n *Node) notCarried(msg string, set map[string]bool) []Diagnostic {
+	var d []Diagnostic
+	for _, k := range sortedKeys(set) {
+		if set[k] {
+			d = append(d, n.diag(Warning, k, "%s", msg))
+		}
+	}
+	return d
 }
 
 func orNone(s string) string {
@@ -238,18 +245,13 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 	if len(n.FinalMask) > 0 {
 		add("fm", string(n.FinalMask))
 	}
-	lossy := map[string]bool{
+	warns = append(warns, n.notCarried("the standard link has no parameter for it; not carried", map[string]bool{
 		"alterId":     n.AlterID > 0,
 		"headers":     len(n.Headers) > 0,
 		"experiments": n.Experiments != "",
 		"tfo":         n.TFO,
 		"mux":         n.Mux,
-	}
-	for _, k := range sortedKeys(lossy) {
-		if lossy[k] {
-			warn(k, "the standard link has no parameter for it; not carried")
-		}
-	}
+	})...)
 	s := "vmess://" + encodeURIComponent(n.UUID) + "@" + uriHost(n.Server) + ":" + strconv.Itoa(n.Port)
 	if len(q) > 0 {
 		s += "?" + strings.Join(q, "&")

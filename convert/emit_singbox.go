@@ -106,15 +106,7 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 			t.MaxEarlyData = ed
 			t.EarlyDataHeaderName = "Sec-WebSocket-Protocol"
 		}
-		if n.Host != "" || len(n.Headers) > 0 {
-			t.Headers = map[string]string{}
-			if n.Host != "" {
-				t.Headers["Host"] = n.Host
-			}
-			for k, v := range n.Headers {
-				t.Headers[k] = v
-			}
-		}
+		t.Headers = n.headersWithHost()
 		o.Transport = t
 	case "httpupgrade":
 		path, ed := splitEarlyData(n.Path)

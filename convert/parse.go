@@ -120,6 +120,29 @@ func (p *parser) add(n *Node, line int, warns []Diagnostic) {
 	p.res.Nodes = append(p.res.Nodes, n)
 }
 
+// entry records the outcome of reading one entry of a document: the node
+// (validated), or the error; path (such as "outbounds[2]") prefixes the
+// fields of its diagnostics.
+func (p *parser) entry(path string, line int, n *Node, warns []Diagnostic, err error) {
+	if err == nil {
+		err = n.validate()
+	}
+	if err != nil {
+		var fe *fieldError
+		if path != "" && errors.As(err, &fe) {
+			fe.Field = path + "." + fe.Field
+		}
+		p.report(Error, line, err)
+		return
+	}
+	if path != "" {
+		for i := range warns {
+			warns[i].Field = path + "." + warns[i].Field
+		}
+	}
+	p.add(n, line, warns)
+}
+
 func (p *parser) keep(d Diagnostic) {
 	if len(p.res.Diagnostics) >= MaxDiagnostics {
 		p.res.Suppressed++
