@@ -176,8 +176,8 @@ func dialTCP(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 	}
 	start := time.Now()
 	var lastErr error
-	for _, a := range addrs {
-		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.Unmap().String(), strconv.Itoa(int(cfg.Port))))
+	for i, a := range addrs {
+		c, err := dialOne(ctx, d, net.JoinHostPort(a.Unmap().String(), strconv.Itoa(int(cfg.Port))), len(addrs)-i)
 		if err == nil {
 			trace.done(PhaseConnect, start)
 			return c, nil
@@ -188,6 +188,24 @@ func dialTCP(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 		}
 	}
 	return nil, &Error{Phase: PhaseConnect, Err: ctxErr(ctx, lastErr)}
+}
+
+// dialOne dials one of left remaining addresses. Like net.Dialer's serial
+// fallback, it gives each address an equal share of the time left (at
+// least 2 s), so one black-holed address does not use up the deadline.
+func dialOne(ctx context.Context, d ContextDialer, addr string, left int) (net.Conn, error) {
+	if dl, ok := ctx.Deadline(); ok && left > 1 {
+		share := time.Until(dl) / time.Duration(left)
+		if share < 2*time.Second {
+			share = 2 * time.Second
+		}
+		if share < time.Until(dl) {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, share)
+			defer cancel()
+		}
+	}
+	return d.DialContext(ctx, "tcp", addr)
 }
 
 // ctxErr makes sure a failure caused by ctx carries ctx's error for

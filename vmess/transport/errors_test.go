@@ -441,6 +441,11 @@ func TestConnDeadlines(t *testing.T) {
 
 // startDNS serves A records for every name from a UDP socket on loopback.
 func startDNS(t *testing.T, answer [4]byte) *net.Resolver {
+	return startDNSMulti(t, answer)
+}
+
+// startDNSMulti answers every A query with all the given addresses.
+func startDNSMulti(t *testing.T, answers ...[4]byte) *net.Resolver {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -468,7 +473,9 @@ func startDNS(t *testing.T, answer [4]byte) *net.Resolver {
 			b.Question(q)
 			b.StartAnswers()
 			if q.Type == dnsmessage.TypeA {
-				b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: answer})
+				for _, a := range answers {
+					b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: a})
+				}
 			}
 			out, err := b.Finish()
 			if err == nil {
@@ -514,5 +521,38 @@ func TestDNSPhase(t *testing.T) {
 	want := []transport.Phase{transport.PhaseDNS, transport.PhaseConnect, transport.PhaseTLS, transport.PhaseUpgrade}
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("phases %v, want %v", order, want)
+	}
+}
+
+// stallFirstDialer never connects to the first address it is given and
+// records every address tried.
+type stallFirstDialer struct{ tried *[]string }
+
+func (s stallFirstDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	*s.tried = append(*s.tried, addr)
+	if len(*s.tried) == 1 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// TestConnectFallsBack checks that a resolved name whose first address
+// never answers still connects through the next one within the deadline.
+func TestConnectFallsBack(t *testing.T) {
+	srv := startServer(t, "")
+	var tried []string
+	cfg := &transport.Config{Address: "two.test", Port: uint16(srv.Port),
+		Resolver: startDNSMulti(t, [4]byte{127, 0, 0, 2}, [4]byte{127, 0, 0, 1}), NetDialer: stallFirstDialer{&tried}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := transport.Dial(ctx, cfg, nil)
+	if err != nil {
+		t.Fatalf("Dial: %v (tried %v)", err, tried)
+	}
+	conn.Close()
+	if len(tried) != 2 {
+		t.Errorf("tried %v, want two addresses", tried)
 	}
 }
