@@ -77,6 +77,7 @@ func allRules() []rule {
 		ruleReality{},
 		ruleHostHeader{},
 		ruleProxyConflict{},
+		rulePinnedPeerCert{},
 	}
 }
 

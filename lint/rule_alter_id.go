@@ -1,5 +1,10 @@
 package lint
 
+import (
+	"strconv"
+	"strings"
+)
+
 // ruleAlterID reports alterId > 0: legacy (MD5) authentication, which no
 // current Xray speaks. Current Xray ignores the key and always uses
 // VMessAEAD, so a server that still needs alterId > 0 will refuse it.
@@ -22,6 +27,11 @@ func (ruleAlterID) check(c *checkContext) {
 			continue
 		}
 		v, ok := m.Value.Int()
+		if s, isStr := str(m.Value); isStr {
+			// v2rayN and many subscriptions write "aid" as a string
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			v, ok = n, err == nil
+		}
 		if !ok || v <= 0 {
 			continue
 		}

@@ -46,6 +46,9 @@ func (ruleSchema) check(c *checkContext) {
 			}
 			if s := didYouMean(got, vals); s != "" {
 				hint = "did you mean `" + s + "`?"
+				if strings.EqualFold(s, got) {
+					hint = "write `" + s + "`: Xray compares this value case-sensitively"
+				}
 			}
 		}
 		if key != "" {

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"encoding/hex"
 	"net"
 	"strings"
 	"time"
@@ -110,5 +111,44 @@ func (ruleTLSIPWithoutSNI) check(c *checkContext) {
 		}
 		c.reportf(s.ptr+"/"+s.node.Member("address").Key, false, "set streamSettings.tlsSettings.serverName to the certificate's host name",
 			"TLS to the IP address %s without `serverName`: no SNI is sent and the certificate must name the IP", addr)
+	}
+}
+
+// rulePinnedPeerCert reports a pinnedPeerCertSha256 Xray cannot read:
+// every comma-separated entry must be a SHA-256 in hex (colons allowed).
+type rulePinnedPeerCert struct{}
+
+func (rulePinnedPeerCert) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "pinned-peer-cert",
+		Severity: Error,
+		Summary:  "`pinnedPeerCertSha256` is not a list of hex SHA-256 hashes.",
+		Help:     "Give the certificate's SHA-256 as 64 hex digits (colons allowed), several separated by commas; `xray tls certChainHash --cert cert.pem` prints it.",
+		Versions: "xray v25.x and later (pinnedPeerCertSha256)",
+	}
+}
+
+func (rulePinnedPeerCert) check(c *checkContext) {
+	for _, ob := range c.outbounds {
+		ptrs, nodes := tlsSettingsOf(ob)
+		for i, t := range nodes {
+			m := t.Member("pinnedPeerCertSha256")
+			if m == nil {
+				continue
+			}
+			v, ok := str(m.Value)
+			if !ok || v == "" {
+				continue
+			}
+			for _, part := range strings.Split(v, ",") {
+				h := strings.ReplaceAll(strings.TrimSpace(part), ":", "")
+				b, err := hex.DecodeString(h)
+				if err != nil || len(b) != 32 {
+					c.reportf(ptrs[i]+"/"+m.Key, false, "use 64 hex digits per certificate, e.g. from `xray tls certChainHash`",
+						"pinnedPeerCertSha256 entry %q is not a hex SHA-256 (64 hex digits); Xray refuses it", strings.TrimSpace(part))
+					break
+				}
+			}
+		}
 	}
 }

@@ -260,7 +260,23 @@ func scalarValue(n *Node, scs []*jsonschema.Schema) any {
 	return nil
 }
 
-// canonicalEnum returns the enum member s matches case-insensitively, or s.
+// caseSensitiveEnum lists the enumerated values Xray compares exactly
+// (most it lower-cases first).
+func caseSensitiveEnum(sc *jsonschema.Schema) bool {
+	for _, suffix := range []string{
+		"/$defs/xhttpSettings/properties/mode",
+		"/$defs/outbound/properties/mux/properties/xudpProxyUDP443",
+		"/$defs/tlsSettings/properties/echForceQuery",
+	} {
+		if strings.HasSuffix(sc.Location, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalEnum returns the enum member s matches case-insensitively
+// (where Xray lower-cases the value), or s.
 func canonicalEnum(s string, scs []*jsonschema.Schema) string {
 	for _, sc := range scs {
 		for _, e := range sc.Enum {
@@ -270,6 +286,9 @@ func canonicalEnum(s string, scs []*jsonschema.Schema) string {
 		}
 	}
 	for _, sc := range scs {
+		if caseSensitiveEnum(sc) {
+			continue
+		}
 		for _, e := range sc.Enum {
 			if es, ok := e.(string); ok && strings.EqualFold(es, s) {
 				return es
