@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,83 @@ func TestProbeCLI(t *testing.T) {
 			t.Fatalf("exit %d, %s", code, out)
 		}
 	})
+}
+
+// TestProbeCLIJSONGolden pins the JSON of a real run (a working server, a
+// wrong id and a refused port) with the measured numbers, ports and masked
+// ids normalised.
+func TestProbeCLIJSONGolden(t *testing.T) {
+	url := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	links := []string{
+		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
+		v2rayNLink("wrong id", srv.Host, srv.Port, vmesstest.NewUUID(), "tcp", nil),
+		v2rayNLink("refused", "127.0.0.1", refused, srv.ID, "tcp", nil),
+	}
+	out, errOut, code := runXVM(t, false, "", append([]string{"probe", "--url", url, "--count", "2", "--timeout", "3s", "--skew", "--skew-range", "1h", "--skew-spacing", "1ms", "--output", "json"}, links...)...)
+	if code != 1 {
+		t.Fatalf("exit %d; stderr %q", code, errOut)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	got, _ := json.MarshalIndent(normaliseProbeJSON(v, ""), "", "  ")
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "probe_run.golden.json")
+	if *updateProbe {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update-probe)", err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+var (
+	portRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	maskRE = regexp.MustCompile(`[0-9a-f]{4}…[0-9a-f]{4}`)
+	wordRE = regexp.MustCompile(`port \d+`)
+)
+
+// normaliseProbeJSON replaces what differs between runs: every measured
+// number (timings, latency, skew, download) by 0, ports by 0, and ports and
+// masked ids inside messages by placeholders.
+func normaliseProbeJSON(v any, key string) any {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			x[i] = normaliseProbeJSON(x[i], key)
+		}
+	case map[string]any:
+		for k, e := range x {
+			switch {
+			case k == "port":
+				x[k] = 0
+			case key == "timings_ms" || key == "latency_ms" || key == "skew" || key == "download":
+				x[k] = 0
+			default:
+				x[k] = normaliseProbeJSON(e, k)
+			}
+		}
+	case string:
+		x = portRE.ReplaceAllString(x, "127.0.0.1:PORT")
+		x = wordRE.ReplaceAllString(x, "port PORT")
+		return maskRE.ReplaceAllString(x, "xxxx…xxxx")
+	}
+	return v
 }
 
 // TestProbeCLIInsecureTLS: a link with TLS and allowInsecure to a server
