@@ -51,6 +51,11 @@ func (ruleSchema) check(c *checkContext) {
 				}
 			}
 		}
+		if f.Keyword == "required" {
+			msg = fmt.Sprintf("`%s` is missing; Xray refuses the object without it", f.Key)
+			hint = "add `" + f.Key + "`"
+			key = ""
+		}
 		if key != "" {
 			msg = "`" + key + "`: " + msg
 		}

@@ -519,7 +519,8 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 			}
 			for _, req := range sc.Required {
 				if _, ok := seen.get(req); !ok {
-					w.violation(n, p, "required", "missing properties: "+strconv.Quote(req))
+					w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: "required",
+						Message: "missing properties: " + strconv.Quote(req), Key: req})
 				}
 			}
 		}
