@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/lint"
+	"github.com/xvmtools/xvm/schema"
 )
 
 // lintOptions are the flags of `xvm lint`.
@@ -159,9 +160,14 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 				return nil, errors.New("stdin given twice")
 			}
 			stdinUsed = true
-			return io.ReadAll(io.LimitReader(a.IO.In, 64<<20+1))
+			return readBounded(a.IO.In)
 		}
-		return os.ReadFile(name)
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return readBounded(f)
 	}
 	rep, err := l.Run(cmd.Context(), names, read)
 	if err != nil {
@@ -192,6 +198,12 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		return errFindings
 	}
 	return nil
+}
+
+// readBounded reads at most schema.MaxSize bytes (plus one, so that the
+// loader can say the input is too large) instead of trusting a file's size.
+func readBounded(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, schema.MaxSize+1))
 }
 
 // lintStyler colours text output with lipgloss on a terminal.
