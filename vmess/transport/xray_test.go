@@ -100,6 +100,14 @@ func transportCases() []transportCase {
 				cfg.Network = "websocket"
 				cfg.WS = transport.WSConfig{Path: "/ws?ed=2048"}
 			}},
+		{"ws-early-data-first-write-too-big",
+			func(*vmesstest.Cert) string { return `{"network":"ws","wsSettings":{"path":"/ws"}}` },
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				// The VMess request is larger than 16 bytes: the upgrade
+				// goes out without early data and the request follows.
+				cfg.Network = "ws"
+				cfg.WS = transport.WSConfig{Path: "/ws?ed=16"}
+			}},
 		{"ws-tls",
 			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`) },
 			func(cfg *transport.Config, cert *vmesstest.Cert) {
