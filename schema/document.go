@@ -160,6 +160,9 @@ type Document struct {
 	Root   *Node
 	// Source is the original bytes.
 	Source []byte
+	// Trailing is where text after the first JSON value starts (Xray
+	// ignores it); it is the zero Pos when there is none.
+	Trailing Pos
 }
 
 // Line returns source line n (1-based) without its line terminator, or ""

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -141,19 +142,27 @@ func (p *jsonParser) node(k Kind) *Node {
 	return n
 }
 
-func parseJSON(name string, data []byte) (*Node, error) {
+func parseJSON(name string, data []byte) (*Node, Pos, error) {
 	p := &jsonParser{name: name, src: stripComments(data), li: newLineIndex(data), keys: make(map[string]string)}
 	p.skipSpace()
 	if p.i >= len(p.src) {
-		return nil, p.errAt(p.i, "empty document: expected a JSON object or array")
+		return nil, Pos{}, p.errAt(p.i, "empty document: expected a JSON object or array")
+	}
+	if bytes.HasPrefix(p.src[p.i:], []byte("\xef\xbb\xbf")) {
+		return nil, Pos{}, p.errAt(p.i, "the file starts with a UTF-8 byte-order mark, which Xray refuses: save it without BOM")
 	}
 	n, err := p.value(0)
 	if err != nil {
-		return nil, err
+		return nil, Pos{}, err
 	}
 	// Like encoding/json's Decoder, Xray ignores anything after the first
-	// value, so xvm does too.
-	return n, nil
+	// value; the caller is told where it starts so that lint can say so.
+	p.skipSpace()
+	var trailing Pos
+	if p.i < len(p.src) {
+		trailing = p.li.pos(p.i)
+	}
+	return n, trailing, nil
 }
 
 func (p *jsonParser) errAt(off int, format string, args ...any) error {

@@ -104,7 +104,7 @@ func LoadFormat(name string, f Format, data []byte) (*Document, error) {
 		doc.Root, err = parseTOML(name, data)
 	default:
 		doc.Format = JSON
-		doc.Root, err = parseJSON(name, data)
+		doc.Root, doc.Trailing, err = parseJSON(name, data)
 	}
 	if err != nil {
 		return nil, err

@@ -1,0 +1,28 @@
+package lint
+
+import "github.com/xvmtools/xvm/schema"
+
+// ruleTrailingContent reports text after the first JSON value. Xray's
+// decoder stops after one value and ignores the rest, so a second object
+// (two configs pasted into one file) silently does nothing.
+type ruleTrailingContent struct{}
+
+func (ruleTrailingContent) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "trailing-content",
+		Severity: Warning,
+		Summary:  "Text after the end of the JSON document; Xray ignores it.",
+		Help:     "Remove it, or merge it into the document (Xray reads only the first JSON value in a file).",
+		Versions: "all",
+	}
+}
+
+func (ruleTrailingContent) check(c *checkContext) {
+	if c.doc.Root == nil || !c.doc.Trailing.IsValid() {
+		return
+	}
+	p := c.doc.Trailing
+	at := &schema.Node{Pos: p, End: schema.Pos{Line: p.Line, Col: p.Col + 1}}
+	c.report(c.cur.ID, "", false, at, c.cur.Severity,
+		"text after the end of the JSON document is ignored by Xray", "remove it, or merge it into the document")
+}
