@@ -294,3 +294,22 @@ func Child(pointer string, tok string) string {
 func Index(pointer string, i int) string {
 	return pointer + "/" + strconv.Itoa(i)
 }
+
+// Span is a range of source text: Start is the first character, End is
+// just past the last.
+type Span struct {
+	Start, End Pos
+}
+
+// Where returns the spans of the key and of the value that pointer names.
+// The key span is empty (zero) for the root and for array elements.
+func (d *Document) Where(pointer string) (key, value Span, ok bool) {
+	n, m, ok := d.Lookup(pointer)
+	if !ok {
+		return Span{}, Span{}, false
+	}
+	if m != nil {
+		key = Span{m.KeyPos, m.KeyEnd}
+	}
+	return key, Span{n.Pos, n.End}, true
+}

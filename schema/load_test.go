@@ -216,6 +216,30 @@ func TestSniff(t *testing.T) {
 	}
 }
 
+func TestWhere(t *testing.T) {
+	d, err := Load("a.json", []byte("{\n  \"port\": 443,\n  \"list\": [\"x\"]\n}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ptr        string
+		key, value Span
+		ok         bool
+	}{
+		{"/port", Span{Pos{2, 3}, Pos{2, 9}}, Span{Pos{2, 11}, Pos{2, 14}}, true},
+		{"/list/0", Span{}, Span{Pos{3, 12}, Pos{3, 15}}, true},
+		{"", Span{}, Span{Pos{1, 1}, Pos{4, 2}}, true},
+		{"/nope", Span{}, Span{}, false},
+		{"/list/7", Span{}, Span{}, false},
+	}
+	for _, tt := range tests {
+		k, v, ok := d.Where(tt.ptr)
+		if ok != tt.ok || k != tt.key || v != tt.value {
+			t.Errorf("Where(%q) = %v %v %v, want %v %v %v", tt.ptr, k, v, ok, tt.key, tt.value, tt.ok)
+		}
+	}
+}
+
 func TestLookupCaseInsensitiveLastWins(t *testing.T) {
 	d, err := Load("a.json", []byte(`{"Port": 1, "port": 2, "PORT": 3}`))
 	if err != nil {
