@@ -96,6 +96,14 @@ func TestFailuresNamePhase(t *testing.T) {
 				c.TLS.PinnedPeerCertSHA256 = []string{other.SHA256}
 			},
 			transport.PhaseTLS, true, "pinnedPeerCertSha256"},
+		{"alpn-mismatch-unsafe", tlsServer(cert, "raw", "", "h2"),
+			func(c *transport.Config) {
+				// Go's crypto/tls sends the configured ALPN list as is.
+				c.Security = "tls"
+				c.TLS = transport.TLSConfig{ServerName: "vmess.test", Fingerprint: "unsafe", ALPN: []string{"xvm/1"},
+					PinnedPeerCertSHA256: []string{cert.SHA256}}
+			},
+			transport.PhaseTLS, true, "application protocol"},
 		{"untrusted-cert-no-pin", tlsServer(cert, "raw", ""),
 			func(c *transport.Config) { c.Security = "tls"; c.TLS.ServerName = "vmess.test" },
 			transport.PhaseTLS, true, "certificate"},
