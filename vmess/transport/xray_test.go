@@ -326,3 +326,52 @@ func startServer(t testing.TB, streamSettings string) *vmesstest.Server {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestUDPOverTransports sends VMess UDP datagrams through each transport
+// to a UDP echo behind the Xray server: datagram boundaries must survive
+// the WebSocket messages, gRPC hunks and TLS records underneath.
+func TestUDPOverTransports(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	echo := vmesstest.StartUDPEcho(t)
+	host, port, _ := net.SplitHostPort(echo.Addr)
+	p, _ := strconv.Atoi(port)
+	dest := vmess.Destination{Network: vmess.NetworkUDP, Host: host, Port: uint16(p)}
+	for _, tc := range transportCases() {
+		switch tc.name {
+		case "raw", "raw-tls-chrome-default", "ws-early-data", "httpupgrade", "grpc", "grpc-tls-multi-unsafe":
+		default:
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServer(t, tc.server(cert))
+			id, _ := vmess.ParseID(srv.ID)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			conn, err := transport.Dial(ctx, clientConfig(t, srv, tc, cert), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			pc, err := vmess.ClientPacket(conn, vmess.Account{ID: id, Security: vmess.SecurityChaCha20Poly1305}, dest, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc.SetDeadline(time.Now().Add(10 * time.Second))
+			buf := make([]byte, 2048)
+			for _, size := range []int{1, 100, 1400, 7, 1200} {
+				msg := make([]byte, size)
+				rand.Read(msg)
+				if _, err := pc.WriteTo(msg, nil); err != nil {
+					t.Fatalf("write %d: %v", size, err)
+				}
+				n, _, err := pc.ReadFrom(buf)
+				if err != nil {
+					t.Fatalf("read %d: %v", size, err)
+				}
+				if !bytes.Equal(buf[:n], msg) {
+					t.Fatalf("datagram of %d bytes came back as %d bytes", size, n)
+				}
+			}
+		})
+	}
+}
