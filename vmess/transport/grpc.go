@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -185,8 +186,9 @@ type grpcConn struct {
 	resp      *http.Response
 	respErr   error
 
-	wmu  sync.Mutex
-	wbuf []byte
+	wmu     sync.Mutex
+	wbuf    []byte
+	wclosed atomic.Bool // CloseWrite was called
 
 	rmu     sync.Mutex
 	br      *bufio.Reader
@@ -232,6 +234,9 @@ func (g *grpcConn) Write(b []byte) (int, error) {
 // (a wrong serviceName is answered at once with a status and a reset),
 // its response says why, so that wins over the bare pipe error.
 func (g *grpcConn) writeErr(err error) error {
+	if g.wclosed.Load() {
+		return fmt.Errorf("transport: write after CloseWrite: %w", net.ErrClosed)
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		return g.mapErr(err, true)
 	}
@@ -255,7 +260,10 @@ func (g *grpcConn) writeErr(err error) error {
 
 // CloseWrite ends the request stream (HTTP/2 END_STREAM); the server sees
 // the end of the tunnel's upstream.
-func (g *grpcConn) CloseWrite() error { return g.pw.Close() }
+func (g *grpcConn) CloseWrite() error {
+	g.wclosed.Store(true)
+	return g.pw.Close()
+}
 
 func (g *grpcConn) Read(b []byte) (int, error) {
 	<-g.respReady
