@@ -375,3 +375,49 @@ func TestUDPOverTransports(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfCloseReachesEOF sends data, half-closes, and reads the echo to
+// a clean io.EOF: the end of stream must travel through each transport
+// (TLS close_notify, WebSocket close, gRPC END_STREAM and trailers).
+func TestHalfCloseReachesEOF(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	echo := vmesstest.StartEcho(t)
+	for _, tc := range transportCases() {
+		switch tc.name {
+		case "raw", "raw-http-header", "raw-tls-unsafe", "ws-tls", "httpupgrade", "grpc", "grpc-multi":
+		default:
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // Xray holds each half-closed session for 1 s
+			srv := startServer(t, tc.server(cert))
+			id, _ := vmess.ParseID(srv.ID)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			conn, err := transport.Dial(ctx, clientConfig(t, srv, tc, cert), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, echoDest(t, echo), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bytes.Repeat([]byte("half-close "), 3000)
+			if _, err := vc.Write(want); err != nil {
+				t.Fatal(err)
+			}
+			if err := vc.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(vc)
+			if err != nil {
+				t.Fatalf("read after %d bytes: %v", len(got), err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("got %d bytes, want %d", len(got), len(want))
+			}
+		})
+	}
+}
