@@ -115,6 +115,7 @@ func (n *Node) Member(key string) *Member {
 	if n == nil || n.Kind != Object {
 		return nil
 	}
+	asciiKey := isASCII(key)
 	for i := len(n.Members) - 1; i >= 0; i-- {
 		m := &n.Members[i]
 		if m.Key == key {
@@ -122,7 +123,7 @@ func (n *Node) Member(key string) *Member {
 		}
 		// Keys of different byte lengths can fold together only through
 		// multi-byte runes (Kelvin sign, long s), so skip ASCII ones.
-		if len(m.Key) != len(key) && isASCII(m.Key) && isASCII(key) {
+		if len(m.Key) != len(key) && asciiKey && isASCII(m.Key) {
 			continue
 		}
 		if strings.EqualFold(m.Key, key) {
