@@ -35,8 +35,14 @@ func WriteNDJSON(w io.Writer, r Result) error {
 	return err
 }
 
-// TableColumns are the table's column headings.
-var TableColumns = []string{"NAME", "SERVER", "TRANSPORT", "RESULT", "LATENCY", "HANDSHAKE", "SKEW", "DETAIL"}
+// TableColumns returns the table's column headings, in the order of
+// TableRow.Cells.
+func TableColumns() []string {
+	return []string{"NAME", "SERVER", "TRANSPORT", "RESULT", "LATENCY", "HANDSHAKE", "SKEW", "DETAIL"}
+}
+
+// TableResultColumn is the index of the RESULT column (the verdict).
+const TableResultColumn = 3
 
 // TableRow is one result as table cells (aligned with TableColumns), with
 // what a renderer needs to style it.

@@ -297,7 +297,7 @@ func readProbeInput(a *app, arg string, i int, limit int64, usedStdin *bool) (st
 // coloured (green ok, yellow clock_skew, red other failures) and the
 // heading is bold. The last column (detail) is not padded.
 func writeProbeTable(w io.Writer, rows []probe.TableRow, color bool) error {
-	cols := probe.TableColumns
+	cols := probe.TableColumns()
 	widths := make([]int, len(cols))
 	for i, c := range cols {
 		widths[i] = lipgloss.Width(c)
@@ -340,7 +340,7 @@ func writeProbeTable(w io.Writer, rows []probe.TableRow, color bool) error {
 	} else {
 		out.WriteString(line(cols, nil))
 	}
-	resultCol := 3
+	resultCol := probe.TableResultColumn
 	for _, r := range rows {
 		if !color {
 			out.WriteString(line(r.Cells, nil))
