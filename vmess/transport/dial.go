@@ -15,8 +15,8 @@ import (
 // Dial connects to the server described by cfg and returns a stream ready
 // for the VMess client. Every phase honours ctx; once Dial has returned,
 // ctx is no longer watched and the returned conn's deadlines govern (this
-// includes a WebSocket or HTTPUpgrade upgrade deferred for early data,
-// which happens inside the first Write or Read).
+// includes a WebSocket upgrade deferred for early data, which happens
+// inside the first Write and is then reported to trace).
 //
 // Failures are *Error values naming the phase. With raw TCP and no TLS
 // there is nothing to verify at this layer: a server that speaks
@@ -44,7 +44,7 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 	case "raw":
 		out = conn
 		if p.httpHeader {
-			out = newHTTPHeaderConn(conn, &cfg.Raw.Request, cfg.Address)
+			out = newHTTPHeaderConn(conn, &cfg.Raw.Request)
 		}
 	case "ws":
 		out, err = dialWS(ctx, conn, cfg, p, trace)
@@ -61,10 +61,11 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 }
 
 // dialTLS connects and, when configured, runs the TLS handshake. A
-// randomized ClientHello can offer a group that uTLS cannot complete when
-// the server picks it ("CurvePreferences includes unsupported curve");
-// that is a property of the random draw, not of the server, so it is
+// randomized ClientHello that uTLS cannot complete ("CurvePreferences
+// includes unsupported curve") says nothing about the server: it is
 // retried on a fresh connection with a fresh draw, at most three times.
+// (trimRandomizedGroups already avoids the known cause; this is the
+// fallback for others.)
 func dialTLS(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
 	for attempt := 0; ; attempt++ {
 		conn, err := dialTCP(ctx, cfg, trace)

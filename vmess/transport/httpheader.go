@@ -105,7 +105,7 @@ type httpHeaderConn struct {
 	pending []byte
 }
 
-func newHTTPHeaderConn(c net.Conn, r *HTTPRequest, _ string) *httpHeaderConn {
+func newHTTPHeaderConn(c net.Conn, r *HTTPRequest) *httpHeaderConn {
 	return &httpHeaderConn{Conn: c, header: httpRequestHeader(r, time.Now())}
 }
 
