@@ -201,6 +201,18 @@ func differentialCorpus() []corpusCase {
 		{name: "bad inbound port", text: `{"inbounds": [{"protocol": "socks", "port": "x"}], "outbounds": [` + ob("", "", "") + `]}`},
 		{name: "routing rule without target", text: `{"outbounds": [` + ob("", "", "") + `], "routing": {"rules": [{"type": "field", "network": "tcp"}]}}`},
 		{name: "freedom settings bad", text: cfg(ob("", "", ""), `{"protocol": "freedom", "tag": "direct", "settings": {"domainStrategy": "bogus"}}`)},
+		{name: "tls certificate usage bogus", text: ob("", "", tlsStream(`, "certificates": [{"usage": "bogus", "certificate": ["x"]}]`))},
+		{name: "tls curve bogus", text: ob("", "", tlsStream(`, "curvePreferences": ["P-1000"]`))},
+		{name: "tls cipher bogus", text: ob("", "", tlsStream(`, "cipherSuites": "TLS_BOGUS"`))},
+		{name: "tls ech config bogus", text: ob("", "", tlsStream(`, "echConfigList": "!!!"`))},
+		{name: "ws early data bogus", text: ob("", "", `"streamSettings": {"network": "ws", "wsSettings": {"path": "/ws?ed=abc"}}`)},
+		{name: "xhttp padding bogus", text: ob("", "", `"streamSettings": {"network": "xhttp", "xhttpSettings": {"xPaddingBytes": "abc"}}`)},
+		{name: "sockopt tproxy bogus", text: ob("", "", `"streamSettings": {"sockopt": {"tproxy": "bogus"}}`)},
+		{name: "sockopt addressPortStrategy bogus", text: ob("", "", `"streamSettings": {"sockopt": {"addressPortStrategy": "bogus"}}`)},
+		{name: "sockopt happyEyeballs bogus", text: ob("", "", `"streamSettings": {"sockopt": {"happyEyeballs": {"tryDelayMs": "x"}}}`)},
+		{name: "finalmask bogus", text: ob("", "", `"streamSettings": {"finalmask": {"udp": [{"type": "bogus"}]}}`)},
+		{name: "raw http header path number", text: ob("", "", `"streamSettings": {"rawSettings": {"header": {"type": "http", "request": {"path": 5}}}}`)},
+		{name: "hysteria auth number", text: ob("", "", `"streamSettings": {"network": "hysteria", "hysteriaSettings": {"version": 2, "auth": 5}}`)},
 		{name: "yaml list", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: 443\n    id: " + goodID + "\n"},
 
 		// broken
