@@ -132,9 +132,9 @@ type WSConfig struct {
 
 // HTTPUpgradeConfig is Xray's httpupgradeSettings.
 type HTTPUpgradeConfig struct {
-	// Path is the request path; "?ed=N" makes the dialer send the first
-	// payload right behind the request instead of waiting for the 101
-	// response (Xray's HTTPUpgrade early data).
+	// Path is the request path. "?ed=N" is removed from it as Xray's
+	// loader does, but the dialer still waits for the 101 response before
+	// sending data (see Config.Warnings for why).
 	Path string
 	// Host is the Host header; empty means TLS.ServerName, then Address.
 	Host string
