@@ -45,6 +45,8 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
 			return &Failure{KindTransport, fmt.Sprintf("%s; xvm cannot probe this server yet (use Xray's own client for it)", ue.Error())}
 		case te.Phase == transport.PhaseConfig:
 			return &Failure{KindTransport, fmt.Sprintf("the transport settings are unusable: %v; fix the server entry", te.Err)}
+		case te.Timeout() && te.Phase == transport.PhaseTLS:
+			return &Failure{KindTimeout, fmt.Sprintf("%s took the connection but gave no TLS answer within %s; if the server does not use TLS, set security to none; otherwise raise --timeout", server, timeout)}
 		case te.Timeout():
 			return &Failure{KindTimeout, fmt.Sprintf("%s did not finish within %s (%s phase); the server is down, blackholed or too slow; check the address, or raise --timeout", server, timeout, te.Phase)}
 		case te.Phase == transport.PhaseDNS:
@@ -95,6 +97,9 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		return f, nil
 	}
 	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	if t.drains() && p.speaksTLS(ctx, t) {
+		return &Failure{KindProtocol, fmt.Sprintf("%s speaks TLS, but the entry has no TLS: set security to tls (with the server's serverName)", server)}, nil
+	}
 	legacy := acct.AlterID > 0 || t.ForceLegacy
 	if legacy {
 		ok, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, 0)

@@ -1,0 +1,129 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// clientHello returns the bytes of a TLS ClientHello for serverName, as Go's
+// crypto/tls would send it, without any network I/O.
+func clientHello(serverName string) ([]byte, error) {
+	rc := &recordConn{got: make(chan []byte, 1), closed: make(chan struct{})}
+	defer rc.Close()
+	tc := tls.Client(rc, &tls.Config{ServerName: serverName, InsecureSkipVerify: true})
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { errc <- tc.HandshakeContext(ctx) }()
+	select {
+	case b := <-rc.got:
+		cancel()
+		<-errc
+		return b, nil
+	case err := <-errc:
+		return nil, err
+	}
+}
+
+// recordConn is a net.Conn that keeps the first Write and blocks reads
+// until closed.
+type recordConn struct {
+	got    chan []byte
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	select {
+	case c.got <- append([]byte(nil), p...):
+	default:
+	}
+	return len(p), nil
+}
+func (c *recordConn) Read(p []byte) (int, error) { <-c.closed; return 0, io.EOF }
+func (c *recordConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+func (c *recordConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *recordConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *recordConn) SetDeadline(time.Time) error      { return nil }
+func (c *recordConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
+
+var errNoHello = errors.New("probe: no ClientHello")
+
+// speaksTLS tells whether the server behind a RAW target without TLS is in
+// fact a TLS server (a common mistake: a link that lost its tls flag). It
+// sends a ClientHello followed, in the same write, by padding past Xray's
+// drain size: a TLS server answers the ClientHello with a handshake record
+// before it reads further, while a VMess server on RAW reads the whole
+// flight as a rejected request and closes at once.
+func (p *prober) speaksTLS(ctx context.Context, t *Target) bool {
+	hello, err := clientHello(t.Stream.Address)
+	if err != nil || len(hello) == 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	cfg := t.Stream
+	if cfg.NetDialer == nil {
+		cfg.NetDialer = p.opts.NetDialer
+	}
+	var d net.Dialer
+	dialer := cfg.NetDialer
+	if dialer == nil {
+		dialer = &d
+	}
+	resolver := cfg.Resolver
+	if resolver == nil {
+		resolver = p.opts.Resolver
+	}
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	host := t.Stream.Address
+	if net.ParseIP(host) == nil {
+		addrs, err := resolver.LookupHost(ctx, host)
+		if err != nil || len(addrs) == 0 {
+			return false
+		}
+		host = addrs[0]
+	}
+	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, itoa(int(t.Stream.Port))))
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	flight := append(hello, make([]byte, padTo)...)
+	if _, err := conn.Write(flight); err != nil {
+		return false
+	}
+	var head [3]byte
+	if _, err := io.ReadFull(conn, head[:]); err != nil {
+		return false
+	}
+	// A TLS record: handshake (22) or alert (21), version 3.x.
+	return (head[0] == 22 || head[0] == 21) && head[1] == 3
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
