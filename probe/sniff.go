@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -95,7 +96,7 @@ func (p *prober) speaksTLS(ctx context.Context, t *Target) bool {
 		}
 		host = addrs[0]
 	}
-	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, itoa(int(t.Stream.Port))))
+	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(int(t.Stream.Port))))
 	if err != nil {
 		return false
 	}
@@ -112,18 +113,4 @@ func (p *prober) speaksTLS(ctx context.Context, t *Target) bool {
 	}
 	// A TLS record: handshake (22) or alert (21), version 3.x.
 	return (head[0] == 22 || head[0] == 21) && head[1] == 3
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
