@@ -29,6 +29,10 @@ func (ruleUnknownKey) check(c *checkContext) {
 			continue // alter-id explains it
 		}
 		hint := "remove it, or check the spelling against `xvm schema`"
+		if why := elsewhere(f.Key); why != "" {
+			c.reportf(f.Pointer, true, "remove it", "unknown key `%s` (%s); Xray ignores it silently", f.Key, why)
+			continue
+		}
 		if s := didYouMean(f.Key, f.Known); s != "" {
 			c.reportf(f.Pointer, true, "rename it to `"+s+"`", "unknown key `%s` (did you mean `%s`?); Xray ignores it silently", f.Key, s)
 			continue
@@ -38,4 +42,18 @@ func (ruleUnknownKey) check(c *checkContext) {
 		}
 		c.reportf(f.Pointer, true, hint, "unknown key `%s`; Xray ignores it silently", f.Key)
 	}
+}
+
+// elsewhere explains keys that belong to another protocol or format and
+// are often pasted into VMess settings by mistake.
+func elsewhere(key string) string {
+	switch key {
+	case "flow", "encryption":
+		return "a VLESS setting; VMess has no such option"
+	case "password", "method":
+		return "a Trojan/Shadowsocks setting; VMess users have an `id`"
+	case "aid", "net", "tls", "sni", "ps", "add", "scy", "fp", "alpn", "v":
+		return "a v2rayN share-link field, not an Xray config key"
+	}
+	return ""
 }
