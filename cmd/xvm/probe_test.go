@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -246,6 +247,49 @@ func TestProbeCLIInsecureTLS(t *testing.T) {
 	var res []probe.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || res[0].TransportSecurity != "tls" || res[0].Timings.TLS == nil {
 		t.Fatalf("result %s (%v)", out, err)
+	}
+}
+
+// TestProbeCLIInterrupt: Ctrl-C (a cancelled context) stops the run at
+// once, prints the servers that finished, and exits 1.
+func TestProbeCLIInterrupt(t *testing.T) {
+	url := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // a blackhole: accept, never answer
+		}
+	}()
+	bh := l.Addr().(*net.TCPAddr)
+	links := []string{
+		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
+		v2rayNLink("blackhole", "127.0.0.1", bh.Port, srv.ID, "tcp", nil),
+	}
+	var out, errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	code := Main(ctx, append([]string{"probe", "--url", url, "--count", "1", "--timeout", "30s", "--output", "json"}, links...), ios)
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("took %v after the interrupt", el)
+	}
+	if code != 1 || !strings.Contains(errOut.String(), "interrupted; 1 of 2 servers finished") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	var res []probe.Result
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil || len(res) != 1 || res[0].Name != "ok" {
+		t.Fatalf("stdout %s (%v), want only the finished server", out.String(), err)
 	}
 }
 
