@@ -79,6 +79,7 @@ func allRules() []rule {
 		ruleProxyConflict{},
 		rulePinnedPeerCert{},
 		ruleTrailingContent{},
+		ruleDocumentKind{},
 	}
 }
 
