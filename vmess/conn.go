@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -316,7 +317,10 @@ func (c *Conn) CloseWrite() error {
 		}
 	}
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
-		if err := cw.CloseWrite(); err != nil {
+		// A peer that already closed (Xray stops reading at the EOS
+		// length and may reset) leaves nothing to half-close: the end of
+		// the stream has been delivered, so that is not an error.
+		if err := cw.CloseWrite(); err != nil && !isReset(err) && !errors.Is(err, syscall.ENOTCONN) {
 			return fmt.Errorf("vmess: half-close: %w", err)
 		}
 	}

@@ -43,6 +43,12 @@ func (s *legacyServer) serve(conn net.Conn) {
 	seen := legacySeen{}
 	err := s.handle(conn, &seen)
 	seen.err = err
+	// Close politely: half-close, then take what is left (an EOS tag and
+	// padding) so the close is a FIN, not a reset.
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	io.Copy(io.Discard, conn)
 	s.got <- seen
 }
 
