@@ -161,3 +161,22 @@ func TestProbeLegacy(t *testing.T) {
 		t.Fatalf("result %s", jsonOf(r))
 	}
 }
+
+// TestProbeIPv6 probes a server listening on ::1, with the URL's host on
+// ::1 too.
+func TestProbeIPv6(t *testing.T) {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("this test needs IPv6 loopback: %v", err)
+	}
+	web := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	web.Listener = l
+	web.Start()
+	t.Cleanup(web.Close)
+	srv := startServer(t, vmesstest.ServerOptions{Listen: "::1"})
+	r := runOne(t, targetFor(t, "v6", "::1", srv.Port, srv.ID, "auto", ""), testOptions(web.URL))
+	wantOK(t, r)
+	if got := Table([]Result{r})[0].Cells[1]; got != fmt.Sprintf("[::1]:%d", srv.Port) {
+		t.Fatalf("server cell %q", got)
+	}
+}
