@@ -162,3 +162,14 @@ func TestFmtDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestTableSkewNearLimit(t *testing.T) {
+	r := Result{Name: "n", OK: true, Latency: &Latency{Median: 1}, Samples: 1, Skew: &Skew{OffsetS: -100, UncertaintyS: 1}}
+	if d := Table([]Result{r})[0].Cells[7]; !strings.Contains(d, "clock 1m40s off") {
+		t.Fatalf("detail %q does not warn about a clock near the limit", d)
+	}
+	r.Skew.OffsetS = 60
+	if d := Table([]Result{r})[0].Cells[7]; strings.Contains(d, "clock") {
+		t.Fatalf("detail %q warns about a clock well inside the window", d)
+	}
+}
