@@ -144,6 +144,9 @@ func TestRequestsMatchXray(t *testing.T) {
 	}
 	echo := vmesstest.StartEcho(t)
 	for _, tt := range tests {
+		if strings.Contains(tt.stream, "?ed=") && !xrayRaceFree {
+			continue // Xray's ws early-data client races; see race_on_test.go
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			// Xray's client.
 			xaddr, xch := tt.capture(t)

@@ -230,7 +230,8 @@ func withConnContext(ctx context.Context, conn net.Conn, f func() error) error {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	err := f()
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		// The conn deadline is ctx's deadline; it can fire a moment
 		// before ctx reports Done. Let ctx catch up so the error says so.
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < 100*time.Millisecond {
@@ -238,11 +239,16 @@ func withConnContext(ctx context.Context, conn net.Conn, f func() error) error {
 		}
 	}
 	if !stop() {
+		// The AfterFunc ran (or is running) and poisoned the deadline.
 		if err == nil {
 			err = errors.New("interrupted")
 		}
 		return ctxErr(ctx, err)
 	}
+	if err != nil {
+		// ctx may be done with its AfterFunc not yet started.
+		return ctxErr(ctx, err)
+	}
 	conn.SetDeadline(time.Time{})
-	return err
+	return nil
 }

@@ -1,0 +1,6 @@
+//go:build !race
+
+package transport_test
+
+// xrayRaceFree: see race_on_test.go.
+const xrayRaceFree = true
