@@ -212,6 +212,14 @@ func dialOne(ctx context.Context, d ContextDialer, addr string, left int) (net.C
 // ctxErr makes sure a failure caused by ctx carries ctx's error for
 // errors.Is, while keeping the I/O error text.
 func ctxErr(ctx context.Context, err error) error {
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		// An I/O deadline set from ctx's deadline can fire a moment
+		// before ctx reports Done. Let ctx catch up so the error says so.
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < 100*time.Millisecond {
+			<-ctx.Done()
+		}
+	}
 	if ce := ctx.Err(); ce != nil && !errors.Is(err, ce) {
 		return fmt.Errorf("%w (%v)", ce, err)
 	}
@@ -230,14 +238,6 @@ func withConnContext(ctx context.Context, conn net.Conn, f func() error) error {
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	err := f()
-	var ne net.Error
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		// The conn deadline is ctx's deadline; it can fire a moment
-		// before ctx reports Done. Let ctx catch up so the error says so.
-		if d, ok := ctx.Deadline(); ok && time.Until(d) < 100*time.Millisecond {
-			<-ctx.Done()
-		}
-	}
 	if !stop() {
 		// The AfterFunc ran (or is running) and poisoned the deadline.
 		if err == nil {
