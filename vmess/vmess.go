@@ -116,14 +116,6 @@ const (
 	SecurityLegacyAES128CFB
 )
 
-var securityNames = [...]string{
-	SecurityAuto:             "auto",
-	SecurityAES128GCM:        "aes-128-gcm",
-	SecurityChaCha20Poly1305: "chacha20-poly1305",
-	SecurityNone:             "none",
-	SecurityZero:             "zero",
-	SecurityLegacyAES128CFB:  "aes-128-cfb",
-}
 
 // ParseSecurity reads a security name, case-insensitively: auto (or the
 // empty string), aes-128-gcm, chacha20-poly1305, none, zero, and
@@ -148,8 +140,19 @@ func ParseSecurity(s string) (Security, error) {
 
 // String returns the security's configuration name.
 func (s Security) String() string {
-	if int(s) < len(securityNames) {
-		return securityNames[s]
+	switch s {
+	case SecurityAuto:
+		return "auto"
+	case SecurityAES128GCM:
+		return "aes-128-gcm"
+	case SecurityChaCha20Poly1305:
+		return "chacha20-poly1305"
+	case SecurityNone:
+		return "none"
+	case SecurityZero:
+		return "zero"
+	case SecurityLegacyAES128CFB:
+		return "aes-128-cfb"
 	}
 	return fmt.Sprintf("Security(%d)", uint8(s))
 }
