@@ -116,7 +116,6 @@ const (
 	SecurityLegacyAES128CFB
 )
 
-
 // ParseSecurity reads a security name, case-insensitively: auto (or the
 // empty string), aes-128-gcm, chacha20-poly1305, none, zero, and
 // aes-128-cfb or legacy.
