@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 
@@ -98,7 +96,7 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	failed := 0
 	usedStdin := false
 	for i, arg := range args {
-		name, data, err := readInput(a, arg, i, opts.MaxInput, &usedStdin)
+		name, data, err := readInput(a, "convert", arg, i, opts.MaxInput, &usedStdin)
 		if err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
@@ -148,56 +146,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// looksLikeLink tells a share link or client line given on the command
-// line from a file name.
-func looksLikeLink(s string) bool {
-	l := strings.ToLower(strings.TrimSpace(s))
-	if strings.HasPrefix(l, "vmess://") || strings.HasPrefix(l, "vmess1://") || strings.HasPrefix(l, "vmess=") {
-		return true
-	}
-	_, rest, ok := strings.Cut(l, "=")
-	return ok && strings.HasPrefix(strings.TrimSpace(rest), "vmess,")
-}
-
-func readInput(a *app, arg string, i int, max int64, usedStdin *bool) (string, []byte, error) {
-	switch {
-	case arg == "-":
-		if *usedStdin {
-			return "", nil, fmt.Errorf("convert: '-' given twice; stdin can be read once")
-		}
-		*usedStdin = true
-		data, err := readCapped(a.IO.In, max)
-		if err != nil {
-			return "", nil, fmt.Errorf("convert: stdin: %w", err)
-		}
-		return "stdin", data, nil
-	case looksLikeLink(arg):
-		return fmt.Sprintf("argument %d", i+1), []byte(arg), nil
-	}
-	f, err := os.Open(arg)
-	if err != nil {
-		return "", nil, fmt.Errorf("convert: %w; give a file, a vmess:// link or '-'", err)
-	}
-	defer f.Close()
-	data, err := readCapped(f, max)
-	if err != nil {
-		return "", nil, fmt.Errorf("convert: %s: %w", arg, err)
-	}
-	return arg, data, nil
-}
-
-func readCapped(r io.Reader, max int64) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > max {
-		return nil, fmt.Errorf("input is over the %d-byte limit; split it or raise --max-input-size", max)
-	}
-	return buf.Bytes(), nil
 }
 
 // diagPrinter writes diagnostics to stderr, styled on a terminal.

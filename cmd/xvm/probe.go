@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -196,7 +195,7 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 	bad := 0
 	usedStdin := false
 	for i, arg := range args {
-		name, data, err := readProbeInput(a, arg, i, opts.MaxInput, &usedStdin)
+		name, data, err := readInput(a, "probe", arg, i, opts.MaxInput, &usedStdin)
 		if err != nil {
 			return nil, 0, &exitError{code: exitUsage, err: err}
 		}
@@ -263,34 +262,6 @@ func targetLabel(t probe.Target) string {
 		return fmt.Sprintf("%q", t.Name)
 	}
 	return net.JoinHostPort(t.Stream.Address, fmt.Sprint(t.Stream.Port))
-}
-
-// readProbeInput reads one TARGET argument: '-', a link, or a file.
-func readProbeInput(a *app, arg string, i int, limit int64, usedStdin *bool) (string, []byte, error) {
-	switch {
-	case arg == "-":
-		if *usedStdin {
-			return "", nil, errors.New("probe: '-' given twice; stdin can be read once")
-		}
-		*usedStdin = true
-		data, err := readCapped(a.IO.In, limit)
-		if err != nil {
-			return "", nil, fmt.Errorf("probe: stdin: %w", err)
-		}
-		return "stdin", data, nil
-	case looksLikeLink(arg):
-		return fmt.Sprintf("argument %d", i+1), []byte(arg), nil
-	}
-	f, err := os.Open(arg)
-	if err != nil {
-		return "", nil, fmt.Errorf("probe: %w; give a file, a vmess:// link or '-'", err)
-	}
-	defer f.Close()
-	data, err := readCapped(f, limit)
-	if err != nil {
-		return "", nil, fmt.Errorf("probe: %s: %w", arg, err)
-	}
-	return arg, data, nil
 }
 
 // writeProbeTable writes rows as aligned columns; with color, verdicts are
