@@ -440,6 +440,10 @@ func TestConnDeadlines(t *testing.T) {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Errorf("Read error %v, want os.ErrDeadlineExceeded", err)
 			}
+			var te *transport.Error
+			if errors.As(err, &te) {
+				t.Errorf("a timeout after Dial is not a transport phase failure: %v", err)
+			}
 			if el < d-10*time.Millisecond || el > d+1500*time.Millisecond {
 				t.Errorf("Read returned after %v, deadline %v", el, d)
 			}

@@ -306,7 +306,13 @@ func (g *grpcConn) Read(b []byte) (int, error) {
 // checkResponse validates the response headers of the tunnel stream.
 func (g *grpcConn) checkResponse() error {
 	if g.respErr != nil {
-		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: %w", g.path, g.mapErr(g.respErr, false))}
+		err := g.mapErr(g.respErr, false)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The stream was open; the wait for the server's first bytes
+			// (the VMess response) ran out of time, like on any conn.
+			return err
+		}
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: %w", g.path, err)}
 	}
 	r := g.resp
 	if r.StatusCode != http.StatusOK {
