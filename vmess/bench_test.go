@@ -86,6 +86,93 @@ func BenchmarkDownload64MiB(b *testing.B) {
 	}
 }
 
+// startSink starts a loopback server that reads n bytes per connection and
+// then answers "ok": the upload benchmark's destination. (It does not wait
+// for EOF: Xray's freedom outbound never half-closes towards it.)
+func startSink(b *testing.B, n int64) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := io.CopyN(io.Discard, c, n); err == nil {
+					c.Write([]byte("ok"))
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// BenchmarkUpload64MiB sends 64 MiB to a loopback sink through the same
+// in-process Xray server, with our client and with Xray's own, and waits
+// for the sink's acknowledgement.
+func BenchmarkUpload64MiB(b *testing.B) {
+	srv := vmesstest.StartServer(b, vmesstest.ServerOptions{})
+	sink := startSink(b, downloadSize)
+	data := make([]byte, 256<<10)
+	send := func(c net.Conn) error {
+		for left := downloadSize; left > 0; left -= len(data) {
+			if _, err := c.Write(data[:min(left, len(data))]); err != nil {
+				return err
+			}
+		}
+		ack := make([]byte, 2)
+		_, err := io.ReadFull(c, ack)
+		return err
+	}
+	for _, client := range []string{"xvm", "xray"} {
+		for _, sec := range []vmess.Security{vmess.SecurityAES128GCM, vmess.SecurityChaCha20Poly1305} {
+			b.Run(client+"/"+sec.String(), func(b *testing.B) {
+				var dial func() (net.Conn, error)
+				switch client {
+				case "xvm":
+					acct := account(b, srv.ID, sec, false)
+					dest := destOf(b, vmess.NetworkTCP, sink)
+					dial = func() (net.Conn, error) {
+						raw, err := net.Dial("tcp", srv.Addr)
+						if err != nil {
+							return nil, err
+						}
+						return vmess.Client(raw, acct, dest, nil)
+					}
+				case "xray":
+					cli := vmesstest.StartClient(b, vmesstest.ClientOptions{Server: srv, Security: sec.String(), Forward: sink})
+					dial = func() (net.Conn, error) { return net.Dial("tcp", cli.Addr) }
+				}
+				once := func() error {
+					c, err := dial()
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(30 * time.Second))
+					return send(c)
+				}
+				if err := once(); err != nil {
+					b.Fatalf("warm-up: %v", err)
+				}
+				b.SetBytes(downloadSize)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := once(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // discardConn is a net.Conn that accepts every write.
 type discardConn struct{ net.Conn }
 
