@@ -103,7 +103,10 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 	legacy := acct.AlterID > 0 || t.ForceLegacy
 	if legacy {
 		ok, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, 0)
-		if aerr == nil && ok {
+		switch {
+		case aerr == nil && ok && t.ForceLegacy:
+			return &Failure{KindAuthRejected, fmt.Sprintf("legacy (non-AEAD) auth was forced (Xray_VMESS_AEAD_DISABLED=true), and %s does not speak it: it accepts AEAD with the same id, as current Xray accepts only AEAD; unset Xray_VMESS_AEAD_DISABLED", server)}, nil
+		case aerr == nil && ok:
 			return &Failure{KindAuthRejected, fmt.Sprintf("%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", server, acct.AlterID)}, nil
 		}
 	}
@@ -115,7 +118,10 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 	if !est.Found {
 		rng := p.opts.SkewSearch.withDefaults().Range
 		f.Message = fmt.Sprintf("%s rejected the user id %s: no clock offset within ±%s was accepted (%d handshakes); the id is wrong, or the server is not VMess", server, p.idText(t.ID), fmtDuration(rng.Seconds()), est.Attempts)
-		if legacy {
+		switch {
+		case t.ForceLegacy:
+			f.Message += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
+		case legacy:
 			f.Message += "; alterId > 0 also failed with AEAD"
 		}
 		return f, nil
@@ -131,7 +137,10 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		dir = "behind"
 	}
 	msg := fmt.Sprintf("server clock is %s %s yours (±%.1fs); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine", fmtDuration(abs(est.Offset)), dir, est.Uncertainty)
-	if legacy {
+	switch {
+	case t.ForceLegacy:
+		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), which current Xray does not speak: the clock was measured with AEAD requests"
+	case legacy:
 		msg += "; it accepted AEAD (alterId 0) requests"
 	}
 	return &Failure{KindClockSkew, msg}, skew

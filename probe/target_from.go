@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/schema/conf"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
@@ -75,6 +76,42 @@ func TargetFromOutbound(o *conf.Outbound) (Target, error) {
 	return t, nil
 }
 
+// TargetFromNode maps a convert node (one server read from a link, a
+// subscription, Clash, sing-box or an Xray config) onto a Target. It goes
+// through the Xray outbound convert writes (the canonical stream
+// settings), then adds back what probing needs that current Xray drops:
+// alterId, for the legacy header, and allowInsecure. A node Xray cannot
+// express (kcp, h2, quic, REALITY without a key, …) keeps its transport
+// name, so probing reports it as unsupported instead of dropping it. The
+// result may still be unprobeable; check it with Target.Validate.
+func TargetFromNode(n *convert.Node) Target {
+	if n == nil {
+		return Target{}
+	}
+	if o, _, err := convert.ToXray(n); err == nil {
+		if t, err := TargetFromOutbound(&o); err == nil {
+			t.AlterID = n.AlterID
+			if t.Stream.Security == "tls" {
+				t.Stream.TLS.AllowInsecure = n.Insecure
+			}
+			return t
+		}
+	}
+	return Target{
+		Name:        n.Name,
+		ID:          n.UUID,
+		AlterID:     n.AlterID,
+		Security:    n.Cipher,
+		Experiments: n.Experiments,
+		Stream: transport.Config{
+			Address:  n.Server,
+			Port:     nodePort(n.Port),
+			Network:  n.Network,
+			Security: n.Security,
+		},
+	}
+}
+
 func tagOf(o *conf.Outbound) string {
 	if o == nil {
 		return ""
@@ -90,4 +127,13 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
+}
+
+// nodePort is a node's port, or 0 (which Validate reports) when it is out
+// of range: probing a clamped port would probe some other server.
+func nodePort(p int) uint16 {
+	if p < 1 || p > 65535 {
+		return 0
+	}
+	return uint16(p)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/schema/conf"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
@@ -91,6 +92,41 @@ func TestTargetValidate(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), tt.t.ID) && tt.t.ID != "" {
 				t.Fatalf("error repeats the id: %v", err)
+			}
+		})
+	}
+}
+
+func TestTargetFromNode(t *testing.T) {
+	const id = "b831381d-6324-4d53-ad4f-8cda48b30811"
+	tests := []struct {
+		name string
+		node *convert.Node
+		want Target
+	}{
+		{"nil", nil, Target{}},
+		{"raw, alterId kept for the legacy header",
+			&convert.Node{Name: "a", Server: "h", Port: 1, UUID: id, AlterID: 4, Cipher: "zero"},
+			Target{Name: "a", ID: id, AlterID: 4, Security: "zero", Stream: transport.Config{Address: "h", Port: 1, Network: "raw"}}},
+		{"ws tls, allowInsecure kept",
+			&convert.Node{Name: "w", Server: "h", Port: 443, UUID: id, Network: "ws", Path: "/p", Host: "c.com", Security: "tls", SNI: "s.com", Insecure: true},
+			Target{Name: "w", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 443, Network: "ws", Security: "tls",
+				WS: transport.WSConfig{Path: "/p", Host: "c.com"}, TLS: transport.TLSConfig{ServerName: "s.com", AllowInsecure: true}}}},
+		{"allowInsecure without tls is not carried",
+			&convert.Node{Name: "i", Server: "h", Port: 80, UUID: id, Insecure: true},
+			Target{Name: "i", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 80, Network: "raw"}}},
+		{"node Xray cannot express kept by name",
+			&convert.Node{Name: "k", Server: "h", Port: 2, UUID: id, Network: "xhttp", XHTTPMode: "bogus", Cipher: "none"},
+			Target{Name: "k", ID: id, Security: "none", Stream: transport.Config{Address: "h", Port: 2, Network: "xhttp"}}},
+		{"port out of range is no port, not a clamped one",
+			&convert.Node{Name: "p", Server: "h", Port: 70000, UUID: id, AlterID: 1},
+			Target{Name: "p", ID: id, AlterID: 1, Stream: transport.Config{Address: "h"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := TargetFromNode(tt.node)
+			if d := cmp.Diff(tt.want, got, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(transport.Config{}, "NetDialer", "Resolver"), cmpopts.IgnoreUnexported(transport.TLSConfig{})); d != "" {
+				t.Fatalf("(-want +got):\n%s", d)
 			}
 		})
 	}

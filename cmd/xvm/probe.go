@@ -16,7 +16,6 @@ import (
 
 	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/probe"
-	"github.com/xvmtools/xvm/vmess/transport"
 )
 
 // probeOptions are the flags of xvm probe.
@@ -57,6 +56,11 @@ off gives clock_skew with the offset; one that accepts no offset within
 servers too.
 
 User ids are masked in all output unless --show-secrets.
+
+Environment: Xray_VMESS_AEAD_DISABLED=true (or XRAY_VMESS_AEAD_DISABLED),
+the seed manual's switch, forces the legacy (non-AEAD) header for every
+server. Current Xray speaks only AEAD, so such servers then fail as
+auth_rejected with a message that says so.
 
 Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 2 usage or unreadable input.`,
@@ -191,6 +195,7 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 		args = []string{"-"}
 	}
 	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
+	forceLegacy := legacyForced(a.IO.Getenv)
 	var targets []probe.Target
 	bad := 0
 	usedStdin := false
@@ -206,7 +211,8 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 		pr.print(res.Diagnostics)
 		bad += res.Errors()
 		for _, n := range res.Nodes {
-			t := targetFromNode(n)
+			t := probe.TargetFromNode(n)
+			t.ForceLegacy = forceLegacy
 			if err := t.Validate(); err != nil {
 				fmt.Fprintf(a.IO.ErrOut, "xvm: %s\n", err)
 				bad++
@@ -226,34 +232,19 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 	return targets, bad, nil
 }
 
-// targetFromNode maps a convert node onto a probe target: through the Xray
-// outbound convert writes (the canonical stream settings), plus what
-// probing needs that current Xray drops (alterId for the legacy header,
-// allowInsecure). A node Xray cannot express keeps its transport name, so
-// the probe reports it as unsupported instead of dropping it.
-func targetFromNode(n *convert.Node) probe.Target {
-	if o, _, err := convert.ToXray(n); err == nil {
-		if t, err := probe.TargetFromOutbound(&o); err == nil {
-			t.AlterID = n.AlterID
-			if t.Stream.Security == "tls" {
-				t.Stream.TLS.AllowInsecure = n.Insecure
-			}
-			return t
+// legacyForced reports the seed manual's switch that makes clients use
+// the legacy (non-AEAD) header: Xray_VMESS_AEAD_DISABLED=true, or the
+// upper-case spelling, with the value true in any case.
+func legacyForced(getenv func(string) string) bool {
+	if getenv == nil {
+		return false
+	}
+	for _, name := range []string{"Xray_VMESS_AEAD_DISABLED", "XRAY_VMESS_AEAD_DISABLED"} {
+		if strings.EqualFold(strings.TrimSpace(getenv(name)), "true") {
+			return true
 		}
 	}
-	return probe.Target{
-		Name:        n.Name,
-		ID:          n.UUID,
-		AlterID:     n.AlterID,
-		Security:    n.Cipher,
-		Experiments: n.Experiments,
-		Stream: transport.Config{
-			Address:  n.Server,
-			Port:     uint16(max(0, min(n.Port, 65535))),
-			Network:  n.Network,
-			Security: n.Security,
-		},
-	}
+	return false
 }
 
 // targetLabel names a target in messages (never by its id).

@@ -362,3 +362,70 @@ func TestProbeTableGolden(t *testing.T) {
 		})
 	}
 }
+
+// runXVMEnv runs xvm with an injected environment.
+func runXVMEnv(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(k string) string { return env[k] }}
+	code = Main(context.Background(), args, ios)
+	return out.String(), errOut.String(), code
+}
+
+// TestProbeCLILegacySwitch: the seed manual's Xray_VMESS_AEAD_DISABLED=true
+// forces the legacy header; an in-process Xray server (AEAD only) then
+// rejects us, and the message says legacy auth was forced and Xray does not
+// speak it. Without the variable (or with another value) the same server
+// probes ok.
+func TestProbeCLILegacySwitch(t *testing.T) {
+	url := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	link := v2rayNLink("srv", srv.Host, srv.Port, srv.ID, "tcp", nil)
+	args := []string{"probe", "--url", url, "--count", "1", "--timeout", "3s", "--skew-range", "10m", "--skew-spacing", "1ms", "--output", "json", link}
+	tests := []struct {
+		name   string
+		env    map[string]string
+		forced bool
+	}{
+		{"seed spelling", map[string]string{"Xray_VMESS_AEAD_DISABLED": "true"}, true},
+		{"upper case, value in any case", map[string]string{"XRAY_VMESS_AEAD_DISABLED": "TRUE"}, true},
+		{"unset", nil, false},
+		{"not true", map[string]string{"Xray_VMESS_AEAD_DISABLED": "false", "XRAY_VMESS_AEAD_DISABLED": "1"}, false},
+		{"other case of the name is not read", map[string]string{"xray_vmess_aead_disabled": "true"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runXVMEnv(t, tt.env, args...)
+			var res []probe.Result
+			if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 {
+				t.Fatalf("stdout %s (%v); stderr %q", out, err, errOut)
+			}
+			r := res[0]
+			if !tt.forced {
+				if code != 0 || !r.OK {
+					t.Fatalf("exit %d, result %s; want ok", code, out)
+				}
+				return
+			}
+			if code != 1 || r.OK || r.Error == nil || r.Error.Kind != probe.KindAuthRejected {
+				t.Fatalf("exit %d, result %s; want auth_rejected", code, out)
+			}
+			for _, want := range []string{"legacy (non-AEAD) auth was forced", "does not speak it", "accepts AEAD with the same id", "unset Xray_VMESS_AEAD_DISABLED"} {
+				if !strings.Contains(r.Error.Message, want) {
+					t.Fatalf("message %q does not say %q", r.Error.Message, want)
+				}
+			}
+			if strings.Contains(out+errOut, srv.ID) {
+				t.Fatal("the user id leaked into the output")
+			}
+		})
+	}
+}
+
+func TestProbeHelpNamesLegacySwitch(t *testing.T) {
+	out, _, code := runXVM(t, false, "", "probe", "--help")
+	if code != 0 || !strings.Contains(out, "Xray_VMESS_AEAD_DISABLED=true") {
+		t.Fatalf("exit %d; help does not mention the legacy switch:\n%s", code, out)
+	}
+}
