@@ -275,21 +275,38 @@ func TestProbeCLIInterrupt(t *testing.T) {
 		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
 		v2rayNLink("blackhole", "127.0.0.1", bh.Port, srv.ID, "tcp", nil),
 	}
-	var out, errOut strings.Builder
-	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(500*time.Millisecond, cancel)
-	start := time.Now()
-	code := Main(ctx, append([]string{"probe", "--url", url, "--count", "1", "--timeout", "30s", "--output", "json"}, links...), ios)
-	if el := time.Since(start); el > 3*time.Second {
-		t.Fatalf("took %v after the interrupt", el)
-	}
-	if code != 1 || !strings.Contains(errOut.String(), "interrupted; 1 of 2 servers finished") {
-		t.Fatalf("exit %d, stderr %q", code, errOut.String())
-	}
-	var res []probe.Result
-	if err := json.Unmarshal([]byte(out.String()), &res); err != nil || len(res) != 1 || res[0].Name != "ok" {
-		t.Fatalf("stdout %s (%v), want only the finished server", out.String(), err)
+	for _, output := range []string{"json", "table", "ndjson"} {
+		t.Run(output, func(t *testing.T) {
+			var out, errOut strings.Builder
+			ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(500*time.Millisecond, cancel)
+			start := time.Now()
+			code := Main(ctx, append([]string{"probe", "--url", url, "--count", "1", "--timeout", "30s", "--output", output}, links...), ios)
+			if el := time.Since(start); el > 3*time.Second {
+				t.Fatalf("took %v after the interrupt", el)
+			}
+			if code != 1 || !strings.Contains(errOut.String(), "interrupted; 1 of 2 servers finished") {
+				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			}
+			switch output {
+			case "json":
+				var res []probe.Result
+				if err := json.Unmarshal([]byte(out.String()), &res); err != nil || len(res) != 1 || res[0].Name != "ok" {
+					t.Fatalf("stdout %s (%v), want only the finished server", out.String(), err)
+				}
+			case "ndjson":
+				var r probe.Result
+				if err := json.Unmarshal([]byte(out.String()), &r); err != nil || r.Name != "ok" || strings.Count(out.String(), "\n") != 1 {
+					t.Fatalf("stdout %s (%v), want one line for the finished server", out.String(), err)
+				}
+			case "table":
+				lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+				if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "ok ") || strings.Contains(out.String(), "blackhole") {
+					t.Fatalf("table %q, want the heading and the finished server", out.String())
+				}
+			}
+		})
 	}
 }
 
@@ -427,5 +444,55 @@ func TestProbeHelpNamesLegacySwitch(t *testing.T) {
 	out, _, code := runXVM(t, false, "", "probe", "--help")
 	if code != 0 || !strings.Contains(out, "Xray_VMESS_AEAD_DISABLED=true") {
 		t.Fatalf("exit %d; help does not mention the legacy switch:\n%s", code, out)
+	}
+}
+
+// TestProbeCLINeverPrintsIDs: no output format, on a terminal or not,
+// prints a user id (of a rejected server, or of an entry that cannot be
+// probed) unless --show-secrets; with it the rejected id is shown.
+func TestProbeCLINeverPrintsIDs(t *testing.T) {
+	url := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	wrongID := vmesstest.NewUUID()
+	badID := "not-a-uuid-and-longer-than-thirty-bytes-secret"
+	links := []string{
+		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
+		v2rayNLink("wrong", srv.Host, srv.Port, wrongID, "tcp", nil),
+		v2rayNLink("malformed", srv.Host, srv.Port, badID, "tcp", nil),
+	}
+	secrets := []string{srv.ID, wrongID, badID}
+	for _, output := range []string{"table", "json", "ndjson"} {
+		for _, tty := range []bool{false, true} {
+			for _, show := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s tty=%v show-secrets=%v", output, tty, show), func(t *testing.T) {
+					args := []string{"probe", "--url", url, "--count", "1", "--timeout", "3s", "--skew-range", "10m", "--skew-spacing", "1ms", "--output", output}
+					if show {
+						args = append(args, "--show-secrets")
+					}
+					out, errOut, code := runXVM(t, tty, "", append(args, links...)...)
+					if code != 1 {
+						t.Fatalf("exit %d; stderr %q", code, errOut)
+					}
+					if !strings.Contains(out, "auth_rejected") || !strings.Contains(errOut, "46 bytes long") {
+						t.Fatalf("the rejected server or the malformed entry is missing:\n%s\n%s", out, errOut)
+					}
+					if show {
+						if !strings.Contains(out, wrongID) {
+							t.Fatalf("--show-secrets did not show the rejected id:\n%s", out)
+						}
+						return
+					}
+					for _, id := range secrets {
+						if strings.Contains(out+errOut, id) {
+							t.Fatalf("id %s… leaked:\n%s\n%s", id[:4], out, errOut)
+						}
+					}
+					if !strings.Contains(out, "…") {
+						t.Fatalf("the rejection does not name the masked id:\n%s", out)
+					}
+				})
+			}
+		}
 	}
 }

@@ -1,0 +1,190 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess/vmesstest"
+)
+
+// TestProbeSlowServersDoNotStall mixes blackholes (accept, never answer), a
+// garbage-speaking server and a server that accepts and hangs up with
+// healthy servers at concurrency 2: every healthy server finishes while the
+// first blackhole still holds its slot, and each blackhole costs its
+// timeout and no more.
+func TestProbeSlowServersDoNotStall(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	bh, bp := listen(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	gh, gp := listen(t, func(c net.Conn) {
+		c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\x00\x01\x02garbage"))
+		io.Copy(io.Discard, c)
+	})
+	ok := func(i int) Target { return targetFor(t, fmt.Sprintf("ok%d", i), srv.Host, srv.Port, srv.ID, "auto", "") }
+	targets := []Target{
+		targetFor(t, "blackhole1", bh, bp, srv.ID, "auto", ""),
+		targetFor(t, "garbage", gh, gp, srv.ID, "auto", ""),
+		ok(1), ok(2), ok(3), ok(4), ok(5), ok(6),
+		targetFor(t, "blackhole2", bh, bp, srv.ID, "auto", ""),
+	}
+	const timeout = 2 * time.Second
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Concurrency = 2
+	opts.Timeout = timeout
+	var (
+		mu   sync.Mutex
+		done = map[string]time.Duration{}
+	)
+	start := time.Now()
+	opts.OnResult = func(r Result) {
+		mu.Lock()
+		done[r.Name] = time.Since(start)
+		mu.Unlock()
+	}
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := time.Since(start)
+	if len(res) != len(targets) {
+		t.Fatalf("%d results, want %d", len(res), len(targets))
+	}
+	want := map[string]Kind{"blackhole1": KindTimeout, "garbage": KindProtocol, "blackhole2": KindTimeout}
+	lastOK := time.Duration(0)
+	for _, r := range res {
+		if k, bad := want[r.Name]; bad {
+			if r.OK || r.Error == nil || r.Error.Kind != k {
+				t.Fatalf("%s: %s, want %s", r.Name, jsonOf(r), k)
+			}
+			continue
+		}
+		if !r.OK {
+			t.Fatalf("%s: %s, want ok", r.Name, jsonOf(r))
+		}
+		// The healthy servers share the slot the first blackhole does not
+		// hold, so each finishes long before that blackhole's timeout.
+		if done[r.Name] >= timeout*3/4 {
+			t.Errorf("%s finished after %v: it waited for a blackhole (timeout %v)", r.Name, done[r.Name], timeout)
+		}
+		lastOK = max(lastOK, done[r.Name])
+	}
+	// Each blackhole costs its timeout: the first from the start, the
+	// second from when its slot freed (after the healthy ones at the
+	// latest).
+	slack := 700 * time.Millisecond
+	if d := done["blackhole1"]; d < timeout || d > timeout+slack {
+		t.Errorf("blackhole1 took %v, want its timeout %v", d, timeout)
+	}
+	if d := done["blackhole2"]; d > lastOK+timeout+slack {
+		t.Errorf("blackhole2 finished at %v, want by %v (the last healthy one at %v plus the timeout)", d, lastOK+timeout+slack, lastOK)
+	}
+	if total > 2*timeout+slack {
+		t.Errorf("the run took %v, want at most %v", total, 2*timeout+slack)
+	}
+}
+
+// forwarder relays TCP connections to addr; connection number n (from 1)
+// is hung up at once, without a byte, when drop(n) says so.
+func forwarder(t *testing.T, addr string, drop func(n int64) bool) (string, int) {
+	t.Helper()
+	var count atomic.Int64
+	return listen(t, func(c net.Conn) {
+		if drop(count.Add(1)) {
+			return
+		}
+		up, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		go func() {
+			io.Copy(up, c)
+			up.(*net.TCPConn).CloseWrite()
+		}()
+		io.Copy(c, up)
+	})
+}
+
+// TestProbeCountSemantics: --count N makes N samples on fresh connections;
+// a failed sample after the first is counted in lost and left out of
+// latency, which is min/median/max of the successful samples' totals. A
+// failed first sample ends the probe with a verdict (one sample).
+func TestProbeCountSemantics(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+
+	t.Run("second of four lost", func(t *testing.T) {
+		host, port := forwarder(t, srv.Addr, func(n int64) bool { return n == 2 })
+		opts := testOptions(web.URL)
+		opts.Count = 4
+		r := runOne(t, targetFor(t, "flaky", host, port, srv.ID, "auto", ""), opts)
+		wantOK(t, r)
+		if r.Samples != 4 || r.Lost != 1 {
+			t.Fatalf("samples %d lost %d, want 4 and 1: %s", r.Samples, r.Lost, jsonOf(r))
+		}
+		if r.Latency.Min > r.Latency.Median || r.Latency.Median > r.Latency.Max || r.Latency.Min == r.Latency.Max && r.Latency.Min == 0 {
+			t.Fatalf("latency %+v", *r.Latency)
+		}
+	})
+	t.Run("all later samples lost", func(t *testing.T) {
+		host, port := forwarder(t, srv.Addr, func(n int64) bool { return n >= 2 })
+		opts := testOptions(web.URL)
+		opts.Count = 3
+		r := runOne(t, targetFor(t, "dies", host, port, srv.ID, "auto", ""), opts)
+		if !r.OK || r.Samples != 3 || r.Lost != 2 || r.Latency == nil || r.Latency.Min != r.Latency.Max {
+			t.Fatalf("result %s, want ok with one good sample of three", jsonOf(r))
+		}
+	})
+	t.Run("first sample decides", func(t *testing.T) {
+		// The first connection is hung up like a rejection; the clock
+		// check that follows is accepted at our clock, so the verdict
+		// says to probe again, after one sample.
+		host, port := forwarder(t, srv.Addr, func(n int64) bool { return n == 1 })
+		opts := testOptions(web.URL)
+		opts.Count = 5
+		r := runOne(t, targetFor(t, "hiccup", host, port, srv.ID, "auto", ""), opts)
+		if r.OK || r.Samples != 1 || r.Lost != 1 || r.Latency != nil || r.Error.Kind != KindAuthRejected || !strings.Contains(r.Error.Message, "probe it again") {
+			t.Fatalf("result %s", jsonOf(r))
+		}
+	})
+}
+
+func TestSummarise(t *testing.T) {
+	s := func(ms ...int) []sample {
+		var out []sample
+		for _, m := range ms {
+			out = append(out, sample{total: time.Duration(m) * time.Millisecond, handshake: time.Duration(m) * time.Millisecond / 2})
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		in            []sample
+		want          Latency
+		wantHandshake Millis // the phases come from the median sample
+	}{
+		{"one", s(7), Latency{7, 7, 7}, 3.5},
+		{"odd, unsorted", s(30, 10, 20), Latency{10, 20, 30}, 10},
+		{"even: mean of the middle two", s(40, 10, 30, 20), Latency{10, 25, 40}, 10},
+		{"ties", s(5, 5, 9), Latency{5, 5, 9}, 2.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, lat := summarise(tt.in)
+			if *lat != tt.want {
+				t.Fatalf("latency %+v, want %+v", *lat, tt.want)
+			}
+			if *tm.Handshake != tt.wantHandshake {
+				t.Fatalf("handshake %v, want %v (from the median sample)", *tm.Handshake, tt.wantHandshake)
+			}
+		})
+	}
+}
