@@ -27,7 +27,9 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 		c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n\x00\x01\x02garbage"))
 		io.Copy(io.Discard, c)
 	})
-	ok := func(i int) Target { return targetFor(t, fmt.Sprintf("ok%d", i), srv.Host, srv.Port, srv.ID, "auto", "") }
+	ok := func(i int) Target {
+		return targetFor(t, fmt.Sprintf("ok%d", i), srv.Host, srv.Port, srv.ID, "auto", "")
+	}
 	targets := []Target{
 		targetFor(t, "blackhole1", bh, bp, srv.ID, "auto", ""),
 		targetFor(t, "garbage", gh, gp, srv.ID, "auto", ""),
