@@ -110,7 +110,14 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 			return &Failure{KindAuthRejected, fmt.Sprintf("%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", server, acct.AlterID)}, nil
 		}
 	}
-	est, serr := searchSkew(ctx, p.attemptFunc(t, acct, withAEAD), p.opts.SkewSearch, nil)
+	pace := p.serverOf(t)
+	if pace.clockConfirmed() {
+		return p.clockConfirmedFailure(t, legacy), nil
+	}
+	est, serr := searchSkewOn(ctx, p.attemptFunc(t, acct, withAEAD), p.opts.SkewSearch, nil, pace, true)
+	if errors.Is(serr, errClockConfirmed) {
+		return p.clockConfirmedFailure(t, legacy), nil
+	}
 	if serr != nil {
 		f.Message += fmt.Sprintf(" (the clock check could not finish: %v)", serr)
 		return f, nil
@@ -128,6 +135,7 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 	}
 	skew := &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: est.Attempts}
 	if est.Lower <= 0 && est.Upper >= 0 {
+		pace.confirmClock()
 		// Our own clock is inside the window now: the first rejection was
 		// something else (a replay filter, a restart).
 		return &Failure{KindAuthRejected, fmt.Sprintf("%s rejected the first request but accepts our clock now; probe it again", server)}, skew
@@ -144,6 +152,21 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		msg += "; it accepted AEAD (alterId 0) requests"
 	}
 	return &Failure{KindClockSkew, msg}, skew
+}
+
+// clockConfirmedFailure is the verdict for a rejected target whose server
+// accepted another target's handshake at our clock: the clock is fine, so
+// the id is wrong; no search of its own is needed.
+func (p *prober) clockConfirmedFailure(t *Target, legacy bool) *Failure {
+	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	msg := fmt.Sprintf("%s rejected the user id %s, but accepted another entry's id with our clock, so the clock is fine: this id is wrong or not on that server", server, p.idText(t.ID))
+	switch {
+	case t.ForceLegacy:
+		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
+	case legacy:
+		msg += "; alterId > 0 also failed with AEAD"
+	}
+	return &Failure{KindAuthRejected, msg}
 }
 
 // attemptOption tunes attemptFunc.

@@ -84,11 +84,28 @@ func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) 
 	}, emit), nil
 }
 
-// prober holds the validated options of one run.
+// prober holds the validated options of one run, and what its targets
+// share about each server.
 type prober struct {
 	opts     Options
 	url      *url.URL
 	download *url.URL
+
+	mu      sync.Mutex
+	servers map[string]*serverPace // by host:port
+}
+
+// serverOf is the shared state of t's server (its address and port).
+func (p *prober) serverOf(t *Target) *serverPace {
+	key := hostPort(strings.ToLower(t.Stream.Address), int(t.Stream.Port))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sp := p.servers[key]
+	if sp == nil {
+		sp = &serverPace{}
+		p.servers[key] = sp
+	}
+	return sp
 }
 
 func newProber(opts Options) (*prober, error) {
@@ -107,7 +124,7 @@ func newProber(opts Options) (*prober, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	p := &prober{opts: opts}
+	p := &prober{opts: opts, servers: map[string]*serverPace{}}
 	var err error
 	if p.url, err = parseHTTPURL(opts.URL, "url"); err != nil {
 		return nil, err
@@ -209,10 +226,11 @@ func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
 	}
 	r.OK = true
 	r.Timings, r.Latency = summarise(samples)
+	p.serverOf(t).confirmClock()
 
 	if p.opts.Skew {
 		zero := 0
-		est, err := searchSkew(ctx, p.attemptFunc(t, acct), p.opts.SkewSearch, &zero)
+		est, err := searchSkewOn(ctx, p.attemptFunc(t, acct), p.opts.SkewSearch, &zero, p.serverOf(t), false)
 		if ctx.Err() != nil {
 			return r, false
 		}

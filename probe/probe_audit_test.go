@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -188,5 +189,38 @@ func TestSummarise(t *testing.T) {
 				t.Fatalf("handshake %v, want %v (from the median sample)", *tm.Handshake, tt.wantHandshake)
 			}
 		})
+	}
+}
+
+// TestProbeWrongIDBesideWorkingOne: when another entry for the same server
+// was accepted at our clock, a rejected id needs no clock search of its
+// own: the verdict is auth_rejected at once, with a handful of handshakes.
+func TestProbeWrongIDBesideWorkingOne(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	var conns atomic.Int64
+	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	wrong := vmesstest.NewUUID()
+	targets := []Target{
+		targetFor(t, "right", host, port, srv.ID, "auto", ""),
+		targetFor(t, "wrong", host, port, wrong, "auto", ""),
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Concurrency = 1 // the working entry finishes first
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[1]
+	if !res[0].OK || r.OK || r.Error.Kind != KindAuthRejected || !strings.Contains(r.Error.Message, "accepted another entry's id with our clock") {
+		t.Fatalf("results %s", jsonOf(res))
+	}
+	if strings.Contains(r.Error.Message, wrong) || !strings.Contains(r.Error.Message, vmess.MaskID(wrong)) {
+		t.Fatalf("message %q: want the id masked", r.Error.Message)
+	}
+	// right: 1 sample; wrong: 1 sample and the TLS check.
+	if n := conns.Load(); n > 3 {
+		t.Fatalf("the server saw %d connections, want 3", n)
 	}
 }

@@ -88,7 +88,7 @@ func testOptions(url string) Options {
 		URL:        url + "/generate_204",
 		Count:      2,
 		Timeout:    3 * time.Second,
-		SkewSearch: SkewSearch{Spacing: time.Millisecond, Parallel: 8},
+		SkewSearch: SkewSearch{Spacing: time.Millisecond, SlowSpacing: time.Millisecond, Parallel: 8},
 	}
 }
 

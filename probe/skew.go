@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -26,9 +27,18 @@ type SkewSearch struct {
 	// Range is how far from our clock the search looks, both ways. Zero
 	// means 24 h.
 	Range time.Duration
-	// Spacing is the least time between the starts of two handshakes to
-	// one server, so its log is not flooded. Zero means 10 ms.
+	// Spacing is the least time between the starts of two search
+	// handshakes to one server (host and port), across every target of a
+	// run that names it, so its log is not flooded. Zero means 10 ms.
 	Spacing time.Duration
+	// FastAttempts is how many handshakes one search makes at Spacing
+	// before it slows to SlowSpacing. It covers every search that finds
+	// the window within ±20 min or at a whole or half hour. Zero means 50.
+	FastAttempts int
+	// SlowSpacing is the least time between two handshakes of one search
+	// after its first FastAttempts: the long tail of a wrong id's scan.
+	// Zero means 20 ms; it is never less than Spacing.
+	SlowSpacing time.Duration
 	// Parallel is how many handshakes may be in flight during the wide
 	// part of the scan (beyond ±20 min). Zero means 4.
 	Parallel int
@@ -41,11 +51,66 @@ func (s SkewSearch) withDefaults() SkewSearch {
 	if s.Spacing <= 0 {
 		s.Spacing = 10 * time.Millisecond
 	}
+	if s.FastAttempts <= 0 {
+		s.FastAttempts = 50
+	}
+	if s.SlowSpacing <= 0 {
+		s.SlowSpacing = 20 * time.Millisecond
+	}
+	s.SlowSpacing = max(s.SlowSpacing, s.Spacing)
 	if s.Parallel <= 0 {
 		s.Parallel = 4
 	}
 	return s
 }
+
+// serverPace is what the searches of one run share about one server: when
+// the next search handshake to it may start, and whether a handshake at our
+// own clock was accepted (by any target), which proves the server's clock
+// agrees with ours.
+type serverPace struct {
+	mu      sync.Mutex
+	next    time.Time
+	clockOK bool
+}
+
+// reserve returns the start of the next handshake to this server, at
+// least spacing after the previous one.
+func (sp *serverPace) reserve(now time.Time, spacing time.Duration) time.Time {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	start := now
+	if sp.next.After(start) {
+		start = sp.next
+	}
+	sp.next = start.Add(spacing)
+	return start
+}
+
+// confirmClock records that the server accepted a handshake at our clock.
+func (sp *serverPace) confirmClock() {
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	sp.clockOK = true
+	sp.mu.Unlock()
+}
+
+// clockConfirmed reports whether any target accepted our clock.
+func (sp *serverPace) clockConfirmed() bool {
+	if sp == nil {
+		return false
+	}
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.clockOK
+}
+
+// errClockConfirmed stops a search: another target on the same server was
+// accepted at our clock meanwhile, so the clock is not why this one was
+// rejected.
+var errClockConfirmed = errors.New("probe: the server accepted our clock for another entry")
 
 // attemptFunc makes one handshake whose timestamp comes from our clock
 // shifted by offset. It reports whether the server accepted it (a response
@@ -75,9 +140,17 @@ var errInconclusive = errors.New("probe: handshakes neither accepted nor rejecte
 type skewSearcher struct {
 	attempt attemptFunc
 	opts    SkewSearch
+	// server, when set, is shared with the other searches of the run to
+	// the same server: its pace bounds them all.
+	server *serverPace
+	// diagnosing searches (of a rejected target) stop with
+	// errClockConfirmed once the server accepted our clock for another
+	// target.
+	diagnosing bool
 
 	mu       sync.Mutex
-	next     time.Time // earliest start of the next attempt
+	next     time.Time // earliest start of this search's next attempt
+	started  int       // attempts started (for the fast/slow switch)
 	attempts int
 	minRTT   time.Duration
 }
@@ -87,12 +160,21 @@ type skewSearcher struct {
 // already known to be accepted and the coarse scan is skipped.
 //
 // Cost: a coarse scan from 0 outwards until an offset is accepted (1 try
-// when the clocks agree, 2–3 for a few minutes of skew), then a binary
-// search of each edge to 1 s (8 tries each, the two edges in parallel).
-// When nothing is accepted the scan covers the whole range: about
-// 2·Range/225 s handshakes (768 for ±24 h).
+// when the clocks agree, 2–3 for a few minutes of skew, 12 for a whole
+// hour), then a binary search of each edge to 1 s (8 tries each, the two
+// edges in parallel). When nothing is accepted the scan covers the whole
+// range: about 2·Range/225 s handshakes (769 for ±24 h), the first
+// FastAttempts at Spacing and the rest at SlowSpacing.
 func searchSkew(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int) (skewEstimate, error) {
-	s := &skewSearcher{attempt: attempt, opts: opts.withDefaults(), minRTT: -1}
+	return searchSkewOn(ctx, attempt, opts, acceptedAt, nil, false)
+}
+
+// searchSkewOn is searchSkew with the pace shared by the run's searches to
+// one server (nil: none shared). A diagnosing search stops with
+// errClockConfirmed as soon as the server accepts our clock for another
+// target.
+func searchSkewOn(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int, server *serverPace, diagnosing bool) (skewEstimate, error) {
+	s := &skewSearcher{attempt: attempt, opts: opts.withDefaults(), server: server, diagnosing: diagnosing, minRTT: -1}
 	var a int
 	if acceptedAt != nil {
 		a = *acceptedAt
@@ -147,8 +229,9 @@ func searchSkew(ctx context.Context, attempt attemptFunc, opts SkewSearch, accep
 
 // scanOffsets lists the coarse scan's offsets in the order they are tried:
 // the ±20 min around our clock first (one at a time, since these are the
-// common cases), then whole quarter hours (wrong time zones), then the rest
-// of the range, nearest first.
+// common cases), then the likely skews of a clock set in the wrong time
+// zone — whole hours, then half hours, then quarter hours — and then the
+// rest of the range, nearest first.
 func scanOffsets(rng time.Duration) (near, wide []int) {
 	limit := int(rng / time.Second)
 	kmax := limit / scanStep
@@ -159,17 +242,23 @@ func scanOffsets(rng time.Duration) (near, wide []int) {
 	for k := 1; k <= min(5, kmax); k++ {
 		near = append(near, k*scanStep, -k*scanStep)
 	}
-	var quarter, rest []int
+	// scanStep·16 is an hour, ·8 half an hour, ·4 a quarter.
+	var hour, half, quarter, rest []int
 	for k := 6; k <= kmax; k++ {
 		for _, o := range []int{k * scanStep, -k * scanStep} {
-			if k%4 == 0 {
+			switch {
+			case k%16 == 0:
+				hour = append(hour, o)
+			case k%8 == 0:
+				half = append(half, o)
+			case k%4 == 0:
 				quarter = append(quarter, o)
-			} else {
+			default:
 				rest = append(rest, o)
 			}
 		}
 	}
-	return near, append(quarter, rest...)
+	return near, slices.Concat(hour, half, quarter, rest)
 }
 
 // scan looks for any accepted offset.
@@ -263,6 +352,9 @@ func (s *skewSearcher) edge(ctx context.Context, lo, hi int, upper bool) (int, e
 func (s *skewSearcher) try(ctx context.Context, offset int) (bool, error) {
 	var last error
 	for range 2 {
+		if s.diagnosing && s.server.clockConfirmed() {
+			return false, errClockConfirmed
+		}
 		if err := s.pace(ctx); err != nil {
 			return false, err
 		}
@@ -284,7 +376,9 @@ func (s *skewSearcher) try(ctx context.Context, offset int) (bool, error) {
 	return false, fmt.Errorf("%w at offset %+ds: %w", errInconclusive, offset, last)
 }
 
-// pace waits until this attempt's slot: starts are at least Spacing apart.
+// pace waits until this attempt's slot: the search's own starts are at
+// least Spacing apart (SlowSpacing after its first FastAttempts), and the
+// starts of all searches to the same server at least Spacing apart.
 func (s *skewSearcher) pace(ctx context.Context) error {
 	s.mu.Lock()
 	now := time.Now()
@@ -292,7 +386,15 @@ func (s *skewSearcher) pace(ctx context.Context) error {
 	if start.Before(now) {
 		start = now
 	}
-	s.next = start.Add(s.opts.Spacing)
+	spacing := s.opts.Spacing
+	if s.started >= s.opts.FastAttempts {
+		spacing = s.opts.SlowSpacing
+	}
+	s.started++
+	if s.server != nil {
+		start = s.server.reserve(start, s.opts.Spacing)
+	}
+	s.next = start.Add(spacing)
 	s.mu.Unlock()
 	if wait := time.Until(start); wait > 0 {
 		t := time.NewTimer(wait)

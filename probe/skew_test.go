@@ -3,8 +3,10 @@ package probe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,8 +51,10 @@ func TestSearchSkew(t *testing.T) {
 		{"-200s", -200, 0.0002, 25},
 		{"+3m12s", 192, 0.0002, 25},
 		{"-19m", -1140, 0.0002, 30},
-		{"one hour ahead (time zone)", 3600, 0.0002, 80},
-		{"5h30m behind (time zone)", -19800, 0.0002, 200},
+		{"one hour ahead (time zone)", 3600, 0.0002, 27},
+		{"8h behind (UTC+8 clock in local time)", -28800, 0.0002, 42},
+		{"8h ahead", 28800, 0.0002, 42},
+		{"5h30m behind (time zone)", -19800, 0.0002, 86},
 		{"almost a day", 86000, 0.0002, 800},
 		{"slow link", -500, 0.150, 30},
 	}
@@ -58,7 +62,7 @@ func TestSearchSkew(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for seed := uint64(1); seed <= 20; seed++ {
 				srv := &simServer{theta: tt.theta, delay: tt.delay, rng: rand.New(rand.NewPCG(seed, 7))}
-				got, err := searchSkew(context.Background(), srv.attempt, SkewSearch{Spacing: time.Nanosecond, Parallel: 1}, nil)
+				got, err := searchSkew(context.Background(), srv.attempt, SkewSearch{Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond, Parallel: 1}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -82,7 +86,7 @@ func TestSearchSkew(t *testing.T) {
 func TestSearchSkewKnownAccepted(t *testing.T) {
 	srv := &simServer{theta: 37, delay: 0.0001, rng: rand.New(rand.NewPCG(3, 3))}
 	zero := 0
-	got, err := searchSkew(context.Background(), srv.attempt, SkewSearch{Spacing: time.Nanosecond}, &zero)
+	got, err := searchSkew(context.Background(), srv.attempt, SkewSearch{Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond}, &zero)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func TestSearchSkewNothingAccepted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := &simServer{reject: true, rng: rand.New(rand.NewPCG(1, 1))}
-			got, err := searchSkew(context.Background(), srv.attempt, SkewSearch{Range: tt.rng, Spacing: time.Nanosecond, Parallel: tt.parallel}, nil)
+			got, err := searchSkew(context.Background(), srv.attempt, SkewSearch{Range: tt.rng, Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond, Parallel: tt.parallel}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,7 +159,7 @@ func TestSearchSkewErrors(t *testing.T) {
 	_, err := searchSkew(context.Background(), func(ctx context.Context, offset time.Duration) (bool, time.Duration, error) {
 		calls++
 		return false, 0, boom
-	}, SkewSearch{Spacing: time.Nanosecond}, nil)
+	}, SkewSearch{Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond}, nil)
 	if !errors.Is(err, errInconclusive) || !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want inconclusive wrapping boom", err)
 	}
@@ -180,5 +184,114 @@ func TestSearchSkewSpacing(t *testing.T) {
 	}
 	if el, min := time.Since(start), time.Duration(got.Attempts-1)*5*time.Millisecond; el < min {
 		t.Fatalf("%d attempts took %v, want at least %v with 5 ms spacing", got.Attempts, el, min)
+	}
+}
+
+// TestSearchSkewSlowsDown: after FastAttempts handshakes a search slows to
+// SlowSpacing, so a wrong id's long scan is gentle on the server's log.
+func TestSearchSkewSlowsDown(t *testing.T) {
+	srv := &simServer{reject: true, rng: rand.New(rand.NewPCG(1, 3))}
+	var starts []time.Time
+	attempt := func(ctx context.Context, off time.Duration) (bool, time.Duration, error) {
+		starts = append(starts, time.Now()) // Parallel 1: one at a time
+		return srv.attempt(ctx, off)
+	}
+	got, err := searchSkew(context.Background(), attempt, SkewSearch{Range: time.Hour, Spacing: time.Millisecond, FastAttempts: 5, SlowSpacing: 10 * time.Millisecond, Parallel: 1}, nil)
+	if err != nil || got.Found || got.Attempts != 33 {
+		t.Fatalf("got %+v, %v; want not found after 33 attempts", got, err)
+	}
+	// Each start is at least its slot, and the slots are spacing apart;
+	// timer jitter may delay one start but never brings the next forward.
+	var sum time.Duration
+	for i := 1; i < len(starts); i++ {
+		if i > 5 {
+			sum += 10 * time.Millisecond
+		} else {
+			sum += time.Millisecond
+		}
+		if el := starts[i].Sub(starts[0]); el < sum-500*time.Microsecond {
+			t.Fatalf("attempt %d started %v after the first, want ≥ %v", i+1, el, sum)
+		}
+	}
+}
+
+// TestSearchSkewSharedServerPace: searches of one run to the same server
+// share its pace, so their handshakes together are Spacing apart.
+func TestSearchSkewSharedServerPace(t *testing.T) {
+	sp := &serverPace{}
+	var (
+		mu     sync.Mutex
+		starts []time.Time
+	)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv := &simServer{reject: true, rng: rand.New(rand.NewPCG(uint64(i), 3))}
+			attempt := func(ctx context.Context, off time.Duration) (bool, time.Duration, error) {
+				mu.Lock()
+				starts = append(starts, time.Now())
+				mu.Unlock()
+				return srv.attempt(ctx, off)
+			}
+			if _, err := searchSkewOn(context.Background(), attempt, SkewSearch{Range: 10 * time.Minute, Spacing: 3 * time.Millisecond, Parallel: 1}, nil, sp, true); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(starts) != 3*7 {
+		t.Fatalf("%d attempts, want 21", len(starts))
+	}
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(starts); i++ {
+		if el, want := starts[i].Sub(starts[0]), time.Duration(i)*3*time.Millisecond; el < want-500*time.Microsecond {
+			t.Fatalf("handshake %d to the server started %v after the first, want ≥ %v", i+1, el, want)
+		}
+	}
+}
+
+// TestSearchSkewStopsWhenClockConfirmed: a diagnosing search stops as soon
+// as another target on the server was accepted at our clock; a --skew
+// search of a working server does not.
+func TestSearchSkewStopsWhenClockConfirmed(t *testing.T) {
+	for _, diagnosing := range []bool{true, false} {
+		t.Run(fmt.Sprintf("diagnosing=%v", diagnosing), func(t *testing.T) {
+			sp := &serverPace{}
+			srv := &simServer{theta: 5000, delay: 0.0001, rng: rand.New(rand.NewPCG(1, 4))}
+			n := 0
+			attempt := func(ctx context.Context, off time.Duration) (bool, time.Duration, error) {
+				if n++; n == 3 {
+					sp.confirmClock()
+				}
+				return srv.attempt(ctx, off)
+			}
+			got, err := searchSkewOn(context.Background(), attempt, SkewSearch{Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond, Parallel: 1}, nil, sp, diagnosing)
+			if diagnosing {
+				if !errors.Is(err, errClockConfirmed) || got.Attempts != 3 {
+					t.Fatalf("got %+v, %v; want errClockConfirmed after 3 attempts", got, err)
+				}
+				return
+			}
+			if err != nil || !got.Found || math.Abs(got.Offset-5000) > got.Uncertainty {
+				t.Fatalf("got %+v, %v; want the offset found", got, err)
+			}
+		})
+	}
+}
+
+// TestScanOrder: after the ±20 min, whole hours come first, then half
+// hours, then quarter hours (the skews of a wrong time zone).
+func TestScanOrder(t *testing.T) {
+	near, wide := scanOffsets(24 * time.Hour)
+	if len(near) != 11 || near[0] != 0 {
+		t.Fatalf("near %v", near)
+	}
+	if want := []int{3600, -3600, 7200, -7200}; !slices.Equal(wide[:4], want) {
+		t.Fatalf("wide starts %v, want %v", wide[:4], want)
+	}
+	if wide[47] != -86400 || wide[48] != 1800 || wide[96] != 2700 {
+		t.Fatalf("wide[47], [48], [96] = %d, %d, %d; want -86400 (the last hour), 1800, 2700 (±15 min is in the near part)", wide[47], wide[48], wide[96])
 	}
 }

@@ -82,7 +82,7 @@ Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 	f.StringVar(&opts.Output, "output", "table", "output: table, json or ndjson")
 	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show user ids in messages unmasked")
 	f.DurationVar(&opts.SkewRange, "skew-range", 24*time.Hour, "how far the clock search looks when a handshake is rejected")
-	f.DurationVar(&opts.SkewSpacing, "skew-spacing", 10*time.Millisecond, "least time between two search handshakes to one server")
+	f.DurationVar(&opts.SkewSpacing, "skew-spacing", 10*time.Millisecond, "least time between two clock-search handshakes to one server (a search's first 50; then 20ms or this, whichever is larger)")
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
 	return cmd
 }

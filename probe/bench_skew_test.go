@@ -1,0 +1,92 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess/vmesstest"
+)
+
+// BenchmarkSkewSearchCost measures what the clock search costs a real
+// in-process Xray server with the default SkewSearch: the connections the
+// server sees (handshakes/op, counted by a relay in front of it) and the
+// wall time, for a wrong id (the whole ±24 h range), clocks off by whole
+// and odd amounts, and a subscription of five wrong ids and one right id
+// on one server.
+func BenchmarkSkewSearchCost(b *testing.B) {
+	web := startURL(b)
+	srv := startServer(b, vmesstest.ServerOptions{})
+	var conns atomic.Int64
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", srv.Addr)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() {
+					io.Copy(up, c)
+					up.(*net.TCPConn).CloseWrite()
+				}()
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	cases := []struct {
+		name  string
+		shift time.Duration
+		ids   []string // one target per id
+	}{
+		{"wrong-id", 0, []string{vmesstest.NewUUID()}},
+		{"clock-off-200s", 200 * time.Second, []string{srv.ID}},
+		{"clock-off-1h", time.Hour, []string{srv.ID}},
+		{"clock-off-5h30m", 5*time.Hour + 30*time.Minute, []string{srv.ID}},
+		{"clock-off-3h7m", 3*time.Hour + 7*time.Minute, []string{srv.ID}},
+		{"5-wrong-1-right-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), srv.ID, vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var targets []Target
+			for i, id := range c.ids {
+				targets = append(targets, targetFor(b, fmt.Sprint(i), "127.0.0.1", port, id, "auto", ""))
+			}
+			opts := Options{URL: web.URL + "/generate_204", Count: 1, Timeout: 3 * time.Second}
+			shift := c.shift
+			opts.Now = func() time.Time { return time.Now().Add(-shift) }
+			conns.Store(0)
+			b.ResetTimer()
+			for range b.N {
+				res, err := Run(context.Background(), targets, opts)
+				if err != nil || len(res) != len(targets) {
+					b.Fatal(err)
+				}
+				if b.N == 1 {
+					for _, r := range res {
+						if r.Error != nil {
+							b.Logf("%s: %s", r.Error.Kind, r.Error.Message)
+						}
+					}
+				}
+			}
+			b.ReportMetric(float64(conns.Load())/float64(b.N), "handshakes/op")
+		})
+	}
+}
