@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
@@ -28,7 +27,9 @@ func Example() {
 			go func() { io.Copy(c, c); c.Close() }()
 		}
 	}()
-	srv, err := startServer()
+	// An in-process Xray-core VMess server (vmesstest keeps Xray's
+	// load-time warnings off stdout).
+	srv, err := vmesstest.NewServer(vmesstest.ServerOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -75,19 +76,6 @@ func Example() {
 	}
 	fmt.Println(string(reply))
 	// Output: hello, vmess
-}
-
-// startServer starts an in-process Xray VMess server. Xray prints a
-// deprecation warning for VMess to stdout while it loads the config; the
-// example hides it so its output is only the example's.
-func startServer() (*vmesstest.Server, error) {
-	stdout := os.Stdout
-	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		os.Stdout = devnull
-		defer devnull.Close()
-	}
-	defer func() { os.Stdout = stdout }()
-	return vmesstest.NewServer(vmesstest.ServerOptions{})
 }
 
 // ExampleParseID shows how configured ids map to 16 bytes, as Xray maps

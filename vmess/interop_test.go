@@ -135,20 +135,9 @@ func TestInteropTCP(t *testing.T) {
 func TestInteropDestinations(t *testing.T) {
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	echo4 := vmesstest.StartEcho(t)
-	l6, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
-		t.Fatalf("this test needs IPv6 loopback: %v", err)
-	}
-	defer l6.Close()
-	go func() {
-		for {
-			c, err := l6.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	echo6 := vmesstest.StartEchoOn(t, "[::1]:0") // this test needs IPv6 loopback
+	_, port6, _ := net.SplitHostPort(echo6.Addr)
+	p6, _ := strconv.Atoi(port6)
 	_, port4, _ := net.SplitHostPort(echo4.Addr)
 	p4, _ := strconv.Atoi(port4)
 	tests := []struct {
@@ -156,8 +145,8 @@ func TestInteropDestinations(t *testing.T) {
 		dest vmess.Destination
 	}{
 		{"ipv4", vmess.Destination{Host: "127.0.0.1", Port: uint16(p4)}},
-		{"ipv6", destOf(t, vmess.NetworkTCP, l6.Addr().String())},
-		{"ipv6 bracketed", vmess.Destination{Host: "[::1]", Port: uint16(l6.Addr().(*net.TCPAddr).Port)}},
+		{"ipv6", destOf(t, vmess.NetworkTCP, echo6.Addr)},
+		{"ipv6 bracketed", vmess.Destination{Host: "[::1]", Port: uint16(p6)}},
 		{"ipv4-mapped", vmess.Destination{Host: "::ffff:127.0.0.1", Port: uint16(p4)}},
 		{"domain", vmess.Destination{Host: "localhost", Port: uint16(p4)}},
 	}

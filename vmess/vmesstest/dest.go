@@ -30,9 +30,17 @@ type EchoServer struct {
 // StartEcho starts a TCP echo server on 127.0.0.1 for the test's lifetime.
 func StartEcho(tb testing.TB) *EchoServer {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartEchoOn(tb, "127.0.0.1:0")
+}
+
+// StartEchoOn starts a TCP echo server on addr (for example "[::1]:0" for
+// IPv6 loopback) for the test's lifetime. Addr is then host:port with the
+// port chosen, ready for net.SplitHostPort.
+func StartEchoOn(tb testing.TB, addr string) *EchoServer {
+	tb.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		tb.Fatalf("vmesstest: echo listen: %v", err)
+		tb.Fatalf("vmesstest: echo listen on %s: %v", addr, err)
 	}
 	s := &EchoServer{Addr: l.Addr().String(), l: l}
 	s.wg.Add(1)
@@ -112,9 +120,16 @@ type UDPEchoServer struct {
 // StartUDPEcho starts a UDP echo server on 127.0.0.1 for the test's lifetime.
 func StartUDPEcho(tb testing.TB) *UDPEchoServer {
 	tb.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	return StartUDPEchoOn(tb, "127.0.0.1:0")
+}
+
+// StartUDPEchoOn starts a UDP echo server on addr (for example "[::1]:0")
+// for the test's lifetime.
+func StartUDPEchoOn(tb testing.TB, addr string) *UDPEchoServer {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
-		tb.Fatalf("vmesstest: udp echo listen: %v", err)
+		tb.Fatalf("vmesstest: udp echo listen on %s: %v", addr, err)
 	}
 	go func() {
 		buf := make([]byte, 65536)

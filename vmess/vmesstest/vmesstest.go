@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	clog "github.com/xtls/xray-core/common/log"
 	"github.com/xtls/xray-core/core"
 	"github.com/xtls/xray-core/infra/conf/serial"
 
@@ -264,12 +265,23 @@ func startWithFreePort(listen string, config func(port int) map[string]any) (*co
 }
 
 // Start builds a whole Xray config (any JSON-marshalable value in Xray's
-// JSON shape) with Xray's own loader and starts it.
+// JSON shape) with Xray's own loader and starts it. Warnings Xray logs
+// while loading the config (such as its VMess deprecation notice) are
+// dropped rather than printed to stdout; the instance then logs as its
+// "log" object says.
 func Start(config any) (*core.Instance, error) {
 	raw, err := json.Marshal(config)
 	if err != nil {
 		return nil, fmt.Errorf("vmesstest: marshal config: %w", err)
 	}
+	// Xray's config loader logs warnings ("The feature VMess … is
+	// deprecated") through the process-wide log handler before the new
+	// instance's own log app exists, and the handler in place then (Xray's
+	// default, or the last instance's) writes them to stdout, breaking
+	// Example output and cluttering test logs. Every instance vmesstest
+	// builds is configured silent anyway, so route load-time messages to
+	// a silent handler; core.New below installs the instance's own.
+	clog.RegisterHandler(silentLog{})
 	pb, err := serial.LoadJSONConfig(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("vmesstest: xray refused the config %s: %w", raw, err)
@@ -284,6 +296,11 @@ func Start(config any) (*core.Instance, error) {
 	}
 	return inst, nil
 }
+
+// silentLog is an Xray log handler that drops every message.
+type silentLog struct{}
+
+func (silentLog) Handle(clog.Message) {}
 
 func freePort(listen string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(listen, "0"))

@@ -3,11 +3,17 @@ package vmesstest
 import (
 	"bufio"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	clog "github.com/xtls/xray-core/common/log"
+
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // TestXrayClientThroughServer checks the harness itself with Xray on both
@@ -69,5 +75,112 @@ func TestServerRefusesBadConfig(t *testing.T) {
 	_, err := NewServer(ServerOptions{StreamSettings: `{"network":"quic"}`})
 	if err == nil || !strings.Contains(err.Error(), "xray refused the config") {
 		t.Fatalf("err = %v, want xray to refuse the removed quic transport", err)
+	}
+}
+
+// captureLog is an Xray log handler that keeps what it is given.
+type captureLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *captureLog) Handle(m clog.Message) {
+	c.mu.Lock()
+	c.msgs = append(c.msgs, m.String())
+	c.mu.Unlock()
+}
+
+// TestConfigWarningsStayOffStdout: Xray logs "The feature VMess … is
+// deprecated" while loading a VMess config, through whatever process-wide
+// handler is installed (Xray's default writes to stdout). Start must route
+// it to a silent handler instead, so the handler in place before it (here
+// a capture standing in for the stdout one) never sees it.
+func TestConfigWarningsStayOffStdout(t *testing.T) {
+	capture := &captureLog{}
+	clog.RegisterHandler(capture)
+	StartServer(t, ServerOptions{})
+	capture.mu.Lock()
+	defer capture.mu.Unlock()
+	for _, m := range capture.msgs {
+		if strings.Contains(m, "deprecated") {
+			t.Fatalf("the load-time warning reached the previous handler: %s", m)
+		}
+	}
+}
+
+// TestEchoOnIPv6 serves TCP and UDP echo on IPv6 loopback.
+func TestEchoOnIPv6(t *testing.T) {
+	echo := StartEchoOn(t, "[::1]:0")
+	if !strings.HasPrefix(echo.Addr, "[::1]:") {
+		t.Fatalf("Addr = %q, want [::1]:port", echo.Addr)
+	}
+	c, err := net.DialTimeout("tcp", echo.Addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c, "six\n")
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "six\n" {
+		t.Fatalf("tcp echo = %q, %v", line, err)
+	}
+
+	uecho := StartUDPEchoOn(t, "[::1]:0")
+	u, err := net.Dial("udp", uecho.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.SetDeadline(time.Now().Add(5 * time.Second))
+	u.Write([]byte("six/udp"))
+	b := make([]byte, 16)
+	if n, err := u.Read(b); err != nil || string(b[:n]) != "six/udp" {
+		t.Fatalf("udp echo = %q, %v", b[:n], err)
+	}
+}
+
+// TestSingServerRecoversPanic: sing-vmess v0.2.8 panics on a request whose
+// body security it does not know (here 6, which our client never sends:
+// it sends Xray's "zero" as none). The helper must recover, record the
+// panic and close the connection rather than crash the test binary. The
+// request is sealed by hand with vmess's exported codec.
+func TestSingServerRecoversPanic(t *testing.T) {
+	srv := StartSingServer(t, SingServerOptions{})
+	id, err := vmess.ParseID(srv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ver, iv, key, v, options S, padding 0 | security 6, reserved, cmd TCP,
+	// port 80, IPv4 127.0.0.1, then FNV-1a of all of that.
+	ins := []byte{1}
+	ins = append(ins, make([]byte, 32)...)
+	ins = append(ins, 0x2a, 0x01, 0x06, 0, 0x01, 0, 80, 1, 127, 0, 0, 1)
+	h := fnv.New32a()
+	h.Write(ins)
+	ins = h.Sum(ins)
+	ck := vmess.CmdKey(id)
+	req := vmess.SealHeader(nil, ck, vmess.AuthID(ck, time.Now().Unix(), [4]byte{1, 2, 3, 4}), [8]byte{5}, ins)
+
+	c, err := net.DialTimeout("tcp", srv.Addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("read %d bytes, %v; want the connection closed (EOF)", n, err)
+	}
+	var p []any
+	for deadline := time.Now().Add(time.Second); len(p) == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		p = srv.Panics()
+	}
+	if len(p) != 1 || !strings.Contains(fmt.Sprint(p[0]), "unexpected security type") {
+		t.Fatalf("panics = %v, want one \"unexpected security type\"", p)
+	}
+	if r := srv.Rejections(); len(r) != 0 {
+		t.Fatalf("rejections = %v, want none (it panicked instead)", r)
 	}
 }
