@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +233,90 @@ func TestSingRejections(t *testing.T) {
 				t.Fatalf("sing's rejections %v, want one more %q", r[before:], tt.reason)
 			}
 		})
+	}
+}
+
+// TestSingLegacyClock: sing accepts a legacy header only if its
+// HMAC(alter id, t) is in a table built from its own clock (notes §4.4);
+// a fresh table spans [now−120 s, now+120 s]. The client's clock skew and
+// the server's (the helper's Now) both move a request in or out of it.
+// AEAD auth ids in the same server are checked against the system clock.
+func TestSingLegacyClock(t *testing.T) {
+	echo := vmesstest.StartEcho(t)
+	for _, tt := range []struct {
+		name         string
+		server, skew time.Duration
+		ok           bool
+	}{
+		{"client -100 s", 0, -100 * time.Second, true},
+		{"client +100 s", 0, 100 * time.Second, true},
+		{"client -125 s", 0, -125 * time.Second, false},
+		{"client +125 s", 0, 125 * time.Second, false},
+		{"server -60 s, client -170 s", -60 * time.Second, -170 * time.Second, true},
+		{"server -60 s, client +70 s", -60 * time.Second, 70 * time.Second, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{
+				Users: []vmesstest.SingUser{{ID: vmesstest.NewUUID(), AlterID: 2}},
+				Now:   func() time.Time { return time.Now().Add(tt.server) },
+			})
+			acct := account(t, srv.ID, vmess.SecurityAES128GCM, false)
+			acct.AlterID = 2
+			c := dialSing(t, srv, acct, destOf(t, vmess.NetworkTCP, echo.Addr), &vmess.Config{Now: func() time.Time { return time.Now().Add(tt.skew) }})
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte("tick")); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, 4)
+			_, err := io.ReadFull(c, got)
+			if tt.ok {
+				if err != nil || string(got) != "tick" {
+					t.Fatalf("want the echo, got %q, %v", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, vmess.ErrNoResponse) {
+				t.Fatalf("err = %v, want ErrNoResponse", err)
+			}
+			if r := waitRejections(srv, 0); len(r) != 1 || !strings.Contains(r[0].Error(), "bad request") {
+				t.Fatalf("sing's rejections %v, want one \"bad request\"", r)
+			}
+		})
+	}
+}
+
+// TestSingDestinations reaches IPv4, IPv6 and domain destinations through
+// sing (AEAD and legacy), which parses the address itself.
+func TestSingDestinations(t *testing.T) {
+	srv := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{Users: []vmesstest.SingUser{{ID: vmesstest.NewUUID(), AlterID: 1}}})
+	echo4 := vmesstest.StartEcho(t)
+	echo6 := vmesstest.StartEchoOn(t, "[::1]:0")
+	_, port4, _ := net.SplitHostPort(echo4.Addr)
+	p4, _ := strconv.Atoi(port4)
+	for _, alter := range []uint16{0, 1} {
+		for _, tt := range []struct {
+			name string
+			dest vmess.Destination
+		}{
+			{"ipv4", destOf(t, vmess.NetworkTCP, echo4.Addr)},
+			{"ipv6", destOf(t, vmess.NetworkTCP, echo6.Addr)},
+			{"ipv4-mapped", vmess.Destination{Host: "::ffff:127.0.0.1", Port: uint16(p4)}},
+			{"domain", vmess.Destination{Host: "localhost", Port: uint16(p4)}},
+		} {
+			t.Run(fmt.Sprintf("alterId %d/%s", alter, tt.name), func(t *testing.T) {
+				acct := account(t, srv.ID, vmess.SecurityChaCha20Poly1305, false)
+				acct.AlterID = alter
+				c := dialSing(t, srv, acct, tt.dest, nil)
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				msg := []byte("ping " + tt.name)
+				if _, err := c.Write(msg); err != nil {
+					t.Fatal(err)
+				}
+				got := make([]byte, len(msg))
+				if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+					t.Fatalf("got %q, %v", got, err)
+				}
+			})
+		}
 	}
 }
