@@ -16,8 +16,8 @@ import (
 // in-process Xray server with the default SkewSearch: the connections the
 // server sees (handshakes/op, counted by a relay in front of it) and the
 // wall time, for a wrong id (the whole ±24 h range), clocks off by whole
-// and odd amounts, and a subscription of five wrong ids and one right id
-// on one server.
+// and odd amounts, and subscriptions of five wrong ids on one server,
+// without and with a right id beside them.
 func BenchmarkSkewSearchCost(b *testing.B) {
 	web := startURL(b)
 	srv := startServer(b, vmesstest.ServerOptions{})
@@ -60,6 +60,7 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 		{"clock-off-1h", time.Hour, []string{srv.ID}},
 		{"clock-off-5h30m", 5*time.Hour + 30*time.Minute, []string{srv.ID}},
 		{"clock-off-3h7m", 3*time.Hour + 7*time.Minute, []string{srv.ID}},
+		{"5-wrong-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
 		{"5-wrong-1-right-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), srv.ID, vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
 	}
 	for _, c := range cases {
