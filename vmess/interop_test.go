@@ -380,3 +380,36 @@ func TestRejections(t *testing.T) {
 		}
 	})
 }
+
+// TestInteropIDNA reaches an internationalized domain through Xray: the
+// client sends its punycode form (Xray's server refuses any domain byte
+// outside [A-Za-z0-9._-]), and Xray's DNS hosts entry for that form leads
+// to the echo server.
+func TestInteropIDNA(t *testing.T) {
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{
+		DNS:       `{"hosts":{"xn--bcher-kva.test":"127.0.0.1"}}`,
+		Outbounds: `[{"protocol":"freedom","settings":{"domainStrategy":"UseIPv4"}}]`,
+	})
+	echo := vmesstest.StartEcho(t)
+	_, port, _ := net.SplitHostPort(echo.Addr)
+	p, _ := strconv.Atoi(port)
+	c := dialVMess(t, srv, account(t, srv.ID, vmess.SecurityAES128GCM, false), vmess.Destination{Host: "Bücher.test", Port: uint16(p)}, nil)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := []byte("grüße")
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("got %q, %v", got, err)
+	}
+
+	raw, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := vmess.Client(raw, account(t, srv.ID, vmess.SecurityAES128GCM, false), vmess.Destination{Host: "bü cher.test", Port: uint16(p)}, nil); err == nil {
+		t.Fatal("an invalid internationalized name was accepted")
+	}
+}

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // ID is a VMess user id: 16 bytes.
@@ -273,7 +275,11 @@ type Destination struct {
 	// Network selects the command: NetworkTCP (or zero) or NetworkUDP.
 	Network Network
 	// Host is an IPv4 or IPv6 literal (brackets allowed) or a domain of at
-	// most 255 bytes. Xray's server accepts only [A-Za-z0-9._-] in domains.
+	// most 255 bytes. Xray's server accepts only [A-Za-z0-9._-] in domains;
+	// an internationalized domain (any non-ASCII byte) is sent in its IDNA
+	// punycode form (UTS #46 lookup mapping: "Bücher.example" goes as
+	// "xn--bcher-kva.example"), and one that is not a valid IDN is refused
+	// by Client.
 	Host string
 	// Port is the destination port.
 	Port uint16
@@ -297,10 +303,33 @@ func (d Destination) addr() (ip netip.Addr, domain string, err error) {
 	if h == "" {
 		return netip.Addr{}, "", errors.New("vmess: destination host is empty: give an IP address or a domain")
 	}
+	if !isASCII(h) {
+		// Servers take the domain as bytes and Xray's accepts only
+		// [A-Za-z0-9._-], so send the IDNA (punycode) form, as a resolver
+		// would look it up.
+		a, err := idna.Lookup.ToASCII(h)
+		if err != nil {
+			return netip.Addr{}, "", fmt.Errorf("vmess: destination %q is not a valid internationalized domain name (%w): check its spelling or give its punycode (xn--…) form", h, err)
+		}
+		if ip, perr := netip.ParseAddr(a); perr == nil {
+			return ip.Unmap(), "", nil // full-width digits map to an IP literal
+		}
+		h = a
+	}
 	if len(h) > 255 {
 		return netip.Addr{}, "", fmt.Errorf("vmess: destination domain is %d bytes long; at most 255 fit in a VMess header", len(h))
 	}
 	return netip.Addr{}, h, nil
+}
+
+// isASCII reports whether s is all 7-bit ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Config holds the injectable parts of a client: clock, randomness and an

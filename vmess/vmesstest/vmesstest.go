@@ -48,6 +48,11 @@ type ServerOptions struct {
 	// Routing is the top-level "routing" object as JSON. Default: none.
 	Routing string
 
+	// DNS is the top-level "dns" object as JSON, for example
+	// `{"hosts":{"example.test":"127.0.0.1"}}` (used by a freedom outbound
+	// with a domainStrategy such as "UseIPv4"). Default: none.
+	DNS string
+
 	// Listen is the address to listen on. Default 127.0.0.1.
 	Listen string
 }
@@ -130,6 +135,9 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		}
 		if opts.Routing != "" {
 			cfg["routing"] = json.RawMessage(opts.Routing)
+		}
+		if opts.DNS != "" {
+			cfg["dns"] = json.RawMessage(opts.DNS)
 		}
 		return cfg
 	})
