@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -497,5 +498,107 @@ func TestProbeCLINeverPrintsIDs(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestProbeCLIInputs: links, a file of a base64 subscription, an Xray
+// config file, a Clash file and stdin in one run; every server is probed,
+// in argument order.
+func TestProbeCLIInputs(t *testing.T) {
+	url := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub.txt")
+	subLinks := v2rayNLink("sub-1", srv.Host, srv.Port, srv.ID, "tcp", nil) + "\n" + v2rayNLink("sub-2", srv.Host, srv.Port, srv.ID, "tcp", nil) + "\n"
+	if err := os.WriteFile(sub, []byte(base64.StdEncoding.EncodeToString([]byte(subLinks))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	xray := filepath.Join(dir, "config.json")
+	cfg := fmt.Sprintf(`{"outbounds":[{"protocol":"vmess","tag":"from-config","settings":{"vnext":[{"address":%q,"port":%d,"users":[{"id":%q,"security":"aes-128-gcm"}]}]}},{"protocol":"freedom","tag":"direct"}]}`, srv.Host, srv.Port, srv.ID)
+	if err := os.WriteFile(xray, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clash := filepath.Join(dir, "clash.yaml")
+	yml := fmt.Sprintf("proxies:\n  - name: from-clash\n    type: vmess\n    server: %s\n    port: %d\n    uuid: %s\n    alterId: 0\n    cipher: auto\n", srv.Host, srv.Port, srv.ID)
+	if err := os.WriteFile(clash, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(v2rayNLink("from-stdin", srv.Host, srv.Port, srv.ID, "tcp", nil) + "\n"), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
+	code := Main(context.Background(), []string{"probe", "--url", url, "--count", "1", "--output", "json",
+		v2rayNLink("link", srv.Host, srv.Port, srv.ID, "tcp", nil), sub, xray, clash, "-"}, ios)
+	if code != 0 {
+		t.Fatalf("exit %d; stdout %s; stderr %q", code, out.String(), errOut.String())
+	}
+	var res []probe.Result
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range res {
+		if !r.OK {
+			t.Fatalf("%s failed: %+v", r.Name, r.Error)
+		}
+		names = append(names, r.Name)
+	}
+	if d := cmp.Diff([]string{"link", "sub-1", "sub-2", "from-config", "from-clash", "from-stdin"}, names); d != "" {
+		t.Fatalf("servers (-want +got):\n%s", d)
+	}
+}
+
+// timedWriter records when each write happened.
+type timedWriter struct {
+	mu    sync.Mutex
+	start time.Time
+	lines []string
+	at    []time.Duration
+}
+
+func (w *timedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lines = append(w.lines, string(p))
+	w.at = append(w.at, time.Since(w.start))
+	return len(p), nil
+}
+
+// TestProbeCLINDJSONStreams: ndjson writes each result as it arrives: a
+// working server's line is out long before a blackhole's timeout ends the
+// run.
+func TestProbeCLINDJSONStreams(t *testing.T) {
+	url := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	links := []string{
+		v2rayNLink("blackhole", "127.0.0.1", l.Addr().(*net.TCPAddr).Port, srv.ID, "tcp", nil),
+		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
+	}
+	w := &timedWriter{start: time.Now()}
+	var errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: w, ErrOut: &errOut, Getenv: func(string) string { return "" }}
+	code := Main(context.Background(), append([]string{"probe", "--url", url, "--count", "1", "--timeout", "2s", "--output", "ndjson"}, links...), ios)
+	if code != 1 || len(w.lines) != 2 {
+		t.Fatalf("exit %d, %d writes %q; stderr %q", code, len(w.lines), w.lines, errOut.String())
+	}
+	if !strings.Contains(w.lines[0], `"name":"ok"`) || w.at[0] > time.Second {
+		t.Fatalf("first line %q at %v: want the working server's, well before the 2s timeout", w.lines[0], w.at[0])
+	}
+	if !strings.Contains(w.lines[1], `"kind":"timeout"`) || w.at[1] < 2*time.Second {
+		t.Fatalf("second line %q at %v: want the blackhole's timeout", w.lines[1], w.at[1])
 	}
 }
