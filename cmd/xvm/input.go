@@ -29,6 +29,10 @@ func readInput(a *app, verb, arg string, i int, max int64, usedStdin *bool) (str
 			return "", nil, fmt.Errorf("%s: '-' given twice; stdin can be read once", verb)
 		}
 		*usedStdin = true
+		if a.IO.InTTY {
+			// Without this a user who forgot the argument sees a hang.
+			fmt.Fprintf(a.IO.ErrOut, "xvm: %s: reading from the terminal; paste links, then press Ctrl-D (or give a link or file as an argument)\n", verb)
+		}
 		data, err := readCapped(a.IO.In, max)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s: stdin: %w", verb, err)

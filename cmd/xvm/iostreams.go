@@ -14,7 +14,9 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
-	// OutTTY and ErrTTY tell whether Out and ErrOut are terminals.
+	// InTTY, OutTTY and ErrTTY tell whether In, Out and ErrOut are
+	// terminals.
+	InTTY  bool
 	OutTTY bool
 	ErrTTY bool
 
@@ -29,6 +31,7 @@ func SystemStreams() *IOStreams {
 		In:     os.Stdin,
 		Out:    os.Stdout,
 		ErrOut: os.Stderr,
+		InTTY:  isTerminal(os.Stdin),
 		OutTTY: isTerminal(os.Stdout),
 		ErrTTY: isTerminal(os.Stderr),
 		Getenv: os.Getenv,

@@ -80,3 +80,18 @@ func TestColorMode(t *testing.T) {
 		}
 	}
 }
+
+func TestStdinTerminalHint(t *testing.T) {
+	var out, errOut bytes.Buffer
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, InTTY: true, Getenv: func(string) string { return "" }}
+	Main(context.Background(), []string{"convert"}, ios)
+	if !strings.Contains(errOut.String(), "reading from the terminal") {
+		t.Errorf("stderr = %q, want a hint that xvm waits for input on the terminal", errOut.String())
+	}
+	errOut.Reset()
+	ios.InTTY = false
+	Main(context.Background(), []string{"convert"}, ios)
+	if strings.Contains(errOut.String(), "reading from the terminal") {
+		t.Errorf("stderr = %q, want no terminal hint for piped input", errOut.String())
+	}
+}
