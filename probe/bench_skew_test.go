@@ -60,6 +60,7 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 		{"clock-off-1h", time.Hour, []string{srv.ID}},
 		{"clock-off-5h30m", 5*time.Hour + 30*time.Minute, []string{srv.ID}},
 		{"clock-off-3h7m", 3*time.Hour + 7*time.Minute, []string{srv.ID}},
+		{"5-entries-one-server-clock-off-1h", time.Hour, []string{srv.ID, srv.ID, srv.ID, srv.ID, srv.ID}},
 		{"5-wrong-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
 		{"5-wrong-1-right-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), srv.ID, vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"syscall"
 	"time"
@@ -111,12 +112,48 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		}
 	}
 	pace := p.serverOf(t)
-	if pace.clockConfirmed() {
-		return p.clockConfirmedFailure(t, legacy), nil
+	if err := pace.take(ctx); err != nil {
+		return f, nil // interrupted; the caller drops the result
 	}
-	est, serr := searchSkewOn(ctx, p.attemptFunc(t, acct, withAEAD), p.opts.SkewSearch, nil, pace, true)
-	if errors.Is(serr, errClockConfirmed) {
-		return p.clockConfirmedFailure(t, legacy), nil
+	defer pace.release()
+	verified := false // whether another entry's offset was tried
+	stop := func() error {
+		if pace.clockConfirmed() {
+			return errClockConfirmed
+		}
+		if _, ok := pace.knownSkew(); ok && !verified {
+			return errSkewKnown
+		}
+		return nil
+	}
+	var (
+		est  skewEstimate
+		serr error
+	)
+	for {
+		if pace.clockConfirmed() {
+			return p.clockConfirmedFailure(t, legacy), nil
+		}
+		if known, ok := pace.knownSkew(); ok && !verified {
+			// Another entry's search found this server's clock: one
+			// handshake at that offset verifies it for this id.
+			verified = true
+			mid := int(math.Round(float64(known.Lower+known.Upper) / 2))
+			accepted, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, time.Duration(mid)*time.Second)
+			if aerr == nil && accepted {
+				f := p.skewFailure(t, legacy, known)
+				f.Message += "; measured with another entry for this server, and this id was accepted at that offset"
+				return f, &Skew{OffsetS: known.Offset, UncertaintyS: known.Uncertainty, Handshakes: 1}
+			}
+		}
+		est, serr = searchSkewOn(ctx, p.attemptFunc(t, acct, withAEAD), p.opts.SkewSearch, nil, pace, stop)
+		if errors.Is(serr, errSkewKnown) {
+			continue // verify it, then search again if it does not hold
+		}
+		if errors.Is(serr, errClockConfirmed) {
+			return p.clockConfirmedFailure(t, legacy), nil
+		}
+		break
 	}
 	if serr != nil {
 		f.Message += fmt.Sprintf(" (the clock check could not finish: %v)", serr)
@@ -140,6 +177,12 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		// something else (a replay filter, a restart).
 		return &Failure{KindAuthRejected, fmt.Sprintf("%s rejected the first request but accepts our clock now; probe it again", server)}, skew
 	}
+	pace.recordSkew(est)
+	return p.skewFailure(t, legacy, est), skew
+}
+
+// skewFailure is the clock_skew verdict for an offset found by a search.
+func (p *prober) skewFailure(t *Target, legacy bool, est skewEstimate) *Failure {
 	dir := "ahead of"
 	if est.Offset < 0 {
 		dir = "behind"
@@ -151,7 +194,7 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 	case legacy:
 		msg += "; it accepted AEAD (alterId 0) requests"
 	}
-	return &Failure{KindClockSkew, msg}, skew
+	return &Failure{KindClockSkew, msg}
 }
 
 // clockConfirmedFailure is the verdict for a rejected target whose server

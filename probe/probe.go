@@ -102,7 +102,7 @@ func (p *prober) serverOf(t *Target) *serverPace {
 	defer p.mu.Unlock()
 	sp := p.servers[key]
 	if sp == nil {
-		sp = &serverPace{}
+		sp = newServerPace()
 		p.servers[key] = sp
 	}
 	return sp
@@ -230,7 +230,7 @@ func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
 
 	if p.opts.Skew {
 		zero := 0
-		est, err := searchSkewOn(ctx, p.attemptFunc(t, acct), p.opts.SkewSearch, &zero, p.serverOf(t), false)
+		est, err := searchSkewOn(ctx, p.attemptFunc(t, acct), p.opts.SkewSearch, &zero, p.serverOf(t), nil)
 		if ctx.Err() != nil {
 			return r, false
 		}

@@ -224,3 +224,74 @@ func TestProbeWrongIDBesideWorkingOne(t *testing.T) {
 		t.Fatalf("the server saw %d connections, want 3", n)
 	}
 }
+
+// TestProbeSkewSharedConcurrent: five entries for one server an hour
+// behind, all probed at once: the first search finds the offset, and each
+// of the others verifies it with one handshake.
+func TestProbeSkewSharedConcurrent(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	var conns atomic.Int64
+	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	var targets []Target
+	for i := range 5 {
+		targets = append(targets, targetFor(t, fmt.Sprint(i), host, port, srv.ID, "auto", ""))
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Now = func() time.Time { return time.Now().Add(time.Hour) }
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verified := 0
+	for _, r := range res {
+		if r.OK || r.Error.Kind != KindClockSkew || r.Skew == nil || r.Skew.OffsetS > -3597 || r.Skew.OffsetS < -3603 {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+		if r.Skew.Handshakes == 1 {
+			verified++
+		}
+	}
+	// Searches take turns per server: one full search (about 29
+	// handshakes) and four one-handshake checks, plus a sample and a TLS
+	// check per entry: about 43 connections, against 5 × 31 without.
+	if n := conns.Load(); verified != 4 || n > 50 {
+		t.Fatalf("%d of 5 verified another's offset; the server saw %d connections", verified, n)
+	}
+}
+
+// TestProbeSkewSharedPerServer: once one entry's search found a server's
+// clock offset, another rejected entry for the same server verifies it
+// with one handshake instead of searching again.
+func TestProbeSkewSharedPerServer(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	var conns atomic.Int64
+	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	targets := []Target{
+		targetFor(t, "first", host, port, srv.ID, "auto", ""),
+		targetFor(t, "second", host, port, srv.ID, "aes-128-gcm", ""),
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Concurrency = 1
+	opts.Now = func() time.Time { return time.Now().Add(time.Hour) } // the server is an hour behind
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.OK || r.Error.Kind != KindClockSkew || r.Skew == nil || r.Skew.OffsetS > -3597 || r.Skew.OffsetS < -3603 || !strings.Contains(r.Error.Message, "1h behind") {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+	}
+	first, second := res[0].Skew.Handshakes, res[1].Skew.Handshakes
+	if second != 1 || !strings.Contains(res[1].Error.Message, "measured with another entry") {
+		t.Fatalf("second entry: %d handshakes, message %q; want 1, citing the other entry", second, res[1].Error.Message)
+	}
+	// Each entry: one sample and the TLS check, plus its search.
+	if n := conns.Load(); n != int64(2+first+2+second) {
+		t.Fatalf("the server saw %d connections, want %d", n, 2+first+2+second)
+	}
+}

@@ -72,6 +72,49 @@ type serverPace struct {
 	mu      sync.Mutex
 	next    time.Time
 	clockOK bool
+	// skew is the offset a search found for this server (a window that
+	// excludes our clock), for other rejected targets to verify.
+	skew *skewEstimate
+	// turn holds one token: the searches that diagnose rejected targets
+	// take turns, so each can start from what the previous one learnt.
+	turn chan struct{}
+}
+
+func newServerPace() *serverPace {
+	sp := &serverPace{turn: make(chan struct{}, 1)}
+	sp.turn <- struct{}{}
+	return sp
+}
+
+// take waits for this server's search turn; release gives it back.
+func (sp *serverPace) take(ctx context.Context) error {
+	select {
+	case <-sp.turn:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (sp *serverPace) release() { sp.turn <- struct{}{} }
+
+// recordSkew keeps the first offset found for this server.
+func (sp *serverPace) recordSkew(est skewEstimate) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.skew == nil {
+		sp.skew = &est
+	}
+}
+
+// knownSkew is the offset another target's search found, if any.
+func (sp *serverPace) knownSkew() (skewEstimate, bool) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.skew == nil {
+		return skewEstimate{}, false
+	}
+	return *sp.skew, true
 }
 
 // reserve returns the start of the next handshake to this server, at
@@ -112,6 +155,10 @@ func (sp *serverPace) clockConfirmed() bool {
 // rejected.
 var errClockConfirmed = errors.New("probe: the server accepted our clock for another entry")
 
+// errSkewKnown stops a search: another target's search found the server's
+// clock offset meanwhile, which one handshake can verify.
+var errSkewKnown = errors.New("probe: another entry's search found the server's clock")
+
 // attemptFunc makes one handshake whose timestamp comes from our clock
 // shifted by offset. It reports whether the server accepted it (a response
 // header that opened under our keys) or rejected it (a close without a
@@ -143,10 +190,10 @@ type skewSearcher struct {
 	// server, when set, is shared with the other searches of the run to
 	// the same server: its pace bounds them all.
 	server *serverPace
-	// diagnosing searches (of a rejected target) stop with
-	// errClockConfirmed once the server accepted our clock for another
-	// target.
-	diagnosing bool
+	// stop, when set, is asked before every attempt; an error ends the
+	// search with it (a diagnosing search stops when another target
+	// settled the server's clock).
+	stop func() error
 
 	mu       sync.Mutex
 	next     time.Time // earliest start of this search's next attempt
@@ -166,15 +213,14 @@ type skewSearcher struct {
 // range: about 2·Range/225 s handshakes (769 for ±24 h), the first
 // FastAttempts at Spacing and the rest at SlowSpacing.
 func searchSkew(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int) (skewEstimate, error) {
-	return searchSkewOn(ctx, attempt, opts, acceptedAt, nil, false)
+	return searchSkewOn(ctx, attempt, opts, acceptedAt, nil, nil)
 }
 
 // searchSkewOn is searchSkew with the pace shared by the run's searches to
-// one server (nil: none shared). A diagnosing search stops with
-// errClockConfirmed as soon as the server accepts our clock for another
-// target.
-func searchSkewOn(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int, server *serverPace, diagnosing bool) (skewEstimate, error) {
-	s := &skewSearcher{attempt: attempt, opts: opts.withDefaults(), server: server, diagnosing: diagnosing, minRTT: -1}
+// one server (nil: none shared), and a stop check made before every
+// attempt (nil: none).
+func searchSkewOn(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int, server *serverPace, stop func() error) (skewEstimate, error) {
+	s := &skewSearcher{attempt: attempt, opts: opts.withDefaults(), server: server, stop: stop, minRTT: -1}
 	var a int
 	if acceptedAt != nil {
 		a = *acceptedAt
@@ -352,8 +398,10 @@ func (s *skewSearcher) edge(ctx context.Context, lo, hi int, upper bool) (int, e
 func (s *skewSearcher) try(ctx context.Context, offset int) (bool, error) {
 	var last error
 	for range 2 {
-		if s.diagnosing && s.server.clockConfirmed() {
-			return false, errClockConfirmed
+		if s.stop != nil {
+			if err := s.stop(); err != nil {
+				return false, err
+			}
 		}
 		if err := s.pace(ctx); err != nil {
 			return false, err

@@ -218,7 +218,7 @@ func TestSearchSkewSlowsDown(t *testing.T) {
 // TestSearchSkewSharedServerPace: searches of one run to the same server
 // share its pace, so their handshakes together are Spacing apart.
 func TestSearchSkewSharedServerPace(t *testing.T) {
-	sp := &serverPace{}
+	sp := newServerPace()
 	var (
 		mu     sync.Mutex
 		starts []time.Time
@@ -235,7 +235,7 @@ func TestSearchSkewSharedServerPace(t *testing.T) {
 				mu.Unlock()
 				return srv.attempt(ctx, off)
 			}
-			if _, err := searchSkewOn(context.Background(), attempt, SkewSearch{Range: 10 * time.Minute, Spacing: 3 * time.Millisecond, Parallel: 1}, nil, sp, true); err != nil {
+			if _, err := searchSkewOn(context.Background(), attempt, SkewSearch{Range: 10 * time.Minute, Spacing: 3 * time.Millisecond, Parallel: 1}, nil, sp, nil); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -252,13 +252,14 @@ func TestSearchSkewSharedServerPace(t *testing.T) {
 	}
 }
 
-// TestSearchSkewStopsWhenClockConfirmed: a diagnosing search stops as soon
-// as another target on the server was accepted at our clock; a --skew
-// search of a working server does not.
+// TestSearchSkewStopsWhenClockConfirmed: a search with a stop check (a
+// diagnosing one) stops as soon as the check fails — here, when another
+// target on the server was accepted at our clock; one without (a --skew
+// search of a working server) does not.
 func TestSearchSkewStopsWhenClockConfirmed(t *testing.T) {
 	for _, diagnosing := range []bool{true, false} {
 		t.Run(fmt.Sprintf("diagnosing=%v", diagnosing), func(t *testing.T) {
-			sp := &serverPace{}
+			sp := newServerPace()
 			srv := &simServer{theta: 5000, delay: 0.0001, rng: rand.New(rand.NewPCG(1, 4))}
 			n := 0
 			attempt := func(ctx context.Context, off time.Duration) (bool, time.Duration, error) {
@@ -267,7 +268,16 @@ func TestSearchSkewStopsWhenClockConfirmed(t *testing.T) {
 				}
 				return srv.attempt(ctx, off)
 			}
-			got, err := searchSkewOn(context.Background(), attempt, SkewSearch{Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond, Parallel: 1}, nil, sp, diagnosing)
+			var stop func() error
+			if diagnosing {
+				stop = func() error {
+					if sp.clockConfirmed() {
+						return errClockConfirmed
+					}
+					return nil
+				}
+			}
+			got, err := searchSkewOn(context.Background(), attempt, SkewSearch{Spacing: time.Nanosecond, SlowSpacing: time.Nanosecond, Parallel: 1}, nil, sp, stop)
 			if diagnosing {
 				if !errors.Is(err, errClockConfirmed) || got.Attempts != 3 {
 					t.Fatalf("got %+v, %v; want errClockConfirmed after 3 attempts", got, err)
