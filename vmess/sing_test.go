@@ -320,3 +320,73 @@ func TestSingDestinations(t *testing.T) {
 		}
 	}
 }
+
+// splitConn delivers its first Write in two TCP segments, 20 bytes and the
+// rest, 200 ms apart, as a fragmenting transport might.
+type splitConn struct {
+	net.Conn
+	done bool
+}
+
+func (c *splitConn) Write(p []byte) (int, error) {
+	if c.done || len(p) <= 20 {
+		return c.Conn.Write(p)
+	}
+	c.done = true
+	n, err := c.Conn.Write(p[:20])
+	if err != nil {
+		return n, err
+	}
+	time.Sleep(200 * time.Millisecond)
+	m, err := c.Conn.Write(p[20:])
+	return n + m, err
+}
+
+// TestSingFirstRead: on raw TCP sing-box requires the whole header in its
+// first read (at least 100 bytes, notes §7.8), so a header split by the
+// network is refused ("bad header"); with header protection off, as
+// sing-box runs behind a V2Ray transport, it is read to the end. Our
+// client sends the header and the first data in one write, so only
+// something in between can split it.
+func TestSingFirstRead(t *testing.T) {
+	echo := vmesstest.StartEcho(t)
+	for _, tt := range []struct {
+		name    string
+		disable bool
+		ok      bool
+	}{
+		{"header protection on: refused", false, false},
+		{"header protection off: read to the end", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{DisableHeaderProtection: tt.disable})
+			raw, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			c, err := vmess.Client(&splitConn{Conn: raw}, account(t, srv.ID, vmess.SecurityAES128GCM, false), destOf(t, vmess.NetworkTCP, echo.Addr), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte("split")); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, 5)
+			_, err = io.ReadFull(c, got)
+			if tt.ok {
+				if err != nil || string(got) != "split" {
+					t.Fatalf("got %q, %v; want the echo", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, vmess.ErrNoResponse) {
+				t.Fatalf("err = %v, want ErrNoResponse", err)
+			}
+			if r := waitRejections(srv, 0); len(r) != 1 || !strings.Contains(r[0].Error(), "bad header") {
+				t.Fatalf("sing's rejections %v, want one \"bad header\"", r)
+			}
+		})
+	}
+}

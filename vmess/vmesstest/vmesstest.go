@@ -3,6 +3,10 @@
 // inbound stream settings and policy, an Xray VMess client to compare
 // against, and small loopback destinations (TCP and UDP echo) to route to.
 //
+// It also runs sing-vmess (the VMess engine of sing-box) in-process with
+// StartSingServer: a second server, independent of Xray and of xvm, and the
+// only maintained one that still accepts legacy (alterId > 0) auth.
+//
 // It exists so that every interoperability test of xvm talks to the
 // reference implementation, never to xvm's own code.
 package vmesstest
