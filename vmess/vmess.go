@@ -311,6 +311,9 @@ func (d Destination) addr() (ip netip.Addr, domain string, err error) {
 		if err != nil {
 			return netip.Addr{}, "", fmt.Errorf("vmess: destination %q is not a valid internationalized domain name (%w): check its spelling or give its punycode (xn--…) form", h, err)
 		}
+		if a == "" || strings.Trim(a, ".") == "" {
+			return netip.Addr{}, "", fmt.Errorf("vmess: destination %q holds no domain once IDNA mapping drops its invisible characters: give a domain or an IP address", h)
+		}
 		if ip, perr := netip.ParseAddr(a); perr == nil {
 			return ip.Unmap(), "", nil // full-width digits map to an IP literal
 		}
