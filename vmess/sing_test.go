@@ -115,6 +115,8 @@ func TestSingLegacy(t *testing.T) {
 		{"aes-128-gcm", vmess.SecurityAES128GCM, false},
 		{"chacha20-poly1305", vmess.SecurityChaCha20Poly1305, false},
 		{"none", vmess.SecurityNone, false},
+		{"aes-128-gcm+AuthenticatedLength", vmess.SecurityAES128GCM, true},
+		{"chacha20-poly1305+AuthenticatedLength", vmess.SecurityChaCha20Poly1305, true},
 	} {
 		acct := account(t, srv.ID, sc.sec, sc.authLen)
 		acct.AlterID = 4
@@ -234,6 +236,23 @@ func TestSingRejections(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ForceLegacy, user with alterId 0: no legacy table at all", func(t *testing.T) {
+		aead := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{})
+		c := dialSing(t, aead, gcm(aead.ID, 0), destOf(t, vmess.NetworkTCP, echo.Addr), &vmess.Config{ForceLegacy: true})
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		// A 100-byte flight, so that sing's first-read minimum for
+		// servers without legacy users (100 bytes) is met and the auth
+		// itself is judged.
+		if _, err := c.Write(make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, vmess.ErrNoResponse) {
+			t.Fatalf("err = %v, want ErrNoResponse", err)
+		}
+		if r := waitRejections(aead, 0); len(r) != 1 || !strings.Contains(r[0].Error(), "bad request") {
+			t.Fatalf("sing's rejections %v, want one \"bad request\"", r)
+		}
+	})
 }
 
 // TestSingLegacyClock: sing accepts a legacy header only if its
