@@ -1,0 +1,229 @@
+package schema
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Value validators shared by lint and convert. Each mirrors the check
+// Xray-core v1.260327.0's infra/conf loader makes, so a value that passes
+// here is one Xray builds. The name lists come from the embedded JSON
+// Schema's enums, so the schema, lint and convert share one list.
+
+// enums is read from the embedded schema once; it is never written after.
+var enums = sync.OnceValue(func() map[string]map[string]bool {
+	var doc struct {
+		Defs struct {
+			TLS struct {
+				Properties struct {
+					Fingerprint struct {
+						Enum []string `json:"enum"`
+					} `json:"fingerprint"`
+				} `json:"properties"`
+			} `json:"tlsSettings"`
+			Stream struct {
+				Properties struct {
+					FinalMask struct {
+						Properties map[string]struct {
+							Items struct {
+								Properties struct {
+									Type struct {
+										Enum []string `json:"enum"`
+									} `json:"type"`
+								} `json:"properties"`
+							} `json:"items"`
+						} `json:"properties"`
+					} `json:"finalmask"`
+				} `json:"properties"`
+			} `json:"streamSettings"`
+		} `json:"$defs"`
+	}
+	out := map[string]map[string]bool{}
+	if err := json.Unmarshal(source, &doc); err != nil {
+		return out
+	}
+	set := func(key string, names []string) {
+		m := make(map[string]bool, len(names))
+		for _, n := range names {
+			m[n] = true
+		}
+		out[key] = m
+	}
+	set("fingerprint", doc.Defs.TLS.Properties.Fingerprint.Enum)
+	for k, v := range doc.Defs.Stream.Properties.FinalMask.Properties {
+		if k == "tcp" || k == "udp" {
+			set("finalmask."+k, v.Items.Properties.Type.Enum)
+		}
+	}
+	return out
+})
+
+// IsFingerprint reports whether Xray accepts name as tlsSettings
+// "fingerprint" (compared case-insensitively, as Xray lower-cases it).
+// The empty name (Chrome) and "unsafe" (Go's crypto/tls) are accepted.
+func IsFingerprint(name string) bool {
+	return enums()["fingerprint"][strings.ToLower(name)]
+}
+
+// IsRealityFingerprint reports whether Xray accepts name as
+// realitySettings "fingerprint" in a client: the TLS list without "unsafe"
+// and "hellogolang", which REALITY cannot use.
+func IsRealityFingerprint(name string) bool {
+	switch l := strings.ToLower(name); l {
+	case "unsafe", "hellogolang":
+		return false
+	default:
+		return IsFingerprint(l)
+	}
+}
+
+// Fingerprints returns the fingerprint names Xray accepts, in the schema's
+// order (the empty name first).
+func Fingerprints() []string {
+	var doc struct {
+		Defs struct {
+			TLS struct {
+				Properties struct {
+					Fingerprint struct {
+						Enum []string `json:"enum"`
+					} `json:"fingerprint"`
+				} `json:"properties"`
+			} `json:"tlsSettings"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(source, &doc); err != nil {
+		return nil
+	}
+	return doc.Defs.TLS.Properties.Fingerprint.Enum
+}
+
+// CheckRealityPublicKey checks a REALITY client "publicKey" ("password"):
+// base64url without padding of exactly 32 bytes. The error does not repeat
+// the key.
+func CheckRealityPublicKey(s string) error {
+	if s == "" {
+		return errors.New("is empty; want the server's public key (43 base64url characters, from `xray x25519`)")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("is not unpadded base64url (%d characters); want the server's 32-byte public key as 43 base64url characters", len(s))
+	}
+	if len(b) != 32 {
+		return fmt.Errorf("decodes to %d bytes; want the server's 32-byte public key (43 base64url characters)", len(b))
+	}
+	return nil
+}
+
+// CheckShortID checks a REALITY client "shortId": empty, or an even number
+// of hex digits, at most 16.
+func CheckShortID(s string) error {
+	switch {
+	case len(s) > 16:
+		return fmt.Errorf("is %d characters; want at most 16 hex digits", len(s))
+	case len(s)%2 != 0:
+		return fmt.Errorf("has an odd number of hex digits (%d); want an even number, at most 16", len(s))
+	}
+	if _, err := hex.DecodeString(s); err != nil {
+		return errors.New("is not hexadecimal; want an even number of hex digits (0-9, a-f), at most 16")
+	}
+	return nil
+}
+
+// CheckPinnedPeerCertSHA256 checks tlsSettings "pinnedPeerCertSha256": a
+// comma-separated list of hex SHA-256 digests (colons allowed, empty items
+// ignored), as Xray reads it.
+func CheckPinnedPeerCertSHA256(s string) error {
+	for i, v := range strings.Split(s, ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		b, err := hex.DecodeString(strings.ReplaceAll(v, ":", ""))
+		if err != nil {
+			return fmt.Errorf("item %d is not hexadecimal; want a SHA-256 digest as 64 hex digits (colons allowed)", i+1)
+		}
+		if len(b) != 32 {
+			return fmt.Errorf("item %d is %d bytes; want a SHA-256 digest (32 bytes, 64 hex digits)", i+1, len(b))
+		}
+	}
+	return nil
+}
+
+// IsFinalMaskType reports whether Xray knows the finalmask mask type name
+// (case-insensitive) in the "tcp" list (tcp true) or the "udp" list.
+func IsFinalMaskType(tcp bool, name string) bool {
+	key := "finalmask.udp"
+	if tcp {
+		key = "finalmask.tcp"
+	}
+	return enums()[key][strings.ToLower(name)]
+}
+
+// FinalMaskTypes returns the mask type names Xray knows for the "tcp" list
+// (tcp true) or the "udp" list, sorted.
+func FinalMaskTypes(tcp bool) []string {
+	key := "finalmask.udp"
+	if tcp {
+		key = "finalmask.tcp"
+	}
+	var out []string
+	for k := range enums()[key] {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckFinalMask checks the shape of a streamSettings "finalmask" object as
+// Xray's loader reads it: an object whose "tcp" and "udp" members are lists
+// of {"type": known name, "settings": object}. The mask settings themselves
+// are not judged.
+func CheckFinalMask(raw []byte) error {
+	var fm map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fm); err != nil || fm == nil {
+		return errors.New("is not a JSON object; want {\"tcp\": [...], \"udp\": [...]}")
+	}
+	for key, v := range fm {
+		lk := strings.ToLower(key)
+		if lk != "tcp" && lk != "udp" {
+			continue
+		}
+		var masks []struct {
+			Type     *string         `json:"type"`
+			Settings json.RawMessage `json:"settings"`
+		}
+		if err := json.Unmarshal(v, &masks); err != nil {
+			return fmt.Errorf("%s is not a list of {\"type\", \"settings\"} objects", lk)
+		}
+		for i, m := range masks {
+			if m.Type == nil {
+				return fmt.Errorf("%s[%d] has no type; want one of %s", lk, i, strings.Join(FinalMaskTypes(lk == "tcp"), ", "))
+			}
+			if !IsFinalMaskType(lk == "tcp", *m.Type) {
+				return fmt.Errorf("%s[%d] type %q is unknown to Xray; want one of %s", lk, i, clipText(*m.Type), strings.Join(FinalMaskTypes(lk == "tcp"), ", "))
+			}
+			if s := strings.TrimSpace(string(m.Settings)); s != "" && s != "null" && s[0] != '{' {
+				return fmt.Errorf("%s[%d] settings is not an object", lk, i)
+			}
+		}
+	}
+	return nil
+}
+
+func clipText(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	cut := 40
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,148 @@
+package schema
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	utls "github.com/refraction-networking/utls"
+	"github.com/xtls/xray-core/infra/conf"
+	xtls "github.com/xtls/xray-core/transport/internet/tls"
+)
+
+// TestFingerprintsMatchXray checks the schema's fingerprint enum is exactly
+// the names Xray's GetFingerprint knows, plus "" (Chrome) and "unsafe".
+func TestFingerprintsMatchXray(t *testing.T) {
+	set := map[string]bool{"": true, "unsafe": true}
+	for _, m := range []map[string]*utls.ClientHelloID{xtls.PresetFingerprints, xtls.ModernFingerprints, xtls.OtherFingerprints} {
+		for k := range m {
+			set[k] = true
+		}
+	}
+	var want []string
+	for k := range set {
+		want = append(want, k)
+	}
+	got := append([]string(nil), Fingerprints()...)
+	sort.Strings(want)
+	sort.Strings(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("schema fingerprint enum differs from Xray's (-xray +schema):\n%s", d)
+	}
+}
+
+// TestValueChecksAgreeWithXray feeds each value to Xray's own loader and to
+// our validator; both must accept or both refuse.
+func TestValueChecksAgreeWithXray(t *testing.T) {
+	const pbk = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	const pin = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	type tc struct {
+		name  string
+		ours  func() bool
+		xray  func() error
+		valid bool
+	}
+	reality := func(fp, key, sid string) func() error {
+		return func() error {
+			_, err := (&conf.REALITYConfig{Fingerprint: fp, PublicKey: key, ShortId: sid, ServerName: "a.example.com"}).Build()
+			return err
+		}
+	}
+	tlsFP := func(fp string) func() error {
+		return func() error { _, err := (&conf.TLSConfig{Fingerprint: fp}).Build(); return err }
+	}
+	pcs := func(v string) func() error {
+		return func() error { _, err := (&conf.TLSConfig{PinnedPeerCertSha256: v}).Build(); return err }
+	}
+	var cases []tc
+	for _, fp := range []string{"", "chrome", "Chrome", "HelloChrome_Auto", "hellochrome_131", "hellogolang", "unsafe", "hellofoo", "hello", "random", "randomizednoalpn", "firefox_99"} {
+		fp := fp
+		cases = append(cases,
+			tc{name: "tls fp " + fp, ours: func() bool { return IsFingerprint(fp) }, xray: tlsFP(fp)},
+			tc{name: "reality fp " + fp, ours: func() bool { return IsRealityFingerprint(fp) }, xray: reality(fp, pbk, "")})
+	}
+	for _, key := range []string{pbk, "abc", "", pbk + "=", strings.Repeat("A", 42), strings.Repeat("A", 44), strings.Replace(pbk, "A", "+", 1), strings.Replace(pbk, "A", "-", 1)} {
+		key := key
+		cases = append(cases, tc{name: "pbk " + key, ours: func() bool { return CheckRealityPublicKey(key) == nil }, xray: reality("chrome", key, "")})
+	}
+	for _, sid := range []string{"", "ab", "abc", "zz", "0123456789abcdef", "0123456789ABCDEF", "0123456789abcdef01", "0123456789abcde"} {
+		sid := sid
+		cases = append(cases, tc{name: "sid " + sid, ours: func() bool { return CheckShortID(sid) == nil }, xray: reality("chrome", pbk, sid)})
+	}
+	for _, v := range []string{"", pin, "zz", pin[:62], pin + "00", "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff", pin + ", ," + pin, pin + ",zz"} {
+		v := v
+		cases = append(cases, tc{name: "pcs " + v, ours: func() bool { return CheckPinnedPeerCertSHA256(v) == nil }, xray: pcs(v)})
+	}
+	for _, tcp := range []bool{true, false} {
+		for _, typ := range append(FinalMaskTypes(tcp), "bogus", "Noise", "FRAGMENT", "header-dns", "fragment") {
+			tcp, typ := tcp, typ
+			cases = append(cases, tc{
+				name: "finalmask " + map[bool]string{true: "tcp ", false: "udp "}[tcp] + typ,
+				ours: func() bool { return IsFinalMaskType(tcp, typ) },
+				xray: func() error {
+					_, err := (&conf.Mask{Type: typ}).Build(tcp)
+					if err != nil && !strings.Contains(err.Error(), "unknown config id") {
+						return nil // a known type whose empty settings Xray refuses
+					}
+					return err
+				},
+			})
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			xerr := c.xray()
+			if ours := c.ours(); ours != (xerr == nil) {
+				t.Errorf("ours accepts=%v, Xray err=%v", ours, xerr)
+			}
+		})
+	}
+}
+
+// TestCheckFinalMask checks the whole-object check names the bad part.
+func TestCheckFinalMask(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"udp":[{"type":"noise","settings":{}}],"tcp":[{"type":"fragment"}]}`, ""},
+		{`{"quicParams":{}}`, ""},
+		{`{"udp":[{"type":"bogus"}]}`, `udp[0] type "bogus" is unknown`},
+		{`{"tcp":[{"type":"noise"}]}`, `tcp[0] type "noise" is unknown`},
+		{`{"udp":[{}]}`, "udp[0] has no type"},
+		{`{"udp":{}}`, "udp is not a list"},
+		{`{"udp":[{"type":"noise","settings":3}]}`, "settings is not an object"},
+		{`notjson`, "not a JSON object"},
+		{`[]`, "not a JSON object"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			err := CheckFinalMask([]byte(c.in))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want it to contain %q", err, c.want)
+			}
+			// Xray refuses it too.
+			var fm conf.FinalMask
+			xerr := json.Unmarshal([]byte(c.in), &fm)
+			if xerr == nil {
+				for _, m := range fm.Tcp {
+					if _, e := m.Build(true); e != nil && xerr == nil {
+						xerr = e
+					}
+				}
+				for _, m := range fm.Udp {
+					if _, e := m.Build(false); e != nil && xerr == nil {
+						xerr = e
+					}
+				}
+			}
+			if xerr == nil {
+				t.Errorf("Xray accepts %s", c.in)
+			}
+		})
+	}
+}
