@@ -1,9 +1,11 @@
 package probe_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/probe"
 	"github.com/xvmtools/xvm/schema/conf"
 )
@@ -35,4 +37,21 @@ func ExampleTargetFromOutbound() {
 	fmt.Println(t.Name, t.Stream.Address, t.Stream.Port, t.Stream.Network, t.Stream.Security, t.Stream.WS.Path, t.Validate())
 	// Output:
 	// tokyo jp.example.net 443 ws tls /v?ed=2048 <nil>
+}
+
+// A share link read by convert becomes a probe target; Validate tells
+// whether it can be probed at all.
+func ExampleTargetFromNode() {
+	link := "vmess://eyJ2IjoiMiIsInBzIjoidG9reW8iLCJhZGQiOiJqcC5leGFtcGxlLm5ldCIsInBvcnQiOiI0NDMiLCJpZCI6ImI4MzEzODFkLTYzMjQtNGQ1My1hZDRmLThjZGE0OGIzMDgxMSIsImFpZCI6IjAiLCJzY3kiOiJhdXRvIiwibmV0Ijoid3MiLCJwYXRoIjoiL3dzIiwiaG9zdCI6ImNkbi5leGFtcGxlLm5ldCIsInRscyI6InRscyIsInNuaSI6ImpwLmV4YW1wbGUubmV0In0="
+	res, err := convert.Parse(context.Background(), "link", []byte(link), convert.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, n := range res.Nodes {
+		t := probe.TargetFromNode(n)
+		fmt.Println(t.Name, t.Stream.Address, t.Stream.Port, t.Stream.Network, t.Stream.Security, t.Stream.WS.Host, t.Stream.TLS.ServerName, t.Validate())
+	}
+	// Output:
+	// tokyo jp.example.net 443 ws tls cdn.example.net jp.example.net <nil>
 }

@@ -26,7 +26,10 @@ type Target struct {
 	// Experiments is Xray's user experiments string, e.g.
 	// "AuthenticatedLength|NoTerminationSignal".
 	Experiments string
-	// ForceLegacy uses the legacy header even with AlterID 0.
+	// ForceLegacy uses the legacy header even with AlterID 0: the seed
+	// manual's Xray_VMESS_AEAD_DISABLED=true, which only the command layer
+	// reads. Current Xray accepts only AEAD; a rejected target then says
+	// so.
 	ForceLegacy bool
 
 	// Stream is the server address, port and transport.
