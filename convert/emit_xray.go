@@ -6,20 +6,9 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/schema/conf"
 )
-
-// xrayFingerprints are the uTLS names Xray v1.260327.0 accepts besides the
-// hello* family (transport/internet/tls).
-var xrayFingerprints = map[string]bool{
-	"chrome": true, "firefox": true, "safari": true, "ios": true, "android": true, "edge": true,
-	"360": true, "qq": true, "random": true, "randomized": true, "randomizednoalpn": true, "unsafe": true,
-}
-
-func validXrayFingerprint(fp string) bool {
-	fp = strings.ToLower(fp)
-	return xrayFingerprints[fp] || strings.HasPrefix(fp, "hello")
-}
 
 // NotConvertibleError says a node cannot be expressed in a target at all.
 type NotConvertibleError struct {
@@ -152,8 +141,8 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 		return o, warns, fail("network", "unknown transport %q", clip(network))
 	}
 	if len(n.FinalMask) > 0 {
-		if !json.Valid(n.FinalMask) {
-			return o, warns, fail("fm", "finalmask is not JSON")
+		if err := schema.CheckFinalMask(n.FinalMask); err != nil {
+			return o, warns, fail("fm", "finalmask %v", err)
 		}
 		ss.FinalMask = n.FinalMask
 	}
@@ -173,10 +162,15 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 			t.ALPN = conf.StringList{"h3"}
 		}
 		if n.Fingerprint != "" {
-			if validXrayFingerprint(n.Fingerprint) {
+			if schema.IsFingerprint(n.Fingerprint) {
 				t.Fingerprint = strings.ToLower(n.Fingerprint)
 			} else {
 				warn("fp", "unknown uTLS fingerprint %q not carried; Xray uses chrome", clip(n.Fingerprint))
+			}
+		}
+		if n.PCS != "" {
+			if err := schema.CheckPinnedPeerCertSHA256(n.PCS); err != nil {
+				return o, warns, fail("pcs", "pinned certificate hash %v", err)
 			}
 		}
 		if n.Insecure {
@@ -198,10 +192,19 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 		if n.PublicKey == "" {
 			return o, warns, fail("pbk", "REALITY needs the server's public key")
 		}
+		if err := schema.CheckRealityPublicKey(n.PublicKey); err != nil {
+			return o, warns, fail("pbk", "REALITY public key %v", err)
+		}
+		if err := schema.CheckShortID(n.ShortID); err != nil {
+			return o, warns, fail("sid", "REALITY shortId %v", err)
+		}
+		if n.SpiderX != "" && n.SpiderX[0] != '/' {
+			return o, warns, fail("spx", "REALITY spiderX must start with /")
+		}
 		r := &conf.RealitySettings{ServerName: n.SNI, PublicKey: n.PublicKey, ShortID: n.ShortID, SpiderX: n.SpiderX, Mldsa65Verify: n.PQV}
 		if n.Fingerprint != "" {
 			fp := strings.ToLower(n.Fingerprint)
-			if validXrayFingerprint(fp) && fp != "unsafe" && fp != "hellogolang" {
+			if schema.IsRealityFingerprint(fp) {
 				r.Fingerprint = fp
 			} else {
 				warn("fp", "uTLS fingerprint %q not usable with REALITY; Xray uses chrome", clip(n.Fingerprint))

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // Weakly typed readers: real-world dialects write numbers as strings,
@@ -189,30 +192,15 @@ func normaliseServer(s string) string {
 	return s
 }
 
-// checkID validates a user id the way Xray's common/uuid does: 32-36
-// bytes of hex UUID, or 1-30 bytes mapped to UUIDv5.
+// checkID validates a user id exactly as Xray does (vmess.ParseID: a hex
+// UUID of 32-36 bytes with dashes only between groups, or a name of 1-30
+// bytes mapped to UUIDv5). The error never repeats the id.
 func checkID(field, id string) error {
-	switch n := len(id); {
-	case n == 0:
+	if id == "" {
 		return errField(field, "missing; want the user id (a UUID)")
-	case n <= 30:
-		return nil
-	case n == 31 || n > 36:
-		return errField(field, "is %d bytes long; want a UUID (36 characters) or a name of 1-30 bytes", n)
 	}
-	hex := 0
-	for i := 0; i < len(id) && hex < 32; i++ {
-		c := id[i]
-		switch {
-		case c == '-':
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
-			hex++
-		default:
-			return errField(field, "is not a UUID (character %d is not hex); want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1)
-		}
-	}
-	if hex < 32 {
-		return errField(field, "is not a UUID (too few hex digits); want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+	if _, err := vmess.ParseID(id); err != nil {
+		return errField(field, "is not an id Xray reads (%v); want a UUID xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx or a name of 1-30 bytes", err)
 	}
 	return nil
 }
@@ -225,7 +213,40 @@ func (n *Node) validate() error {
 	if n.Port < 1 || n.Port > 65535 {
 		return errField("port", "%d is out of range; want 1-65535", n.Port)
 	}
-	return checkID("id", n.UUID)
+	if err := checkID("id", n.UUID); err != nil {
+		return err
+	}
+	return n.checkValues()
+}
+
+// checkValues refuses values no client can use and Xray refuses to load:
+// a bad REALITY key or shortId, a pinned hash that is not SHA-256 hex, a
+// finalmask with an unknown mask type. Dropping any of them would change
+// which server the node reaches or weaken its checks, so the node is
+// refused rather than written without them. (An unknown fingerprint only
+// changes the ClientHello, so emitters drop it with a warning instead.)
+func (n *Node) checkValues() error {
+	if strings.EqualFold(n.Security, "reality") {
+		if n.PublicKey != "" {
+			if err := schema.CheckRealityPublicKey(n.PublicKey); err != nil {
+				return errField("pbk", "REALITY public key %v", err)
+			}
+		}
+		if err := schema.CheckShortID(n.ShortID); err != nil {
+			return errField("sid", "REALITY shortId %v", err)
+		}
+	}
+	if n.PCS != "" {
+		if err := schema.CheckPinnedPeerCertSHA256(n.PCS); err != nil {
+			return errField("pcs", "pinned certificate hash %v", err)
+		}
+	}
+	if len(n.FinalMask) > 0 {
+		if err := schema.CheckFinalMask(n.FinalMask); err != nil {
+			return errField("fm", "finalmask %v", err)
+		}
+	}
+	return nil
 }
 
 // fixDefaults fills implied values so that every dialect yields the same

@@ -139,6 +139,16 @@ case("uri ech and pcs", S + "?type=tcp&security=tls&sni=e.example.com&ech=AEX%2B
 case("error: uri port out of range", "vmess://" + U + "@example.com:99999?type=tcp", error="port")
 case("error: uri bad id", "vmess://not-a-uuid-but-far-too-long-to-be-a-name-xx@example.com:443?type=tcp", error="uuid")
 case("error: uri missing port", "vmess://" + U + "@example.com?type=tcp", error="port")
+PBK = "A" * 43
+case("uri unknown fingerprint is kept on the node (Xray's emitter drops it)", "vmess://" + U + "@example.com:443?type=tcp&security=tls&fp=hellofoo", {"Fingerprint": "hellofoo"})
+case("error: uri dash misplaced in id", "vmess://b831-381d6324-4d53-ad4f-8cda48b30811@example.com:443?type=tcp", error="uuid")
+case("error: uri REALITY key not 32 bytes", "vmess://" + U + "@example.com:443?type=tcp&security=reality&sni=a.example.com&pbk=abc", error="pbk")
+case("error: uri REALITY shortId not hex", "vmess://" + U + "@example.com:443?type=tcp&security=reality&sni=a.example.com&pbk=" + PBK + "&sid=zz", error="sid")
+case("error: uri REALITY shortId odd length", "vmess://" + U + "@example.com:443?type=tcp&security=reality&sni=a.example.com&pbk=" + PBK + "&sid=abc", error="sid")
+case("error: uri REALITY shortId too long", "vmess://" + U + "@example.com:443?type=tcp&security=reality&sni=a.example.com&pbk=" + PBK + "&sid=0123456789abcdef01", error="sid")
+case("error: uri pinned hash not hex", "vmess://" + U + "@example.com:443?type=tcp&security=tls&pcs=zz", error="pcs")
+case("error: uri unknown finalmask type", "vmess://" + U + "@example.com:443?type=tcp&fm=%7B%22udp%22%3A%5B%7B%22type%22%3A%22bogus%22%7D%5D%7D", error="fm")
+case("error: v2rayn dash misplaced in id", v2(d(base, id="b831-381d6324-4d53-ad4f-8cda48b30811")), error="id")
 
 # --- v2fly Draft 1 --------------------------------------------------------------------
 case("draft1 ws+tls", "vmess://ws+tls:" + U + "-0@example.com:443/?path=%2Fws&host=cdn.example.com&tlsServerName=sni.example.com#d1",

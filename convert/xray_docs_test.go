@@ -1,0 +1,57 @@
+package convert
+
+import (
+	"context"
+	"encoding/base64"
+	"testing"
+)
+
+// TestOddDocsBuildOrFail: every Clash, sing-box, v2rayN and client-line
+// node convert writes to Xray must be built by Xray's own loader (adopted
+// from the round-1 review).
+func TestOddDocsBuildOrFail(t *testing.T) {
+	clash := func(extra string) string {
+		return "proxies:\n  - {name: n, type: vmess, server: a.example.com, port: 443, uuid: b831bfb3-e84c-4647-a953-bbdd6e6d6390, alterId: 0, cipher: auto" + extra + "}\n"
+	}
+	v2 := func(js string) string { return "vmess://" + base64.StdEncoding.EncodeToString([]byte(js)) }
+	docs := map[string]string{
+		"clash fp":          clash(", tls: true, client-fingerprint: hellofoo"),
+		"clash reality":     clash(", tls: true, reality-opts: {public-key: abc, short-id: zz}, servername: a.com"),
+		"clash ws no slash": clash(", network: ws, ws-opts: {path: ws}"),
+		"clash ws ed":       clash(", network: ws, ws-opts: {path: /ws, max-early-data: 99999999, early-data-header-name: Sec-WebSocket-Protocol}"),
+		"clash grpc":        clash(", network: grpc, tls: true, grpc-opts: {grpc-service-name: 'a/b'}"),
+		"clash h2":          clash(", network: h2, tls: true, h2-opts: {host: [a.com], path: p}"),
+		"clash http":        clash(", network: http, http-opts: {method: BOGUS, path: [p]}"),
+		"clash cipher":      clash(", cipher: rc4"),
+		"clash alpn":        clash(", tls: true, alpn: [bogus]"),
+		"clash port str":    "proxies:\n  - {name: n, type: vmess, server: a.example.com, port: '443', uuid: b831bfb3-e84c-4647-a953-bbdd6e6d6390, alterId: 0, cipher: auto}\n",
+		"singbox utls":      `{"outbounds":[{"type":"vmess","tag":"n","server":"a.example.com","server_port":443,"uuid":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","tls":{"enabled":true,"utls":{"enabled":true,"fingerprint":"hellofoo"}}}]}`,
+		"singbox reality":   `{"outbounds":[{"type":"vmess","tag":"n","server":"a.example.com","server_port":443,"uuid":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","tls":{"enabled":true,"server_name":"a.com","reality":{"enabled":true,"public_key":"abc","short_id":"zz"}}}]}`,
+		"singbox http":      `{"outbounds":[{"type":"vmess","tag":"n","server":"a.example.com","server_port":443,"uuid":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","transport":{"type":"http","method":"BOGUS"}}]}`,
+		"v2rayn fp":         v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"tcp","tls":"tls","fp":"hellofoo"}`),
+		"v2rayn alpn":       v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"tcp","tls":"tls","alpn":"h2,bogus"}`),
+		"v2rayn port":       v2(`{"v":"2","ps":"n","add":"a.example.com","port":"70000","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"tcp"}`),
+		"v2rayn kcp":        v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"kcp","type":"bogus"}`),
+		"v2rayn grpc mode":  v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"grpc","type":"multi","path":"svc"}`),
+		"v2rayn xhttp":      v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"xhttp","type":"bogus","path":"/x"}`),
+		"v2rayn sni ip":     v2(`{"v":"2","ps":"n","add":"1.2.3.4","port":"443","id":"b831bfb3-e84c-4647-a953-bbdd6e6d6390","aid":"0","net":"tcp","tls":"tls"}`),
+		"qx":                "vmess=a.example.com:443, method=chacha20-ietf-poly1305, password=b831bfb3-e84c-4647-a953-bbdd6e6d6390, obfs=wss, obfs-host=h, obfs-uri=ws, tag=q",
+		"surge":             "s = vmess, a.example.com, 443, username=b831bfb3-e84c-4647-a953-bbdd6e6d6390, ws=true, ws-path=ws, tls=true, sni=x",
+	}
+	for name, d := range docs {
+		res, err := Parse(context.Background(), name, []byte(d), Options{})
+		if err != nil {
+			t.Logf("%s: parse error %v", name, err)
+			continue
+		}
+		for _, n := range res.Nodes {
+			o, _, err := ToXray(n)
+			if err != nil {
+				continue
+			}
+			if xerr := buildWithXray(t, o); xerr != nil {
+				t.Errorf("%s: convert writes, Xray refuses: %v", name, xerr)
+			}
+		}
+	}
+}
