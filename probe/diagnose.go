@@ -130,9 +130,13 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		est  skewEstimate
 		serr error
 	)
+	key := acct.ID.String() // the parsed id: a UUID in any case, or a name's UUID
 	for {
 		if pace.clockConfirmed() {
 			return p.clockConfirmedFailure(t, legacy), nil
+		}
+		if n, ok := pace.wasRejected(key); ok {
+			return p.noOffsetFailure(t, legacy, n, "another entry with the same id for this server"), nil
 		}
 		if known, ok := pace.knownSkew(); ok && !verified {
 			// Another entry's search found this server's clock: one
@@ -160,15 +164,8 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		return f, nil
 	}
 	if !est.Found {
-		rng := p.opts.SkewSearch.withDefaults().Range
-		f.Message = fmt.Sprintf("%s rejected the user id %s: no clock offset within ±%s was accepted (%d handshakes); the id is wrong, or the server is not VMess", server, p.idText(t.ID), fmtDuration(rng.Seconds()), est.Attempts)
-		switch {
-		case t.ForceLegacy:
-			f.Message += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
-		case legacy:
-			f.Message += "; alterId > 0 also failed with AEAD"
-		}
-		return f, nil
+		pace.recordRejected(key, est.Attempts)
+		return p.noOffsetFailure(t, legacy, est.Attempts, ""), nil
 	}
 	skew := &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: est.Attempts}
 	if est.Lower <= 0 && est.Upper >= 0 {
@@ -195,6 +192,25 @@ func (p *prober) skewFailure(t *Target, legacy bool, est skewEstimate) *Failure 
 		msg += "; it accepted AEAD (alterId 0) requests"
 	}
 	return &Failure{KindClockSkew, msg}
+}
+
+// noOffsetFailure is the auth_rejected verdict of a search that found no
+// accepted offset; by names the entry whose search it was, when not t's.
+func (p *prober) noOffsetFailure(t *Target, legacy bool, handshakes int, by string) *Failure {
+	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	rng := p.opts.SkewSearch.withDefaults().Range
+	searched := fmt.Sprintf("(%d handshakes)", handshakes)
+	if by != "" {
+		searched = fmt.Sprintf("(searched for %s, %d handshakes)", by, handshakes)
+	}
+	msg := fmt.Sprintf("%s rejected the user id %s: no clock offset within ±%s was accepted %s; the id is wrong, or the server is not VMess", server, p.idText(t.ID), fmtDuration(rng.Seconds()), searched)
+	switch {
+	case t.ForceLegacy:
+		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
+	case legacy:
+		msg += "; alterId > 0 also failed with AEAD"
+	}
+	return &Failure{KindAuthRejected, msg}
 }
 
 // clockConfirmedFailure is the verdict for a rejected target whose server

@@ -295,3 +295,38 @@ func TestProbeSkewSharedPerServer(t *testing.T) {
 		t.Fatalf("the server saw %d connections, want %d", n, 2+first+2+second)
 	}
 }
+
+// TestProbeSameWrongIDTwice: two entries with the same wrong id for one
+// server (a subscription's duplicates) cost one search: the second takes
+// its turn after the first and reuses its verdict.
+func TestProbeSameWrongIDTwice(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	var conns atomic.Int64
+	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	wrong := vmesstest.NewUUID()
+	targets := []Target{
+		targetFor(t, "a", host, port, wrong, "auto", ""),
+		targetFor(t, "b", host, port, strings.ToUpper(wrong), "aes-128-gcm", ""),
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.SkewSearch.Range = time.Hour // 33 handshakes a search
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := 0
+	for _, r := range res {
+		if r.OK || r.Error.Kind != KindAuthRejected || !strings.Contains(r.Error.Message, "no clock offset within ±1h was accepted") {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+		if strings.Contains(r.Error.Message, "searched for another entry with the same id") {
+			shared++
+		}
+	}
+	// Two samples, two TLS checks, one search of 33.
+	if n := conns.Load(); shared != 1 || n != 2+2+33 {
+		t.Fatalf("%d verdicts shared, %d connections; want 1 and 37", shared, n)
+	}
+}

@@ -75,9 +75,31 @@ type serverPace struct {
 	// skew is the offset a search found for this server (a window that
 	// excludes our clock), for other rejected targets to verify.
 	skew *skewEstimate
+	// rejected maps user ids that a whole search (always AEAD) found
+	// accepted at no offset to the handshakes it took, so an entry with the
+	// same id needs no search of its own.
+	rejected map[string]int
 	// turn holds one token: the searches that diagnose rejected targets
 	// take turns, so each can start from what the previous one learnt.
 	turn chan struct{}
+}
+
+// recordRejected notes that no offset was accepted for id.
+func (sp *serverPace) recordRejected(id string, handshakes int) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.rejected == nil {
+		sp.rejected = map[string]int{}
+	}
+	sp.rejected[id] = handshakes
+}
+
+// wasRejected reports whether a search already found no offset for id.
+func (sp *serverPace) wasRejected(id string) (int, bool) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	n, ok := sp.rejected[id]
+	return n, ok
 }
 
 func newServerPace() *serverPace {
