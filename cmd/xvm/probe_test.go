@@ -478,7 +478,7 @@ func TestProbeCLINeverPrintsIDs(t *testing.T) {
 					if code != 1 {
 						t.Fatalf("exit %d; stderr %q", code, errOut)
 					}
-					if !strings.Contains(out, "auth_rejected") || !strings.Contains(errOut, "46 bytes long") {
+					if !strings.Contains(out, "auth_rejected") || !strings.Contains(errOut, "46 bytes") {
 						t.Fatalf("the rejected server or the malformed entry is missing:\n%s\n%s", out, errOut)
 					}
 					if show {
