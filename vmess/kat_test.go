@@ -136,7 +136,10 @@ func TestMaskID(t *testing.T) {
 	tests := map[string]string{
 		"27848739-7e62-4138-9fd3-098a63964b6b": "2784…4b6b",
 		"short":                                "…",
-		"123456789":                            "1234…6789",
+		"1234567":                              "…",
+		"secretpwd1":                           "s…1",
+		"123456789012345":                      "1…5",
+		"1234567890123456":                     "1234…3456",
 	}
 	for in, want := range tests {
 		t.Run(in, func(t *testing.T) {

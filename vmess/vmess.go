@@ -28,7 +28,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -90,15 +89,20 @@ func (id ID) String() string {
 	return string(b[:])
 }
 
-// MaskID hides a user id for display: it keeps the first 4 and last 4
-// characters, e.g. "2784…6b6b". Strings of 8 characters or fewer are
-// replaced by "…" entirely.
+// MaskID hides a user id for display. A UUID-length id keeps its first
+// and last 4 characters ("2784…6b6b"), so a user can still tell which of
+// their ids is meant; an id of 8 to 15 characters (a custom name Xray maps
+// to a UUID) keeps only its first and last character, because 8 of its
+// characters would give most of it away; anything shorter becomes "…".
 func MaskID(s string) string {
-	if utf8.RuneCountInString(s) <= 8 {
-		return "…"
-	}
 	r := []rune(s)
-	return string(r[:4]) + "…" + string(r[len(r)-4:])
+	switch {
+	case len(r) >= 16:
+		return string(r[:4]) + "…" + string(r[len(r)-4:])
+	case len(r) >= 8:
+		return string(r[:1]) + "…" + string(r[len(r)-1:])
+	}
+	return "…"
 }
 
 // Security is the body security of a VMess account.
