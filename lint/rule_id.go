@@ -3,6 +3,8 @@ package lint
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 // ruleIDInvalid reports ids Xray refuses: empty, 31 bytes, longer than 36
@@ -30,8 +32,8 @@ func (ruleIDInvalid) check(c *checkContext) {
 		if !ok {
 			continue // schema reports the type
 		}
-		if _, _, err := parseXrayID(id); err != nil {
-			c.reportf(u.ptr+"/"+m.Key, false, "use a UUID (e.g. from `xray uuid`)", "id %q is refused by Xray: %v", c.mask(id), err)
+		if _, _, err := xrayID(id); err != nil {
+			c.reportf(u.ptr+"/"+m.Key, false, "use a UUID (e.g. from `xray uuid`)", "id %q is refused by Xray: %s", c.mask(id), schema.IDProblem(id, err))
 		}
 	}
 }
@@ -81,18 +83,18 @@ func (ruleIDNotUUID) check(c *checkContext) {
 		if !ok || canonicalUUID(id) {
 			continue
 		}
-		uid, mapped, err := parseXrayID(id)
+		uid, mapped, err := xrayID(id)
 		if err != nil {
 			continue
 		}
 		ptr := u.ptr + "/" + m.Key
 		if mapped {
-			c.reportf(ptr, false, "write the UUID itself: "+c.mask(formatUUID(uid)),
-				"id %q is not a UUID: Xray maps this %d-byte string to the UUIDv5 %s; other clients may not", c.mask(id), utf8.RuneCountInString(id), c.mask(formatUUID(uid)))
+			c.reportf(ptr, false, "write the UUID itself: "+c.mask(uid.String()),
+				"id %q is not a UUID: Xray maps this %d-byte string to the UUIDv5 %s; other clients may not", c.mask(id), utf8.RuneCountInString(id), c.mask(uid.String()))
 			continue
 		}
-		c.reportf(ptr, false, "write it as "+c.mask(formatUUID(uid)),
-			"id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, other clients may refuse it", c.mask(id), c.mask(formatUUID(uid)))
+		c.reportf(ptr, false, "write it as "+c.mask(uid.String()),
+			"id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, other clients may refuse it", c.mask(id), c.mask(uid.String()))
 	}
 }
 
@@ -122,7 +124,7 @@ func (ruleDuplicateID) check(c *checkContext) {
 		if !ok {
 			continue
 		}
-		uid, _, err := parseXrayID(id)
+		uid, _, err := xrayID(id)
 		if err != nil {
 			continue
 		}
@@ -135,7 +137,7 @@ func (ruleDuplicateID) check(c *checkContext) {
 		if u.server.ob != nil {
 			scope = u.server.ob.ptr
 		}
-		key := scope + "|" + strings.ToLower(addr) + "|" + port + "|" + formatUUID(uid)
+		key := scope + "|" + strings.ToLower(addr) + "|" + port + "|" + uid.String()
 		ptr := u.ptr + "/" + m.Key
 		if first, dup := seen[key]; dup {
 			c.reportf(ptr, false, "remove the duplicate user", "id %s is already used for %s:%s at %s", c.mask(id), addr, port, first)

@@ -1,8 +1,6 @@
 package lint
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"strings"
 
 	"github.com/xvmtools/xvm/schema"
@@ -50,15 +48,13 @@ func (ruleReality) check(c *checkContext) {
 		}
 		if key == "" {
 			c.reportf(rp+"/publicKey", false, "set `publicKey` to the server's x25519 public key (base64url)", "REALITY needs `publicKey` (or `password`); Xray refuses an empty one")
-		} else if b, err := base64.RawURLEncoding.DecodeString(key); err != nil || len(b) != 32 {
-			c.reportf(keyPtr, false, "copy the public key printed by `xray x25519` on the server", "REALITY public key is not 32 bytes of base64url (no padding)")
+		} else if err := schema.CheckRealityPublicKey(key); err != nil {
+			c.reportf(keyPtr, false, "copy the public key printed by `xray x25519` on the server", "REALITY public key %v; Xray refuses it", err)
 		}
 		if m := r.Member("shortId"); m != nil {
 			if s, ok := str(m.Value); ok {
-				if len(s) > 16 {
-					c.reportf(rp+"/"+m.Key, false, "use at most 16 hex digits", "shortId %q is longer than 16 hex digits", s)
-				} else if _, err := hex.DecodeString(s); err != nil {
-					c.reportf(rp+"/"+m.Key, false, "use an even number of hex digits (0-9, a-f)", "shortId %q is not an even-length hex string; Xray refuses it", s)
+				if err := schema.CheckShortID(s); err != nil {
+					c.reportf(rp+"/"+m.Key, false, "use an even number of hex digits (0-9, a-f), at most 16", "shortId %q %v; Xray refuses it", s, err)
 				}
 			}
 		}
@@ -68,10 +64,11 @@ func (ruleReality) check(c *checkContext) {
 			}
 		}
 		if m := r.Member("fingerprint"); m != nil {
-			if s, ok := str(m.Value); ok {
-				switch strings.ToLower(s) {
-				case "unsafe", "hellogolang":
+			if s, ok := str(m.Value); ok && !schema.IsRealityFingerprint(s) {
+				if schema.IsFingerprint(s) {
 					c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q cannot be used with REALITY", s)
+				} else {
+					c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q is unknown to Xray; it refuses the outbound", s)
 				}
 			}
 		}

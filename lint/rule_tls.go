@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"encoding/hex"
 	"net"
 	"strings"
 	"time"
@@ -140,14 +139,9 @@ func (rulePinnedPeerCert) check(c *checkContext) {
 			if !ok || v == "" {
 				continue
 			}
-			for _, part := range strings.Split(v, ",") {
-				h := strings.ReplaceAll(strings.TrimSpace(part), ":", "")
-				b, err := hex.DecodeString(h)
-				if err != nil || len(b) != 32 {
-					c.reportf(ptrs[i]+"/"+m.Key, false, "use 64 hex digits per certificate, e.g. from `xray tls certChainHash`",
-						"pinnedPeerCertSha256 entry %q is not a hex SHA-256 (64 hex digits); Xray refuses it", strings.TrimSpace(part))
-					break
-				}
+			if err := schema.CheckPinnedPeerCertSHA256(v); err != nil {
+				c.reportf(ptrs[i]+"/"+m.Key, false, "use 64 hex digits per certificate, e.g. from `xray tls certChainHash`",
+					"pinnedPeerCertSha256 %v; Xray refuses it", err)
 			}
 		}
 	}

@@ -227,3 +227,20 @@ func clipText(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// IDProblem says, without repeating the id, why Xray refuses the user id s
+// that vmess.ParseID refused with err: its length, or the reason ParseID
+// gives after the masked id.
+func IDProblem(s string, err error) string {
+	switch n := len(s); {
+	case n == 0:
+		return "it is empty"
+	case n == 31 || n > 36:
+		return fmt.Sprintf("it is %d bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes", n)
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
+}

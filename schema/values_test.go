@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"errors"
 	"sort"
 	"strings"
 	"testing"
@@ -142,6 +143,22 @@ func TestCheckFinalMask(t *testing.T) {
 			}
 			if xerr == nil {
 				t.Errorf("Xray accepts %s", c.in)
+			}
+		})
+	}
+}
+
+// TestIDProblem checks the reason never repeats the id.
+func TestIDProblem(t *testing.T) {
+	for _, c := range []struct{ id, err, want string }{
+		{"", "vmess: invalid user id … (0 bytes): use a UUID", "it is empty"},
+		{strings.Repeat("a", 31), "x", "it is 31 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
+		{strings.Repeat("a", 37), "x", "it is 37 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
+		{"b831-381d6324-4d53-ad4f-8cda48b30811", "vmess: invalid user id b831…0811: a UUID holds only hex digits and dashes", "a UUID holds only hex digits and dashes"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			if got := IDProblem(c.id, errors.New(c.err)); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}
