@@ -161,7 +161,16 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 
 	g := &grpcConn{
 		raw: conn, cc: cc, cancel: cancel, pw: pw, multi: cfg.GRPC.MultiMode,
-		path: escaped, respReady: make(chan struct{}),
+		path: escaped, respReady: make(chan struct{}), connDeadlines: connDeadlines{raw: conn},
+	}
+	// A write deadline interrupts only a Write that is still blocked
+	// (by HTTP/2 flow control); the tunnel is then broken for good.
+	g.write.onExpire = func() {
+		if !g.wmu.TryLock() {
+			g.pw.CloseWithError(os.ErrDeadlineExceeded)
+			return
+		}
+		g.wmu.Unlock()
 	}
 	go func() {
 		resp, err := cc.RoundTrip(req)
@@ -196,9 +205,7 @@ type grpcConn struct {
 	pending [][]byte
 	rerr    error
 
-	dlMu     sync.Mutex
-	rdl, wdl time.Time
-	wTimer   *time.Timer
+	connDeadlines
 
 	closeOnce sync.Once
 }
@@ -237,7 +244,9 @@ func (g *grpcConn) writeErr(err error) error {
 	if g.wclosed.Load() {
 		return fmt.Errorf("transport: write after CloseWrite: %w", net.ErrClosed)
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) || isClosed(g.write.wait()) {
+		// A Write interrupted by its deadline sees the pipe closed; the
+		// response has nothing to add.
 		return g.mapErr(err, true)
 	}
 	t := time.NewTimer(time.Second)
@@ -357,12 +366,10 @@ func (g *grpcConn) mapErr(err error, write bool) error {
 	if err == nil || err == io.EOF || errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	g.dlMu.Lock()
-	dl := g.rdl
+	dl := g.read.get()
 	if write {
-		dl = g.wdl
+		dl = g.write.get()
 	}
-	g.dlMu.Unlock()
 	if !dl.IsZero() && !time.Now().Before(dl) {
 		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
 	}
@@ -464,53 +471,10 @@ func (g *grpcConn) Close() error {
 		g.cancel()
 		g.cc.Close()
 		g.raw.Close()
-		g.dlMu.Lock()
-		if g.wTimer != nil {
-			g.wTimer.Stop()
-		}
-		g.dlMu.Unlock()
+		g.stop()
 	})
 	return nil
 }
 
 func (g *grpcConn) LocalAddr() net.Addr  { return g.raw.LocalAddr() }
 func (g *grpcConn) RemoteAddr() net.Addr { return g.raw.RemoteAddr() }
-
-// SetDeadline sets both deadlines; see SetReadDeadline and
-// SetWriteDeadline.
-func (g *grpcConn) SetDeadline(t time.Time) error {
-	g.SetReadDeadline(t)
-	return g.SetWriteDeadline(t)
-}
-
-// SetReadDeadline applies to the underlying connection, which carries
-// only this stream: when it passes, the tunnel is broken for good.
-func (g *grpcConn) SetReadDeadline(t time.Time) error {
-	g.dlMu.Lock()
-	g.rdl = t
-	g.dlMu.Unlock()
-	return g.raw.SetReadDeadline(t)
-}
-
-// SetWriteDeadline bounds Writes, including ones blocked by HTTP/2 flow
-// control: when it passes during a Write the tunnel is broken for good.
-func (g *grpcConn) SetWriteDeadline(t time.Time) error {
-	g.dlMu.Lock()
-	defer g.dlMu.Unlock()
-	g.wdl = t
-	if g.wTimer != nil {
-		g.wTimer.Stop()
-		g.wTimer = nil
-	}
-	if !t.IsZero() {
-		g.wTimer = time.AfterFunc(time.Until(t), func() {
-			// Only a Write that is still blocked is interrupted.
-			if !g.wmu.TryLock() {
-				g.pw.CloseWithError(os.ErrDeadlineExceeded)
-				return
-			}
-			g.wmu.Unlock()
-		})
-	}
-	return g.raw.SetWriteDeadline(t)
-}

@@ -102,6 +102,7 @@ type httpHeaderConn struct {
 	header  []byte // nil once sent
 	rmu     sync.Mutex
 	readHdr bool
+	resp    headerReader // the response header read so far
 	pending []byte
 }
 
@@ -131,12 +132,15 @@ func (c *httpHeaderConn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if !c.readHdr {
-		rest, err := readHTTPHeader(c.Conn)
+		// A failed read (a deadline) keeps what arrived, so a Read after
+		// the deadline is moved resumes inside the header.
+		rest, err := c.resp.read(c.Conn)
 		if err != nil {
 			return 0, err
 		}
 		c.readHdr = true
 		c.pending = rest
+		c.resp = headerReader{}
 	}
 	if len(c.pending) > 0 {
 		n := copy(b, c.pending)
@@ -152,19 +156,30 @@ func (c *httpHeaderConn) CloseWrite() error { return closeWrite(c.Conn) }
 // readHTTPHeader reads up to and including the first CRLFCRLF (at most
 // maxHTTPHeader bytes before it) and returns what came after it.
 func readHTTPHeader(r io.Reader) ([]byte, error) {
-	buf := make([]byte, 0, 2048)
-	tmp := make([]byte, 2048)
+	var h headerReader
+	return h.read(r)
+}
+
+// headerReader reads a disguise response header across calls: bytes read
+// before an error (a read deadline) are kept, so the next call resumes.
+type headerReader struct {
+	buf []byte
+}
+
+// read reads until the end of the header and returns what came after it.
+func (h *headerReader) read(r io.Reader) ([]byte, error) {
+	var tmp [2048]byte
 	for {
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			return buf[i+4:], nil
+		if i := bytes.Index(h.buf, []byte("\r\n\r\n")); i >= 0 {
+			return h.buf[i+4:], nil
 		}
-		if len(buf) > maxHTTPHeader+4 {
+		if len(h.buf) > maxHTTPHeader+4 {
 			return nil, fmt.Errorf("%w: no end of header in %d bytes", ErrHTTPHeader, maxHTTPHeader)
 		}
-		n, err := r.Read(tmp)
-		buf = append(buf, tmp[:n]...)
+		n, err := r.Read(tmp[:])
+		h.buf = append(h.buf, tmp[:n]...)
 		if err != nil {
-			if bytes.Contains(buf, []byte("\r\n\r\n")) {
+			if bytes.Contains(h.buf, []byte("\r\n\r\n")) {
 				continue
 			}
 			if err == io.EOF {

@@ -88,8 +88,7 @@ type wsConn struct {
 	rmu    sync.Mutex
 	reader io.Reader
 
-	dlMu          sync.Mutex
-	rdl, wdl      time.Time
+	connDeadlines
 	closeOnce     sync.Once
 	closed        chan struct{}
 	closeWriteErr error
@@ -128,7 +127,7 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 	display := scheme + "://" + urlHost + normalizePath(path)
 
 	c := &wsConn{raw: conn, trace: trace, edMax: ed, baseCtx: context.WithoutCancel(ctx),
-		ready: make(chan struct{}), closed: make(chan struct{})}
+		ready: make(chan struct{}), closed: make(chan struct{}), connDeadlines: connDeadlines{raw: conn}}
 	c.upgrade = func(ctx context.Context, early []byte) (*websocket.Conn, error) {
 		h := header.Clone()
 		if early != nil {
@@ -186,10 +185,7 @@ func (c *wsConn) runUpgrade(early []byte) error {
 	up := c.upgrade
 	c.upgrade = nil
 	ctx := c.baseCtx
-	c.dlMu.Lock()
-	wdl := c.wdl
-	c.dlMu.Unlock()
-	if !wdl.IsZero() {
+	if wdl := c.write.get(); !wdl.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, wdl)
 		defer cancel()
@@ -212,10 +208,8 @@ func (c *wsConn) runUpgrade(early []byte) error {
 }
 
 func (c *wsConn) restoreDeadlines() {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	c.raw.SetReadDeadline(c.rdl)
-	c.raw.SetWriteDeadline(c.wdl)
+	c.raw.SetReadDeadline(c.read.get())
+	c.raw.SetWriteDeadline(c.write.get())
 }
 
 // Write sends b as one binary message (the first one as early data when
@@ -245,12 +239,19 @@ func (c *wsConn) Write(b []byte) (int, error) {
 }
 
 // Read returns payload bytes of the server's messages. Before a deferred
-// upgrade has happened it waits for the first Write.
+// upgrade has happened it waits for the first Write, or until the read
+// deadline passes.
 func (c *wsConn) Read(b []byte) (int, error) {
 	select {
 	case <-c.ready:
-	case <-c.closed:
-		return 0, net.ErrClosed
+	default:
+		select {
+		case <-c.ready:
+		case <-c.closed:
+			return 0, net.ErrClosed
+		case <-c.read.wait():
+			return 0, os.ErrDeadlineExceeded
+		}
 	}
 	if c.upErr != nil {
 		return 0, c.upErr
@@ -311,6 +312,7 @@ func (c *wsConn) Close() error {
 			}
 		default:
 		}
+		c.stop()
 		err = c.raw.Close()
 	})
 	return err
@@ -318,24 +320,3 @@ func (c *wsConn) Close() error {
 
 func (c *wsConn) LocalAddr() net.Addr  { return c.raw.LocalAddr() }
 func (c *wsConn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }
-
-func (c *wsConn) SetDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	c.rdl, c.wdl = t, t
-	c.dlMu.Unlock()
-	return c.raw.SetDeadline(t)
-}
-
-func (c *wsConn) SetReadDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	c.rdl = t
-	c.dlMu.Unlock()
-	return c.raw.SetReadDeadline(t)
-}
-
-func (c *wsConn) SetWriteDeadline(t time.Time) error {
-	c.dlMu.Lock()
-	c.wdl = t
-	c.dlMu.Unlock()
-	return c.raw.SetWriteDeadline(t)
-}
