@@ -92,7 +92,7 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
 
 // diagnose classifies the first sample's failure. A rejection gets a skew
 // search, which tells a skewed clock from a wrong id.
-func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error) (*Failure, *Skew) {
+func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error, s *slot) (*Failure, *Skew) {
 	f := p.classify(t, acct, err)
 	if f.Kind != KindAuthRejected {
 		return f, nil
@@ -112,7 +112,7 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		}
 	}
 	pace := p.serverOf(t)
-	if err := pace.take(ctx); err != nil {
+	if err := pace.take(ctx, s); err != nil {
 		return f, nil // interrupted; the caller drops the result
 	}
 	defer pace.release()

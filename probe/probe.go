@@ -77,8 +77,8 @@ func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) 
 	if opts.OnResult != nil {
 		emit = func(_ int, r Result) { opts.OnResult(r) }
 	}
-	return runOrdered(ctx, len(targets), p.opts.Concurrency, func(ctx context.Context, i int) (Result, bool) {
-		r, done := p.probe(ctx, &targets[i])
+	return runOrdered(ctx, len(targets), p.opts.Concurrency, func(ctx context.Context, i int, s *slot) (Result, bool) {
+		r, done := p.probe(ctx, &targets[i], s)
 		r.Index = i
 		return r, done
 	}, emit), nil
@@ -164,7 +164,7 @@ func urlPort(u *url.URL) uint16 {
 
 // probe measures one target. done is false when ctx was cancelled before it
 // finished.
-func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
+func (p *prober) probe(ctx context.Context, t *Target, sl *slot) (Result, bool) {
 	r := Result{
 		Name:     t.Name,
 		Address:  t.Stream.Address,
@@ -206,7 +206,7 @@ func (p *prober) probe(ctx context.Context, t *Target) (Result, bool) {
 			if len(samples) == 0 && i == 0 {
 				// The first sample decides whether the server works at all;
 				// a dead server costs one timeout, not Count of them.
-				f, skew := p.diagnose(ctx, t, acct, err)
+				f, skew := p.diagnose(ctx, t, acct, err, sl)
 				if ctx.Err() != nil {
 					return r, false
 				}

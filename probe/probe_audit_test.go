@@ -330,3 +330,51 @@ func TestProbeSameWrongIDTwice(t *testing.T) {
 		t.Fatalf("%d verdicts shared, %d connections; want 1 and 37", shared, n)
 	}
 }
+
+// TestProbeSearchTurnsDoNotStall: rejected entries of one server that wait
+// for their search turn give their run slot back, so at concurrency 2 the
+// healthy servers behind them finish while the searches go on.
+func TestProbeSearchTurnsDoNotStall(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	other := startServer(t, vmesstest.ServerOptions{})
+	var targets []Target
+	for i := range 3 {
+		targets = append(targets, targetFor(t, fmt.Sprint("wrong", i), srv.Host, srv.Port, vmesstest.NewUUID(), "auto", ""))
+	}
+	for i := range 4 {
+		targets = append(targets, targetFor(t, fmt.Sprint("ok", i), other.Host, other.Port, other.ID, "auto", ""))
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Concurrency = 2
+	// A search of ±1h is 33 handshakes, 20 ms apart: about 0.65 s each,
+	// and the three take turns.
+	opts.SkewSearch = SkewSearch{Range: time.Hour, Spacing: 20 * time.Millisecond, SlowSpacing: 20 * time.Millisecond}
+	var (
+		mu   sync.Mutex
+		done = map[string]time.Duration{}
+	)
+	start := time.Now()
+	opts.OnResult = func(r Result) {
+		mu.Lock()
+		done[r.Name] = time.Since(start)
+		mu.Unlock()
+	}
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		wantOK := strings.HasPrefix(r.Name, "ok")
+		if r.OK != wantOK || (!wantOK && r.Error.Kind != KindAuthRejected) {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+		if wantOK && done[r.Name] > 400*time.Millisecond {
+			t.Errorf("%s finished at %v, behind the first search (wrong0 at %v)", r.Name, done[r.Name], done["wrong0"])
+		}
+	}
+	if d := done["wrong2"]; d < 3*600*time.Millisecond {
+		t.Errorf("the three searches of one server ended at %v; want them one after another (≥ 1.8 s)", d)
+	}
+}

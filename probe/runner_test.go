@@ -23,7 +23,7 @@ func TestRunOrdered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var inFlight, peak atomic.Int32
 			seen := make(map[int]int)
-			got := runOrdered(context.Background(), tt.n, tt.workers, func(ctx context.Context, i int) (int, bool) {
+			got := runOrdered(context.Background(), tt.n, tt.workers, func(ctx context.Context, i int, _ *slot) (int, bool) {
 				cur := inFlight.Add(1)
 				for {
 					p := peak.Load()
@@ -57,7 +57,7 @@ func TestRunOrdered(t *testing.T) {
 func TestRunOrderedCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var started atomic.Int32
-	got := runOrdered(ctx, 100, 4, func(ctx context.Context, i int) (int, bool) {
+	got := runOrdered(ctx, 100, 4, func(ctx context.Context, i int, _ *slot) (int, bool) {
 		if started.Add(1) == 3 {
 			cancel()
 		}
@@ -78,5 +78,42 @@ func TestRunOrderedCancel(t *testing.T) {
 	}
 	if len(got) == 0 {
 		t.Fatal("no finished results returned")
+	}
+}
+
+// TestRunOrderedPark: a call that parks its slot (waiting on another
+// target) lets the next target start; it counts again once it unparks.
+func TestRunOrderedPark(t *testing.T) {
+	release := make(chan struct{})
+	var inFlight, peak atomic.Int32
+	got := runOrdered(context.Background(), 6, 2, func(ctx context.Context, i int, s *slot) (int, bool) {
+		if i < 2 {
+			// The first two wait on something that only the last target
+			// releases: without parking, nothing else could start.
+			s.park()
+			<-release
+			if err := s.unpark(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+		cur := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if cur <= p || peak.CompareAndSwap(p, cur) {
+				break
+			}
+		}
+		if i == 5 {
+			close(release)
+		}
+		time.Sleep(time.Millisecond)
+		return i, true
+	}, nil)
+	if len(got) != 6 {
+		t.Fatalf("%d results, want 6", len(got))
+	}
+	if p := peak.Load(); p > 2 {
+		t.Fatalf("%d calls worked at once, want at most 2", p)
 	}
 }

@@ -108,14 +108,26 @@ func newServerPace() *serverPace {
 	return sp
 }
 
-// take waits for this server's search turn; release gives it back.
-func (sp *serverPace) take(ctx context.Context) error {
+// take waits for this server's search turn; release gives it back. While
+// it waits, the caller's run slot is parked, so targets of other servers
+// go on.
+func (sp *serverPace) take(ctx context.Context, s *slot) error {
 	select {
 	case <-sp.turn:
 		return nil
+	default:
+	}
+	s.park()
+	select {
+	case <-sp.turn:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if err := s.unpark(ctx); err != nil {
+		sp.release()
+		return err
+	}
+	return nil
 }
 
 func (sp *serverPace) release() { sp.turn <- struct{}{} }
