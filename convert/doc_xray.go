@@ -81,10 +81,46 @@ func (p *parser) xray(data []byte) error {
 			}
 			continue
 		}
-		n, warns, err := FromXray(&o)
-		p.entry(field, line, n, warns, err)
+		p.outbound(field, line, &o)
 	}
 	return nil
+}
+
+// outbound reads one Xray outbound. A vnext with several servers or users
+// (the seed manual's shape) gives one node per server × user, with a
+// warning that current Xray needs one outbound for each.
+func (p *parser) outbound(field string, line int, o *conf.Outbound) {
+	parts := o.Settings.Split()
+	if len(parts) <= 1 {
+		n, warns, err := FromXray(o)
+		p.entry(field, line, n, warns, err)
+		return
+	}
+	servers := "1 server"
+	if n := len(o.Settings.Vnext); n != 1 {
+		servers = fmt.Sprintf("%d servers", n)
+	}
+	p.report(Warning, line, errField(joinField(field, "settings.vnext"),
+		"%s with %d users in all: written as %d nodes, one per server and user, because current Xray takes exactly one server with one user per outbound",
+		servers, len(parts), len(parts)))
+	k := 0
+	for i, srv := range o.Settings.Vnext {
+		for j := range srv.Users {
+			one := *o
+			one.Settings = &parts[k]
+			k++
+			n, warns, err := FromXray(&one)
+			p.entry(joinField(field, fmt.Sprintf("settings.vnext[%d].users[%d]", i, j)), line, n, warns, err)
+		}
+	}
+}
+
+// joinField joins a field path prefix (which may be empty) and a field.
+func joinField(prefix, field string) string {
+	if prefix == "" {
+		return field
+	}
+	return prefix + "." + field
 }
 
 // xrayValue decodes JSON, TOML or YAML into plain values.
@@ -170,7 +206,7 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	}
 	srv, user, ok := o.Settings.Target()
 	if !ok {
-		return nil, nil, errField("settings.vnext", "want exactly one server with exactly one user (Xray's rule); use one outbound per server")
+		return nil, nil, errField("settings.vnext", "want exactly one server with exactly one user (Xray's rule); split the settings first (conf.VMessSettings.Split), or use Parse, which does")
 	}
 	n := &Node{Origin: Origin{Dialect: DialectXray}, Name: o.Tag, Server: normaliseServer(srv.Address), Port: srv.Port}
 	if n.Server == "" {

@@ -77,8 +77,8 @@ func TestParseDocuments(t *testing.T) {
 		},
 		{
 			file:      "xray.jsonc",
-			wantNames: []string{"x-ws", "x-flat", "x-kcp-legacy"},
-			wantDiags: []diagWant{{Note, 13, "outbounds[1]"}, {Error, 25, "outbounds[4]"}},
+			wantNames: []string{"x-ws", "x-flat", "x-kcp-legacy", "x-two-users", "x-two-users"},
+			wantDiags: []diagWant{{Note, 13, "outbounds[1]"}},
 			check: func(t *testing.T, nodes []*Node) {
 				if ws := nodes[0]; ws.Path != "/ws?ed=2048" || len(ws.ALPN) != 2 || ws.SNI != "sni.example.com" {
 					t.Errorf("x-ws = %+v", ws)

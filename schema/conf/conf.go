@@ -87,6 +87,28 @@ type User struct {
 	Experiments string `json:"experiments,omitempty"`
 }
 
+// Split returns one settings object per server × user of a vnext list (the
+// seed manual allows several of each; current Xray refuses more than one),
+// each in vnext form with one server and one user, in document order. The
+// flat form and a vnext with exactly one server and user come back as they
+// are. Servers without users are skipped, so an empty result means there is
+// no server with a user at all.
+func (s *VMessSettings) Split() []VMessSettings {
+	if s == nil {
+		return nil
+	}
+	if s.Address != "" {
+		return []VMessSettings{*s}
+	}
+	var out []VMessSettings
+	for _, srv := range s.Vnext {
+		for _, u := range srv.Users {
+			out = append(out, VMessSettings{Vnext: []Server{{Address: srv.Address, Port: srv.Port, Users: []User{u}}}})
+		}
+	}
+	return out
+}
+
 // Target returns the server and user the settings describe, whichever shape
 // they use, and false when there is not exactly one of each.
 func (s *VMessSettings) Target() (Server, User, bool) {
