@@ -82,8 +82,10 @@ var fingerprintByName = map[string]*utls.ClientHelloID{
 
 // lookupFingerprint resolves an Xray fingerprint name. It returns nil,
 // nil for "unsafe" (Go's crypto/tls). "" is uTLS Chrome, Xray's default.
+// Like Xray's loader it lowercases the name and trims nothing: a name
+// with spaces is one Xray refuses to load.
 func lookupFingerprint(name string) (*utls.ClientHelloID, error) {
-	switch name = strings.ToLower(strings.TrimSpace(name)); name {
+	switch name = strings.ToLower(name); name {
 	case "":
 		return &utls.HelloChrome_Auto, nil
 	case "unsafe":
@@ -151,7 +153,7 @@ func (c *Config) tlsPlan() (*tlsPlan, error) {
 		return nil, err
 	}
 	p.hello = hello
-	switch strings.ToLower(strings.TrimSpace(t.Fingerprint)) {
+	switch strings.ToLower(t.Fingerprint) {
 	case "randomized", "randomizednoalpn", "hellorandomized", "hellorandomizedalpn", "hellorandomizednoalpn":
 		p.randomized = true
 	}
