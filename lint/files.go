@@ -28,7 +28,9 @@ func lintableExt(name string) bool {
 // Expand turns PATH arguments into file names, in a stable order: files
 // as given, directories searched recursively for *.json *.jsonc *.yaml
 // *.yml *.toml (hidden directories skipped), globs expanded, and "-"
-// kept for stdin. A PATH that matches nothing is an error.
+// kept for stdin. A PATH that matches nothing, or a directory (or a glob
+// of directories) holding no such file, is an error: a wrong path in CI
+// must not pass as "no findings".
 func Expand(paths []string) ([]string, error) {
 	var out []string
 	seen := make(map[string]bool)
@@ -54,6 +56,7 @@ func Expand(paths []string) ([]string, error) {
 			}
 			matches = m
 		}
+		before := len(out)
 		for _, m := range matches {
 			st, err := os.Stat(m)
 			if err != nil {
@@ -87,8 +90,22 @@ func Expand(paths []string) ([]string, error) {
 				add(f)
 			}
 		}
+		if len(out) == before && !alreadyListed(seen, matches) {
+			return nil, fmt.Errorf("lint: no config files under %s (looked for *.json *.jsonc *.yaml *.yml *.toml); check the path", p)
+		}
 	}
 	return out, nil
+}
+
+// alreadyListed reports whether every match is a file an earlier PATH
+// already named (so adding nothing new is not an empty directory).
+func alreadyListed(seen map[string]bool, matches []string) bool {
+	for _, m := range matches {
+		if !seen[m] {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadFunc reads one named input ("-" for stdin).

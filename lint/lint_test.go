@@ -198,6 +198,54 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// TestExpandNothingToLint checks a PATH that yields no config file is an
+// error that names it, so a wrong path in CI cannot pass.
+func TestExpandNothingToLint(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"empty/", "txt/notes.txt", "hidden/.git/x.json", "ok/a.json"} {
+		p := filepath.Join(dir, f)
+		if strings.HasSuffix(f, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		paths []string
+		want  string // "" means no error
+	}{
+		{"empty dir", []string{filepath.Join(dir, "empty")}, "no config files under"},
+		{"only other files", []string{filepath.Join(dir, "txt")}, "no config files under"},
+		{"only hidden configs", []string{filepath.Join(dir, "hidden")}, "no config files under"},
+		{"empty dir beside a good one", []string{filepath.Join(dir, "ok"), filepath.Join(dir, "empty")}, "no config files under"},
+		{"glob of empty dirs", []string{filepath.Join(dir, "[et]*")}, "no config files under"},
+		{"glob matching nothing", []string{filepath.Join(dir, "nope*")}, "matches no file"},
+		{"glob of dirs with one config", []string{filepath.Join(dir, "*")}, ""},
+		{"same file twice", []string{filepath.Join(dir, "ok"), filepath.Join(dir, "ok", "a.json")}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Expand(tt.paths)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseFileConfig(t *testing.T) {
 	fc, err := ParseFileConfig([]byte("target: seed\nfail-on: warning\nrules:\n  unknown-key: off\n  alter-id: error\n"))
 	if err != nil {

@@ -96,24 +96,24 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("lint: read config: %w", err)}
 	}
 
-	targetName := fc.Target
+	targetName, targetFrom := fc.Target, cfgPath+": target"
 	if o.Target != "" {
-		targetName = o.Target
+		targetName, targetFrom = o.Target, "--target"
 	}
 	target, err := lint.ParseTarget(targetName)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return usageErrorf("%s", flagError(targetFrom, err))
 	}
-	failOnName := "error"
+	failOnName, failOnFrom := "error", ""
 	if fc.FailOn != "" {
-		failOnName = fc.FailOn
+		failOnName, failOnFrom = fc.FailOn, cfgPath+": fail-on"
 	}
 	if o.FailOn != "" {
-		failOnName = o.FailOn
+		failOnName, failOnFrom = o.FailOn, "--fail-on"
 	}
 	failOn, err := lint.ParseSeverity(failOnName)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return usageErrorf("%s", flagError(failOnFrom, err))
 	}
 	rules := fc.Rules
 	if rules == nil {
@@ -198,6 +198,12 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		return errFindings
 	}
 	return nil
+}
+
+// flagError names where a bad value came from (a flag or the settings
+// file) in front of the library's message: "lint: --fail-on: unknown …".
+func flagError(from string, err error) string {
+	return "lint: " + from + ": " + strings.TrimPrefix(err.Error(), "lint: ")
 }
 
 // readBounded reads at most schema.MaxSize bytes (plus one, so that the

@@ -37,6 +37,10 @@ func TestLintCommand(t *testing.T) {
 	good := writeFile(t, dir, "good.json", lintGood)
 	writeFile(t, dir, "tree/a.yaml", "vnext:\n  - address: a.example.com\n    port: 0\n    users: [{id: 27848739-7e62-4138-9fd3-098a63964b6b}]\n")
 	writeFile(t, dir, "tree/notes.txt", "not a config")
+	writeFile(t, dir, "txt/notes.txt", "not a config")
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
@@ -70,6 +74,11 @@ func TestLintCommand(t *testing.T) {
 		{"no path", false, "", []string{"lint"}, 2, nil, nil, "no PATH"},
 		{"missing file", false, "", []string{"lint", filepath.Join(dir, "missing.json")}, 2, nil, nil, "no such file"},
 		{"bad target", false, "", []string{"lint", "--target", "v2ray", bad}, 2, nil, nil, "unknown target"},
+		{"bad fail-on names the flag", false, "", []string{"lint", "--fail-on", "bad", bad}, 2, nil, nil, `lint: --fail-on: unknown severity "bad"`},
+		{"bad target names the flag", false, "", []string{"lint", "--target", "v2", bad}, 2, nil, nil, `lint: --target: unknown target "v2"`},
+		{"empty directory", false, "", []string{"lint", filepath.Join(dir, "empty")}, 2, nil, nil, "no config files under " + filepath.Join(dir, "empty")},
+		{"directory without configs", false, "", []string{"lint", filepath.Join(dir, "txt")}, 2, nil, nil, "no config files under"},
+		{"glob matching nothing", false, "", []string{"lint", filepath.Join(dir, "*.nothing")}, 2, nil, nil, "matches no file"},
 		{"list rules", false, "", []string{"lint", "--list-rules"}, 0, []string{"unknown-key", "allow-insecure", "vnext-count"}, nil, ""},
 	}
 	for _, tt := range tests {
