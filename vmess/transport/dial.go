@@ -121,6 +121,10 @@ func (c *Config) plan() (*plan, error) {
 	switch strings.ToLower(c.Security) {
 	case "", "none":
 	case "tls":
+		if c.TLS.ECHConfigList != "" {
+			return nil, &UnsupportedError{What: "tlsSettings.echConfigList (Encrypted Client Hello)",
+				Hint: "xvm cannot probe this server as configured; remove echConfigList only if the server also accepts a plain ClientHello"}
+		}
 		tp, err := c.tlsPlan()
 		if err != nil {
 			return nil, err
@@ -139,6 +143,10 @@ func (c *Config) plan() (*plan, error) {
 		default:
 			return nil, &UnsupportedError{What: fmt.Sprintf("rawSettings.header.type %q", c.Raw.HeaderType)}
 		}
+	}
+	if c.Sockopt.DialerProxy != "" {
+		return nil, &UnsupportedError{What: fmt.Sprintf("sockopt.dialerProxy %q (chaining through another outbound)", c.Sockopt.DialerProxy),
+			Hint: "xvm dials the server directly; probe the outbound named there, or this one without dialerProxy if the server is reachable directly"}
 	}
 	if c.Address == "" {
 		return nil, errors.New("transport: empty server address; set the outbound's address")

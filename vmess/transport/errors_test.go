@@ -343,6 +343,52 @@ func TestUnsupported(t *testing.T) {
 	}
 }
 
+// TestUnsupportedSettings: settings that change what the connection is
+// (Encrypted Client Hello, chaining through another outbound) are refused
+// by name before any I/O rather than silently ignored.
+func TestUnsupportedSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  transport.Config
+		want string // in the error; "" means Dial does not refuse
+	}{
+		{"ech", transport.Config{Security: "tls", TLS: transport.TLSConfig{ECHConfigList: "AEn+DQBFKwAgACABWIHUGj4u+PIggYXcR5JF0gYk3dCRioBW8uJq9H4mKAAIAAEAAQABAANAEnB1YmxpYy50bHMtZWNoLmRldgAA"}}, "echConfigList"},
+		{"ech-dns-query", transport.Config{Network: "ws", Security: "TLS", TLS: transport.TLSConfig{ECHConfigList: "udp://1.1.1.1"}}, "echConfigList"},
+		{"ech-without-tls", transport.Config{TLS: transport.TLSConfig{ECHConfigList: "udp://1.1.1.1"}}, ""}, // Xray reads tlsSettings only with security tls
+		{"dialer-proxy", transport.Config{Sockopt: transport.SockoptConfig{DialerProxy: "chain"}}, `sockopt.dialerProxy "chain"`},
+		{"dialer-proxy-grpc-tls", transport.Config{Network: "grpc", Security: "tls", Sockopt: transport.SockoptConfig{DialerProxy: "x"}}, "sockopt.dialerProxy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			// Port 9 on loopback: a dial would be refused, so an error
+			// without a connect phase proves no I/O happened.
+			cfg.Address, cfg.Port = "127.0.0.1", 9
+			_, err := transport.Dial(context.Background(), &cfg, nil)
+			te := phaseOf(t, err)
+			var ue *transport.UnsupportedError
+			if tt.want == "" {
+				if errors.As(err, &ue) || te.Phase == transport.PhaseConfig {
+					t.Fatalf("Dial refused the config: %v", err)
+				}
+				return
+			}
+			if !errors.As(err, &ue) {
+				t.Fatalf("error %v is not an *UnsupportedError", err)
+			}
+			if te.Phase != transport.PhaseConfig {
+				t.Errorf("phase %q, want config", te.Phase)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "not supported") {
+				t.Errorf("error %q does not name %s as unsupported", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "use raw, ws") {
+				t.Errorf("error %q suggests other networks for a setting that has nothing to do with them", err)
+			}
+		})
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string

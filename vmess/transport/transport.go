@@ -50,6 +50,9 @@ type Config struct {
 	HTTPUpgrade HTTPUpgradeConfig
 	// GRPC is grpcSettings.
 	GRPC GRPCConfig
+	// Sockopt is the part of streamSettings.sockopt that changes where
+	// the connection goes.
+	Sockopt SockoptConfig
 
 	// NetDialer dials TCP; nil means a zero net.Dialer. It is always given
 	// an IP literal address: name resolution is done by Resolver so the
@@ -93,6 +96,19 @@ type TLSConfig struct {
 	AllowInsecure bool
 	// RootCAs are the trusted roots; nil means the system roots.
 	RootCAs *x509.CertPool
+	// ECHConfigList is tlsSettings.echConfigList. xvm does not speak
+	// Encrypted Client Hello: a non-empty value makes Dial fail with an
+	// *UnsupportedError rather than probe without the ECH the server may
+	// require.
+	ECHConfigList string
+}
+
+// SockoptConfig is the part of Xray's sockopt that Dial must know about.
+type SockoptConfig struct {
+	// DialerProxy is sockopt.dialerProxy, the tag of another outbound
+	// that carries this one. xvm dials directly only: a non-empty value
+	// makes Dial fail with an *UnsupportedError.
+	DialerProxy string
 }
 
 // RawConfig is Xray's rawSettings (tcpSettings).
@@ -232,11 +248,18 @@ func (e *Error) Timeout() bool {
 type UnsupportedError struct {
 	// What names the unsupported setting, e.g. `network "xhttp"`.
 	What string
+	// Hint says what to do instead; empty means the supported networks
+	// and securities.
+	Hint string
 }
 
-// Error names the unsupported setting and what is supported instead.
+// Error names the unsupported setting and what to do instead.
 func (e *UnsupportedError) Error() string {
-	return "transport: " + e.What + " is not supported yet; use raw, ws, httpupgrade or grpc with security none or tls"
+	hint := e.Hint
+	if hint == "" {
+		hint = "use raw, ws, httpupgrade or grpc with security none or tls"
+	}
+	return "transport: " + e.What + " is not supported yet; " + hint
 }
 
 // Warnings lists what in c a current Xray would refuse or warn about but
