@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,8 +50,12 @@ type EmitOptions struct {
 // Emit writes nodes in the target dialect. Names are made unique (and
 // templated) first, on copies. Nodes the target cannot express are Error
 // diagnostics and left out; everything else a target cannot carry is a
-// Warning. The error is for an unknown target or an encoder failure.
+// Warning. The error is for an unknown target, a name template with an
+// unknown placeholder, or an encoder failure.
 func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic, error) {
+	if err := CheckNameTemplate(opts.NameTemplate); err != nil {
+		return nil, nil, err
+	}
 	nodes = prepareNames(nodes, opts.NameTemplate)
 	var diags []Diagnostic
 	fail := func(n *Node, err error) {
@@ -168,6 +173,37 @@ func targetList() string {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")
+}
+
+// NamePlaceholders are the placeholders a name template may use.
+func NamePlaceholders() []string {
+	return []string{"{name}", "{server}", "{port}", "{network}", "{security}", "{index}"}
+}
+
+// CheckNameTemplate reports a placeholder in tmpl that is not one of
+// NamePlaceholders (a "{word}" that would otherwise be written literally).
+func CheckNameTemplate(tmpl string) error {
+	rest := tmpl
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return nil
+		}
+		rest = rest[i:]
+		j := strings.IndexByte(rest, '}')
+		if j < 0 {
+			return nil
+		}
+		ph := rest[:j+1]
+		if strings.ContainsAny(ph[1:], "{ ") {
+			rest = rest[1:]
+			continue
+		}
+		if !slices.Contains(NamePlaceholders(), ph) {
+			return fmt.Errorf("convert: name template: unknown placeholder %s; want %s", clip(ph), strings.Join(NamePlaceholders(), " "))
+		}
+		rest = rest[j+1:]
+	}
 }
 
 // prepareNames returns copies of nodes with the template applied and

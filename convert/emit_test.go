@@ -331,3 +331,36 @@ func TestNamesUniqueAndTemplated(t *testing.T) {
 		t.Error("prepareNames changed the caller's nodes")
 	}
 }
+
+func TestCheckNameTemplate(t *testing.T) {
+	for _, tt := range []struct {
+		tmpl string
+		bad  string // the placeholder named in the error; "" means valid
+	}{
+		{"", ""},
+		{"{index} {name} {server}:{port} {network}/{security}", ""},
+		{"plain", ""},
+		{"{ {name} }", ""},
+		{"{{name}}", ""},
+		{"open { only", ""},
+		{"{foo}", "{foo}"},
+		{"{name} {Name}", "{Name}"},
+		{"{}", "{}"},
+	} {
+		t.Run(tt.tmpl, func(t *testing.T) {
+			err := CheckNameTemplate(tt.tmpl)
+			if tt.bad == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "unknown placeholder "+tt.bad+"; want {name}") {
+				t.Fatalf("error %v, want one naming %s and listing the valid ones", err, tt.bad)
+			}
+			if _, _, err := Emit(nil, ToURILink, EmitOptions{NameTemplate: tt.tmpl}); err == nil {
+				t.Error("Emit accepted the template")
+			}
+		})
+	}
+}

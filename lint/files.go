@@ -16,6 +16,9 @@ import (
 // Stdin is the PATH argument that means standard input.
 const Stdin = "-"
 
+// StdinName is how messages name standard input (in every xvm verb).
+const StdinName = "<stdin>"
+
 // lintableExt reports whether a file found in a directory is linted.
 func lintableExt(name string) bool {
 	switch strings.ToLower(filepath.Ext(name)) {
@@ -139,7 +142,7 @@ func (l *Linter) Run(ctx context.Context, names []string, read ReadFunc) (Report
 				}
 				display := name
 				if name == Stdin {
-					display = "<stdin>"
+					display = StdinName
 				}
 				ds, err := l.LintBytes(ctx, display, data)
 				for j := range ds {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/lint"
 )
 
 // convertOptions are the flags of xvm convert.
@@ -88,6 +89,9 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	if opts.MaxInput <= 0 {
 		return usageErrorf("convert: --max-input-size must be positive")
 	}
+	if err := convert.CheckNameTemplate(opts.NameTemplate); err != nil {
+		return usageErrorf("convert: --name-template %q: %s", opts.NameTemplate, strings.TrimPrefix(err.Error(), "convert: name template: "))
+	}
 	if len(args) == 0 {
 		args = []string{"-"}
 	}
@@ -99,6 +103,9 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 		name, data, err := readInput(a, "convert", arg, i, opts.MaxInput, &usedStdin)
 		if err != nil {
 			return &exitError{code: exitUsage, err: err}
+		}
+		if arg == "-" {
+			name = lint.StdinName // one spelling in every verb
 		}
 		res, err := convert.Parse(ctx, name, data, convert.Options{From: from, MaxInputBytes: opts.MaxInput})
 		if err != nil {
@@ -157,7 +164,9 @@ type diagPrinter struct {
 
 func (p diagPrinter) print(diags []convert.Diagnostic) {
 	for _, d := range diags {
-		if p.quiet && d.Severity != convert.Error {
+		if p.quiet && d.Severity == convert.Note {
+			// -q drops notes only: a warning says something was lost or
+			// changed, and that is never dropped silently.
 			continue
 		}
 		line := d.String()
