@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -84,6 +85,66 @@ func FuzzHTTPHeaderResponse(f *testing.F) {
 		i := strings.Index(in, "\r\n\r\n")
 		if i < 0 || i > maxHTTPHeader+4 || string(rest) != in[i+4:min(len(in), i+4+len(rest))] {
 			t.Fatalf("accepted %q, rest %q", in, rest)
+		}
+	})
+}
+
+// cutReader returns s with a read deadline error after each of the
+// chunk sizes in cuts, then the rest without interruption.
+type cutReader struct {
+	s    string
+	cuts []byte
+}
+
+func (r *cutReader) Read(b []byte) (int, error) {
+	if len(r.s) == 0 {
+		return 0, io.EOF
+	}
+	if len(r.cuts) > 0 {
+		c := int(r.cuts[0])
+		r.cuts = r.cuts[1:]
+		n := copy(b[:min(len(b), c)], r.s)
+		r.s = r.s[n:]
+		return n, os.ErrDeadlineExceeded
+	}
+	n := copy(b, r.s)
+	r.s = r.s[n:]
+	return n, nil
+}
+
+// FuzzHTTPHeaderResume: the disguise response header read with read
+// timeouts at arbitrary points, resumed after each, gives what an
+// uninterrupted read gives.
+func FuzzHTTPHeaderResume(f *testing.F) {
+	f.Add("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\nbody", []byte{5, 0, 50, 2, 1, 1, 1})
+	f.Add("HTTP/1.1 200 OK\r\n\r\n", []byte{17, 1})
+	f.Add("HTTP/1.1 200 OK\r\n", []byte{3})
+	f.Fuzz(func(t *testing.T, in string, cuts []byte) {
+		r := &cutReader{s: in, cuts: cuts}
+		var h headerReader
+		var rest []byte
+		var err error
+		for range len(cuts) + 1 {
+			if rest, err = h.read(r); !errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("still timing out after every cut was resumed")
+		}
+		i := strings.Index(in, "\r\n\r\n")
+		switch {
+		case i < 0:
+			if err == nil {
+				t.Fatalf("accepted %q without an end of header", in)
+			}
+		case i <= maxHTTPHeader:
+			if err != nil {
+				t.Fatalf("%q with cuts %v: %v", in, cuts, err)
+			}
+			if got := string(rest) + r.s; got != in[i+4:] {
+				t.Fatalf("%q with cuts %v: after the header %q, want %q", in, cuts, got, in[i+4:])
+			}
 		}
 	})
 }
