@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +126,7 @@ const sarifSubset = `{
     "propertyBag": {"type": "object", "additionalProperties": true},
     "run": {"type": "object", "additionalProperties": false, "required": ["tool"], "properties": {
       "tool": {"$ref": "#/definitions/tool"},
+      "originalUriBaseIds": {"type": "object", "additionalProperties": {"$ref": "#/definitions/artifactLocation"}},
       "results": {"type": "array", "items": {"$ref": "#/definitions/result"}}}},
     "tool": {"type": "object", "additionalProperties": false, "required": ["driver"], "properties": {"driver": {"$ref": "#/definitions/toolComponent"}}},
     "toolComponent": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {
@@ -161,7 +163,7 @@ const sarifSubset = `{
 
 func TestRenderSARIF(t *testing.T) {
 	var b bytes.Buffer
-	if err := RenderSARIF(&b, renderReport(t), "test"); err != nil {
+	if err := RenderSARIF(&b, renderReport(t), SARIFOptions{Version: "test", BaseDir: "/work/repo"}); err != nil {
 		t.Fatal(err)
 	}
 	want := golden(t, "report.sarif", b.Bytes())
@@ -196,6 +198,39 @@ func TestRenderSARIF(t *testing.T) {
 		if rules[res.RuleIndex].ID != res.RuleID {
 			t.Errorf("result %s has ruleIndex %d (%s)", res.RuleID, res.RuleIndex, rules[res.RuleIndex].ID)
 		}
+	}
+}
+
+// TestSARIFLocations checks files under the base become relative,
+// escaped URIs against %SRCROOT% (what GitHub code scanning maps), and
+// other files absolute file:// URIs.
+func TestSARIFLocations(t *testing.T) {
+	tests := []struct {
+		file, base, uri, baseID string
+	}{
+		{"configs/a.json", "/repo", "configs/a.json", "%SRCROOT%"},
+		{"./configs/a.json", "/repo", "configs/a.json", "%SRCROOT%"},
+		{"/repo/configs/my config#1.json", "/repo", "configs/my%20config%231.json", "%SRCROOT%"},
+		{"/repo/c:d.json", "/repo", "c%3Ad.json", "%SRCROOT%"},
+		{"/repo/ünï.yaml", "/repo", "%C3%BCn%C3%AF.yaml", "%SRCROOT%"},
+		{"/elsewhere/a.json", "/repo", "file:///elsewhere/a.json", ""},
+		{"../up/a b.json", "/repo/sub", "file:///repo/up/a%20b.json", ""},
+		{"/repository/a.json", "/repo", "file:///repository/a.json", ""},
+		{"a.json", "", "a.json", "%SRCROOT%"},
+		{"../a.json", "", "../a.json", ""},
+		{"/abs/a.json", "", "file:///abs/a.json", ""},
+		{"<stdin>", "/repo", "%3Cstdin%3E", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+" in "+tt.base, func(t *testing.T) {
+			got := sarifLocationOf(tt.file, tt.base)
+			if got.URI != tt.uri || got.URIBaseID != tt.baseID {
+				t.Errorf("got %+v, want uri %q base %q", got, tt.uri, tt.baseID)
+			}
+			if _, err := url.Parse(got.URI); err != nil {
+				t.Errorf("not a URI reference: %v", err)
+			}
+		})
 	}
 }
 

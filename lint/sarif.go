@@ -17,8 +17,9 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool               sarifTool                `json:"tool"`
+	OriginalURIBaseIDs map[string]sarifArtifact `json:"originalUriBaseIds,omitempty"`
+	Results            []sarifResult            `json:"results"`
 }
 
 type sarifTool struct {
@@ -69,7 +70,8 @@ type sarifPhysical struct {
 }
 
 type sarifArtifact struct {
-	URI string `json:"uri"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
 
 type sarifRegion struct {
@@ -94,17 +96,72 @@ func sarifLevel(s Severity) string {
 	return "note"
 }
 
-// sarifURI makes a relative, slash-separated URI reference for a file.
-func sarifURI(file string) string {
-	p := filepath.ToSlash(file)
-	u := url.URL{Path: p}
-	return strings.TrimPrefix(u.String(), "./")
+// srcRoot is the uriBaseId GitHub code scanning resolves against the
+// repository checkout.
+const srcRoot = "%SRCROOT%"
+
+// SARIFOptions tune RenderSARIF.
+type SARIFOptions struct {
+	// Version is the tool version to record ("" to omit).
+	Version string
+	// BaseDir is the absolute directory files are reported relative to
+	// (normally the working directory, which is the repository root in CI).
+	// A file under it becomes a relative URI with uriBaseId %SRCROOT%; any
+	// other file an absolute file:// URI. Empty treats relative names as
+	// under the base and leaves other names relative.
+	BaseDir string
+}
+
+// sarifLocationOf returns the artifact location of a reported file name.
+func sarifLocationOf(file, base string) sarifArtifact {
+	if file == StdinName || file == Stdin || file == "" {
+		return sarifArtifact{URI: escapeRelative(file)}
+	}
+	abs := file
+	if !filepath.IsAbs(file) && base != "" {
+		abs = filepath.Join(base, file)
+	}
+	if base != "" && filepath.IsAbs(abs) {
+		if rel, err := filepath.Rel(base, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return sarifArtifact{URI: escapeRelative(rel), URIBaseID: srcRoot}
+		}
+		return sarifArtifact{URI: fileURI(abs)}
+	}
+	clean := filepath.Clean(file)
+	if filepath.IsAbs(clean) {
+		return sarifArtifact{URI: fileURI(clean)}
+	}
+	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return sarifArtifact{URI: escapeRelative(clean)}
+	}
+	return sarifArtifact{URI: escapeRelative(clean), URIBaseID: srcRoot}
+}
+
+// escapeRelative makes a relative, slash-separated URI reference: each
+// segment percent-escaped, and a colon escaped too so that no segment
+// reads as a scheme.
+func escapeRelative(p string) string {
+	segs := strings.Split(filepath.ToSlash(p), "/")
+	for i, s := range segs {
+		segs[i] = strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
+	}
+	return strings.Join(segs, "/")
+}
+
+// fileURI makes an absolute file:// URI.
+func fileURI(abs string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive path
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
 // RenderSARIF writes a SARIF 2.1.0 log with one run, every rule's metadata
-// and help text, and one result per diagnostic. version is the tool
-// version to record ("" to omit).
-func RenderSARIF(w io.Writer, r Report, version string) error {
+// and help text, and one result per diagnostic. Files under opts.BaseDir
+// are relative URIs against %SRCROOT% (what GitHub code scanning maps to
+// the repository); others are absolute file:// URIs.
+func RenderSARIF(w io.Writer, r Report, opts SARIFOptions) error {
 	metas := Rules()
 	index := make(map[string]int, len(metas))
 	rules := make([]sarifRule, len(metas))
@@ -130,7 +187,7 @@ func RenderSARIF(w io.Writer, r Report, version string) error {
 		if d.End.IsValid() && !d.End.Less(d.Pos) {
 			region.EndLine, region.EndColumn = d.End.Line, d.End.Col
 		}
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(d.File)}, Region: region}}
+		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifLocationOf(d.File, opts.BaseDir), Region: region}}
 		if d.Pointer != "" {
 			loc.LogicalLocations = []sarifLogical{{FullyQualifiedName: d.Pointer, Kind: "member"}}
 		}
@@ -139,12 +196,21 @@ func RenderSARIF(w io.Writer, r Report, version string) error {
 			Message: sarifText{Text: msg}, Locations: []sarifLocation{loc},
 		})
 	}
+	var baseIDs map[string]sarifArtifact
+	if opts.BaseDir != "" && filepath.IsAbs(opts.BaseDir) {
+		u := fileURI(opts.BaseDir)
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		baseIDs = map[string]sarifArtifact{srcRoot: {URI: u}}
+	}
 	log := sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:    sarifTool{Driver: sarifDriver{Name: "xvm", InformationURI: "https://github.com/xvmtools/xvm", Version: version, Rules: rules}},
-			Results: results,
+			Tool:               sarifTool{Driver: sarifDriver{Name: "xvm", InformationURI: "https://github.com/xvmtools/xvm", Version: opts.Version, Rules: rules}},
+			OriginalURIBaseIDs: baseIDs,
+			Results:            results,
 		}},
 	}
 	enc := json.NewEncoder(w)

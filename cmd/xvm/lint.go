@@ -178,7 +178,8 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	case "json":
 		err = lint.RenderJSON(a.IO.Out, rep)
 	case "sarif":
-		err = lint.RenderSARIF(a.IO.Out, rep, buildVersion())
+		base, _ := os.Getwd() // "" leaves names relative
+		err = lint.RenderSARIF(a.IO.Out, rep, lint.SARIFOptions{Version: buildVersion(), BaseDir: base})
 	case "github":
 		err = lint.RenderGitHub(a.IO.Out, rep)
 	default:

@@ -178,3 +178,26 @@ func TestLintInlineSuppression(t *testing.T) {
 		t.Errorf("code %d, out:\n%s", code, out)
 	}
 }
+
+// TestLintSARIFPaths checks files under the working directory are relative
+// URIs against %SRCROOT% (GitHub code scanning maps those) and others are
+// absolute file:// URIs.
+func TestLintSARIFPaths(t *testing.T) {
+	root, other := t.TempDir(), t.TempDir()
+	writeFile(t, root, "configs/my bad.json", lintBad)
+	outside := writeFile(t, other, "bad.json", lintBad)
+	t.Chdir(root)
+	out, errOut, code := runXVM(t, false, "", "lint", "--format", "sarif", "configs", outside)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1\n%s", code, errOut)
+	}
+	for _, w := range []string{
+		`"uri": "configs/my%20bad.json",` + "\n" + `                  "uriBaseId": "%SRCROOT%"`,
+		`"uri": "file://` + filepath.ToSlash(outside) + `"`,
+		`"%SRCROOT%": {`,
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("SARIF lacks %q:\n%s", w, out)
+		}
+	}
+}
