@@ -4,24 +4,18 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // uuidRE finds UUID-looking text, masked in echoed source lines even when
 // it is not a VMess id (it may be a VLESS or Trojan credential).
 var uuidRE = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b`)
 
-// Mask hides most of a secret: "27848739-7e62-4138-9fd3-098a63964b6b"
-// becomes "2784…6b6b"; short secrets become "…".
-func Mask(s string) string {
-	r := []rune(s)
-	switch {
-	case len(r) >= 16:
-		return string(r[:4]) + "…" + string(r[len(r)-4:])
-	case len(r) >= 8:
-		return string(r[:1]) + "…" + string(r[len(r)-1:])
-	}
-	return "…"
-}
+// Mask hides most of a secret for messages, exactly as vmess.MaskID does
+// (every xvm verb masks ids the same way): "27848739-7e62-4138-9fd3-098a63964b6b"
+// becomes "2784…6b6b"; short secrets are hidden harder.
+func Mask(s string) string { return vmess.MaskID(s) }
 
 // secrets collects the ids of one document so that messages and echoed
 // source lines can hide them.
