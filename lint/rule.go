@@ -191,6 +191,24 @@ func (c *checkContext) buildViews() {
 	}
 }
 
+// eachHTTPTransport calls fn with the key, pointer and object of every
+// settings object of an HTTP-based transport (WebSocket, HTTPUpgrade, XHTTP
+// and its old name SplitHTTP, which share path, host and headers) in every
+// outbound's streamSettings.
+func (c *checkContext) eachHTTPTransport(fn func(key, ptr string, st *schema.Node)) {
+	for _, ob := range c.outbounds {
+		if ob.stream == nil {
+			continue
+		}
+		for _, key := range []string{"wsSettings", "httpupgradeSettings", "xhttpSettings", "splithttpSettings"} {
+			p, st := childPtr(ob.stream, ob.streamP, key)
+			if st != nil && st.Kind == schema.Object {
+				fn(key, p, st)
+			}
+		}
+	}
+}
+
 func childPtr(n *schema.Node, ptr, key string) (string, *schema.Node) {
 	m := n.Member(key)
 	if m == nil {

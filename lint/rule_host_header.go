@@ -22,32 +22,23 @@ func (ruleHostHeader) meta() RuleMeta {
 }
 
 func (ruleHostHeader) check(c *checkContext) {
-	for _, ob := range c.outbounds {
-		if ob.stream == nil {
-			continue
+	c.eachHTTPTransport(func(key, p string, st *schema.Node) {
+		hp, h := childPtr(st, p, "headers")
+		if h == nil || h.Kind != schema.Object {
+			return
 		}
-		for _, key := range []string{"wsSettings", "httpupgradeSettings", "xhttpSettings", "splithttpSettings"} {
-			p, st := childPtr(ob.stream, ob.streamP, key)
-			if st == nil || st.Kind != schema.Object {
+		for _, m := range h.Members {
+			if !strings.EqualFold(m.Key, "host") {
 				continue
 			}
-			hp, h := childPtr(st, p, "headers")
-			if h == nil || h.Kind != schema.Object {
+			ptr := schema.Child(hp, m.Key)
+			if key == "wsSettings" {
+				c.reportSev(Warning, ptr, true, "move it to wsSettings.host", "a Host header in wsSettings.headers is deprecated; Xray moves it to `host`")
 				continue
 			}
-			for _, m := range h.Members {
-				if !strings.EqualFold(m.Key, "host") {
-					continue
-				}
-				ptr := schema.Child(hp, m.Key)
-				if key == "wsSettings" {
-					c.reportSev(Warning, ptr, true, "move it to wsSettings.host", "a Host header in wsSettings.headers is deprecated; Xray moves it to `host`")
-					continue
-				}
-				c.reportf(ptr, true, "move it to "+key+".host", "%s.headers must not contain Host; Xray refuses it", key)
-			}
+			c.reportf(ptr, true, "move it to "+key+".host", "%s.headers must not contain Host; Xray refuses it", key)
 		}
-	}
+	})
 }
 
 // ruleProxyConflict reports proxySettings.tag together with

@@ -68,26 +68,17 @@ func (rulePathSlash) meta() RuleMeta {
 }
 
 func (rulePathSlash) check(c *checkContext) {
-	for _, ob := range c.outbounds {
-		if ob.stream == nil {
-			continue
+	c.eachHTTPTransport(func(key, p string, st *schema.Node) {
+		m := st.Member("path")
+		if m == nil {
+			return
 		}
-		for _, key := range []string{"wsSettings", "httpupgradeSettings", "xhttpSettings", "splithttpSettings"} {
-			p, st := childPtr(ob.stream, ob.streamP, key)
-			if st == nil || st.Kind != schema.Object {
-				continue
-			}
-			m := st.Member("path")
-			if m == nil {
-				continue
-			}
-			path, ok := str(m.Value)
-			if !ok || path == "" || strings.HasPrefix(path, "/") {
-				continue
-			}
-			c.reportf(p+"/"+m.Key, false, "write `/"+path+"`", "%s path %q does not start with `/`", key, path)
+		path, ok := str(m.Value)
+		if !ok || path == "" || strings.HasPrefix(path, "/") {
+			return
 		}
-	}
+		c.reportf(p+"/"+m.Key, false, "write `/"+path+"`", "%s path %q does not start with `/`", key, path)
+	})
 }
 
 // ruleSendThrough reports a sendThrough Xray refuses: anything that is not
