@@ -12,20 +12,42 @@ func (p *parser) jsonDoc(data []byte, _ Format) error {
 	if err != nil {
 		return fmt.Errorf("convert: %s: not valid JSON: %v", p.name, err)
 	}
-	var items []any
-	prefix := "outbounds"
-	switch x := v.(type) {
-	case []any:
-		items, prefix = x, ""
-	case map[string]any:
-		if o, ok := x["outbounds"]; ok {
-			items = asList(o)
-		} else {
-			items, prefix = []any{x}, ""
-		}
-	default:
+	items, prefix, ok := outboundItems(v)
+	if !ok {
 		return fmt.Errorf("convert: %s: want a sing-box config, an outbound or a list of outbounds", p.name)
 	}
+	p.eachOutbound(data, items, prefix, func(field string, line int, m map[string]any) {
+		if t := str(m["type"]); t != "vmess" {
+			p.report(Note, line, errField(field, "type %q is not vmess; skipped", clip(t)))
+			return
+		}
+		n, warns, err := nodeFromSingBox(m)
+		p.entry(field, line, n, warns, err)
+	})
+	return nil
+}
+
+// outboundItems splits a decoded config document into its outbound
+// entries: the "outbounds" list of a whole config (prefix "outbounds"), a
+// list of outbounds, or one outbound (prefix ""). ok is false for a
+// document that is none of these.
+func outboundItems(v any) (items []any, prefix string, ok bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, "", true
+	case map[string]any:
+		if o, ok := x["outbounds"]; ok && o != nil {
+			return asList(o), "outbounds", true
+		}
+		return []any{x}, "", true
+	}
+	return nil, "", false
+}
+
+// eachOutbound calls fn for every entry of items that is an object, with
+// its field path ("outbounds[2]", or "[2]" for a bare list) and its line
+// in data; any other entry is reported as an error.
+func (p *parser) eachOutbound(data []byte, items []any, prefix string, fn func(field string, line int, m map[string]any)) {
 	var lines []int
 	if len(items) > 1 || prefix != "" {
 		lines = entryLines(p.name, data)
@@ -35,17 +57,11 @@ func (p *parser) jsonDoc(data []byte, _ Format) error {
 		line := lineAt(lines, i)
 		m := asMap(it)
 		if m == nil {
-			p.report(Error, line, errField(field, "is not an object"))
+			p.report(Error, line, errField(field, "is not an object; want an outbound"))
 			continue
 		}
-		if t := str(m["type"]); t != "vmess" {
-			p.report(Note, line, errField(field, "type %q is not vmess; skipped", clip(t)))
-			continue
-		}
-		n, warns, err := nodeFromSingBox(m)
-		p.entry(field, line, n, warns, err)
+		fn(field, line, m)
 	}
-	return nil
 }
 
 var singBoxKnown = map[string]bool{

@@ -21,17 +21,10 @@ func (p *parser) xray(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("convert: %s: %v", p.name, err)
 	}
-	var items []any
-	prefix := "outbounds"
-	switch x := v.(type) {
-	case []any:
-		items, prefix = x, ""
-	case map[string]any:
+	if x, ok := v.(map[string]any); ok && x["outbounds"] == nil {
 		switch {
-		case x["outbounds"] != nil:
-			items = asList(x["outbounds"])
 		case x["vnext"] != nil || (x["address"] != nil && x["id"] != nil):
-			items, prefix = []any{map[string]any{"protocol": "vmess", "settings": x}}, ""
+			v = []any{map[string]any{"protocol": "vmess", "settings": x}}
 		case x["add"] != nil:
 			// A plain v2rayN JSON object.
 			lower := make(map[string]any, len(x))
@@ -41,35 +34,21 @@ func (p *parser) xray(data []byte) error {
 			n, warns, err := nodeFromV2RayNJSON(lower, "")
 			p.entry("", 0, n, warns, err)
 			return nil
-		default:
-			items, prefix = []any{x}, ""
 		}
-	default:
+	}
+	items, prefix, ok := outboundItems(v)
+	if !ok {
 		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
 	}
-	var lines []int
-	if len(items) > 1 || prefix != "" {
-		lines = entryLines(p.name, data)
-	}
-	for i, it := range items {
-		field := fmt.Sprintf("[%d]", i)
-		if prefix != "" {
-			field = prefix + field
-		}
-		line := lineAt(lines, i)
-		m := asMap(it)
-		if m == nil {
-			p.report(Error, line, errField(field, "is not an object; want an OutboundObject"))
-			continue
-		}
+	p.eachOutbound(data, items, prefix, func(field string, line int, m map[string]any) {
 		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
 			p.report(Note, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
-			continue
+			return
 		}
-		raw, err := json.Marshal(it)
+		raw, err := json.Marshal(m)
 		if err != nil {
 			p.report(Error, line, errField(field, "cannot be re-encoded: %v", err))
-			continue
+			return
 		}
 		var o conf.Outbound
 		if err := json.Unmarshal(raw, &o); err != nil {
@@ -79,10 +58,10 @@ func (p *parser) xray(data []byte) error {
 			} else {
 				p.report(Error, line, errField(field, "does not have Xray's shape: %v", err))
 			}
-			continue
+			return
 		}
 		p.outbound(field, line, &o)
-	}
+	})
 	return nil
 }
 

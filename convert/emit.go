@@ -175,6 +175,29 @@ func targetList() string {
 	return strings.Join(s, ", ")
 }
 
+// foreignClient handles, for the mihomo and sing-box emitters, what only
+// Xray's client has: it returns the node's uTLS fingerprint when the target
+// knows it (and tls is set), and warns about a fingerprint it does not
+// know, about Xray mux (the target's own muxName is a different protocol)
+// and about finalmask, none of which are carried.
+func (n *Node) foreignClient(target, muxName string, fingerprints map[string]bool, tls bool, warn func(field, format string, args ...any)) string {
+	fp := ""
+	if n.Fingerprint != "" && tls {
+		if l := strings.ToLower(n.Fingerprint); fingerprints[l] {
+			fp = l
+		} else {
+			warn("fp", "%s has no uTLS fingerprint %q; not carried", target, clip(n.Fingerprint))
+		}
+	}
+	if n.Mux {
+		warn("mux", "%s's %s is not Xray mux; not carried", target, muxName)
+	}
+	if len(n.FinalMask) > 0 {
+		warn("fm", "%s has no finalmask; not carried", target)
+	}
+	return fp
+}
+
 // NamePlaceholders are the placeholders a name template may use.
 func NamePlaceholders() []string {
 	return []string{"{name}", "{server}", "{port}", "{network}", "{security}", "{index}"}

@@ -198,19 +198,7 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 			warn("spx/pqv", "mihomo's reality-opts has no spiderX or ML-DSA key; not carried")
 		}
 	}
-	if n.Fingerprint != "" {
-		if fp := strings.ToLower(n.Fingerprint); clashFingerprints[fp] {
-			p.ClientFingerprint = fp
-		} else {
-			warn("fp", "mihomo has no uTLS fingerprint %q; not carried", clip(n.Fingerprint))
-		}
-	}
-	if n.Mux {
-		warn("mux", "mihomo's smux is not Xray mux; not carried")
-	}
-	if len(n.FinalMask) > 0 {
-		warn("fm", "mihomo has no finalmask; not carried")
-	}
+	p.ClientFingerprint = n.foreignClient("mihomo", "smux", clashFingerprints, true, warn)
 	if n.Experiments != "" && n.Experiments != "AuthenticatedLength" {
 		warn("experiments", "only AuthenticatedLength is carried")
 	}

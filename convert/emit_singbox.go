@@ -167,18 +167,8 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 			warn("spx/pqv", "sing-box's reality has no spiderX or ML-DSA key; not carried")
 		}
 	}
-	if n.Fingerprint != "" && o.TLS != nil {
-		if fp := strings.ToLower(n.Fingerprint); singBoxFingerprints[fp] {
-			o.TLS.UTLS = &sbUTLS{Enabled: true, Fingerprint: fp}
-		} else {
-			warn("fp", "sing-box has no uTLS fingerprint %q; not carried", clip(n.Fingerprint))
-		}
-	}
-	if n.Mux {
-		warn("mux", "sing-box's multiplex is not Xray mux; not carried")
-	}
-	if len(n.FinalMask) > 0 {
-		warn("fm", "sing-box has no finalmask; not carried")
+	if fp := n.foreignClient("sing-box", "multiplex", singBoxFingerprints, o.TLS != nil, warn); fp != "" {
+		o.TLS.UTLS = &sbUTLS{Enabled: true, Fingerprint: fp}
 	}
 	return o, warns, nil
 }

@@ -86,17 +86,7 @@ func parseQuantumultX(line string) (*Node, []Diagnostic, error) {
 	}
 	n.Cipher = c
 	n.Name = m["tag"]
-	switch o := strings.ToLower(m["obfs"]); o {
-	case "":
-	case "ws":
-		n.Network = "ws"
-	case "wss":
-		n.Network, n.Security = "ws", "tls"
-	case "over-tls":
-		n.Security = "tls"
-	case "http":
-		n.HeaderType = "http"
-	default:
+	if o := m["obfs"]; !n.applyObfs(o) {
 		warn("obfs", "unknown value %q; read as plain tcp", clip(o))
 	}
 	n.Host = m["obfs-host"]
@@ -183,15 +173,7 @@ func parseNamedLine(line string, quantumult bool) (*Node, []Diagnostic, error) {
 	default:
 		warn("transport", "unknown transport %q; read as tcp", clip(t))
 	}
-	switch o := strings.ToLower(m["obfs"]); o {
-	case "":
-	case "ws":
-		n.Network = "ws"
-	case "wss":
-		n.Network, n.Security = "ws", "tls"
-	case "http":
-		n.HeaderType = "http"
-	default:
+	if o := m["obfs"]; !n.applyObfs(o) {
 		warn("obfs", "unknown value %q; read as plain tcp", clip(o))
 	}
 	n.Path = firstNonEmpty(m["ws-path"], m["path"], m["obfs-path"])

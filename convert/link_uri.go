@@ -407,15 +407,7 @@ func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
 		}
 		n.AlterID = v
 	}
-	switch obfs := strings.ToLower(q.get("obfs")); obfs {
-	case "", "none":
-	case "websocket", "ws":
-		n.Network = "ws"
-	case "http":
-		n.HeaderType = "http"
-	case "grpc":
-		n.Network = "grpc"
-	default:
+	if obfs := q.get("obfs"); !n.applyObfs(obfs) {
 		warn("obfs", "unknown value %q; read as plain tcp", clip(obfs))
 	}
 	if nw := q.get("network"); nw != "" {

@@ -183,6 +183,29 @@ func normaliseNetwork(s string) (string, bool) {
 	return "tcp", false
 }
 
+// applyObfs reads the "obfs" value of Quantumult X, Surge/Loon-style lines
+// and Shadowrocket links (ws, websocket, wss, over-tls, http, grpc; empty or
+// none for plain tcp) into the node. It reports false for a value no
+// dialect defines, leaving the node as plain tcp.
+func (n *Node) applyObfs(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "none":
+	case "ws", "websocket":
+		n.Network = "ws"
+	case "wss":
+		n.Network, n.Security = "ws", "tls"
+	case "over-tls":
+		n.Security = "tls"
+	case "http":
+		n.HeaderType = "http"
+	case "grpc":
+		n.Network = "grpc"
+	default:
+		return false
+	}
+	return true
+}
+
 // normaliseServer trims and strips IPv6 brackets.
 func normaliseServer(s string) string {
 	s = strings.TrimSpace(s)
