@@ -17,15 +17,22 @@ import (
 // here is one Xray builds. The name lists come from the embedded JSON
 // Schema's enums, so the schema, lint and convert share one list.
 
+// valueEnums are name lists read from the embedded schema.
+type valueEnums struct {
+	fingerprints []string                   // in the schema's order
+	sets         map[string]map[string]bool // "fingerprint", "finalmask.tcp", "finalmask.udp"
+}
+
 // enums is read from the embedded schema once; it is never written after.
-var enums = sync.OnceValue(func() map[string]map[string]bool {
+var enums = sync.OnceValue(func() valueEnums {
+	type enum struct {
+		Enum []string `json:"enum"`
+	}
 	var doc struct {
 		Defs struct {
 			TLS struct {
 				Properties struct {
-					Fingerprint struct {
-						Enum []string `json:"enum"`
-					} `json:"fingerprint"`
+					Fingerprint enum `json:"fingerprint"`
 				} `json:"properties"`
 			} `json:"tlsSettings"`
 			Stream struct {
@@ -34,9 +41,7 @@ var enums = sync.OnceValue(func() map[string]map[string]bool {
 						Properties map[string]struct {
 							Items struct {
 								Properties struct {
-									Type struct {
-										Enum []string `json:"enum"`
-									} `json:"type"`
+									Type enum `json:"type"`
 								} `json:"properties"`
 							} `json:"items"`
 						} `json:"properties"`
@@ -45,18 +50,19 @@ var enums = sync.OnceValue(func() map[string]map[string]bool {
 			} `json:"streamSettings"`
 		} `json:"$defs"`
 	}
-	out := map[string]map[string]bool{}
+	out := valueEnums{sets: map[string]map[string]bool{}}
 	if err := json.Unmarshal(source, &doc); err != nil {
-		return out
+		return out // TestFingerprintsMatchXray fails loudly
 	}
 	set := func(key string, names []string) {
 		m := make(map[string]bool, len(names))
 		for _, n := range names {
 			m[n] = true
 		}
-		out[key] = m
+		out.sets[key] = m
 	}
-	set("fingerprint", doc.Defs.TLS.Properties.Fingerprint.Enum)
+	out.fingerprints = doc.Defs.TLS.Properties.Fingerprint.Enum
+	set("fingerprint", out.fingerprints)
 	for k, v := range doc.Defs.Stream.Properties.FinalMask.Properties {
 		if k == "tcp" || k == "udp" {
 			set("finalmask."+k, v.Items.Properties.Type.Enum)
@@ -69,7 +75,7 @@ var enums = sync.OnceValue(func() map[string]map[string]bool {
 // "fingerprint" (compared case-insensitively, as Xray lower-cases it).
 // The empty name (Chrome) and "unsafe" (Go's crypto/tls) are accepted.
 func IsFingerprint(name string) bool {
-	return enums()["fingerprint"][strings.ToLower(name)]
+	return enums().sets["fingerprint"][strings.ToLower(name)]
 }
 
 // IsRealityFingerprint reports whether Xray accepts name as
@@ -87,21 +93,7 @@ func IsRealityFingerprint(name string) bool {
 // Fingerprints returns the fingerprint names Xray accepts, in the schema's
 // order (the empty name first).
 func Fingerprints() []string {
-	var doc struct {
-		Defs struct {
-			TLS struct {
-				Properties struct {
-					Fingerprint struct {
-						Enum []string `json:"enum"`
-					} `json:"fingerprint"`
-				} `json:"properties"`
-			} `json:"tlsSettings"`
-		} `json:"$defs"`
-	}
-	if err := json.Unmarshal(source, &doc); err != nil {
-		return nil
-	}
-	return doc.Defs.TLS.Properties.Fingerprint.Enum
+	return append([]string(nil), enums().fingerprints...)
 }
 
 // CheckRealityPublicKey checks a REALITY client "publicKey" ("password"):
@@ -163,7 +155,7 @@ func IsFinalMaskType(tcp bool, name string) bool {
 	if tcp {
 		key = "finalmask.tcp"
 	}
-	return enums()[key][strings.ToLower(name)]
+	return enums().sets[key][strings.ToLower(name)]
 }
 
 // FinalMaskTypes returns the mask type names Xray knows for the "tcp" list
@@ -174,7 +166,7 @@ func FinalMaskTypes(tcp bool) []string {
 		key = "finalmask.tcp"
 	}
 	var out []string
-	for k := range enums()[key] {
+	for k := range enums().sets[key] {
 		out = append(out, k)
 	}
 	sort.Strings(out)
