@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"syscall"
 	"time"
@@ -33,9 +34,11 @@ func isRejection(err error) bool {
 }
 
 // classify maps an attempt's error to a failure kind and a message that
-// says what to do next. Rejections are classified as auth_rejected here;
-// diagnose refines them with a skew search.
-func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
+// says what to do next. u is the URL the attempt fetched and flag the
+// option that set it (--url or --download), for messages. Rejections are
+// classified as auth_rejected here; diagnose refines them with a skew
+// search.
+func (p *prober) classify(t *Target, acct vmess.Account, err error, u *url.URL, flag string) *Failure {
 	server := hostPort(t.Stream.Address, int(t.Stream.Port))
 	timeout := p.opts.Timeout
 	var te *transport.Error
@@ -63,6 +66,10 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
 			return &Failure{KindTransport, fmt.Sprintf("the %s transport to %s failed: %v; check path, host and service name against the server's config", t.network(), server, te.Err)}
 		}
 	}
+	var stall *stallError
+	if errors.As(err, &stall) {
+		return &Failure{KindTimeout, fmt.Sprintf("the transfer of %s through %s stalled: no data for %s after %d bytes; the server or its route is too slow or stuck; raise --timeout (it bounds each gap between data) or try another %s", u.Redacted(), server, stall.idle, stall.bytes, flag)}
+	}
 	var se *stageError
 	st := stageHandshake
 	if errors.As(err, &se) {
@@ -78,22 +85,22 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error) *Failure {
 	case isRejection(err):
 		return &Failure{KindAuthRejected, fmt.Sprintf("%s closed the connection without answering: it rejected the user id %s or our clock; check the id", server, p.idText(t.ID))}
 	case st == stageHandshake && isTimeout(err):
-		return &Failure{KindTimeout, fmt.Sprintf("no VMess response from %s within %s: the server took the request but never answered; either it cannot reach %s, or it is not a VMess server; raise --timeout or try another --url", server, timeout, p.url.Host)}
+		return &Failure{KindTimeout, fmt.Sprintf("no VMess response from %s within %s: the server took the request but never answered; either it cannot reach %s, or it is not a VMess server; raise --timeout or try another %s", server, timeout, u.Host, flag)}
 	case st == stageHandshake:
 		return &Failure{KindProtocol, fmt.Sprintf("the VMess handshake with %s failed: %v", server, err)}
 	case isTimeout(err):
-		return &Failure{KindTimeout, fmt.Sprintf("the server accepted us, but %s did not answer within %s; raise --timeout or try another --url", p.url.Host, timeout)}
+		return &Failure{KindTimeout, fmt.Sprintf("the server accepted us, but %s (the %s host) did not answer within %s; raise --timeout or try another %s", u.Host, flag, timeout, flag)}
 	case errors.Is(err, vmess.ErrProtocol) || errors.Is(err, vmess.ErrResponseMismatch):
 		return &Failure{KindProtocol, fmt.Sprintf("the data from %s is corrupt after the VMess handshake (%v); check the security setting", server, err)}
 	default:
-		return &Failure{KindDestination, fmt.Sprintf("the server accepted us but could not fetch %s: %v; the server may not reach that site, try another --url", p.url.Redacted(), err)}
+		return &Failure{KindDestination, fmt.Sprintf("the server accepted us but could not fetch %s (%s): %v; the server may not reach that site, try another %s", u.Redacted(), flag, err, flag)}
 	}
 }
 
 // diagnose classifies the first sample's failure. A rejection gets a skew
 // search, which tells a skewed clock from a wrong id.
 func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error, s *slot) (*Failure, *Skew) {
-	f := p.classify(t, acct, err)
+	f := p.classify(t, acct, err, p.url, flagURL)
 	if f.Kind != KindAuthRejected {
 		return f, nil
 	}

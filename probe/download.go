@@ -20,7 +20,7 @@ const maxDownload = 10 << 30
 func DownloadURL(spec string) (string, error) {
 	s := strings.TrimSpace(spec)
 	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
-		if _, err := parseHTTPURL(s, "download"); err != nil {
+		if _, err := parseHTTPURL(s, flagDownload); err != nil {
 			return "", err
 		}
 		return s, nil

@@ -1,8 +1,16 @@
 package probe
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
 func TestDownloadURL(t *testing.T) {
@@ -20,7 +28,8 @@ func TestDownloadURL(t *testing.T) {
 		{"20GiB", "", "between 1 byte"},
 		{"lots", "", "want a size"},
 		{"ftp://x/y", "", "want a size"},
-		{"http://", "", "want an http"},
+		{"http://", "", "--download \"http://\": only http and https URLs"},
+		{"http://h:0/x", "", "the port must be 1 to 65535"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -33,6 +42,126 @@ func TestDownloadURL(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("DownloadURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestProbeSlowDownload: --timeout bounds each gap in a download, not the
+// whole transfer. A 3 s download of 30 kB in 1 kB steps with a 1 s timeout
+// succeeds with every byte (it used to be cut at 1 s and reported as a
+// timeout). Adopted from the review's reproduction.
+func TestProbeSlowDownload(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "30000")
+		buf := make([]byte, 1000)
+		for range 30 {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	web := httptest.NewServer(mux)
+	t.Cleanup(web.Close)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Timeout = time.Second
+	opts.Download = web.URL + "/slow"
+	r := runOne(t, targetFor(t, "dl", srv.Host, srv.Port, srv.ID, "aes-128-gcm", ""), opts)
+	if !r.OK || r.Download == nil || r.Download.Bytes != 30000 {
+		t.Fatalf("a slow but steady 3 s download with a 1 s timeout failed: %s", jsonOf(r))
+	}
+	// The server's sleeps alone take 2.9 s: the download outlived the
+	// timeout, which is the point.
+	if r.Download.Seconds < 2.9 {
+		t.Fatalf("download took %.3f s, want ≥ 2.9 s (30 steps of 100 ms)", r.Download.Seconds)
+	}
+}
+
+// TestProbeStalledDownload: a download that stops bringing data fails
+// after the idle timeout, says it stalled (naming the --download URL), and
+// still reports the bytes that arrived.
+func TestProbeStalledDownload(t *testing.T) {
+	web := startURL(t)
+	release := make(chan struct{})
+	dl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "30000")
+		w.Write(make([]byte, 5000))
+		w.(http.Flusher).Flush()
+		select { // stall until the client gives up (or the test ends)
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(dl.Close)
+	t.Cleanup(func() { close(release) }) // runs before dl.Close
+	srv := startServer(t, vmesstest.ServerOptions{})
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Timeout = time.Second
+	opts.Download = dl.URL + "/file"
+	r := runOne(t, targetFor(t, "stall", srv.Host, srv.Port, srv.ID, "aes-128-gcm", ""), opts)
+	if r.OK || r.Error == nil || r.Error.Kind != KindTimeout {
+		t.Fatalf("result %s, want a timeout", jsonOf(r))
+	}
+	for _, want := range []string{"download: ", "stalled", "no data for 1s after 5000 bytes", dl.URL + "/file", "--download"} {
+		if !strings.Contains(r.Error.Message, want) {
+			t.Errorf("message %q does not contain %q", r.Error.Message, want)
+		}
+	}
+	if strings.Contains(r.Error.Message, "--url") || strings.Contains(r.Error.Message, strings.TrimPrefix(web.URL, "http://")) {
+		t.Errorf("message %q names --url or its host; the download failed", r.Error.Message)
+	}
+	if r.Download == nil || r.Download.Bytes != 5000 || r.Download.Seconds <= 0 || r.Download.BytesPerS <= 0 {
+		t.Fatalf("download %s, want the 5000 bytes that arrived", jsonOf(r.Download))
+	}
+	// The stall is noticed within the idle timeout (plus slack for a busy
+	// machine) after the last byte, which came at once.
+	if slack := 2 * time.Second; r.Download.Seconds > (opts.Timeout + slack).Seconds() {
+		t.Fatalf("the stall was noticed after %.3f s, want within the 1 s timeout (+%v slack)", r.Download.Seconds, slack)
+	}
+}
+
+// TestProbeDownloadFailureNamesDownloadURL: when the download fails, the
+// message names the --download URL (or its host) and the --download flag,
+// not --url, which worked.
+func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	garbageHost, garbagePort := listen(t, func(c net.Conn) {
+		c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
+		io.Copy(io.Discard, c)
+	})
+	silentHost, silentPort := listen(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	tests := []struct {
+		name, url string
+		kind      Kind
+		want      string // what of the URL the message names
+	}{
+		{"not HTTP", fmt.Sprintf("http://%s:%d/file", garbageHost, garbagePort), KindDestination, fmt.Sprintf("http://%s:%d/file", garbageHost, garbagePort)},
+		{"never answers", fmt.Sprintf("http://%s:%d/file", silentHost, silentPort), KindTimeout, fmt.Sprintf("%s:%d", silentHost, silentPort)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := testOptions(web.URL)
+			opts.Count = 1
+			opts.Timeout = 2 * time.Second
+			opts.Download = tt.url
+			r := runOne(t, targetFor(t, "dl", srv.Host, srv.Port, srv.ID, "auto", ""), opts)
+			if r.OK || r.Error == nil || r.Error.Kind != tt.kind {
+				t.Fatalf("result %s, want %s", jsonOf(r), tt.kind)
+			}
+			msg := r.Error.Message
+			if !strings.HasPrefix(msg, "download: ") || !strings.Contains(msg, tt.want) || !strings.Contains(msg, "try another --download") {
+				t.Fatalf("message %q, want it to name %s and --download", msg, tt.want)
+			}
+			if strings.Contains(msg, "--url") || strings.Contains(msg, strings.TrimPrefix(web.URL, "http://")) {
+				t.Fatalf("message %q names --url or its host, which worked", msg)
 			}
 		})
 	}

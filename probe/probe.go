@@ -32,7 +32,8 @@ type Options struct {
 	// Count is the number of samples per server; 0 means 3.
 	Count int
 	// Timeout bounds every attempt (dial, handshake and the URL's response
-	// headers); 0 means 5 s.
+	// headers); 0 means 5 s. A download's body is not bounded as a whole:
+	// Timeout bounds each gap between two reads that bring data instead.
 	Timeout time.Duration
 	// Concurrency is how many servers are probed at once; 0 means 32.
 	Concurrency int
@@ -126,25 +127,39 @@ func newProber(opts Options) (*prober, error) {
 	}
 	p := &prober{opts: opts, servers: map[string]*serverPace{}}
 	var err error
-	if p.url, err = parseHTTPURL(opts.URL, "url"); err != nil {
+	if p.url, err = parseHTTPURL(opts.URL, flagURL); err != nil {
 		return nil, err
 	}
 	if opts.Download != "" {
-		if p.download, err = parseHTTPURL(opts.Download, "download"); err != nil {
+		if p.download, err = parseHTTPURL(opts.Download, flagDownload); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
 }
 
-func parseHTTPURL(s, what string) (*url.URL, error) {
+// Validate reports options Run would refuse (a URL that is not http or
+// https), so a caller can check them before it reads its targets.
+func (o Options) Validate() error {
+	_, err := newProber(o)
+	return err
+}
+
+// The flags of xvm probe that set the URLs, for messages.
+const (
+	flagURL      = "--url"
+	flagDownload = "--download"
+)
+
+// parseHTTPURL checks a URL given by flag.
+func parseHTTPURL(s, flag string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return nil, fmt.Errorf("probe: %s %q: want an http:// or https:// URL with a host", what, s)
+		return nil, fmt.Errorf("probe: %s %q: only http and https URLs with a host are accepted, such as %s", flag, s, DefaultURL)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("probe: %s %q: bad port", what, s)
+			return nil, fmt.Errorf("probe: %s %q: the port must be 1 to 65535", flag, s)
 		}
 	}
 	return u, nil
@@ -244,9 +259,14 @@ func (p *prober) probe(ctx context.Context, t *Target, sl *slot) (Result, bool) 
 			return r, false
 		}
 		if err != nil {
-			f := p.classify(t, acct, err)
+			f := p.classify(t, acct, err, p.download, flagDownload)
 			f.Message = "download: " + f.Message
 			r.OK, r.Error = false, f
+			if s.downloadTime > 0 {
+				// What arrived before it failed is still a measurement.
+				r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
+				r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
+			}
 		} else {
 			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
 			if s.downloadTime > 0 {
@@ -439,7 +459,10 @@ func (e *stageError) Error() string { return e.err.Error() }
 func (e *stageError) Unwrap() error { return e.err }
 
 // fetch makes one attempt: dial, VMess handshake, and an HTTP GET of spec.url.
+// Timeout bounds the attempt up to the response headers; a download's body
+// is then bounded only by ctx and by Timeout per gap between data.
 func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec fetchSpec) (sample, error) {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	start := time.Now()
@@ -525,13 +548,20 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 			return s, &stageError{stageURL, fmt.Errorf("%s answered %d %s; give a URL that serves the file", spec.url.Redacted(), resp.status, resp.reason)}
 		}
 		// The download may take longer than one attempt's timeout; each
-		// read must make progress within it instead.
+		// read must make progress within it instead. The attempt's
+		// deadline and its context no longer apply: only parent (Ctrl-C)
+		// and the idle timeout do.
 		stop()
-		n, err := copyIdle(resp.body, raw, p.opts.Timeout, ctx)
+		n, err := copyIdle(parent, resp.body, raw, p.opts.Timeout)
 		s.bytes = n
 		s.downloadTime = time.Since(reqAt)
 		if err != nil {
-			return s, &stageError{stageURL, fmt.Errorf("download stopped after %d bytes: %w", n, err)}
+			if parent.Err() == nil && isTimeout(err) {
+				err = &stallError{bytes: n, idle: p.opts.Timeout, err: err}
+			} else {
+				err = fmt.Errorf("download stopped after %d bytes: %w", n, err)
+			}
+			return s, &stageError{stageURL, err}
 		}
 	}
 	return s, nil
@@ -551,9 +581,22 @@ func (p *prober) stageOf(clock *phaseClock, err error) error {
 	return &stageError{stageHandshake, err}
 }
 
-// copyIdle reads r to the end, giving each read timeout to make progress.
-// ctx still cancels it.
-func copyIdle(r io.Reader, conn net.Conn, timeout time.Duration, ctx context.Context) (int64, error) {
+// stallError is a download that stopped bringing data for the idle
+// timeout.
+type stallError struct {
+	bytes int64
+	idle  time.Duration
+	err   error
+}
+
+func (e *stallError) Error() string {
+	return fmt.Sprintf("no data for %s after %d bytes: %v", e.idle, e.bytes, e.err)
+}
+func (e *stallError) Unwrap() error { return e.err }
+
+// copyIdle reads r to the end, giving each read timeout to make progress;
+// conn is what r reads from, whose deadlines it moves. ctx cancels it.
+func copyIdle(ctx context.Context, r io.Reader, conn net.Conn, timeout time.Duration) (int64, error) {
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	buf := make([]byte, 64<<10)
@@ -568,8 +611,11 @@ func copyIdle(r io.Reader, conn net.Conn, timeout time.Duration, ctx context.Con
 		// Move the idle deadline forward only now and then: each read
 		// still gets between 3/4 and all of timeout to make progress.
 		if now := time.Now(); now.Sub(set) > timeout/4 {
-			conn.SetReadDeadline(now.Add(timeout))
+			conn.SetDeadline(now.Add(timeout))
 			set = now
+			if ctx.Err() != nil { // cancelled while we moved the deadline
+				return n, ctx.Err()
+			}
 		}
 		k, err := r.Read(buf)
 		n += int64(k)

@@ -37,7 +37,8 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 		ok(1), ok(2), ok(3), ok(4), ok(5), ok(6),
 		targetFor(t, "blackhole2", bh, bp, srv.ID, "auto", ""),
 	}
-	const timeout = 2 * time.Second
+	// Room for a busy machine: the healthy servers must beat 3/4 of it.
+	const timeout = 3 * time.Second
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Concurrency = 2
@@ -82,7 +83,7 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 	// Each blackhole costs its timeout: the first from the start, the
 	// second from when its slot freed (after the healthy ones at the
 	// latest).
-	slack := 700 * time.Millisecond
+	slack := time.Second
 	if d := done["blackhole1"]; d < timeout || d > timeout+slack {
 		t.Errorf("blackhole1 took %v, want its timeout %v", d, timeout)
 	}
@@ -370,7 +371,10 @@ func TestProbeSearchTurnsDoNotStall(t *testing.T) {
 		if r.OK != wantOK || (!wantOK && r.Error.Kind != KindAuthRejected) {
 			t.Fatalf("%s: %s", r.Name, jsonOf(r))
 		}
-		if wantOK && done[r.Name] > 400*time.Millisecond {
+		// Relative, not a wall-clock bound: the working entries use the
+		// slots the waiting searches parked, so they end before the
+		// first search does (it is 33 paced handshakes).
+		if wantOK && done[r.Name] >= done["wrong0"] {
 			t.Errorf("%s finished at %v, behind the first search (wrong0 at %v)", r.Name, done[r.Name], done["wrong0"])
 		}
 	}

@@ -12,13 +12,17 @@ import (
 )
 
 // clientHello returns the bytes of a TLS ClientHello for serverName, as Go's
-// crypto/tls would send it, without any network I/O.
-func clientHello(serverName string) ([]byte, error) {
+// crypto/tls would send it, without any network I/O. ctx bounds the
+// handshake goroutine that produces it.
+func clientHello(ctx context.Context, serverName string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rc := &recordConn{got: make(chan []byte, 1), closed: make(chan struct{})}
 	defer rc.Close()
 	tc := tls.Client(rc, &tls.Config{ServerName: serverName, InsecureSkipVerify: true})
 	errc := make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- tc.HandshakeContext(ctx) }()
 	select {
@@ -66,7 +70,7 @@ var errNoHello = errors.New("probe: no ClientHello")
 // before it reads further, while a VMess server on RAW reads the whole
 // flight as a rejected request and closes at once.
 func (p *prober) speaksTLS(ctx context.Context, t *Target) bool {
-	hello, err := clientHello(t.Stream.Address)
+	hello, err := clientHello(ctx, t.Stream.Address)
 	if err != nil || len(hello) == 0 {
 		return false
 	}
