@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -127,6 +128,10 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		}
 		po.Download = u
 	}
+	// A bad --url is a usage error whatever the input holds.
+	if err := po.Validate(); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
 	targets, bad, err := readProbeTargets(ctx, a, opts, args)
 	if err != nil {
 		return err
@@ -204,9 +209,16 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 		if err != nil {
 			return nil, 0, &exitError{code: exitUsage, err: err}
 		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			if arg == "-" {
+				return nil, 0, usageErrorf("probe: no input on stdin: pipe links in, or give a link or file as an argument")
+			}
+			return nil, 0, usageErrorf("probe: %s is empty: give a file of links, a subscription or a config", arg)
+		}
 		res, err := convert.Parse(ctx, name, data, convert.Options{MaxInputBytes: opts.MaxInput})
 		if err != nil {
-			return nil, 0, &exitError{code: exitUsage, err: fmt.Errorf("probe: %w", err)}
+			// convert's errors say "convert: NAME: …"; here it is probe's.
+			return nil, 0, usageErrorf("probe: %s", strings.TrimPrefix(err.Error(), "convert: "))
 		}
 		pr.print(res.Diagnostics)
 		bad += res.Errors()
