@@ -76,7 +76,7 @@ Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 	f := cmd.Flags()
 	f.StringVar(&opts.URL, "url", probe.DefaultURL, "URL fetched through each server (https does TLS inside the tunnel)")
 	f.IntVar(&opts.Count, "count", 3, "samples per server")
-	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "time limit of each attempt")
+	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "time limit of each attempt up to the response headers, and of each gap between data in a download")
 	f.IntVar(&opts.Concurrency, "concurrency", 32, "servers probed at once")
 	f.BoolVar(&opts.Skew, "skew", false, "measure the clock offset even when the handshake succeeds")
 	f.StringVar(&opts.Download, "download", "", "measure throughput: a size (10MB, 25MiB) or an http(s) URL")
