@@ -389,8 +389,12 @@ func TestHalfCloseReachesEOF(t *testing.T) {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel() // Xray holds each half-closed session for 1 s
+			// Servers start before the subtests go parallel: core.New
+			// writes Xray's process-wide system dialer
+			// (internet.InitSystemDialer), which -race reports when two
+			// instances start, or one starts while another dials.
 			srv := startServer(t, tc.server(cert))
+			t.Parallel() // Xray holds each half-closed session for 1 s
 			id, _ := vmess.ParseID(srv.ID)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
