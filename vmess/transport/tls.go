@@ -118,7 +118,7 @@ func lookupFingerprint(name string) (*utls.ClientHelloID, error) {
 	if id := fingerprintByName[name]; id != nil {
 		return id, nil
 	}
-	return nil, fmt.Errorf(`transport: unknown tlsSettings.fingerprint %q; use chrome, firefox, safari, ios, android, edge, 360, qq, random, randomized, unsafe or empty`, name)
+	return nil, fmt.Errorf(`transport: unknown tlsSettings.fingerprint %q; use chrome, firefox, safari, ios, android, edge, 360, qq, random, randomized, randomizednoalpn, unsafe, one of Xray's hello* names (e.g. hellochrome_131), or leave it empty for chrome`, name)
 }
 
 // parsePin decodes one pinnedPeerCertSha256 entry the way Xray's config
