@@ -77,7 +77,7 @@ func lossCases() []lossCase {
 			n.Security, n.PublicKey, n.ShortID = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "6ba85179e30d4fc2"
 		}), func(n *Node) any { return n.Security + n.PublicKey + n.ShortID }},
 		{"reality spx/pqv", with("tcp", func(n *Node) {
-			n.Security, n.PublicKey, n.SpiderX, n.PQV = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "/s", "pqv"
+			n.Security, n.PublicKey, n.SpiderX, n.PQV = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "/s", strings.Repeat("A", 2603) // 1952 bytes, as Xray requires
 		}), func(n *Node) any { return n.SpiderX + n.PQV }},
 		{"finalmask", with("ws", func(n *Node) { n.FinalMask = json.RawMessage(`{"tcp":[{"type":"fragment"}]}`) }), func(n *Node) any { return string(n.FinalMask) }},
 		{"tfo", with("ws", func(n *Node) { n.TFO = true }), func(n *Node) any { return n.TFO }},

@@ -243,7 +243,8 @@ func (n *Node) validate() error {
 }
 
 // checkValues refuses values no client can use and Xray refuses to load:
-// a bad REALITY key or shortId, a pinned hash that is not SHA-256 hex, a
+// a bad REALITY key, shortId or ML-DSA key, fromMitm among other ALPN
+// protocols, a pinned hash that is not SHA-256 hex, a
 // finalmask with an unknown mask type. Dropping any of them would change
 // which server the node reaches or weaken its checks, so the node is
 // refused rather than written without them. (An unknown fingerprint only
@@ -258,6 +259,12 @@ func (n *Node) checkValues() error {
 		if err := schema.CheckShortID(n.ShortID); err != nil {
 			return errField("sid", "REALITY shortId %v", err)
 		}
+		if err := schema.CheckMldsa65Verify(n.PQV); err != nil {
+			return errField("pqv", "REALITY ML-DSA-65 key %v", err)
+		}
+	}
+	if err := schema.CheckALPN(n.ALPN); err != nil {
+		return errField("alpn", "%v", err)
 	}
 	if n.PCS != "" {
 		if err := schema.CheckPinnedPeerCertSHA256(n.PCS); err != nil {

@@ -53,6 +53,11 @@ func TestOddLinksBuildOrFail(t *testing.T) {
 		"type=websocket",
 		"type=tcp&fm=notjson",
 		"type=tcp&fm=%7B%22udp%22%3A%5B%7B%22type%22%3A%22bogus%22%7D%5D%7D",
+		"type=tcp&security=reality&sni=a.com&pbk=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&pqv=abc",
+		"type=tcp&security=tls&alpn=h2,fromMitm",
+		"type=tcp&security=tls&alpn=fromMitm",
+		"type=tcp&fm=%7B%22quicParams%22%3A5%7D",
+		"type=tcp&security=reality&sni=a.com&pbk=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&spx=x",
 	}
 	try := func(link string) {
 		n, _, err := ParseLink(link)

@@ -78,6 +78,7 @@ func allRules() []rule {
 		ruleHostHeader{},
 		ruleProxyConflict{},
 		rulePinnedPeerCert{},
+		ruleALPNFromMitm{},
 		ruleTrailingContent{},
 		ruleDocumentKind{},
 	}

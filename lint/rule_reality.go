@@ -58,6 +58,13 @@ func (ruleReality) check(c *checkContext) {
 				}
 			}
 		}
+		if m := r.Member("mldsa65Verify"); m != nil {
+			if s, ok := str(m.Value); ok {
+				if err := schema.CheckMldsa65Verify(s); err != nil {
+					c.reportf(rp+"/"+m.Key, false, "copy the ML-DSA-65 verify key printed by `xray mldsa65` on the server, or remove it", "mldsa65Verify %v; Xray refuses it", err)
+				}
+			}
+		}
 		if m := r.Member("spiderX"); m != nil {
 			if s, ok := str(m.Value); ok && s != "" && !strings.HasPrefix(s, "/") {
 				c.reportf(rp+"/"+m.Key, false, "write `/"+s+"`", "spiderX %q must start with `/`", s)

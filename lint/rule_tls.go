@@ -146,3 +146,45 @@ func (rulePinnedPeerCert) check(c *checkContext) {
 		}
 	}
 }
+
+// ruleALPNFromMitm reports "fromMitm" in an alpn list with other entries:
+// Xray refuses it (fromMitm copies the intercepted client's ALPN and must
+// stand alone).
+type ruleALPNFromMitm struct{}
+
+func (ruleALPNFromMitm) meta() RuleMeta {
+	return RuleMeta{
+		ID:       "alpn-from-mitm",
+		Severity: Error,
+		Summary:  "`fromMitm` in `alpn` together with other protocols.",
+		Help:     "Use `fromMitm` alone (it copies the ALPN of the intercepted client) or list real protocols such as h2 and http/1.1 without it.",
+		Versions: "xray v25.x and later (fromMitm)",
+	}
+}
+
+func (ruleALPNFromMitm) check(c *checkContext) {
+	for _, ob := range c.outbounds {
+		ptrs, nodes := tlsSettingsOf(ob)
+		for i, t := range nodes {
+			m := t.Member("alpn")
+			if m == nil {
+				continue
+			}
+			var protos []string
+			switch m.Value.Kind {
+			case schema.String:
+				s, _ := str(m.Value)
+				protos = strings.Split(s, ",")
+			case schema.Array:
+				for _, e := range m.Value.Items {
+					if s, ok := str(e); ok {
+						protos = append(protos, s)
+					}
+				}
+			}
+			if err := schema.CheckALPN(protos); err != nil {
+				c.reportf(ptrs[i]+"/"+m.Key, false, "keep fromMitm alone, or drop it", "alpn %v; Xray refuses it", err)
+			}
+		}
+	}
+}

@@ -113,6 +113,36 @@ func CheckRealityPublicKey(s string) error {
 	return nil
 }
 
+// CheckMldsa65Verify checks a REALITY client "mldsa65Verify": the server's
+// ML-DSA-65 public key, base64url without padding, 1952 bytes. Empty means
+// none.
+func CheckMldsa65Verify(s string) error {
+	if s == "" {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return fmt.Errorf("is not unpadded base64url (%d characters); want the server's ML-DSA-65 public key (1952 bytes)", len(s))
+	}
+	if len(b) != 1952 {
+		return fmt.Errorf("decodes to %d bytes; want the server's ML-DSA-65 public key (1952 bytes)", len(b))
+	}
+	return nil
+}
+
+// CheckALPN checks a tlsSettings "alpn" list: "fromMitm" must stand alone.
+func CheckALPN(protos []string) error {
+	if len(protos) < 2 {
+		return nil
+	}
+	for _, p := range protos {
+		if strings.EqualFold(p, "fromMitm") {
+			return errors.New("holds fromMitm with other protocols; fromMitm must be the only element")
+		}
+	}
+	return nil
+}
+
 // CheckShortID checks a REALITY client "shortId": empty, or an even number
 // of hex digits, at most 16.
 func CheckShortID(s string) error {
@@ -175,8 +205,8 @@ func FinalMaskTypes(tcp bool) []string {
 
 // CheckFinalMask checks the shape of a streamSettings "finalmask" object as
 // Xray's loader reads it: an object whose "tcp" and "udp" members are lists
-// of {"type": known name, "settings": object}. The mask settings themselves
-// are not judged.
+// of {"type": known name, "settings": object}, and "quicParams" an object.
+// The mask settings themselves are not judged.
 func CheckFinalMask(raw []byte) error {
 	var fm map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fm); err != nil || fm == nil {
@@ -203,6 +233,13 @@ func CheckFinalMask(raw []byte) error {
 			}
 			if s := strings.TrimSpace(string(m.Settings)); s != "" && s != "null" && s[0] != '{' {
 				return fmt.Errorf("%s[%d] settings is not an object", lk, i)
+			}
+		}
+	}
+	for key, v := range fm {
+		if strings.EqualFold(key, "quicParams") {
+			if s := strings.TrimSpace(string(v)); s != "null" && !strings.HasPrefix(s, "{") {
+				return errors.New("quicParams is not an object")
 			}
 		}
 	}

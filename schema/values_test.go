@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -76,6 +77,21 @@ func TestValueChecksAgreeWithXray(t *testing.T) {
 		v := v
 		cases = append(cases, tc{name: "pcs " + v, ours: func() bool { return CheckPinnedPeerCertSHA256(v) == nil }, xray: pcs(v)})
 	}
+	for _, v := range []string{"", "abc", strings.Repeat("A", 2603), strings.Repeat("A", 2602), strings.Repeat("A", 2604)} {
+		v := v
+		cases = append(cases, tc{name: fmt.Sprintf("pqv %d chars", len(v)), ours: func() bool { return CheckMldsa65Verify(v) == nil }, xray: func() error {
+			_, err := (&conf.REALITYConfig{Fingerprint: "chrome", PublicKey: pbk, ServerName: "a", Mldsa65Verify: v}).Build()
+			return err
+		}})
+	}
+	for _, l := range [][]string{nil, {"h2"}, {"fromMitm"}, {"FROMMITM", "h2"}, {"h2", "frommitm"}, {"h2", "http/1.1"}} {
+		l := l
+		cases = append(cases, tc{name: "alpn " + strings.Join(l, ","), ours: func() bool { return CheckALPN(l) == nil }, xray: func() error {
+			sl := conf.StringList(l)
+			_, err := (&conf.TLSConfig{ALPN: &sl}).Build()
+			return err
+		}})
+	}
 	for _, tcp := range []bool{true, false} {
 		for _, typ := range append(FinalMaskTypes(tcp), "bogus", "Noise", "FRAGMENT", "header-dns", "fragment") {
 			tcp, typ := tcp, typ
@@ -113,6 +129,7 @@ func TestCheckFinalMask(t *testing.T) {
 		{`{"udp":{}}`, "udp is not a list"},
 		{`{"udp":[{"type":"noise","settings":3}]}`, "settings is not an object"},
 		{`notjson`, "not a JSON object"},
+		{`{"quicParams":5}`, "quicParams is not an object"},
 		{`[]`, "not a JSON object"},
 	} {
 		t.Run(c.in, func(t *testing.T) {
