@@ -180,3 +180,39 @@ func TestIDProblem(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckFinalMask checks the finalmask check never panics and that
+// whatever it accepts Xray reads with every mask type known (mask settings
+// themselves are not judged, so Xray may still refuse their contents).
+func FuzzCheckFinalMask(f *testing.F) {
+	for _, s := range []string{
+		`{"udp":[{"type":"noise","settings":{}}],"tcp":[{"type":"fragment"}]}`,
+		`{"udp":[{"type":"bogus"}]}`,
+		`{"UDP":[{"type":"Header-DNS","settings":null}]}`,
+		`{"quicParams":{}}`,
+		`{"tcp":{}}`,
+		`null`,
+		`[]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if CheckFinalMask(data) != nil {
+			return
+		}
+		var fm conf.FinalMask
+		if err := json.Unmarshal(data, &fm); err != nil {
+			t.Fatalf("accepted, but Xray cannot read it: %v", err)
+		}
+		for _, m := range fm.Tcp {
+			if _, err := m.Build(true); err != nil && strings.Contains(err.Error(), "unknown config id") {
+				t.Fatalf("accepted an unknown tcp mask: %v", err)
+			}
+		}
+		for _, m := range fm.Udp {
+			if _, err := m.Build(false); err != nil && strings.Contains(err.Error(), "unknown config id") {
+				t.Fatalf("accepted an unknown udp mask: %v", err)
+			}
+		}
+	})
+}
