@@ -19,6 +19,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -293,6 +294,13 @@ func Start(config any) (*core.Instance, error) {
 	// Example output and cluttering test logs. Every instance vmesstest
 	// builds is configured silent anyway, so route load-time messages to
 	// a silent handler; core.New below installs the instance's own.
+	//
+	// Loading and creating an instance write Xray's process-wide state
+	// (the log handler, the system dialer), so two tests starting servers
+	// at once race; startMu serialises that part. Running instances do
+	// not need it.
+	startMu.Lock()
+	defer startMu.Unlock()
 	clog.RegisterHandler(silentLog{})
 	pb, err := serial.LoadJSONConfig(bytes.NewReader(raw))
 	if err != nil {
@@ -308,6 +316,11 @@ func Start(config any) (*core.Instance, error) {
 	}
 	return inst, nil
 }
+
+// startMu guards Xray's process-wide state while an instance is built and
+// started (see Start). It is the one piece of package state here, because
+// the state it protects is Xray's, not ours.
+var startMu sync.Mutex
 
 // silentLog is an Xray log handler that drops every message.
 type silentLog struct{}
