@@ -271,5 +271,10 @@ func IDProblem(s string, err error) string {
 	if i := strings.LastIndex(msg, ": "); i >= 0 {
 		msg = msg[i+2:]
 	}
+	if strings.Trim(s, "0123456789abcdefABCDEF-") == "" && len(s)-strings.Count(s, "-") >= 32 {
+		// Enough hex digits and nothing else, yet refused: a dash is
+		// misplaced.
+		return "a dash is out of place; want 8-4-4-4-12 hex digits"
+	}
 	return msg
 }

@@ -171,7 +171,9 @@ func TestIDProblem(t *testing.T) {
 		{"", "vmess: invalid user id … (0 bytes): use a UUID", "it is empty"},
 		{strings.Repeat("a", 31), "x", "it is 31 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
 		{strings.Repeat("a", 37), "x", "it is 37 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
-		{"b831-381d6324-4d53-ad4f-8cda48b30811", "vmess: invalid user id b831…0811: a UUID holds only hex digits and dashes", "a UUID holds only hex digits and dashes"},
+		{"b831-381d6324-4d53-ad4f-8cda48b30811", "vmess: invalid user id b831…0811: a UUID holds only hex digits and dashes", "a dash is out of place; want 8-4-4-4-12 hex digits"},
+		{"27848739-7e62-4138-9fd3-098a63964bzz", "vmess: invalid user id 2784…4bzz: a UUID holds only hex digits and dashes", "a UUID holds only hex digits and dashes"},
+		{"27848739-7e62-4138-9fd3-098a63964b6", "vmess: invalid user id 2784…64b6: too few hex digits for a UUID", "too few hex digits for a UUID"},
 	} {
 		t.Run(c.want, func(t *testing.T) {
 			if got := IDProblem(c.id, errors.New(c.err)); got != c.want {
