@@ -250,33 +250,58 @@ func (n *Node) validate() error {
 // refused rather than written without them. (An unknown fingerprint only
 // changes the ClientHello, so emitters drop it with a warning instead.)
 func (n *Node) checkValues() error {
+	bad := func(key, format string, err error) error {
+		return errField(n.sourceField(key), format, err)
+	}
 	if strings.EqualFold(n.Security, "reality") {
 		if n.PublicKey != "" {
 			if err := schema.CheckRealityPublicKey(n.PublicKey); err != nil {
-				return errField("pbk", "REALITY public key %v", err)
+				return bad("pbk", "REALITY public key %v", err)
 			}
 		}
 		if err := schema.CheckShortID(n.ShortID); err != nil {
-			return errField("sid", "REALITY shortId %v", err)
+			return bad("sid", "REALITY shortId %v", err)
 		}
 		if err := schema.CheckMldsa65Verify(n.PQV); err != nil {
-			return errField("pqv", "REALITY ML-DSA-65 key %v", err)
+			return bad("pqv", "REALITY ML-DSA-65 key %v", err)
 		}
 	}
 	if err := schema.CheckALPN(n.ALPN); err != nil {
-		return errField("alpn", "%v", err)
+		return bad("alpn", "%v", err)
 	}
 	if n.PCS != "" {
 		if err := schema.CheckPinnedPeerCertSHA256(n.PCS); err != nil {
-			return errField("pcs", "pinned certificate hash %v", err)
+			return bad("pcs", "pinned certificate hash %v", err)
 		}
 	}
 	if len(n.FinalMask) > 0 {
 		if err := schema.CheckFinalMask(n.FinalMask); err != nil {
-			return errField("fm", "finalmask %v", err)
+			return bad("fm", "finalmask %v", err)
 		}
 	}
 	return nil
+}
+
+// sourceField names a value (by its share-link parameter) the way the
+// node's own dialect spells it, so an error points at the text to fix.
+func (n *Node) sourceField(key string) string {
+	var names map[string]string
+	switch n.Origin.Dialect {
+	case DialectClash:
+		names = map[string]string{"pbk": "reality-opts.public-key", "sid": "reality-opts.short-id", "pcs": "fingerprint"}
+	case DialectSingBox:
+		names = map[string]string{"pbk": "tls.reality.public_key", "sid": "tls.reality.short_id", "alpn": "tls.alpn"}
+	case DialectXray:
+		names = map[string]string{
+			"pbk": "streamSettings.realitySettings.publicKey", "sid": "streamSettings.realitySettings.shortId",
+			"pqv": "streamSettings.realitySettings.mldsa65Verify", "alpn": "streamSettings.tlsSettings.alpn",
+			"pcs": "streamSettings.tlsSettings.pinnedPeerCertSha256", "fm": "streamSettings.finalmask",
+		}
+	}
+	if f, ok := names[key]; ok {
+		return f
+	}
+	return key
 }
 
 // fixDefaults fills implied values so that every dialect yields the same

@@ -3,6 +3,7 @@ package convert
 import (
 	"context"
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +54,60 @@ func TestOddDocsBuildOrFail(t *testing.T) {
 				t.Errorf("%s: convert writes, Xray refuses: %v", name, xerr)
 			}
 		}
+	}
+}
+
+// TestBadValuesNamedInTheirDialect checks a value Xray would refuse is an
+// error on that node, naming the field as the source document spells it,
+// and never showing the id (Clash entries are placed by line, the others
+// by path).
+func TestBadValuesNamedInTheirDialect(t *testing.T) {
+	const id = "b831bfb3-e84c-4647-a953-bbdd6e6d6390"
+	clash := func(extra string) string {
+		return "proxies:\n  - {name: n, type: vmess, server: a.example.com, port: 443, uuid: " + id + ", alterId: 0, cipher: auto" + extra + "}\n"
+	}
+	sb := func(tls string) string {
+		return `{"outbounds":[{"type":"vmess","tag":"n","server":"a.example.com","server_port":443,"uuid":"` + id + `","tls":` + tls + `}]}`
+	}
+	xr := func(stream string) string {
+		return `{"outbounds":[{"protocol":"vmess","settings":{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"` + id + `"}]}]},"streamSettings":` + stream + `}]}`
+	}
+	v2 := func(js string) string { return "vmess://" + base64.StdEncoding.EncodeToString([]byte(js)) }
+	tests := []struct{ name, doc, field string }{
+		{"clash public key", clash(", tls: true, servername: a.com, reality-opts: {public-key: abc}"), "reality-opts.public-key"},
+		{"clash short id", clash(", tls: true, servername: a.com, reality-opts: {public-key: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, short-id: zz}"), "reality-opts.short-id"},
+		{"clash cert pin", clash(", tls: true, fingerprint: zz"), "fingerprint"},
+		{"clash id dash", "proxies:\n  - {name: n, type: vmess, server: a.example.com, port: 443, uuid: b831-381d6324-4d53-ad4f-8cda48b30811, alterId: 0, cipher: auto}\n", "uuid"},
+		{"sing-box short id", sb(`{"enabled":true,"server_name":"a.com","reality":{"enabled":true,"public_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","short_id":"abc"}}`), "outbounds[0].tls.reality.short_id"},
+		{"sing-box alpn", sb(`{"enabled":true,"alpn":["h2","fromMitm"]}`), "outbounds[0].tls.alpn"},
+		{"xray public key", xr(`{"security":"reality","realitySettings":{"serverName":"a.com","publicKey":"abc"}}`), "outbounds[0].streamSettings.realitySettings.publicKey"},
+		{"xray pinned hash", xr(`{"security":"tls","tlsSettings":{"pinnedPeerCertSha256":"zz"}}`), "outbounds[0].streamSettings.tlsSettings.pinnedPeerCertSha256"},
+		{"xray finalmask", xr(`{"finalmask":{"udp":[{"type":"bogus"}]}}`), "outbounds[0].streamSettings.finalmask"},
+		{"xray ML-DSA key", xr(`{"security":"reality","realitySettings":{"serverName":"a.com","publicKey":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","mldsa65Verify":"abc"}}`), "outbounds[0].streamSettings.realitySettings.mldsa65Verify"},
+		{"xray id dash", `{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"b831381d--6324-4d53-ad4f-8cda48b3081"}]}]}`, "[0].settings.id"},
+		{"v2rayn id dash", v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831-381d6324-4d53-ad4f-8cda48b30811","aid":"0","net":"tcp"}`), "id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Parse(context.Background(), "in", []byte(tt.doc), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Nodes) != 0 {
+				t.Errorf("%d nodes read, want the bad one refused", len(res.Nodes))
+			}
+			var fields []string
+			for _, d := range res.Diagnostics {
+				if strings.Contains(strings.ToLower(d.String()), id) || strings.Contains(d.String(), "381d6324") {
+					t.Errorf("diagnostic shows the id: %s", d)
+				}
+				if d.Severity == Error {
+					fields = append(fields, d.Field)
+				}
+			}
+			if len(fields) != 1 || fields[0] != tt.field {
+				t.Errorf("errors about %q, want one about %q; %v", fields, tt.field, res.Diagnostics)
+			}
+		})
 	}
 }
