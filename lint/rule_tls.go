@@ -128,20 +128,24 @@ func (rulePinnedPeerCert) meta() RuleMeta {
 }
 
 func (rulePinnedPeerCert) check(c *checkContext) {
+	c.eachTLSMember("pinnedPeerCertSha256", func(ptr string, v *schema.Node) {
+		if s, ok := str(v); ok && s != "" {
+			if err := schema.CheckPinnedPeerCertSHA256(s); err != nil {
+				c.reportf(ptr, false, "use 64 hex digits per certificate, e.g. from `xray tls certChainHash`",
+					"pinnedPeerCertSha256 %v; Xray refuses it", err)
+			}
+		}
+	})
+}
+
+// eachTLSMember calls fn with the pointer and value of key in every
+// tlsSettings object of every outbound (XHTTP downloadSettings included).
+func (c *checkContext) eachTLSMember(key string, fn func(ptr string, v *schema.Node)) {
 	for _, ob := range c.outbounds {
 		ptrs, nodes := tlsSettingsOf(ob)
 		for i, t := range nodes {
-			m := t.Member("pinnedPeerCertSha256")
-			if m == nil {
-				continue
-			}
-			v, ok := str(m.Value)
-			if !ok || v == "" {
-				continue
-			}
-			if err := schema.CheckPinnedPeerCertSHA256(v); err != nil {
-				c.reportf(ptrs[i]+"/"+m.Key, false, "use 64 hex digits per certificate, e.g. from `xray tls certChainHash`",
-					"pinnedPeerCertSha256 %v; Xray refuses it", err)
+			if m := t.Member(key); m != nil {
+				fn(ptrs[i]+"/"+m.Key, m.Value)
 			}
 		}
 	}
@@ -163,28 +167,21 @@ func (ruleALPNFromMitm) meta() RuleMeta {
 }
 
 func (ruleALPNFromMitm) check(c *checkContext) {
-	for _, ob := range c.outbounds {
-		ptrs, nodes := tlsSettingsOf(ob)
-		for i, t := range nodes {
-			m := t.Member("alpn")
-			if m == nil {
-				continue
-			}
-			var protos []string
-			switch m.Value.Kind {
-			case schema.String:
-				s, _ := str(m.Value)
-				protos = strings.Split(s, ",")
-			case schema.Array:
-				for _, e := range m.Value.Items {
-					if s, ok := str(e); ok {
-						protos = append(protos, s)
-					}
+	c.eachTLSMember("alpn", func(ptr string, v *schema.Node) {
+		var protos []string
+		switch v.Kind {
+		case schema.String:
+			s, _ := str(v)
+			protos = strings.Split(s, ",")
+		case schema.Array:
+			for _, e := range v.Items {
+				if s, ok := str(e); ok {
+					protos = append(protos, s)
 				}
 			}
-			if err := schema.CheckALPN(protos); err != nil {
-				c.reportf(ptrs[i]+"/"+m.Key, false, "keep fromMitm alone, or drop it", "alpn %v; Xray refuses it", err)
-			}
 		}
-	}
+		if err := schema.CheckALPN(protos); err != nil {
+			c.reportf(ptr, false, "keep fromMitm alone, or drop it", "alpn %v; Xray refuses it", err)
+		}
+	})
 }

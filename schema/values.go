@@ -103,12 +103,18 @@ func CheckRealityPublicKey(s string) error {
 	if s == "" {
 		return errors.New("is empty; want the server's public key (43 base64url characters, from `xray x25519`)")
 	}
+	return checkRawURLKey(s, 32, "the server's 32-byte public key (43 base64url characters)")
+}
+
+// checkRawURLKey checks s is unpadded base64url of exactly size bytes;
+// want describes the key for the error, which never repeats s.
+func checkRawURLKey(s string, size int, want string) error {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return fmt.Errorf("is not unpadded base64url (%d characters); want the server's 32-byte public key as 43 base64url characters", len(s))
+		return fmt.Errorf("is not unpadded base64url (%d characters); want %s", len(s), want)
 	}
-	if len(b) != 32 {
-		return fmt.Errorf("decodes to %d bytes; want the server's 32-byte public key (43 base64url characters)", len(b))
+	if len(b) != size {
+		return fmt.Errorf("decodes to %d bytes; want %s", len(b), want)
 	}
 	return nil
 }
@@ -120,14 +126,7 @@ func CheckMldsa65Verify(s string) error {
 	if s == "" {
 		return nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return fmt.Errorf("is not unpadded base64url (%d characters); want the server's ML-DSA-65 public key (1952 bytes)", len(s))
-	}
-	if len(b) != 1952 {
-		return fmt.Errorf("decodes to %d bytes; want the server's ML-DSA-65 public key (1952 bytes)", len(b))
-	}
-	return nil
+	return checkRawURLKey(s, 1952, "the server's ML-DSA-65 public key (1952 bytes)")
 }
 
 // CheckALPN checks a tlsSettings "alpn" list: "fromMitm" must stand alone.
