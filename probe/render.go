@@ -108,8 +108,13 @@ func Table(results []Result) []TableRow {
 		if r.OK && r.Skew != nil && abs(r.Skew.OffsetS) > 90 {
 			detail = append(detail, fmt.Sprintf("clock %s off: accepted, but near the ±120s limit (Xray's manual asks for 90s)", fmtDuration(abs(r.Skew.OffsetS))))
 		}
-		if r.Download != nil {
+		switch {
+		case r.Download != nil && r.OK:
 			detail = append(detail, fmt.Sprintf("download %s/s", fmtBytes(r.Download.BytesPerS)))
+		case r.Download != nil:
+			// A download that failed part way: what arrived, not a rate
+			// that would read as the server's speed.
+			detail = append(detail, fmt.Sprintf("%s arrived in %.1fs", fmtBytes(float64(r.Download.Bytes)), r.Download.Seconds))
 		}
 		name := r.Name
 		if name == "" {

@@ -173,3 +173,24 @@ func TestTableSkewNearLimit(t *testing.T) {
 		t.Fatalf("detail %q warns about a clock well inside the window", d)
 	}
 }
+
+// TestTableDownloadDetail: a finished download shows its rate; one that
+// failed part way shows what arrived instead, beside the failure.
+func TestTableDownloadDetail(t *testing.T) {
+	tests := []struct {
+		name string
+		r    Result
+		want string
+	}{
+		{"finished", Result{Name: "a", OK: true, Download: &Download{Bytes: 1 << 20, Seconds: 0.5, BytesPerS: 2 << 20}}, "download 2.0 MiB/s"},
+		{"stalled", Result{Name: "b", Error: &Failure{Kind: KindTimeout, Message: "download: stalled"}, Download: &Download{Bytes: 5000, Seconds: 1.2, BytesPerS: 4167}}, "download: stalled; 4.9 KiB arrived in 1.2s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := Table([]Result{tt.r})
+			if got := rows[0].Cells[len(rows[0].Cells)-1]; got != tt.want {
+				t.Fatalf("detail %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
