@@ -27,32 +27,33 @@ type fileConfigYAML struct {
 }
 
 // ParseFileConfig reads a `.xvm.yaml` document. Unknown rules and levels
-// are errors, so a typo does not silently do nothing.
+// are errors, so a typo does not silently do nothing; the error names the
+// key, and the caller names the file.
 func ParseFileConfig(data []byte) (FileConfig, error) {
 	var raw fileConfigYAML
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && err.Error() != "EOF" {
-		return FileConfig{}, fmt.Errorf("lint: .xvm.yaml: %w", err)
+		return FileConfig{}, err
 	}
 	fc := FileConfig{Target: raw.Target, FailOn: raw.FailOn, Rules: make(map[string]RuleSetting)}
 	if fc.Target != "" {
 		if _, err := ParseTarget(fc.Target); err != nil {
-			return FileConfig{}, fmt.Errorf("lint: .xvm.yaml: %w", err)
+			return FileConfig{}, fmt.Errorf("target: %s", strings.TrimPrefix(err.Error(), "lint: "))
 		}
 	}
 	if fc.FailOn != "" {
 		if _, err := ParseSeverity(fc.FailOn); err != nil {
-			return FileConfig{}, fmt.Errorf("lint: .xvm.yaml: fail-on: %w", err)
+			return FileConfig{}, fmt.Errorf("fail-on: %s", strings.TrimPrefix(err.Error(), "lint: "))
 		}
 	}
 	for id, v := range raw.Rules {
 		if !KnownRule(id) {
-			return FileConfig{}, fmt.Errorf("lint: .xvm.yaml: unknown rule %q (see `xvm lint --list-rules`)", id)
+			return FileConfig{}, fmt.Errorf("rules: unknown rule %q (see `xvm lint --list-rules`)", id)
 		}
 		s, err := ParseRuleSetting(v)
 		if err != nil {
-			return FileConfig{}, fmt.Errorf("lint: .xvm.yaml: rule %s: %w", id, err)
+			return FileConfig{}, fmt.Errorf("rules: %s: %s", id, strings.TrimPrefix(err.Error(), "lint: "))
 		}
 		fc.Rules[id] = s
 	}

@@ -90,7 +90,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	}
 	if data, err := os.ReadFile(cfgPath); err == nil {
 		if fc, err = lint.ParseFileConfig(data); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", cfgPath, err)}
+			return &exitError{code: exitUsage, err: fmt.Errorf("lint: %s: %w", cfgPath, err)}
 		}
 	} else if explicit || !errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("lint: read config: %w", err)}

@@ -156,10 +156,17 @@ func TestLintConfigFile(t *testing.T) {
 	if !strings.Contains(out, "[port-range]") {
 		t.Errorf("--enable did not turn the rule back on:\n%s", out)
 	}
-	badCfg := writeFile(t, dir, "bad.yaml", "rules:\n  no-such-rule: off\n")
-	_, errOut, code := runXVM(t, false, "", "lint", "--config", badCfg, bad)
-	if code != 2 || !strings.Contains(errOut, "unknown rule") {
-		t.Errorf("code %d, stderr %q", code, errOut)
+	for _, c := range []struct{ name, text, want string }{
+		{"bad-rule.yaml", "rules:\n  no-such-rule: off\n", `: rules: unknown rule "no-such-rule"`},
+		{"bad-level.yaml", "rules:\n  port-range: loud\n", ": rules: port-range: "},
+		{"bad-fail-on.yaml", "fail-on: bad\n", `: fail-on: unknown severity "bad": want error, warning or info`},
+		{"bad-target.yaml", "target: v2\n", `: target: unknown target "v2"`},
+	} {
+		badCfg := writeFile(t, dir, c.name, c.text)
+		_, errOut, code := runXVM(t, false, "", "lint", "--config", badCfg, bad)
+		if code != 2 || !strings.Contains(errOut, "xvm: lint: "+badCfg+c.want) {
+			t.Errorf("%s: code %d, stderr %q, want it to contain %q", c.name, code, errOut, "xvm: lint: "+badCfg+c.want)
+		}
 	}
 }
 
