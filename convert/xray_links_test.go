@@ -126,3 +126,36 @@ func TestUnknownFingerprintDropped(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLinkBuildsInXray: whatever query a #716 link carries, an outbound
+// convert writes without an error must build in Xray's loader. The
+// contents of finalmask mask settings and XHTTP extra are carried as given
+// and not judged (README), so links holding them are not asserted.
+func FuzzLinkBuildsInXray(f *testing.F) {
+	for _, q := range []string{
+		"type=tcp&security=tls&fp=hellofoo",
+		"type=tcp&security=reality&pbk=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&sni=a.com&sid=abc",
+		"type=ws&path=/ws?ed=2048&host=a.com",
+		"type=grpc&serviceName=a&mode=multi&security=tls&alpn=h2,fromMitm",
+		"type=kcp&mtu=1350&tti=20&headerType=wechat-video&seed=x",
+		"type=xhttp&mode=packet-up&path=/x",
+		"type=httpupgrade&path=/u&host=h",
+		"type=tcp&headerType=http&path=/a,/b&host=h",
+		"type=tcp&security=tls&pcs=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff&vcn=a.com",
+	} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		n, _, err := ParseLink("vmess://b831bfb3-e84c-4647-a953-bbdd6e6d6390@a.example.com:443?" + q + "#x")
+		if err != nil || len(n.FinalMask) > 0 || len(n.XHTTPExtra) > 0 {
+			return
+		}
+		o, _, err := ToXray(n)
+		if err != nil {
+			return
+		}
+		if xerr := buildWithXray(t, o); xerr != nil {
+			t.Fatalf("convert writes, Xray refuses: %q\n    xray: %v", q, xerr)
+		}
+	})
+}
