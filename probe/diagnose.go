@@ -45,6 +45,9 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error, u *url.URL, 
 	if errors.As(err, &te) {
 		var ue *transport.UnsupportedError
 		switch {
+		case errors.As(err, &ue) && ue.Hint != "":
+			// The transport already says what to do instead.
+			return &Failure{KindTransport, ue.Error()}
 		case errors.As(err, &ue):
 			return &Failure{KindTransport, fmt.Sprintf("%s; xvm cannot probe this server yet (use Xray's own client for it)", ue.Error())}
 		case te.Phase == transport.PhaseConfig:

@@ -50,7 +50,14 @@ func TargetFromOutbound(o *conf.Outbound) (Target, error) {
 			PinnedPeerCertSHA256: splitComma(tl.PinnedPeerCertSha256),
 			VerifyPeerCertByName: splitComma(tl.VerifyPeerCertByName),
 			AllowInsecure:        tl.AllowInsecure,
+			// Carried so that Dial refuses ECH by name instead of
+			// probing without it.
+			ECHConfigList: tl.ECHConfigList,
 		}
+	}
+	if so := ss.Sockopt; so != nil {
+		// Likewise: a dialerProxy chain is refused by name, not skipped.
+		t.Stream.Sockopt.DialerProxy = so.DialerProxy
 	}
 	if raw := ss.Raw(); raw != nil && raw.Header != nil {
 		t.Stream.Raw.HeaderType = raw.Header.Type

@@ -37,6 +37,8 @@ func TestTargetFromOutbound(t *testing.T) {
 			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 5, Network: "httpupgrade", HTTPUpgrade: transport.HTTPUpgradeConfig{Path: "/u?ed=1", Host: "c.com", Headers: map[string]string{"X": "1"}}}}, ""},
 		{"unsupported kept", `{"protocol":"vmess","settings":{"address":"h","port":6,"id":"x"},"streamSettings":{"network":"xhttp","security":"reality"}}`,
 			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 6, Network: "xhttp", Security: "reality"}}, ""},
+		{"ech and dialerProxy carried", `{"protocol":"vmess","settings":{"address":"h","port":7,"id":"x"},"streamSettings":{"security":"tls","tlsSettings":{"echConfigList":"AEX+DQ"},"sockopt":{"dialerProxy":"chain"}}}`,
+			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 7, Security: "tls", TLS: transport.TLSConfig{ECHConfigList: "AEX+DQ"}, Sockopt: transport.SockoptConfig{DialerProxy: "chain"}}}, ""},
 		{"not vmess", `{"protocol":"vless","tag":"v"}`, Target{}, "not VMess"},
 		{"two users", `{"protocol":"vmess","tag":"t","settings":{"vnext":[{"address":"h","port":1,"users":[{"id":"a"},{"id":"b"}]}]}}`, Target{}, "exactly one server with one user"},
 		{"bad port", `{"protocol":"vmess","settings":{"address":"h","port":70000,"id":"x"}}`, Target{}, "out of range"},
