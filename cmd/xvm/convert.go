@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/convert"
-	"github.com/xvmtools/xvm/lint"
 )
 
 // convertOptions are the flags of xvm convert.
@@ -103,9 +102,6 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 		name, data, err := readInput(a, "convert", arg, i, opts.MaxInput, &usedStdin)
 		if err != nil {
 			return &exitError{code: exitUsage, err: err}
-		}
-		if arg == "-" {
-			name = lint.StdinName // one spelling in every verb
 		}
 		res, err := convert.Parse(ctx, name, data, convert.Options{From: from, MaxInputBytes: opts.MaxInput})
 		if err != nil {

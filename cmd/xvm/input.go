@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/xvmtools/xvm/lint"
 )
 
 // looksLikeLink tells a share link or client line given on the command
@@ -37,7 +39,7 @@ func readInput(a *app, verb, arg string, i int, max int64, usedStdin *bool) (str
 		if err != nil {
 			return "", nil, fmt.Errorf("%s: stdin: %w", verb, err)
 		}
-		return "stdin", data, nil
+		return lint.StdinName, data, nil // one spelling in every verb
 	case looksLikeLink(arg):
 		return fmt.Sprintf("argument %d", i+1), []byte(arg), nil
 	}

@@ -337,7 +337,7 @@ func TestProbeCLIUsage(t *testing.T) {
 		{"bad download url", "", []string{"probe", "--download", "http://", "vmess://x"}, `--download "http://": only http and https`},
 		{"missing file", "", []string{"probe", filepath.Join(t.TempDir(), "nope.txt")}, "give a file"},
 		{"nothing on stdin", "", []string{"probe"}, "xvm: probe: no input on stdin: pipe links in, or give a link or file as an argument\n"},
-		{"not JSON on stdin", "{\n", []string{"probe"}, "xvm: probe: stdin: not valid JSON"},
+		{"not JSON on stdin", "{\n", []string{"probe"}, "xvm: probe: <stdin>: not valid JSON"},
 		{"blank stdin", " \n\t\n", []string{"probe", "-"}, "xvm: probe: no input on stdin"},
 		{"empty file", "", []string{"probe", emptyFile}, "xvm: probe: " + emptyFile + " is empty: give a file of links, a subscription or a config\n"},
 		{"garbage on stdin", "hello world\n", []string{"probe", "-"}, ""},

@@ -84,7 +84,7 @@ Exit codes: 0 success, 1 findings or failed probes, 2 usage, input or I/O error.
 	})
 	pf := root.PersistentFlags()
 	pf.Var(&a.Global.Color, "color", "style output: auto, always or never (NO_COLOR is honoured)")
-	pf.BoolVarP(&a.Global.Quiet, "quiet", "q", false, "print only results and errors")
+	pf.BoolVarP(&a.Global.Quiet, "quiet", "q", false, "print only results, warnings and errors")
 
 	root.AddCommand(
 		newVersionCmd(a),
