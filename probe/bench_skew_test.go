@@ -22,34 +22,20 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 	web := startURL(b)
 	srv := startServer(b, vmesstest.ServerOptions{})
 	var conns atomic.Int64
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				up, err := net.Dial("tcp", srv.Addr)
-				if err != nil {
-					return
-				}
-				defer up.Close()
-				go func() {
-					io.Copy(up, c)
-					up.(*net.TCPConn).CloseWrite()
-				}()
-				io.Copy(c, up)
-			}()
+	relay := vmesstest.StartTCP(b, func(c net.Conn) {
+		conns.Add(1)
+		up, err := net.Dial("tcp", srv.Addr)
+		if err != nil {
+			return
 		}
-	}()
-	port := l.Addr().(*net.TCPAddr).Port
+		defer up.Close()
+		go func() {
+			io.Copy(up, c)
+			up.(*net.TCPConn).CloseWrite()
+		}()
+		io.Copy(c, up)
+	})
+	port := vmesstest.Port(b, relay)
 	cases := []struct {
 		name  string
 		shift time.Duration

@@ -270,25 +270,7 @@ func TestProbeClock(t *testing.T) {
 // listen starts a loopback TCP server whose connections are handled by fn.
 func listen(t *testing.T, fn func(net.Conn)) (string, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				fn(c)
-			}()
-		}
-	}()
-	a := l.Addr().(*net.TCPAddr)
-	return "127.0.0.1", a.Port
+	return "127.0.0.1", vmesstest.Port(t, vmesstest.StartTCP(t, fn))
 }
 
 func closedPort(t *testing.T) int {

@@ -90,26 +90,11 @@ func BenchmarkDownload64MiB(b *testing.B) {
 // then answers "ok": the upload benchmark's destination. (It does not wait
 // for EOF: Xray's freedom outbound never half-closes towards it.)
 func startSink(b *testing.B, n int64) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := io.CopyN(io.Discard, c, n); err == nil {
-					c.Write([]byte("ok"))
-				}
-			}()
+	return vmesstest.StartTCP(b, func(c net.Conn) {
+		if _, err := io.CopyN(io.Discard, c, n); err == nil {
+			c.Write([]byte("ok"))
 		}
-	}()
-	return l.Addr().String()
+	})
 }
 
 // BenchmarkUpload64MiB sends 64 MiB to a loopback sink through the same

@@ -23,7 +23,14 @@ import (
 // dialVMess connects to srv over loopback TCP and wraps the connection.
 func dialVMess(t testing.TB, srv *vmesstest.Server, acct vmess.Account, dest vmess.Destination, cfg *vmess.Config) *vmess.Conn {
 	t.Helper()
-	raw, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
+	return dialAddr(t, srv.Addr, acct, dest, cfg)
+}
+
+// dialAddr connects to the VMess server at addr over loopback TCP, closes
+// the raw connection when the test ends, and wraps it as a client.
+func dialAddr(t testing.TB, addr string, acct vmess.Account, dest vmess.Destination, cfg *vmess.Config) *vmess.Conn {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,16 +24,7 @@ import (
 // connection.
 func dialSing(t testing.TB, srv *vmesstest.SingServer, acct vmess.Account, dest vmess.Destination, cfg *vmess.Config) *vmess.Conn {
 	t.Helper()
-	raw, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	c, err := vmess.Client(raw, acct, dest, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return dialAddr(t, srv.Addr, acct, dest, cfg)
 }
 
 // singEchoTCP sends a small and a large (1 MiB + a bit) stream through

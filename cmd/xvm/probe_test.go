@@ -260,24 +260,10 @@ func TestProbeCLIInterrupt(t *testing.T) {
 	url := probeWeb(t)
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	waitListen(t, srv.Addr)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // a blackhole: accept, never answer
-		}
-	}()
-	bh := l.Addr().(*net.TCPAddr)
+	bhPort := vmesstest.Port(t, vmesstest.StartBlackhole(t)) // accept, never answer
 	links := []string{
 		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
-		v2rayNLink("blackhole", "127.0.0.1", bh.Port, srv.ID, "tcp", nil),
+		v2rayNLink("blackhole", "127.0.0.1", bhPort, srv.ID, "tcp", nil),
 	}
 	for _, output := range []string{"json", "table", "ndjson"} {
 		t.Run(output, func(t *testing.T) {
@@ -588,22 +574,9 @@ func TestProbeCLINDJSONStreams(t *testing.T) {
 	url := probeWeb(t)
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	waitListen(t, srv.Addr)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	bh := vmesstest.StartBlackhole(t)
 	links := []string{
-		v2rayNLink("blackhole", "127.0.0.1", l.Addr().(*net.TCPAddr).Port, srv.ID, "tcp", nil),
+		v2rayNLink("blackhole", "127.0.0.1", vmesstest.Port(t, bh), srv.ID, "tcp", nil),
 		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
 	}
 	w := &timedWriter{start: time.Now()}

@@ -85,28 +85,24 @@ func captureHTTP1(t *testing.T) (*net.TCPAddr, <-chan capturedRequest) {
 // captureH2C serves h2c and returns the first request's shape.
 func captureH2C(t *testing.T) (*net.TCPAddr, <-chan capturedRequest) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	ch := make(chan capturedRequest, 4)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	addr := vmesstest.StartTCP(t, func(c net.Conn) {
+		(&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case ch <- shape(r):
+			default:
 			}
-			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case ch <- shape(r):
-				default:
-				}
-				w.WriteHeader(http.StatusNotFound)
-			})})
-		}
-	}()
-	return l.Addr().(*net.TCPAddr), ch
+			w.WriteHeader(http.StatusNotFound)
+		})})
+	})
+	return loopbackAddr(t, addr), ch
+}
+
+// loopbackAddr is the *net.TCPAddr of a 127.0.0.1 host:port that
+// vmesstest.StartTCP or StartBlackhole returned.
+func loopbackAddr(t *testing.T, addr string) *net.TCPAddr {
+	t.Helper()
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: vmesstest.Port(t, addr)}
 }
 
 // TestRequestsMatchXray sends the same stream settings through Xray's

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/xvmtools/xvm/vmess/transport"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
 // TestWSEarlyDataReadDeadline: with early data the WebSocket upgrade waits
@@ -97,27 +98,19 @@ func TestWSEarlyDataReadDeadline(t *testing.T) {
 // client's writes end up blocked by HTTP/2 flow control.
 func stalledH2C(t *testing.T) *net.TCPAddr {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop); l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	addr := vmesstest.StartTCP(t, func(c net.Conn) {
+		(&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-stop:
+			case <-r.Context().Done():
 			}
-			go (&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case <-stop:
-				case <-r.Context().Done():
-				}
-			})})
-		}
-	}()
-	return l.Addr().(*net.TCPAddr)
+		})})
+	})
+	// Registered after StartTCP's cleanup, so it runs first and releases
+	// the handlers that cleanup waits for.
+	t.Cleanup(func() { close(stop) })
+	return loopbackAddr(t, addr)
 }
 
 // TestGRPCWriteDeadline: a gRPC Write blocked by flow control gives up at

@@ -197,30 +197,7 @@ func TestPlainRawClientToTLSServer(t *testing.T) {
 // silentServer accepts TCP connections and never sends a byte.
 func silentServer(t *testing.T) *net.TCPAddr {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().(*net.TCPAddr)
+	return loopbackAddr(t, vmesstest.StartBlackhole(t))
 }
 
 // TestDeadlines checks that every phase gives up at the context deadline

@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -23,8 +22,6 @@ import (
 // and half-closes its side when the client half-closes.
 type EchoServer struct {
 	Addr string
-	l    net.Listener
-	wg   sync.WaitGroup
 }
 
 // StartEcho starts a TCP echo server on 127.0.0.1 for the test's lifetime.
@@ -42,28 +39,13 @@ func StartEchoOn(tb testing.TB, addr string) *EchoServer {
 	if err != nil {
 		tb.Fatalf("vmesstest: echo listen on %s: %v", addr, err)
 	}
-	s := &EchoServer{Addr: l.Addr().String(), l: l}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				io.Copy(c, c)
-				if tc, ok := c.(*net.TCPConn); ok {
-					tc.CloseWrite()
-				}
-			}()
+	Serve(tb, l, func(c net.Conn) {
+		io.Copy(c, c)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.CloseWrite()
 		}
-	}()
-	tb.Cleanup(func() { l.Close() })
-	return s
+	})
+	return &EchoServer{Addr: l.Addr().String()}
 }
 
 // SourceServer is a loopback TCP server that, on every connection, reads
@@ -76,39 +58,24 @@ type SourceServer struct {
 // StartSource starts a SourceServer that sends n bytes per connection.
 func StartSource(tb testing.TB, n int64) *SourceServer {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("vmesstest: source listen: %v", err)
-	}
 	buf := make([]byte, 64<<10)
 	for i := range buf {
 		buf[i] = byte(i * 7)
 	}
-	go func() {
-		for {
-			c, err := l.Accept()
+	addr := StartTCP(tb, func(c net.Conn) {
+		for left := n; left > 0; {
+			chunk := buf
+			if int64(len(chunk)) > left {
+				chunk = chunk[:left]
+			}
+			w, err := c.Write(chunk)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				left := n
-				for left > 0 {
-					chunk := buf
-					if int64(len(chunk)) > left {
-						chunk = chunk[:left]
-					}
-					w, err := c.Write(chunk)
-					if err != nil {
-						return
-					}
-					left -= int64(w)
-				}
-			}()
+			left -= int64(w)
 		}
-	}()
-	tb.Cleanup(func() { l.Close() })
-	return &SourceServer{Addr: l.Addr().String()}
+	})
+	return &SourceServer{Addr: addr}
 }
 
 // UDPEchoServer is a loopback UDP server that sends every datagram back to
