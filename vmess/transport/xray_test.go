@@ -42,27 +42,40 @@ func pinned(fp string) func(cfg *transport.Config, cert *vmesstest.Cert) {
 	}
 }
 
+// plainCase is a transportCase without TLS: the server's stream settings
+// and what set writes into the client's Config.
+func plainCase(name, server string, set func(cfg *transport.Config)) transportCase {
+	return transportCase{name,
+		func(*vmesstest.Cert) string { return server },
+		func(cfg *transport.Config, _ *vmesstest.Cert) { set(cfg) }}
+}
+
+// tlsCase is a transportCase over TLS with the test certificate pinned and
+// fingerprint fp: the server runs network with the extra settings member,
+// the client the same network, and set adds the rest.
+func tlsCase(name, fp, network, extra string, set func(cfg *transport.Config)) transportCase {
+	return transportCase{name,
+		func(c *vmesstest.Cert) string { return tlsServer(c, network, extra) },
+		func(cfg *transport.Config, cert *vmesstest.Cert) {
+			pinned(fp)(cfg, cert)
+			cfg.Network = network
+			set(cfg)
+		}}
+}
+
 // transportCases covers every supported transport; the servers are
 // Xray-core v1.260327.0 VMess inbounds.
 func transportCases() []transportCase {
 	return []transportCase{
 		{"raw", func(*vmesstest.Cert) string { return "" }, func(*transport.Config, *vmesstest.Cert) {}},
-		{"raw-http-header",
-			func(*vmesstest.Cert) string {
-				return `{"network":"raw","rawSettings":{"header":{"type":"http","request":{"path":["/a","/b"]}}}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "tcp"
-				cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Path: []string{"/a", "/b"}}}
-			}},
-		{"raw-http-header-custom",
-			func(*vmesstest.Cert) string {
-				return `{"network":"tcp","tcpSettings":{"header":{"type":"http","request":{"path":["/x"],"headers":{"Host":["h.example"]}}}}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Method: "GET", Path: []string{"/x"},
-					Headers: map[string][]string{"Host": {"h.example"}, "User-Agent": {"a", "b"}}}}
-			}},
+		plainCase("raw-http-header", `{"network":"raw","rawSettings":{"header":{"type":"http","request":{"path":["/a","/b"]}}}}`, func(cfg *transport.Config) {
+			cfg.Network = "tcp"
+			cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Path: []string{"/a", "/b"}}}
+		}),
+		plainCase("raw-http-header-custom", `{"network":"tcp","tcpSettings":{"header":{"type":"http","request":{"path":["/x"],"headers":{"Host":["h.example"]}}}}}`, func(cfg *transport.Config) {
+			cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Method: "GET", Path: []string{"/x"},
+				Headers: map[string][]string{"Host": {"h.example"}, "User-Agent": {"a", "b"}}}}
+		}),
 		{"raw-tls-chrome-default", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("")},
 		{"raw-tls-unsafe", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("unsafe")},
 		{"raw-tls-firefox", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("firefox")},
@@ -88,111 +101,59 @@ func transportCases() []transportCase {
 				cfg.Security = "tls"
 				cfg.TLS.AllowInsecure = true
 			}},
-		{"ws",
-			func(*vmesstest.Cert) string { return `{"network":"ws","wsSettings":{"path":"/ws"}}` },
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "ws"
-				cfg.WS = transport.WSConfig{Path: "/ws", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
-			}},
-		{"ws-early-data",
-			func(*vmesstest.Cert) string { return `{"network":"ws","wsSettings":{"path":"/ws?ed=2048"}}` },
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "websocket"
-				cfg.WS = transport.WSConfig{Path: "/ws?ed=2048"}
-			}},
-		{"ws-early-data-first-write-too-big",
-			func(*vmesstest.Cert) string { return `{"network":"ws","wsSettings":{"path":"/ws"}}` },
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				// The VMess request is larger than 16 bytes: the upgrade
-				// goes out without early data and the request follows.
-				cfg.Network = "ws"
-				cfg.WS = transport.WSConfig{Path: "/ws?ed=16"}
-			}},
-		{"ws-tls",
-			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`) },
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
-				pinned("")(cfg, cert)
-				cfg.Network = "ws"
-				cfg.WS = transport.WSConfig{Path: "ws"}
-			}},
-		{"ws-tls-early-data-unsafe",
-			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`) },
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
-				pinned("unsafe")(cfg, cert)
-				cfg.Network = "ws"
-				cfg.WS = transport.WSConfig{Path: "/ws?ed=4096"}
-			}},
-		{"httpupgrade",
-			func(*vmesstest.Cert) string {
-				return `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up","host":"cdn.example"}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "httpupgrade"
-				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
-			}},
-		{"httpupgrade-ed-path",
-			func(*vmesstest.Cert) string {
-				return `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up?ed=2048"}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "httpupgrade"
-				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up?ed=2048"}
-			}},
-		{"httpupgrade-tls",
-			func(c *vmesstest.Cert) string {
-				return tlsServer(c, "httpupgrade", `"httpupgradeSettings":{"path":"/up"}`)
-			},
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
-				pinned("firefox")(cfg, cert)
-				cfg.Network = "httpupgrade"
-				cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up"}
-			}},
-		{"grpc",
-			func(*vmesstest.Cert) string { return `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}` },
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "grpc"
-				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
-			}},
-		{"grpc-multi",
-			func(*vmesstest.Cert) string {
-				return `{"network":"grpc","grpcSettings":{"serviceName":"gun","multiMode":true}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "grpc"
-				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true, Authority: "cdn.example", UserAgent: "golang"}
-			}},
-		{"grpc-custom-path",
-			func(*vmesstest.Cert) string {
-				return `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "grpc"
-				cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path1"}
-			}},
-		{"grpc-custom-path-multi",
-			func(*vmesstest.Cert) string {
-				return `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`
-			},
-			func(cfg *transport.Config, _ *vmesstest.Cert) {
-				cfg.Network = "grpc"
-				cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path2", MultiMode: true}
-			}},
-		{"grpc-tls",
-			func(c *vmesstest.Cert) string { return tlsServer(c, "grpc", `"grpcSettings":{"serviceName":"gun"}`) },
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
-				pinned("")(cfg, cert)
-				cfg.Network = "grpc"
-				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
-			}},
-		{"grpc-tls-multi-unsafe",
-			func(c *vmesstest.Cert) string {
-				return tlsServer(c, "grpc", `"grpcSettings":{"serviceName":"gun","multiMode":true}`)
-			},
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
-				pinned("unsafe")(cfg, cert)
-				cfg.Network = "grpc"
-				cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true}
-			}},
+		plainCase("ws", `{"network":"ws","wsSettings":{"path":"/ws"}}`, func(cfg *transport.Config) {
+			cfg.Network = "ws"
+			cfg.WS = transport.WSConfig{Path: "/ws", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
+		}),
+		plainCase("ws-early-data", `{"network":"ws","wsSettings":{"path":"/ws?ed=2048"}}`, func(cfg *transport.Config) {
+			cfg.Network = "websocket"
+			cfg.WS = transport.WSConfig{Path: "/ws?ed=2048"}
+		}),
+		plainCase("ws-early-data-first-write-too-big", `{"network":"ws","wsSettings":{"path":"/ws"}}`, func(cfg *transport.Config) {
+			// The VMess request is larger than 16 bytes: the upgrade
+			// goes out without early data and the request follows.
+			cfg.Network = "ws"
+			cfg.WS = transport.WSConfig{Path: "/ws?ed=16"}
+		}),
+		tlsCase("ws-tls", "", "ws", `"wsSettings":{"path":"/ws"}`, func(cfg *transport.Config) {
+			cfg.WS = transport.WSConfig{Path: "ws"}
+		}),
+		tlsCase("ws-tls-early-data-unsafe", "unsafe", "ws", `"wsSettings":{"path":"/ws"}`, func(cfg *transport.Config) {
+			cfg.WS = transport.WSConfig{Path: "/ws?ed=4096"}
+		}),
+		plainCase("httpupgrade", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up","host":"cdn.example"}}`, func(cfg *transport.Config) {
+			cfg.Network = "httpupgrade"
+			cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
+		}),
+		plainCase("httpupgrade-ed-path", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up?ed=2048"}}`, func(cfg *transport.Config) {
+			cfg.Network = "httpupgrade"
+			cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up?ed=2048"}
+		}),
+		tlsCase("httpupgrade-tls", "firefox", "httpupgrade", `"httpupgradeSettings":{"path":"/up"}`, func(cfg *transport.Config) {
+			cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up"}
+		}),
+		plainCase("grpc", `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`, func(cfg *transport.Config) {
+			cfg.Network = "grpc"
+			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
+		}),
+		plainCase("grpc-multi", `{"network":"grpc","grpcSettings":{"serviceName":"gun","multiMode":true}}`, func(cfg *transport.Config) {
+			cfg.Network = "grpc"
+			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true, Authority: "cdn.example", UserAgent: "golang"}
+		}),
+		plainCase("grpc-custom-path", `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`, func(cfg *transport.Config) {
+			cfg.Network = "grpc"
+			cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path1"}
+		}),
+		plainCase("grpc-custom-path-multi", `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`, func(cfg *transport.Config) {
+			cfg.Network = "grpc"
+			cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path2", MultiMode: true}
+		}),
+		tlsCase("grpc-tls", "", "grpc", `"grpcSettings":{"serviceName":"gun"}`, func(cfg *transport.Config) {
+			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
+		}),
+		tlsCase("grpc-tls-multi-unsafe", "unsafe", "grpc", `"grpcSettings":{"serviceName":"gun","multiMode":true}`, func(cfg *transport.Config) {
+			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true}
+		}),
 	}
 }
 
