@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -39,13 +38,8 @@ func TestWSEarlyDataReadDeadline(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(addr.Port), Network: "ws",
 				WS: transport.WSConfig{Path: "/ws?ed=2048"}}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := dialTransport(t, cfg)
+			var err error
 			start := time.Now()
 			tt.set(conn, start)
 			done := make(chan error, 1)
@@ -137,13 +131,8 @@ func TestGRPCWriteDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(addr.Port), Network: "grpc"}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := dialTransport(t, cfg)
+			var err error
 			start := time.Now()
 			tt.set(conn, start)
 			done := make(chan error, 1)

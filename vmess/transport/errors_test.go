@@ -440,13 +440,7 @@ func TestConnDeadlines(t *testing.T) {
 			srv := startServer(t, tc.server(cert))
 			id, _ := vmess.ParseID(srv.ID)
 			cfg := clientConfig(t, srv, tc, cert)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := dialTransport(t, cfg)
 			vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, dest, nil)
 			if err != nil {
 				t.Fatal(err)
