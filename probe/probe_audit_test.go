@@ -43,16 +43,7 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 	opts.Count = 1
 	opts.Concurrency = 2
 	opts.Timeout = timeout
-	var (
-		mu   sync.Mutex
-		done = map[string]time.Duration{}
-	)
-	start := time.Now()
-	opts.OnResult = func(r Result) {
-		mu.Lock()
-		done[r.Name] = time.Since(start)
-		mu.Unlock()
-	}
+	start, done := recordFinish(&opts)
 	res, err := Run(context.Background(), targets, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -352,16 +343,7 @@ func TestProbeSearchTurnsDoNotStall(t *testing.T) {
 	// A search of ±1h is 33 handshakes, 20 ms apart: about 0.65 s each,
 	// and the three take turns.
 	opts.SkewSearch = SkewSearch{Range: time.Hour, Spacing: 20 * time.Millisecond, SlowSpacing: 20 * time.Millisecond}
-	var (
-		mu   sync.Mutex
-		done = map[string]time.Duration{}
-	)
-	start := time.Now()
-	opts.OnResult = func(r Result) {
-		mu.Lock()
-		done[r.Name] = time.Since(start)
-		mu.Unlock()
-	}
+	_, done := recordFinish(&opts)
 	res, err := Run(context.Background(), targets, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -381,4 +363,18 @@ func TestProbeSearchTurnsDoNotStall(t *testing.T) {
 	if d := done["wrong2"]; d < 3*600*time.Millisecond {
 		t.Errorf("the three searches of one server ended at %v; want them one after another (≥ 1.8 s)", d)
 	}
+}
+
+// recordFinish sets opts.OnResult to note, by target name, how long after
+// start (now) each result arrived. Read done after Run returns.
+func recordFinish(opts *Options) (start time.Time, done map[string]time.Duration) {
+	var mu sync.Mutex
+	done = map[string]time.Duration{}
+	start = time.Now()
+	opts.OnResult = func(r Result) {
+		mu.Lock()
+		done[r.Name] = time.Since(start)
+		mu.Unlock()
+	}
+	return start, done
 }

@@ -42,6 +42,38 @@ func dialAddr(t testing.TB, addr string, acct vmess.Account, dest vmess.Destinat
 	return c
 }
 
+// echoDatagrams sends a random datagram of each size through pc to a UDP
+// echo server and checks that each comes back whole and from wantFrom;
+// then it half-closes pc and expects a clean EOF (the server ending the
+// session).
+func echoDatagrams(t testing.TB, pc *vmess.PacketConn, sizes []int, wantFrom string) {
+	t.Helper()
+	buf := make([]byte, 8192)
+	msg := make([]byte, 8000)
+	for i, n := range sizes {
+		rand.Read(msg[:n])
+		if _, err := pc.WriteTo(msg[:n], nil); err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		got, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("datagram %d (%d bytes): %v", i, n, err)
+		}
+		if !bytes.Equal(buf[:got], msg[:n]) {
+			t.Fatalf("datagram %d: got %d bytes, want %d", i, got, n)
+		}
+		if from.String() != wantFrom {
+			t.Fatalf("from %v, want %v", from, wantFrom)
+		}
+	}
+	if err := pc.Conn().CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := pc.ReadFrom(buf); err != io.EOF {
+		t.Fatalf("after half-close: %d bytes, %v; want EOF", n, err)
+	}
+}
+
 func account(t testing.TB, id string, sec vmess.Security, authLen bool) vmess.Account {
 	t.Helper()
 	uid, err := vmess.ParseID(id)
@@ -276,32 +308,9 @@ func TestInteropUDP(t *testing.T) {
 						sizes = append(sizes, 8000)
 					}
 				}
-				buf := make([]byte, 8192)
-				msg := make([]byte, 8000)
-				for i, n := range sizes {
-					rand.Read(msg[:n])
-					if _, err := pc.WriteTo(msg[:n], nil); err != nil {
-						t.Fatalf("datagram %d: %v", i, err)
-					}
-					got, from, err := pc.ReadFrom(buf)
-					if err != nil {
-						t.Fatalf("datagram %d: %v", i, err)
-					}
-					if !bytes.Equal(buf[:got], msg[:n]) {
-						t.Fatalf("datagram %d: got %d bytes, want %d", i, got, n)
-					}
-					if from.String() != uecho.Addr {
-						t.Fatalf("from %v, want %v", from, uecho.Addr)
-					}
-				}
-				// Half-close: our end-of-stream makes Xray wind the
-				// session down (about 1 s later) with its own EOS.
-				if err := pc.Conn().CloseWrite(); err != nil {
-					t.Fatal(err)
-				}
-				if n, _, err := pc.ReadFrom(buf); err != io.EOF {
-					t.Fatalf("after half-close: %d bytes, %v; want EOF", n, err)
-				}
+				// Half-close at the end: our end-of-stream makes Xray wind
+				// the session down (about 1 s later) with its own EOS.
+				echoDatagrams(t, pc, sizes, uecho.Addr)
 			})
 		}
 	}

@@ -65,33 +65,10 @@ func singEchoUDP(t *testing.T, srv *vmesstest.SingServer, uecho *vmesstest.UDPEc
 		t.Fatal(err)
 	}
 	pc.SetDeadline(time.Now().Add(20 * time.Second))
-	buf := make([]byte, 8192)
-	msg := make([]byte, 8000)
-	for i, n := range []int{1, 17, 512, 1400, 8000} {
-		rand.Read(msg[:n])
-		if _, err := pc.WriteTo(msg[:n], nil); err != nil {
-			t.Fatalf("datagram %d: %v", i, err)
-		}
-		got, from, err := pc.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("datagram %d (%d bytes): %v", i, n, err)
-		}
-		if !bytes.Equal(buf[:got], msg[:n]) {
-			t.Fatalf("datagram %d: got %d bytes, want %d", i, got, n)
-		}
-		if from.String() != uecho.Addr {
-			t.Fatalf("from %v, want %v", from, uecho.Addr)
-		}
-	}
 	// sing ends the session when our end-of-stream arrives (plus the
 	// helper's 300 ms linger) and closes the TCP connection without an EOS
 	// chunk of its own: a clean EOF at a chunk boundary.
-	if err := pc.Conn().CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	if n, _, err := pc.ReadFrom(buf); err != io.EOF {
-		t.Fatalf("after half-close: %d bytes, %v; want EOF", n, err)
-	}
+	echoDatagrams(t, pc, []int{1, 17, 512, 1400, 8000}, uecho.Addr)
 }
 
 // TestSingLegacy runs legacy (alterId > 0) sessions against sing: the
