@@ -70,6 +70,24 @@ func benchCases() []benchCase {
 	}
 }
 
+// pingXray sends one byte through the Xray client listening at addr and
+// reads the echo back into one: one round trip on a fresh connection,
+// returned open.
+func pingXray(b *testing.B, addr string, one []byte) net.Conn {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("x")); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, one); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 // xvmDial opens a VMess session with our transport and client.
 func xvmDial(b *testing.B, cfg *transport.Config, id vmess.ID, dest vmess.Destination) *vmess.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -124,18 +142,7 @@ func BenchmarkHandshake(b *testing.B) {
 				StreamSettings: bc.xray(cert), Forward: echo.Addr})
 			one := make([]byte, 1)
 			for b.Loop() {
-				c, err := net.Dial("tcp", xc.Addr)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err := c.Write([]byte("x")); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, one); err != nil {
-					b.Fatal(err)
-				}
-				c.Close()
+				pingXray(b, xc.Addr, one).Close()
 			}
 		})
 		if !strings.HasPrefix(bc.name, "grpc") {
@@ -155,17 +162,7 @@ func BenchmarkHandshake(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				c, err := net.Dial("tcp", xc.Addr)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err := c.Write([]byte("x")); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(c, one); err != nil {
-					b.Fatal(err)
-				}
+				c := pingXray(b, xc.Addr, one)
 				b.StopTimer()
 				c.Close()
 				xc.Close()
