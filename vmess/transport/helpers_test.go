@@ -9,11 +9,11 @@ import (
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
-// dialTransport dials cfg within 5 s, failing the test on error, and
+// dialTransport dials cfg within 10 s, failing the test on error, and
 // closes the connection when the test ends.
 func dialTransport(t testing.TB, cfg *transport.Config) net.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := transport.Dial(ctx, cfg, nil)
 	if err != nil {

@@ -306,13 +306,7 @@ func TestUDPOverTransports(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startServer(t, tc.server(cert))
 			id, _ := vmess.ParseID(srv.ID)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, clientConfig(t, srv, tc, cert), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := dialTransport(t, clientConfig(t, srv, tc, cert))
 			pc, err := vmess.ClientPacket(conn, vmess.Account{ID: id, Security: vmess.SecurityChaCha20Poly1305}, dest, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -357,13 +351,7 @@ func TestHalfCloseReachesEOF(t *testing.T) {
 			srv := startServer(t, tc.server(cert))
 			t.Parallel() // Xray holds each half-closed session for 1 s
 			id, _ := vmess.ParseID(srv.ID)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, clientConfig(t, srv, tc, cert), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := dialTransport(t, clientConfig(t, srv, tc, cert))
 			conn.SetDeadline(time.Now().Add(10 * time.Second))
 			vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, echoDest(t, echo), nil)
 			if err != nil {
