@@ -187,6 +187,22 @@ func (s *SingServer) track(c net.Conn) bool {
 	return true
 }
 
+// dialTracked dials a destination for a relayed session and tracks the
+// connection so Close can end it; once the server is closed it dials
+// nothing lasting and returns net.ErrClosed.
+func (s *SingServer) dialTracked(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !s.track(c) {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+
 func (s *SingServer) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
@@ -235,17 +251,11 @@ type singHandler struct{ s *SingServer }
 // NewConnectionEx relays a TCP stream with sing's own CopyConn, as sing-box
 // does: a half-close from either side is passed on with CloseWrite.
 func (h singHandler) NewConnectionEx(ctx context.Context, conn net.Conn, source, destination M.Socksaddr, onClose N.CloseHandlerFunc) {
-	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	out, err := d.DialContext(dctx, "tcp", destination.String())
+	out, err := h.s.dialTracked(dctx, "tcp", destination.String())
 	cancel()
 	if err != nil {
 		onClose(err)
-		return
-	}
-	if !h.s.track(out) {
-		out.Close()
-		onClose(net.ErrClosed)
 		return
 	}
 	defer h.s.untrack(out)
@@ -265,15 +275,9 @@ func (h singHandler) NewPacketConnectionEx(ctx context.Context, conn N.PacketCon
 		onClose(errors.New("vmesstest: sing packet conn is not a net.PacketConn"))
 		return
 	}
-	var d net.Dialer
-	out, err := d.DialContext(ctx, "udp", net.JoinHostPort(destination.AddrString(), strconv.Itoa(int(destination.Port))))
+	out, err := h.s.dialTracked(ctx, "udp", net.JoinHostPort(destination.AddrString(), strconv.Itoa(int(destination.Port))))
 	if err != nil {
 		onClose(err)
-		return
-	}
-	if !h.s.track(out) {
-		out.Close()
-		onClose(net.ErrClosed)
 		return
 	}
 	defer h.s.untrack(out)
