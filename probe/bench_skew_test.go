@@ -3,8 +3,6 @@ package probe
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,20 +20,8 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 	web := startURL(b)
 	srv := startServer(b, vmesstest.ServerOptions{})
 	var conns atomic.Int64
-	relay := vmesstest.StartTCP(b, func(c net.Conn) {
-		conns.Add(1)
-		up, err := net.Dial("tcp", srv.Addr)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go func() {
-			io.Copy(up, c)
-			up.(*net.TCPConn).CloseWrite()
-		}()
-		io.Copy(c, up)
-	})
-	port := vmesstest.Port(b, relay)
+	// The relay counts the connections the server sees.
+	_, port := forwarder(b, srv.Addr, func(int64) bool { conns.Add(1); return false })
 	cases := []struct {
 		name  string
 		shift time.Duration

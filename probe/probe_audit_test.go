@@ -88,7 +88,7 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 
 // forwarder relays TCP connections to addr; connection number n (from 1)
 // is hung up at once, without a byte, when drop(n) says so.
-func forwarder(t *testing.T, addr string, drop func(n int64) bool) (string, int) {
+func forwarder(t testing.TB, addr string, drop func(n int64) bool) (string, int) {
 	t.Helper()
 	var count atomic.Int64
 	return listen(t, func(c net.Conn) {

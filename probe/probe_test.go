@@ -268,7 +268,7 @@ func TestProbeClock(t *testing.T) {
 }
 
 // listen starts a loopback TCP server whose connections are handled by fn.
-func listen(t *testing.T, fn func(net.Conn)) (string, int) {
+func listen(t testing.TB, fn func(net.Conn)) (string, int) {
 	t.Helper()
 	return "127.0.0.1", vmesstest.Port(t, vmesstest.StartTCP(t, fn))
 }
