@@ -232,11 +232,19 @@ func TestConsistencyConvertThenProbe(t *testing.T) {
 			t.Fatalf("convert exit %d: %s", code, errOut)
 		}
 		out, errOut, code := runXVM(t, false, converted, "probe", "--url", web, "--count", "1", "--output", "json", "-")
-		if code != 1 || strings.Contains(out, `"ok": true`) {
-			t.Fatalf("probe of an unpinned self-signed server exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
-		}
+		wantTLSFailure(t, code, out, errOut)
 	})
-	for _, target := range []string{"xray", "xray-config", "uri", "v2rayn"} {
+	t.Run("sing-box drops the pin", func(t *testing.T) {
+		// sing-box pins public keys, not certificates: convert says the
+		// pin is not carried, and probe then cannot verify the server.
+		converted, errOut, code := runXVM(t, false, "", "convert", "--to", "sing-box", link)
+		if code != 0 || !strings.Contains(errOut, "pcs:") || strings.Contains(converted, cert.SHA256) {
+			t.Fatalf("convert exit %d, stderr %q; want the pin dropped with a warning\n%s", code, errOut, converted)
+		}
+		out, errOut, code := runXVM(t, false, converted, "probe", "--url", web, "--count", "1", "--output", "json", "-")
+		wantTLSFailure(t, code, out, errOut)
+	})
+	for _, target := range []string{"xray", "xray-config", "yaml", "toml", "uri", "v2rayn", "clash"} {
 		t.Run(target, func(t *testing.T) {
 			converted, errOut, code := runXVM(t, false, "", "convert", "--to", target, link)
 			if code != 0 {
@@ -261,5 +269,18 @@ func TestConsistencyConvertThenProbe(t *testing.T) {
 				t.Fatalf("result not an ok ws+tls probe: %s", out)
 			}
 		})
+	}
+}
+
+// wantTLSFailure checks a probe run that must fail on certificate
+// verification: exit 1 and one result whose error kind is tls.
+func wantTLSFailure(t *testing.T, code int, out, errOut string) {
+	t.Helper()
+	var res []probe.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 {
+		t.Fatalf("exit %d, result %s (%v); stderr %s", code, out, err, errOut)
+	}
+	if code != 1 || res[0].OK || res[0].Error == nil || res[0].Error.Kind != "tls" || !strings.Contains(res[0].Error.Message, "certificate") {
+		t.Fatalf("exit %d, want 1 with a tls certificate failure: %s", code, out)
 	}
 }
