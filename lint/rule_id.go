@@ -53,6 +53,20 @@ func (ruleIDNotUUID) meta() RuleMeta {
 	}
 }
 
+// bareHex32 tells 32 hex digits without dashes, the one non-canonical
+// form both Xray and sing-box (gofrs/uuid) parse to the same UUID.
+func bareHex32(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
 func canonicalUUID(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -93,8 +107,14 @@ func (ruleIDNotUUID) check(c *checkContext) {
 				"id %q is not a UUID: Xray maps this %d-byte string to the UUIDv5 %s; other clients may not", c.mask(id), utf8.RuneCountInString(id), c.mask(uid.String()))
 			continue
 		}
+		if bareHex32(id) {
+			// gofrs/uuid (sing-box) parses 32 bare hex digits too.
+			c.reportf(ptr, false, "write it as "+c.mask(uid.String()),
+				"id %q is not in canonical 8-4-4-4-12 form; Xray and sing-box read it as %s, but tools that expect the dashed form may refuse it", c.mask(id), c.mask(uid.String()))
+			continue
+		}
 		c.reportf(ptr, false, "write it as "+c.mask(uid.String()),
-			"id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, other clients may refuse it", c.mask(id), c.mask(uid.String()))
+			"id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, but sing-box does not parse this form and derives a different id from it (UUIDv5 of the string), so the same config fails there", c.mask(id), c.mask(uid.String()))
 	}
 }
 
