@@ -211,7 +211,15 @@ func CheckFinalMask(raw []byte) error {
 	if err := json.Unmarshal(raw, &fm); err != nil || fm == nil {
 		return errors.New("is not a JSON object; want {\"tcp\": [...], \"udp\": [...]}")
 	}
-	for key, v := range fm {
+	// Keys in a fixed order, so that the same document always gets the
+	// same error (golden files and CI logs depend on it).
+	keys := make([]string, 0, len(fm))
+	for key := range fm {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		v := fm[key]
 		lk := strings.ToLower(key)
 		if lk != "tcp" && lk != "udp" {
 			continue
@@ -235,7 +243,8 @@ func CheckFinalMask(raw []byte) error {
 			}
 		}
 	}
-	for key, v := range fm {
+	for _, key := range keys {
+		v := fm[key]
 		if strings.EqualFold(key, "quicParams") {
 			if s := strings.TrimSpace(string(v)); s != "null" && !strings.HasPrefix(s, "{") {
 				return errors.New("quicParams is not an object")

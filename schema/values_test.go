@@ -131,6 +131,8 @@ func TestCheckFinalMask(t *testing.T) {
 		{`notjson`, "not a JSON object"},
 		{`{"quicParams":5}`, "quicParams is not an object"},
 		{`[]`, "not a JSON object"},
+		// Both lists bad: always the same one is named (keys are sorted).
+		{`{"udp":[{"type":"bogus"}],"tcp":[{"type":"bogus"}]}`, `tcp[0] type "bogus" is unknown`},
 	} {
 		t.Run(c.in, func(t *testing.T) {
 			err := CheckFinalMask([]byte(c.in))
