@@ -31,15 +31,19 @@ func lintableExt(name string) bool {
 // Expand turns PATH arguments into file names, in a stable order: files
 // as given, directories searched recursively for *.json *.jsonc *.yaml
 // *.yml *.toml (hidden directories skipped), globs expanded, and "-"
-// kept for stdin. A PATH that matches nothing, or a directory (or a glob
-// of directories) holding no such file, is an error: a wrong path in CI
-// must not pass as "no findings".
+// kept for stdin. A file named by several PATHs (or spelled two ways,
+// such as "a.json" and "./a.json") is listed once, where it first
+// appears. A PATH that matches nothing, or a directory (or a glob of
+// directories) holding no such file, is an error: a wrong path in CI
+// must not pass as "no findings". A PATH whose files an earlier PATH
+// already listed is not an error: it found them.
 func Expand(paths []string) ([]string, error) {
 	var out []string
 	seen := make(map[string]bool)
 	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
+		key := filepath.Clean(p)
+		if !seen[key] {
+			seen[key] = true
 			out = append(out, p)
 		}
 	}
@@ -59,56 +63,57 @@ func Expand(paths []string) ([]string, error) {
 			}
 			matches = m
 		}
-		before := len(out)
+		found := false
 		for _, m := range matches {
-			st, err := os.Stat(m)
+			files, err := expandOne(m)
 			if err != nil {
-				return nil, fmt.Errorf("lint: %w", err)
+				return nil, err
 			}
-			if !st.IsDir() {
-				add(m)
-				continue
+			if len(files) > 0 {
+				found = true
 			}
-			var found []string
-			err = filepath.WalkDir(m, func(path string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if d.IsDir() {
-					if path != m && strings.HasPrefix(d.Name(), ".") {
-						return filepath.SkipDir
-					}
-					return nil
-				}
-				if lintableExt(path) {
-					found = append(found, path)
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("lint: %w", err)
-			}
-			sort.Strings(found)
-			for _, f := range found {
+			for _, f := range files {
 				add(f)
 			}
 		}
-		if len(out) == before && !alreadyListed(seen, matches) {
+		if !found {
 			return nil, fmt.Errorf("lint: no config files under %s (looked for *.json *.jsonc *.yaml *.yml *.toml); check the path", p)
 		}
 	}
 	return out, nil
 }
 
-// alreadyListed reports whether every match is a file an earlier PATH
-// already named (so adding nothing new is not an empty directory).
-func alreadyListed(seen map[string]bool, matches []string) bool {
-	for _, m := range matches {
-		if !seen[m] {
-			return false
-		}
+// expandOne returns the file m itself, or, for a directory, the config
+// files under it in sorted order (hidden directories skipped).
+func expandOne(m string) ([]string, error) {
+	st, err := os.Stat(m)
+	if err != nil {
+		return nil, fmt.Errorf("lint: %w", err)
 	}
-	return true
+	if !st.IsDir() {
+		return []string{m}, nil
+	}
+	var found []string
+	err = filepath.WalkDir(m, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != m && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if lintableExt(path) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lint: %w", err)
+	}
+	sort.Strings(found)
+	return found, nil
 }
 
 // ReadFunc reads one named input ("-" for stdin).

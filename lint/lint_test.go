@@ -260,3 +260,64 @@ func TestParseFileConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandOverlappingPaths checks PATHs that name the same files (a
+// directory and a file in it, a directory twice, "." and a subdirectory)
+// list each file once, in first-seen order, and are not mistaken for a
+// PATH that found nothing.
+func TestExpandOverlappingPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"configs/a.json", "configs/b.yaml", "other/c.toml", "single/x.json", "txt/notes.txt", "empty/"} {
+		p := filepath.Join(dir, f)
+		if strings.HasSuffix(f, "/") {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	for _, tt := range []struct {
+		name    string
+		paths   []string
+		want    string // comma-separated files, when wantErr is ""
+		wantErr string
+	}{
+		{"dot then subdirectory", []string{".", "configs"}, "configs/a.json,configs/b.yaml,other/c.toml,single/x.json", ""},
+		{"subdirectory then dot", []string{"configs", "."}, "configs/a.json,configs/b.yaml,other/c.toml,single/x.json", ""},
+		{"directory twice", []string{"configs", "configs"}, "configs/a.json,configs/b.yaml", ""},
+		{"file then its directory", []string{"configs/a.json", "configs"}, "configs/a.json,configs/b.yaml", ""},
+		{"directory then its file", []string{"configs", "configs/a.json"}, "configs/a.json,configs/b.yaml", ""},
+		{"file then its directory holding only it", []string{"single/x.json", "single"}, "single/x.json", ""},
+		{"file twice", []string{"configs/a.json", "configs/a.json"}, "configs/a.json", ""},
+		{"file spelled two ways", []string{"./configs/a.json", "configs"}, "./configs/a.json,configs/b.yaml", ""},
+		{"directory spelled two ways", []string{"configs/", "./configs"}, "configs/a.json,configs/b.yaml", ""},
+		{"glob then directory", []string{"configs/*.json", "configs"}, "configs/a.json,configs/b.yaml", ""},
+		{"stdin twice", []string{"-", "configs", "-"}, "-,configs/a.json,configs/b.yaml", ""},
+		{"overlap beside an empty directory", []string{"configs", "configs", "empty"}, "", "no config files under empty"},
+		{"dot does not excuse an empty directory", []string{".", "empty"}, "", "no config files under empty"},
+		{"dot does not excuse a directory without configs", []string{".", "txt"}, "", "no config files under txt"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Expand(tt.paths)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Expand(%q) = %v, %v; want error %q", tt.paths, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Expand(%q): unexpected error %v", tt.paths, err)
+			}
+			if g := filepath.ToSlash(strings.Join(got, ",")); g != tt.want {
+				t.Errorf("Expand(%q) = %s, want %s", tt.paths, g, tt.want)
+			}
+		})
+	}
+}

@@ -208,3 +208,61 @@ func TestLintSARIFPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestLintOverlappingPaths checks PATHs that overlap (a directory and a
+// file in it, a directory twice, "." and a subdirectory) lint each file
+// once, in a stable order, instead of failing with "no config files".
+func TestLintOverlappingPaths(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "configs/a.json", lintBad)
+	writeFile(t, dir, "configs/b.json", lintBad)
+	writeFile(t, dir, "single/x.json", lintBad)
+	writeFile(t, dir, "txt/notes.txt", "not a config")
+	t.Chdir(dir)
+	const (
+		diagA = "configs/a.json:4:13: error:"
+		diagB = "configs/b.json:4:13: error:"
+		diagX = "single/x.json:4:13: error:"
+	)
+	for _, tt := range []struct {
+		name      string
+		args      []string
+		wantCode  int
+		wantDiags []string // each must appear exactly once, in this order
+		wantOut   string
+		wantErr   string
+	}{
+		{"dot then subdirectory", []string{".", "configs"}, 1, []string{diagA, diagB, diagX}, "in 3 files", ""},
+		{"file then its directory holding only it", []string{"single/x.json", "single"}, 1, []string{diagX}, "in 1 file", ""},
+		{"directory twice", []string{"configs", "configs"}, 1, []string{diagA, diagB}, "in 2 files", ""},
+		{"file then its directory", []string{"configs/a.json", "configs"}, 1, []string{diagA, diagB}, "in 2 files", ""},
+		{"directory then its file", []string{"configs", "configs/b.json"}, 1, []string{diagA, diagB}, "in 2 files", ""},
+		{"file given before its sibling", []string{"configs/b.json", "configs"}, 1, []string{diagB, diagA}, "in 2 files", ""},
+		{"file twice", []string{"configs/a.json", "./configs/a.json"}, 1, []string{diagA}, "in 1 file", ""},
+		{"overlap beside a directory without configs", []string{".", "configs", "txt"}, 2, nil, "", "no config files under txt"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runXVM(t, false, "", append([]string{"lint"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Fatalf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, out, errOut)
+			}
+			last := -1
+			for _, d := range tt.wantDiags {
+				if n := strings.Count(out, d); n != 1 {
+					t.Errorf("stdout has %q %d times, want once:\n%s", d, n, out)
+				}
+				i := strings.Index(out, d)
+				if i < last {
+					t.Errorf("stdout has %q out of order %q:\n%s", d, tt.wantDiags, out)
+				}
+				last = i
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout lacks %q:\n%s", tt.wantOut, out)
+			}
+			if !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stderr = %q, want it to contain %q", errOut, tt.wantErr)
+			}
+		})
+	}
+}
