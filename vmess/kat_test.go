@@ -139,7 +139,9 @@ func TestMaskID(t *testing.T) {
 		"1234567":                              "…",
 		"secretpwd1":                           "s…1",
 		"123456789012345":                      "1…5",
-		"1234567890123456":                     "1234…3456",
+		"1234567890123456":                     "1…6",
+		"custom-name-of-thirty-bytes-xx":       "c…x",
+		"278487397e6241389fd3098a63964b6b":     "2784…4b6b",
 	}
 	for in, want := range tests {
 		t.Run(in, func(t *testing.T) {

@@ -89,15 +89,17 @@ func (id ID) String() string {
 	return string(b[:])
 }
 
-// MaskID hides a user id for display. A UUID-length id keeps its first
-// and last 4 characters ("2784…6b6b"), so a user can still tell which of
-// their ids is meant; an id of 8 to 15 characters (a custom name Xray maps
-// to a UUID) keeps only its first and last character, because 8 of its
-// characters would give most of it away; anything shorter becomes "…".
+// MaskID hides a user id for display. A UUID (32 hex digits or more, with
+// or without dashes) keeps its first and last 4 characters
+// ("2784…6b6b"), so a user can still tell which of their ids is meant;
+// 8 of 32 digits give nothing useful away. Any shorter id is a custom name
+// (Xray maps 1–30 byte names to a UUID), where 8 characters would give
+// much of it away, so one of 8 or more characters keeps only its first and
+// last character; anything shorter becomes "…".
 func MaskID(s string) string {
 	r := []rune(s)
 	switch {
-	case len(r) >= 16:
+	case len(r) >= 32:
 		return string(r[:4]) + "…" + string(r[len(r)-4:])
 	case len(r) >= 8:
 		return string(r[:1]) + "…" + string(r[len(r)-1:])
