@@ -126,12 +126,16 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		return f, nil // interrupted; the caller drops the result
 	}
 	defer pace.release()
+	// The verdicts below carry over only between targets on the same
+	// route: a front on one host:port may route by path, Host or SNI to
+	// servers with other clocks and users. The pace stays per host:port.
+	route := p.routeOf(t)
 	verified := false // whether another entry's offset was tried
 	stop := func() error {
-		if pace.clockConfirmed() {
+		if route.clockConfirmed() {
 			return errClockConfirmed
 		}
-		if _, ok := pace.knownSkew(); ok && !verified {
+		if _, ok := route.knownSkew(); ok && !verified {
 			return errSkewKnown
 		}
 		return nil
@@ -142,13 +146,13 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 	)
 	key := acct.ID.String() // the parsed id: a UUID in any case, or a name's UUID
 	for {
-		if pace.clockConfirmed() {
+		if route.clockConfirmed() {
 			return p.clockConfirmedFailure(t, legacy), nil
 		}
-		if n, ok := pace.wasRejected(key); ok {
-			return p.noOffsetFailure(t, legacy, n, "another entry with the same id for this server"), nil
+		if n, ok := route.wasRejected(key); ok {
+			return p.noOffsetFailure(t, legacy, n, "another entry with the same id and route to this server"), nil
 		}
-		if known, ok := pace.knownSkew(); ok && !verified {
+		if known, ok := route.knownSkew(); ok && !verified {
 			// Another entry's search found this server's clock: one
 			// handshake at that offset verifies it for this id.
 			verified = true
@@ -156,7 +160,7 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 			accepted, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, time.Duration(mid)*time.Second)
 			if aerr == nil && accepted {
 				f := p.skewFailure(t, legacy, known)
-				f.Message += "; measured with another entry for this server, and this id was accepted at that offset"
+				f.Message += "; measured with another entry on the same route to this server, and this id was accepted at that offset"
 				return f, &Skew{OffsetS: known.Offset, UncertaintyS: known.Uncertainty, Handshakes: 1}
 			}
 		}
@@ -174,17 +178,17 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 		return f, nil
 	}
 	if !est.Found {
-		pace.recordRejected(key, est.Attempts)
+		route.recordRejected(key, est.Attempts)
 		return p.noOffsetFailure(t, legacy, est.Attempts, ""), nil
 	}
 	skew := &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: est.Attempts}
 	if est.Lower <= 0 && est.Upper >= 0 {
-		pace.confirmClock()
+		route.confirmClock()
 		// Our own clock is inside the window now: the first rejection was
 		// something else (a replay filter, a restart).
 		return &Failure{KindAuthRejected, fmt.Sprintf("%s rejected the first request but accepts our clock now; probe it again", server)}, skew
 	}
-	pace.recordSkew(est)
+	route.recordSkew(est)
 	return p.skewFailure(t, legacy, est), skew
 }
 

@@ -93,7 +93,8 @@ type prober struct {
 	download *url.URL
 
 	mu      sync.Mutex
-	servers map[string]*serverPace // by host:port
+	servers map[string]*serverPace    // by host:port
+	routes  map[string]*routeVerdicts // by routeKey
 }
 
 // serverOf is the shared state of t's server (its address and port).
@@ -107,6 +108,20 @@ func (p *prober) serverOf(t *Target) *serverPace {
 		p.servers[key] = sp
 	}
 	return sp
+}
+
+// routeOf is what t's route (routeKey) has shown about the server behind
+// it. Only targets with the same route share it.
+func (p *prober) routeOf(t *Target) *routeVerdicts {
+	key := routeKey(t)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rv := p.routes[key]
+	if rv == nil {
+		rv = &routeVerdicts{}
+		p.routes[key] = rv
+	}
+	return rv
 }
 
 func newProber(opts Options) (*prober, error) {
@@ -125,7 +140,7 @@ func newProber(opts Options) (*prober, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	p := &prober{opts: opts, servers: map[string]*serverPace{}}
+	p := &prober{opts: opts, servers: map[string]*serverPace{}, routes: map[string]*routeVerdicts{}}
 	var err error
 	if p.url, err = parseHTTPURL(opts.URL, flagURL); err != nil {
 		return nil, err
@@ -241,7 +256,7 @@ func (p *prober) probe(ctx context.Context, t *Target, sl *slot) (Result, bool) 
 	}
 	r.OK = true
 	r.Timings, r.Latency = summarise(samples)
-	p.serverOf(t).confirmClock()
+	p.routeOf(t).confirmClock()
 
 	if p.opts.Skew {
 		zero := 0

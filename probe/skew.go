@@ -64,41 +64,52 @@ func (s SkewSearch) withDefaults() SkewSearch {
 	return s
 }
 
-// serverPace is what the searches of one run share about one server: when
-// the next search handshake to it may start, and whether a handshake at our
-// own clock was accepted (by any target), which proves the server's clock
-// agrees with ours.
+// serverPace is what the searches of one run share about one server's
+// address and port: when the next search handshake to it may start, and
+// whose turn it is to search. It is keyed by host:port because that is what
+// reaches the server's log, whatever route the request then takes.
 type serverPace struct {
-	mu      sync.Mutex
-	next    time.Time
-	clockOK bool
-	// skew is the offset a search found for this server (a window that
-	// excludes our clock), for other rejected targets to verify.
-	skew *skewEstimate
-	// rejected maps user ids that a whole search (always AEAD) found
-	// accepted at no offset to the handshakes it took, so an entry with the
-	// same id needs no search of its own.
-	rejected map[string]int
+	mu   sync.Mutex
+	next time.Time
 	// turn holds one token: the searches that diagnose rejected targets
 	// take turns, so each can start from what the previous one learnt.
 	turn chan struct{}
 }
 
+// routeVerdicts is what the targets of one run learn about the VMess server
+// behind one route (see routeKey): whether a handshake at our own clock was
+// accepted, which proves that server's clock agrees with ours; the offset a
+// search found; and the ids no offset was accepted for. A front that
+// routes by path, Host or SNI sends two routes on one host:port to
+// different servers, with different clocks and users, so these are never
+// shared between routes.
+type routeVerdicts struct {
+	mu      sync.Mutex
+	clockOK bool
+	// skew is the offset a search found for this route (a window that
+	// excludes our clock), for other rejected targets to verify.
+	skew *skewEstimate
+	// rejected maps user ids that a whole search (always AEAD) found
+	// accepted at no offset to the handshakes it took, so an entry with the
+	// same id and route needs no search of its own.
+	rejected map[string]int
+}
+
 // recordRejected notes that no offset was accepted for id.
-func (sp *serverPace) recordRejected(id string, handshakes int) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.rejected == nil {
-		sp.rejected = map[string]int{}
+func (rv *routeVerdicts) recordRejected(id string, handshakes int) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.rejected == nil {
+		rv.rejected = map[string]int{}
 	}
-	sp.rejected[id] = handshakes
+	rv.rejected[id] = handshakes
 }
 
 // wasRejected reports whether a search already found no offset for id.
-func (sp *serverPace) wasRejected(id string) (int, bool) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	n, ok := sp.rejected[id]
+func (rv *routeVerdicts) wasRejected(id string) (int, bool) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	n, ok := rv.rejected[id]
 	return n, ok
 }
 
@@ -132,23 +143,23 @@ func (sp *serverPace) take(ctx context.Context, s *slot) error {
 
 func (sp *serverPace) release() { sp.turn <- struct{}{} }
 
-// recordSkew keeps the first offset found for this server.
-func (sp *serverPace) recordSkew(est skewEstimate) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.skew == nil {
-		sp.skew = &est
+// recordSkew keeps the first offset found for this route.
+func (rv *routeVerdicts) recordSkew(est skewEstimate) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.skew == nil {
+		rv.skew = &est
 	}
 }
 
 // knownSkew is the offset another target's search found, if any.
-func (sp *serverPace) knownSkew() (skewEstimate, bool) {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	if sp.skew == nil {
+func (rv *routeVerdicts) knownSkew() (skewEstimate, bool) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.skew == nil {
 		return skewEstimate{}, false
 	}
-	return *sp.skew, true
+	return *rv.skew, true
 }
 
 // reserve returns the start of the next handshake to this server, at
@@ -164,33 +175,36 @@ func (sp *serverPace) reserve(now time.Time, spacing time.Duration) time.Time {
 	return start
 }
 
-// confirmClock records that the server accepted a handshake at our clock.
-func (sp *serverPace) confirmClock() {
-	if sp == nil {
+// confirmClock records that the route's server accepted a handshake at our
+// clock.
+func (rv *routeVerdicts) confirmClock() {
+	if rv == nil {
 		return
 	}
-	sp.mu.Lock()
-	sp.clockOK = true
-	sp.mu.Unlock()
+	rv.mu.Lock()
+	rv.clockOK = true
+	rv.mu.Unlock()
 }
 
-// clockConfirmed reports whether any target accepted our clock.
-func (sp *serverPace) clockConfirmed() bool {
-	if sp == nil {
+// clockConfirmed reports whether any target of the route accepted our
+// clock.
+func (rv *routeVerdicts) clockConfirmed() bool {
+	if rv == nil {
 		return false
 	}
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	return sp.clockOK
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return rv.clockOK
 }
 
-// errClockConfirmed stops a search: another target on the same server was
+// errClockConfirmed stops a search: another target on the same route was
 // accepted at our clock meanwhile, so the clock is not why this one was
 // rejected.
 var errClockConfirmed = errors.New("probe: the server accepted our clock for another entry")
 
-// errSkewKnown stops a search: another target's search found the server's
-// clock offset meanwhile, which one handshake can verify.
+// errSkewKnown stops a search: another target's search on the same route
+// found the server's clock offset meanwhile, which one handshake can
+// verify.
 var errSkewKnown = errors.New("probe: another entry's search found the server's clock")
 
 // attemptFunc makes one handshake whose timestamp comes from our clock

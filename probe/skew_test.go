@@ -254,24 +254,24 @@ func TestSearchSkewSharedServerPace(t *testing.T) {
 
 // TestSearchSkewStopsWhenClockConfirmed: a search with a stop check (a
 // diagnosing one) stops as soon as the check fails — here, when another
-// target on the server was accepted at our clock; one without (a --skew
+// target on the same route was accepted at our clock; one without (a --skew
 // search of a working server) does not.
 func TestSearchSkewStopsWhenClockConfirmed(t *testing.T) {
 	for _, diagnosing := range []bool{true, false} {
 		t.Run(fmt.Sprintf("diagnosing=%v", diagnosing), func(t *testing.T) {
-			sp := newServerPace()
+			sp, route := newServerPace(), &routeVerdicts{}
 			srv := &simServer{theta: 5000, delay: 0.0001, rng: rand.New(rand.NewPCG(1, 4))}
 			n := 0
 			attempt := func(ctx context.Context, off time.Duration) (bool, time.Duration, error) {
 				if n++; n == 3 {
-					sp.confirmClock()
+					route.confirmClock()
 				}
 				return srv.attempt(ctx, off)
 			}
 			var stop func() error
 			if diagnosing {
 				stop = func() error {
-					if sp.clockConfirmed() {
+					if route.clockConfirmed() {
 						return errClockConfirmed
 					}
 					return nil
