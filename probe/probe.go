@@ -278,9 +278,10 @@ func (p *prober) probe(ctx context.Context, t *Target, sl *slot) (Result, bool) 
 			f.Message = "download: " + f.Message
 			r.OK, r.Error = false, f
 			if s.downloadTime > 0 {
-				// What arrived before it failed is still a measurement.
+				// What arrived before it failed is still a measurement,
+				// but a rate would read as the server's speed, so there
+				// is none (as in the table).
 				r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
-				r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
 			}
 		} else {
 			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}

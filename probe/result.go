@@ -146,9 +146,11 @@ type Skew struct {
 }
 
 // Download is the throughput of one download through the tunnel, from the
-// HTTP request written to the last body byte read.
+// HTTP request written to the last body byte read. A download that failed
+// keeps the bytes and time it got but has no BytesPerS: that would read as
+// the server's speed.
 type Download struct {
 	Bytes     int64   `json:"bytes"`
 	Seconds   float64 `json:"seconds"`
-	BytesPerS float64 `json:"bytes_per_s"`
+	BytesPerS float64 `json:"bytes_per_s,omitempty"`
 }
