@@ -283,7 +283,7 @@ func TestProbeSkewSharedPerServer(t *testing.T) {
 		t.Fatalf("second entry: %d handshakes, message %q; want 1, citing the other entry", second, res[1].Error.Message)
 	}
 	// Each entry: one sample and the TLS check, plus its search.
-	if n := conns.Load(); n != int64(2+first+2+second) {
+	if n := settledCount(&conns, int64(2+first+2+second)); n != int64(2+first+2+second) {
 		t.Fatalf("the server saw %d connections, want %d", n, 2+first+2+second)
 	}
 }
@@ -318,7 +318,7 @@ func TestProbeSameWrongIDTwice(t *testing.T) {
 		}
 	}
 	// Two samples, two TLS checks, one search of 33.
-	if n := conns.Load(); shared != 1 || n != 2+2+33 {
+	if n := settledCount(&conns, 2+2+33); shared != 1 || n != 2+2+33 {
 		t.Fatalf("%d verdicts shared, %d connections; want 1 and 37", shared, n)
 	}
 }
@@ -377,4 +377,18 @@ func recordFinish(opts *Options) (start time.Time, done map[string]time.Duration
 		mu.Unlock()
 	}
 	return start, done
+}
+
+// settledCount reads a connection counter once it has reached want or
+// stopped moving. A connection the prober opened and dropped at once (the
+// TLS check) is complete for the kernel before the forwarder's Accept
+// returns and counts it, so Run can return a moment before the count is
+// final; an exact count read at once would be a race with the forwarder.
+func settledCount(c *atomic.Int64, want int64) int64 {
+	deadline := time.Now().Add(2 * time.Second)
+	for c.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // a count above want shows up too
+	return c.Load()
 }
