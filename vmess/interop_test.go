@@ -340,8 +340,15 @@ func TestInteropUDP(t *testing.T) {
 // at once. Either way the client gets ErrNoResponse, and its own deadline
 // holds when the server's timeout is longer.
 func TestRejections(t *testing.T) {
-	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{Policy: `{"levels":{"0":{"handshake":2}}}`})
-	slow := vmesstest.StartServer(t, vmesstest.ServerOptions{}) // default 60 s handshake
+	// How many bytes Xray drains before closing a rejected connection
+	// depends on its user list (notes §7.4: D = 54 + B + r, B seeded from
+	// the users). With a random id D is sometimes below our small first
+	// flight, and the "closed at the handshake timeout" cases would see an
+	// immediate close instead. This id gives B = 1691, R = 19, so
+	// D ∈ [1745, 1763]: above the small flights, below 4 KiB.
+	const knownDrainID = "b831381d-6324-4d53-ad4f-8cda48b30811"
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{IDs: []string{knownDrainID}, Policy: `{"levels":{"0":{"handshake":2}}}`})
+	slow := vmesstest.StartServer(t, vmesstest.ServerOptions{IDs: []string{knownDrainID}}) // default 60 s handshake
 	echo := vmesstest.StartEcho(t)
 	wrongID := account(t, vmesstest.NewUUID(), vmess.SecurityAES128GCM, false)
 	skewed := func(d time.Duration) *vmess.Config {
