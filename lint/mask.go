@@ -2,6 +2,7 @@ package lint
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,15 +22,17 @@ func Mask(s string) string { return vmess.MaskID(s) }
 // source lines can hide them.
 type secrets struct {
 	show bool
-	ids  []string
+	ids  []string // longest first, so that an id containing another is masked whole
 }
 
 func newSecrets(show bool) *secrets { return &secrets{show: show} }
 
 func (s *secrets) add(id string) {
-	if id != "" {
-		s.ids = append(s.ids, id)
+	if id == "" {
+		return
 	}
+	i := sort.Search(len(s.ids), func(i int) bool { return len(s.ids[i]) < len(id) })
+	s.ids = slices.Insert(s.ids, i, id)
 }
 
 func (s *secrets) mask(v string) string {
@@ -42,10 +45,6 @@ func (s *secrets) mask(v string) string {
 func (s *secrets) maskLine(line string) string {
 	if s.show {
 		return line
-	}
-	if len(s.ids) > 1 {
-		// longest first so that an id containing another is masked whole
-		sort.Slice(s.ids, func(i, j int) bool { return len(s.ids[i]) > len(s.ids[j]) })
 	}
 	for _, id := range s.ids {
 		if strings.Contains(line, `"`+id+`"`) || strings.Contains(line, `'`+id+`'`) || strings.Contains(line, ": "+id) || strings.Contains(line, "= "+id) {
