@@ -270,16 +270,9 @@ func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 		n.Network = "tcp"
 		n.HeaderType = "http"
 		ho := clashKeys(asMap(m["http-opts"]))
-		var paths []string
-		for _, v := range asList(ho["path"]) {
-			paths = append(paths, str(v))
-		}
-		n.Path = strings.Join(paths, ",")
+		n.Path = strings.Join(strList(ho["path"]), ",")
 		for k, v := range asMap(ho["headers"]) {
-			var vals []string
-			for _, x := range asList(v) {
-				vals = append(vals, str(x))
-			}
+			vals := strList(v)
 			if strings.EqualFold(k, "host") {
 				n.Host = strings.Join(vals, ",")
 			} else if len(vals) > 0 {
@@ -292,11 +285,7 @@ func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 	case "h2":
 		n.Network = "h2"
 		ho := clashKeys(asMap(m["h2-opts"]))
-		var hosts []string
-		for _, v := range asList(ho["host"]) {
-			hosts = append(hosts, str(v))
-		}
-		n.Host = strings.Join(hosts, ",")
+		n.Host = strings.Join(strList(ho["host"]), ",")
 		n.Path = str(ho["path"])
 	case "grpc":
 		n.Network = "grpc"

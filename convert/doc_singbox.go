@@ -126,11 +126,7 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 			n.ShortID = str(r["short_id"])
 		}
 		if e := asMap(t["ech"]); e != nil && truthy(e["enabled"]) {
-			var cfg []string
-			for _, l := range asList(e["config"]) {
-				cfg = append(cfg, str(l))
-			}
-			n.ECH = echFromPEM(strings.Join(cfg, "\n"))
+			n.ECH = echFromPEM(strings.Join(strList(e["config"]), "\n"))
 		}
 		for k := range t {
 			switch k {
