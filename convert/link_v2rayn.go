@@ -174,11 +174,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 			typ = ""
 		}
 		n.HeaderType = typ
-		if typ == "http" {
-			n.Host, n.Path = host, path
-		} else if host != "" || path != "" {
-			n.Host, n.Path = host, path
-		}
+		n.Host, n.Path = host, path
 	case "kcp":
 		n.HeaderType = typ
 		n.Seed = path
