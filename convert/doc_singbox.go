@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// jsonDoc reads a sing-box JSON document: a config with outbounds, a list
+// singBox reads a sing-box JSON document: a config with outbounds, a list
 // of outbounds, or one outbound.
-func (p *parser) jsonDoc(data []byte, _ Format) error {
+func (p *parser) singBox(data []byte) error {
 	v, err := jsonValue(data)
 	if err != nil {
 		return fmt.Errorf("convert: %s: not valid JSON: %v", p.name, err)

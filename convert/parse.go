@@ -88,7 +88,7 @@ func Parse(ctx context.Context, name string, data []byte, opts Options) (Result,
 	case FormatClash:
 		err = p.clash(data)
 	case FormatSingBox:
-		err = p.jsonDoc(data, FormatSingBox)
+		err = p.singBox(data)
 	case FormatXray:
 		err = p.xray(data)
 	default:
