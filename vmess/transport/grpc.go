@@ -160,7 +160,7 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 	req = req.WithContext(streamCtx)
 
 	g := &grpcConn{
-		raw: conn, cc: cc, cancel: cancel, pw: pw, multi: cfg.GRPC.MultiMode,
+		cc: cc, cancel: cancel, pw: pw, multi: cfg.GRPC.MultiMode,
 		path: escaped, respReady: make(chan struct{}), connDeadlines: connDeadlines{raw: conn},
 	}
 	// A write deadline interrupts only a Write that is still blocked
@@ -184,7 +184,6 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 // grpcConn is one gun tunnel stream as a net.Conn: each Write becomes one
 // or more Hunk (or MultiHunk) messages, Read returns their payloads.
 type grpcConn struct {
-	raw    net.Conn
 	cc     *http2.ClientConn
 	cancel context.CancelFunc
 	pw     *io.PipeWriter
@@ -205,7 +204,7 @@ type grpcConn struct {
 	pending [][]byte
 	rerr    error
 
-	connDeadlines
+	connDeadlines // also holds the underlying conn (raw)
 
 	closeOnce sync.Once
 }

@@ -73,9 +73,6 @@ func httpHost(transportHost string, cfg *Config, tls bool) string {
 // websocket.connection). With early data the upgrade waits for the first
 // Write, whose bytes travel base64url-encoded in Sec-WebSocket-Protocol.
 type wsConn struct {
-	raw   net.Conn
-	trace *Trace
-
 	wmu     sync.Mutex
 	upgrade func(ctx context.Context, ed []byte) (*websocket.Conn, error) // nil once run
 	edMax   int
@@ -88,10 +85,9 @@ type wsConn struct {
 	rmu    sync.Mutex
 	reader io.Reader
 
-	connDeadlines
+	connDeadlines // also holds the underlying conn (raw)
 	closeOnce     sync.Once
 	closed        chan struct{}
-	closeWriteErr error
 }
 
 func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
@@ -126,7 +122,7 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 	uri := "ws://" + urlHost + normalizePath(path)
 	display := scheme + "://" + urlHost + normalizePath(path)
 
-	c := &wsConn{raw: conn, trace: trace, edMax: ed, baseCtx: context.WithoutCancel(ctx),
+	c := &wsConn{edMax: ed, baseCtx: context.WithoutCancel(ctx),
 		ready: make(chan struct{}), closed: make(chan struct{}), connDeadlines: connDeadlines{raw: conn}}
 	c.upgrade = func(ctx context.Context, early []byte) (*websocket.Conn, error) {
 		h := header.Clone()
