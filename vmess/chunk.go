@@ -121,7 +121,6 @@ type bodyParams struct {
 	key, iv  [16]byte // this direction's body key and IV
 	reqKey   [16]byte // the request key and IV: auth-length keys come
 	reqIV    [16]byte // from the request side in both directions
-	legacy   bool     // legacy auth (for aes-128-cfb the stream cipher)
 	rand     io.Reader
 }
 
@@ -182,9 +181,6 @@ func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
 		}
 	default:
 		return nil, fmt.Errorf("vmess: security %v cannot frame a body", p.security)
-	}
-	if b.mode != modeChunk {
-		b.pad = b.pad && b.mode != modeRaw
 	}
 	return b, nil
 }

@@ -36,7 +36,6 @@ type Conn struct {
 	rand    io.Reader
 	trace   Trace
 	acct    Account
-	id      ID
 	dest    Destination
 	ip      netip.Addr
 	domain  string
@@ -93,7 +92,6 @@ func Client(conn net.Conn, acct Account, dest Destination, cfg *Config) (*Conn, 
 		now:    time.Now,
 		rand:   rand.Reader,
 		acct:   acct,
-		id:     acct.ID,
 		dest:   dest,
 		ip:     ip,
 		domain: domain,
@@ -128,7 +126,7 @@ func Client(conn net.Conn, acct Account, dest Destination, cfg *Config) (*Conn, 
 	c.w, err = newBodyState(bodyParams{
 		security: c.sec, options: c.opts, udp: c.udp,
 		key: c.reqKey, iv: c.reqIV, reqKey: c.reqKey, reqIV: c.reqIV,
-		legacy: c.legacy, rand: c.rand,
+		rand: c.rand,
 	}, false)
 	if err != nil {
 		return nil, err
@@ -136,7 +134,6 @@ func Client(conn net.Conn, acct Account, dest Destination, cfg *Config) (*Conn, 
 	rs, err := newBodyState(bodyParams{
 		security: c.sec, options: c.opts, udp: c.udp,
 		key: c.respKey, iv: c.respIV, reqKey: c.reqKey, reqIV: c.reqIV,
-		legacy: c.legacy,
 	}, true)
 	if err != nil {
 		return nil, err
@@ -179,12 +176,12 @@ func (c *Conn) appendRequestHeader(dst []byte) ([]byte, error) {
 	var stack [128 + 256]byte
 	plain := appendInstruction(stack[:0], &in)
 	t := c.now().Unix()
-	ck := cmdKey(c.id)
+	ck := cmdKey(c.acct.ID)
 	if c.legacy {
-		auth := [16]byte(c.id)
+		auth := [16]byte(c.acct.ID)
 		if c.acct.AlterID > 0 {
 			n := 1 + int(uint16(r[28])<<8|uint16(r[29]))%int(c.acct.AlterID)
-			auth = AlterID(c.id, n)
+			auth = AlterID(c.acct.ID, n)
 		}
 		return SealLegacyHeader(dst, ck, auth, t, plain), nil
 	}
