@@ -153,13 +153,9 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	stdinUsed := false
+	// Expand lists "-" once, so stdin is read at most once.
 	read := func(name string) ([]byte, error) {
 		if name == lint.Stdin {
-			if stdinUsed {
-				return nil, errors.New("stdin given twice")
-			}
-			stdinUsed = true
 			return readBounded(a.IO.In)
 		}
 		f, err := os.Open(name)
