@@ -38,7 +38,7 @@ func isRejection(err error) bool {
 // option that set it (--url or --download), for messages. Rejections are
 // classified as auth_rejected here; diagnose refines them with a skew
 // search.
-func (p *prober) classify(t *Target, acct vmess.Account, err error, u *url.URL, flag string) *Failure {
+func (p *prober) classify(t *Target, err error, u *url.URL, flag string) *Failure {
 	server := hostPort(t.Stream.Address, int(t.Stream.Port))
 	timeout := p.opts.Timeout
 	var te *transport.Error
@@ -103,7 +103,7 @@ func (p *prober) classify(t *Target, acct vmess.Account, err error, u *url.URL, 
 // diagnose classifies the first sample's failure. A rejection gets a skew
 // search, which tells a skewed clock from a wrong id.
 func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error, s *slot) (*Failure, *Skew) {
-	f := p.classify(t, acct, err, p.url, flagURL)
+	f := p.classify(t, err, p.url, flagURL)
 	if f.Kind != KindAuthRejected {
 		return f, nil
 	}
@@ -198,7 +198,7 @@ func (p *prober) skewFailure(t *Target, legacy bool, est skewEstimate) *Failure 
 	if est.Offset < 0 {
 		dir = "behind"
 	}
-	msg := fmt.Sprintf("server clock is %s %s yours (±%.1fs); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine", fmtDuration(abs(est.Offset)), dir, est.Uncertainty)
+	msg := fmt.Sprintf("server clock is %s %s yours (±%.1fs); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine", fmtDuration(math.Abs(est.Offset)), dir, est.Uncertainty)
 	switch {
 	case t.ForceLegacy:
 		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), which current Xray does not speak: the clock was measured with AEAD requests"
@@ -218,13 +218,7 @@ func (p *prober) noOffsetFailure(t *Target, legacy bool, handshakes int, by stri
 		searched = fmt.Sprintf("(searched for %s, %d handshakes)", by, handshakes)
 	}
 	msg := fmt.Sprintf("%s rejected the user id %s: no clock offset within ±%s was accepted %s; the id is wrong, or the server is not VMess", server, p.idText(t.ID), fmtDuration(rng.Seconds()), searched)
-	switch {
-	case t.ForceLegacy:
-		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
-	case legacy:
-		msg += "; alterId > 0 also failed with AEAD"
-	}
-	return &Failure{KindAuthRejected, msg}
+	return &Failure{KindAuthRejected, msg + aeadFailedToo(t, legacy)}
 }
 
 // clockConfirmedFailure is the verdict for a rejected target whose server
@@ -233,13 +227,19 @@ func (p *prober) noOffsetFailure(t *Target, legacy bool, handshakes int, by stri
 func (p *prober) clockConfirmedFailure(t *Target, legacy bool) *Failure {
 	server := hostPort(t.Stream.Address, int(t.Stream.Port))
 	msg := fmt.Sprintf("%s rejected the user id %s, but accepted another entry's id with our clock, so the clock is fine: this id is wrong or not on that server", server, p.idText(t.ID))
+	return &Failure{KindAuthRejected, msg + aeadFailedToo(t, legacy)}
+}
+
+// aeadFailedToo ends an auth_rejected message of a legacy target: its
+// rejection was checked with AEAD requests as well.
+func aeadFailedToo(t *Target, legacy bool) string {
 	switch {
 	case t.ForceLegacy:
-		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
+		return "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
 	case legacy:
-		msg += "; alterId > 0 also failed with AEAD"
+		return "; alterId > 0 also failed with AEAD"
 	}
-	return &Failure{KindAuthRejected, msg}
+	return ""
 }
 
 // attemptOption tunes attemptFunc.
@@ -261,13 +261,6 @@ func (p *prober) attemptFunc(t *Target, acct vmess.Account, opts ...attemptOptio
 		}
 		return false, 0, err
 	}
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // fmtDuration renders seconds as 3m12s, 1h0m5s, 2.5s, 24h.

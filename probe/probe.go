@@ -273,21 +273,19 @@ func (p *prober) probe(ctx context.Context, t *Target, sl *slot) (Result, bool) 
 		if ctx.Err() != nil {
 			return r, false
 		}
-		if err != nil {
-			f := p.classify(t, acct, err, p.download, flagDownload)
+		if err == nil || s.downloadTime > 0 {
+			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
+		}
+		switch {
+		case err != nil:
+			// What arrived before it failed is still a measurement, but a
+			// rate would read as the server's speed, so there is none (as
+			// in the table).
+			f := p.classify(t, err, p.download, flagDownload)
 			f.Message = "download: " + f.Message
 			r.OK, r.Error = false, f
-			if s.downloadTime > 0 {
-				// What arrived before it failed is still a measurement,
-				// but a rate would read as the server's speed, so there
-				// is none (as in the table).
-				r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
-			}
-		} else {
-			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
-			if s.downloadTime > 0 {
-				r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
-			}
+		case s.downloadTime > 0:
+			r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
 		}
 	}
 	return r, true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,8 +106,8 @@ func Table(results []Result) []TableRow {
 		if r.Lost > 0 && r.OK {
 			detail = append(detail, fmt.Sprintf("lost %d/%d", r.Lost, r.Samples))
 		}
-		if r.OK && r.Skew != nil && abs(r.Skew.OffsetS) > 90 {
-			detail = append(detail, fmt.Sprintf("clock %s off: accepted, but near the ±120s limit (Xray's manual asks for 90s)", fmtDuration(abs(r.Skew.OffsetS))))
+		if r.OK && r.Skew != nil && math.Abs(r.Skew.OffsetS) > 90 {
+			detail = append(detail, fmt.Sprintf("clock %s off: accepted, but near the ±120s limit (Xray's manual asks for 90s)", fmtDuration(math.Abs(r.Skew.OffsetS))))
 		}
 		switch {
 		case r.Download != nil && r.OK:

@@ -178,9 +178,6 @@ func (sp *serverPace) reserve(now time.Time, spacing time.Duration) time.Time {
 // confirmClock records that the route's server accepted a handshake at our
 // clock.
 func (rv *routeVerdicts) confirmClock() {
-	if rv == nil {
-		return
-	}
 	rv.mu.Lock()
 	rv.clockOK = true
 	rv.mu.Unlock()
@@ -189,9 +186,6 @@ func (rv *routeVerdicts) confirmClock() {
 // clockConfirmed reports whether any target of the route accepted our
 // clock.
 func (rv *routeVerdicts) clockConfirmed() bool {
-	if rv == nil {
-		return false
-	}
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	return rv.clockOK
