@@ -3,6 +3,8 @@ package convert
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 // singBox reads a sing-box JSON document: a config with outbounds, a list
@@ -16,7 +18,7 @@ func (p *parser) singBox(data []byte) error {
 	if !ok {
 		return fmt.Errorf("convert: %s: want a sing-box config, an outbound or a list of outbounds", p.name)
 	}
-	p.eachOutbound(data, items, prefix, func(field string, line int, m map[string]any) {
+	p.eachOutbound(data, schema.JSON, items, prefix, func(field string, line int, m map[string]any) {
 		if t := str(m["type"]); t != "vmess" {
 			p.report(Note, line, errField(field, "type %q is not vmess; skipped", clip(t)))
 			return
@@ -46,11 +48,12 @@ func outboundItems(v any) (items []any, prefix string, ok bool) {
 
 // eachOutbound calls fn for every entry of items that is an object, with
 // its field path ("outbounds[2]", or "[2]" for a bare list) and its line
-// in data; any other entry is reported as an error.
-func (p *parser) eachOutbound(data []byte, items []any, prefix string, fn func(field string, line int, m map[string]any)) {
+// in data, which was read as format f; any other entry is reported as an
+// error.
+func (p *parser) eachOutbound(data []byte, f schema.Format, items []any, prefix string, fn func(field string, line int, m map[string]any)) {
 	var lines []int
 	if len(items) > 1 || prefix != "" {
-		lines = entryLines(p.name, data)
+		lines = entryLines(p.name, f, data)
 	}
 	for i, it := range items {
 		field := fmt.Sprintf("%s[%d]", prefix, i)

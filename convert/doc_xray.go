@@ -10,6 +10,7 @@ import (
 
 	toml "github.com/pelletier/go-toml/v2"
 
+	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/schema/conf"
 )
 
@@ -17,7 +18,7 @@ import (
 // config with outbounds, a list of outbounds, one outbound, or a bare VMess
 // settings object.
 func (p *parser) xray(data []byte) error {
-	v, err := xrayValue(data)
+	v, format, err := xrayValue(data)
 	if err != nil {
 		return fmt.Errorf("convert: %s: %v", p.name, err)
 	}
@@ -40,7 +41,7 @@ func (p *parser) xray(data []byte) error {
 	if !ok {
 		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
 	}
-	p.eachOutbound(data, items, prefix, func(field string, line int, m map[string]any) {
+	p.eachOutbound(data, format, items, prefix, func(field string, line int, m map[string]any) {
 		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
 			p.report(Note, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
 			return
@@ -102,8 +103,9 @@ func joinField(prefix, field string) string {
 	return prefix + "." + field
 }
 
-// xrayValue decodes JSON, TOML or YAML into plain values.
-func xrayValue(data []byte) (any, error) {
+// xrayValue decodes JSON, TOML or YAML into plain values and says which
+// of the three it read.
+func xrayValue(data []byte) (any, schema.Format, error) {
 	t := bytes.TrimSpace(data)
 	if bytes.HasPrefix(t, []byte("//")) || bytes.HasPrefix(t, []byte("/*")) {
 		t = bytes.TrimSpace(stripJSONComments(t))
@@ -111,26 +113,27 @@ func xrayValue(data []byte) (any, error) {
 	if len(t) > 0 && (t[0] == '{' || (t[0] == '[' && !isTOMLHeader(t))) {
 		v, err := jsonValue(t)
 		if err == nil {
-			return v, nil
+			return v, schema.JSON, nil
 		}
-		return nil, fmt.Errorf("not valid JSON: %v", err)
+		return nil, "", fmt.Errorf("not valid JSON: %v", err)
 	}
 	if looksTOML(t) {
 		var m map[string]any
 		if err := toml.Unmarshal(t, &m); err != nil {
-			return nil, fmt.Errorf("not valid TOML: %v", err)
+			return nil, "", fmt.Errorf("not valid TOML: %v", err)
 		}
 		if err := checkDepth(m, 0); err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return m, nil
+		return m, schema.TOML, nil
 	}
 	doc, err := yamlDoc(t)
 	if err != nil {
-		return nil, fmt.Errorf("not valid JSON, YAML or TOML: %v", err)
+		return nil, "", fmt.Errorf("not valid JSON, YAML or TOML: %v", err)
 	}
 	budget := 1 << 20
-	return yamlToAny(doc, &budget, 0)
+	v, err := yamlToAny(doc, &budget, 0)
+	return v, schema.YAML, err
 }
 
 func looksTOML(t []byte) bool {

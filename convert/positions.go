@@ -1,27 +1,16 @@
 package convert
 
 import (
-	"bytes"
-
 	"github.com/xvmtools/xvm/schema"
 )
 
-// entryLines returns the 1-based line where each outbound of a JSON, YAML
-// or TOML document starts (a top-level list, or the list under
-// "outbounds"), using schema's positioned loader. It is called only after
-// convert's own decoder accepted the document, and returns nil when the
-// positions cannot be had; diagnostics then name the entry by index only.
-func entryLines(name string, data []byte) []int {
-	f := schema.YAML
-	t := bytes.TrimSpace(data)
-	switch {
-	case bytes.HasPrefix(t, []byte("//")) || bytes.HasPrefix(t, []byte("/*")):
-		f = schema.JSON
-	case len(t) > 0 && (t[0] == '{' || t[0] == '[') && !isTOMLHeader(t):
-		f = schema.JSON
-	case looksTOML(t):
-		f = schema.TOML
-	}
+// entryLines returns the 1-based line where each outbound of a document
+// starts (a top-level list, or the list under "outbounds"), using schema's
+// positioned loader in format f, the format convert's own decoder read it
+// as. It is called only after that decoder accepted the document, and
+// returns nil when the positions cannot be had; diagnostics then name the
+// entry by index only.
+func entryLines(name string, f schema.Format, data []byte) []int {
 	doc, err := schema.LoadFormat(name, f, data)
 	if err != nil || doc.Root == nil {
 		return nil
