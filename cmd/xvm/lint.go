@@ -185,7 +185,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		}
 		err = lint.RenderText(a.IO.Out, rep, st)
 		if err == nil && len(rep.Diagnostics) == 0 && !a.Global.Quiet {
-			fmt.Fprintf(a.IO.ErrOut, "%d %s checked, no findings\n", rep.Files, map[bool]string{true: "file", false: "files"}[rep.Files == 1])
+			fmt.Fprintf(a.IO.ErrOut, "%d %s checked, no findings\n", rep.Files, plural(rep.Files, "file", "files"))
 		}
 	}
 	if err != nil {
