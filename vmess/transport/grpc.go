@@ -87,12 +87,8 @@ func grpcPath(g *GRPCConfig) string {
 // grpcUserAgent maps Xray's user_agent values.
 func grpcUserAgent(ua string, now time.Time) string {
 	switch ua {
-	case "", "chrome":
-		return chromeUA(now)
-	case "firefox":
-		return "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
-	case "edge":
-		return fmt.Sprintf("%sEdg/%d.0.0.0", chromeUA(now), chromeVersion(now))
+	case "", "chrome", "firefox", "edge":
+		return browserUA(ua, now)
 	case "golang":
 		return "grpc-go"
 	}

@@ -20,34 +20,25 @@ func addBrowserHeaders(h http.Header, now time.Time) {
 			return // a real UA string is sent as configured, nothing added
 		}
 	}
-	ua := chromeUA(now)
-	chUA := func(brand string) string {
-		v := chromeVersion(now)
-		return fmt.Sprintf(`"Not_A Brand";v="8", "Chromium";v="%d", "%s";v="%d"`, v, brand, v)
-	}
 	switch browser {
-	case "chrome":
-		h["Sec-CH-UA"] = []string{chUA("Google Chrome")}
-		h["Sec-CH-UA-Mobile"] = []string{"?0"}
-		h["Sec-CH-UA-Platform"] = []string{`"Windows"`}
-		h["DNT"] = []string{"1"}
-		h.Set("User-Agent", ua)
-		h.Set("Accept-Language", "en-US,en;q=0.9")
-	case "edge":
-		h["Sec-CH-UA"] = []string{chUA("Microsoft Edge")}
-		h["Sec-CH-UA-Mobile"] = []string{"?0"}
-		h["Sec-CH-UA-Platform"] = []string{`"Windows"`}
-		h["DNT"] = []string{"1"}
-		h.Set("User-Agent", fmt.Sprintf("%sEdg/%d.0.0.0", ua, chromeVersion(now)))
-		h.Set("Accept-Language", "en-US,en;q=0.9")
-	case "firefox":
-		h.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0")
-		h["DNT"] = []string{"1"}
-		h.Set("Accept-Language", "en-US,en;q=0.5")
 	case "golang":
 		h.Del("User-Agent")
 		return
+	case "chrome", "edge":
+		brand := "Google Chrome"
+		if browser == "edge" {
+			brand = "Microsoft Edge"
+		}
+		v := chromeVersion(now)
+		h["Sec-CH-UA"] = []string{fmt.Sprintf(`"Not_A Brand";v="8", "Chromium";v="%d", "%s";v="%d"`, v, brand, v)}
+		h["Sec-CH-UA-Mobile"] = []string{"?0"}
+		h["Sec-CH-UA-Platform"] = []string{`"Windows"`}
+		h.Set("Accept-Language", "en-US,en;q=0.9")
+	case "firefox":
+		h.Set("Accept-Language", "en-US,en;q=0.5")
 	}
+	h["DNT"] = []string{"1"}
+	h.Set("User-Agent", browserUA(browser, now))
 	h.Set("Sec-Fetch-Mode", "websocket")
 	h.Set("Sec-Fetch-Dest", "empty")
 	h.Set("Sec-Fetch-Site", "same-origin")
@@ -60,4 +51,16 @@ func addBrowserHeaders(h http.Header, now time.Time) {
 	if h.Get("Accept") == "" {
 		h.Set("Accept", "*/*")
 	}
+}
+
+// browserUA is the User-Agent Xray's utils sends for browser "chrome",
+// "edge" or "firefox".
+func browserUA(browser string, now time.Time) string {
+	switch browser {
+	case "firefox":
+		return "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0"
+	case "edge":
+		return fmt.Sprintf("%sEdg/%d.0.0.0", chromeUA(now), chromeVersion(now))
+	}
+	return chromeUA(now)
 }
