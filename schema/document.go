@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -174,25 +175,16 @@ func (d *Document) Line(n int) string {
 	}
 	src := d.Source
 	for i := 1; i < n; i++ {
-		j := indexByte(src, '\n')
+		j := bytes.IndexByte(src, '\n')
 		if j < 0 {
 			return ""
 		}
 		src = src[j+1:]
 	}
-	if j := indexByte(src, '\n'); j >= 0 {
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
 		src = src[:j]
 	}
 	return strings.TrimSuffix(string(src), "\r")
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // Lookup resolves an RFC 6901 JSON pointer. Object tokens match keys the
