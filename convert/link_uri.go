@@ -2,7 +2,6 @@ package convert
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 )
 
@@ -50,7 +49,6 @@ func (q *query) has(k string) bool { _, ok := q.vals[strings.ToLower(k)]; return
 type urlParts struct {
 	user, host, path, query, fragment string
 	port                              int
-	hasQuery                          bool
 }
 
 func splitURL(rest string) (urlParts, error) {
@@ -60,7 +58,7 @@ func splitURL(rest string) (urlParts, error) {
 		rest = rest[:i]
 	}
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		p.query, p.hasQuery = rest[i+1:], true
+		p.query = rest[i+1:]
 		rest = rest[:i]
 	}
 	at := strings.LastIndexByte(rest, '@')
@@ -490,5 +488,3 @@ func compactJSON(s string) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
