@@ -28,11 +28,7 @@ func (p *parser) xray(data []byte) error {
 			v = []any{map[string]any{"protocol": "vmess", "settings": x}}
 		case x["add"] != nil:
 			// A plain v2rayN JSON object.
-			lower := make(map[string]any, len(x))
-			for k, v := range x {
-				lower[strings.ToLower(k)] = v
-			}
-			n, warns, err := nodeFromV2RayNJSON(lower, "")
+			n, warns, err := nodeFromV2RayNJSON(lowerKeys(x), "")
 			p.entry("", 0, n, warns, err)
 			return nil
 		}

@@ -79,11 +79,17 @@ func decodeV2RayNPayload(body string) (map[string]any, string, error) {
 	if m == nil {
 		return nil, "", errField("json", "the decoded link is null; want a JSON object")
 	}
+	return lowerKeys(m), frag, nil
+}
+
+// lowerKeys returns m with its keys lower-cased (v2rayN's keys are read
+// case-insensitively).
+func lowerKeys(m map[string]any) map[string]any {
 	lower := make(map[string]any, len(m))
 	for k, v := range m {
 		lower[strings.ToLower(k)] = v
 	}
-	return lower, frag, nil
+	return lower
 }
 
 // v2raynKeys are the keys v2rayN and v2rayNG define, plus accepted aliases.
