@@ -168,6 +168,16 @@ func str(n *schema.Node) (string, bool) {
 	return n.Text, true
 }
 
+// strMember returns n's member key and its string value; ok is false when
+// the key is missing or its value is not a string.
+func strMember(n *schema.Node, key string) (m *schema.Member, s string, ok bool) {
+	if m = n.Member(key); m == nil {
+		return nil, "", false
+	}
+	s, ok = str(m.Value)
+	return m, s, ok
+}
+
 // buildViews finds outbounds, VMess settings, servers and users.
 func (c *checkContext) buildViews() {
 	root := c.doc.Root

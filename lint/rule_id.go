@@ -89,11 +89,7 @@ func canonicalUUID(s string) bool {
 
 func (ruleIDNotUUID) check(c *checkContext) {
 	for _, u := range c.users {
-		m := u.node.Member("id")
-		if m == nil {
-			continue
-		}
-		id, ok := str(m.Value)
+		m, id, ok := strMember(u.node, "id")
 		if !ok || canonicalUUID(id) {
 			continue
 		}
@@ -136,11 +132,7 @@ func (ruleDuplicateID) meta() RuleMeta {
 func (ruleDuplicateID) check(c *checkContext) {
 	seen := make(map[string]string) // server+uuid -> first pointer
 	for _, u := range c.users {
-		m := u.node.Member("id")
-		if m == nil {
-			continue
-		}
-		id, ok := str(m.Value)
+		m, id, ok := strMember(u.node, "id")
 		if !ok {
 			continue
 		}

@@ -22,11 +22,7 @@ func vmessSecurities() []string {
 
 func (ruleSecurityUnknown) check(c *checkContext) {
 	for _, u := range c.users {
-		m := u.node.Member("security")
-		if m == nil {
-			continue
-		}
-		s, ok := str(m.Value)
+		m, s, ok := strMember(u.node, "security")
 		if !ok {
 			continue
 		}
@@ -64,11 +60,7 @@ func (ruleSecurityPlaintext) meta() RuleMeta {
 
 func (ruleSecurityPlaintext) check(c *checkContext) {
 	for _, u := range c.users {
-		m := u.node.Member("security")
-		if m == nil {
-			continue
-		}
-		s, ok := str(m.Value)
+		m, s, ok := strMember(u.node, "security")
 		if !ok {
 			continue
 		}

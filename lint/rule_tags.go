@@ -88,11 +88,7 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 		return
 	}
 	for i, r := range rules.Items {
-		m := r.Member("outboundTag")
-		if m == nil {
-			continue
-		}
-		t, ok := str(m.Value)
+		m, t, ok := strMember(r, "outboundTag")
 		if !ok || t == "" || tags[t] {
 			continue
 		}
