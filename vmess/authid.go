@@ -1,7 +1,6 @@
 package vmess
 
 import (
-	"crypto/aes"
 	"encoding/binary"
 	"hash/crc32"
 )
@@ -15,11 +14,7 @@ func AuthID(cmdKey [16]byte, t int64, rnd [4]byte) [16]byte {
 	copy(plain[8:12], rnd[:])
 	binary.BigEndian.PutUint32(plain[12:16], crc32.ChecksumIEEE(plain[:12]))
 	key := KDF16(cmdKey[:], []byte(kdfAuthIDKey))
-	block, err := aes.NewCipher(key[:])
-	if err != nil {
-		panic(err) // a 16-byte key never fails
-	}
 	var out [16]byte
-	block.Encrypt(out[:], plain[:])
+	newAES(key[:]).Encrypt(out[:], plain[:])
 	return out
 }

@@ -142,18 +142,9 @@ func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
 	case SecurityAES128GCM, SecurityChaCha20Poly1305:
 		b.mode = modeChunk
 		b.overhead = 16
-		if p.security == SecurityAES128GCM {
-			b.aead = newGCM(p.key[:])
-		} else {
-			b.aead = newChaCha(p.key)
-		}
+		b.aead = newBodyAEAD(p.security, p.key)
 		if o.Has(OptionAuthenticatedLength) {
-			lk := KDF16(p.reqKey[:], []byte(kdfAuthLen))
-			if p.security == SecurityAES128GCM {
-				b.lenAEAD = newGCM(lk[:])
-			} else {
-				b.lenAEAD = newChaCha(lk)
-			}
+			b.lenAEAD = newBodyAEAD(p.security, KDF16(p.reqKey[:], []byte(kdfAuthLen)))
 			copy(b.lenNonce[2:], p.reqIV[2:12])
 		}
 	case SecurityNone, SecurityZero:
@@ -183,6 +174,15 @@ func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
 		return nil, fmt.Errorf("vmess: security %v cannot frame a body", p.security)
 	}
 	return b, nil
+}
+
+// newBodyAEAD returns the body AEAD of an AEAD security under a 16-byte
+// key: AES-128-GCM, or ChaCha20-Poly1305 under its expanded key.
+func newBodyAEAD(sec Security, key [16]byte) cipher.AEAD {
+	if sec == SecurityAES128GCM {
+		return newGCM(key[:])
+	}
+	return newChaCha(key)
 }
 
 // newChaCha returns ChaCha20-Poly1305 under VMess's 32-byte expansion of a

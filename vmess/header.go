@@ -65,13 +65,19 @@ func appendInstruction(dst []byte, in *instruction) []byte {
 	return binary.BigEndian.AppendUint32(dst, h.Sum32())
 }
 
-// newGCM returns AES-128-GCM under key.
-func newGCM(key []byte) cipher.AEAD {
+// newAES returns the AES block cipher under key, which is always 16 bytes
+// here.
+func newAES(key []byte) cipher.Block {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		panic(err) // 16-byte keys only
 	}
-	aead, err := cipher.NewGCM(block)
+	return block
+}
+
+// newGCM returns AES-128-GCM under key.
+func newGCM(key []byte) cipher.AEAD {
+	aead, err := cipher.NewGCM(newAES(key))
 	if err != nil {
 		panic(err)
 	}
@@ -152,11 +158,6 @@ func SealLegacyHeader(dst []byte, cmdKey [16]byte, userID [16]byte, t int64, hea
 	dst = append(dst, auth[:]...)
 	start := len(dst)
 	dst = append(dst, header...)
-	iv := legacyHeaderIV(t)
-	block, err := aes.NewCipher(cmdKey[:])
-	if err != nil {
-		panic(err)
-	}
-	cipher.NewCFBEncrypter(block, iv[:]).XORKeyStream(dst[start:], dst[start:])
+	newCFBEncrypter(cmdKey, legacyHeaderIV(t)).XORKeyStream(dst[start:], dst[start:])
 	return dst
 }

@@ -1,7 +1,6 @@
 package vmess
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/md5"
 	"crypto/sha256"
@@ -40,14 +39,21 @@ func ResponseKeys(reqKey, reqIV [16]byte) (respKey, respIV [16]byte) {
 // KDF(respKey/respIV; label) and no additional data. It is what a test
 // server needs; the client only opens.
 func SealResponseHeader(dst []byte, respKey, respIV [16]byte, payload []byte) []byte {
-	lenKey := KDF16(respKey[:], []byte(kdfRespLenKey))
-	lenNonce := KDF(respIV[:], []byte(kdfRespLenIV))
-	payKey := KDF16(respKey[:], []byte(kdfRespKey))
-	payNonce := KDF(respIV[:], []byte(kdfRespIV))
+	lenAEAD, lenNonce := respHeaderAEAD(respKey, respIV, kdfRespLenKey, kdfRespLenIV)
+	payAEAD, payNonce := respHeaderAEAD(respKey, respIV, kdfRespKey, kdfRespIV)
 	var l [2]byte
 	binary.BigEndian.PutUint16(l[:], uint16(len(payload)))
-	dst = newGCM(lenKey[:]).Seal(dst, lenNonce[:12], l[:], nil)
-	return newGCM(payKey[:]).Seal(dst, payNonce[:12], payload, nil)
+	dst = lenAEAD.Seal(dst, lenNonce[:], l[:], nil)
+	return payAEAD.Seal(dst, payNonce[:], payload, nil)
+}
+
+// respHeaderAEAD returns the AES-128-GCM and nonce for one part of the
+// AEAD response header: KDF16(respKey; keyLabel) and KDF(respIV;
+// ivLabel)[:12], for the length or the payload.
+func respHeaderAEAD(respKey, respIV [16]byte, keyLabel, ivLabel string) (cipher.AEAD, [12]byte) {
+	key := KDF16(respKey[:], []byte(keyLabel))
+	iv := KDF(respIV[:], []byte(ivLabel))
+	return newGCM(key[:]), [12]byte(iv[:12])
 }
 
 // errMismatch and errProtocol build the typed errors.
@@ -83,9 +89,8 @@ func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) (int, error
 	if err != nil {
 		return n, readErr(err, n, "length")
 	}
-	lenKey := KDF16(respKey[:], []byte(kdfRespLenKey))
-	lenNonce := KDF(respIV[:], []byte(kdfRespLenIV))
-	l, err := newGCM(lenKey[:]).Open(nil, lenNonce[:12], sealedLen[:], nil)
+	lenAEAD, lenNonce := respHeaderAEAD(respKey, respIV, kdfRespLenKey, kdfRespLenIV)
+	l, err := lenAEAD.Open(nil, lenNonce[:], sealedLen[:], nil)
 	if err != nil {
 		return n, errMismatch("the response header length did not open under this request's keys (wrong user id, or not a VMess server)")
 	}
@@ -100,9 +105,8 @@ func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) (int, error
 	if err != nil {
 		return n, readErr(err, n, "payload")
 	}
-	payKey := KDF16(respKey[:], []byte(kdfRespKey))
-	payNonce := KDF(respIV[:], []byte(kdfRespIV))
-	payload, err := newGCM(payKey[:]).Open(sealed[:0], payNonce[:12], sealed, nil)
+	payAEAD, payNonce := respHeaderAEAD(respKey, respIV, kdfRespKey, kdfRespIV)
+	payload, err := payAEAD.Open(sealed[:0], payNonce[:], sealed, nil)
 	if err != nil {
 		return n, errMismatch("the response header did not open under this request's keys")
 	}
@@ -152,18 +156,10 @@ func readLegacyResponse(r io.Reader, s cipher.Stream, v byte) (int, error) {
 
 // newCFBDecrypter returns AES-128-CFB decryption under key and iv.
 func newCFBDecrypter(key, iv [16]byte) cipher.Stream {
-	block, err := aes.NewCipher(key[:])
-	if err != nil {
-		panic(err)
-	}
-	return cipher.NewCFBDecrypter(block, iv[:])
+	return cipher.NewCFBDecrypter(newAES(key[:]), iv[:])
 }
 
 // newCFBEncrypter returns AES-128-CFB encryption under key and iv.
 func newCFBEncrypter(key, iv [16]byte) cipher.Stream {
-	block, err := aes.NewCipher(key[:])
-	if err != nil {
-		panic(err)
-	}
-	return cipher.NewCFBEncrypter(block, iv[:])
+	return cipher.NewCFBEncrypter(newAES(key[:]), iv[:])
 }
