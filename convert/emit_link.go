@@ -252,7 +252,7 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 		"tfo":         n.TFO,
 		"mux":         n.Mux,
 	})...)
-	s := "vmess://" + encodeURIComponent(n.UUID) + "@" + uriHost(n.Server) + ":" + strconv.Itoa(n.Port)
+	s := "vmess://" + encodeURIComponent(n.UUID) + "@" + joinHostPort(n.Server, n.Port)
 	if len(q) > 0 {
 		s += "?" + strings.Join(q, "&")
 	}
@@ -260,11 +260,4 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 		s += "#" + encodeURIComponent(n.Name)
 	}
 	return s, warns, nil
-}
-
-func uriHost(h string) string {
-	if strings.Contains(h, ":") {
-		return "[" + h + "]"
-	}
-	return h
 }

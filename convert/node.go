@@ -16,6 +16,8 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 )
 
@@ -128,11 +130,9 @@ func (n *Node) label() string {
 	return "(unnamed)"
 }
 
+// joinHostPort writes host:port, with an IPv6 address in brackets.
 func joinHostPort(h string, p int) string {
-	if strings.Contains(h, ":") {
-		return fmt.Sprintf("[%s]:%d", h, p)
-	}
-	return fmt.Sprintf("%s:%d", h, p)
+	return net.JoinHostPort(h, strconv.Itoa(p))
 }
 
 // Severity grades a Diagnostic.
