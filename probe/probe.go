@@ -210,7 +210,7 @@ func (p *prober) probe(ctx context.Context, t *Target, sl *slot) (Result, bool) 
 	}
 	acct, err := t.account()
 	if err == nil {
-		err = t.Validate()
+		err = t.checkServer()
 	}
 	if err != nil {
 		r.Error = &Failure{Kind: KindProtocol, Message: err.Error()}

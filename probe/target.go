@@ -2,6 +2,8 @@ package probe
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/xvmtools/xvm/vmess"
@@ -39,20 +41,20 @@ type Target struct {
 // account builds the vmess account, or says what is wrong with the target.
 func (t *Target) account() (vmess.Account, error) {
 	if strings.TrimSpace(t.ID) == "" {
-		return vmess.Account{}, fmt.Errorf("probe: %s has no user id; add the id the server's admin gave you", t.label())
+		return vmess.Account{}, fmt.Errorf("probe: %s has no user id; add the id the server's admin gave you", t.Label())
 	}
 	id, err := vmess.ParseID(t.ID)
 	if err != nil {
-		return vmess.Account{}, fmt.Errorf("probe: %s: %w", t.label(), err)
+		return vmess.Account{}, fmt.Errorf("probe: %s: %w", t.Label(), err)
 	}
 	sec := vmess.SecurityAuto
 	if t.Security != "" {
 		if sec, err = vmess.ParseSecurity(t.Security); err != nil {
-			return vmess.Account{}, fmt.Errorf("probe: %s: %w", t.label(), err)
+			return vmess.Account{}, fmt.Errorf("probe: %s: %w", t.Label(), err)
 		}
 	}
 	if t.AlterID < 0 || t.AlterID > 65535 {
-		return vmess.Account{}, fmt.Errorf("probe: %s: alterId %d is out of range 0–65535", t.label(), t.AlterID)
+		return vmess.Account{}, fmt.Errorf("probe: %s: alterId %d is out of range 0–65535", t.Label(), t.AlterID)
 	}
 	a := vmess.Account{ID: id, AlterID: uint16(t.AlterID), Security: sec}
 	for _, e := range strings.Split(t.Experiments, "|") {
@@ -69,18 +71,27 @@ func (t *Target) account() (vmess.Account, error) {
 // Validate reports a target that cannot be probed at all (no address, no
 // port, a malformed id or security). The error never contains the id.
 func (t *Target) Validate() error {
-	if t.Stream.Address == "" {
-		return fmt.Errorf("probe: %s has no server address", t.label())
-	}
-	if t.Stream.Port == 0 {
-		return fmt.Errorf("probe: %s has no server port", t.label())
+	if err := t.checkServer(); err != nil {
+		return err
 	}
 	_, err := t.account()
 	return err
 }
 
-// label names the target in messages: its name, else host:port.
-func (t *Target) label() string {
+// checkServer reports a target without a server address or port.
+func (t *Target) checkServer() error {
+	if t.Stream.Address == "" {
+		return fmt.Errorf("probe: %s has no server address", t.Label())
+	}
+	if t.Stream.Port == 0 {
+		return fmt.Errorf("probe: %s has no server port", t.Label())
+	}
+	return nil
+}
+
+// Label names the target in messages, never by its id: its name quoted,
+// else host:port.
+func (t *Target) Label() string {
 	if t.Name != "" {
 		return fmt.Sprintf("%q", t.Name)
 	}
@@ -111,8 +122,5 @@ func (t *Target) drains() bool {
 }
 
 func hostPort(host string, port int) string {
-	if strings.Contains(host, ":") {
-		return fmt.Sprintf("[%s]:%d", host, port)
-	}
-	return fmt.Sprintf("%s:%d", host, port)
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -232,7 +231,7 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 			}
 			if !a.Global.Quiet {
 				for _, w := range t.Stream.Warnings() {
-					fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %s: warning: %s\n", targetLabel(t), w)
+					fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %s: warning: %s\n", t.Label(), w)
 				}
 			}
 			targets = append(targets, t)
@@ -257,14 +256,6 @@ func legacyForced(getenv func(string) string) bool {
 		}
 	}
 	return false
-}
-
-// targetLabel names a target in messages (never by its id).
-func targetLabel(t probe.Target) string {
-	if t.Name != "" {
-		return fmt.Sprintf("%q", t.Name)
-	}
-	return net.JoinHostPort(t.Stream.Address, fmt.Sprint(t.Stream.Port))
 }
 
 // writeProbeTable writes rows as aligned columns; with color, verdicts are
