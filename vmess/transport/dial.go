@@ -67,21 +67,21 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 // (trimRandomizedGroups already avoids the known cause; this is the
 // fallback for others.)
 func dialTLS(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
+	var force []string
+	switch p.network {
+	case "ws", "httpupgrade":
+		force = []string{"http/1.1"}
+	case "raw":
+		// Xray's RAW dialer forces http/1.1 only when that is the whole
+		// configured list.
+		if len(cfg.TLS.ALPN) == 1 && cfg.TLS.ALPN[0] == "http/1.1" {
+			force = []string{"http/1.1"}
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		conn, err := dialTCP(ctx, cfg, trace)
 		if err != nil || p.tls == nil {
 			return conn, err
-		}
-		var force []string
-		switch p.network {
-		case "ws", "httpupgrade":
-			force = []string{"http/1.1"}
-		case "raw":
-			// Xray's RAW dialer forces http/1.1 only when that is the
-			// whole configured list.
-			if len(cfg.TLS.ALPN) == 1 && cfg.TLS.ALPN[0] == "http/1.1" {
-				force = []string{"http/1.1"}
-			}
 		}
 		start := time.Now()
 		tc, err := handshakeTLS(ctx, conn, p.tls, force)
@@ -130,9 +130,7 @@ func (c *Config) plan() (*plan, error) {
 			return nil, err
 		}
 		p.tls = tp
-	case "reality":
-		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
-	default:
+	default: // "reality" and names Xray does not know
 		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
 	}
 	if p.network == "raw" {

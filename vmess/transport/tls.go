@@ -247,7 +247,7 @@ func (p *tlsPlan) skipLibraryVerify() bool {
 
 // handshakeTLS runs the client handshake on conn. forceALPN, when set,
 // replaces the ALPN list (WebSocket and HTTPUpgrade use "http/1.1", as in
-// Xray). It returns the TLS conn and the negotiated protocol.
+// Xray).
 func handshakeTLS(ctx context.Context, conn net.Conn, p *tlsPlan, forceALPN []string) (net.Conn, error) {
 	verify := func(raw [][]byte, _ [][]*x509.Certificate) error { return p.verify(raw) }
 	if p.hello == nil {
