@@ -1,7 +1,10 @@
 package lint
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,9 +34,9 @@ type fileConfigYAML struct {
 // key, and the caller names the file.
 func ParseFileConfig(data []byte) (FileConfig, error) {
 	var raw fileConfigYAML
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil && err.Error() != "EOF" {
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
 		return FileConfig{}, err
 	}
 	fc := FileConfig{Target: raw.Target, FailOn: raw.FailOn, Rules: make(map[string]RuleSetting)}
