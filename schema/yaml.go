@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -42,7 +43,7 @@ func parseYAML(name string, data []byte) (*Node, error) {
 	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && len(root.Content) == 0) {
 		return nil, &SyntaxError{File: name, Pos: Pos{1, 1}, Msg: "empty document: expected a mapping or a sequence"}
 	}
-	c := &yamlConv{name: name, lines: 1 + strings.Count(string(data), "\n")}
+	c := &yamlConv{name: name, lines: 1 + bytes.Count(data, []byte{'\n'})}
 	return c.node(&root, 0)
 }
 
