@@ -103,6 +103,16 @@ func splitEarlyData(path string) (string, int) {
 	return base, ed
 }
 
+// wsEarlyData is the ws path without "?ed=N" and the early data length:
+// the one in the path, else the node's EarlyData.
+func (n *Node) wsEarlyData() (string, int) {
+	path, ed := splitEarlyData(n.Path)
+	if ed == 0 {
+		ed = n.EarlyData
+	}
+	return path, ed
+}
+
 // toClash writes a node as a mihomo (Clash.Meta) vmess proxy.
 func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	var warns []Diagnostic
@@ -136,11 +146,8 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 		}
 	case "ws", "httpupgrade":
 		p.Network = "ws"
-		path, ed := splitEarlyData(n.Path)
+		path, ed := n.wsEarlyData()
 		o := &clashWSOpts{Path: path, V2rayHTTPUpgrade: n.network() == "httpupgrade"}
-		if ed == 0 {
-			ed = n.EarlyData
-		}
 		if ed > 0 {
 			if n.network() == "httpupgrade" {
 				warn("ed", "mihomo has no early data for httpupgrade; not carried")

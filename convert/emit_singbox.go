@@ -97,10 +97,7 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 			o.Transport = t
 		}
 	case "ws":
-		path, ed := splitEarlyData(n.Path)
-		if ed == 0 {
-			ed = n.EarlyData
-		}
+		path, ed := n.wsEarlyData()
 		t := &sbTransport{Type: "ws", Path: path}
 		if ed > 0 {
 			t.MaxEarlyData = ed
@@ -109,8 +106,8 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 		t.Headers = n.headersWithHost()
 		o.Transport = t
 	case "httpupgrade":
-		path, ed := splitEarlyData(n.Path)
-		if ed > 0 || n.EarlyData > 0 {
+		path, ed := n.wsEarlyData()
+		if ed > 0 {
 			warn("ed", "sing-box has no early data for httpupgrade; not carried")
 		}
 		t := &sbTransport{Type: "httpupgrade", Path: path, Headers: n.Headers}
