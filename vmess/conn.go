@@ -383,13 +383,13 @@ func (c *Conn) readResponse() error {
 	c.r.src = c.br
 	if c.legacy {
 		s := newCFBDecrypter(c.respKey, c.respIV)
-		if _, err := readLegacyResponse(c.br, s, c.v); err != nil {
+		if err := readLegacyResponse(c.br, s, c.v); err != nil {
 			return err
 		}
 		if c.r.st.cfb != nil {
 			c.r.st.cfb = s // aes-128-cfb: the body continues the same stream
 		}
-	} else if _, err := readAEADResponse(c.br, c.respKey, c.respIV, c.v); err != nil {
+	} else if err := readAEADResponse(c.br, c.respKey, c.respIV, c.v); err != nil {
 		return err
 	}
 	if c.trace.ResponseHeader != nil {

@@ -19,12 +19,12 @@ func FuzzResponseHeader(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{0}, 38))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := readAEADResponse(bytes.NewReader(data), k, iv, 0x42)
+		err := readAEADResponse(bytes.NewReader(data), k, iv, 0x42)
 		if err != nil && !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrResponseMismatch) && !errors.Is(err, ErrNoResponse) {
 			t.Fatalf("untyped error %v", err)
 		}
 		// The legacy decoder too.
-		_, err = readLegacyResponse(bytes.NewReader(data), newCFBDecrypter(k, iv), 0x42)
+		err = readLegacyResponse(bytes.NewReader(data), newCFBDecrypter(k, iv), 0x42)
 		if err != nil && !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrResponseMismatch) && !errors.Is(err, ErrNoResponse) {
 			t.Fatalf("untyped legacy error %v", err)
 		}

@@ -142,11 +142,11 @@ func TestHostileResponses(t *testing.T) {
 func TestTruncatedResponsePrefixes(t *testing.T) {
 	k, iv := unhex16(t, vecRespKey), unhex16(t, vecRespIV)
 	full := SealResponseHeader(nil, k, iv, []byte{0x42, 0, 0, 0})
-	if _, err := readAEADResponse(bytes.NewReader(full), k, iv, 0x42); err != nil {
+	if err := readAEADResponse(bytes.NewReader(full), k, iv, 0x42); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < len(full); i++ {
-		_, err := readAEADResponse(bytes.NewReader(full[:i]), k, iv, 0x42)
+		err := readAEADResponse(bytes.NewReader(full[:i]), k, iv, 0x42)
 		want := ErrProtocol
 		if i == 0 {
 			want = ErrNoResponse

@@ -225,7 +225,7 @@ func TestResponseVectors(t *testing.T) {
 	if hex.EncodeToString(hdr) != vecRespHdr {
 		t.Fatalf("response header\n got %x\nwant %s", hdr, vecRespHdr)
 	}
-	if _, err := readAEADResponse(bytes.NewReader(hdr), rk, riv, 0x42); err != nil {
+	if err := readAEADResponse(bytes.NewReader(hdr), rk, riv, 0x42); err != nil {
 		t.Fatalf("open own vector: %v", err)
 	}
 	// Xray's client session reads the same bytes: build one whose keys we

@@ -81,36 +81,35 @@ func readErr(err error, got int, what string) error {
 	return fmt.Errorf("vmess: reading the response header: %w", err)
 }
 
-// readAEADResponse reads and verifies the AEAD response header from r. It
-// returns the number of bytes read for diagnostics.
-func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) (int, error) {
+// readAEADResponse reads and verifies the AEAD response header from r.
+func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) error {
 	var sealedLen [18]byte
 	n, err := io.ReadFull(r, sealedLen[:])
 	if err != nil {
-		return n, readErr(err, n, "length")
+		return readErr(err, n, "length")
 	}
 	lenAEAD, lenNonce := respHeaderAEAD(respKey, respIV, kdfRespLenKey, kdfRespLenIV)
 	l, err := lenAEAD.Open(nil, lenNonce[:], sealedLen[:], nil)
 	if err != nil {
-		return n, errMismatch("the response header length did not open under this request's keys (wrong user id, or not a VMess server)")
+		return errMismatch("the response header length did not open under this request's keys (wrong user id, or not a VMess server)")
 	}
 	m := int(binary.BigEndian.Uint16(l))
 	if m > maxResponseHeader {
-		return n, errProtocol("response header of %d bytes is larger than the %d allowed", m, maxResponseHeader)
+		return errProtocol("response header of %d bytes is larger than the %d allowed", m, maxResponseHeader)
 	}
 	var stack [maxResponseHeader + 16]byte
 	sealed := stack[:m+16]
 	k, err := io.ReadFull(r, sealed)
 	n += k
 	if err != nil {
-		return n, readErr(err, n, "payload")
+		return readErr(err, n, "payload")
 	}
 	payAEAD, payNonce := respHeaderAEAD(respKey, respIV, kdfRespKey, kdfRespIV)
 	payload, err := payAEAD.Open(sealed[:0], payNonce[:], sealed, nil)
 	if err != nil {
-		return n, errMismatch("the response header did not open under this request's keys")
+		return errMismatch("the response header did not open under this request's keys")
 	}
-	return n, checkResponsePayload(payload, v)
+	return checkResponsePayload(payload, v)
 }
 
 // checkResponsePayload checks V ‖ option ‖ command ‖ command length ‖
@@ -132,26 +131,26 @@ func checkResponsePayload(p []byte, v byte) error {
 // readLegacyResponse reads the legacy response header [V, option, cmd,
 // cmdLen] ‖ command data, decrypting with the stream s (AES-128-CFB under
 // respKey/respIV), which continues into the body for security aes-128-cfb.
-func readLegacyResponse(r io.Reader, s cipher.Stream, v byte) (int, error) {
+func readLegacyResponse(r io.Reader, s cipher.Stream, v byte) error {
 	var h [4]byte
 	n, err := io.ReadFull(r, h[:])
 	if err != nil {
-		return n, readErr(err, n, "legacy header")
+		return readErr(err, n, "legacy header")
 	}
 	s.XORKeyStream(h[:], h[:])
 	if h[0] != v {
-		return n, errMismatch("legacy response V byte is %#02x, want %#02x (wrong user id, or not a VMess server)", h[0], v)
+		return errMismatch("legacy response V byte is %#02x, want %#02x (wrong user id, or not a VMess server)", h[0], v)
 	}
 	if h[2] != 0 {
 		var cmd [255]byte
 		k, err := io.ReadFull(r, cmd[:h[3]])
 		n += k
 		if err != nil {
-			return n, readErr(err, n, "legacy command")
+			return readErr(err, n, "legacy command")
 		}
 		s.XORKeyStream(cmd[:k], cmd[:k])
 	}
-	return n, nil
+	return nil
 }
 
 // newCFBDecrypter returns AES-128-CFB decryption under key and iv.
