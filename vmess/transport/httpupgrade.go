@@ -112,16 +112,12 @@ func readUpgradeResponse(r io.Reader, req *http.Request) ([]byte, error) {
 		strings.ToLower(resp.Header.Get("Connection")) != "upgrade" {
 		return nil, fmt.Errorf("%w: answered %q; check httpupgradeSettings.path and host", ErrUpgradeRefused, resp.Status)
 	}
-	n := br.Buffered()
-	if n == 0 {
+	if br.Buffered() == 0 {
 		return nil, nil
 	}
-	rest := make([]byte, n)
-	copy(rest, must(br.Peek(n)))
-	return rest, nil
+	rest, _ := br.Peek(br.Buffered()) // cannot fail: the bytes are buffered
+	return bytes.Clone(rest), nil
 }
-
-func must(b []byte, _ error) []byte { return b }
 
 // prefixConn returns pending bytes before reading from Conn.
 type prefixConn struct {
