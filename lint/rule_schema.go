@@ -37,8 +37,8 @@ func (ruleSchema) check(c *checkContext) {
 				}
 			}
 			got := ""
-			if n, _, ok := c.doc.Lookup(f.Pointer); ok {
-				got = n.Text
+			if f.Node != nil {
+				got = f.Node.Text
 			}
 			msg = fmt.Sprintf("%q is not an allowed value", got)
 			if len(vals) <= 12 {
