@@ -481,13 +481,7 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 	defer cancel()
 	start := time.Now()
 	clock := newPhaseClock()
-	cfg := t.Stream
-	if cfg.NetDialer == nil {
-		cfg.NetDialer = p.opts.NetDialer
-	}
-	if cfg.Resolver == nil {
-		cfg.Resolver = p.opts.Resolver
-	}
+	cfg := p.streamOf(t)
 	raw, err := transport.Dial(ctx, &cfg, clock.transportTrace())
 	if err != nil {
 		return clock.partial(), &stageError{stageDial, err}
@@ -579,6 +573,19 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 		}
 	}
 	return s, nil
+}
+
+// streamOf is t's transport config with the run's dialer and resolver
+// filled in where t has none.
+func (p *prober) streamOf(t *Target) transport.Config {
+	cfg := t.Stream
+	if cfg.NetDialer == nil {
+		cfg.NetDialer = p.opts.NetDialer
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = p.opts.Resolver
+	}
+	return cfg
 }
 
 // stageOf tags err with the stage it happened in: a transport.Error from

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/xvmtools/xvm/vmess/transport"
 )
 
 // clientHello returns the bytes of a TLS ClientHello for serverName, as Go's
@@ -76,31 +77,10 @@ func (p *prober) speaksTLS(ctx context.Context, t *Target) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	cfg := t.Stream
-	if cfg.NetDialer == nil {
-		cfg.NetDialer = p.opts.NetDialer
-	}
-	var d net.Dialer
-	dialer := cfg.NetDialer
-	if dialer == nil {
-		dialer = &d
-	}
-	resolver := cfg.Resolver
-	if resolver == nil {
-		resolver = p.opts.Resolver
-	}
-	if resolver == nil {
-		resolver = net.DefaultResolver
-	}
-	host := t.Stream.Address
-	if net.ParseIP(host) == nil {
-		addrs, err := resolver.LookupHost(ctx, host)
-		if err != nil || len(addrs) == 0 {
-			return false
-		}
-		host = addrs[0]
-	}
-	conn, err := dialer.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(int(t.Stream.Port))))
+	// The target is RAW without TLS or disguise: Dial is a plain TCP
+	// connection to it.
+	cfg := p.streamOf(t)
+	conn, err := transport.Dial(ctx, &cfg, nil)
 	if err != nil {
 		return false
 	}
