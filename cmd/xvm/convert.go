@@ -159,6 +159,16 @@ type diagPrinter struct {
 }
 
 func (p diagPrinter) print(diags []convert.Diagnostic) {
+	var errStyle, warnStyle, noteStyle lipgloss.Style
+	if p.color {
+		// A renderer of our own: the caller decided that this stream is
+		// styled, whatever lipgloss would detect on stdout.
+		r := lipgloss.NewRenderer(p.w)
+		r.SetColorProfile(termenv.ANSI)
+		errStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("1"))
+		warnStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("3"))
+		noteStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("6"))
+	}
 	for _, d := range diags {
 		if p.quiet && d.Severity == convert.Note {
 			// -q drops notes only: a warning says something was lost or
@@ -167,20 +177,14 @@ func (p diagPrinter) print(diags []convert.Diagnostic) {
 		}
 		line := d.String()
 		if p.color {
-			sev := d.Severity.String()
-			// A renderer of our own: the caller decided that this stream is
-			// styled, whatever lipgloss would detect on stdout.
-			r := lipgloss.NewRenderer(p.w)
-			r.SetColorProfile(termenv.ANSI)
-			style := r.NewStyle().Bold(true)
+			style := noteStyle
 			switch d.Severity {
 			case convert.Error:
-				style = style.Foreground(lipgloss.Color("1"))
+				style = errStyle
 			case convert.Warning:
-				style = style.Foreground(lipgloss.Color("3"))
-			default:
-				style = style.Foreground(lipgloss.Color("6"))
+				style = warnStyle
 			}
+			sev := d.Severity.String()
 			line = strings.Replace(line, sev+":", style.Render(sev)+":", 1)
 		}
 		fmt.Fprintln(p.w, line)
