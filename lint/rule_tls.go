@@ -52,25 +52,20 @@ func (ruleAllowInsecure) meta() RuleMeta {
 }
 
 func (ruleAllowInsecure) check(c *checkContext) {
-	for _, ob := range c.outbounds {
-		ptrs, nodes := tlsSettingsOf(ob)
-		for i, t := range nodes {
-			m := t.Member("allowInsecure")
-			if m == nil || m.Value.Kind != schema.Bool || m.Value.Text != "true" {
-				continue
-			}
-			ptr := ptrs[i] + "/" + m.Key
-			hint := "remove it and set `pinnedPeerCertSha256` to the server certificate's SHA-256"
-			switch {
-			case c.target == TargetSeed:
-				c.reportSev(Warning, ptr, true, hint, "`allowInsecure: true` disables certificate verification; current Xray refuses it")
-			case !c.now.Before(allowInsecureCutoff()):
-				c.reportf(ptr, true, hint, "`allowInsecure` was removed: current Xray refuses it since 2026-06-01 (use `pinnedPeerCertSha256`)")
-			default:
-				c.reportSev(Warning, ptr, true, hint, "`allowInsecure` disables certificate verification; current Xray refuses it from 2026-06-01")
-			}
+	c.eachTLSMember("allowInsecure", func(ptr string, v *schema.Node) {
+		if v.Kind != schema.Bool || v.Text != "true" {
+			return
 		}
-	}
+		hint := "remove it and set `pinnedPeerCertSha256` to the server certificate's SHA-256"
+		switch {
+		case c.target == TargetSeed:
+			c.reportSev(Warning, ptr, true, hint, "`allowInsecure: true` disables certificate verification; current Xray refuses it")
+		case !c.now.Before(allowInsecureCutoff()):
+			c.reportf(ptr, true, hint, "`allowInsecure` was removed: current Xray refuses it since 2026-06-01 (use `pinnedPeerCertSha256`)")
+		default:
+			c.reportSev(Warning, ptr, true, hint, "`allowInsecure` disables certificate verification; current Xray refuses it from 2026-06-01")
+		}
+	})
 }
 
 // ruleTLSIPWithoutSNI reports TLS to an IP address with no serverName:
