@@ -40,10 +40,8 @@ func (ruleReality) check(c *checkContext) {
 		}
 		key, keyPtr := "", ""
 		for _, k := range []string{"publicKey", "password"} {
-			if m := r.Member(k); m != nil {
-				if s, ok := str(m.Value); ok && s != "" {
-					key, keyPtr = s, rp+"/"+m.Key
-				}
+			if m, s, ok := strMember(r, k); ok && s != "" {
+				key, keyPtr = s, rp+"/"+m.Key
 			}
 		}
 		if key == "" {
@@ -51,32 +49,24 @@ func (ruleReality) check(c *checkContext) {
 		} else if err := schema.CheckRealityPublicKey(key); err != nil {
 			c.reportf(keyPtr, false, "copy the public key printed by `xray x25519` on the server", "REALITY public key %v; Xray refuses it", err)
 		}
-		if m := r.Member("shortId"); m != nil {
-			if s, ok := str(m.Value); ok {
-				if err := schema.CheckShortID(s); err != nil {
-					c.reportf(rp+"/"+m.Key, false, "use an even number of hex digits (0-9, a-f), at most 16", "shortId %q %v; Xray refuses it", s, err)
-				}
+		if m, s, ok := strMember(r, "shortId"); ok {
+			if err := schema.CheckShortID(s); err != nil {
+				c.reportf(rp+"/"+m.Key, false, "use an even number of hex digits (0-9, a-f), at most 16", "shortId %q %v; Xray refuses it", s, err)
 			}
 		}
-		if m := r.Member("mldsa65Verify"); m != nil {
-			if s, ok := str(m.Value); ok {
-				if err := schema.CheckMldsa65Verify(s); err != nil {
-					c.reportf(rp+"/"+m.Key, false, "copy the ML-DSA-65 verify key printed by `xray mldsa65` on the server, or remove it", "mldsa65Verify %v; Xray refuses it", err)
-				}
+		if m, s, ok := strMember(r, "mldsa65Verify"); ok {
+			if err := schema.CheckMldsa65Verify(s); err != nil {
+				c.reportf(rp+"/"+m.Key, false, "copy the ML-DSA-65 verify key printed by `xray mldsa65` on the server, or remove it", "mldsa65Verify %v; Xray refuses it", err)
 			}
 		}
-		if m := r.Member("spiderX"); m != nil {
-			if s, ok := str(m.Value); ok && s != "" && !strings.HasPrefix(s, "/") {
-				c.reportf(rp+"/"+m.Key, false, "write `/"+s+"`", "spiderX %q must start with `/`", s)
-			}
+		if m, s, ok := strMember(r, "spiderX"); ok && s != "" && !strings.HasPrefix(s, "/") {
+			c.reportf(rp+"/"+m.Key, false, "write `/"+s+"`", "spiderX %q must start with `/`", s)
 		}
-		if m := r.Member("fingerprint"); m != nil {
-			if s, ok := str(m.Value); ok && !schema.IsRealityFingerprint(s) {
-				if schema.IsFingerprint(s) {
-					c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q cannot be used with REALITY", s)
-				} else {
-					c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q is unknown to Xray; it refuses the outbound", s)
-				}
+		if m, s, ok := strMember(r, "fingerprint"); ok && !schema.IsRealityFingerprint(s) {
+			if schema.IsFingerprint(s) {
+				c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q cannot be used with REALITY", s)
+			} else {
+				c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q is unknown to Xray; it refuses the outbound", s)
 			}
 		}
 	}

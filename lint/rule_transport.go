@@ -25,11 +25,7 @@ func (ruleTransportRemoved) check(c *checkContext) {
 		if ob.stream == nil {
 			continue
 		}
-		m := ob.stream.Member("network")
-		if m == nil {
-			continue
-		}
-		n, ok := str(m.Value)
+		m, n, ok := strMember(ob.stream, "network")
 		if !ok {
 			continue
 		}
@@ -69,11 +65,7 @@ func (rulePathSlash) meta() RuleMeta {
 
 func (rulePathSlash) check(c *checkContext) {
 	c.eachHTTPTransport(func(key, p string, st *schema.Node) {
-		m := st.Member("path")
-		if m == nil {
-			return
-		}
-		path, ok := str(m.Value)
+		m, path, ok := strMember(st, "path")
 		if !ok || path == "" || strings.HasPrefix(path, "/") {
 			return
 		}
@@ -97,11 +89,7 @@ func (ruleSendThrough) meta() RuleMeta {
 
 func (ruleSendThrough) check(c *checkContext) {
 	for _, ob := range c.outbounds {
-		m := ob.node.Member("sendThrough")
-		if m == nil {
-			continue
-		}
-		s, ok := str(m.Value)
+		m, s, ok := strMember(ob.node, "sendThrough")
 		if !ok || strings.Contains(s, "/") {
 			continue
 		}
