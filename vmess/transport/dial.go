@@ -158,7 +158,7 @@ func (c *Config) plan() (*plan, error) {
 // dialTCP resolves cfg.Address (DNS phase, skipped for IP literals) and
 // connects to the first address that accepts (connect phase).
 func dialTCP(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
-	host := strings.TrimSuffix(strings.TrimPrefix(cfg.Address, "["), "]")
+	host := unbracket(cfg.Address)
 	var addrs []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{ip.Unmap()}
@@ -195,6 +195,11 @@ func dialTCP(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 		}
 	}
 	return nil, &Error{Phase: PhaseConnect, Err: ctxErr(ctx, lastErr)}
+}
+
+// unbracket removes the brackets of an IPv6 literal written "[::1]".
+func unbracket(host string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 }
 
 // dialOne dials one of left remaining addresses. Like net.Dialer's serial

@@ -102,7 +102,7 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 	}
 	if authority == "" {
 		authority = cfg.Address
-		if net.ParseIP(strings.Trim(cfg.Address, "[]")) != nil {
+		if net.ParseIP(unbracket(cfg.Address)) != nil {
 			// Xray leaves it empty for an IP; grpc-go then uses the
 			// target, host:port.
 			authority = hostPort(cfg.Address, cfg.Port)

@@ -53,7 +53,7 @@ func normalizePath(p string) string {
 
 // hostPort is Xray's dest.NetAddr for the URL: host:port, IPv6 bracketed.
 func hostPort(host string, port uint16) string {
-	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), strconv.Itoa(int(port)))
+	return net.JoinHostPort(unbracket(host), strconv.Itoa(int(port)))
 }
 
 // httpHost picks the Host header as Xray does: the transport's host, then
