@@ -65,8 +65,7 @@ func readResponse(r io.Reader) (*response, time.Time, error) {
 		if errors.Is(err, errHeadTooLong) {
 			return nil, first, fmt.Errorf("%w: %w", errBadReply, err)
 		}
-		var ne interface{ Timeout() bool }
-		if errors.As(err, &ne) && ne.Timeout() {
+		if isTimeout(err) {
 			return nil, first, err
 		}
 		return nil, first, fmt.Errorf("%w: %v", errBadReply, err)
