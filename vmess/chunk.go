@@ -315,20 +315,30 @@ func (r *bodyReader) readFull(p []byte) (int, error) {
 	return n, err
 }
 
+// readLength reads a length field into f. A clean end before any byte is
+// io.EOF (closed at a chunk boundary without EOS), a timeout before any
+// byte is a retryableError (nothing consumed), anything else a truncated
+// chunk.
+func (r *bodyReader) readLength(f []byte) error {
+	n, err := r.readFull(f)
+	switch {
+	case err == nil:
+		return nil
+	case n == 0 && errors.Is(err, io.EOF):
+		return io.EOF
+	case n == 0 && isTimeout(err):
+		return retryableError{err}
+	}
+	return errTruncated("length", err)
+}
+
 // readHeader reads the next chunk's length field and padding. It returns
 // the sealed data length and padding length, or io.EOF at EOS.
 func (r *bodyReader) readHeader() (data, padLen int, err error) {
 	st := r.st
 	fb := st.scratch[:st.sizeBytes()]
-	n, err := r.readFull(fb)
-	if err != nil {
-		if n == 0 && errors.Is(err, io.EOF) {
-			return 0, 0, io.EOF // closed at a chunk boundary without EOS
-		}
-		if n == 0 && isTimeout(err) {
-			return 0, 0, retryableError{err} // nothing consumed
-		}
-		return 0, 0, errTruncated("length", err)
+	if err := r.readLength(fb); err != nil {
+		return 0, 0, err
 	}
 	if st.pad {
 		padLen = int(st.shake.next() % maxPadding)
@@ -338,7 +348,7 @@ func (r *bodyReader) readHeader() (data, padLen int, err error) {
 	case st.lenAEAD != nil:
 		l, err := st.lenAEAD.Open(fb[:0], st.nextLenNonce(), fb, nil)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%w: chunk length failed authentication", ErrProtocol)
+			return 0, 0, errProtocol("chunk length failed authentication")
 		}
 		value = int(binary.BigEndian.Uint16(l)) + 16
 	case st.mask:
@@ -350,7 +360,7 @@ func (r *bodyReader) readHeader() (data, padLen int, err error) {
 		return 0, 0, errEOS
 	}
 	if value < st.overhead+padLen {
-		return 0, 0, fmt.Errorf("%w: chunk length %d is shorter than its %d-byte tag and %d-byte padding", ErrProtocol, value, st.overhead, padLen)
+		return 0, 0, errProtocol("chunk length %d is shorter than its %d-byte tag and %d-byte padding", value, st.overhead, padLen)
 	}
 	return value - padLen, padLen, nil
 }
@@ -417,14 +427,14 @@ func (r *bodyReader) next(dst []byte) ([]byte, error) {
 		}
 		plain, err := st.aead.Open(out, st.nextNonce(), sealed, nil)
 		if err != nil {
-			return nil, fmt.Errorf("%w: chunk failed authentication (corrupted or not our keys)", ErrProtocol)
+			return nil, errProtocol("chunk failed authentication (corrupted or not our keys)")
 		}
 		return plain, nil
 	case st.fnv:
 		h := fnv.New32a()
 		h.Write(sealed[4:])
 		if h.Sum32() != binary.BigEndian.Uint32(sealed[:4]) {
-			return nil, fmt.Errorf("%w: legacy chunk checksum mismatch", ErrProtocol)
+			return nil, errProtocol("legacy chunk checksum mismatch")
 		}
 		return sealed[4:], nil
 	}
@@ -457,17 +467,8 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 	case modeStream:
 		if r.left == 0 {
 			f := r.st.scratch[:2]
-			n, err := r.readFull(f)
-			if err != nil {
-				switch {
-				case n == 0 && errors.Is(err, io.EOF):
-					r.err = io.EOF
-				case n == 0 && isTimeout(err):
-					return 0, err // nothing consumed; a later Read may resume
-				default:
-					r.err = errTruncated("length", err)
-				}
-				return 0, r.err
+			if err := r.readLength(f); err != nil {
+				return 0, r.setErr(err)
 			}
 			v := binary.BigEndian.Uint16(f)
 			if r.st.mask {
@@ -501,7 +502,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 		if len(plain) == 0 {
 			continue // an empty non-EOS chunk cannot occur with AEAD; skip it
 		}
-		if len(plain) > 0 && len(p) > 0 && &plain[0] == &p[0] {
+		if &plain[0] == &p[0] {
 			return len(plain), nil
 		}
 		n := copy(p, plain)
