@@ -422,14 +422,7 @@ func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
 				warn("obfsParam", "looks like JSON but is not (%v); ignored", err)
 			}
 			for k, v := range hm {
-				if strings.EqualFold(k, "host") {
-					n.Host = str(v)
-				} else {
-					if n.Headers == nil {
-						n.Headers = map[string]string{}
-					}
-					n.Headers[k] = str(v)
-				}
+				n.setHeader(k, str(v))
 			}
 		} else {
 			n.Host = op
