@@ -76,10 +76,8 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 	bp, bs := childPtr(routing, rp, "balancers")
 	if bs != nil && bs.Kind == schema.Array {
 		for i, b := range bs.Items {
-			if m := b.Member("fallbackTag"); m != nil {
-				if t, ok := str(m.Value); ok && t != "" && !tags[t] {
-					c.reportf(schema.Index(bp, i)+"/"+m.Key, false, hintTag(t, list), "balancer fallbackTag %q names no outbound", t)
-				}
+			if m, t, ok := strMember(b, "fallbackTag"); ok && t != "" && !tags[t] {
+				c.reportf(schema.Index(bp, i)+"/"+m.Key, false, hintTag(t, list), "balancer fallbackTag %q names no outbound", t)
 			}
 		}
 	}
