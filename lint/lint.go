@@ -45,7 +45,6 @@ type Linter struct {
 	opts    Options
 	schemas *schema.Set
 	rules   []rule
-	byID    map[string]rule
 }
 
 // New compiles the schemas and checks the options.
@@ -60,16 +59,12 @@ func New(opts Options) (*Linter, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Linter{opts: opts, schemas: set, rules: allRules(), byID: make(map[string]rule)}
-	for _, r := range l.rules {
-		l.byID[r.meta().ID] = r
-	}
 	for id := range opts.Rules {
-		if _, ok := l.byID[id]; !ok {
+		if !KnownRule(id) {
 			return nil, fmt.Errorf("lint: unknown rule %q (see `xvm lint --list-rules`)", id)
 		}
 	}
-	return l, nil
+	return &Linter{opts: opts, schemas: set, rules: allRules()}, nil
 }
 
 // KnownRule reports whether id names a rule.
