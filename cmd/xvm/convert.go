@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,11 +74,7 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 		return usageErrorf("convert: --from %q: want auto, links, clash, sing-box or xray", opts.From)
 	}
 	target := convert.Target(opts.To)
-	known := false
-	for _, t := range convert.Targets() {
-		known = known || t == target
-	}
-	if !known {
+	if !slices.Contains(convert.Targets(), target) {
 		return usageErrorf("convert: --to %q: want xray, xray-config, v2rayn, uri, clash, sing-box, yaml or toml", opts.To)
 	}
 	host, portStr, err := net.SplitHostPort(opts.Listen)
