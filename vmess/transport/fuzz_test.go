@@ -78,7 +78,7 @@ func FuzzHTTPHeaderResponse(f *testing.F) {
 	f.Add("HTTP/1.1 200 OK\r\n")
 	f.Add("\r\n\r\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		rest, err := readHTTPHeader(strings.NewReader(in))
+		rest, err := new(headerReader).read(strings.NewReader(in))
 		if err != nil {
 			return
 		}

@@ -153,20 +153,14 @@ func (c *httpHeaderConn) Read(b []byte) (int, error) {
 // CloseWrite half-closes the underlying conn when it supports it.
 func (c *httpHeaderConn) CloseWrite() error { return closeWrite(c.Conn) }
 
-// readHTTPHeader reads up to and including the first CRLFCRLF (at most
-// maxHTTPHeader bytes before it) and returns what came after it.
-func readHTTPHeader(r io.Reader) ([]byte, error) {
-	var h headerReader
-	return h.read(r)
-}
-
 // headerReader reads a disguise response header across calls: bytes read
 // before an error (a read deadline) are kept, so the next call resumes.
 type headerReader struct {
 	buf []byte
 }
 
-// read reads until the end of the header and returns what came after it.
+// read reads up to and including the first CRLFCRLF (at most
+// maxHTTPHeader bytes before it) and returns what came after it.
 func (h *headerReader) read(r io.Reader) ([]byte, error) {
 	var tmp [2048]byte
 	for {

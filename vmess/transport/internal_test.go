@@ -202,7 +202,7 @@ func TestReadHTTPHeader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := strings.NewReader(tt.in)
-			rest, err := readHTTPHeader(iotestOneByte(r))
+			rest, err := new(headerReader).read(iotestOneByte(r))
 			if (err != nil) != tt.err {
 				t.Fatalf("err = %v, want error %v", err, tt.err)
 			}
