@@ -236,13 +236,7 @@ func (w *walker) shallow(n *Node, cond *jsonschema.Schema, scs []*jsonschema.Sch
 		case Array:
 			m[k] = []any{}
 		default:
-			var props []*jsonschema.Schema
-			for _, sc := range scs {
-				if p, ok := sc.Properties[k]; ok {
-					props = append(props, w.set.static[p].list...)
-				}
-			}
-			m[k] = scalarValue(v, props)
+			m[k] = scalarValue(v, w.propSchemas(scs, k))
 		}
 	}
 	return m
@@ -378,6 +372,28 @@ func equalValue(n *Node, s string, v any) bool {
 	return false
 }
 
+// inEnum reports whether a node (with canonical string s) equals one of
+// the values of an enum.
+func inEnum(n *Node, s string, enum []any) bool {
+	for _, e := range enum {
+		if equalValue(n, s, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// propSchemas is everything the property key of scs stands for, expanded.
+func (w *walker) propSchemas(scs []*jsonschema.Schema, key string) []*jsonschema.Schema {
+	var props []*jsonschema.Schema
+	for _, sc := range scs {
+		if p, ok := sc.Properties[key]; ok {
+			props = append(props, w.set.static[p].list...)
+		}
+	}
+	return props
+}
+
 func quoteAll(vs []any) (string, []string) {
 	parts := make([]string, 0, len(vs))
 	allowed := make([]string, 0, len(vs))
@@ -406,18 +422,9 @@ func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schem
 			b, _ := json.Marshal(sc.Constant[0])
 			w.violation(n, p, "const", "value must be "+string(b))
 		}
-		if len(sc.Enum) > 0 {
-			ok := false
-			for _, e := range sc.Enum {
-				if equalValue(n, canonical, e) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				list, allowed := quoteAll(sc.Enum)
-				w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed})
-			}
+		if len(sc.Enum) > 0 && !inEnum(n, canonical, sc.Enum) {
+			list, allowed := quoteAll(sc.Enum)
+			w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed})
 		}
 		switch n.Kind {
 		case Number:
@@ -736,29 +743,15 @@ func (w *walker) holds(cond *jsonschema.Schema, n *Node, scs []*jsonschema.Schem
 		if v == nil {
 			continue
 		}
-		var props []*jsonschema.Schema
-		for _, sc := range scs {
-			if q, ok := sc.Properties[k]; ok {
-				props = append(props, w.set.static[q].list...)
-			}
-		}
 		canonical := v.Text
 		if v.Kind == String {
-			canonical = canonicalEnum(v.Text, props)
+			canonical = canonicalEnum(v.Text, w.propSchemas(scs, k))
 		}
 		if len(p.Constant) > 0 && !equalValue(v, canonical, p.Constant[0]) {
 			return false
 		}
-		if len(p.Enum) > 0 {
-			ok := false
-			for _, e := range p.Enum {
-				if equalValue(v, canonical, e) {
-					ok = true
-				}
-			}
-			if !ok {
-				return false
-			}
+		if len(p.Enum) > 0 && !inEnum(v, canonical, p.Enum) {
+			return false
 		}
 	}
 	return true
