@@ -64,7 +64,6 @@ const (
 // the SHAKE stream. It is used by a single goroutine at a time.
 type bodyState struct {
 	mode     bodyMode
-	packet   bool        // UDP: one datagram per chunk
 	aead     cipher.AEAD // nil for none and legacy FNV
 	fnv      bool        // legacy aes-128-cfb: 4-byte FNV-1a before data
 	overhead int         // bytes the seal adds: 16 (AEAD), 4 (FNV), 0
@@ -131,7 +130,7 @@ func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
 	if o.Has(OptionGlobalPadding) && !o.Has(OptionChunkMasking) {
 		return nil, errors.New("vmess: option global padding (P, 0x08) needs chunk masking (M, 0x04); Xray refuses P alone")
 	}
-	b := &bodyState{packet: p.udp, rand: p.rand}
+	b := &bodyState{rand: p.rand}
 	copy(b.nonce[2:], p.iv[2:12])
 	if o.Has(OptionChunkMasking) || o.Has(OptionGlobalPadding) {
 		b.shake = newShakeStream(p.iv)

@@ -176,7 +176,7 @@ func (c *Conn) appendRequestHeader(dst []byte) ([]byte, error) {
 	var stack [128 + 256]byte
 	plain := appendInstruction(stack[:0], &in)
 	t := c.now().Unix()
-	ck := cmdKey(c.acct.ID)
+	ck := CmdKey(c.acct.ID)
 	if c.legacy {
 		auth := [16]byte(c.acct.ID)
 		if c.acct.AlterID > 0 {

@@ -80,15 +80,13 @@ func hashBelow(out *[32]byte, path [][]byte, msg []byte) {
 	kdfLevel(out, path[:len(path)-1], msg)
 }
 
-// cmdKey is MD5(id ‖ "c48619fe-8f02-49e0-b9e9-edf763e17e21"), the root
-// secret of AEAD auth and the legacy header key.
-func cmdKey(id ID) [16]byte {
+// CmdKey returns the account id's cmdKey, MD5(id ‖
+// "c48619fe-8f02-49e0-b9e9-edf763e17e21"): the root secret of AEAD auth and
+// the legacy header key. Tests and tools use it to check other
+// implementations.
+func CmdKey(id ID) [16]byte {
 	var b [16 + len(cmdKeySalt)]byte
 	copy(b[:], id[:])
 	copy(b[16:], cmdKeySalt)
 	return md5.Sum(b[:])
 }
-
-// CmdKey returns the account id's cmdKey, MD5(id ‖ fixed label), for tests
-// and tools that check other implementations.
-func CmdKey(id ID) [16]byte { return cmdKey(id) }
