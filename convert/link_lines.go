@@ -53,12 +53,17 @@ func kv(parts []string) (map[string]string, []string) {
 // isClientLine tells whether a line is a Quantumult X, Surge or Loon
 // vmess line.
 func isClientLine(s string) bool {
-	l := strings.ToLower(s)
-	if strings.HasPrefix(l, "vmess=") || strings.HasPrefix(l, "vmess =") {
+	if hasPrefixFold(s, "vmess=") || hasPrefixFold(s, "vmess =") {
 		return true
 	}
-	_, rest, ok := strings.Cut(l, "=")
-	return ok && strings.HasPrefix(strings.TrimSpace(rest), "vmess,")
+	_, rest, ok := strings.Cut(s, "=")
+	return ok && hasPrefixFold(strings.TrimSpace(rest), "vmess,")
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring case, without lower-casing
+// a copy of the whole line.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // parseQuantumultX reads "vmess=host:port, method=…, password=uuid, …".

@@ -287,13 +287,13 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 			// Other settings and other proxies of a Surge/Loon/QX profile.
 			if m := proxyLine.FindStringSubmatch(l); m != nil && (section == "[proxy]" || section == "[server_local]") {
 				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(m[1])))
-			} else if strings.HasPrefix(strings.ToLower(l), "shadowsocks=") || strings.HasPrefix(strings.ToLower(l), "trojan=") || strings.HasPrefix(strings.ToLower(l), "vless=") {
+			} else if hasPrefixFold(l, "shadowsocks=") || hasPrefixFold(l, "trojan=") || hasPrefixFold(l, "vless=") {
 				k, _, _ := strings.Cut(l, "=")
 				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(k)))
 			}
 			continue
 		}
-		if u := strings.ToUpper(l); strings.HasPrefix(u, "STATUS=") || strings.HasPrefix(u, "REMARKS=") {
+		if hasPrefixFold(l, "STATUS=") || hasPrefixFold(l, "REMARKS=") {
 			p.report(Note, line, errors.New("informational line skipped"))
 			continue
 		}
