@@ -63,11 +63,7 @@ func (ruleProxyConflict) check(c *checkContext) {
 			continue
 		}
 		sp, so := childPtr(ob.stream, ob.streamP, "sockopt")
-		m := so.Member("dialerProxy")
-		if m == nil {
-			continue
-		}
-		if d, _ := str(m.Value); d != "" {
+		if m, d, _ := strMember(so, "dialerProxy"); d != "" {
 			c.reportf(sp+"/"+m.Key, true, "remove dialerProxy or proxySettings", "sockopt.dialerProxy conflicts with proxySettings.tag %q; Xray refuses both together", tag)
 		}
 	}
