@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"net"
 	"strings"
 	"time"
 
@@ -93,8 +92,7 @@ func (ruleTLSIPWithoutSNI) check(c *checkContext) {
 		if !ok {
 			continue
 		}
-		host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "["), "]")
-		if net.ParseIP(host) == nil {
+		if !isIPLiteral(addr) {
 			continue
 		}
 		_, t := childPtr(ob.stream, ob.streamP, "tlsSettings")
