@@ -391,10 +391,9 @@ const (
 // phaseClock records phase times reported by transport and vmess traces,
 // which may call from another goroutine.
 type phaseClock struct {
-	mu                          sync.Mutex
-	dns, connect, tls, upgrade  time.Duration
-	requestWritten, firstByte   time.Time
-	responseHeader, httpRequest time.Time
+	mu                             sync.Mutex
+	dns, connect, tls, upgrade     time.Duration
+	requestWritten, responseHeader time.Time
 }
 
 func newPhaseClock() *phaseClock {
@@ -430,13 +429,12 @@ func (c *phaseClock) vmessTrace() *vmess.Trace {
 		}
 	}
 	return &vmess.Trace{
-		RequestWritten:    set(&c.requestWritten),
-		FirstResponseByte: set(&c.firstByte),
-		ResponseHeader:    set(&c.responseHeader),
+		RequestWritten: set(&c.requestWritten),
+		ResponseHeader: set(&c.responseHeader),
 	}
 }
 
-// partial is what an attempt that failed had measured: the phases that
+// partial is what an attempt has measured so far: the phases that
 // completed, and the VMess handshake if the response header arrived.
 func (c *phaseClock) partial() sample {
 	c.mu.Lock()
@@ -522,9 +520,7 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 		pad = 0 // the first flight has gone already
 	}
 	req := httpRequest(spec.url, pad)
-	clock.mu.Lock()
-	clock.httpRequest = time.Now()
-	clock.mu.Unlock()
+	reqAt := time.Now()
 	if _, err := tunnel.Write(req); err != nil {
 		return clock.partial(), p.stageOf(clock, err)
 	}
@@ -532,25 +528,15 @@ func (p *prober) fetch(ctx context.Context, t *Target, acct vmess.Account, spec 
 		if err := vc.HandshakeContext(ctx); err != nil {
 			return clock.partial(), p.stageOf(clock, err)
 		}
-		clock.mu.Lock()
-		defer clock.mu.Unlock()
-		return sample{rtt: clock.responseHeader.Sub(clock.requestWritten)}, nil
+		return sample{rtt: clock.partial().handshake}, nil
 	}
 	resp, firstByte, err := readResponse(tunnel)
 	if err != nil {
 		return clock.partial(), p.stageOf(clock, err)
 	}
 	end := time.Now()
-	clock.mu.Lock()
-	s := sample{
-		dns: clock.dns, connect: clock.connect, tls: clock.tls, upgrade: clock.upgrade,
-		handshake: clock.responseHeader.Sub(clock.requestWritten),
-		firstByte: firstByte.Sub(clock.httpRequest),
-		total:     end.Sub(start),
-		rtt:       clock.responseHeader.Sub(clock.requestWritten),
-	}
-	reqAt := clock.httpRequest
-	clock.mu.Unlock()
+	s := clock.partial() // every phase is done: the header came with the response
+	s.firstByte, s.total, s.rtt = firstByte.Sub(reqAt), end.Sub(start), s.handshake
 	if spec.download {
 		if resp.status/100 != 2 {
 			return s, &stageError{stageURL, fmt.Errorf("%s answered %d %s; give a URL that serves the file", spec.url.Redacted(), resp.status, resp.reason)}
