@@ -187,9 +187,7 @@ var clashKnown = map[string]bool{
 
 func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	n := &Node{Origin: Origin{Dialect: DialectClash}, Name: str(m["name"]), Server: normaliseServer(str(m["server"]))}
 	if n.Server == "" {
 		return nil, nil, errField("server", "missing; want the server address")

@@ -75,9 +75,7 @@ var singBoxKnown = map[string]bool{
 
 func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	n := &Node{Origin: Origin{Dialect: DialectSingBox}, Name: str(m["tag"]), Server: normaliseServer(str(m["server"]))}
 	if n.Server == "" {
 		return nil, nil, errField("server", "missing; want the server address")

@@ -179,9 +179,7 @@ var kcpHeaderMasks = map[string]string{
 // the vnext and flat settings forms and the legacy fields Xray has removed.
 func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	srv, user, ok := o.Settings.Target()
 	if !ok {
 		return nil, nil, errField("settings.vnext", "want exactly one server with exactly one user (Xray's rule); split the settings first (conf.VMessSettings.Split), or use Parse, which does")

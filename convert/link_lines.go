@@ -78,9 +78,7 @@ func parseQuantumultX(line string) (*Node, []Diagnostic, error) {
 	n.Server, n.Port = p.host, p.port
 	m, order := kv(parts[1:])
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	n.UUID = m["password"]
 	if err := checkID("password", n.UUID); err != nil {
 		return nil, nil, err
@@ -132,9 +130,7 @@ func parseNamedLine(line string, quantumult bool) (*Node, []Diagnostic, error) {
 		return nil, nil, err
 	}
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	rest4 := parts[3:]
 	surge := len(rest4) == 0 || strings.Contains(rest4[0], "=")
 	if surge {

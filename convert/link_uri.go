@@ -132,9 +132,7 @@ func parseStdURI(rest string) (*Node, []Diagnostic, error) {
 		return nil, nil, err
 	}
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	n := &Node{Origin: Origin{Dialect: DialectURI}, Name: p.fragment, Server: p.host, Port: p.port}
 	n.UUID = unescapeLenient(p.user)
 	if err := checkID("uuid", n.UUID); err != nil {
@@ -386,9 +384,7 @@ func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
 		return nil, nil, err
 	}
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	c, ok := normaliseCipher(cipher)
 	if !ok {
 		warn("cipher", "unknown cipher %q; using auto", clip(cipher))

@@ -110,9 +110,7 @@ func parseV2RayN(body string) (*Node, []Diagnostic, error) {
 
 func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, Diagnostic{Severity: Warning, Field: field, Message: sprintf(format, args...)})
-	}
+	warn := warnTo(&warns)
 	alias := func(key, alias string) any {
 		if v, ok := m[key]; ok && str(v) != "" {
 			return v

@@ -337,7 +337,13 @@ func (n *Node) fixDefaults() {
 	}
 }
 
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+// warnTo returns a reader's warn function, which adds a field Warning to
+// *warns.
+func warnTo(warns *[]Diagnostic) func(field, format string, args ...any) {
+	return func(field, format string, args ...any) {
+		*warns = append(*warns, Diagnostic{Severity: Warning, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+}
 
 // unescapeLenient percent-decodes s, keeping invalid escapes literally
 // (a remark like "100%off" must survive).
