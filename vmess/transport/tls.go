@@ -153,10 +153,9 @@ func (c *Config) tlsPlan() (*tlsPlan, error) {
 		return nil, err
 	}
 	p.hello = hello
-	switch strings.ToLower(t.Fingerprint) {
-	case "randomized", "randomizednoalpn", "hellorandomized", "hellorandomizedalpn", "hellorandomizednoalpn":
-		p.randomized = true
-	}
+	// uTLS's randomized hellos ("Randomized", "Randomized-ALPN",
+	// "Randomized-NoALPN"), whichever Xray name chose them.
+	p.randomized = hello != nil && strings.HasPrefix(hello.Client, "Randomized")
 	for _, s := range t.PinnedPeerCertSHA256 {
 		for _, part := range strings.Split(s, ",") {
 			if strings.TrimSpace(part) == "" {
