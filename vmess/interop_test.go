@@ -1,6 +1,7 @@
 package vmess_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -266,7 +267,7 @@ func TestInteropHTTP(t *testing.T) {
 			if fmt.Sprint(times) != "[written first byte header]" {
 				t.Fatalf("trace order %v", times)
 			}
-			resp, err := http.ReadResponse(bufioReader(c), nil)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
