@@ -116,9 +116,7 @@ func (n *Node) wsEarlyData() (string, int) {
 // toClash writes a node as a mihomo (Clash.Meta) vmess proxy.
 func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, n.diag(Warning, field, format, args...))
-	}
+	warn := n.warnTo(&warns)
 	fail := func(field, reason string) error {
 		return &NotConvertibleError{Server: n.label(), Target: "clash", Field: field, Reason: reason}
 	}

@@ -39,9 +39,7 @@ type v2raynLink struct {
 // are warnings.
 func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, n.diag(Warning, field, format, args...))
-	}
+	warn := n.warnTo(&warns)
 	l := v2raynLink{V: "2", PS: n.Name, Add: n.Server, Port: strconv.Itoa(n.Port), ID: n.UUID,
 		Aid: strconv.Itoa(n.AlterID), Scy: n.Cipher, Net: n.network(), Type: "none"}
 	if l.Scy == "" {
@@ -79,9 +77,7 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 		}
 	case "ws", "httpupgrade":
 		l.Host = n.Host
-		var w []Diagnostic
-		l.Path = n.wsPath(&w)
-		warns = append(warns, w...)
+		l.Path = n.wsPath(&warns)
 	default:
 		l.Host, l.Path = n.Host, n.Path
 	}
@@ -160,9 +156,7 @@ func encodeURIComponent(s string) string {
 // vmess://uuid@host:port?type=…#name.
 func ToURI(n *Node) (string, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, n.diag(Warning, field, format, args...))
-	}
+	warn := n.warnTo(&warns)
 	var q []string
 	add := func(k, v string) {
 		if v != "" {
@@ -211,9 +205,7 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 		}
 	case "ws", "httpupgrade":
 		add("host", n.Host)
-		var w []Diagnostic
-		add("path", n.wsPath(&w))
-		warns = append(warns, w...)
+		add("path", n.wsPath(&warns))
 	default:
 		add("host", n.Host)
 		add("path", n.Path)

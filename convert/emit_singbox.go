@@ -65,9 +65,7 @@ var singBoxFingerprints = map[string]bool{
 
 func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, n.diag(Warning, field, format, args...))
-	}
+	warn := n.warnTo(&warns)
 	fail := func(field, reason string) error {
 		return &NotConvertibleError{Server: n.label(), Target: "sing-box", Field: field, Reason: reason}
 	}

@@ -48,9 +48,7 @@ func (n *Node) sniFallback() string {
 // (a *NotConvertibleError) means current Xray cannot express the node.
 func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 	var warns []Diagnostic
-	warn := func(field, format string, args ...any) {
-		warns = append(warns, n.diag(Warning, field, format, args...))
-	}
+	warn := n.warnTo(&warns)
 	fail := func(field, format string, args ...any) error {
 		return &NotConvertibleError{Server: n.label(), Target: "xray", Field: field, Reason: fmt.Sprintf(format, args...)}
 	}

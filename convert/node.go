@@ -199,6 +199,14 @@ func (n *Node) diag(sev Severity, field, format string, args ...any) Diagnostic 
 		Server: n.label(), Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// warnTo returns an emitter's warn function, which adds a Warning about
+// the node to *warns.
+func (n *Node) warnTo(warns *[]Diagnostic) func(field, format string, args ...any) {
+	return func(field, format string, args ...any) {
+		*warns = append(*warns, n.diag(Warning, field, format, args...))
+	}
+}
+
 // fieldError is an error about one field of one entry, turned into an
 // Error Diagnostic by Parse.
 type fieldError struct {
