@@ -192,7 +192,6 @@ func (p *tlsPlan) verify(rawCerts [][]byte) error {
 	roots := p.roots
 	foundCA := false
 	if len(p.pins) > 0 {
-		found := false
 		leaf := sha256.Sum256(certs[0].Raw)
 		for _, pin := range p.pins {
 			if subtle.ConstantTimeCompare(leaf[:], pin) == 1 {
@@ -205,14 +204,14 @@ func (p *tlsPlan) verify(rawCerts [][]byte) error {
 				if subtle.ConstantTimeCompare(h[:], pin) == 1 && c.IsCA {
 					roots = x509.NewCertPool()
 					roots.AddCert(c)
-					found, foundCA = true, true
+					foundCA = true
 				}
 			}
-			if found {
+			if foundCA {
 				break
 			}
 		}
-		if !found {
+		if !foundCA {
 			return errPinMismatch
 		}
 	}
