@@ -39,7 +39,7 @@ func isRejection(err error) bool {
 // classified as auth_rejected here; diagnose refines them with a skew
 // search.
 func (p *prober) classify(t *Target, err error, u *url.URL, flag string) *Failure {
-	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	server := t.server()
 	timeout := p.opts.Timeout
 	var te *transport.Error
 	if errors.As(err, &te) {
@@ -107,7 +107,7 @@ func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, er
 	if f.Kind != KindAuthRejected {
 		return f, nil
 	}
-	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	server := t.server()
 	if t.drains() && p.speaksTLS(ctx, t) {
 		return &Failure{KindProtocol, fmt.Sprintf("%s speaks TLS, but the entry has no TLS: set security to tls (with the server's serverName)", server)}, nil
 	}
@@ -211,7 +211,7 @@ func (p *prober) skewFailure(t *Target, legacy bool, est skewEstimate) *Failure 
 // noOffsetFailure is the auth_rejected verdict of a search that found no
 // accepted offset; by names the entry whose search it was, when not t's.
 func (p *prober) noOffsetFailure(t *Target, legacy bool, handshakes int, by string) *Failure {
-	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	server := t.server()
 	rng := p.opts.SkewSearch.withDefaults().Range
 	searched := fmt.Sprintf("(%d handshakes)", handshakes)
 	if by != "" {
@@ -225,7 +225,7 @@ func (p *prober) noOffsetFailure(t *Target, legacy bool, handshakes int, by stri
 // accepted another target's handshake at our clock: the clock is fine, so
 // the id is wrong; no search of its own is needed.
 func (p *prober) clockConfirmedFailure(t *Target, legacy bool) *Failure {
-	server := hostPort(t.Stream.Address, int(t.Stream.Port))
+	server := t.server()
 	msg := fmt.Sprintf("%s rejected the user id %s, but accepted another entry's id with our clock, so the clock is fine: this id is wrong or not on that server", server, p.idText(t.ID))
 	return &Failure{KindAuthRejected, msg + aeadFailedToo(t, legacy)}
 }

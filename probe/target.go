@@ -95,6 +95,11 @@ func (t *Target) Label() string {
 	if t.Name != "" {
 		return fmt.Sprintf("%q", t.Name)
 	}
+	return t.server()
+}
+
+// server is the target's host:port as messages show it.
+func (t *Target) server() string {
 	return hostPort(t.Stream.Address, int(t.Stream.Port))
 }
 
