@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// serverReply builds what a server sends for c: the AEAD response header
-// and n chunks of size bytes each, framed with the response keys, then EOS.
-func serverReply(t testing.TB, c *Conn, n, size int) []byte {
+// respBodyWriter returns the framing state a server writes c's response
+// body with (zero padding bytes).
+func respBodyWriter(t testing.TB, c *Conn) *bodyState {
 	t.Helper()
 	st, err := newBodyState(bodyParams{
 		security: c.sec, options: c.opts, udp: c.udp,
@@ -18,6 +18,15 @@ func serverReply(t testing.TB, c *Conn, n, size int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// serverReply builds what a server sends for c: the AEAD response header
+// and n chunks of size bytes each, framed with the response keys, then EOS.
+func serverReply(t testing.TB, c *Conn, n, size int) []byte {
+	t.Helper()
+	st := respBodyWriter(t, c)
+	var err error
 	out := SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0, 0, 0})
 	payload := bytes.Repeat([]byte{0xab}, size)
 	for i := 0; i < n; i++ {

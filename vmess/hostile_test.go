@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// hostileServer accepts one connection on loopback, reads the request
+// hostileClient accepts one connection on loopback, reads the request
 // header, and replies with whatever reply(c) builds for the client's keys.
-// It returns a connected client Conn.
+// It returns the connected client Conn.
 func hostileClient(t *testing.T, acct Account, reply func(c *Conn) []byte, closeAfter bool) *Conn {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -238,13 +238,6 @@ func TestTimeoutThenResume(t *testing.T) {
 // firstChunkEnd returns the length of the response header plus the first
 // chunk of serverReply(t, c, n, 10), by framing the same chunks again.
 func firstChunkEnd(t *testing.T, c *Conn) int {
-	st, err := newBodyState(bodyParams{
-		security: c.sec, options: c.opts, key: c.respKey, iv: c.respIV,
-		reqKey: c.reqKey, reqIV: c.reqIV, rand: zeroReader{},
-	}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := st.appendChunk(nil, bytes.Repeat([]byte{0xab}, 10))
+	b, _ := respBodyWriter(t, c).appendChunk(nil, bytes.Repeat([]byte{0xab}, 10))
 	return 38 + len(b)
 }
