@@ -58,25 +58,9 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 	}
 	nodes = prepareNames(nodes, opts.NameTemplate)
 	var diags []Diagnostic
-	fail := func(n *Node, err error) {
-		d := n.diag(Error, "", "%v", err)
-		if nc, ok := err.(*NotConvertibleError); ok {
-			d.Field, d.Message = nc.Field, fmt.Sprintf("cannot be written as %s: %s; node left out", nc.Target, nc.Reason)
-		}
-		diags = append(diags, d)
-	}
 	switch target {
 	case ToXrayJSON, ToXrayConfig, ToXrayYAML, ToXrayTOML:
-		outs := make([]conf.Outbound, 0, len(nodes))
-		for _, n := range nodes {
-			o, w, err := ToXray(n)
-			diags = append(diags, w...)
-			if err != nil {
-				fail(n, err)
-				continue
-			}
-			outs = append(outs, o)
-		}
+		outs := emitEach(nodes, ToXray, &diags)
 		var doc any = outs
 		switch target {
 		case ToXrayConfig:
@@ -105,42 +89,21 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 		}
 		return b, diags, err
 	case ToV2RayNLink, ToURILink:
+		toLink := ToURI
+		if target == ToV2RayNLink {
+			toLink = ToV2RayN
+		}
 		var buf bytes.Buffer
-		for _, n := range nodes {
-			var s string
-			var w []Diagnostic
-			var err error
-			if target == ToV2RayNLink {
-				s, w, err = ToV2RayN(n)
-			} else {
-				s, w, err = ToURI(n)
-			}
-			diags = append(diags, w...)
-			if err != nil {
-				fail(n, err)
-				continue
-			}
+		for _, s := range emitEach(nodes, toLink, &diags) {
 			buf.WriteString(s)
 			buf.WriteByte('\n')
 		}
 		return buf.Bytes(), diags, nil
 	case ToClashYAML:
-		var proxies []*clashProxy
-		for _, n := range nodes {
-			p, w, err := toClash(n)
-			diags = append(diags, w...)
-			if err != nil {
-				fail(n, err)
-				continue
-			}
-			proxies = append(proxies, p)
-		}
+		proxies := emitEach(nodes, toClash, &diags)
 		var buf bytes.Buffer
 		enc := yaml.NewEncoder(&buf)
 		enc.SetIndent(2)
-		if proxies == nil {
-			proxies = []*clashProxy{}
-		}
 		if err := enc.Encode(struct {
 			Proxies []*clashProxy `yaml:"proxies"`
 		}{proxies}); err != nil {
@@ -148,22 +111,34 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 		}
 		return buf.Bytes(), diags, enc.Close()
 	case ToSingBox:
-		outs := []*sbOutbound{}
-		for _, n := range nodes {
-			o, w, err := toSingBox(n)
-			diags = append(diags, w...)
-			if err != nil {
-				fail(n, err)
-				continue
-			}
-			outs = append(outs, o)
-		}
 		b, err := json.MarshalIndent(struct {
 			Outbounds []*sbOutbound `json:"outbounds"`
-		}{outs}, "", "  ")
+		}{emitEach(nodes, toSingBox, &diags)}, "", "  ")
 		return append(b, '\n'), diags, err
 	}
 	return nil, nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
+}
+
+// emitEach writes every node with one emitter, in order. Warnings go to
+// *diags; a node the emitter refuses becomes an Error diagnostic there and
+// is left out. The result is never nil, so that an empty list encodes as
+// [] and not null.
+func emitEach[T any](nodes []*Node, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) []T {
+	out := make([]T, 0, len(nodes))
+	for _, n := range nodes {
+		v, w, err := emit(n)
+		*diags = append(*diags, w...)
+		if err != nil {
+			d := n.diag(Error, "", "%v", err)
+			if nc, ok := err.(*NotConvertibleError); ok {
+				d.Field, d.Message = nc.Field, fmt.Sprintf("cannot be written as %s: %s; node left out", nc.Target, nc.Reason)
+			}
+			*diags = append(*diags, d)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func targetList() string {
