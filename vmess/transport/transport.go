@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -227,10 +228,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Refused reports whether the server refused the TCP connection.
 func (e *Error) Refused() bool {
-	if e.Phase != PhaseConnect {
-		return false
-	}
-	return isConnRefused(e.Err)
+	return e.Phase == PhaseConnect && errors.Is(e.Err, syscall.ECONNREFUSED)
 }
 
 // Timeout reports whether the phase ran out of time (context deadline or
