@@ -188,16 +188,8 @@ var clashKnown = map[string]bool{
 func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := warnTo(&warns)
-	n := &Node{Origin: Origin{Dialect: DialectClash}, Name: str(m["name"]), Server: normaliseServer(str(m["server"]))}
-	if n.Server == "" {
-		return nil, nil, errField("server", "missing; want the server address")
-	}
-	var err error
-	if n.Port, err = port("port", m["port"]); err != nil {
-		return nil, nil, err
-	}
-	n.UUID = str(m["uuid"])
-	if err := checkID("uuid", n.UUID); err != nil {
+	n := &Node{Origin: Origin{Dialect: DialectClash}, Name: str(m["name"])}
+	if err := n.readServer(m, "server", "port", "uuid"); err != nil {
 		return nil, nil, err
 	}
 	aid, ok := intOf(m["alterid"])

@@ -76,16 +76,8 @@ var singBoxKnown = map[string]bool{
 func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := warnTo(&warns)
-	n := &Node{Origin: Origin{Dialect: DialectSingBox}, Name: str(m["tag"]), Server: normaliseServer(str(m["server"]))}
-	if n.Server == "" {
-		return nil, nil, errField("server", "missing; want the server address")
-	}
-	var err error
-	if n.Port, err = port("server_port", m["server_port"]); err != nil {
-		return nil, nil, err
-	}
-	n.UUID = str(m["uuid"])
-	if err := checkID("uuid", n.UUID); err != nil {
+	n := &Node{Origin: Origin{Dialect: DialectSingBox}, Name: str(m["tag"])}
+	if err := n.readServer(m, "server", "server_port", "uuid"); err != nil {
 		return nil, nil, err
 	}
 	c, ok := normaliseCipher(str(m["security"]))

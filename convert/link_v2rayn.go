@@ -132,16 +132,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 			n.Name = strings.TrimSpace(frag)
 		}
 	}
-	n.Server = normaliseServer(str(m["add"]))
-	if n.Server == "" {
-		return nil, warns, errField("add", "missing; want the server address")
-	}
-	var err error
-	if n.Port, err = port("port", m["port"]); err != nil {
-		return nil, warns, err
-	}
-	n.UUID = str(m["id"])
-	if err := checkID("id", n.UUID); err != nil {
+	if err := n.readServer(m, "add", "port", "id"); err != nil {
 		return nil, warns, err
 	}
 	aid, ok := intOf(m["aid"])

@@ -228,6 +228,21 @@ func checkID(field, id string) error {
 	return nil
 }
 
+// readServer reads the server address, port and user id of a decoded
+// entry (v2rayN JSON, Clash, sing-box) under the dialect's own keys.
+func (n *Node) readServer(m map[string]any, serverKey, portKey, idKey string) error {
+	n.Server = normaliseServer(str(m[serverKey]))
+	if n.Server == "" {
+		return errField(serverKey, "missing; want the server address")
+	}
+	var err error
+	if n.Port, err = port(portKey, m[portKey]); err != nil {
+		return err
+	}
+	n.UUID = str(m[idKey])
+	return checkID(idKey, n.UUID)
+}
+
 // validate checks what every node needs, whatever its dialect.
 func (n *Node) validate() error {
 	if n.Server == "" {
