@@ -3,6 +3,8 @@ package convert
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -119,7 +121,7 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 // place for.
 func (n *Node) notCarried(msg string, set map[string]bool) []Diagnostic {
 	var d []Diagnostic
-	for _, k := range sortedKeys(set) {
+	for _, k := range slices.Sorted(maps.Keys(set)) {
 		if set[k] {
 			d = append(d, n.diag(Warning, k, "%s", msg))
 		}
