@@ -121,11 +121,8 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 		return &NotConvertibleError{Server: n.label(), Target: "clash", Field: field, Reason: reason}
 	}
 	p := &clashProxy{Name: n.Name, Type: "vmess", Server: n.Server, Port: n.Port, UUID: n.UUID,
-		AlterID: n.AlterID, Cipher: n.Cipher, UDP: true, TFO: n.TFO,
+		AlterID: n.AlterID, Cipher: n.cipher(), UDP: true, TFO: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
-	if p.Cipher == "" {
-		p.Cipher = "auto"
-	}
 	switch n.network() {
 	case "tcp":
 		if n.HeaderType == "http" {

@@ -43,10 +43,7 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := n.warnTo(&warns)
 	l := v2raynLink{V: "2", PS: n.Name, Add: n.Server, Port: strconv.Itoa(n.Port), ID: n.UUID,
-		Aid: strconv.Itoa(n.AlterID), Scy: n.Cipher, Net: n.network(), Type: "none"}
-	if l.Scy == "" {
-		l.Scy = "auto"
-	}
+		Aid: strconv.Itoa(n.AlterID), Scy: n.cipher(), Net: n.network(), Type: "none"}
 	switch l.Net {
 	case "tcp":
 		if n.HeaderType == "http" {

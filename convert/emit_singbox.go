@@ -70,11 +70,8 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 		return &NotConvertibleError{Server: n.label(), Target: "sing-box", Field: field, Reason: reason}
 	}
 	o := &sbOutbound{Type: "vmess", Tag: n.Name, Server: n.Server, ServerPort: n.Port, UUID: n.UUID,
-		Security: n.Cipher, AlterID: n.AlterID, PacketEncoding: "xudp", TCPFastOpen: n.TFO,
+		Security: n.cipher(), AlterID: n.AlterID, PacketEncoding: "xudp", TCPFastOpen: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
-	if o.Security == "" {
-		o.Security = "auto"
-	}
 	switch n.network() {
 	case "tcp":
 		if n.HeaderType == "http" {

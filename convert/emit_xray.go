@@ -52,16 +52,12 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 	fail := func(field, format string, args ...any) error {
 		return &NotConvertibleError{Server: n.label(), Target: "xray", Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
-	cipher := n.Cipher
-	if cipher == "" {
-		cipher = "auto"
-	}
 	o := conf.Outbound{
 		Protocol: "vmess",
 		Tag:      n.Name,
 		Settings: &conf.VMessSettings{Vnext: []conf.Server{{
 			Address: n.Server, Port: n.Port,
-			Users: []conf.User{{ID: n.UUID, Security: cipher, Experiments: n.Experiments}},
+			Users: []conf.User{{ID: n.UUID, Security: n.cipher(), Experiments: n.Experiments}},
 		}}},
 	}
 	if n.AlterID > 0 {

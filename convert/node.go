@@ -118,6 +118,14 @@ func (n *Node) network() string {
 	return n.Network
 }
 
+// cipher returns the VMess body security with the default applied.
+func (n *Node) cipher() string {
+	if n.Cipher == "" {
+		return "auto"
+	}
+	return n.Cipher
+}
+
 // label names the node in diagnostics: its name, else host:port. It never
 // contains the user id.
 func (n *Node) label() string {
