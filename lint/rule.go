@@ -212,9 +212,10 @@ func (c *checkContext) eachHTTPTransport(fn func(key, ptr string, st *schema.Nod
 			continue
 		}
 		for _, key := range []string{"wsSettings", "httpupgradeSettings", "xhttpSettings", "splithttpSettings"} {
-			p, st := childPtr(ob.stream, ob.streamP, key)
-			if st != nil && st.Kind == schema.Object {
-				fn(key, p, st)
+			// Member first: most outbounds have none of these, and an
+			// absent key needs no pointer.
+			if m := ob.stream.Member(key); m != nil && m.Value.Kind == schema.Object {
+				fn(key, schema.Child(ob.streamP, m.Key), m.Value)
 			}
 		}
 	}

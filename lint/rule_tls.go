@@ -22,13 +22,15 @@ func tlsSettingsOf(ob *outboundView) (ptrs []string, nodes []*schema.Node) {
 		if st == nil || st.Kind != schema.Object || depth > 4 {
 			return
 		}
-		if p, t := childPtr(st, ptr, "tlsSettings"); t != nil && t.Kind == schema.Object {
-			ptrs, nodes = append(ptrs, p), append(nodes, t)
+		// Member first: an absent key needs no pointer.
+		if m := st.Member("tlsSettings"); m != nil && m.Value.Kind == schema.Object {
+			ptrs, nodes = append(ptrs, schema.Child(ptr, m.Key)), append(nodes, m.Value)
 		}
 		for _, key := range []string{"xhttpSettings", "splithttpSettings"} {
-			if p, x := childPtr(st, ptr, key); x != nil {
-				dp, d := childPtr(x, p, "downloadSettings")
-				walk(dp, d, depth+1)
+			if m := st.Member(key); m != nil {
+				if d := m.Value.Member("downloadSettings"); d != nil {
+					walk(schema.Child(schema.Child(ptr, m.Key), d.Key), d.Value, depth+1)
+				}
 			}
 		}
 	}
