@@ -120,9 +120,9 @@ func (p *parser) add(n *Node, line int, warns []Diagnostic) {
 	p.res.Nodes = append(p.res.Nodes, n)
 }
 
-// entry records the outcome of reading one entry of a document: the node
-// (validated), or the error; path (such as "outbounds[2]") prefixes the
-// fields of its diagnostics.
+// entry records the outcome of reading one entry of a document or one
+// line of a link list: the node (validated), or the error; path (such as
+// "outbounds[2]"; empty for none) prefixes the fields of its diagnostics.
 func (p *parser) entry(path string, line int, n *Node, warns []Diagnostic, err error) {
 	if err == nil {
 		err = n.validate()
@@ -298,20 +298,13 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 			continue
 		}
 		n, warns, err := parseLink(l)
-		if err == nil {
-			err = n.validate()
-		}
-		if err != nil {
-			var fe *fieldError
-			if errors.As(err, &fe) && fe.Field == "scheme" {
-				scheme, _, _ := strings.Cut(l, "://")
-				p.report(Note, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
-				continue
-			}
-			p.report(Error, line, err)
+		var fe *fieldError
+		if errors.As(err, &fe) && fe.Field == "scheme" {
+			scheme, _, _ := strings.Cut(l, "://")
+			p.report(Note, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
 			continue
 		}
-		p.add(n, line, warns)
+		p.entry("", line, n, warns, err)
 	}
 	return nil
 }
