@@ -492,7 +492,7 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		if w.build {
 			out = make(map[string]any, len(n.Members))
 		}
-		seen := seenKeys{}
+		seen := seenKeys{keys: make([]string, 0, len(n.Members)), idx: make([]int, 0, len(n.Members))}
 		for i, mem := range n.Members {
 			key, props, known := resolveKey(mem.Key, all)
 			cp := &path{parent: p, key: mem.Key, index: -1}
