@@ -168,8 +168,8 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 	} else {
 		add("type", netw)
 	}
-	if n.Cipher != "" && n.Cipher != "auto" {
-		add("encryption", n.Cipher)
+	if c := n.cipher(); c != "auto" {
+		add("encryption", c)
 	}
 	add("security", n.Security)
 	switch netw {
