@@ -493,9 +493,11 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 			out = make(map[string]any, len(n.Members))
 		}
 		seen := seenKeys{keys: make([]string, 0, len(n.Members)), idx: make([]int, 0, len(n.Members))}
+		// One path for all members: findings keep its String, never it.
+		cp := &path{parent: p, index: -1}
 		for i, mem := range n.Members {
 			key, props, known := resolveKey(mem.Key, all)
-			cp := &path{parent: p, key: mem.Key, index: -1}
+			cp.key = mem.Key
 			if !known {
 				key = mem.Key
 				if closed {
@@ -554,8 +556,10 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		if w.build {
 			out = make([]any, len(n.Items))
 		}
+		ip := &path{parent: p} // one for all items, as for members
 		for i, it := range n.Items {
-			v := w.walk(it, items, &path{parent: p, index: i})
+			ip.index = i
+			v := w.walk(it, items, ip)
 			if w.build {
 				out[i] = v
 			}
