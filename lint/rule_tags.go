@@ -28,17 +28,18 @@ func (ruleDuplicateTag) meta() RuleMeta {
 }
 
 func (ruleDuplicateTag) check(c *checkContext) {
-	seen := make(map[string]string)
+	// Pointers are built only for a duplicate: most tags are unique.
+	tagPtr := func(ob *outboundView) string { return ob.ptr + "/" + ob.node.Member("tag").Key }
+	seen := make(map[string]*outboundView)
 	for _, ob := range c.outbounds {
 		if ob.tag == "" {
 			continue
 		}
-		ptr := ob.ptr + "/" + ob.node.Member("tag").Key
 		if first, dup := seen[ob.tag]; dup {
-			c.reportf(ptr, false, "rename one of them", "outbound tag %q is already used at %s; Xray fails at start-up", ob.tag, first)
+			c.reportf(tagPtr(ob), false, "rename one of them", "outbound tag %q is already used at %s; Xray fails at start-up", ob.tag, tagPtr(first))
 			continue
 		}
-		seen[ob.tag] = ptr
+		seen[ob.tag] = ob
 	}
 }
 
