@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // ruleIDInvalid reports ids Xray refuses: empty, 31 bytes, longer than 36
@@ -130,7 +131,13 @@ func (ruleDuplicateID) meta() RuleMeta {
 }
 
 func (ruleDuplicateID) check(c *checkContext) {
-	seen := make(map[string]string) // server+uuid -> first pointer
+	// server and id as Xray reads it -> where the first such user is
+	type serverID struct {
+		scope, addr, port string
+		id                vmess.ID
+	}
+	type at struct{ ptr, key string }
+	seen := make(map[serverID]at)
 	for _, u := range c.users {
 		m, id, ok := strMember(u.node, "id")
 		if !ok {
@@ -149,12 +156,11 @@ func (ruleDuplicateID) check(c *checkContext) {
 		if u.server.ob != nil {
 			scope = u.server.ob.ptr
 		}
-		key := scope + "|" + strings.ToLower(addr) + "|" + port + "|" + uid.String()
-		ptr := u.ptr + "/" + m.Key
+		key := serverID{scope, strings.ToLower(addr), port, uid}
 		if first, dup := seen[key]; dup {
-			c.reportf(ptr, false, "remove the duplicate user", "id %s is already used for %s:%s at %s", c.mask(id), addr, port, first)
+			c.reportf(u.ptr+"/"+m.Key, false, "remove the duplicate user", "id %s is already used for %s:%s at %s", c.mask(id), addr, port, first.ptr+"/"+first.key)
 			continue
 		}
-		seen[key] = ptr
+		seen[key] = at{u.ptr, m.Key}
 	}
 }
