@@ -1,9 +1,10 @@
 // Package vmess is a VMess client that speaks the protocol byte for byte
 // as Xray-core v1.260327.0 does, over any caller-supplied net.Conn.
 //
-// The layers follow crypto/tls: pure codec functions on byte slices
-// (kdf.go, authid.go, header.go, response.go), a framing layer with one
-// state per direction (chunk.go), and the public Conn on top (conn.go).
+// The layers follow crypto/tls: the wire format (key derivation, sealed
+// headers and chunk framing with one state per direction) lives in the
+// internal codec package, and this package is the client on top: Conn and
+// PacketConn, the account and destination types, and id parsing.
 //
 // A Client does no I/O until the first Write or Handshake. The first Write
 // sends the sealed request header and the first body chunk in one write to
@@ -30,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"github.com/xvmtools/xvm/vmess/internal/codec"
 )
 
 // ID is a VMess user id: 16 bytes.
@@ -181,14 +184,6 @@ func resolveAuto(goarch string) Security {
 	}
 	return SecurityChaCha20Poly1305
 }
-
-// Wire values of the security nibble in the request header.
-const (
-	wireSecurityLegacy = 1
-	wireSecurityAESGCM = 3
-	wireSecurityChaCha = 4
-	wireSecurityNone   = 5
-)
 
 // Options is the request options byte (S, M, P, A bits).
 type Options uint8
@@ -377,12 +372,12 @@ var (
 	// ErrResponseMismatch: the response header did not open under our
 	// keys, or its V byte differs. The server is not speaking VMess with
 	// this request's keys.
-	ErrResponseMismatch = errors.New("vmess: response does not match the request")
+	ErrResponseMismatch = codec.ErrResponseMismatch
 	// ErrProtocol: malformed response or body framing (bad length, failed
 	// chunk authentication, oversize).
-	ErrProtocol = errors.New("vmess: protocol error")
+	ErrProtocol = codec.ErrProtocol
 	// ErrNoResponse: the server closed the connection before sending any
 	// response byte. Xray does this when it rejects the user id or the
 	// timestamp (after draining, or at its handshake timeout).
-	ErrNoResponse = errors.New("vmess: server closed the connection without a response")
+	ErrNoResponse = codec.ErrNoResponse
 )

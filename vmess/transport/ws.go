@@ -179,26 +179,18 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 // until the deadline. Once the upgrade is done the conn reads freely.
 type upgradeLimitConn struct {
 	net.Conn
-	left      int         // bytes the upgrade may still read; used by the upgrading goroutine only
+	upgrade   limitReader // used by the upgrading goroutine only
 	unlimited atomic.Bool // set once the upgrade is done
 }
 
-func (c *upgradeLimitConn) limit(n int) { c.left = n }
+func (c *upgradeLimitConn) limit(n int) { c.upgrade = limitReader{r: c.Conn, n: n} }
 func (c *upgradeLimitConn) unlimit()    { c.unlimited.Store(true) }
 
 func (c *upgradeLimitConn) Read(b []byte) (int, error) {
 	if c.unlimited.Load() {
 		return c.Conn.Read(b)
 	}
-	if c.left <= 0 {
-		return 0, errUpgradeTooLong
-	}
-	if len(b) > c.left {
-		b = b[:c.left]
-	}
-	n, err := c.Conn.Read(b)
-	c.left -= n
-	return n, err
+	return c.upgrade.Read(b)
 }
 
 // withoutURL drops the URL from a *url.Error (gorilla returns one when the
