@@ -1,6 +1,7 @@
 package vmess
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -68,6 +69,37 @@ func TestMaskID(t *testing.T) {
 		t.Run(in, func(t *testing.T) {
 			if got := MaskID(in); got != want {
 				t.Fatalf("MaskID(%q) = %q, want %q", in, got, want)
+			}
+		})
+	}
+}
+
+// TestParseIDErrorReasons: every refusal is an *IDError whose Reason and
+// Length say why, for callers that choose their own words.
+func TestParseIDErrorReasons(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want IDReason
+	}{
+		{"", IDEmpty},
+		{strings.Repeat("n", 31), IDBadLength},
+		{strings.Repeat("n", 37), IDBadLength},
+		{"b831381d-6324-4d53-ad4f-8cda48b3", IDTooFewDigits},
+		{"b831381d-6324-4d53-ad4f-8cda48b3081z", IDNotHex},
+		{"{b831381d-6324-4d53-ad4f-8cda48b30811}", IDBadLength},
+		{"b831-381d6324-4d53-ad4f-8cda48b30811", IDMisplacedDash},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := ParseID(tt.in)
+			var ie *IDError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error %v (%T) is not an *IDError", err, err)
+			}
+			if ie.Reason != tt.want || ie.Length != len(tt.in) {
+				t.Errorf("reason %d length %d, want %d and %d", ie.Reason, ie.Length, tt.want, len(tt.in))
+			}
+			if len(tt.in) > 8 && strings.Contains(err.Error(), tt.in) {
+				t.Errorf("error %q repeats the id", err)
 			}
 		})
 	}
