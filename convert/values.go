@@ -223,7 +223,7 @@ func checkID(field, id string) error {
 		return errField(field, "missing; want the user id (a UUID)")
 	}
 	if _, err := vmess.ParseID(id); err != nil {
-		return errField(field, "is not a UUID Xray reads (%s); want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx or a name of 1-30 bytes", schema.IDProblem(id, err))
+		return errField(field, "is not a UUID Xray reads (%s); want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx or a name of 1-30 bytes", schema.IDProblem(err))
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func (ruleIDInvalid) check(c *checkContext) {
 			continue // schema reports the type
 		}
 		if _, _, err := xrayID(id); err != nil {
-			c.reportf(u.ptr+"/"+m.Key, false, "use a UUID (e.g. from `xray uuid`)", "id %q is refused by Xray: %s", c.mask(id), schema.IDProblem(id, err))
+			c.reportf(u.ptr+"/"+m.Key, false, "use a UUID (e.g. from `xray uuid`)", "id %q is refused by Xray: %s", c.mask(id), schema.IDProblem(err))
 		}
 	}
 }

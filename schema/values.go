@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // Value validators shared by lint and convert. Each mirrors the check
@@ -265,24 +267,22 @@ func clipText(s string) string {
 	return s[:cut] + "…"
 }
 
-// IDProblem says, without repeating the id, why Xray refuses the user id s
-// that vmess.ParseID refused with err: its length, or the reason ParseID
-// gives after the masked id.
-func IDProblem(s string, err error) string {
-	switch n := len(s); {
-	case n == 0:
+// IDProblem says, without repeating the id, why Xray refuses a user id
+// that vmess.ParseID refused with err (an *vmess.IDError).
+func IDProblem(err error) string {
+	var ie *vmess.IDError
+	if !errors.As(err, &ie) {
+		return "Xray refuses it"
+	}
+	switch ie.Reason {
+	case vmess.IDEmpty:
 		return "it is empty"
-	case n == 31 || n > 36:
-		return fmt.Sprintf("it is %d bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes", n)
-	}
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	if strings.Trim(s, "0123456789abcdefABCDEF-") == "" && len(s)-strings.Count(s, "-") >= 32 {
-		// Enough hex digits and nothing else, yet refused: a dash is
-		// misplaced.
+	case vmess.IDBadLength:
+		return fmt.Sprintf("it is %d bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes", ie.Length)
+	case vmess.IDTooFewDigits:
+		return "too few hex digits for a UUID"
+	case vmess.IDMisplacedDash:
 		return "a dash is out of place; want 8-4-4-4-12 hex digits"
 	}
-	return msg
+	return "a UUID holds only hex digits and dashes"
 }

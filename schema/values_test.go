@@ -2,7 +2,6 @@ package schema
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	utls "github.com/refraction-networking/utls"
 	"github.com/xtls/xray-core/infra/conf"
 	xtls "github.com/xtls/xray-core/transport/internet/tls"
+
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // TestFingerprintsMatchXray checks the schema's fingerprint enum is exactly
@@ -167,19 +168,28 @@ func TestCheckFinalMask(t *testing.T) {
 	}
 }
 
-// TestIDProblem checks the reason never repeats the id.
+// TestIDProblem checks the reason for each kind of id vmess.ParseID
+// refuses, and that it never repeats the id.
 func TestIDProblem(t *testing.T) {
-	for _, c := range []struct{ id, err, want string }{
-		{"", "vmess: invalid user id … (0 bytes): use a UUID", "it is empty"},
-		{strings.Repeat("a", 31), "x", "it is 31 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
-		{strings.Repeat("a", 37), "x", "it is 37 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
-		{"b831-381d6324-4d53-ad4f-8cda48b30811", "vmess: invalid user id b831…0811: a UUID holds only hex digits and dashes", "a dash is out of place; want 8-4-4-4-12 hex digits"},
-		{"27848739-7e62-4138-9fd3-098a63964bzz", "vmess: invalid user id 2784…4bzz: a UUID holds only hex digits and dashes", "a UUID holds only hex digits and dashes"},
-		{"27848739-7e62-4138-9fd3-098a63964b6", "vmess: invalid user id 2784…64b6: too few hex digits for a UUID", "too few hex digits for a UUID"},
+	for _, c := range []struct{ id, want string }{
+		{"", "it is empty"},
+		{strings.Repeat("a", 31), "it is 31 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
+		{strings.Repeat("a", 37), "it is 37 bytes; Xray takes a UUID (32-36 bytes) or a name of 1-30 bytes"},
+		{"b831-381d6324-4d53-ad4f-8cda48b30811", "a dash is out of place; want 8-4-4-4-12 hex digits"},
+		{"27848739-7e62-4138-9fd3-098a63964bzz", "a UUID holds only hex digits and dashes"},
+		{"27848739-7e62-4138-9fd3-098a63964b6", "too few hex digits for a UUID"},
 	} {
 		t.Run(c.want, func(t *testing.T) {
-			if got := IDProblem(c.id, errors.New(c.err)); got != c.want {
+			_, err := vmess.ParseID(c.id)
+			if err == nil {
+				t.Fatalf("ParseID(%q) accepted it", c.id)
+			}
+			got := IDProblem(err)
+			if got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
+			}
+			if len(c.id) > 8 && strings.Contains(got, c.id) {
+				t.Errorf("%q repeats the id", got)
 			}
 		})
 	}

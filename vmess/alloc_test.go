@@ -5,16 +5,17 @@ import (
 	"io"
 	"net"
 	"testing"
+
+	"github.com/xvmtools/xvm/vmess/internal/codec"
 )
 
 // respBodyWriter returns the framing state a server writes c's response
 // body with (zero padding bytes).
-func respBodyWriter(t testing.TB, c *Conn) *bodyState {
+func respBodyWriter(t testing.TB, c *Conn) *codec.BodyState {
 	t.Helper()
-	st, err := newBodyState(bodyParams{
-		security: c.sec, options: c.opts, udp: c.udp,
-		key: c.respKey, iv: c.respIV, reqKey: c.reqKey, reqIV: c.reqIV, rand: zeroReader{},
-	}, false)
+	p := c.bodyParams(c.respKey, c.respIV)
+	p.Rand = zeroReader{}
+	st, err := codec.NewBodyState(p, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,14 +28,14 @@ func serverReply(t testing.TB, c *Conn, n, size int) []byte {
 	t.Helper()
 	st := respBodyWriter(t, c)
 	var err error
-	out := SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0, 0, 0})
+	out := codec.SealResponseHeader(nil, c.respKey, c.respIV, []byte{c.v, 0, 0, 0})
 	payload := bytes.Repeat([]byte{0xab}, size)
 	for i := 0; i < n; i++ {
-		if out, err = st.appendChunk(out, payload); err != nil {
+		if out, err = st.AppendChunk(out, payload); err != nil {
 			t.Fatal(err)
 		}
 	}
-	out, _ = st.appendEOS(out)
+	out, _ = st.AppendEOS(out)
 	return out
 }
 
@@ -68,7 +69,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			const runs = 200
-			src.Reset(serverReply(t, c, runs+20, c.w.maxPayload()))
+			src.Reset(serverReply(t, c, runs+20, c.w.MaxPayload()))
 			p := make([]byte, 64<<10)
 			c.Write(p[:10]) // header out
 			c.Read(p[:100]) // response header in, first partial chunk
@@ -98,11 +99,11 @@ func BenchmarkChunkRead(b *testing.B) {
 			acct := Account{ID: mustID(b, vecUUID), Security: sec}
 			src := &bytes.Reader{}
 			c, _ := Client(readConn{r: src}, acct, Destination{Host: "example.com", Port: 80}, nil)
-			reply := serverReply(b, c, b.N+1, c.w.maxPayload())
+			reply := serverReply(b, c, b.N+1, c.w.MaxPayload())
 			src.Reset(reply)
 			p := make([]byte, 8192)
 			c.Read(p)
-			b.SetBytes(int64(c.w.maxPayload()))
+			b.SetBytes(int64(c.w.MaxPayload()))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/xvmtools/xvm/vmess/internal/codec"
 )
 
 // readBufferSize is the receive buffer in front of the underlying conn: a
@@ -20,7 +22,7 @@ const readBufferSize = 64 << 10
 
 // writeBufferSize is the staging buffer for sealed chunks; one Write of a
 // large slice goes out in conn.Write calls of up to this size.
-const writeBufferSize = 8*maxChunk + 512
+const writeBufferSize = 8*codec.MaxChunk + 512
 
 // Conn is a VMess client connection. It implements net.Conn plus CloseWrite
 // and HandshakeContext. Read and Write may be called from different
@@ -55,7 +57,7 @@ type Conn struct {
 	wsem       chan struct{}
 	headerDone chan struct{} // closed once the header is written or failed
 	headerErr  error         // set before headerDone closes
-	w          *bodyState
+	w          *codec.BodyState
 	wbuf       []byte
 	headerSent bool
 	wclosed    bool
@@ -63,7 +65,8 @@ type Conn struct {
 
 	rmu      sync.Mutex
 	br       *bufio.Reader
-	r        bodyReader
+	rs       *codec.BodyState  // the response body's framing
+	r        *codec.BodyReader // reads it, once the response header is in
 	respDone bool
 	respErr  error
 }
@@ -122,37 +125,36 @@ func Client(conn net.Conn, acct Account, dest Destination, cfg *Config) (*Conn, 
 	copy(c.reqIV[:], seed[0:16])
 	copy(c.reqKey[:], seed[16:32])
 	c.v = seed[32]
-	c.respKey, c.respIV = responseKeys(c.reqKey, c.reqIV, c.legacy)
-	c.w, err = newBodyState(bodyParams{
-		security: c.sec, options: c.opts, udp: c.udp,
-		key: c.reqKey, iv: c.reqIV, reqKey: c.reqKey, reqIV: c.reqIV,
-		rand: c.rand,
-	}, false)
-	if err != nil {
+	c.respKey, c.respIV = codec.ResponseKeys(c.reqKey, c.reqIV, c.legacy)
+	if c.w, err = codec.NewBodyState(c.bodyParams(c.reqKey, c.reqIV), false); err != nil {
 		return nil, err
 	}
-	rs, err := newBodyState(bodyParams{
-		security: c.sec, options: c.opts, udp: c.udp,
-		key: c.respKey, iv: c.respIV, reqKey: c.reqKey, reqIV: c.reqIV,
-	}, true)
-	if err != nil {
+	if c.rs, err = codec.NewBodyState(c.bodyParams(c.respKey, c.respIV), true); err != nil {
 		return nil, err
 	}
-	c.r.st = rs
 	return c, nil
+}
+
+// bodyParams selects the body framing of c's account in one direction,
+// whose key and IV are given.
+func (c *Conn) bodyParams(key, iv [16]byte) codec.BodyParams {
+	return codec.BodyParams{
+		Security: wireSecurity(c.sec), Options: byte(c.opts), UDP: c.udp,
+		Key: key, IV: iv, ReqKey: c.reqKey, ReqIV: c.reqIV, Rand: c.rand,
+	}
 }
 
 // wireSecurity is the security nibble sent for a resolved security.
 func wireSecurity(s Security) byte {
 	switch s {
 	case SecurityAES128GCM:
-		return wireSecurityAESGCM
+		return codec.SecurityAES128GCM
 	case SecurityChaCha20Poly1305:
-		return wireSecurityChaCha
+		return codec.SecurityChaCha20Poly1305
 	case SecurityLegacyAES128CFB:
-		return wireSecurityLegacy
+		return codec.SecurityLegacyAES128CFB
 	}
-	return wireSecurityNone
+	return codec.SecurityNone // none, and zero (which sends no options)
 }
 
 // appendRequestHeader seals the request header for the current time and
@@ -164,29 +166,29 @@ func (c *Conn) appendRequestHeader(dst []byte) ([]byte, error) {
 	if _, err := io.ReadFull(c.rand, r[:]); err != nil {
 		return dst, fmt.Errorf("vmess: random source: %w", err)
 	}
-	in := instruction{
-		reqIV: c.reqIV, reqKey: c.reqKey, v: c.v, options: c.opts,
-		security: wireSecurity(c.sec), command: commandTCP,
-		port: c.dest.Port, ip: c.ip, domain: c.domain,
-		padding: r[1 : 1+r[0]%16],
+	in := codec.Instruction{
+		ReqIV: c.reqIV, ReqKey: c.reqKey, V: c.v, Options: byte(c.opts),
+		Security: wireSecurity(c.sec), Command: codec.CommandTCP,
+		Port: c.dest.Port, IP: c.ip, Domain: c.domain,
+		Padding: r[1 : 1+r[0]%16],
 	}
 	if c.udp {
-		in.command = commandUDP
+		in.Command = codec.CommandUDP
 	}
 	var stack [128 + 256]byte
-	plain := appendInstruction(stack[:0], &in)
+	plain := codec.AppendInstruction(stack[:0], &in)
 	t := c.now().Unix()
-	ck := CmdKey(c.acct.ID)
+	ck := codec.CmdKey(c.acct.ID)
 	if c.legacy {
 		auth := [16]byte(c.acct.ID)
 		if c.acct.AlterID > 0 {
 			n := 1 + int(uint16(r[28])<<8|uint16(r[29]))%int(c.acct.AlterID)
-			auth = AlterID(c.acct.ID, n)
+			auth = codec.AlterID(c.acct.ID, n)
 		}
-		return SealLegacyHeader(dst, ck, auth, t, plain), nil
+		return codec.SealLegacyHeader(dst, ck, auth, t, plain), nil
 	}
-	authID := AuthID(ck, t, [4]byte(r[16:20]))
-	return SealHeader(dst, ck, authID, [8]byte(r[20:28]), plain), nil
+	authID := codec.AuthID(ck, t, [4]byte(r[16:20]))
+	return codec.SealHeader(dst, ck, authID, [8]byte(r[20:28]), plain), nil
 }
 
 // writeLocked writes buf, which holds the request header when
@@ -215,7 +217,7 @@ func (c *Conn) writeLocked(buf []byte) error {
 // The buffer grows to at most writeBufferSize, so a prober's single small
 // request costs little. The write lock is held.
 func (c *Conn) startLocked(payload int) ([]byte, error) {
-	need := 512 + payload + (payload/c.w.maxPayload()+1)*(18+16+maxPadding)
+	need := 512 + payload + (payload/c.w.MaxPayload()+1)*(18+16+codec.MaxPadding)
 	if need > writeBufferSize {
 		need = writeBufferSize
 	}
@@ -250,10 +252,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil // an empty chunk would be end-of-stream
 	}
-	if c.udp && c.w.mode == modeChunk && len(p) > c.w.maxPayload() {
-		return 0, fmt.Errorf("vmess: a UDP datagram of %d bytes does not fit one VMess chunk (at most %d with these options)", len(p), c.w.maxPayload())
+	if c.udp && c.w.Chunked() && len(p) > c.w.MaxPayload() {
+		return 0, fmt.Errorf("vmess: a UDP datagram of %d bytes does not fit one VMess chunk (at most %d with these options)", len(p), c.w.MaxPayload())
 	}
-	if c.w.mode == modeRaw && c.w.cfb == nil && c.headerSent {
+	if c.w.Passthrough() && c.headerSent {
 		n, err := c.conn.Write(p)
 		if err != nil {
 			c.werr = fmt.Errorf("vmess: write: %w", err)
@@ -265,16 +267,16 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	max := c.w.maxPayload()
+	max := c.w.MaxPayload()
 	done, staged := 0, 0
 	for staged < len(p) {
 		n := min(len(p)-staged, max)
-		if buf, err = c.w.appendChunk(buf, p[staged:staged+n]); err != nil {
+		if buf, err = c.w.AppendChunk(buf, p[staged:staged+n]); err != nil {
 			c.werr = err
 			return done, err
 		}
 		staged += n
-		if cap(buf)-len(buf) < maxChunk+18 || staged == len(p) {
+		if cap(buf)-len(buf) < codec.MaxChunk+18 || staged == len(p) {
 			if err := c.writeLocked(buf); err != nil {
 				return done, err
 			}
@@ -304,7 +306,7 @@ func (c *Conn) CloseWrite() error {
 		return err
 	}
 	if c.opts.Has(OptionChunkStream) && !c.acct.NoTerminationSignal {
-		if buf, err = c.w.appendEOS(buf); err != nil {
+		if buf, err = c.w.AppendEOS(buf); err != nil {
 			return err
 		}
 	}
@@ -317,7 +319,7 @@ func (c *Conn) CloseWrite() error {
 		// A peer that already closed (Xray stops reading at the EOS
 		// length and may reset) leaves nothing to half-close: the end of
 		// the stream has been delivered, so that is not an error.
-		if err := cw.CloseWrite(); err != nil && !isReset(err) && !errors.Is(err, syscall.ENOTCONN) {
+		if err := cw.CloseWrite(); err != nil && !codec.IsReset(err) && !errors.Is(err, syscall.ENOTCONN) {
 			return fmt.Errorf("vmess: half-close: %w", err)
 		}
 	}
@@ -364,11 +366,11 @@ func (c *Conn) readResponseLocked() error {
 	// A deadline that passes before any response byte consumed nothing:
 	// the caller may extend it and read again, as with any net.Conn.
 	if _, err := c.br.Peek(1); err != nil {
-		if isTimeout(err) {
+		if codec.IsTimeout(err) {
 			return fmt.Errorf("vmess: waiting for the response: %w", err)
 		}
 		c.respDone = true
-		c.respErr = readErr(err, 0, "first byte")
+		c.respErr = codec.ReadErr(err, 0, "first byte")
 		return c.respErr
 	}
 	c.respDone = true
@@ -380,16 +382,14 @@ func (c *Conn) readResponse() error {
 	if c.trace.FirstResponseByte != nil {
 		c.trace.FirstResponseByte(time.Now())
 	}
-	c.r.src = c.br
+	c.r = codec.NewBodyReader(c.rs, c.br)
 	if c.legacy {
-		s := newCFBDecrypter(c.respKey, c.respIV)
-		if err := readLegacyResponse(c.br, s, c.v); err != nil {
+		s := codec.NewCFBDecrypter(c.respKey, c.respIV)
+		if err := codec.ReadLegacyResponse(c.br, s, c.v); err != nil {
 			return err
 		}
-		if c.r.st.cfb != nil {
-			c.r.st.cfb = s // aes-128-cfb: the body continues the same stream
-		}
-	} else if err := readAEADResponse(c.br, c.respKey, c.respIV, c.v); err != nil {
+		c.rs.ContinueStream(s)
+	} else if err := codec.ReadResponse(c.br, c.respKey, c.respIV, c.v); err != nil {
 		return err
 	}
 	if c.trace.ResponseHeader != nil {

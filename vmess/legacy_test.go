@@ -14,6 +14,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/xvmtools/xvm/vmess/internal/codec"
 )
 
 // legacyServer is a test-only legacy (alterId > 0) VMess server written
@@ -165,21 +167,20 @@ func (s *legacyServer) handle(conn net.Conn, seen *legacySeen) error {
 		return err
 	}
 	// AEAD or none body: the framing layer with legacy response keys.
-	sec := map[byte]Security{3: SecurityAES128GCM, 4: SecurityChaCha20Poly1305, 5: SecurityNone}[seen.sec]
-	in, err := newBodyState(bodyParams{security: sec, options: Options(seen.opts), key: reqKey, iv: reqIV, reqKey: reqKey, reqIV: reqIV}, true)
+	in, err := codec.NewBodyState(codec.BodyParams{Security: seen.sec, Options: seen.opts, Key: reqKey, IV: reqIV, ReqKey: reqKey, ReqIV: reqIV}, true)
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(&bodyReader{st: in, src: conn})
+	body, err := io.ReadAll(codec.NewBodyReader(in, conn))
 	if err != nil {
 		return err
 	}
-	out, _ := newBodyState(bodyParams{security: sec, options: Options(seen.opts), key: respKey, iv: respIV, reqKey: reqKey, reqIV: reqIV, rand: zeroReader{}}, false)
+	out, _ := codec.NewBodyState(codec.BodyParams{Security: seen.sec, Options: seen.opts, Key: respKey, IV: respIV, ReqKey: reqKey, ReqIV: reqIV, Rand: zeroReader{}}, false)
 	wire := append([]byte(nil), hdr...)
-	for off := 0; off < len(body); off += out.maxPayload() {
-		wire, _ = out.appendChunk(wire, body[off:min(off+out.maxPayload(), len(body))])
+	for off := 0; off < len(body); off += out.MaxPayload() {
+		wire, _ = out.AppendChunk(wire, body[off:min(off+out.MaxPayload(), len(body))])
 	}
-	wire, _ = out.appendEOS(wire)
+	wire, _ = out.AppendEOS(wire)
 	_, err = conn.Write(wire)
 	return err
 }
@@ -247,7 +248,7 @@ func TestLegacyRoundTrip(t *testing.T) {
 			if !bytes.Equal(got, payload) {
 				t.Fatalf("echo: %d bytes, want %d", len(got), len(payload))
 			}
-			if seen.sec != tt.wantSec || seen.opts != tt.wantOpt || seen.cmd != commandTCP {
+			if seen.sec != tt.wantSec || seen.opts != tt.wantOpt || seen.cmd != codec.CommandTCP {
 				t.Fatalf("server saw security %d options %#x command %d", seen.sec, seen.opts, seen.cmd)
 			}
 			if tt.primary != (seen.which == 0) || seen.which > alters {

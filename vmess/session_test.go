@@ -131,7 +131,7 @@ func TestXraySessionRoundTrip(t *testing.T) {
 				udp := dest.Network == NetworkUDP
 				var sent [][]byte
 				if udp {
-					for _, n := range []int{1, 100, 1400, c.w.maxPayload()} {
+					for _, n := range []int{1, 100, 1400, c.w.MaxPayload()} {
 						sent = append(sent, big[:n])
 					}
 				} else {

@@ -1,9 +1,10 @@
 // Package vmess is a VMess client that speaks the protocol byte for byte
 // as Xray-core v1.260327.0 does, over any caller-supplied net.Conn.
 //
-// The layers follow crypto/tls: pure codec functions on byte slices
-// (kdf.go, authid.go, header.go, response.go), a framing layer with one
-// state per direction (chunk.go), and the public Conn on top (conn.go).
+// The layers follow crypto/tls: the wire format (key derivation, sealed
+// headers and chunk framing with one state per direction) lives in the
+// internal codec package, and this package is the client on top: Conn and
+// PacketConn, the account and destination types, and id parsing.
 //
 // A Client does no I/O until the first Write or Handshake. The first Write
 // sends the sealed request header and the first body chunk in one write to
@@ -30,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"github.com/xvmtools/xvm/vmess/internal/codec"
 )
 
 // ID is a VMess user id: 16 bytes.
@@ -40,13 +43,16 @@ type ID [16]byte
 // groups (each '-' before a group optional, hex case ignored, anything
 // after the 32nd digit unchecked); strings of 1 to 30 bytes are names,
 // mapped to the version-5 UUID of the nil namespace; anything else is an
-// error. The error never repeats the id itself.
+// error. The error is an *IDError, and it never repeats the id itself.
 func ParseID(s string) (ID, error) {
 	var id ID
 	n := len(s)
 	if n < 32 || n > 36 {
-		if n == 0 || n > 30 {
-			return id, fmt.Errorf("vmess: invalid user id %s (%d bytes): use a UUID like 8-4-4-4-12 hex digits, or a name of 1 to 30 bytes", MaskID(s), n)
+		if n == 0 {
+			return id, &IDError{Reason: IDEmpty, Length: n}
+		}
+		if n > 30 {
+			return id, &IDError{Reason: IDBadLength, Length: n, masked: MaskID(s)}
 		}
 		h := sha1.New()
 		h.Write(id[:])
@@ -62,16 +68,69 @@ func ParseID(s string) (ID, error) {
 		if len(text) > 0 && text[0] == '-' {
 			text = text[1:]
 		}
+		reason := IDReason(0)
 		if len(text) < group {
-			return ID{}, fmt.Errorf("vmess: invalid user id %s: too few hex digits for a UUID", MaskID(s))
+			reason = IDTooFewDigits
+		} else if _, err := hex.Decode(out[:group/2], []byte(text[:group])); err != nil {
+			reason = IDNotHex
 		}
-		if _, err := hex.Decode(out[:group/2], []byte(text[:group])); err != nil {
-			return ID{}, fmt.Errorf("vmess: invalid user id %s: a UUID holds only hex digits and dashes", MaskID(s))
+		if reason != 0 {
+			if strings.Trim(s, "0123456789abcdefABCDEF-") == "" && n-strings.Count(s, "-") >= 32 {
+				// Enough hex digits and nothing else, yet refused.
+				reason = IDMisplacedDash
+			}
+			return ID{}, &IDError{Reason: reason, Length: n, masked: MaskID(s)}
 		}
 		text = text[group:]
 		out = out[group/2:]
 	}
 	return id, nil
+}
+
+// IDReason says why ParseID refused an id.
+type IDReason uint8
+
+// Reasons for refusing an id.
+const (
+	// IDEmpty: the id is the empty string.
+	IDEmpty IDReason = iota + 1
+	// IDBadLength: 31 or more than 36 bytes, neither a UUID (32–36) nor
+	// a name (1–30).
+	IDBadLength
+	// IDTooFewDigits: 32–36 bytes, but they run out before 32 hex digits
+	// in 8-4-4-4-12 groups.
+	IDTooFewDigits
+	// IDNotHex: 32–36 bytes holding a character that is neither a hex
+	// digit nor a dash.
+	IDNotHex
+	// IDMisplacedDash: 32 hex digits and dashes only, but a dash stands
+	// inside a group.
+	IDMisplacedDash
+)
+
+// IDError is the error of ParseID. Use errors.As to get it; its text
+// shows the id masked (MaskID).
+type IDError struct {
+	// Reason is what is wrong with the id.
+	Reason IDReason
+	// Length is the id's length in bytes.
+	Length int
+	masked string
+}
+
+// Error names the masked id and the reason.
+func (e *IDError) Error() string {
+	switch e.Reason {
+	case IDEmpty:
+		return "vmess: empty user id: use a UUID like 8-4-4-4-12 hex digits, or a name of 1 to 30 bytes"
+	case IDBadLength:
+		return fmt.Sprintf("vmess: invalid user id %s (%d bytes): use a UUID like 8-4-4-4-12 hex digits, or a name of 1 to 30 bytes", e.masked, e.Length)
+	case IDTooFewDigits:
+		return fmt.Sprintf("vmess: invalid user id %s: too few hex digits for a UUID", e.masked)
+	case IDMisplacedDash:
+		return fmt.Sprintf("vmess: invalid user id %s: a dash is out of place; want 8-4-4-4-12 hex digits", e.masked)
+	}
+	return fmt.Sprintf("vmess: invalid user id %s: a UUID holds only hex digits and dashes", e.masked)
 }
 
 // String returns the canonical 8-4-4-4-12 lower-case form.
@@ -181,14 +240,6 @@ func resolveAuto(goarch string) Security {
 	}
 	return SecurityChaCha20Poly1305
 }
-
-// Wire values of the security nibble in the request header.
-const (
-	wireSecurityLegacy = 1
-	wireSecurityAESGCM = 3
-	wireSecurityChaCha = 4
-	wireSecurityNone   = 5
-)
 
 // Options is the request options byte (S, M, P, A bits).
 type Options uint8
@@ -377,12 +428,12 @@ var (
 	// ErrResponseMismatch: the response header did not open under our
 	// keys, or its V byte differs. The server is not speaking VMess with
 	// this request's keys.
-	ErrResponseMismatch = errors.New("vmess: response does not match the request")
+	ErrResponseMismatch = codec.ErrResponseMismatch
 	// ErrProtocol: malformed response or body framing (bad length, failed
 	// chunk authentication, oversize).
-	ErrProtocol = errors.New("vmess: protocol error")
+	ErrProtocol = codec.ErrProtocol
 	// ErrNoResponse: the server closed the connection before sending any
 	// response byte. Xray does this when it rejects the user id or the
 	// timestamp (after draining, or at its handshake timeout).
-	ErrNoResponse = errors.New("vmess: server closed the connection without a response")
+	ErrNoResponse = codec.ErrNoResponse
 )

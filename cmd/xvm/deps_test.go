@@ -69,3 +69,43 @@ func TestDependencyDirection(t *testing.T) {
 		t.Fatalf("go list returned only %d packages; the test is not looking at the module", seen)
 	}
 }
+
+// TestVMessCodecStaysInternal: the VMess wire format (key derivation,
+// sealed headers, chunk framing) lives in vmess/internal/; only the vmess
+// package itself (and its tests) may import it, so every other package,
+// vmess/transport and vmess/vmesstest included, goes through the client
+// API. The go tool enforces internal/ only for packages outside vmess/;
+// this also covers the siblings and the test files. Direct imports are
+// checked, since everything that uses vmess depends on the codec through
+// it.
+func TestVMessCodecStaysInternal(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f",
+		`{{.ImportPath}}{{range .Imports}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}`,
+		"github.com/xvmtools/xvm/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const vmess = "github.com/xvmtools/xvm/vmess"
+	const internal = vmess + "/internal/"
+	importers := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		pkg := fields[0]
+		for _, d := range fields[1:] {
+			if !strings.HasPrefix(d, internal) {
+				continue
+			}
+			if pkg == vmess || strings.HasPrefix(pkg, internal) {
+				importers++
+				continue
+			}
+			t.Errorf("%s imports %s; use the vmess client API instead", pkg, d)
+		}
+	}
+	if importers == 0 {
+		t.Fatal("not even the vmess package imports its internal codec; the test is not looking at the module")
+	}
+}

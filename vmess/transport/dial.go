@@ -61,11 +61,11 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 }
 
 // dialTLS connects and, when configured, runs the TLS handshake. A
-// randomized ClientHello that uTLS cannot complete ("CurvePreferences
-// includes unsupported curve") says nothing about the server: it is
-// retried on a fresh connection with a fresh draw, at most three times.
-// (trimRandomizedGroups already avoids the known cause; this is the
-// fallback for others.)
+// randomized ClientHello that uTLS cannot complete (an
+// *unusableDrawError) says nothing about the server: it is retried on a
+// fresh connection with a fresh draw, at most three times.
+// (trimRandomizedGroups already keeps draws from offering such groups;
+// this is the fallback should a draw still get there.)
 func dialTLS(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
 	var force []string
 	switch p.network {
@@ -90,7 +90,8 @@ func dialTLS(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn,
 			return tc, nil
 		}
 		conn.Close()
-		if p.tls.randomized && attempt < 2 && ctx.Err() == nil && strings.Contains(err.Error(), "unsupported curve") {
+		var draw *unusableDrawError
+		if p.tls.randomized && attempt < 2 && ctx.Err() == nil && errors.As(err, &draw) {
 			if p.tls.hello, err = lookupFingerprint(p.tls.fingerprint); err != nil {
 				return nil, &Error{Phase: PhaseConfig, Err: err}
 			}

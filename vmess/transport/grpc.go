@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -316,14 +317,14 @@ func (g *grpcConn) checkResponse() error {
 			// (the VMess response) ran out of time, like on any conn.
 			return err
 		}
-		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: %w", g.path, err)}
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream: %w", err)}
 	}
 	r := g.resp
 	if r.StatusCode != http.StatusOK {
-		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: server answered HTTP %d; check that the server runs gRPC", g.path, r.StatusCode)}
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream: server answered HTTP %d; check that the server runs gRPC", r.StatusCode)}
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc") {
-		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream %s: content-type %q is not gRPC", g.path, ct)}
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc stream: content-type %q is not gRPC", ct)}
 	}
 	if st := r.Header.Get("Grpc-Status"); st != "" && st != "0" {
 		// A trailers-only response: the call failed before any data.
@@ -332,6 +333,9 @@ func (g *grpcConn) checkResponse() error {
 	return nil
 }
 
+// grpcStatusErr explains a failed call. The stream path is left out and
+// masked in the server's message ("unknown service <name>"): a service
+// name may hold the user id.
 func grpcStatusErr(path, status, msg string) error {
 	hint := ""
 	if status == "12" {
@@ -340,10 +344,33 @@ func grpcStatusErr(path, status, msg string) error {
 	if m, err := url.PathUnescape(msg); err == nil {
 		msg = m
 	}
+	msg = maskPath(msg, path)
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
-	return fmt.Errorf("grpc stream %s: server returned status %s (%q)%s", path, status, msg, hint)
+	return fmt.Errorf("grpc stream: server returned status %s (%q)%s", status, msg, hint)
+}
+
+// maskPath replaces in text the escaped and unescaped forms of path and
+// of each of its segments (except gun's fixed stream names) with "…".
+func maskPath(text, path string) string {
+	forms := []string{path}
+	if u, err := url.PathUnescape(path); err == nil && u != path {
+		forms = append(forms, u)
+	}
+	for _, f := range forms[:len(forms):len(forms)] {
+		for _, seg := range strings.Split(f, "/") {
+			if seg != "" && seg != "Tun" && seg != "TunMulti" {
+				forms = append(forms, seg)
+			}
+		}
+	}
+	// Longest first, so a segment does not break up a longer match.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		text = strings.ReplaceAll(text, f, "…")
+	}
+	return text
 }
 
 // trailerErr turns the end of the response body into io.EOF for status

@@ -48,7 +48,8 @@ func dialHTTPUpgrade(ctx context.Context, conn net.Conn, cfg *Config, p *plan, t
 		return err
 	})
 	if err != nil {
-		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("httpupgrade to %s%s: %w", req.Host, req.URL.Path, err)}
+		// The path stays out of the text: it may hold the user id.
+		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("httpupgrade to %s: %w", req.Host, err)}
 	}
 	trace.done(PhaseUpgrade, start)
 	if len(rest) == 0 {
@@ -82,9 +83,13 @@ type limitReader struct {
 	n int
 }
 
+// errUpgradeTooLong is the cause when the response to an upgrade request
+// does not end within maxUpgradeResponse bytes.
+var errUpgradeTooLong = fmt.Errorf("%w: response header longer than %d bytes", ErrUpgradeRefused, maxUpgradeResponse)
+
 func (l *limitReader) Read(b []byte) (int, error) {
 	if l.n <= 0 {
-		return 0, fmt.Errorf("%w: response header longer than %d bytes", ErrUpgradeRefused, maxUpgradeResponse)
+		return 0, errUpgradeTooLong
 	}
 	if len(b) > l.n {
 		b = b[:l.n]
@@ -107,16 +112,33 @@ func readUpgradeResponse(r io.Reader, req *http.Request) ([]byte, error) {
 		}
 		return nil, err
 	}
-	if resp.Status != "101 Switching Protocols" ||
-		strings.ToLower(resp.Header.Get("Upgrade")) != "websocket" ||
+	if resp.Status != "101 Switching Protocols" {
+		return nil, fmt.Errorf("%w: answered %s; check httpupgradeSettings.path and host", ErrUpgradeRefused, statusText(resp))
+	}
+	if strings.ToLower(resp.Header.Get("Upgrade")) != "websocket" ||
 		strings.ToLower(resp.Header.Get("Connection")) != "upgrade" {
-		return nil, fmt.Errorf("%w: answered %q; check httpupgradeSettings.path and host", ErrUpgradeRefused, resp.Status)
+		return nil, fmt.Errorf("%w: answered 101 without Xray's Upgrade and Connection headers; check that the server runs httpupgrade", ErrUpgradeRefused)
 	}
 	if br.Buffered() == 0 {
 		return nil, nil
 	}
 	rest, _ := br.Peek(br.Buffered()) // cannot fail: the bytes are buffered
 	return bytes.Clone(rest), nil
+}
+
+// statusText names a response's status by its code and the standard
+// reason phrase. The server's own phrase is left out: it is the server's
+// text, which may echo the request path (and a user id in it) or carry
+// terminal control sequences.
+func statusText(resp *http.Response) string {
+	text := fmt.Sprintf("HTTP %d", resp.StatusCode)
+	if std := http.StatusText(resp.StatusCode); std != "" {
+		text += " (" + std + ")"
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols && resp.Status != "101 Switching Protocols" {
+		text += " with a reason phrase other than Xray's"
+	}
+	return text
 }
 
 // prefixConn returns pending bytes before reading from Conn.

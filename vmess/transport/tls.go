@@ -304,16 +304,46 @@ func handshakeTLS(ctx context.Context, conn net.Conn, p *tlsPlan, forceALPN []st
 		}
 	}
 	if err := uc.HandshakeContext(ctx); err != nil {
-		return nil, err
+		return nil, unusableDraw(uc, err)
 	}
 	return uc, nil
+}
+
+// unusableDrawError is a handshake that failed because the server's
+// HelloRetryRequest asked for a group the ClientHello offered but uTLS
+// cannot make a key share for (only X25519 and the NIST curves can be
+// answered in a retry). With a randomized hello that says nothing about
+// the server: another draw may succeed.
+type unusableDrawError struct {
+	group utls.CurveID
+	err   error
+}
+
+func (e *unusableDrawError) Error() string {
+	return fmt.Sprintf("%v (the server asked for key-share group %#04x in a HelloRetryRequest, which this ClientHello offered but cannot answer)", e.err, uint16(e.group))
+}
+
+func (e *unusableDrawError) Unwrap() error { return e.err }
+
+// unusableDraw returns err as an *unusableDrawError when the handshake
+// state of uc shows a HelloRetryRequest for a group uTLS cannot answer.
+func unusableDraw(uc *utls.UConn, err error) error {
+	sh := uc.HandshakeState.ServerHello
+	if sh == nil || sh.SelectedGroup == 0 {
+		return err
+	}
+	switch sh.SelectedGroup {
+	case utls.X25519, utls.CurveP256, utls.CurveP384, utls.CurveP521:
+		return err
+	}
+	return &unusableDrawError{group: sh.SelectedGroup, err: err}
 }
 
 // trimRandomizedGroups removes from a randomized ClientHello the groups
 // uTLS can only use with a key share sent up front (the hybrid
 // post-quantum ones) when the draw sent no share for them: a server that
 // prefers such a group would ask for it in a HelloRetryRequest, which
-// uTLS cannot answer ("CurvePreferences includes unsupported curve").
+// uTLS cannot answer (an *unusableDrawError).
 // Xray's randomized fingerprints fail that way against Go servers; a
 // prober should not report the draw as a server fault.
 func trimRandomizedGroups(uc *utls.UConn) error {

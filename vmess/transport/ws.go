@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -120,8 +121,13 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 	// The conn already carries TLS when scheme is wss, so gorilla is told
 	// "ws" and given the conn; the request line and Host are the same.
 	uri := "ws://" + urlHost + normalizePath(path)
-	display := scheme + "://" + urlHost + normalizePath(path)
+	// Error texts name the server but never the path, which may hold
+	// the user id (a common way to route users behind one front).
+	display := scheme + "://" + urlHost
 
+	// gorilla parses the response on the conn it is given without a
+	// bound; lc holds it to maxUpgradeResponse until the upgrade is done.
+	lc := &upgradeLimitConn{Conn: conn}
 	c := &wsConn{edMax: ed, baseCtx: context.WithoutCancel(ctx),
 		ready: make(chan struct{}), closed: make(chan struct{}), connDeadlines: connDeadlines{raw: conn}}
 	c.upgrade = func(ctx context.Context, early []byte) (*websocket.Conn, error) {
@@ -130,27 +136,29 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 			h.Set("Sec-WebSocket-Protocol", base64.RawURLEncoding.EncodeToString(early))
 		}
 		d := &websocket.Dialer{
-			NetDialContext:  func(context.Context, string, string) (net.Conn, error) { return conn, nil },
+			NetDialContext:  func(context.Context, string, string) (net.Conn, error) { return lc, nil },
 			ReadBufferSize:  32 << 10,
 			WriteBufferSize: 32 << 10,
 		}
 		start := time.Now()
 		var ws *websocket.Conn
+		lc.limit(maxUpgradeResponse)
 		err := withConnContext(ctx, conn, func() error {
 			var resp *http.Response
 			var err error
 			ws, resp, err = d.DialContext(ctx, uri, h)
 			if err != nil && resp != nil {
-				return fmt.Errorf("websocket handshake with %s: server answered %q; check wsSettings.path and host", display, resp.Status)
+				return fmt.Errorf("websocket handshake with %s: server answered %s; check wsSettings.path and host", display, statusText(resp))
 			}
 			if err != nil {
-				return fmt.Errorf("websocket handshake with %s: %w", display, err)
+				return fmt.Errorf("websocket handshake with %s: %w", display, withoutURL(err))
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, &Error{Phase: PhaseUpgrade, Err: err}
 		}
+		lc.unlimit()
 		trace.done(PhaseUpgrade, start)
 		return ws, nil
 	}
@@ -163,6 +171,36 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 		close(c.ready)
 	}
 	return c, nil
+}
+
+// upgradeLimitConn bounds how much an upgrade reads from the server: a
+// server that answers 101 and then sends header lines without end (or one
+// endless line) would otherwise make the HTTP parser grow without limit
+// until the deadline. Once the upgrade is done the conn reads freely.
+type upgradeLimitConn struct {
+	net.Conn
+	upgrade   limitReader // used by the upgrading goroutine only
+	unlimited atomic.Bool // set once the upgrade is done
+}
+
+func (c *upgradeLimitConn) limit(n int) { c.upgrade = limitReader{r: c.Conn, n: n} }
+func (c *upgradeLimitConn) unlimit()    { c.unlimited.Store(true) }
+
+func (c *upgradeLimitConn) Read(b []byte) (int, error) {
+	if c.unlimited.Load() {
+		return c.Conn.Read(b)
+	}
+	return c.upgrade.Read(b)
+}
+
+// withoutURL drops the URL from a *url.Error (gorilla returns one when the
+// path does not parse): its text repeats the whole URL, path included.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // deferredErr marks a failure of a deferred upgrade that ran out of the

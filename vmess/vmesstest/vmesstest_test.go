@@ -12,6 +12,9 @@ import (
 	"time"
 
 	clog "github.com/xtls/xray-core/common/log"
+	"github.com/xtls/xray-core/common/protocol"
+	"github.com/xtls/xray-core/common/uuid"
+	xaead "github.com/xtls/xray-core/proxy/vmess/aead"
 
 	"github.com/xvmtools/xvm/vmess"
 )
@@ -143,7 +146,7 @@ func TestEchoOnIPv6(t *testing.T) {
 // body security it does not know (here 6, which our client never sends:
 // it sends Xray's "zero" as none). The helper must recover, record the
 // panic and close the connection rather than crash the test binary. The
-// request is sealed by hand with vmess's exported codec.
+// request is sealed by hand with Xray's own header sealing.
 func TestSingServerRecoversPanic(t *testing.T) {
 	srv := StartSingServer(t, SingServerOptions{})
 	id, err := vmess.ParseID(srv.ID)
@@ -158,8 +161,7 @@ func TestSingServerRecoversPanic(t *testing.T) {
 	h := fnv.New32a()
 	h.Write(ins)
 	ins = h.Sum(ins)
-	ck := vmess.CmdKey(id)
-	req := vmess.SealHeader(nil, ck, vmess.AuthID(ck, time.Now().Unix(), [4]byte{1, 2, 3, 4}), [8]byte{5}, ins)
+	req := xaead.SealVMessAEADHeader([16]byte(protocol.NewID(uuid.UUID(id)).CmdKey()), ins)
 
 	c, err := net.DialTimeout("tcp", srv.Addr, 2*time.Second)
 	if err != nil {

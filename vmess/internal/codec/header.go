@@ -1,4 +1,4 @@
-package vmess
+package codec
 
 import (
 	"crypto/aes"
@@ -12,9 +12,32 @@ import (
 
 // Request commands.
 const (
-	commandTCP = 0x01
-	commandUDP = 0x02
+	CommandTCP = 0x01
+	CommandUDP = 0x02
 )
+
+// Wire values of the security nibble in the request header.
+const (
+	SecurityLegacyAES128CFB  = 1
+	SecurityAES128GCM        = 3
+	SecurityChaCha20Poly1305 = 4
+	SecurityNone             = 5
+)
+
+// Bits of the request options byte.
+const (
+	// OptionChunkStream (S) frames the body in chunks.
+	OptionChunkStream = 0x01
+	// OptionChunkMasking (M) XORs chunk lengths with a SHAKE128 stream.
+	OptionChunkMasking = 0x04
+	// OptionGlobalPadding (P) appends 0–63 random bytes to every chunk.
+	OptionGlobalPadding = 0x08
+	// OptionAuthenticatedLength (A) seals chunk lengths with an AEAD.
+	OptionAuthenticatedLength = 0x10
+)
+
+// has reports whether every bit of bits is set in options.
+func has(options, bits byte) bool { return options&bits == bits }
 
 // Address types in the request header.
 const (
@@ -23,43 +46,43 @@ const (
 	addrIPv6   = 0x03
 )
 
-// instruction is the plaintext request header's content.
-type instruction struct {
-	reqIV, reqKey [16]byte
-	v             byte
-	options       Options
-	security      byte // wire nibble
-	command       byte
-	port          uint16
-	ip            netip.Addr // valid for an IP target
-	domain        string     // otherwise
-	padding       []byte     // 0–15 bytes
+// Instruction is the plaintext request header's content.
+type Instruction struct {
+	ReqIV, ReqKey [16]byte
+	V             byte
+	Options       byte
+	Security      byte // wire nibble
+	Command       byte
+	Port          uint16
+	IP            netip.Addr // valid for an IP target
+	Domain        string     // otherwise
+	Padding       []byte     // 0–15 bytes
 }
 
-// appendInstruction appends the plaintext request header (§3 of the notes):
-// version, IV, key, V, options, padding length and security, reserved,
-// command, port, address, padding, FNV-1a.
-func appendInstruction(dst []byte, in *instruction) []byte {
+// AppendInstruction appends the plaintext request header: version, IV,
+// key, V, options, padding length and security, reserved, command, port,
+// address, padding, FNV-1a.
+func AppendInstruction(dst []byte, in *Instruction) []byte {
 	start := len(dst)
 	dst = append(dst, 0x01)
-	dst = append(dst, in.reqIV[:]...)
-	dst = append(dst, in.reqKey[:]...)
-	dst = append(dst, in.v, byte(in.options), byte(len(in.padding))<<4|in.security&0x0f, 0, in.command)
-	dst = binary.BigEndian.AppendUint16(dst, in.port)
+	dst = append(dst, in.ReqIV[:]...)
+	dst = append(dst, in.ReqKey[:]...)
+	dst = append(dst, in.V, in.Options, byte(len(in.Padding))<<4|in.Security&0x0f, 0, in.Command)
+	dst = binary.BigEndian.AppendUint16(dst, in.Port)
 	switch {
-	case in.ip.Is4():
-		a := in.ip.As4()
+	case in.IP.Is4():
+		a := in.IP.As4()
 		dst = append(dst, addrIPv4)
 		dst = append(dst, a[:]...)
-	case in.ip.Is6():
-		a := in.ip.As16()
+	case in.IP.Is6():
+		a := in.IP.As16()
 		dst = append(dst, addrIPv6)
 		dst = append(dst, a[:]...)
 	default:
-		dst = append(dst, addrDomain, byte(len(in.domain)))
-		dst = append(dst, in.domain...)
+		dst = append(dst, addrDomain, byte(len(in.Domain)))
+		dst = append(dst, in.Domain...)
 	}
-	dst = append(dst, in.padding...)
+	dst = append(dst, in.Padding...)
 	h := fnv.New32a()
 	h.Write(dst[start:])
 	return binary.BigEndian.AppendUint32(dst, h.Sum32())
@@ -111,8 +134,8 @@ const (
 // AlterID returns the n-th legacy alter id of primary (n ≥ 1); n = 0 is
 // primary itself. alter[i+1] = MD5(alter[i] ‖ salt), re-hashed with a
 // second salt in the (never observed) case that it equals its input.
-func AlterID(primary ID, n int) [16]byte {
-	cur := [16]byte(primary)
+func AlterID(primary [16]byte, n int) [16]byte {
+	cur := primary
 	for i := 0; i < n; i++ {
 		h := md5.New()
 		h.Write(cur[:])

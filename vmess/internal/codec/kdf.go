@@ -1,4 +1,4 @@
-package vmess
+package codec
 
 import (
 	"crypto/md5"
@@ -80,11 +80,10 @@ func hashBelow(out *[32]byte, path [][]byte, msg []byte) {
 	kdfLevel(out, path[:len(path)-1], msg)
 }
 
-// CmdKey returns the account id's cmdKey, MD5(id ‖
+// CmdKey returns a user id's cmdKey, MD5(id ‖
 // "c48619fe-8f02-49e0-b9e9-edf763e17e21"): the root secret of AEAD auth and
-// the legacy header key. Tests and tools use it to check other
-// implementations.
-func CmdKey(id ID) [16]byte {
+// the legacy header key.
+func CmdKey(id [16]byte) [16]byte {
 	var b [16 + len(cmdKeySalt)]byte
 	copy(b[:], id[:])
 	copy(b[16:], cmdKeySalt)

@@ -1,4 +1,4 @@
-package vmess
+package codec
 
 import (
 	"crypto/cipher"
@@ -15,9 +15,10 @@ import (
 // refused before allocation.
 const maxResponseHeader = 4 + 255 + 64
 
-// responseKeys derives respKey and respIV from the request body key and
-// IV: SHA-256 truncated to 16 bytes for AEAD auth, MD5 for legacy auth.
-func responseKeys(reqKey, reqIV [16]byte, legacy bool) (respKey, respIV [16]byte) {
+// ResponseKeys derives the response body key and IV from the request
+// body key and IV: SHA-256 truncated to 16 bytes for AEAD auth, MD5 for
+// legacy auth.
+func ResponseKeys(reqKey, reqIV [16]byte, legacy bool) (respKey, respIV [16]byte) {
 	if legacy {
 		return md5.Sum(reqKey[:]), md5.Sum(reqIV[:])
 	}
@@ -28,16 +29,10 @@ func responseKeys(reqKey, reqIV [16]byte, legacy bool) (respKey, respIV [16]byte
 	return respKey, respIV
 }
 
-// ResponseKeys returns the AEAD response body key and IV for a request body
-// key and IV: the first 16 bytes of SHA-256 of each.
-func ResponseKeys(reqKey, reqIV [16]byte) (respKey, respIV [16]byte) {
-	return responseKeys(reqKey, reqIV, false)
-}
-
 // SealResponseHeader builds the AEAD response header a server sends:
 // GCM(uint16 len(payload)) ‖ GCM(payload), with keys and nonces from
-// KDF(respKey/respIV; label) and no additional data. It is what a test
-// server needs; the client only opens.
+// KDF(respKey/respIV; label) and no additional data. Test servers use it;
+// the client only opens.
 func SealResponseHeader(dst []byte, respKey, respIV [16]byte, payload []byte) []byte {
 	lenAEAD, lenNonce := respHeaderAEAD(respKey, respIV, kdfRespLenKey, kdfRespLenIV)
 	payAEAD, payNonce := respHeaderAEAD(respKey, respIV, kdfRespKey, kdfRespIV)
@@ -56,6 +51,21 @@ func respHeaderAEAD(respKey, respIV [16]byte, keyLabel, ivLabel string) (cipher.
 	return newGCM(key[:]), [12]byte(iv[:12])
 }
 
+// Errors, usable with errors.Is; the vmess package exports them.
+var (
+	// ErrResponseMismatch: the response header did not open under our
+	// keys, or its V byte differs. The server is not speaking VMess with
+	// this request's keys.
+	ErrResponseMismatch = errors.New("vmess: response does not match the request")
+	// ErrProtocol: malformed response or body framing (bad length, failed
+	// chunk authentication, oversize).
+	ErrProtocol = errors.New("vmess: protocol error")
+	// ErrNoResponse: the server closed the connection before sending any
+	// response byte. Xray does this when it rejects the user id or the
+	// timestamp (after draining, or at its handshake timeout).
+	ErrNoResponse = errors.New("vmess: server closed the connection without a response")
+)
+
 // errMismatch and errProtocol build the typed errors.
 func errMismatch(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrResponseMismatch}, args...)...)
@@ -65,28 +75,28 @@ func errProtocol(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
 }
 
-// readErr classifies a read error in the response header: a clean EOF
+// ReadErr classifies a read error in the response header: a clean EOF
 // before any byte is ErrNoResponse, EOF after some bytes is a truncated
 // header (ErrProtocol); anything else (timeouts included) passes through.
-func readErr(err error, got int, what string) error {
+func ReadErr(err error, got int, what string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		if got == 0 {
 			return fmt.Errorf("%w (%s); the server rejected the user id or clock, or is not a VMess server", ErrNoResponse, what)
 		}
 		return errProtocol("response header truncated after %d bytes (%s)", got, what)
 	}
-	if isReset(err) && got == 0 {
+	if IsReset(err) && got == 0 {
 		return fmt.Errorf("%w (connection reset): the server rejected the user id or clock, or is not a VMess server: %w", ErrNoResponse, err)
 	}
 	return fmt.Errorf("vmess: reading the response header: %w", err)
 }
 
-// readAEADResponse reads and verifies the AEAD response header from r.
-func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) error {
+// ReadResponse reads and verifies the AEAD response header from r.
+func ReadResponse(r io.Reader, respKey, respIV [16]byte, v byte) error {
 	var sealedLen [18]byte
 	n, err := io.ReadFull(r, sealedLen[:])
 	if err != nil {
-		return readErr(err, n, "length")
+		return ReadErr(err, n, "length")
 	}
 	lenAEAD, lenNonce := respHeaderAEAD(respKey, respIV, kdfRespLenKey, kdfRespLenIV)
 	l, err := lenAEAD.Open(nil, lenNonce[:], sealedLen[:], nil)
@@ -102,7 +112,7 @@ func readAEADResponse(r io.Reader, respKey, respIV [16]byte, v byte) error {
 	k, err := io.ReadFull(r, sealed)
 	n += k
 	if err != nil {
-		return readErr(err, n, "payload")
+		return ReadErr(err, n, "payload")
 	}
 	payAEAD, payNonce := respHeaderAEAD(respKey, respIV, kdfRespKey, kdfRespIV)
 	payload, err := payAEAD.Open(sealed[:0], payNonce[:], sealed, nil)
@@ -128,14 +138,14 @@ func checkResponsePayload(p []byte, v byte) error {
 	return nil
 }
 
-// readLegacyResponse reads the legacy response header [V, option, cmd,
+// ReadLegacyResponse reads the legacy response header [V, option, cmd,
 // cmdLen] ‖ command data, decrypting with the stream s (AES-128-CFB under
 // respKey/respIV), which continues into the body for security aes-128-cfb.
-func readLegacyResponse(r io.Reader, s cipher.Stream, v byte) error {
+func ReadLegacyResponse(r io.Reader, s cipher.Stream, v byte) error {
 	var h [4]byte
 	n, err := io.ReadFull(r, h[:])
 	if err != nil {
-		return readErr(err, n, "legacy header")
+		return ReadErr(err, n, "legacy header")
 	}
 	s.XORKeyStream(h[:], h[:])
 	if h[0] != v {
@@ -146,15 +156,15 @@ func readLegacyResponse(r io.Reader, s cipher.Stream, v byte) error {
 		k, err := io.ReadFull(r, cmd[:h[3]])
 		n += k
 		if err != nil {
-			return readErr(err, n, "legacy command")
+			return ReadErr(err, n, "legacy command")
 		}
 		s.XORKeyStream(cmd[:k], cmd[:k])
 	}
 	return nil
 }
 
-// newCFBDecrypter returns AES-128-CFB decryption under key and iv.
-func newCFBDecrypter(key, iv [16]byte) cipher.Stream {
+// NewCFBDecrypter returns AES-128-CFB decryption under key and iv.
+func NewCFBDecrypter(key, iv [16]byte) cipher.Stream {
 	return cipher.NewCFBDecrypter(newAES(key[:]), iv[:])
 }
 

@@ -1,4 +1,4 @@
-package vmess
+package codec
 
 import (
 	"errors"
@@ -7,13 +7,13 @@ import (
 	"syscall"
 )
 
-// isReset reports whether err is a connection reset or broken pipe.
-func isReset(err error) bool {
+// IsReset reports whether err is a connection reset or broken pipe.
+func IsReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// isTimeout reports whether err is a deadline or timeout error.
-func isTimeout(err error) bool {
+// IsTimeout reports whether err is a deadline or timeout error.
+func IsTimeout(err error) bool {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
 	}

@@ -1,4 +1,4 @@
-package vmess
+package codec
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package vmess
+package codec
 
 import (
 	"crypto/cipher"
@@ -13,13 +13,13 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// maxChunk is the largest chunk (length field, sealed data and padding)
+// MaxChunk is the largest chunk (length field, sealed data and padding)
 // the writer produces: Xray's buffer size. Xray's server silently drops
 // UDP chunks above it and sing-box's reader is only safe up to twice it.
-const maxChunk = 8192
+const MaxChunk = 8192
 
-// maxPadding is one more than the largest global padding (0–63 bytes).
-const maxPadding = 64
+// MaxPadding is one more than the largest global padding (0–63 bytes).
+const MaxPadding = 64
 
 // shakeStream is the SHAKE128(IV) stream that masks lengths and draws
 // padding lengths, squeezed a block at a time so each 2-byte draw is cheap.
@@ -60,9 +60,9 @@ const (
 	modeChunk
 )
 
-// bodyState is one direction's framing state: ciphers, nonce counters and
+// BodyState is one direction's framing state: ciphers, nonce counters and
 // the SHAKE stream. It is used by a single goroutine at a time.
-type bodyState struct {
+type BodyState struct {
 	mode     bodyMode
 	aead     cipher.AEAD // nil for none and legacy FNV
 	fnv      bool        // legacy aes-128-cfb: 4-byte FNV-1a before data
@@ -89,68 +89,90 @@ type bodyState struct {
 }
 
 // sizeBytes is the length of the length field.
-func (b *bodyState) sizeBytes() int {
+func (b *BodyState) sizeBytes() int {
 	if b.lenAEAD != nil {
 		return 2 + 16
 	}
 	return 2
 }
 
-// maxPayload is the most plaintext one chunk carries so that the whole
-// chunk stays within maxChunk.
-func (b *bodyState) maxPayload() int {
+// MaxPayload is the most plaintext one chunk carries so that the whole
+// chunk stays within MaxChunk.
+func (b *BodyState) MaxPayload() int {
 	switch b.mode {
 	case modeStream:
-		return maxChunk
+		return MaxChunk
 	case modeChunk:
-		n := maxChunk - b.overhead - b.sizeBytes()
+		n := MaxChunk - b.overhead - b.sizeBytes()
 		if b.pad {
-			n -= maxPadding
+			n -= MaxPadding
 		}
 		return n
 	}
-	return maxChunk
+	return MaxChunk
 }
 
-// bodyParams select a direction's framing.
-type bodyParams struct {
-	security Security // resolved: AES, ChaCha, None, Zero, LegacyAES128CFB
-	options  Options
-	udp      bool
-	key, iv  [16]byte // this direction's body key and IV
-	reqKey   [16]byte // the request key and IV: auth-length keys come
-	reqIV    [16]byte // from the request side in both directions
-	rand     io.Reader
+// Chunked reports whether every write is one length-framed chunk, so a
+// UDP datagram must fit MaxPayload.
+func (b *BodyState) Chunked() bool { return b.mode == modeChunk }
+
+// Passthrough reports whether body bytes go out as they are (security
+// zero: no framing, no encryption).
+func (b *BodyState) Passthrough() bool { return b.mode == modeRaw && b.cfb == nil }
+
+// ContinueStream makes a legacy aes-128-cfb body continue s, the stream
+// that decrypted the response header; other bodies ignore it.
+func (b *BodyState) ContinueStream(s cipher.Stream) {
+	if b.cfb != nil {
+		b.cfb = s
+	}
 }
 
-// newBodyState builds one direction's framing state, refusing the option
+// BodyParams select a direction's framing.
+type BodyParams struct {
+	// Security is the wire nibble: SecurityAES128GCM,
+	// SecurityChaCha20Poly1305, SecurityNone (also for Xray's "zero",
+	// whose options byte is 0) or SecurityLegacyAES128CFB.
+	Security byte
+	// Options is the request options byte.
+	Options byte
+	// UDP frames every datagram as one chunk, also for security none.
+	UDP     bool
+	Key, IV [16]byte // this direction's body key and IV
+	ReqKey  [16]byte // the request key and IV: auth-length keys come
+	ReqIV   [16]byte // from the request side in both directions
+	// Rand fills padding bytes; the writer needs it.
+	Rand io.Reader
+}
+
+// NewBodyState builds one direction's framing state, refusing the option
 // combinations Xray cannot frame.
-func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
-	o := p.options
-	if o.Has(OptionGlobalPadding) && !o.Has(OptionChunkMasking) {
+func NewBodyState(p BodyParams, decrypt bool) (*BodyState, error) {
+	o := p.Options
+	if has(o, OptionGlobalPadding) && !has(o, OptionChunkMasking) {
 		return nil, errors.New("vmess: option global padding (P, 0x08) needs chunk masking (M, 0x04); Xray refuses P alone")
 	}
-	b := &bodyState{rand: p.rand}
-	copy(b.nonce[2:], p.iv[2:12])
-	if o.Has(OptionChunkMasking) || o.Has(OptionGlobalPadding) {
-		b.shake = newShakeStream(p.iv)
+	b := &BodyState{rand: p.Rand}
+	copy(b.nonce[2:], p.IV[2:12])
+	if has(o, OptionChunkMasking) || has(o, OptionGlobalPadding) {
+		b.shake = newShakeStream(p.IV)
 	}
-	b.mask = o.Has(OptionChunkMasking)
-	b.pad = o.Has(OptionGlobalPadding)
-	switch p.security {
+	b.mask = has(o, OptionChunkMasking)
+	b.pad = has(o, OptionGlobalPadding)
+	switch p.Security {
 	case SecurityAES128GCM, SecurityChaCha20Poly1305:
 		b.mode = modeChunk
 		b.overhead = 16
-		b.aead = newBodyAEAD(p.security, p.key)
-		if o.Has(OptionAuthenticatedLength) {
-			b.lenAEAD = newBodyAEAD(p.security, KDF16(p.reqKey[:], []byte(kdfAuthLen)))
-			copy(b.lenNonce[2:], p.reqIV[2:12])
+		b.aead = newBodyAEAD(p.Security, p.Key)
+		if has(o, OptionAuthenticatedLength) {
+			b.lenAEAD = newBodyAEAD(p.Security, KDF16(p.ReqKey[:], []byte(kdfAuthLen)))
+			copy(b.lenNonce[2:], p.ReqIV[2:12])
 		}
-	case SecurityNone, SecurityZero:
+	case SecurityNone:
 		switch {
-		case !o.Has(OptionChunkStream):
+		case !has(o, OptionChunkStream):
 			b.mode = modeRaw
-		case p.udp:
+		case p.UDP:
 			b.mode = modeChunk
 		default:
 			b.mode = modeStream
@@ -158,11 +180,11 @@ func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
 		}
 	case SecurityLegacyAES128CFB:
 		if decrypt {
-			b.cfb = newCFBDecrypter(p.key, p.iv)
+			b.cfb = NewCFBDecrypter(p.Key, p.IV)
 		} else {
-			b.cfb = newCFBEncrypter(p.key, p.iv)
+			b.cfb = newCFBEncrypter(p.Key, p.IV)
 		}
-		if o.Has(OptionChunkStream) {
+		if has(o, OptionChunkStream) {
 			b.mode = modeChunk
 			b.fnv = true
 			b.overhead = 4
@@ -170,14 +192,14 @@ func newBodyState(p bodyParams, decrypt bool) (*bodyState, error) {
 			b.mode = modeRaw
 		}
 	default:
-		return nil, fmt.Errorf("vmess: security %v cannot frame a body", p.security)
+		return nil, fmt.Errorf("vmess: security %d cannot frame a body", p.Security)
 	}
 	return b, nil
 }
 
 // newBodyAEAD returns the body AEAD of an AEAD security under a 16-byte
 // key: AES-128-GCM, or ChaCha20-Poly1305 under its expanded key.
-func newBodyAEAD(sec Security, key [16]byte) cipher.AEAD {
+func newBodyAEAD(sec byte, key [16]byte) cipher.AEAD {
 	if sec == SecurityAES128GCM {
 		return newGCM(key[:])
 	}
@@ -207,21 +229,21 @@ func ChaChaKey(k [16]byte) [32]byte {
 }
 
 // nextNonce returns the payload nonce for this chunk and advances it.
-func (b *bodyState) nextNonce() []byte {
+func (b *BodyState) nextNonce() []byte {
 	binary.BigEndian.PutUint16(b.nonce[:2], b.count)
 	b.count++
 	return b.nonce[:]
 }
 
-func (b *bodyState) nextLenNonce() []byte {
+func (b *BodyState) nextLenNonce() []byte {
 	binary.BigEndian.PutUint16(b.lenNonce[:2], b.lenCount)
 	b.lenCount++
 	return b.lenNonce[:]
 }
 
-// appendChunk appends one framed chunk carrying payload (which may be
+// AppendChunk appends one framed chunk carrying payload (which may be
 // empty only for the end-of-stream chunk) to dst.
-func (b *bodyState) appendChunk(dst, payload []byte) ([]byte, error) {
+func (b *BodyState) AppendChunk(dst, payload []byte) ([]byte, error) {
 	start := len(dst)
 	switch b.mode {
 	case modeRaw:
@@ -236,11 +258,11 @@ func (b *bodyState) appendChunk(dst, payload []byte) ([]byte, error) {
 	case modeChunk:
 		padLen := 0
 		if b.pad {
-			padLen = int(b.shake.next() % maxPadding)
+			padLen = int(b.shake.next() % MaxPadding)
 		}
 		value := b.overhead + len(payload) + padLen
-		if b.sizeBytes()+value > maxChunk {
-			return dst, fmt.Errorf("vmess: a chunk of %d payload bytes is larger than the %d a VMess chunk carries", len(payload), b.maxPayload())
+		if b.sizeBytes()+value > MaxChunk {
+			return dst, fmt.Errorf("vmess: a chunk of %d payload bytes is larger than the %d a VMess chunk carries", len(payload), b.MaxPayload())
 		}
 		switch {
 		case b.lenAEAD != nil:
@@ -265,7 +287,7 @@ func (b *bodyState) appendChunk(dst, payload []byte) ([]byte, error) {
 		}
 		if padLen > 0 {
 			n := len(dst)
-			var zero [maxPadding]byte
+			var zero [MaxPadding]byte
 			dst = append(dst, zero[:padLen]...)
 			if _, err := io.ReadFull(b.rand, dst[n:]); err != nil {
 				return dst[:start], fmt.Errorf("vmess: random padding: %w", err)
@@ -278,17 +300,22 @@ func (b *bodyState) appendChunk(dst, payload []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// appendEOS appends the end-of-stream chunk, if the framing has one.
-func (b *bodyState) appendEOS(dst []byte) ([]byte, error) {
+// AppendEOS appends the end-of-stream chunk, if the framing has one.
+func (b *BodyState) AppendEOS(dst []byte) ([]byte, error) {
 	if b.mode == modeRaw {
 		return dst, nil
 	}
-	return b.appendChunk(dst, nil)
+	return b.AppendChunk(dst, nil)
 }
 
-// bodyReader reads one direction of framed body.
-type bodyReader struct {
-	st   *bodyState
+// NewBodyReader reads the body framed by st from src.
+func NewBodyReader(st *BodyState, src io.Reader) *BodyReader {
+	return &BodyReader{st: st, src: src}
+}
+
+// BodyReader reads one direction of framed body.
+type BodyReader struct {
+	st   *BodyState
 	src  io.Reader
 	buf  []byte // one chunk, grown on demand up to 65535 bytes
 	rest []byte // opened bytes not yet returned
@@ -306,7 +333,7 @@ func errTruncated(what string, err error) error {
 }
 
 // readFull reads exactly len(p) bytes from src, passing CFB when set.
-func (r *bodyReader) readFull(p []byte) (int, error) {
+func (r *BodyReader) readFull(p []byte) (int, error) {
 	n, err := io.ReadFull(r.src, p)
 	if r.st.cfb != nil && n > 0 {
 		r.st.cfb.XORKeyStream(p[:n], p[:n])
@@ -318,14 +345,14 @@ func (r *bodyReader) readFull(p []byte) (int, error) {
 // io.EOF (closed at a chunk boundary without EOS), a timeout before any
 // byte is a retryableError (nothing consumed), anything else a truncated
 // chunk.
-func (r *bodyReader) readLength(f []byte) error {
+func (r *BodyReader) readLength(f []byte) error {
 	n, err := r.readFull(f)
 	switch {
 	case err == nil:
 		return nil
 	case n == 0 && errors.Is(err, io.EOF):
 		return io.EOF
-	case n == 0 && isTimeout(err):
+	case n == 0 && IsTimeout(err):
 		return retryableError{err}
 	}
 	return errTruncated("length", err)
@@ -333,14 +360,14 @@ func (r *bodyReader) readLength(f []byte) error {
 
 // readHeader reads the next chunk's length field and padding. It returns
 // the sealed data length and padding length, or io.EOF at EOS.
-func (r *bodyReader) readHeader() (data, padLen int, err error) {
+func (r *BodyReader) readHeader() (data, padLen int, err error) {
 	st := r.st
 	fb := st.scratch[:st.sizeBytes()]
 	if err := r.readLength(fb); err != nil {
 		return 0, 0, err
 	}
 	if st.pad {
-		padLen = int(st.shake.next() % maxPadding)
+		padLen = int(st.shake.next() % MaxPadding)
 	}
 	var value int
 	switch {
@@ -373,7 +400,7 @@ func (e retryableError) Unwrap() error { return e.err }
 
 // setErr records err as the reader's sticky error unless it is
 // retryable, and returns the error to give the caller.
-func (r *bodyReader) setErr(err error) error {
+func (r *BodyReader) setErr(err error) error {
 	if err == errEOS {
 		err = io.EOF
 	}
@@ -390,14 +417,14 @@ var errEOS = errors.New("vmess: end of stream")
 
 // grow returns r.buf with at least n bytes; n is at most 65535+16, so the
 // bound comes from the wire format itself.
-func (r *bodyReader) grow(n int) []byte {
+func (r *BodyReader) grow(n int) []byte {
 	if cap(r.buf) < n {
 		c := 2 * cap(r.buf)
 		if c < n {
 			c = n
 		}
-		if c < maxChunk {
-			c = maxChunk
+		if c < MaxChunk {
+			c = MaxChunk
 		}
 		r.buf = make([]byte, c)
 	}
@@ -407,7 +434,7 @@ func (r *bodyReader) grow(n int) []byte {
 // next reads the next chunk and returns its plaintext. When dst is large
 // enough the plaintext is opened straight into dst; otherwise it is a view
 // into r.buf valid until the next call.
-func (r *bodyReader) next(dst []byte) ([]byte, error) {
+func (r *BodyReader) next(dst []byte) ([]byte, error) {
 	st := r.st
 	data, padLen, err := r.readHeader()
 	if err != nil {
@@ -441,7 +468,7 @@ func (r *bodyReader) next(dst []byte) ([]byte, error) {
 }
 
 // Read reads body bytes with stream semantics.
-func (r *bodyReader) Read(p []byte) (int, error) {
+func (r *BodyReader) Read(p []byte) (int, error) {
 	if len(r.rest) > 0 {
 		n := copy(p, r.rest)
 		r.rest = r.rest[n:]
@@ -513,7 +540,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 // ReadPacket reads one datagram (one chunk) into p. A datagram longer than
 // p is truncated to len(p) and io.ErrShortBuffer is returned with it; the
 // rest is discarded so the next call starts at the next datagram.
-func (r *bodyReader) ReadPacket(p []byte) (int, error) {
+func (r *BodyReader) ReadPacket(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
