@@ -21,7 +21,7 @@ func (ruleDocumentKind) check(c *checkContext) {
 	if c.doc.Root == nil || c.kind != schema.UnknownKind {
 		return
 	}
-	c.report(c.cur.ID, "", false, &schema.Node{Pos: c.doc.Root.Pos, End: c.doc.Root.Pos}, c.cur.Severity,
-		"this does not look like an Xray config, outbound or VMess settings; judging it as a whole config",
-		"a config has `outbounds`, an outbound has `protocol`, VMess settings have `vnext` or `address`")
+	c.atSpan(c.doc.Root.Pos, c.doc.Root.Pos).
+		hint("a config has `outbounds`, an outbound has `protocol`, VMess settings have `vnext` or `address`").
+		report("this does not look like an Xray config, outbound or VMess settings; judging it as a whole config")
 }

@@ -23,6 +23,7 @@ func (ruleKeyCase) check(c *checkContext) {
 		if f.Kind != schema.KeyCase {
 			continue
 		}
-		c.reportf(f.Pointer, true, "rename it to `"+f.Canonical+"`", "key `%s` should be spelt `%s`; Xray matches keys case-insensitively but other tools do not", f.Key, f.Canonical)
+		c.atFindingKey(f).hint("rename it to `"+f.Canonical+"`").
+			reportf("key `%s` should be spelt `%s`; Xray matches keys case-insensitively but other tools do not", f.Key, f.Canonical)
 	}
 }

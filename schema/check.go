@@ -42,9 +42,11 @@ type Finding struct {
 	// the explanation, and Allowed the permitted values of an enum.
 	Keyword, Message string
 	Allowed          []string
-	// Node is the value concerned (Violation): the pointer alone cannot
-	// tell an earlier duplicate key from the one Xray keeps.
-	Node *Node
+	// Node is the value concerned (Violation) and Member the key concerned
+	// (UnknownKey, KeyCase, DuplicateKey): the pointer alone cannot tell an
+	// earlier duplicate key, or a case variant, from the one Xray keeps.
+	Node   *Node
+	Member *Member
 }
 
 // Check judges the subtree n (found at pointer base in its document)
@@ -495,24 +497,25 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		seen := seenKeys{keys: make([]string, 0, len(n.Members)), idx: make([]int, 0, len(n.Members))}
 		// One path for all members: findings keep its String, never it.
 		cp := &path{parent: p, index: -1}
-		for i, mem := range n.Members {
+		for i := range n.Members {
+			mem := &n.Members[i]
 			key, props, known := resolveKey(mem.Key, all)
 			cp.key = mem.Key
 			if !known {
 				key = mem.Key
 				if closed {
-					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: knownKeys(all)})
+					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: knownKeys(all), Member: mem})
 					continue
 				}
 				props = extra
 			} else if key != mem.Key {
-				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key})
+				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key, Member: mem})
 			}
 			if j, dup := seen.get(key); dup {
 				// Reported on this (later) key: a pointer resolves to the
 				// last of duplicate keys, as Xray reads it.
 				prev := Child(p.String(), n.Members[j].Key)
-				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[j].Key})
+				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[j].Key, Member: mem})
 				// Xray keeps the last value; judge only that one.
 				w.dropFindingsUnder(prev)
 			}
