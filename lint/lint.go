@@ -61,7 +61,7 @@ func New(opts Options) (*Linter, error) {
 	}
 	for id := range opts.Rules {
 		if !KnownRule(id) {
-			return nil, fmt.Errorf("lint: unknown rule %q (see `xvm lint --list-rules`)", id)
+			return nil, unknownRule(id)
 		}
 	}
 	return &Linter{opts: opts, schemas: set, rules: allRules()}, nil

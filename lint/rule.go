@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ const (
 	TargetSeed Target = "seed"
 )
 
-// ParseTarget reads a --target value.
+// ParseTarget reads a target's name; an unknown one is an *UnknownError.
 func ParseTarget(s string) (Target, error) {
 	switch strings.ToLower(s) {
 	case "", "xray", "current", "xray-core", "v26.3.27":
@@ -29,7 +28,7 @@ func ParseTarget(s string) (Target, error) {
 	case "seed", "legacy", "manual":
 		return TargetSeed, nil
 	}
-	return "", fmt.Errorf("lint: unknown target %q: want xray (current Xray-core) or seed (the seed manual)", s)
+	return "", &UnknownError{What: "target", Value: s, Want: "xray (current Xray-core) or seed (the seed manual)"}
 }
 
 // RuleMeta describes a rule: its stable id, default severity, what it
