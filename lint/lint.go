@@ -131,7 +131,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 			}
 		}
 		for _, u := range c.users {
-			if id, ok := str(u.node.Get("id")); ok {
+			if id, ok := str(get(u.node, "id")); ok {
 				secrets.add(id)
 			}
 		}

@@ -84,11 +84,15 @@ func (c *checkContext) atFindingKey(f schema.Finding) *finding {
 // atPlace starts a finding on the value of p; p must hold a node.
 func (c *checkContext) atPlace(p place) *finding { return c.atNode(p.ptr, p.node) }
 
-// atMissing starts a finding about key, which the object at in lacks. It
-// points at the key that holds the object, or at the object's start when
-// it is the root or an array element.
+// atMissing starts a finding about key, which the object at in lacks (or
+// holds as null, which Xray reads as absent). It points at that null key,
+// else at the key that holds the object, else at the object's start (the
+// root or an array element).
 func (c *checkContext) atMissing(in place, key string) *finding {
 	ptr := schema.Child(in.ptr, key)
+	if m := in.node.Member(key); m != nil {
+		return c.start(schema.Child(in.ptr, m.Key), m.KeyPos, m.KeyEnd, onValue)
+	}
 	switch {
 	case in.key != nil:
 		return c.start(ptr, in.key.KeyPos, in.key.KeyEnd, onValue)

@@ -60,6 +60,7 @@ func allRules() []rule {
 		ruleSchema{},
 		ruleUnknownKey{},
 		ruleKeyCase{},
+		ruleNullValue{},
 		ruleDuplicateKey{},
 		ruleRemovedKey{},
 		ruleIDInvalid{},
@@ -175,10 +176,18 @@ func str(n *schema.Node) (string, bool) {
 }
 
 // present returns n's member key as Xray reads it (matched
-// case-insensitively, the last match wins), or nil when n is not an object
-// or has no such key.
+// case-insensitively, the last match wins, null as if absent: see
+// schema.Node.Present), or nil when n is not an object or has no such key.
 func present(n *schema.Node, key string) *schema.Member {
-	return n.Member(key)
+	return n.Present(key)
+}
+
+// get is present's value, or nil.
+func get(n *schema.Node, key string) *schema.Node {
+	if m := n.Present(key); m != nil {
+		return m.Value
+	}
+	return nil
 }
 
 // strMember returns n's member key and its string value; ok is false when
@@ -239,10 +248,10 @@ func (c *checkContext) addOutbound(p place) {
 		return
 	}
 	ob := &outboundView{place: p}
-	if s, ok := str(p.node.Get("protocol")); ok {
+	if s, ok := str(get(p.node, "protocol")); ok {
 		ob.protocol = strings.ToLower(s)
 	}
-	ob.tag, _ = str(p.node.Get("tag"))
+	ob.tag, _ = str(get(p.node, "tag"))
 	if st := p.member("streamSettings"); st.object() {
 		ob.stream = st
 	}
@@ -257,7 +266,7 @@ func (c *checkContext) addSettings(sv *settingsView) {
 	if !sv.object() {
 		return
 	}
-	if sv.node.Get("address") != nil {
+	if get(sv.node, "address") != nil {
 		// Flat form: Xray ignores vnext when address is present.
 		srv := &serverView{place: sv.place, flat: true, ob: sv.ob}
 		c.servers = append(c.servers, srv)
@@ -293,7 +302,7 @@ func (ob *outboundView) streamSecurity() string {
 	if ob == nil || ob.stream.node == nil {
 		return ""
 	}
-	s, _ := str(ob.stream.node.Get("security"))
+	s, _ := str(get(ob.stream.node, "security"))
 	s = strings.ToLower(s)
 	if s == "none" {
 		return ""
@@ -306,7 +315,7 @@ func (ob *outboundView) network() string {
 	if ob == nil || ob.stream.node == nil {
 		return "raw"
 	}
-	s, _ := str(ob.stream.node.Get("network"))
+	s, _ := str(get(ob.stream.node, "network"))
 	s = strings.ToLower(s)
 	switch s {
 	case "", "tcp":

@@ -54,7 +54,7 @@ func (ruleProxyConflict) meta() RuleMeta {
 
 func (ruleProxyConflict) check(c *checkContext) {
 	for _, ob := range c.outbounds {
-		tag, _ := str(ob.member("proxySettings").node.Get("tag"))
+		tag, _ := str(get(ob.member("proxySettings").node, "tag"))
 		if tag == "" || ob.stream.node == nil {
 			continue
 		}

@@ -151,9 +151,9 @@ func (ruleDuplicateID) check(c *checkContext) {
 		if err != nil {
 			continue
 		}
-		addr, _ := str(u.server.node.Get("address"))
+		addr, _ := str(get(u.server.node, "address"))
 		port := ""
-		if p := u.server.node.Get("port"); p != nil {
+		if p := get(u.server.node, "port"); p != nil {
 			port = p.Text
 		}
 		scope := ""

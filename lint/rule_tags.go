@@ -45,7 +45,9 @@ func (ruleDuplicateTag) check(c *checkContext) {
 }
 
 // ruleUnknownOutboundTag reports routing rules and balancers that name an
-// outbound tag no outbound has.
+// outbound tag no outbound has. The API's tag counts as one: Xray's
+// commander registers an outbound under it (app/commander: AddHandler),
+// and routing the API inbound to it is how the stats API is set up.
 type ruleUnknownOutboundTag struct{}
 
 func (ruleUnknownOutboundTag) meta() RuleMeta {
@@ -70,7 +72,12 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 			list = append(list, ob.tag)
 		}
 	}
-	routing := place{node: c.doc.Root}.member("routing")
+	root := place{node: c.doc.Root}
+	if t, ok := str(get(root.member("api").node, "tag")); ok && t != "" && !tags[t] {
+		tags[t] = true
+		list = append(list, t)
+	}
+	routing := root.member("routing")
 	if !routing.object() {
 		return
 	}

@@ -88,8 +88,8 @@ func (ruleTLSIPWithoutSNI) check(c *checkContext) {
 			continue
 		}
 		t := ob.stream.member("tlsSettings").node
-		sni, _ := str(t.Get("serverName"))
-		pinned, _ := str(t.Get("pinnedPeerCertSha256"))
+		sni, _ := str(get(t, "serverName"))
+		pinned, _ := str(get(t, "pinnedPeerCertSha256"))
 		if sni != "" || pinned != "" {
 			continue
 		}

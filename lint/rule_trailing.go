@@ -18,8 +18,8 @@ func (ruleTrailingContent) meta() RuleMeta {
 }
 
 func (ruleTrailingContent) check(c *checkContext) {
-	if c.doc.Root == nil || !c.doc.Trailing.IsValid() {
-		return
+	if c.doc.Root == nil || !c.doc.Trailing.IsValid() || scalarRoot(c.doc.Root) {
+		return // a bare value is an error of its own (document-kind)
 	}
 	p := c.doc.Trailing
 	c.atSpan(p, schema.Pos{Line: p.Line, Col: p.Col + 1}).hint("remove it, or merge it into the document").

@@ -24,7 +24,7 @@ func (ruleVnextCount) check(c *checkContext) {
 				report("VMess outbound has no `settings`; Xray refuses it (\"vnext\" should have one and only one member)")
 			continue
 		}
-		if sv.node.Get("address") != nil {
+		if get(sv.node, "address") != nil {
 			if m := present(sv.node, "vnext"); m != nil {
 				c.atKey(sv.ptr, m).severity(Warning).hint("remove `vnext`, or remove the flat `address`/`port`/`id`").
 					report("`vnext` is ignored: `address` is set, so Xray reads the flat form and never looks at `vnext`")
