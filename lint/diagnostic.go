@@ -31,7 +31,8 @@ func (s Severity) String() string {
 	return "off"
 }
 
-// ParseSeverity reads "error", "warning" (or "warn") and "info".
+// ParseSeverity reads "error", "warning" (or "warn") and "info"; anything
+// else is an *UnknownError.
 func ParseSeverity(s string) (Severity, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "error":
@@ -41,7 +42,7 @@ func ParseSeverity(s string) (Severity, error) {
 	case "info", "note":
 		return Info, nil
 	}
-	return 0, fmt.Errorf("lint: unknown severity %q: want error, warning or info", s)
+	return 0, &UnknownError{What: "severity", Value: s, Want: "error, warning or info"}
 }
 
 // Diagnostic is one finding: where, which rule, how bad, what and how to

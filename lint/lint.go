@@ -61,7 +61,7 @@ func New(opts Options) (*Linter, error) {
 	}
 	for id := range opts.Rules {
 		if !KnownRule(id) {
-			return nil, fmt.Errorf("lint: unknown rule %q (see `xvm lint --list-rules`)", id)
+			return nil, unknownRule(id)
 		}
 	}
 	return &Linter{opts: opts, schemas: set, rules: allRules()}, nil
@@ -113,33 +113,6 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 	}
 	secrets := newSecrets(l.opts.ShowSecrets)
 	c.mask = secrets.mask
-	var out []Diagnostic
-	owned := make(map[string]bool) // values a specific rule reported on
-	c.report = func(ruleID, ptr string, atKey bool, at *schema.Node, sev Severity, msg, hint string) {
-		d := Diagnostic{File: doc.Name, Pointer: ptr, Rule: ruleID, Severity: sev, Message: msg, Hint: hint}
-		if doc.Root != nil {
-			d.Pointer = doc.RealPointer(ptr)
-			n, m, ok := doc.Lookup(ptr)
-			switch {
-			case at != nil:
-				d.Pos, d.End = at.Pos, at.End
-			case ok && atKey && m != nil:
-				d.Pos, d.End = m.KeyPos, m.KeyEnd
-			case ok:
-				d.Pos, d.End = n.Pos, n.End
-			default:
-				d.Pos, d.End = nearest(doc, ptr)
-			}
-		}
-		if doc.Root == nil && parseErr != nil {
-			d.Pos = parseErr.Pos
-			d.End = schema.Pos{Line: parseErr.Pos.Line, Col: parseErr.Pos.Col + 1}
-		}
-		if ruleID != "schema" && !atKey {
-			owned[d.Pointer] = true
-		}
-		out = append(out, d)
-	}
 	if parseErr == nil && doc.Root != nil {
 		c.kind = schema.Detect(doc.Root)
 		c.buildViews()
@@ -158,7 +131,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 			}
 		}
 		for _, u := range c.users {
-			if id, ok := str(u.node.Get("id")); ok {
+			if id, ok := str(get(u.node, "id")); ok {
 				secrets.add(id)
 			}
 		}
@@ -169,10 +142,10 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 	}
 
 	suppressed := suppressions(doc.Source)
-	kept := out[:0]
-	for _, d := range out {
-		if d.Rule == "schema" && owned[d.Pointer] {
-			continue // a specific rule already explains this value
+	kept := c.out[:0]
+	for _, d := range c.out {
+		if c.superseded[ruleAt{d.Rule, d.Pointer}] {
+			continue // a more specific rule explains this value
 		}
 		set, ok := l.opts.Rules[d.Rule]
 		if ok && set.Off {
@@ -190,28 +163,6 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 		kept = append(kept, d)
 	}
 	return sortDiagnostics(kept)
-}
-
-// nearest finds the deepest existing ancestor of ptr, for findings about
-// keys that are missing.
-func nearest(doc *schema.Document, ptr string) (schema.Pos, schema.Pos) {
-	for ptr != "" {
-		i := strings.LastIndexByte(ptr, '/')
-		if i < 0 {
-			break
-		}
-		ptr = ptr[:i]
-		if n, m, ok := doc.Lookup(ptr); ok {
-			if m != nil {
-				return m.KeyPos, m.KeyEnd
-			}
-			return n.Pos, n.Pos
-		}
-	}
-	if doc.Root != nil {
-		return doc.Root.Pos, doc.Root.Pos
-	}
-	return schema.Pos{Line: 1, Col: 1}, schema.Pos{Line: 1, Col: 1}
 }
 
 // suppressRE matches an inline suppression comment:

@@ -321,3 +321,67 @@ func TestExpandOverlappingPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseVariantKeysAtTheirOwnPositions checks that each of several
+// case-variant keys is reported on its own line, so that a suppression
+// comment above the first silences that one finding only (issue: all three
+// were reported on the last key's line, where Xray's lookup ends).
+func TestCaseVariantKeysAtTheirOwnPositions(t *testing.T) {
+	src := `{"protocol": "vmess",
+  "Tag": "a",
+  "tag": "b",
+  "TAG": "c",
+  "settings": {"address": "a.example.com", "port": 443, "id": "27848739-7e62-4138-9fd3-098a63964b6b"}}
+`
+	l := newTestLinter(t, Options{})
+	lint := func(src string) []string {
+		t.Helper()
+		ds, err := l.LintBytes(context.Background(), "a.json", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ds {
+			got = append(got, fmt.Sprintf("%d:%d %s %s", d.Pos.Line, d.Pos.Col, d.Rule, d.Pointer))
+		}
+		return got
+	}
+	want := []string{
+		"2:3 key-case /Tag",
+		"3:3 duplicate-key /tag",
+		"4:3 duplicate-key /TAG",
+		"4:3 key-case /TAG",
+	}
+	if got := lint(src); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	suppressed := strings.Replace(src, "\n  \"Tag\"", "\n  // xvm-disable-next-line key-case\n  \"Tag\"", 1)
+	want = []string{
+		"4:3 duplicate-key /tag",
+		"5:3 duplicate-key /TAG",
+		"5:3 key-case /TAG",
+	}
+	if got := lint(suppressed); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("with the first key suppressed, got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSupersedesIsDeclared checks that the rules that replace the schema's
+// finding on a value say so in their metadata, and that no rule names a
+// rule that does not exist.
+func TestSupersedesIsDeclared(t *testing.T) {
+	got := map[string]bool{}
+	for _, r := range Rules() {
+		for _, s := range r.Supersedes {
+			if !KnownRule(s) {
+				t.Errorf("rule %s supersedes unknown rule %q", r.ID, s)
+			}
+			got[r.ID+">"+s] = true
+		}
+	}
+	for _, want := range []string{"port-range>schema", "security-unknown>schema", "transport-removed>schema", "reality-settings>schema"} {
+		if !got[want] {
+			t.Errorf("missing %s", want)
+		}
+	}
+}

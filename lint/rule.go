@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ const (
 	TargetSeed Target = "seed"
 )
 
-// ParseTarget reads a --target value.
+// ParseTarget reads a target's name; an unknown one is an *UnknownError.
 func ParseTarget(s string) (Target, error) {
 	switch strings.ToLower(s) {
 	case "", "xray", "current", "xray-core", "v26.3.27":
@@ -29,7 +28,7 @@ func ParseTarget(s string) (Target, error) {
 	case "seed", "legacy", "manual":
 		return TargetSeed, nil
 	}
-	return "", fmt.Errorf("lint: unknown target %q: want xray (current Xray-core) or seed (the seed manual)", s)
+	return "", &UnknownError{What: "target", Value: s, Want: "xray (current Xray-core) or seed (the seed manual)"}
 }
 
 // RuleMeta describes a rule: its stable id, default severity, what it
@@ -40,10 +39,15 @@ type RuleMeta struct {
 	Summary  string
 	Help     string
 	Versions string
+	// Supersedes lists rules whose findings on a value this rule's finding
+	// on the same value replaces: a specific rule ("port is the string
+	// \"443\"") explains better what the schema only calls a wrong type.
+	Supersedes []string
 }
 
-// rule is one check. Rules never compute positions: they name a pointer
-// and the engine finds it in the document.
+// rule is one check. Rules never compute positions: they start a finding
+// on the node or member they hold (see finding) and the position comes
+// from there.
 type rule interface {
 	meta() RuleMeta
 	check(c *checkContext)
@@ -56,6 +60,7 @@ func allRules() []rule {
 		ruleSchema{},
 		ruleUnknownKey{},
 		ruleKeyCase{},
+		ruleNullValue{},
 		ruleDuplicateKey{},
 		ruleRemovedKey{},
 		ruleIDInvalid{},
@@ -96,35 +101,31 @@ func Rules() []RuleMeta {
 
 // outboundView is one outbound found in the document.
 type outboundView struct {
-	ptr      string
-	node     *schema.Node
+	place
 	protocol string // lower-cased
 	tag      string
-	stream   *schema.Node
-	streamP  string
+	stream   place // streamSettings, when it is an object
 }
 
 // serverView is one VMess server: a vnext element, or the settings object
 // itself in the flat form.
 type serverView struct {
-	ptr  string
-	node *schema.Node
+	place
 	flat bool
 	ob   *outboundView // nil for a bare settings document
 }
 
 // userView is one VMess user: a users element, or the flat settings.
 type userView struct {
-	ptr    string
-	node   *schema.Node
+	place
 	server *serverView
 }
 
-// settingsView is one VMess settings object.
+// settingsView is one VMess settings object. Its node is nil when the
+// outbound has none.
 type settingsView struct {
-	ptr  string
-	node *schema.Node // nil when the outbound has no settings
-	ob   *outboundView
+	place
+	ob *outboundView
 }
 
 // checkContext is what a rule sees.
@@ -142,23 +143,29 @@ type checkContext struct {
 	users     []*userView
 
 	mask func(string) string
-	// report records a finding; at, when set, is the node to point at
-	// (for a value the pointer cannot tell apart, e.g. an earlier
-	// duplicate key).
-	report func(rule string, ptr string, atKey bool, at *schema.Node, sev Severity, msg, hint string)
-	cur    RuleMeta
+	cur  RuleMeta // the running rule
+
+	out []Diagnostic
+	// superseded holds the rule and pointer of findings that a finding of
+	// a superseding rule replaces.
+	superseded map[ruleAt]bool
 }
 
-// reportf records a finding of the running rule at ptr. atKey puts it on
-// the key rather than the value.
-func (c *checkContext) reportf(ptr string, atKey bool, hint string, format string, args ...any) {
-	c.report(c.cur.ID, ptr, atKey, nil, c.cur.Severity, fmt.Sprintf(format, args...), hint)
-}
+// ruleAt names one rule's findings on one value.
+type ruleAt struct{ rule, ptr string }
 
-// reportSev is reportf with an explicit severity (for rules whose weight
-// depends on the target or the date).
-func (c *checkContext) reportSev(sev Severity, ptr string, atKey bool, hint string, format string, args ...any) {
-	c.report(c.cur.ID, ptr, atKey, nil, sev, fmt.Sprintf(format, args...), hint)
+// record keeps a finished finding and notes what it supersedes.
+func (c *checkContext) record(f *finding) {
+	c.out = append(c.out, f.d)
+	if f.anchor != onValue {
+		return
+	}
+	for _, r := range c.cur.Supersedes {
+		if c.superseded == nil {
+			c.superseded = make(map[ruleAt]bool)
+		}
+		c.superseded[ruleAt{r, f.d.Pointer}] = true
+	}
 }
 
 func str(n *schema.Node) (string, bool) {
@@ -168,10 +175,25 @@ func str(n *schema.Node) (string, bool) {
 	return n.Text, true
 }
 
+// present returns n's member key as Xray reads it (matched
+// case-insensitively, the last match wins, null as if absent: see
+// schema.Node.Present), or nil when n is not an object or has no such key.
+func present(n *schema.Node, key string) *schema.Member {
+	return n.Present(key)
+}
+
+// get is present's value, or nil.
+func get(n *schema.Node, key string) *schema.Node {
+	if m := n.Present(key); m != nil {
+		return m.Value
+	}
+	return nil
+}
+
 // strMember returns n's member key and its string value; ok is false when
 // the key is missing or its value is not a string.
 func strMember(n *schema.Node, key string) (m *schema.Member, s string, ok bool) {
-	if m = n.Member(key); m == nil {
+	if m = present(n, key); m == nil {
 		return nil, "", false
 	}
 	s, ok = str(m.Value)
@@ -180,107 +202,96 @@ func strMember(n *schema.Node, key string) (m *schema.Member, s string, ok bool)
 
 // buildViews finds outbounds, VMess settings, servers and users.
 func (c *checkContext) buildViews() {
-	root := c.doc.Root
+	root := place{node: c.doc.Root}
 	switch c.kind {
 	case schema.ConfigKind, schema.UnknownKind:
-		obs := root.Get("outbounds")
-		if obs == nil || obs.Kind != schema.Array {
+		obs := root.member("outbounds")
+		if obs.node == nil || obs.node.Kind != schema.Array {
 			return
 		}
-		m := root.Member("outbounds")
-		for i, it := range obs.Items {
-			c.addOutbound(schema.Index("/"+schema.EscapePointer(m.Key), i), it)
+		for i, it := range obs.node.Items {
+			c.addOutbound(place{ptr: schema.Index(obs.ptr, i), node: it})
 		}
 	case schema.OutboundListKind:
-		for i, it := range root.Items {
-			c.addOutbound(schema.Index("", i), it)
+		for i, it := range root.node.Items {
+			c.addOutbound(place{ptr: schema.Index("", i), node: it})
 		}
 	case schema.OutboundKind:
-		c.addOutbound("", root)
+		c.addOutbound(root)
 	case schema.SettingsKind:
-		c.addSettings(&settingsView{ptr: "", node: root})
+		c.addSettings(&settingsView{place: root})
 	}
 }
 
-// eachHTTPTransport calls fn with the key, pointer and object of every
-// settings object of an HTTP-based transport (WebSocket, HTTPUpgrade, XHTTP
-// and its old name SplitHTTP, which share path, host and headers) in every
-// outbound's streamSettings.
-func (c *checkContext) eachHTTPTransport(fn func(key, ptr string, st *schema.Node)) {
+// httpTransportKeys are the settings of the HTTP-based transports
+// (WebSocket, HTTPUpgrade, XHTTP and its old name SplitHTTP), which share
+// path, host and headers.
+var httpTransportKeys = [...]string{"wsSettings", "httpupgradeSettings", "xhttpSettings", "splithttpSettings"}
+
+// eachHTTPTransport calls fn with the key and place of every settings
+// object of an HTTP-based transport in every outbound's streamSettings.
+func (c *checkContext) eachHTTPTransport(fn func(key string, st place)) {
 	for _, ob := range c.outbounds {
-		if ob.stream == nil {
+		if !ob.stream.object() {
 			continue
 		}
-		for _, key := range []string{"wsSettings", "httpupgradeSettings", "xhttpSettings", "splithttpSettings"} {
-			// Member first: most outbounds have none of these, and an
-			// absent key needs no pointer.
-			if m := ob.stream.Member(key); m != nil && m.Value.Kind == schema.Object {
-				fn(key, schema.Child(ob.streamP, m.Key), m.Value)
+		for _, key := range httpTransportKeys {
+			if st := ob.stream.member(key); st.object() {
+				fn(key, st)
 			}
 		}
 	}
 }
 
-func childPtr(n *schema.Node, ptr, key string) (string, *schema.Node) {
-	m := n.Member(key)
-	if m == nil {
-		return schema.Child(ptr, key), nil
-	}
-	return schema.Child(ptr, m.Key), m.Value
-}
-
-func (c *checkContext) addOutbound(ptr string, n *schema.Node) {
-	if n == nil || n.Kind != schema.Object {
+func (c *checkContext) addOutbound(p place) {
+	if !p.object() {
 		return
 	}
-	ob := &outboundView{ptr: ptr, node: n}
-	if p, ok := str(n.Get("protocol")); ok {
-		ob.protocol = strings.ToLower(p)
+	ob := &outboundView{place: p}
+	if s, ok := str(get(p.node, "protocol")); ok {
+		ob.protocol = strings.ToLower(s)
 	}
-	ob.tag, _ = str(n.Get("tag"))
-	ob.streamP, ob.stream = childPtr(n, ptr, "streamSettings")
-	if ob.stream != nil && ob.stream.Kind != schema.Object {
-		ob.stream = nil
+	ob.tag, _ = str(get(p.node, "tag"))
+	if st := p.member("streamSettings"); st.object() {
+		ob.stream = st
 	}
 	c.outbounds = append(c.outbounds, ob)
 	if ob.protocol == "vmess" {
-		sp, s := childPtr(n, ptr, "settings")
-		c.addSettings(&settingsView{ptr: sp, node: s, ob: ob})
+		c.addSettings(&settingsView{place: p.member("settings"), ob: ob})
 	}
 }
 
 func (c *checkContext) addSettings(sv *settingsView) {
 	c.settings = append(c.settings, sv)
-	s := sv.node
-	if s == nil || s.Kind != schema.Object {
+	if !sv.object() {
 		return
 	}
-	if s.Get("address") != nil {
+	if get(sv.node, "address") != nil {
 		// Flat form: Xray ignores vnext when address is present.
-		srv := &serverView{ptr: sv.ptr, node: s, flat: true, ob: sv.ob}
+		srv := &serverView{place: sv.place, flat: true, ob: sv.ob}
 		c.servers = append(c.servers, srv)
-		c.users = append(c.users, &userView{ptr: sv.ptr, node: s, server: srv})
+		c.users = append(c.users, &userView{place: sv.place, server: srv})
 		return
 	}
-	vp, vnext := childPtr(s, sv.ptr, "vnext")
-	if vnext == nil || vnext.Kind != schema.Array {
+	vnext := sv.member("vnext")
+	if vnext.node == nil || vnext.node.Kind != schema.Array {
 		return
 	}
-	for i, it := range vnext.Items {
+	for i, it := range vnext.node.Items {
 		if it.Kind != schema.Object {
 			continue
 		}
-		srv := &serverView{ptr: schema.Index(vp, i), node: it, ob: sv.ob}
+		srv := &serverView{place: place{ptr: schema.Index(vnext.ptr, i), node: it}, ob: sv.ob}
 		c.servers = append(c.servers, srv)
-		up, users := childPtr(it, srv.ptr, "users")
-		if users == nil || users.Kind != schema.Array {
+		users := srv.member("users")
+		if users.node == nil || users.node.Kind != schema.Array {
 			continue
 		}
-		for j, u := range users.Items {
+		for j, u := range users.node.Items {
 			if u.Kind != schema.Object {
 				continue
 			}
-			c.users = append(c.users, &userView{ptr: schema.Index(up, j), node: u, server: srv})
+			c.users = append(c.users, &userView{place: place{ptr: schema.Index(users.ptr, j), node: u}, server: srv})
 		}
 	}
 }
@@ -288,10 +299,10 @@ func (c *checkContext) addSettings(sv *settingsView) {
 // streamSecurity returns the lower-cased stream security of an outbound
 // ("" when none).
 func (ob *outboundView) streamSecurity() string {
-	if ob == nil || ob.stream == nil {
+	if ob == nil || ob.stream.node == nil {
 		return ""
 	}
-	s, _ := str(ob.stream.Get("security"))
+	s, _ := str(get(ob.stream.node, "security"))
 	s = strings.ToLower(s)
 	if s == "none" {
 		return ""
@@ -301,10 +312,10 @@ func (ob *outboundView) streamSecurity() string {
 
 // network returns the lower-cased network of an outbound ("raw" default).
 func (ob *outboundView) network() string {
-	if ob == nil || ob.stream == nil {
+	if ob == nil || ob.stream.node == nil {
 		return "raw"
 	}
-	s, _ := str(ob.stream.Get("network"))
+	s, _ := str(get(ob.stream.node, "network"))
 	s = strings.ToLower(s)
 	switch s {
 	case "", "tcp":

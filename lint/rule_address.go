@@ -23,22 +23,22 @@ func (ruleAddressFormat) meta() RuleMeta {
 
 func (ruleAddressFormat) check(c *checkContext) {
 	for _, s := range c.servers {
-		m := s.node.Member("address")
+		m := present(s.node, "address")
 		if m == nil {
-			c.reportf(s.ptr+"/address", false, "add the server's `address`", "server has no `address`; Xray refuses it (\"address\" is not set)")
+			c.atMissing(s.place, "address").hint("add the server's `address`").
+				report("server has no `address`; Xray refuses it (\"address\" is not set)")
 			continue
 		}
 		a, ok := str(m.Value)
 		if !ok {
 			continue // schema reports the type
 		}
-		ptr := s.ptr + "/" + m.Key
 		if why, fix := badAddress(a); why != "" {
 			hint := "write only the host name or IP"
 			if fix != "" {
 				hint = "write `" + fix + "`"
 			}
-			c.reportf(ptr, false, hint, "address %q %s", a, why)
+			c.atValue(s.ptr, m).hint(hint).reportf("address %q %s", a, why)
 		}
 	}
 }

@@ -22,7 +22,7 @@ func (ruleAlterID) meta() RuleMeta {
 
 func (ruleAlterID) check(c *checkContext) {
 	for _, u := range c.users {
-		m := u.node.Member("alterId")
+		m := present(u.node, "alterId")
 		if m == nil {
 			continue
 		}
@@ -35,12 +35,13 @@ func (ruleAlterID) check(c *checkContext) {
 		if !ok || v <= 0 {
 			continue
 		}
-		ptr := u.ptr + "/" + m.Key
+		at := c.atValue(u.ptr, m)
 		if c.target == TargetSeed {
-			c.reportf(ptr, false, "set alterId to 0 to use VMessAEAD", "alterId %d selects legacy MD5 authentication; the seed manual recommends 0 (VMessAEAD)", v)
+			at.hint("set alterId to 0 to use VMessAEAD").
+				reportf("alterId %d selects legacy MD5 authentication; the seed manual recommends 0 (VMessAEAD)", v)
 			continue
 		}
-		c.reportf(ptr, false, "remove alterId (or set it to 0) and make sure the server speaks VMessAEAD",
-			"alterId %d asks for legacy MD5 authentication, which current Xray no longer speaks; Xray ignores it and uses AEAD", v)
+		at.hint("remove alterId (or set it to 0) and make sure the server speaks VMessAEAD").
+			reportf("alterId %d asks for legacy MD5 authentication, which current Xray no longer speaks; Xray ignores it and uses AEAD", v)
 	}
 }

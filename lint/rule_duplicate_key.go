@@ -21,6 +21,7 @@ func (ruleDuplicateKey) check(c *checkContext) {
 		if f.Kind != schema.DuplicateKey {
 			continue
 		}
-		c.reportf(f.Pointer, true, "remove one of the two", "key `%s` repeats `%s` earlier in this object; Xray uses this value and ignores the earlier one", f.Key, f.Canonical)
+		c.atFindingKey(f).hint("remove one of the two").
+			reportf("key `%s` repeats `%s` earlier in this object; Xray uses this value and ignores the earlier one", f.Key, f.Canonical)
 	}
 }

@@ -1,10 +1,6 @@
 package lint
 
-import (
-	"strings"
-
-	"github.com/xvmtools/xvm/schema"
-)
+import "strings"
 
 // ruleHostHeader reports a Host inside transport `headers`. Xray refuses it
 // for HTTPUpgrade and XHTTP and, for WebSocket, moves it into `host` with a
@@ -22,21 +18,22 @@ func (ruleHostHeader) meta() RuleMeta {
 }
 
 func (ruleHostHeader) check(c *checkContext) {
-	c.eachHTTPTransport(func(key, p string, st *schema.Node) {
-		hp, h := childPtr(st, p, "headers")
-		if h == nil || h.Kind != schema.Object {
+	c.eachHTTPTransport(func(key string, st place) {
+		h := st.member("headers")
+		if !h.object() {
 			return
 		}
-		for _, m := range h.Members {
+		for i := range h.node.Members {
+			m := &h.node.Members[i]
 			if !strings.EqualFold(m.Key, "host") {
 				continue
 			}
-			ptr := schema.Child(hp, m.Key)
 			if key == "wsSettings" {
-				c.reportSev(Warning, ptr, true, "move it to wsSettings.host", "a Host header in wsSettings.headers is deprecated; Xray moves it to `host`")
+				c.atKey(h.ptr, m).severity(Warning).hint("move it to wsSettings.host").
+					report("a Host header in wsSettings.headers is deprecated; Xray moves it to `host`")
 				continue
 			}
-			c.reportf(ptr, true, "move it to "+key+".host", "%s.headers must not contain Host; Xray refuses it", key)
+			c.atKey(h.ptr, m).hint("move it to "+key+".host").reportf("%s.headers must not contain Host; Xray refuses it", key)
 		}
 	})
 }
@@ -57,14 +54,14 @@ func (ruleProxyConflict) meta() RuleMeta {
 
 func (ruleProxyConflict) check(c *checkContext) {
 	for _, ob := range c.outbounds {
-		_, ps := childPtr(ob.node, ob.ptr, "proxySettings")
-		tag, _ := str(ps.Get("tag"))
-		if tag == "" || ob.stream == nil {
+		tag, _ := str(get(ob.member("proxySettings").node, "tag"))
+		if tag == "" || ob.stream.node == nil {
 			continue
 		}
-		sp, so := childPtr(ob.stream, ob.streamP, "sockopt")
-		if m, d, _ := strMember(so, "dialerProxy"); d != "" {
-			c.reportf(sp+"/"+m.Key, true, "remove dialerProxy or proxySettings", "sockopt.dialerProxy conflicts with proxySettings.tag %q; Xray refuses both together", tag)
+		so := ob.stream.member("sockopt")
+		if m, d, _ := strMember(so.node, "dialerProxy"); d != "" {
+			c.atKey(so.ptr, m).hint("remove dialerProxy or proxySettings").
+				reportf("sockopt.dialerProxy conflicts with proxySettings.tag %q; Xray refuses both together", tag)
 		}
 	}
 }

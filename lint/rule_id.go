@@ -24,9 +24,9 @@ func (ruleIDInvalid) meta() RuleMeta {
 
 func (ruleIDInvalid) check(c *checkContext) {
 	for _, u := range c.users {
-		m := u.node.Member("id")
+		m := present(u.node, "id")
 		if m == nil {
-			c.reportf(u.ptr+"/id", false, "add an `id` (a UUID)", "user has no `id`; Xray refuses an empty id")
+			c.atMissing(u.place, "id").hint("add an `id` (a UUID)").report("user has no `id`; Xray refuses an empty id")
 			continue
 		}
 		id, ok := str(m.Value)
@@ -34,7 +34,8 @@ func (ruleIDInvalid) check(c *checkContext) {
 			continue // schema reports the type
 		}
 		if _, _, err := xrayID(id); err != nil {
-			c.reportf(u.ptr+"/"+m.Key, false, "use a UUID (e.g. from `xray uuid`)", "id %q is refused by Xray: %s", c.mask(id), schema.IDProblem(err))
+			c.atValue(u.ptr, m).hint("use a UUID (e.g. from `xray uuid`)").
+				reportf("id %q is refused by Xray: %s", c.mask(id), schema.IDProblem(err))
 		}
 	}
 }
@@ -98,20 +99,20 @@ func (ruleIDNotUUID) check(c *checkContext) {
 		if err != nil {
 			continue
 		}
-		ptr := u.ptr + "/" + m.Key
+		at := c.atValue(u.ptr, m)
 		if mapped {
-			c.reportf(ptr, false, "write the UUID itself: "+c.mask(uid.String()),
-				"id %q is not a UUID: Xray maps this %d-byte string to the UUIDv5 %s; other clients may not", c.mask(id), utf8.RuneCountInString(id), c.mask(uid.String()))
+			at.hint("write the UUID itself: "+c.mask(uid.String())).
+				reportf("id %q is not a UUID: Xray maps this %d-byte string to the UUIDv5 %s; other clients may not", c.mask(id), utf8.RuneCountInString(id), c.mask(uid.String()))
 			continue
 		}
 		if bareHex32(id) {
 			// gofrs/uuid (sing-box) parses 32 bare hex digits too.
-			c.reportf(ptr, false, "write it as "+c.mask(uid.String()),
-				"id %q is not in canonical 8-4-4-4-12 form; Xray and sing-box read it as %s, but tools that expect the dashed form may refuse it", c.mask(id), c.mask(uid.String()))
+			at.hint("write it as "+c.mask(uid.String())).
+				reportf("id %q is not in canonical 8-4-4-4-12 form; Xray and sing-box read it as %s, but tools that expect the dashed form may refuse it", c.mask(id), c.mask(uid.String()))
 			continue
 		}
-		c.reportf(ptr, false, "write it as "+c.mask(uid.String()),
-			"id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, but sing-box does not parse this form and derives a different id from it (UUIDv5 of the string), so the same config fails there", c.mask(id), c.mask(uid.String()))
+		at.hint("write it as "+c.mask(uid.String())).
+			reportf("id %q is not in canonical 8-4-4-4-12 form; Xray reads it as %s, but sing-box does not parse this form and derives a different id from it (UUIDv5 of the string), so the same config fails there", c.mask(id), c.mask(uid.String()))
 	}
 }
 
@@ -136,8 +137,11 @@ func (ruleDuplicateID) check(c *checkContext) {
 		scope, addr, port string
 		id                vmess.ID
 	}
-	type at struct{ ptr, key string }
-	seen := make(map[serverID]at)
+	type first struct {
+		parent string
+		m      *schema.Member
+	}
+	seen := make(map[serverID]first)
 	for _, u := range c.users {
 		m, id, ok := strMember(u.node, "id")
 		if !ok {
@@ -147,9 +151,9 @@ func (ruleDuplicateID) check(c *checkContext) {
 		if err != nil {
 			continue
 		}
-		addr, _ := str(u.server.node.Get("address"))
+		addr, _ := str(get(u.server.node, "address"))
 		port := ""
-		if p := u.server.node.Get("port"); p != nil {
+		if p := get(u.server.node, "port"); p != nil {
 			port = p.Text
 		}
 		scope := ""
@@ -157,10 +161,11 @@ func (ruleDuplicateID) check(c *checkContext) {
 			scope = u.server.ob.ptr
 		}
 		key := serverID{scope, strings.ToLower(addr), port, uid}
-		if first, dup := seen[key]; dup {
-			c.reportf(u.ptr+"/"+m.Key, false, "remove the duplicate user", "id %s is already used for %s:%s at %s", c.mask(id), addr, port, first.ptr+"/"+first.key)
+		if f, dup := seen[key]; dup {
+			c.atValue(u.ptr, m).hint("remove the duplicate user").
+				reportf("id %s is already used for %s:%s at %s", c.mask(id), addr, port, schema.Child(f.parent, f.m.Key))
 			continue
 		}
-		seen[key] = at{u.ptr, m.Key}
+		seen[key] = first{u.ptr, m}
 	}
 }

@@ -13,11 +13,12 @@ type ruleReality struct{}
 
 func (ruleReality) meta() RuleMeta {
 	return RuleMeta{
-		ID:       "reality-settings",
-		Severity: Error,
-		Summary:  "REALITY client settings that Xray refuses.",
-		Help:     "A REALITY client needs `publicKey` (alias `password`: base64url, 32 bytes, from `xray x25519` on the server), an optional `shortId` of up to 16 hex digits, a `spiderX` starting with `/`, a uTLS fingerprint other than unsafe/hellogolang, and network raw, xhttp or grpc.",
-		Versions: "xray v1.8.0 and later (REALITY); checks as in v26.3.27",
+		ID:         "reality-settings",
+		Severity:   Error,
+		Summary:    "REALITY client settings that Xray refuses.",
+		Help:       "A REALITY client needs `publicKey` (alias `password`: base64url, 32 bytes, from `xray x25519` on the server), an optional `shortId` of up to 16 hex digits, a `spiderX` starting with `/`, a uTLS fingerprint other than unsafe/hellogolang, and network raw, xhttp or grpc.",
+		Versions:   "xray v1.8.0 and later (REALITY); checks as in v26.3.27",
+		Supersedes: []string{"schema"},
 	}
 }
 
@@ -26,47 +27,65 @@ func (ruleReality) check(c *checkContext) {
 		if ob.streamSecurity() != "reality" {
 			continue
 		}
-		rp, r := childPtr(ob.stream, ob.streamP, "realitySettings")
+		r := ob.stream.member("realitySettings")
 		switch ob.network() {
 		case "raw", "xhttp", "splithttp", "grpc":
 		default:
-			if m := ob.stream.Member("network"); m != nil {
-				c.reportf(ob.streamP+"/"+m.Key, false, "use network raw, xhttp or grpc", "REALITY only supports the raw, xhttp and grpc transports")
+			if m := present(ob.stream.node, "network"); m != nil {
+				c.atValue(ob.stream.ptr, m).hint("use network raw, xhttp or grpc").
+					report("REALITY only supports the raw, xhttp and grpc transports")
 			}
 		}
-		if r == nil || r.Kind != schema.Object {
-			c.reportf(rp, false, "add realitySettings with serverName and publicKey", "security is `reality` but realitySettings are missing; Xray refuses it")
+		if !r.object() {
+			at := c.atMissing(ob.stream, "realitySettings")
+			if r.node != nil {
+				at = c.atPlace(r)
+			}
+			at.hint("add realitySettings with serverName and publicKey").
+				report("security is `reality` but realitySettings are missing; Xray refuses it")
 			continue
 		}
-		key, keyPtr := "", ""
+		var key *schema.Member
 		for _, k := range []string{"publicKey", "password"} {
-			if m, s, ok := strMember(r, k); ok && s != "" {
-				key, keyPtr = s, rp+"/"+m.Key
+			if m, s, ok := strMember(r.node, k); ok && s != "" {
+				key = m
 			}
 		}
-		if key == "" {
-			c.reportf(rp+"/publicKey", false, "set `publicKey` to the server's x25519 public key (base64url)", "REALITY needs `publicKey` (or `password`); Xray refuses an empty one")
-		} else if err := schema.CheckRealityPublicKey(key); err != nil {
-			c.reportf(keyPtr, false, "copy the public key printed by `xray x25519` on the server", "REALITY public key %v; Xray refuses it", err)
+		switch {
+		case key == nil:
+			at := c.atMissing(r, "publicKey")
+			if m := present(r.node, "publicKey"); m != nil {
+				at = c.atValue(r.ptr, m) // there, but empty
+			}
+			at.hint("set `publicKey` to the server's x25519 public key (base64url)").
+				report("REALITY needs `publicKey` (or `password`); Xray refuses an empty one")
+		default:
+			if err := schema.CheckRealityPublicKey(key.Value.Text); err != nil {
+				c.atValue(r.ptr, key).hint("copy the public key printed by `xray x25519` on the server").
+					reportf("REALITY public key %v; Xray refuses it", err)
+			}
 		}
-		if m, s, ok := strMember(r, "shortId"); ok {
+		if m, s, ok := strMember(r.node, "shortId"); ok {
 			if err := schema.CheckShortID(s); err != nil {
-				c.reportf(rp+"/"+m.Key, false, "use an even number of hex digits (0-9, a-f), at most 16", "shortId %q %v; Xray refuses it", s, err)
+				c.atValue(r.ptr, m).hint("use an even number of hex digits (0-9, a-f), at most 16").
+					reportf("shortId %q %v; Xray refuses it", s, err)
 			}
 		}
-		if m, s, ok := strMember(r, "mldsa65Verify"); ok {
+		if m, s, ok := strMember(r.node, "mldsa65Verify"); ok {
 			if err := schema.CheckMldsa65Verify(s); err != nil {
-				c.reportf(rp+"/"+m.Key, false, "copy the ML-DSA-65 verify key printed by `xray mldsa65` on the server, or remove it", "mldsa65Verify %v; Xray refuses it", err)
+				c.atValue(r.ptr, m).hint("copy the ML-DSA-65 verify key printed by `xray mldsa65` on the server, or remove it").
+					reportf("mldsa65Verify %v; Xray refuses it", err)
 			}
 		}
-		if m, s, ok := strMember(r, "spiderX"); ok && s != "" && !strings.HasPrefix(s, "/") {
-			c.reportf(rp+"/"+m.Key, false, "write `/"+s+"`", "spiderX %q must start with `/`", s)
+		if m, s, ok := strMember(r.node, "spiderX"); ok && s != "" && !strings.HasPrefix(s, "/") {
+			c.atValue(r.ptr, m).hint("write `/"+s+"`").reportf("spiderX %q must start with `/`", s)
 		}
-		if m, s, ok := strMember(r, "fingerprint"); ok && !schema.IsRealityFingerprint(s) {
+		if m, s, ok := strMember(r.node, "fingerprint"); ok && !schema.IsRealityFingerprint(s) {
+			at := c.atValue(r.ptr, m).hint("use a browser fingerprint such as chrome")
 			if schema.IsFingerprint(s) {
-				c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q cannot be used with REALITY", s)
+				at.reportf("fingerprint %q cannot be used with REALITY", s)
 			} else {
-				c.reportf(rp+"/"+m.Key, false, "use a browser fingerprint such as chrome", "fingerprint %q is unknown to Xray; it refuses the outbound", s)
+				at.reportf("fingerprint %q is unknown to Xray; it refuses the outbound", s)
 			}
 		}
 	}

@@ -48,7 +48,7 @@ func (ruleRemovedKey) check(c *checkContext) {
 			continue
 		}
 		if why := removedKeyReason(f.Pointer, c.target); why != "" {
-			c.reportf(f.Pointer, true, "remove the key", "%s", why)
+			c.atFindingKey(f).hint("remove the key").report(why)
 		}
 	}
 }

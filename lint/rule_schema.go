@@ -59,7 +59,7 @@ func (ruleSchema) check(c *checkContext) {
 		if key != "" {
 			msg = "`" + key + "`: " + msg
 		}
-		c.report(c.cur.ID, f.Pointer, false, f.Node, c.cur.Severity, msg, hint)
+		c.atNode(f.Pointer, f.Node).hint(hint).report(msg)
 	}
 }
 

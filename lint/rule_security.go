@@ -8,11 +8,12 @@ type ruleSecurityUnknown struct{}
 
 func (ruleSecurityUnknown) meta() RuleMeta {
 	return RuleMeta{
-		ID:       "security-unknown",
-		Severity: Warning,
-		Summary:  "A VMess `security` value Xray does not know; it silently becomes `auto`.",
-		Help:     "Use one of auto, aes-128-gcm, chacha20-poly1305, none or zero (case-insensitive).",
-		Versions: "all (`zero` since Xray v1.4.0)",
+		ID:         "security-unknown",
+		Severity:   Warning,
+		Summary:    "A VMess `security` value Xray does not know; it silently becomes `auto`.",
+		Help:       "Use one of auto, aes-128-gcm, chacha20-poly1305, none or zero (case-insensitive).",
+		Versions:   "all (`zero` since Xray v1.4.0)",
+		Supersedes: []string{"schema"},
 	}
 }
 
@@ -40,7 +41,7 @@ func (ruleSecurityUnknown) check(c *checkContext) {
 		if sug := didYouMean(s, vmessSecurities()); sug != "" {
 			hint = "did you mean `" + sug + "`?"
 		}
-		c.reportf(u.ptr+"/"+m.Key, false, hint, msg, s)
+		c.atValue(u.ptr, m).hint(hint).reportf(msg, s)
 	}
 }
 
@@ -71,7 +72,7 @@ func (ruleSecurityPlaintext) check(c *checkContext) {
 		if sec := u.server.ob.streamSecurity(); sec == "tls" || sec == "reality" {
 			continue
 		}
-		c.reportf(u.ptr+"/"+m.Key, false, "use `auto`, or enable streamSettings.security `tls`",
-			"security %q without TLS or REALITY sends the proxied traffic as plaintext", s)
+		c.atValue(u.ptr, m).hint("use `auto`, or enable streamSettings.security `tls`").
+			reportf("security %q without TLS or REALITY sends the proxied traffic as plaintext", s)
 	}
 }

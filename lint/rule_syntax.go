@@ -1,5 +1,7 @@
 package lint
 
+import "github.com/xvmtools/xvm/schema"
+
 // ruleSyntax reports a document that cannot be parsed. Xray refuses it too
 // ("failed to read config file at line L char C").
 type ruleSyntax struct{}
@@ -18,6 +20,7 @@ func (ruleSyntax) check(c *checkContext) {
 	if c.parseErr == nil {
 		return
 	}
-	e := c.parseErr
-	c.report(c.cur.ID, "", false, nil, c.cur.Severity, e.Msg, "fix the syntax here; Xray refuses to load a file it cannot parse")
+	p := c.parseErr.Pos
+	c.atSpan(p, schema.Pos{Line: p.Line, Col: p.Col + 1}).
+		hint("fix the syntax here; Xray refuses to load a file it cannot parse").report(c.parseErr.Msg)
 }

@@ -29,14 +29,15 @@ func (ruleDuplicateTag) meta() RuleMeta {
 
 func (ruleDuplicateTag) check(c *checkContext) {
 	// Pointers are built only for a duplicate: most tags are unique.
-	tagPtr := func(ob *outboundView) string { return ob.ptr + "/" + ob.node.Member("tag").Key }
+	tagPtr := func(ob *outboundView) string { return schema.Child(ob.ptr, present(ob.node, "tag").Key) }
 	seen := make(map[string]*outboundView)
 	for _, ob := range c.outbounds {
 		if ob.tag == "" {
 			continue
 		}
 		if first, dup := seen[ob.tag]; dup {
-			c.reportf(tagPtr(ob), false, "rename one of them", "outbound tag %q is already used at %s; Xray fails at start-up", ob.tag, tagPtr(first))
+			c.atValue(ob.ptr, present(ob.node, "tag")).hint("rename one of them").
+				reportf("outbound tag %q is already used at %s; Xray fails at start-up", ob.tag, tagPtr(first))
 			continue
 		}
 		seen[ob.tag] = ob
@@ -44,7 +45,9 @@ func (ruleDuplicateTag) check(c *checkContext) {
 }
 
 // ruleUnknownOutboundTag reports routing rules and balancers that name an
-// outbound tag no outbound has.
+// outbound tag no outbound has. The API's tag counts as one: Xray's
+// commander registers an outbound under it (app/commander: AddHandler),
+// and routing the API inbound to it is how the stats API is set up.
 type ruleUnknownOutboundTag struct{}
 
 func (ruleUnknownOutboundTag) meta() RuleMeta {
@@ -61,7 +64,6 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 	if c.kind != schema.ConfigKind {
 		return
 	}
-	root := c.doc.Root
 	tags := make(map[string]bool)
 	var list []string
 	for _, ob := range c.outbounds {
@@ -70,28 +72,34 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 			list = append(list, ob.tag)
 		}
 	}
-	rp, routing := childPtr(root, "", "routing")
-	if routing == nil || routing.Kind != schema.Object {
+	root := place{node: c.doc.Root}
+	if t, ok := str(get(root.member("api").node, "tag")); ok && t != "" && !tags[t] {
+		tags[t] = true
+		list = append(list, t)
+	}
+	routing := root.member("routing")
+	if !routing.object() {
 		return
 	}
-	bp, bs := childPtr(routing, rp, "balancers")
-	if bs != nil && bs.Kind == schema.Array {
-		for i, b := range bs.Items {
+	bs := routing.member("balancers")
+	if bs.node != nil && bs.node.Kind == schema.Array {
+		for i, b := range bs.node.Items {
 			if m, t, ok := strMember(b, "fallbackTag"); ok && t != "" && !tags[t] {
-				c.reportf(schema.Index(bp, i)+"/"+m.Key, false, hintTag(t, list), "balancer fallbackTag %q names no outbound", t)
+				c.atValue(schema.Index(bs.ptr, i), m).hint(hintTag(t, list)).reportf("balancer fallbackTag %q names no outbound", t)
 			}
 		}
 	}
-	rsP, rules := childPtr(routing, rp, "rules")
-	if rules == nil || rules.Kind != schema.Array {
+	rules := routing.member("rules")
+	if rules.node == nil || rules.node.Kind != schema.Array {
 		return
 	}
-	for i, r := range rules.Items {
+	for i, r := range rules.node.Items {
 		m, t, ok := strMember(r, "outboundTag")
 		if !ok || t == "" || tags[t] {
 			continue
 		}
-		c.reportf(schema.Index(rsP, i)+"/"+m.Key, false, hintTag(t, list), "routing rule sends traffic to outbound tag %q, which no outbound has", t)
+		c.atValue(schema.Index(rules.ptr, i), m).hint(hintTag(t, list)).
+			reportf("routing rule sends traffic to outbound tag %q, which no outbound has", t)
 	}
 }
 

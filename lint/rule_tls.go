@@ -11,31 +11,24 @@ import (
 // allowInsecure: true (infra/conf/transport_internet.go).
 func allowInsecureCutoff() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
 
-// tlsSettingsOf returns every tlsSettings object of an outbound, with its
-// pointer (including xhttp downloadSettings).
-func tlsSettingsOf(ob *outboundView) (ptrs []string, nodes []*schema.Node) {
-	if ob.stream == nil {
-		return nil, nil
-	}
-	var walk func(ptr string, st *schema.Node, depth int)
-	walk = func(ptr string, st *schema.Node, depth int) {
-		if st == nil || st.Kind != schema.Object || depth > 4 {
+// tlsSettingsOf returns every tlsSettings object of an outbound (including
+// those of xhttp downloadSettings).
+func tlsSettingsOf(ob *outboundView) []place {
+	var out []place
+	var walk func(st place, depth int)
+	walk = func(st place, depth int) {
+		if !st.object() || depth > 4 {
 			return
 		}
-		// Member first: an absent key needs no pointer.
-		if m := st.Member("tlsSettings"); m != nil && m.Value.Kind == schema.Object {
-			ptrs, nodes = append(ptrs, schema.Child(ptr, m.Key)), append(nodes, m.Value)
+		if t := st.member("tlsSettings"); t.object() {
+			out = append(out, t)
 		}
 		for _, key := range []string{"xhttpSettings", "splithttpSettings"} {
-			if m := st.Member(key); m != nil {
-				if d := m.Value.Member("downloadSettings"); d != nil {
-					walk(schema.Child(schema.Child(ptr, m.Key), d.Key), d.Value, depth+1)
-				}
-			}
+			walk(st.member(key).member("downloadSettings"), depth+1)
 		}
 	}
-	walk(ob.streamP, ob.stream, 0)
-	return ptrs, nodes
+	walk(ob.stream, 0)
+	return out
 }
 
 // ruleAllowInsecure reports tlsSettings.allowInsecure: true. Xray
@@ -53,18 +46,18 @@ func (ruleAllowInsecure) meta() RuleMeta {
 }
 
 func (ruleAllowInsecure) check(c *checkContext) {
-	c.eachTLSMember("allowInsecure", func(ptr string, v *schema.Node) {
-		if v.Kind != schema.Bool || v.Text != "true" {
+	c.eachTLSMember("allowInsecure", func(tls string, m *schema.Member) {
+		if m.Value.Kind != schema.Bool || m.Value.Text != "true" {
 			return
 		}
-		hint := "remove it and set `pinnedPeerCertSha256` to the server certificate's SHA-256"
+		at := c.atKey(tls, m).hint("remove it and set `pinnedPeerCertSha256` to the server certificate's SHA-256")
 		switch {
 		case c.target == TargetSeed:
-			c.reportSev(Warning, ptr, true, hint, "`allowInsecure: true` disables certificate verification; current Xray refuses it")
+			at.severity(Warning).report("`allowInsecure: true` disables certificate verification; current Xray refuses it")
 		case !c.now.Before(allowInsecureCutoff()):
-			c.reportf(ptr, true, hint, "`allowInsecure` was removed: current Xray refuses it since 2026-06-01 (use `pinnedPeerCertSha256`)")
+			at.report("`allowInsecure` was removed: current Xray refuses it since 2026-06-01 (use `pinnedPeerCertSha256`)")
 		default:
-			c.reportSev(Warning, ptr, true, hint, "`allowInsecure` disables certificate verification; current Xray refuses it from 2026-06-01")
+			at.severity(Warning).report("`allowInsecure` disables certificate verification; current Xray refuses it from 2026-06-01")
 		}
 	})
 }
@@ -90,21 +83,18 @@ func (ruleTLSIPWithoutSNI) check(c *checkContext) {
 		if ob == nil || ob.streamSecurity() != "tls" {
 			continue
 		}
-		addr, ok := str(s.node.Get("address"))
-		if !ok {
+		m, addr, ok := strMember(s.node, "address")
+		if !ok || !isIPLiteral(addr) {
 			continue
 		}
-		if !isIPLiteral(addr) {
-			continue
-		}
-		_, t := childPtr(ob.stream, ob.streamP, "tlsSettings")
-		sni, _ := str(t.Get("serverName"))
-		pinned, _ := str(t.Get("pinnedPeerCertSha256"))
+		t := ob.stream.member("tlsSettings").node
+		sni, _ := str(get(t, "serverName"))
+		pinned, _ := str(get(t, "pinnedPeerCertSha256"))
 		if sni != "" || pinned != "" {
 			continue
 		}
-		c.reportf(s.ptr+"/"+s.node.Member("address").Key, false, "set streamSettings.tlsSettings.serverName to the certificate's host name",
-			"TLS to the IP address %s without `serverName`: no SNI is sent and the certificate must name the IP", addr)
+		c.atValue(s.ptr, m).hint("set streamSettings.tlsSettings.serverName to the certificate's host name").
+			reportf("TLS to the IP address %s without `serverName`: no SNI is sent and the certificate must name the IP", addr)
 	}
 }
 
@@ -123,24 +113,24 @@ func (rulePinnedPeerCert) meta() RuleMeta {
 }
 
 func (rulePinnedPeerCert) check(c *checkContext) {
-	c.eachTLSMember("pinnedPeerCertSha256", func(ptr string, v *schema.Node) {
-		if s, ok := str(v); ok && s != "" {
+	c.eachTLSMember("pinnedPeerCertSha256", func(tls string, m *schema.Member) {
+		if s, ok := str(m.Value); ok && s != "" {
 			if err := schema.CheckPinnedPeerCertSHA256(s); err != nil {
-				c.reportf(ptr, false, "use 64 hex digits per certificate, e.g. from `xray tls certChainHash`",
-					"pinnedPeerCertSha256 %v; Xray refuses it", err)
+				c.atValue(tls, m).hint("use 64 hex digits per certificate, e.g. from `xray tls certChainHash`").
+					reportf("pinnedPeerCertSha256 %v; Xray refuses it", err)
 			}
 		}
 	})
 }
 
-// eachTLSMember calls fn with the pointer and value of key in every
-// tlsSettings object of every outbound (XHTTP downloadSettings included).
-func (c *checkContext) eachTLSMember(key string, fn func(ptr string, v *schema.Node)) {
+// eachTLSMember calls fn with the pointer of the tlsSettings object and
+// the member key of every tlsSettings object of every outbound that has
+// it (XHTTP downloadSettings included).
+func (c *checkContext) eachTLSMember(key string, fn func(tls string, m *schema.Member)) {
 	for _, ob := range c.outbounds {
-		ptrs, nodes := tlsSettingsOf(ob)
-		for i, t := range nodes {
-			if m := t.Member(key); m != nil {
-				fn(ptrs[i]+"/"+m.Key, m.Value)
+		for _, t := range tlsSettingsOf(ob) {
+			if m := present(t.node, key); m != nil {
+				fn(t.ptr, m)
 			}
 		}
 	}
@@ -162,7 +152,8 @@ func (ruleALPNFromMitm) meta() RuleMeta {
 }
 
 func (ruleALPNFromMitm) check(c *checkContext) {
-	c.eachTLSMember("alpn", func(ptr string, v *schema.Node) {
+	c.eachTLSMember("alpn", func(tls string, m *schema.Member) {
+		v := m.Value
 		var protos []string
 		switch v.Kind {
 		case schema.String:
@@ -176,7 +167,7 @@ func (ruleALPNFromMitm) check(c *checkContext) {
 			}
 		}
 		if err := schema.CheckALPN(protos); err != nil {
-			c.reportf(ptr, false, "keep fromMitm alone, or drop it", "alpn %v; Xray refuses it", err)
+			c.atValue(tls, m).hint("keep fromMitm alone, or drop it").reportf("alpn %v; Xray refuses it", err)
 		}
 	})
 }

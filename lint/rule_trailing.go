@@ -18,11 +18,10 @@ func (ruleTrailingContent) meta() RuleMeta {
 }
 
 func (ruleTrailingContent) check(c *checkContext) {
-	if c.doc.Root == nil || !c.doc.Trailing.IsValid() {
-		return
+	if c.doc.Root == nil || !c.doc.Trailing.IsValid() || scalarRoot(c.doc.Root) {
+		return // a bare value is an error of its own (document-kind)
 	}
 	p := c.doc.Trailing
-	at := &schema.Node{Pos: p, End: schema.Pos{Line: p.Line, Col: p.Col + 1}}
-	c.report(c.cur.ID, "", false, at, c.cur.Severity,
-		"text after the end of the JSON document is ignored by Xray", "remove it, or merge it into the document")
+	c.atSpan(p, schema.Pos{Line: p.Line, Col: p.Col + 1}).hint("remove it, or merge it into the document").
+		report("text after the end of the JSON document is ignored by Xray")
 }

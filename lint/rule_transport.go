@@ -1,10 +1,6 @@
 package lint
 
-import (
-	"strings"
-
-	"github.com/xvmtools/xvm/schema"
-)
+import "strings"
 
 // ruleTransportRemoved reports transports current Xray removed: h2/h3/http
 // and quic (migrated to XHTTP) and domainsocket.
@@ -12,20 +8,18 @@ type ruleTransportRemoved struct{}
 
 func (ruleTransportRemoved) meta() RuleMeta {
 	return RuleMeta{
-		ID:       "transport-removed",
-		Severity: Error,
-		Summary:  "A transport current Xray removed (h2/http, quic, domainsocket).",
-		Help:     "Use `xhttp` (stream-one mode covers what h2 and quic did), or `raw`/`ws`/`grpc`. Both ends must change.",
-		Versions: "xray v26.3.27 refuses h2/h3/http, quic and domainsocket; seed: they still existed (warning)",
+		ID:         "transport-removed",
+		Severity:   Error,
+		Summary:    "A transport current Xray removed (h2/http, quic, domainsocket).",
+		Help:       "Use `xhttp` (stream-one mode covers what h2 and quic did), or `raw`/`ws`/`grpc`. Both ends must change.",
+		Versions:   "xray v26.3.27 refuses h2/h3/http, quic and domainsocket; seed: they still existed (warning)",
+		Supersedes: []string{"schema"},
 	}
 }
 
 func (ruleTransportRemoved) check(c *checkContext) {
 	for _, ob := range c.outbounds {
-		if ob.stream == nil {
-			continue
-		}
-		m, n, ok := strMember(ob.stream, "network")
+		m, n, ok := strMember(ob.stream.node, "network")
 		if !ok {
 			continue
 		}
@@ -40,12 +34,12 @@ func (ruleTransportRemoved) check(c *checkContext) {
 		default:
 			continue
 		}
-		ptr := ob.streamP + "/" + m.Key
 		if c.target == TargetSeed {
-			c.reportSev(Warning, ptr, false, "move to `xhttp` before upgrading Xray", "network %q: %s in current Xray", n, why)
+			c.atValue(ob.stream.ptr, m).severity(Warning).hint("move to `xhttp` before upgrading Xray").
+				reportf("network %q: %s in current Xray", n, why)
 			continue
 		}
-		c.reportf(ptr, false, "use network `xhttp` (both ends)", "network %q is refused by current Xray: %s", n, why)
+		c.atValue(ob.stream.ptr, m).hint("use network `xhttp` (both ends)").reportf("network %q is refused by current Xray: %s", n, why)
 	}
 }
 
@@ -64,12 +58,12 @@ func (rulePathSlash) meta() RuleMeta {
 }
 
 func (rulePathSlash) check(c *checkContext) {
-	c.eachHTTPTransport(func(key, p string, st *schema.Node) {
-		m, path, ok := strMember(st, "path")
+	c.eachHTTPTransport(func(key string, st place) {
+		m, path, ok := strMember(st.node, "path")
 		if !ok || path == "" || strings.HasPrefix(path, "/") {
 			return
 		}
-		c.reportf(p+"/"+m.Key, false, "write `/"+path+"`", "%s path %q does not start with `/`", key, path)
+		c.atValue(st.ptr, m).hint("write `/"+path+"`").reportf("%s path %q does not start with `/`", key, path)
 	})
 }
 
@@ -96,6 +90,6 @@ func (ruleSendThrough) check(c *checkContext) {
 		if isIPLiteral(s) || s == "origin" || s == "srcip" {
 			continue
 		}
-		c.reportf(ob.ptr+"/"+m.Key, false, "use a local IP address, `origin` or `srcip`", "sendThrough %q is not an IP address; Xray refuses it", s)
+		c.atValue(ob.ptr, m).hint("use a local IP address, `origin` or `srcip`").reportf("sendThrough %q is not an IP address; Xray refuses it", s)
 	}
 }

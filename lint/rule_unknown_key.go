@@ -28,19 +28,20 @@ func (ruleUnknownKey) check(c *checkContext) {
 		if f.Key == "alterId" {
 			continue // alter-id explains it
 		}
-		hint := "remove it, or check the spelling against `xvm schema`"
+		at := c.atFindingKey(f)
 		if why := elsewhere(f.Key); why != "" {
-			c.reportf(f.Pointer, true, "remove it", "unknown key `%s` (%s); Xray ignores it silently", f.Key, why)
+			at.hint("remove it").reportf("unknown key `%s` (%s); Xray ignores it silently", f.Key, why)
 			continue
 		}
 		if s := didYouMean(f.Key, f.Known); s != "" {
-			c.reportf(f.Pointer, true, "rename it to `"+s+"`", "unknown key `%s` (did you mean `%s`?); Xray ignores it silently", f.Key, s)
+			at.hint("rename it to `"+s+"`").reportf("unknown key `%s` (did you mean `%s`?); Xray ignores it silently", f.Key, s)
 			continue
 		}
+		at.hint("remove it, or check the spelling against `xvm schema`")
 		if len(f.Known) > 0 && len(f.Known) <= 12 {
-			hint = "known keys here: " + strings.Join(f.Known, ", ")
+			at.hint("known keys here: " + strings.Join(f.Known, ", "))
 		}
-		c.reportf(f.Pointer, true, hint, "unknown key `%s`; Xray ignores it silently", f.Key)
+		at.reportf("unknown key `%s`; Xray ignores it silently", f.Key)
 	}
 }
 

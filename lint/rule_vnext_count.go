@@ -20,47 +20,52 @@ func (ruleVnextCount) meta() RuleMeta {
 func (ruleVnextCount) check(c *checkContext) {
 	for _, sv := range c.settings {
 		if sv.node == nil {
-			c.reportf(sv.ptr, false, "add `settings` with a `vnext` server", "VMess outbound has no `settings`; Xray refuses it (\"vnext\" should have one and only one member)")
+			c.atMissing(sv.ob.place, "settings").hint("add `settings` with a `vnext` server").
+				report("VMess outbound has no `settings`; Xray refuses it (\"vnext\" should have one and only one member)")
 			continue
 		}
-		if sv.node.Get("address") != nil {
-			if m := sv.node.Member("vnext"); m != nil {
-				c.reportSev(Warning, sv.ptr+"/"+m.Key, true, "remove `vnext`, or remove the flat `address`/`port`/`id`",
-					"`vnext` is ignored: `address` is set, so Xray reads the flat form and never looks at `vnext`")
+		if get(sv.node, "address") != nil {
+			if m := present(sv.node, "vnext"); m != nil {
+				c.atKey(sv.ptr, m).severity(Warning).hint("remove `vnext`, or remove the flat `address`/`port`/`id`").
+					report("`vnext` is ignored: `address` is set, so Xray reads the flat form and never looks at `vnext`")
 			}
 			continue // flat form
 		}
-		m := sv.node.Member("vnext")
-		if m == nil {
-			c.reportf(sv.ptr+"/vnext", false, "add a `vnext` list with one server, or use the flat form (address, port, id)", "VMess settings have no `vnext` and no `address`; Xray refuses them")
+		vnext := sv.member("vnext")
+		if vnext.node == nil {
+			c.atMissing(sv.place, "vnext").hint("add a `vnext` list with one server, or use the flat form (address, port, id)").
+				report("VMess settings have no `vnext` and no `address`; Xray refuses them")
 			continue
 		}
-		if m.Value.Kind != schema.Array {
+		if vnext.node.Kind != schema.Array {
 			continue // schema reports the type
 		}
-		c.count(sv.ptr+"/"+m.Key, len(m.Value.Items), "vnext", "server", "use one outbound per server and a routing balancer")
+		c.count(vnext, "vnext", "server", "use one outbound per server and a routing balancer")
 	}
 	for _, s := range c.servers {
 		if s.flat {
 			continue
 		}
-		m := s.node.Member("users")
-		if m == nil {
-			c.reportf(s.ptr+"/users", false, "add `users` with one user", "server has no `users`; Xray refuses it (\"users\" should have one and only one member)")
+		users := s.member("users")
+		if users.node == nil {
+			c.atMissing(s.place, "users").hint("add `users` with one user").
+				report("server has no `users`; Xray refuses it (\"users\" should have one and only one member)")
 			continue
 		}
-		if m.Value.Kind != schema.Array {
+		if users.node.Kind != schema.Array {
 			continue
 		}
-		c.count(s.ptr+"/"+m.Key, len(m.Value.Items), "users", "user", "use one outbound per user and a routing balancer")
+		c.count(users, "users", "user", "use one outbound per user and a routing balancer")
 	}
 }
 
-func (c *checkContext) count(ptr string, n int, key, what, split string) {
-	switch {
+// count reports a vnext or users list that is empty or, for current Xray,
+// longer than one.
+func (c *checkContext) count(list place, key, what, split string) {
+	switch n := len(list.node.Items); {
 	case n == 0:
-		c.reportf(ptr, false, "add one "+what, "`%s` is empty; Xray refuses it (needs exactly one %s)", key, what)
+		c.atPlace(list).hint("add one "+what).reportf("`%s` is empty; Xray refuses it (needs exactly one %s)", key, what)
 	case n > 1 && c.target != TargetSeed:
-		c.reportf(ptr, false, split, "`%s` has %d entries; current Xray refuses more than one %s", key, n, what)
+		c.atPlace(list).hint(split).reportf("`%s` has %d entries; current Xray refuses more than one %s", key, n, what)
 	}
 }

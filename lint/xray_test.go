@@ -12,7 +12,10 @@ import (
 
 	"github.com/ghodss/yaml"
 	xlog "github.com/xtls/xray-core/common/log"
+	"github.com/xtls/xray-core/core"
+	"github.com/xtls/xray-core/features/outbound"
 	"github.com/xtls/xray-core/infra/conf/serial"
+	_ "github.com/xtls/xray-core/main/distro/all" // the features core.New starts
 
 	"github.com/xvmtools/xvm/schema"
 )
@@ -213,9 +216,32 @@ func differentialCorpus() []corpusCase {
 		{name: "finalmask bogus", text: ob("", "", `"streamSettings": {"finalmask": {"udp": [{"type": "bogus"}]}}`)},
 		{name: "raw http header path number", text: ob("", "", `"streamSettings": {"rawSettings": {"header": {"type": "http", "request": {"path": 5}}}}`)},
 		{name: "hysteria auth number", text: ob("", "", `"streamSettings": {"network": "hysteria", "hysteriaSettings": {"version": 2, "auth": 5}}`)},
+		// null is as if the key were absent (encoding/json leaves the field alone)
+		{name: "null user security", text: ob(`"id": "`+goodID+`", "security": null`, "", "")},
+		{name: "null tlsSettings", text: ob("", "", `"streamSettings": {"security": "tls", "tlsSettings": null}`)},
+		{name: "null mux", text: ob("", "", `"mux": null`)},
+		{name: "null streamSettings", text: ob("", "", `"streamSettings": null`)},
+		{name: "null network", text: ob("", "", `"streamSettings": {"network": null, "security": null}`)},
+		{name: "null alpn", text: ob("", "", tlsStream(`, "alpn": null`))},
+		{name: "null level and alterId", text: ob(`"id": "`+goodID+`", "level": null, "alterId": null`, "", "")},
+		{name: "null tag", text: `{"protocol": "vmess", "tag": null, "settings": {"address": "a.example.com", "port": 443, "id": "` + goodID + `"}}`},
+		{name: "null ws settings and path", text: cfg(ob("", "", `"streamSettings": {"network": "ws", "wsSettings": null}`), `{"protocol": "vmess", "tag": "b", "settings": {"address": "a.example.com", "port": 443, "id": "`+goodID+`"}, "streamSettings": {"network": "ws", "wsSettings": {"path": null}}}`)},
+		{name: "null sockopt and concurrency", text: ob("", "", `"streamSettings": {"sockopt": null}, "mux": {"enabled": true, "concurrency": null}`)},
+		{name: "null routing", text: `{"outbounds": [` + ob("", "", "") + `], "routing": null}`},
+		{name: "null after a port", text: ob("", `"address": "a.example.com", "port": 443, "port": null`, "")},
+		{name: "stats api tag as outboundTag", text: `{"api": {"tag": "api", "services": ["StatsService"]}, "stats": {}, "outbounds": [` + ob("", "", "") + `], "routing": {"rules": [{"type": "field", "inboundTag": ["api"], "outboundTag": "api"}]}}`},
+		{name: "case-variant keys", text: `{"Outbounds": [{"protocol": "vmess", "Settings": {"vnext": [{"Address": "a.example.com", "port": 443, "users": [{"id": "` + goodID + `"}]}]}}]}`},
 		{name: "yaml list", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: 443\n    id: " + goodID + "\n"},
 
 		// broken
+		{name: "null id", text: ob(`"id": null`, "", "")},
+		{name: "null address", text: ob("", `"address": null, "port": 443`, "")},
+		{name: "null settings", text: `{"protocol": "vmess", "settings": null}`},
+		{name: "null vnext", text: `{"protocol": "vmess", "settings": {"vnext": null}}`},
+		{name: "null users", text: `{"protocol": "vmess", "settings": {"vnext": [{"address": "a.example.com", "port": 1, "users": null}]}}`},
+		{name: "null protocol", text: `{"protocol": null, "settings": {}}`},
+		{name: "fragment of a config", text: "\"stats\": {}\n\"api\": {\"tag\": \"api\"}\n"},
+		{name: "a bare number", text: "443\n"},
 		{name: "syntax trailing comma", text: `{"protocol": "vmess", "settings": {"address": "a", "port": 443,}}`},
 		{name: "syntax missing comma", text: `{"protocol": "vmess" "settings": {}}`},
 		{name: "syntax unterminated", text: `{"protocol": "vmess", "settings": {"address": "a`},
@@ -408,5 +434,77 @@ func TestXrayBuildHarness(t *testing.T) {
 	var v any
 	if err := json.Unmarshal([]byte(cfg(ob("", "", ""))), &v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWhatXrayReadsAsAbsentIsAtMostANote checks configs Xray builds, whose
+// only oddities are keys set to null (encoding/json leaves the field alone:
+// absent), case-variant keys (matched case-insensitively) and a routing
+// rule to the stats API's tag: they pass --fail-on warning.
+func TestWhatXrayReadsAsAbsentIsAtMostANote(t *testing.T) {
+	xlog.RegisterHandler(quietXrayLog{})
+	l := newTestLinter(t, Options{})
+	n := 0
+	for _, c := range differentialCorpus() {
+		if !strings.HasPrefix(c.name, "null ") && c.name != "case-variant keys" && c.name != "stats api tag as outboundTag" {
+			continue
+		}
+		if err := xrayBuild("a.json", []byte(c.text)); err != nil {
+			continue // a null where Xray then misses a value: an error of its own
+		}
+		n++
+		t.Run(c.name, func(t *testing.T) {
+			ds, err := l.LintBytes(context.Background(), "a.json", []byte(c.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if Fails(ds, Warning) {
+				t.Errorf("Xray builds it, but lint fails --fail-on warning: %v", ds)
+			}
+		})
+	}
+	if n < 12 {
+		t.Fatalf("only %d cases", n)
+	}
+}
+
+// TestStatsAPITagIsAnOutbound starts Xray with the standard stats API
+// set-up and checks that it registers the API's tag as an outbound, which is
+// why a routing rule may name it.
+func TestStatsAPITagIsAnOutbound(t *testing.T) {
+	xlog.RegisterHandler(quietXrayLog{})
+	var text string
+	for _, c := range differentialCorpus() {
+		if c.name == "stats api tag as outboundTag" {
+			text = c.text
+		}
+	}
+	c, err := serial.DecodeJSONConfig(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := core.New(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	om := inst.GetFeature(outbound.ManagerType()).(outbound.Manager)
+	if om.GetHandler("api") == nil {
+		t.Fatal("Xray has no outbound tagged api")
+	}
+	l := newTestLinter(t, Options{})
+	ds, err := l.LintBytes(context.Background(), "a.json", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 0 {
+		t.Errorf("findings on the stats API set-up: %v", ds)
 	}
 }

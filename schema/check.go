@@ -25,6 +25,10 @@ const (
 	DuplicateKey
 	// Violation is a value the schema refuses (type, range, allowed values).
 	Violation
+	// NullValue is a member whose value is null where the schema wants
+	// another type. Xray's decoder (Go's encoding/json) leaves the field
+	// alone, so the key is judged as absent, not as a wrong type.
+	NullValue
 )
 
 // Finding is one result of Check. Pointer is the JSON pointer to the key or
@@ -32,7 +36,8 @@ const (
 type Finding struct {
 	Kind    FindingKind
 	Pointer string
-	// Key is the key as written (UnknownKey, KeyCase, DuplicateKey);
+	// Key is the key as written (UnknownKey, KeyCase, DuplicateKey,
+	// NullValue);
 	// Canonical is the known spelling (KeyCase) or the earlier key that
 	// this one repeats (DuplicateKey).
 	Key, Canonical string
@@ -42,9 +47,11 @@ type Finding struct {
 	// the explanation, and Allowed the permitted values of an enum.
 	Keyword, Message string
 	Allowed          []string
-	// Node is the value concerned (Violation): the pointer alone cannot
-	// tell an earlier duplicate key from the one Xray keeps.
-	Node *Node
+	// Node is the value concerned (Violation) and Member the key concerned
+	// (UnknownKey, KeyCase, DuplicateKey, NullValue): the pointer alone cannot tell an
+	// earlier duplicate key, or a case variant, from the one Xray keeps.
+	Node   *Node
+	Member *Member
 }
 
 // Check judges the subtree n (found at pointer base in its document)
@@ -226,7 +233,7 @@ func (w *walker) shallow(n *Node, cond *jsonschema.Schema, scs []*jsonschema.Sch
 	}
 	m := make(map[string]any, len(keys))
 	for _, k := range keys {
-		v := n.Get(k)
+		v := n.Present(k).value()
 		if v == nil {
 			continue
 		}
@@ -495,24 +502,31 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		seen := seenKeys{keys: make([]string, 0, len(n.Members)), idx: make([]int, 0, len(n.Members))}
 		// One path for all members: findings keep its String, never it.
 		cp := &path{parent: p, index: -1}
-		for i, mem := range n.Members {
+		for i := range n.Members {
+			mem := &n.Members[i]
 			key, props, known := resolveKey(mem.Key, all)
 			cp.key = mem.Key
 			if !known {
 				key = mem.Key
 				if closed {
-					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: knownKeys(all)})
+					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: knownKeys(all), Member: mem})
 					continue
 				}
 				props = extra
 			} else if key != mem.Key {
-				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key})
+				w.findings = append(w.findings, Finding{Kind: KeyCase, Pointer: cp.String(), Key: mem.Key, Canonical: key, Member: mem})
+			}
+			if mem.Value.Kind == Null && w.refusesNull(props, mem.Value) {
+				// As if absent: not seen (so required still applies), not
+				// judged, and no duplicate of another key.
+				w.findings = append(w.findings, Finding{Kind: NullValue, Pointer: cp.String(), Key: mem.Key, Member: mem})
+				continue
 			}
 			if j, dup := seen.get(key); dup {
 				// Reported on this (later) key: a pointer resolves to the
 				// last of duplicate keys, as Xray reads it.
 				prev := Child(p.String(), n.Members[j].Key)
-				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[j].Key})
+				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[j].Key, Member: mem})
 				// Xray keeps the last value; judge only that one.
 				w.dropFindingsUnder(prev)
 			}
@@ -582,6 +596,17 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		}
 		return scalarValue(n, nil)
 	}
+}
+
+// refusesNull reports whether the schemas of a member whose value is the
+// null node n want another type.
+func (w *walker) refusesNull(props []*jsonschema.Schema, n *Node) bool {
+	for _, sc := range w.expand(props, n) {
+		if len(sc.Types) > 0 && !typeOK(n, sc.Types) {
+			return true
+		}
+	}
+	return false
 }
 
 // dropFindingsUnder forgets violations inside a value Xray does not keep
@@ -738,12 +763,12 @@ func (w *walker) holds(cond *jsonschema.Schema, n *Node, scs []*jsonschema.Schem
 		return true // object keywords do not apply to other types
 	}
 	for _, k := range cond.Required {
-		if n.Get(k) == nil {
+		if n.Present(k) == nil {
 			return false
 		}
 	}
 	for k, p := range cond.Properties {
-		v := n.Get(k)
+		v := n.Present(k).value()
 		if v == nil {
 			continue
 		}

@@ -134,6 +134,25 @@ func (n *Node) Member(key string) *Member {
 	return nil
 }
 
+// Present is Member as Xray's decoder sees a config: a member whose value
+// is null counts as absent, because Go's encoding/json leaves a field
+// alone when it meets null (and sets a pointer, slice or map to nil). Of
+// several matching keys the last that is not null wins.
+func (n *Node) Present(key string) *Member {
+	m := n.Member(key)
+	if m == nil || m.Value.Kind != Null {
+		return m
+	}
+	// Rare: look again, skipping nulls.
+	for i := len(n.Members) - 1; i >= 0; i-- {
+		c := &n.Members[i]
+		if c.Value.Kind != Null && strings.EqualFold(c.Key, key) {
+			return c
+		}
+	}
+	return nil
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -305,4 +324,12 @@ func (d *Document) Where(pointer string) (key, value Span, ok bool) {
 		key = Span{m.KeyPos, m.KeyEnd}
 	}
 	return key, Span{n.Pos, n.End}, true
+}
+
+// value is m's value, or nil for a nil member.
+func (m *Member) value() *Node {
+	if m == nil {
+		return nil
+	}
+	return m.Value
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -227,5 +228,57 @@ func TestCheckFindings(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckNullIsAbsent checks that a member set to null where the schema
+// wants another type is a NullValue finding on its own key, not a type
+// violation, and counts as absent: a required key set to null is missing.
+func TestCheckNullIsAbsent(t *testing.T) {
+	s := mustCompile(t)
+	tests := []struct {
+		doc  string
+		want []string
+	}{
+		{`{"protocol": "vmess", "tag": null, "settings": {"address": "a", "port": 1, "id": "x", "security": null}, "mux": null}`,
+			[]string{"/tag null at 1:23", "/settings/security null at 1:87", "/mux null at 1:106"}},
+		{`{"protocol": null, "tag": "a"}`, []string{"/protocol null at 1:2", " violation required"}},
+	}
+	for _, tt := range tests {
+		d, err := Load("a.json", []byte(tt.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, err := s.Check(ForOutbound, d.Root, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range fs {
+			k := map[FindingKind]string{NullValue: "null", Violation: "violation " + f.Keyword}[f.Kind]
+			if f.Member != nil {
+				k += fmt.Sprintf(" at %d:%d", f.Member.KeyPos.Line, f.Member.KeyPos.Col)
+			}
+			got = append(got, f.Pointer+" "+k)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: findings (-want +got):\n%s", tt.doc, diff)
+		}
+	}
+}
+
+func TestPresentSkipsNull(t *testing.T) {
+	d, err := Load("a.json", []byte(`{"port": 443, "Port": null, "a": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Root.Present("port"); m == nil || m.Value.Text != "443" {
+		t.Errorf("Present(port) = %+v, want the 443", m)
+	}
+	if m := d.Root.Present("a"); m != nil {
+		t.Errorf("Present(a) = %+v, want nil", m)
+	}
+	if m := d.Root.Member("a"); m == nil {
+		t.Error("Member(a) = nil, want the null member")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -82,7 +81,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		return usageErrorf("lint: no PATH given: name files or directories, or - for stdin")
 	}
 
-	// .xvm.yaml first, then flags on top.
+	// .xvm.yaml first, then flags on top (lint.Merge).
 	var fc lint.FileConfig
 	cfgPath, explicit := o.Config, o.Config != ""
 	if !explicit {
@@ -90,62 +89,18 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	}
 	if data, err := os.ReadFile(cfgPath); err == nil {
 		if fc, err = lint.ParseFileConfig(data); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("lint: %s: %w", cfgPath, err)}
+			return &exitError{code: exitUsage, err: settingError(cfgPath, err)}
 		}
 	} else if explicit || !errors.Is(err, os.ErrNotExist) {
 		return &exitError{code: exitUsage, err: fmt.Errorf("lint: read config: %w", err)}
 	}
-
-	targetName, targetFrom := fc.Target, cfgPath+": target"
-	if o.Target != "" {
-		targetName, targetFrom = o.Target, "--target"
-	}
-	target, err := lint.ParseTarget(targetName)
+	set, err := lint.Merge(fc, lint.Flags{Target: o.Target, FailOn: o.FailOn, Disable: o.Disable, Rules: o.Rule, Enable: o.Enable})
 	if err != nil {
-		return usageErrorf("%s", flagError(targetFrom, err))
+		return &exitError{code: exitUsage, err: settingError(cfgPath, err)}
 	}
-	failOnName, failOnFrom := "error", ""
-	if fc.FailOn != "" {
-		failOnName, failOnFrom = fc.FailOn, cfgPath+": fail-on"
-	}
-	if o.FailOn != "" {
-		failOnName, failOnFrom = o.FailOn, "--fail-on"
-	}
-	failOn, err := lint.ParseSeverity(failOnName)
-	if err != nil {
-		return usageErrorf("%s", flagError(failOnFrom, err))
-	}
-	rules := fc.Rules
-	if rules == nil {
-		rules = make(map[string]lint.RuleSetting)
-	}
-	for _, id := range o.Disable {
-		if !lint.KnownRule(id) {
-			return usageErrorf("lint: --disable: unknown rule %q (see xvm lint --list-rules)", id)
-		}
-		rules[id] = lint.RuleSetting{Off: true}
-	}
-	for _, kv := range o.Rule {
-		id, level, ok := strings.Cut(kv, "=")
-		if !ok || !lint.KnownRule(id) {
-			return usageErrorf("lint: --rule %q: want RULE=LEVEL with a known rule (see xvm lint --list-rules)", kv)
-		}
-		s, err := lint.ParseRuleSetting(level)
-		if err != nil {
-			return usageErrorf("lint: --rule %s: %v", id, err)
-		}
-		rules[id] = s
-	}
-	for _, id := range o.Enable {
-		if !lint.KnownRule(id) {
-			return usageErrorf("lint: --enable: unknown rule %q (see xvm lint --list-rules)", id)
-		}
-		s := rules[id]
-		s.Off = false
-		rules[id] = s
-	}
+	failOn := set.FailOn
 
-	l, err := lint.New(lint.Options{Target: target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: rules})
+	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules})
 	if err != nil {
 		return err
 	}
@@ -197,10 +152,24 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	return nil
 }
 
-// flagError names where a bad value came from (a flag or the settings
-// file) in front of the library's message: "lint: --fail-on: unknown …".
-func flagError(from string, err error) string {
-	return "lint: " + from + ": " + strings.TrimPrefix(err.Error(), "lint: ")
+// settingError says where a bad lint setting came from, in the CLI's
+// words: "lint: --fail-on: unknown severity …" or
+// "lint: .xvm.yaml: rules: port-range: unknown rule level …".
+func settingError(cfgPath string, err error) error {
+	var se *lint.SettingError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("lint: %s: %w", cfgPath, err)
+	}
+	where := "--" + string(se.Setting)
+	if se.Source == lint.FromFile {
+		where = cfgPath + ": " + string(se.Setting)
+	}
+	msg := "lint: " + where + ": " + se.Reason()
+	var u *lint.UnknownError
+	if errors.As(err, &u) && u.What == "rule" {
+		msg += " (see xvm lint --list-rules)"
+	}
+	return errors.New(msg)
 }
 
 // readBounded reads at most schema.MaxSize bytes (plus one, so that the
