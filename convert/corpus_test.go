@@ -12,7 +12,7 @@ import (
 )
 
 // corpusCase is one entry of ../testdata/convert/corpus.json. The expected
-// values were written by hand from NOTES-formats.md (see gen_corpus.py),
+// values were written by hand from docs/formats.md (see gen_corpus.py),
 // not copied from xvm's output.
 type corpusCase struct {
 	Name  string                     `json:"name"`

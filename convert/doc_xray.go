@@ -169,7 +169,7 @@ func checkDepth(v any, d int) error {
 }
 
 // kcpHeaderMasks maps legacy mKCP header names to FinalMask UDP mask types
-// (NOTES-formats §6.3).
+// (docs/formats.md#mkcp-header-and-seed-as-finalmask).
 var kcpHeaderMasks = map[string]string{
 	"srtp": "header-srtp", "utp": "header-utp", "wechat-video": "header-wechat",
 	"dtls": "header-dtls", "wireguard": "header-wireguard", "dns": "header-dns",

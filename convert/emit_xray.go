@@ -25,7 +25,7 @@ func (e *NotConvertibleError) Error() string {
 
 // sniFallback is the server name v2rayN and mihomo use when a link has
 // none: the first Host (or the gRPC authority). Xray itself would use the
-// address, so emitters write it explicitly (NOTES-formats §1.5).
+// address, so emitters write it explicitly (docs/formats.md#sni-fallback).
 func (n *Node) sniFallback() string {
 	if n.SNI != "" {
 		return n.SNI
@@ -245,7 +245,7 @@ func (n *Node) wsPath(warns *[]Diagnostic) string {
 }
 
 // kcpMask expresses a legacy mKCP header and seed as FinalMask UDP masks
-// (NOTES-formats §6.3): outermost header first, then the KCP obfuscation.
+// (docs/formats.md#mkcp-header-and-seed-as-finalmask): outermost header first, then the KCP obfuscation.
 func (n *Node) kcpMask() (json.RawMessage, error) {
 	var masks []maskJSON
 	if h := strings.ToLower(n.HeaderType); h != "" {

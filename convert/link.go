@@ -41,7 +41,7 @@ func parseLink(s string) (*Node, []Diagnostic, error) {
 	return nil, nil, errField("link", "not a share link; want vmess://…, or a Quantumult X, Surge or Loon vmess line")
 }
 
-// parseVmessScheme tells the vmess:// families apart (NOTES-formats §10.1).
+// parseVmessScheme tells the vmess:// families apart (docs/formats.md#telling-the-dialects-apart).
 func parseVmessScheme(body string) (*Node, []Diagnostic, error) {
 	body = strings.TrimSpace(body)
 	if body == "" {

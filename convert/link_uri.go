@@ -7,7 +7,7 @@ import (
 
 // query is a parsed query string that keeps order, detects duplicates and
 // never turns '+' into a space or chokes on ';' (the net/url pitfalls,
-// NOTES-formats §2.4).
+// docs/formats.md#reading-the-query-in-go).
 type query struct {
 	keys []string
 	vals map[string]string // lower-cased key -> value (first wins)

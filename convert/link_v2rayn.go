@@ -38,7 +38,7 @@ func decodeBase64Lenient(s string) ([]byte, error) {
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // decodeV2RayNPayload turns the text after "vmess://" into the JSON
-// object and an optional #fragment, following NOTES-formats §1.1.
+// object and an optional #fragment, following docs/formats.md#the-envelope.
 func decodeV2RayNPayload(body string) (map[string]any, string, error) {
 	body = strings.TrimSpace(body)
 	var frag string
@@ -156,7 +156,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 	typ := strings.ToLower(str(alias("type", "headertype")))
 	host := str(m["host"])
 	path := str(m["path"])
-	// Version 1 packed "host;path" into host (NOTES-formats §1.3).
+	// Version 1 packed "host;path" into host (docs/formats.md#version-1-packing).
 	if path == "" && strings.Count(host, ";") == 1 {
 		h, p, _ := strings.Cut(host, ";")
 		host, path = h, p

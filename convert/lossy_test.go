@@ -88,7 +88,7 @@ func lossCases() []lossCase {
 // TestNothingDroppedSilently proves the promise for every field the
 // model holds and every target: either the field survives being written
 // and read back, or the emitter reported a diagnostic for that node. It
-// also prints the lossy pairs (the README's table comes from this run).
+// also prints the lossy pairs (docs/convert.md's table comes from this run).
 func TestNothingDroppedSilently(t *testing.T) {
 	// The plain nodes themselves convert cleanly everywhere they can.
 	for _, nw := range []string{"ws", "grpc", "tcp"} {

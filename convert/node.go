@@ -22,7 +22,7 @@ import (
 )
 
 // Node is one VMess server in normalised form. Field names follow the
-// research notes (NOTES-formats §10.2). Empty means "not set / default".
+// table in docs/formats.md#one-model-many-dialects. Empty means "not set / default".
 type Node struct {
 	Name    string
 	Server  string

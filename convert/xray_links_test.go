@@ -130,7 +130,7 @@ func TestUnknownFingerprintDropped(t *testing.T) {
 // FuzzLinkBuildsInXray: whatever query a #716 link carries, an outbound
 // convert writes without an error must build in Xray's loader. The
 // contents of finalmask mask settings and XHTTP extra are carried as given
-// and not judged (README), so links holding them are not asserted.
+// and not judged (docs/convert.md), so links holding them are not asserted.
 func FuzzLinkBuildsInXray(f *testing.F) {
 	for _, q := range []string{
 		"type=tcp&security=tls&fp=hellofoo",

@@ -111,7 +111,7 @@ func summary(c Counts) string {
 }
 
 // jsonDiagnostic is one element of the --format json output (the CLI
-// contract in DESIGN.md).
+// contract in docs/cli.md#the-lint-json-object).
 type jsonDiagnostic struct {
 	File      string `json:"file"`
 	Line      int    `json:"line"`

@@ -380,7 +380,7 @@ type fetchSpec struct {
 }
 
 // maxDrain is the most bytes Xray reads from a rejected RAW connection
-// before closing it (NOTES-protocol §7.4: D ∈ [54, 3382]); padTo, the
+// before closing it (D ∈ [54, 3382]: docs/protocol.md#drain-on-rejection); padTo, the
 // length of a padded HTTP request, adds a margin so the first flight
 // surely exceeds it.
 const (

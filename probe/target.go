@@ -120,7 +120,7 @@ func (t *Target) tls() bool { return strings.EqualFold(t.Stream.Security, "tls")
 
 // drains reports whether a rejected request to this target is answered only
 // after the server has read D ∈ [54, 3382] bytes (Xray on RAW TCP without
-// TLS or the HTTP header disguise, NOTES-protocol §7.4). Everywhere else a
+// TLS or the HTTP header disguise, docs/protocol.md#which-transports-drain). Everywhere else a
 // rejection is an immediate close.
 func (t *Target) drains() bool {
 	return t.network() == "raw" && !t.tls() && (t.Stream.Raw.HeaderType == "" || strings.EqualFold(t.Stream.Raw.HeaderType, "none"))

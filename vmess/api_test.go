@@ -53,7 +53,7 @@ func TestAutoResolution(t *testing.T) {
 }
 
 // TestDefaultOptions pins the option bytes to what Xray's outbound sends
-// (NOTES-protocol §3, "Option bytes actually sent").
+// (docs/protocol.md#option-bytes-each-client-sends).
 func TestDefaultOptions(t *testing.T) {
 	tests := []struct {
 		acct Account

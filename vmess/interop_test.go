@@ -342,7 +342,7 @@ func TestInteropUDP(t *testing.T) {
 // holds when the server's timeout is longer.
 func TestRejections(t *testing.T) {
 	// How many bytes Xray drains before closing a rejected connection
-	// depends on its user list (notes §7.4: D = 54 + B + r, B seeded from
+	// depends on its user list (docs/protocol.md#drain-on-rejection: D = 54 + B + r, B seeded from
 	// the users). With a random id D is sometimes below our small first
 	// flight, and the "closed at the handshake timeout" cases would see an
 	// immediate close instead. This id gives B = 1691, R = 19, so

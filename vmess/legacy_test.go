@@ -19,7 +19,7 @@ import (
 )
 
 // legacyServer is a test-only legacy (alterId > 0) VMess server written
-// from the notes with the standard library alone: it checks the
+// from docs/protocol.md#legacy-auth with the standard library alone: it checks the
 // HMAC-MD5 auth against the primary and alter ids over ±120 s, decrypts
 // the AES-128-CFB header, checks its FNV, and echoes the body back. For the
 // aes-128-cfb body it frames and encrypts independently of the client's

@@ -224,7 +224,7 @@ func TestSingRejections(t *testing.T) {
 }
 
 // TestSingLegacyClock: sing accepts a legacy header only if its
-// HMAC(alter id, t) is in a table built from its own clock (notes §4.4);
+// HMAC(alter id, t) is in a table built from its own clock (docs/protocol.md#legacy-server-checks);
 // a fresh table spans [now−120 s, now+120 s]. The client's clock skew and
 // the server's (the helper's Now) both move a request in or out of it.
 // AEAD auth ids in the same server are checked against the system clock.
@@ -330,7 +330,7 @@ func (c *splitConn) Write(p []byte) (int, error) {
 }
 
 // TestSingFirstRead: on raw TCP sing-box requires the whole header in its
-// first read (at least 100 bytes, notes §7.8), so a header split by the
+// first read (at least 100 bytes, docs/protocol.md#sing-box-server-differences), so a header split by the
 // network is refused ("bad header"); with header protection off, as
 // sing-box runs behind a V2Ray transport, it is read to the end. Our
 // client sends the header and the first data in one write, so only

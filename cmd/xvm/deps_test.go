@@ -9,7 +9,7 @@ import (
 // TestDependencyDirection keeps the package graph pointing one way:
 // cmd/xvm -> lint, convert, probe -> schema, vmess. It asks the go tool for
 // every package's (non-test) dependencies and checks them against the house
-// rules in DESIGN.md.
+// rules in the forbidden table below.
 func TestDependencyDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "github.com/xvmtools/xvm/...").CombinedOutput()
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit codes: the contract in README.md.
+// Exit codes: the contract in docs/cli.md#exit-codes.
 const (
 	exitOK       = 0
 	exitFindings = 1 // lint findings at or above --fail-on, or failed probes

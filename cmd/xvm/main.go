@@ -1,6 +1,6 @@
 // Command xvm lints, converts and probes VMess configurations.
 //
-// See README.md for the quick start and the command-line contract.
+// See README.md for the quick start and docs/cli.md for the command-line contract.
 package main
 
 import (

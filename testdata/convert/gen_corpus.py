@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds corpus.json: share links of every dialect and quirk with the
-result expected from the rules in NOTES-formats.md (hand-written here, not
+result expected from the rules in docs/formats.md (hand-written here, not
 taken from xvm's output). Run: python3 gen_corpus.py > corpus.json"""
 import base64, json
 

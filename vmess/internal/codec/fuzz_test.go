@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzResponseHeader feeds arbitrary bytes to the AEAD response-header
-// decoder under the notes' vector keys (V = 0x42). It must never panic,
+// decoder under the known-answer vector keys (V = 0x42). It must never panic,
 // and any failure must be one of the typed errors.
 func FuzzResponseHeader(f *testing.F) {
 	k, iv := unhex16(f, vecRespKey), unhex16(f, vecRespIV)

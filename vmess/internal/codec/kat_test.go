@@ -80,7 +80,7 @@ func TestKDFVectors(t *testing.T) {
 				t.Fatalf("KDF = %x, Xray's KDF = %x", got, xray)
 			}
 			if tt.want != "" && hex.EncodeToString(got[:]) != tt.want {
-				t.Fatalf("KDF = %x, notes vector %s", got, tt.want)
+				t.Fatalf("KDF = %x, known answer %s", got, tt.want)
 			}
 			g16 := KDF16(tt.secret, path...)
 			if !bytes.Equal(g16[:], xaead.KDF16(tt.secret, tt.path...)) {
@@ -192,7 +192,7 @@ func TestShakeMatchesXray(t *testing.T) {
 		}
 	}
 	if want[0] != 0x9848 || want[1] != 0x1946 || want[2] != 0xde85 || want[3] != 0xc670 {
-		t.Fatalf("first draws %04x, notes say 9848 1946 de85 c670", want[:4])
+		t.Fatalf("first draws %04x, known answer 9848 1946 de85 c670", want[:4])
 	}
 	// Padding: Xray's NextPaddingLen is next % 64 on the same stream.
 	x2 := xenc.NewShakeSizeParser(iv[:])
