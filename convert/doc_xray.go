@@ -182,20 +182,31 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	warn := warnTo(&warns)
 	srv, user, ok := o.Settings.Target()
 	if !ok {
-		return nil, nil, errField("settings.vnext", "want exactly one server with exactly one user (Xray's rule); split the settings first (conf.VMessSettings.Split), or use Parse, which does")
+		return nil, nil, settingsShapeError(o.Settings)
+	}
+	field := "settings.vnext[0]."
+	if o.Settings.Address != "" {
+		field = "settings."
 	}
 	n := &Node{Origin: Origin{Dialect: DialectXray}, Name: o.Tag, Server: normaliseServer(srv.Address), Port: srv.Port}
-	if n.Server == "" {
-		return nil, nil, errField("settings.address", "missing; want the server address")
-	}
-	if n.Port < 1 || n.Port > 65535 {
-		return nil, nil, errField("settings.port", "%d is out of range; want 1-65535", n.Port)
-	}
-	n.UUID = user.ID
-	if err := checkID("settings.id", n.UUID); err != nil {
+	if err := checkAddress(field+"address", n.Server, user.ID); err != nil {
 		return nil, nil, err
 	}
-	n.AlterID = user.AlterID
+	if n.Port < 1 || n.Port > 65535 {
+		return nil, nil, errField(field+"port", "%d is out of range; want 1-65535", n.Port)
+	}
+	n.UUID = user.ID
+	if field == "settings.vnext[0]." {
+		field += "users[0]."
+	}
+	if err := checkID(field+"id", n.UUID); err != nil {
+		return nil, nil, err
+	}
+	if user.AlterID < 0 || user.AlterID > 65535 {
+		warn(field+"alterId", "%d is not an alterId (0-65535); Xray ignores alterId, read as 0", user.AlterID)
+	} else {
+		n.AlterID = user.AlterID
+	}
 	c, ok := normaliseCipher(user.Security)
 	if !ok {
 		warn("settings.security", "unknown cipher %q; Xray reads it as auto", clip(user.Security))
@@ -337,6 +348,20 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	}
 	sortDiags(warns)
 	return n, warns, nil
+}
+
+// settingsShapeError explains VMess settings that do not name exactly one
+// server with one user, in the terms of the config itself.
+func settingsShapeError(s *conf.VMessSettings) error {
+	switch {
+	case s == nil:
+		return errField("settings", "missing; want the server's address, port and id (or a vnext list)")
+	case len(s.Vnext) == 0:
+		return errField("settings.address", "missing or empty; want the server's host name or IP address (or a vnext list)")
+	case len(s.Vnext) > 1:
+		return errField("settings.vnext", "holds %d servers; Xray takes exactly one server with one user per outbound", len(s.Vnext))
+	}
+	return errField("settings.vnext[0].users", "holds %d users; Xray takes exactly one server with one user per outbound", len(s.Vnext[0].Users))
 }
 
 type maskJSON struct {

@@ -228,25 +228,57 @@ func checkID(field, id string) error {
 	return nil
 }
 
+// checkAddress refuses a server address that is not a bare host name or
+// IP — a URL, host:port, a path, spaces — by the rule xvm lint's
+// address-format applies (schema.AddressProblem), so that whatever
+// convert writes lints clean and reads back. Xray would load such an
+// address and fail only when traffic flows. The address is quoted unless
+// it holds the user id.
+func checkAddress(field, addr, id string) error {
+	why, _ := schema.AddressProblem(addr)
+	switch {
+	case why == "":
+		return nil
+	case strings.TrimSpace(addr) == "":
+		return errField(field, "is empty; want the server's host name or IP address")
+	case id != "" && strings.Contains(addr, id):
+		return errField(field, "%s; want only the server's host name or IP address", why)
+	}
+	return errField(field, "%q %s; want only the server's host name or IP address", clip(addr), why)
+}
+
 // readServer reads the server address, port and user id of a decoded
-// entry (v2rayN JSON, Clash, sing-box) under the dialect's own keys.
+// entry (v2rayN JSON, Clash, sing-box) under the dialect's own keys. A
+// key that is absent is "missing"; one that is present but empty "is
+// empty".
 func (n *Node) readServer(m map[string]any, serverKey, portKey, idKey string) error {
-	n.Server = normaliseServer(str(m[serverKey]))
-	if n.Server == "" {
+	v, ok := m[serverKey]
+	if !ok || v == nil {
 		return errField(serverKey, "missing; want the server address")
+	}
+	n.Server = normaliseServer(str(v))
+	if err := checkAddress(serverKey, n.Server, str(m[idKey])); err != nil {
+		return err
 	}
 	var err error
 	if n.Port, err = port(portKey, m[portKey]); err != nil {
 		return err
 	}
-	n.UUID = str(m[idKey])
+	v, ok = m[idKey]
+	n.UUID = str(v)
+	if ok && v != nil && n.UUID == "" {
+		return errField(idKey, "is empty; want the user id (a UUID)")
+	}
 	return checkID(idKey, n.UUID)
 }
 
 // validate checks what every node needs, whatever its dialect.
 func (n *Node) validate() error {
 	if n.Server == "" {
-		return errField("server", "missing; want a host name or IP address")
+		return errField(n.sourceField("server"), "missing; want a host name or IP address")
+	}
+	if err := checkAddress(n.sourceField("server"), n.Server, n.UUID); err != nil {
+		return err
 	}
 	if n.Port < 1 || n.Port > 65535 {
 		return errField("port", "%d is out of range; want 1-65535", n.Port)
@@ -302,13 +334,18 @@ func (n *Node) checkValues() error {
 func (n *Node) sourceField(key string) string {
 	var names map[string]string
 	switch n.Origin.Dialect {
+	case DialectV2RayN:
+		names = map[string]string{"server": "add"}
+	case DialectQuantumultX:
+		names = map[string]string{"server": "vmess"}
 	case DialectClash:
 		names = map[string]string{"pbk": "reality-opts.public-key", "sid": "reality-opts.short-id", "pcs": "fingerprint"}
 	case DialectSingBox:
 		names = map[string]string{"pbk": "tls.reality.public_key", "sid": "tls.reality.short_id", "alpn": "tls.alpn"}
 	case DialectXray:
 		names = map[string]string{
-			"pbk": "streamSettings.realitySettings.publicKey", "sid": "streamSettings.realitySettings.shortId",
+			"server": "settings.address",
+			"pbk":    "streamSettings.realitySettings.publicKey", "sid": "streamSettings.realitySettings.shortId",
 			"pqv": "streamSettings.realitySettings.mldsa65Verify", "alpn": "streamSettings.tlsSettings.alpn",
 			"pcs": "streamSettings.tlsSettings.pinnedPeerCertSha256", "fm": "streamSettings.finalmask",
 		}

@@ -84,7 +84,7 @@ func TestBadValuesNamedInTheirDialect(t *testing.T) {
 		{"xray pinned hash", xr(`{"security":"tls","tlsSettings":{"pinnedPeerCertSha256":"zz"}}`), "outbounds[0].streamSettings.tlsSettings.pinnedPeerCertSha256"},
 		{"xray finalmask", xr(`{"finalmask":{"udp":[{"type":"bogus"}]}}`), "outbounds[0].streamSettings.finalmask"},
 		{"xray ML-DSA key", xr(`{"security":"reality","realitySettings":{"serverName":"a.com","publicKey":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","mldsa65Verify":"abc"}}`), "outbounds[0].streamSettings.realitySettings.mldsa65Verify"},
-		{"xray id dash", `{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"b831381d--6324-4d53-ad4f-8cda48b3081"}]}]}`, "[0].settings.id"},
+		{"xray id dash", `{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"b831381d--6324-4d53-ad4f-8cda48b3081"}]}]}`, "[0].settings.vnext[0].users[0].id"},
 		{"v2rayn id dash", v2(`{"v":"2","ps":"n","add":"a.example.com","port":"443","id":"b831-381d6324-4d53-ad4f-8cda48b30811","aid":"0","net":"tcp"}`), "id"},
 	}
 	for _, tt := range tests {

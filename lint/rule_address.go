@@ -1,8 +1,7 @@
 package lint
 
 import (
-	"net"
-	"strings"
+	"github.com/xvmtools/xvm/schema"
 )
 
 // ruleAddressFormat reports a server address that is missing or empty, or
@@ -43,43 +42,8 @@ func (ruleAddressFormat) check(c *checkContext) {
 	}
 }
 
-// badAddress explains what is wrong with a, and suggests the host part.
+// badAddress explains what is wrong with a, and suggests the host part;
+// convert refuses the same addresses (schema.AddressProblem).
 func badAddress(a string) (why, fix string) {
-	t := strings.TrimSpace(a)
-	if t == "" {
-		return "is empty", ""
-	}
-	if strings.HasPrefix(t, "env:") {
-		return "", ""
-	}
-	host := t
-	if i := strings.Index(host, "://"); i >= 0 {
-		why = "has a scheme (" + host[:i+3] + ")"
-		host = host[i+3:]
-	}
-	if i := strings.IndexAny(host, "/?#"); i >= 0 {
-		if why == "" {
-			why = "has a path"
-		}
-		host = host[:i]
-	}
-	if i := strings.LastIndex(host, "@"); i >= 0 {
-		if why == "" {
-			why = "has user info"
-		}
-		host = host[i+1:]
-	}
-	if h, p, err := net.SplitHostPort(host); err == nil && p != "" {
-		if why == "" {
-			why = "has a port (" + p + "); the port goes in `port`"
-		}
-		host = h
-	}
-	if why == "" {
-		if strings.ContainsAny(t, " \t") {
-			return "contains spaces", strings.ReplaceAll(t, " ", "")
-		}
-		return "", ""
-	}
-	return why, host
+	return schema.AddressProblem(a)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -285,4 +286,51 @@ func IDProblem(err error) string {
 		return "a dash is out of place; want 8-4-4-4-12 hex digits"
 	}
 	return "a UUID holds only hex digits and dashes"
+}
+
+// AddressProblem says why a server address is not a bare host, the way
+// lint's address-format rule and convert's readers both judge it: empty,
+// or carrying a scheme, a path, user info, a port or spaces. host is the
+// host part when one can be picked out ("" otherwise). Xray itself takes
+// any text that is not an IP as a domain name, so such an address loads
+// and fails only when traffic flows. "env:NAME" (Xray reads the variable)
+// passes.
+func AddressProblem(a string) (why, host string) {
+	t := strings.TrimSpace(a)
+	if t == "" {
+		return "is empty", ""
+	}
+	if strings.HasPrefix(t, "env:") {
+		return "", ""
+	}
+	host = t
+	if i := strings.Index(host, "://"); i >= 0 {
+		why = "has a scheme (" + host[:i+3] + ")"
+		host = host[i+3:]
+	}
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		if why == "" {
+			why = "has a path"
+		}
+		host = host[:i]
+	}
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		if why == "" {
+			why = "has user info"
+		}
+		host = host[i+1:]
+	}
+	if h, p, err := net.SplitHostPort(host); err == nil && p != "" {
+		if why == "" {
+			why = "has a port (" + p + "); the port goes in `port`"
+		}
+		host = h
+	}
+	if why == "" {
+		if strings.ContainsAny(t, " \t") {
+			return "contains spaces", strings.ReplaceAll(t, " ", "")
+		}
+		return "", ""
+	}
+	return why, host
 }

@@ -87,6 +87,38 @@ type User struct {
 	Experiments string `json:"experiments,omitempty"`
 }
 
+// UnmarshalJSON reads a user the way Xray does as far as alterId goes:
+// Xray v1.260327.0 has no alterId field at all (infra/conf/vmess.go,
+// VMessAccount), so any JSON value there loads. A number, or a number
+// written as a string ("0", as many panels write it), is kept; any other
+// value reads as 0.
+func (u *User) UnmarshalJSON(b []byte) error {
+	type plain User // without this method
+	var v struct {
+		plain
+		AlterID json.RawMessage `json:"alterId"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*u = User(v.plain)
+	u.AlterID = looseInt(v.AlterID)
+	return nil
+}
+
+// looseInt reads a JSON number or a string holding one; anything else is 0.
+func looseInt(raw json.RawMessage) int {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(strings.TrimSpace(s))
+	}
+	var i int
+	if json.Unmarshal(raw, &i) != nil {
+		return 0
+	}
+	return i
+}
+
 // Split returns one settings object per server × user of a vnext list (the
 // seed manual allows several of each; current Xray refuses more than one),
 // each in vnext form with one server and one user, in document order. The
