@@ -205,7 +205,7 @@ func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 		warn("cipher", "unknown cipher %q; using auto", clip(str(m["cipher"])))
 	}
 	n.Cipher = c
-	n.UDP = truthy(m["udp"])
+	n.UDP = udpRelay(m["udp"])
 	n.TFO = truthy(m["tfo"])
 	if truthy(m["authenticated-length"]) {
 		n.Experiments = "AuthenticatedLength"

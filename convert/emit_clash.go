@@ -120,8 +120,11 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	fail := func(field, reason string) error {
 		return &NotConvertibleError{Server: n.label(), Target: "clash", Field: field, Reason: reason}
 	}
+	// udp is what the source said (mihomo's own default is off); a source
+	// without the switch gets it on, as mihomo's link converter writes for
+	// every vmess link (common/convert/converter.go, ConvertsV2Ray).
 	p := &clashProxy{Name: n.Name, Type: "vmess", Server: n.Server, Port: n.Port, UUID: n.UUID,
-		AlterID: n.AlterID, Cipher: n.cipher(), UDP: true, TFO: n.TFO,
+		AlterID: n.AlterID, Cipher: n.cipher(), UDP: n.UDP != UDPOff, TFO: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
 	switch n.network() {
 	case "tcp":

@@ -36,9 +36,9 @@ func (n *Node) sniFallback() string {
 	case "ws", "httpupgrade", "xhttp", "h2":
 		return firstOf(n.Host)
 	case "tcp":
-		if n.HeaderType == "http" {
-			return firstOf(n.Host)
-		}
+		// Readers set SNI from the host with a warning
+		// (hostAsServerName); this covers nodes built by hand.
+		return firstOf(n.Host)
 	}
 	return ""
 }

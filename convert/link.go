@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -21,6 +22,46 @@ func ParseLink(s string) (*Node, []Diagnostic, error) {
 }
 
 func parseLink(s string) (*Node, []Diagnostic, error) {
+	var glued []Diagnostic
+	if parts := splitGlued(strings.TrimSpace(s)); len(parts) > 1 {
+		// Parse reads every part; one link is asked for here.
+		s = parts[0]
+		glued = append(glued, Diagnostic{Severity: Warning, Field: "link", Message: fmt.Sprintf(
+			"%d links run together with no separator; only the first is read", len(parts))})
+	}
+	n, warns, err := parseLinkDialect(s)
+	warns = append(glued, warns...)
+	if err != nil {
+		return n, warns, err
+	}
+	if w := n.hostAsServerName(); w != nil {
+		warns = append(warns, *w)
+	}
+	return n, warns, nil
+}
+
+// hostAsServerName applies v2rayN's server-name rule to a link with TLS on
+// raw TCP, no sni and a host: v2rayN sends the first host
+// (V2rayOutboundService.cs, FillBoundStreamSettings: sni, else the first
+// of host, else nothing and the core uses the address), while Xray and
+// mihomo would send the address. v2rayN defines the format, so the host
+// wins; the node records it as its SNI and a warning says so. (On ws,
+// httpupgrade, xhttp and gRPC every peer already takes the Host header or
+// authority, so nothing is chosen there.)
+func (n *Node) hostAsServerName() *Diagnostic {
+	if n.Security != "tls" || n.SNI != "" || n.network() != "tcp" {
+		return nil
+	}
+	h := firstOf(n.Host)
+	if h == "" {
+		return nil
+	}
+	n.SNI = h
+	return &Diagnostic{Severity: Warning, Field: "sni", Message: fmt.Sprintf(
+		"none given; the TLS server name is the host %q, as v2rayN sends it (Xray and mihomo would send the address)", clip(h))}
+}
+
+func parseLinkDialect(s string) (*Node, []Diagnostic, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(s, "\ufeff"))
 	lower := strings.ToLower(s[:min(len(s), 10)])
 	switch {

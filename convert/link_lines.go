@@ -95,11 +95,19 @@ func parseQuantumultX(line string) (*Node, []Diagnostic, error) {
 	n.Host = m["obfs-host"]
 	n.Path = m["obfs-uri"]
 	n.SNI = m["tls-host"]
+	if strings.EqualFold(m["obfs"], "over-tls") {
+		// TLS straight on TCP: there is no HTTP request for obfs-host to
+		// be the Host header of; it names the TLS server.
+		if n.SNI == "" {
+			n.SNI = n.Host
+		}
+		n.Host = ""
+	}
 	if v, ok := m["tls-verification"]; ok {
 		n.Insecure = !truthy(v)
 	}
 	n.TFO = truthy(m["fast-open"])
-	n.UDP = truthy(m["udp-relay"])
+	n.UDP = udpRelay(m["udp-relay"])
 	if v, ok := m["aead"]; ok && !truthy(v) {
 		n.AlterID = 1
 		warn("aead", "false means legacy (alterId) authentication; read as alterId 1")
@@ -208,7 +216,7 @@ func parseNamedLine(line string, quantumult bool) (*Node, []Diagnostic, error) {
 		}
 	}
 	n.TFO = truthy(m["tfo"])
-	n.UDP = truthy(m["udp-relay"])
+	n.UDP = udpRelay(m["udp-relay"])
 	for _, k := range order {
 		switch k {
 		case "username", "vmess-aead", "ws", "transport", "obfs", "ws-path", "path", "obfs-path",

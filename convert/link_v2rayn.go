@@ -203,10 +203,16 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 
 	tlsv := m["tls"]
 	switch t := strings.ToLower(str(tlsv)); {
-	case t == "tls" || t == "true" || t == "1" || t == "xtls" || t == "utls":
+	case t == "tls" || t == "xtls" || t == "utls":
 		n.Security = "tls"
 	case t == "reality":
 		n.Security = "reality"
+	case t == "true" || t == "1":
+		// v2rayN turns TLS on only for "tls" (VmessFmt.cs copies the
+		// value, V2rayOutboundService.cs compares it with "tls"), mihomo
+		// only for values ending in "tls" (ConvertsV2Ray): for both this
+		// server has no TLS.
+		warn("tls", "%q is not a value v2rayN or mihomo reads as TLS (they want \"tls\"); read as no TLS, as they do", t)
 	case t == "" || t == "none" || t == "0" || t == "false":
 	default:
 		warn("tls", "unknown value %q; want tls, reality or empty; using no TLS", clip(t))

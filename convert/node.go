@@ -81,10 +81,36 @@ type Node struct {
 	FinalMask json.RawMessage
 	TFO       bool
 	Mux       bool
-	UDP       bool // Clash udp relay (informational)
+	// UDP is the UDP relay switch of the dialects that have one.
+	UDP UDPRelay
 
 	// Origin says where the node came from, for diagnostics.
 	Origin Origin
+}
+
+// UDPRelay is the UDP relay switch of the dialects that have one: mihomo's
+// udp, and udp-relay in Quantumult X, Surge and Loon lines. All of them
+// default to off when the key is absent.
+type UDPRelay uint8
+
+// UDP relay states.
+const (
+	// UDPUnstated: the source dialect has no such switch (share links,
+	// sing-box, Xray, whose VMess carries UDP anyway).
+	UDPUnstated UDPRelay = iota
+	// UDPOn: the source turned UDP relay on.
+	UDPOn
+	// UDPOff: the source turned it off, or left it at its default (off).
+	UDPOff
+)
+
+// udpRelay reads a dialect's udp switch: absent is off, the default of
+// every dialect that has one.
+func udpRelay(v any) UDPRelay {
+	if truthy(v) {
+		return UDPOn
+	}
+	return UDPOff
 }
 
 // Origin locates a node in its input.

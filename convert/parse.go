@@ -247,11 +247,11 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 	if trimmed == "" {
 		return fmt.Errorf("convert: %s: empty input; want share links, a subscription or a config", p.name)
 	}
-	if mayDecode && !strings.Contains(trimmed, "://") && !isClientLine(firstLine(trimmed)) {
+	if mayDecode && !strings.Contains(trimmed, "://") && !hasClientLine(trimmed) {
 		if dec, err := decodeBase64Lenient(trimmed); err == nil {
 			dec = bytes.TrimPrefix(dec, utf8BOM)
 			inner := string(dec)
-			if strings.Contains(inner, "://") || isClientLine(firstLine(strings.TrimSpace(inner))) {
+			if strings.Contains(inner, "://") || hasClientLine(inner) {
 				return p.links(inner, 0, false)
 			}
 		}
@@ -262,15 +262,11 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 	}
 	line := lineBase
 	profile, section := false, ""
-	for len(text) > 0 {
+	for n := 0; len(text) > 0; n++ {
 		var l string
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			l, text = text[:i], text[i+1:]
-		} else {
-			l, text = text, ""
-		}
+		l, text = cutLine(text)
 		line++
-		if line%256 == 0 {
+		if n%256 == 255 {
 			if err := p.ctx.Err(); err != nil {
 				return err
 			}
@@ -297,23 +293,55 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 			p.report(Note, line, errors.New("informational line skipped"))
 			continue
 		}
-		n, warns, err := parseLink(l)
-		var fe *fieldError
-		if errors.As(err, &fe) && fe.Field == "scheme" {
-			scheme, _, _ := strings.Cut(l, "://")
-			p.report(Note, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
-			continue
+		first := line
+		if wrappedV2RayN(l, text) {
+			var more int
+			l, text, more = joinWrapped(l, text)
+			line += more
 		}
-		p.entry("", line, n, warns, err)
+		parts := splitGlued(l)
+		if len(parts) > 1 {
+			p.report(Warning, first, errField("link", "%d links run together with no separator; each is read on its own", len(parts)))
+		}
+		for _, part := range parts {
+			p.link(part, first)
+		}
 	}
 	return nil
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return strings.TrimSpace(s[:i])
+// link reads one link or client line of a list: a node, an error, or a
+// note for another protocol's link.
+func (p *parser) link(l string, line int) {
+	n, warns, err := parseLink(l)
+	var fe *fieldError
+	if errors.As(err, &fe) && fe.Field == "scheme" {
+		scheme, _, _ := strings.Cut(l, "://")
+		p.report(Note, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
+		return
 	}
-	return s
+	p.entry("", line, n, warns, err)
+}
+
+// cutLine returns the first line of text (without its newline) and the
+// rest.
+func cutLine(text string) (string, string) {
+	l, rest, _ := strings.Cut(text, "\n")
+	return l, rest
+}
+
+// hasClientLine reports whether any line of s is a Quantumult X, Surge or
+// Loon vmess line. Such files hold no "://" at all and may open with
+// comments or a [Proxy] section header, so every line is looked at.
+func hasClientLine(s string) bool {
+	for len(s) > 0 {
+		var l string
+		l, s, _ = strings.Cut(s, "\n")
+		if isClientLine(strings.TrimSpace(l)) {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonValue decodes JSON (with Xray-style comments removed) keeping

@@ -47,6 +47,102 @@ func parseAll(t *testing.T, text string) Result {
 	return res
 }
 
+// TestSNIFallsBackToHostOnRawTLS: v2rayN sends the first host as the TLS
+// server name when a link has no sni, whatever the transport
+// (V2rayOutboundService.cs FillBoundStreamSettings); Xray and mihomo would
+// send the address. Every target gets the host, with a warning.
+func TestSNIFallsBackToHostOnRawTLS(t *testing.T) {
+	links := map[string]string{
+		"v2rayn": v2raynJSON(rawTLSHost()),
+		"uri":    "vmess://" + corpusUUID + "@203.0.113.7:443?type=tcp&security=tls&host=real.example.com#u",
+	}
+	for name, link := range links {
+		t.Run(name, func(t *testing.T) {
+			n, warns, err := ParseLink(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !hasDiag(warns, Warning, "sni", "real.example.com") {
+				t.Errorf("no warning naming the chosen server name: %v", warns)
+			}
+			o, _, err := ToXray(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ts := o.StreamSettings.TLSSettings; ts == nil || ts.ServerName != "real.example.com" {
+				t.Errorf("xray tlsSettings = %+v; want serverName real.example.com", ts)
+			}
+			if err := buildWithXray(t, o); err != nil {
+				t.Errorf("Xray refuses it: %v", err)
+			}
+			c, _, err := toClash(n)
+			if err != nil || c.ServerName != "real.example.com" {
+				t.Errorf("clash servername = %q (%v); want real.example.com", c.ServerName, err)
+			}
+			s, _, err := toSingBox(n)
+			if err != nil || s.TLS == nil || s.TLS.ServerName != "real.example.com" {
+				t.Errorf("sing-box tls = %+v (%v); want server_name real.example.com", s.TLS, err)
+			}
+		})
+	}
+	// With an sni, or without TLS, nothing is chosen and nothing is said.
+	j := rawTLSHost()
+	j["sni"] = "given.example.com"
+	n, warns, err := ParseLink(v2raynJSON(j))
+	if err != nil || n.SNI != "given.example.com" || hasDiag(warns, Warning, "sni", "") {
+		t.Errorf("explicit sni: %+v %v %v", n, warns, err)
+	}
+}
+
+// TestQuantumultXOverTLSServerName: in a Quantumult X line, obfs-host is
+// the TLS server name when obfs=over-tls (there is no HTTP layer for it to
+// be a Host header of).
+func TestQuantumultXOverTLSServerName(t *testing.T) {
+	line := "vmess=example.com:443, method=none, password=" + corpusUUID + ", obfs-host=vmess-over-tls.example.com, obfs=over-tls, tag=L"
+	n, _, err := ParseLink(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := ToXray(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := o.StreamSettings.TLSSettings; o.StreamSettings.Security != "tls" || ts == nil || ts.ServerName != "vmess-over-tls.example.com" {
+		t.Errorf("security %q, tlsSettings %+v; want tls with serverName vmess-over-tls.example.com", o.StreamSettings.Security, ts)
+	}
+	// tls-host, when given, is the server name.
+	n, _, err = ParseLink(line + ", tls-host=t.example.com")
+	if err != nil || n.SNI != "t.example.com" {
+		t.Errorf("tls-host: sni %q (%v); want t.example.com", n.SNI, err)
+	}
+}
+
+// TestClientFilesWithoutScheme: Quantumult X, Surge and Loon files hold no
+// "://" at all; a comment or a section header on the first line must not
+// make them look like something else.
+func TestClientFilesWithoutScheme(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       string // the node's network
+	}{
+		{"quantumult-x after a comment", "# my servers\nvmess=example.com:80, method=aes-128-gcm, password=" + corpusUUID + ", tag=A\n", "tcp"},
+		{"surge [Proxy] section", "[Proxy]\nA = vmess, example.com, 443, username=" + corpusUUID + ", ws=true, ws-path=/ws\n", "ws"},
+		{"loon after blank lines and a comment", "\n\n; loon\n[Proxy]\nA = vmess, example.com, 443, aes-128-gcm, \"" + corpusUUID + "\", transport=ws, path=/ws\n", "ws"},
+		{"CRLF", "# servers\r\nvmess=example.com:80, method=none, password=" + corpusUUID + ", tag=A\r\n", "tcp"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := parseAll(t, tc.text)
+			if len(res.Nodes) != 1 || res.Errors() != 0 {
+				t.Fatalf("nodes %d, diagnostics %v; want 1 node", len(res.Nodes), res.Diagnostics)
+			}
+			if n := res.Nodes[0]; n.Network != tc.want || n.Name != "A" {
+				t.Errorf("node %+v; want %s named A", n, tc.want)
+			}
+		})
+	}
+}
+
 // TestAlterIDAsString: Xray's VMess outbound has no alterId field at all
 // (infra/conf/vmess.go VMessAccount), so any JSON value there loads; a
 // number written as a string is read as the number.
@@ -86,6 +182,97 @@ func TestURLAsAddressRefused(t *testing.T) {
 	}
 }
 
+// TestGluedLinks: links run together with no separator are split where a
+// scheme starts (a "://" is never part of base64), with a warning.
+func TestGluedLinks(t *testing.T) {
+	a := v2raynJSON(map[string]any{"v": "2", "ps": "A", "add": "a.example.com", "port": "443", "id": corpusUUID, "net": "ws", "tls": "tls"})
+	b := v2raynJSON(map[string]any{"v": "2", "ps": "B", "add": "b.example.com", "port": "80", "id": corpusUUID})
+	vless := "vless://" + corpusUUID + "@c.example.com:443?security=tls#C"
+	tests := []struct {
+		name  string
+		line  string
+		names []string
+		notes int // non-VMess parts skipped
+	}{
+		{"vmess then vmess", a + b, []string{"A", "B"}, 0},
+		{"vmess then vless", a + vless, []string{"A"}, 1},
+		{"vless then vmess", vless + a, []string{"A"}, 1},
+		{"three", a + vless + b, []string{"A", "B"}, 1},
+		{"unpadded tail", strings.TrimRight(a, "=") + b, []string{"A", "B"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := parseAll(t, tc.line+"\n")
+			var names []string
+			for _, n := range res.Nodes {
+				names = append(names, n.Name)
+			}
+			if strings.Join(names, ",") != strings.Join(tc.names, ",") || res.Errors() != 0 {
+				t.Fatalf("names %v, diagnostics %v; want %v", names, res.Diagnostics, tc.names)
+			}
+			if !hasDiag(res.Diagnostics, Warning, "", "no separator") {
+				t.Errorf("no warning about the glued links: %v", res.Diagnostics)
+			}
+			notes := 0
+			for _, d := range res.Diagnostics {
+				if d.Severity == Note {
+					notes++
+				}
+			}
+			if notes != tc.notes {
+				t.Errorf("%d notes; want %d: %v", notes, tc.notes, res.Diagnostics)
+			}
+		})
+	}
+	// A remark that holds a URL is not a second link.
+	res := parseAll(t, "vmess://"+corpusUUID+"@a.example.com:443?type=ws#join%20https://t.me/x\n")
+	if len(res.Nodes) != 1 || res.Nodes[0].Name != "join https://t.me/x" {
+		t.Errorf("remark with a URL: %+v %v", res.Nodes, res.Diagnostics)
+	}
+	// ParseLink reads the first and says what it left.
+	n, warns, err := ParseLink(a + b)
+	if err != nil || n.Name != "A" || !hasDiag(warns, Warning, "", "no separator") {
+		t.Errorf("ParseLink: %+v %v %v", n, warns, err)
+	}
+}
+
+// TestLineWrappedV2RayNLink: base64 wrapped at 76 columns, as the base64
+// tool writes it, with LF or CRLF, reads as one link.
+func TestLineWrappedV2RayNLink(t *testing.T) {
+	j := rawTLSHost()
+	j["ps"] = "a rather long remark so that the payload runs over several lines of base64"
+	j["sni"] = "s.example.com"
+	link := v2raynJSON(j)
+	body := strings.TrimPrefix(link, "vmess://")
+	wrap := func(s string, width int, eol string) string {
+		var b strings.Builder
+		for len(s) > width {
+			b.WriteString(s[:width] + eol)
+			s = s[width:]
+		}
+		return b.String() + s + eol
+	}
+	other := v2raynJSON(map[string]any{"v": "2", "ps": "next", "add": "n.example.com", "port": "80", "id": corpusUUID})
+	for _, eol := range []string{"\n", "\r\n"} {
+		for name, text := range map[string]string{
+			"prefix on the first line": wrap(link, 76, eol),
+			"prefix alone":             "vmess://" + eol + wrap(body, 76, eol),
+			"payload wrapped":          "vmess://" + wrap(body, 76, eol),
+			"followed by a link":       wrap(link, 76, eol) + other + eol,
+		} {
+			t.Run(name+"/"+strings.ReplaceAll(strings.ReplaceAll(eol, "\r", "CR"), "\n", "LF"), func(t *testing.T) {
+				res := parseAll(t, text)
+				if len(res.Nodes) == 0 || res.Errors() != 0 || res.Nodes[0].SNI != "s.example.com" || res.Nodes[0].Origin.Line != 1 {
+					t.Fatalf("nodes %+v, diagnostics %v; want the link, at line 1", res.Nodes, res.Diagnostics)
+				}
+				if name == "followed by a link" && (len(res.Nodes) != 2 || res.Nodes[1].Name != "next") {
+					t.Errorf("second link lost: %+v", res.Nodes)
+				}
+			})
+		}
+	}
+}
+
 // TestMessagesNameNoInternals: messages speak of the input, not of Go
 // APIs, and an empty value is called empty, not missing.
 func TestMessagesNameNoInternals(t *testing.T) {
@@ -108,5 +295,48 @@ func TestMessagesNameNoInternals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClashUDPKept: mihomo's udp defaults to off (VmessOption.UDP,
+// omitempty); a Clash round trip writes what the source said.
+func TestClashUDPKept(t *testing.T) {
+	for _, udp := range []string{"", "udp: true, ", "udp: false, "} {
+		in := "proxies:\n- {name: c, type: vmess, server: a.example.com, port: 443, uuid: " + corpusUUID + ", " + udp + "alterId: 0, cipher: auto}\n"
+		res := parseAll(t, in)
+		out, _, err := Emit(res.Nodes, ToClashYAML, EmitOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		on := strings.Contains(string(out), "udp: true")
+		if want := udp == "udp: true, "; on != want {
+			t.Errorf("source %q: output has udp on = %v; want %v\n%s", udp, on, want, out)
+		}
+	}
+	// A link has no udp switch: mihomo's own link converter
+	// (common/convert/converter.go) turns udp on for vmess, and so do we.
+	n, _, err := ParseLink(v2raynJSON(rawTLSHost()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := toClash(n); !c.UDP {
+		t.Errorf("link: udp off; want on, as mihomo's converter writes")
+	}
+}
+
+// TestTLSTrueIsNotTLS: v2rayN turns TLS on only for tls "tls"
+// (Global.StreamSecurity) and mihomo only for values ending in "tls", so
+// "true" and "1" are no TLS, with a warning.
+func TestTLSTrueIsNotTLS(t *testing.T) {
+	for _, v := range []any{"true", "1", true} {
+		j := rawTLSHost()
+		j["tls"] = v
+		n, warns, err := ParseLink(v2raynJSON(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Security != "" || !hasDiag(warns, Warning, "tls", "v2rayN") {
+			t.Errorf("tls %v: security %q, warnings %v; want none, with a warning", v, n.Security, warns)
+		}
 	}
 }

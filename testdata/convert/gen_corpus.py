@@ -44,7 +44,7 @@ case("v2rayn v 1 with a path keeps host", v2({"v": "1", "ps": "v1p", "add": "exa
      {"Host": "h.example.com", "Path": "/p"})
 case("v2rayn tls empty string", v2(d(base, ps="notls", tls="")), {"Security": ""})
 case("v2rayn tls \"0\"", v2(d(base, ps="tls0", tls="0")), {"Security": ""})
-case("v2rayn tls as JSON true", v2(d(base, ps="tlstrue", tls=True)), {"Security": "tls"})
+case("v2rayn tls as JSON true (not TLS in v2rayN or mihomo)", v2(d(base, ps="tlstrue", tls=True)), {"Security": ""}, warn=["tls"])
 case("v2rayn tls none", v2(d(base, ps="tlsnone", tls="none")), {"Security": ""})
 case("v2rayn reality with unofficial pbk/sid", v2(d(base, ps="rea", net="tcp", tls="reality", sni="www.microsoft.com", pbk="Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", sid="6ba85179e30d4fc2", fp="chrome")),
      {"Security": "reality", "PublicKey": "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "ShortID": "6ba85179e30d4fc2", "SNI": "www.microsoft.com"}, warn=["pbk", "sid"])
