@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -13,8 +15,14 @@ import (
 
 // subscription10k builds a base64 subscription of 10,000 mixed links.
 func subscription10k() []byte {
+	return []byte(base64.StdEncoding.EncodeToString(linkList(10000)))
+}
+
+// linkList builds n mixed links (v2rayN ws+TLS, #716 gRPC+TLS, #716
+// raw+HTTP header), one per line.
+func linkList(n int) []byte {
 	var b strings.Builder
-	for i := 0; i < 10000; i++ {
+	for i := 0; i < n; i++ {
 		switch i % 3 {
 		case 0:
 			j, _ := json.Marshal(map[string]string{"v": "2", "ps": fmt.Sprintf("node %d", i), "add": fmt.Sprintf("n%d.example.com", i),
@@ -28,7 +36,37 @@ func subscription10k() []byte {
 		}
 		b.WriteByte('\n')
 	}
-	return []byte(base64.StdEncoding.EncodeToString([]byte(b.String())))
+	return []byte(b.String())
+}
+
+// BenchmarkEmitDoubling writes 2,500 to 20,000 links as Xray JSON (the
+// reference), Xray YAML and Clash YAML. YAML is written one node at a
+// time, so time and bytes allocated per input byte stay flat as the input
+// doubles; alloc/input-byte is the bytes allocated by writing, per byte of
+// the links read.
+func BenchmarkEmitDoubling(b *testing.B) {
+	for _, n := range []int{2500, 5000, 10000, 20000} {
+		links := linkList(n)
+		res, err := Parse(context.Background(), "links", links, Options{})
+		if err != nil || len(res.Nodes) != n {
+			b.Fatalf("parse: %v, %d nodes", err, len(res.Nodes))
+		}
+		for _, target := range []Target{ToXrayJSON, ToXrayYAML, ToClashYAML} {
+			b.Run(fmt.Sprintf("%s/links=%d", target, n), func(b *testing.B) {
+				b.SetBytes(int64(len(links)))
+				b.ReportAllocs()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for b.Loop() {
+					if _, err := EmitTo(io.Discard, res.Nodes, target, EmitOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(len(links)), "alloc/input-byte")
+			})
+		}
+	}
 }
 
 // BenchmarkSubscription10kToXray converts a 10,000-link base64

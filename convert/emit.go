@@ -1,15 +1,17 @@
 package convert
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
-	"gopkg.in/yaml.v3"
 
 	"github.com/xvmtools/xvm/schema/conf"
 )
@@ -46,97 +48,200 @@ type EmitOptions struct {
 	Port   int
 }
 
-// Emit writes nodes in the target dialect. Names are made unique (and
-// templated) first, on copies. Nodes the target cannot express are Error
-// diagnostics and left out; everything else a target cannot carry is a
-// Warning. The error is for an unknown target, a name template with an
-// unknown placeholder, or an encoder failure.
+// Emit writes nodes in the target dialect and returns the output; it is
+// EmitTo into a buffer.
 func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic, error) {
-	if err := CheckNameTemplate(opts.NameTemplate); err != nil {
-		return nil, nil, err
+	var buf bytes.Buffer
+	diags, err := EmitTo(&buf, nodes, target, opts)
+	if err != nil {
+		return nil, diags, err
 	}
-	nodes = prepareNames(nodes, opts.NameTemplate)
+	return buf.Bytes(), diags, nil
+}
+
+// EmitTo writes nodes in the target dialect to w. Names are made unique
+// (and templated) first, on copies. Nodes the target cannot express are
+// Error diagnostics and left out; everything else a target cannot carry
+// is a Warning. Every target but toml is written one node at a time, so
+// memory stays proportional to one node, not to the output. The error is
+// for an unknown target, a name template with an unknown placeholder, or
+// a write or encoder failure.
+//
+// The diagnostics do not depend on w: a caller that must not write a
+// partial result (--strict) can run EmitTo on io.Discard first.
+func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diagnostic, error) {
+	if err := CheckNameTemplate(opts.NameTemplate); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(Targets(), target) {
+		return nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
+	}
+	list := nodeList{nodes, uniqueNames(nodes, opts.NameTemplate)}
+	bw := bufio.NewWriter(w)
 	var diags []Diagnostic
+	var err error
 	switch target {
-	case ToXrayJSON, ToXrayConfig, ToXrayYAML, ToXrayTOML:
-		outs := emitEach(nodes, ToXray, &diags)
-		var doc any = outs
-		switch target {
-		case ToXrayConfig:
-			listen, port := opts.Listen, opts.Port
-			if listen == "" {
-				listen = "127.0.0.1"
-			}
-			if port == 0 {
-				port = 10808
-			}
-			doc = XrayConfig(outs, listen, port)
-		case ToXrayYAML, ToXrayTOML:
-			doc = conf.Config{Outbounds: outs}
-		}
-		b, err := json.MarshalIndent(doc, "", "  ")
-		if err != nil {
-			return nil, diags, err
-		}
-		switch target {
-		case ToXrayYAML:
-			b, err = jsonToYAML(b)
-		case ToXrayTOML:
+	case ToXrayJSON:
+		err = writeJSONList(bw, "[", "]", 1, list, ToXray, &diags)
+	case ToXrayConfig:
+		err = writeXrayConfig(bw, list, opts, &diags)
+	case ToXrayYAML:
+		err = writeYAMLList(bw, "outbounds", list, ToXray, &diags)
+	case ToClashYAML:
+		err = writeYAMLList(bw, "proxies", list, toClash, &diags)
+	case ToSingBox:
+		err = writeJSONList(bw, "{\n  \"outbounds\": [", "]\n}", 2, list, toSingBox, &diags)
+	case ToXrayTOML:
+		var b []byte
+		b, err = json.Marshal(conf.Config{Outbounds: emitEach(list, ToXray, &diags)})
+		if err == nil {
 			b, err = jsonToTOML(b)
-		default:
-			b = append(b, '\n')
 		}
-		return b, diags, err
+		if err == nil {
+			_, err = bw.Write(b)
+		}
 	case ToV2RayNLink, ToURILink:
 		toLink := ToURI
 		if target == ToV2RayNLink {
 			toLink = ToV2RayN
 		}
-		var buf bytes.Buffer
-		for _, s := range emitEach(nodes, toLink, &diags) {
-			buf.WriteString(s)
-			buf.WriteByte('\n')
-		}
-		return buf.Bytes(), diags, nil
-	case ToClashYAML:
-		proxies := emitEach(nodes, toClash, &diags)
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		enc.SetIndent(2)
-		if err := enc.Encode(struct {
-			Proxies []*clashProxy `yaml:"proxies"`
-		}{proxies}); err != nil {
-			return nil, diags, err
-		}
-		return buf.Bytes(), diags, enc.Close()
-	case ToSingBox:
-		b, err := json.MarshalIndent(struct {
-			Outbounds []*sbOutbound `json:"outbounds"`
-		}{emitEach(nodes, toSingBox, &diags)}, "", "  ")
-		return append(b, '\n'), diags, err
+		err = eachNode(list, toLink, &diags, func(s string) error {
+			bw.WriteString(s)
+			return bw.WriteByte('\n')
+		})
 	}
-	return nil, nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
+	if err != nil {
+		return diags, err
+	}
+	return diags, bw.Flush()
+}
+
+// writeJSONList writes the nodes as the elements of a JSON array, indented
+// as json.MarshalIndent indents a whole document whose array elements sit
+// depth levels in: open ends with the array's "[", close starts with its
+// "]".
+func writeJSONList[T any](w *bufio.Writer, open, close string, depth int, list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) error {
+	prefix := strings.Repeat("  ", depth-1)
+	w.WriteString(open)
+	n := 0
+	err := eachNode(list, emit, diags, func(v T) error {
+		b, err := json.MarshalIndent(v, prefix+"  ", "  ")
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.WriteByte(',')
+		}
+		n++
+		w.WriteString("\n" + prefix + "  ")
+		_, err = w.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.WriteString("\n" + prefix)
+	}
+	w.WriteString(close)
+	return w.WriteByte('\n')
+}
+
+// writeXrayConfig writes a runnable client config: the log and socks
+// inbound of XrayConfig, then the outbounds one by one.
+func writeXrayConfig(w *bufio.Writer, list nodeList, opts EmitOptions, diags *[]Diagnostic) error {
+	listen, port := opts.Listen, opts.Port
+	if listen == "" {
+		listen = "127.0.0.1"
+	}
+	if port == 0 {
+		port = 10808
+	}
+	head, err := json.MarshalIndent(XrayConfig([]conf.Outbound{}, listen, port), "", "  ")
+	if err != nil {
+		return err
+	}
+	// head ends with `"outbounds": []` and the closing brace: the list is
+	// written in its place.
+	open := bytes.LastIndex(head, []byte(`"outbounds": []`))
+	if open < 0 {
+		return errors.New("convert: internal error: no outbounds in the config head")
+	}
+	return writeJSONList(w, string(head[:open])+`"outbounds": [`, "]\n}", 2, list, ToXray, diags)
+}
+
+// writeYAMLList writes a YAML mapping with one key holding the nodes as a
+// block sequence, one node at a time.
+func writeYAMLList[T any](w *bufio.Writer, key string, list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) error {
+	y := &yamlWriter{w: w}
+	n := 0
+	w.WriteString(key + ":")
+	err := eachNode(list, emit, diags, func(v T) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			w.WriteByte('\n')
+		}
+		n++
+		return y.seqItem(b, 2)
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		w.WriteString(" []\n")
+	}
+	return nil
+}
+
+// nodeList is the nodes to write and the names to write them under.
+type nodeList struct {
+	nodes []*Node
+	names []string
+}
+
+// eachNode writes every node with one emitter, in order, handing each
+// result to put. Each node is written from a copy carrying its unique
+// name. Warnings go to *diags; a node the emitter refuses becomes an Error
+// diagnostic there and is left out.
+func eachNode[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic, put func(T) error) error {
+	for i, n := range list.nodes {
+		c := *n
+		c.Name = list.names[i]
+		v, w, err := emit(&c)
+		*diags = append(*diags, w...)
+		if err != nil {
+			*diags = append(*diags, refused(&c, err))
+			continue
+		}
+		if err := put(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refused is the Error diagnostic for a node an emitter cannot write.
+func refused(n *Node, err error) Diagnostic {
+	d := n.diag(Error, "", "%v", err)
+	if nc, ok := err.(*NotConvertibleError); ok {
+		d.Field, d.Message = nc.Field, fmt.Sprintf("cannot be written as %s: %s; node left out", nc.Target, nc.Reason)
+	}
+	return d
 }
 
 // emitEach writes every node with one emitter, in order. Warnings go to
 // *diags; a node the emitter refuses becomes an Error diagnostic there and
 // is left out. The result is never nil, so that an empty list encodes as
 // [] and not null.
-func emitEach[T any](nodes []*Node, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) []T {
-	out := make([]T, 0, len(nodes))
-	for _, n := range nodes {
-		v, w, err := emit(n)
-		*diags = append(*diags, w...)
-		if err != nil {
-			d := n.diag(Error, "", "%v", err)
-			if nc, ok := err.(*NotConvertibleError); ok {
-				d.Field, d.Message = nc.Field, fmt.Sprintf("cannot be written as %s: %s; node left out", nc.Target, nc.Reason)
-			}
-			*diags = append(*diags, d)
-			continue
-		}
+func emitEach[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) []T {
+	out := make([]T, 0, len(list.nodes))
+	_ = eachNode(list, emit, diags, func(v T) error {
 		out = append(out, v)
-	}
+		return nil
+	})
 	return out
 }
 
@@ -203,14 +308,16 @@ func CheckNameTemplate(tmpl string) error {
 	}
 }
 
-// prepareNames returns copies of nodes with the template applied and
-// duplicate names made unique ("name", "name-2", …).
-func prepareNames(nodes []*Node, tmpl string) []*Node {
-	out := make([]*Node, len(nodes))
+// uniqueNames returns the names the nodes are written under: the template
+// applied, and duplicates made unique ("name", "name-2", …). The nodes are
+// not changed; each is copied with its new name only while it is written,
+// so that the whole list is never held twice.
+func uniqueNames(nodes []*Node, tmpl string) []string {
+	out := make([]string, len(nodes))
 	used := make(map[string]bool, len(nodes))
 	next := make(map[string]int)
 	for i, n := range nodes {
-		c := *n
+		c := Node{Name: n.Name, Server: n.Server, Port: n.Port}
 		if tmpl != "" {
 			c.Name = strings.NewReplacer(
 				"{name}", n.Name, "{server}", n.Server, "{port}", strconv.Itoa(n.Port),
@@ -230,46 +337,9 @@ func prepareNames(nodes []*Node, tmpl string) []*Node {
 			c.Name = fmt.Sprintf("%s-%d", base, k)
 		}
 		used[c.Name] = true
-		out[i] = &c
+		out[i] = c.Name
 	}
 	return out
-}
-
-// jsonToYAML re-encodes JSON as block-style YAML, keeping key order.
-func jsonToYAML(b []byte) ([]byte, error) {
-	var n yaml.Node
-	if err := yaml.Unmarshal(b, &n); err != nil {
-		return nil, err
-	}
-	clearStyle(&n)
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&n); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), enc.Close()
-}
-
-func clearStyle(n *yaml.Node) {
-	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
-		n.Style = 0
-	}
-	if n.Kind == yaml.ScalarNode && n.Style == yaml.DoubleQuotedStyle {
-		n.Style = 0
-		if n.Tag == "!!str" {
-			// Keep strings that would read as another type quoted.
-			var v any
-			if err := yaml.Unmarshal([]byte(n.Value), &v); err != nil || fmt.Sprint(v) != n.Value || strings.ContainsAny(n.Value, ":#{}[],&*!|>'\"%@`") || n.Value == "" {
-				n.Style = yaml.DoubleQuotedStyle
-			} else if _, ok := v.(string); !ok {
-				n.Style = yaml.DoubleQuotedStyle
-			}
-		}
-	}
-	for _, c := range n.Content {
-		clearStyle(c)
-	}
 }
 
 // jsonToTOML re-encodes JSON as TOML with integers kept integers.

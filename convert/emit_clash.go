@@ -5,56 +5,56 @@ import (
 )
 
 type clashProxy struct {
-	Name                string         `yaml:"name"`
-	Type                string         `yaml:"type"`
-	Server              string         `yaml:"server"`
-	Port                int            `yaml:"port"`
-	UUID                string         `yaml:"uuid"`
-	AlterID             int            `yaml:"alterId"`
-	Cipher              string         `yaml:"cipher"`
-	UDP                 bool           `yaml:"udp"`
-	TLS                 bool           `yaml:"tls,omitempty"`
-	ServerName          string         `yaml:"servername,omitempty"`
-	ALPN                []string       `yaml:"alpn,omitempty"`
-	SkipCertVerify      bool           `yaml:"skip-cert-verify,omitempty"`
-	Fingerprint         string         `yaml:"fingerprint,omitempty"`
-	ClientFingerprint   string         `yaml:"client-fingerprint,omitempty"`
-	RealityOpts         *clashReality  `yaml:"reality-opts,omitempty"`
-	Network             string         `yaml:"network,omitempty"`
-	WSOpts              *clashWSOpts   `yaml:"ws-opts,omitempty"`
-	H2Opts              *clashH2Opts   `yaml:"h2-opts,omitempty"`
-	HTTPOpts            *clashHTTPOpts `yaml:"http-opts,omitempty"`
-	GRPCOpts            *clashGRPCOpts `yaml:"grpc-opts,omitempty"`
-	TFO                 bool           `yaml:"tfo,omitempty"`
-	AuthenticatedLength bool           `yaml:"authenticated-length,omitempty"`
+	Name                string         `json:"name"`
+	Type                string         `json:"type"`
+	Server              string         `json:"server"`
+	Port                int            `json:"port"`
+	UUID                string         `json:"uuid"`
+	AlterID             int            `json:"alterId"`
+	Cipher              string         `json:"cipher"`
+	UDP                 bool           `json:"udp"`
+	TLS                 bool           `json:"tls,omitempty"`
+	ServerName          string         `json:"servername,omitempty"`
+	ALPN                []string       `json:"alpn,omitempty"`
+	SkipCertVerify      bool           `json:"skip-cert-verify,omitempty"`
+	Fingerprint         string         `json:"fingerprint,omitempty"`
+	ClientFingerprint   string         `json:"client-fingerprint,omitempty"`
+	RealityOpts         *clashReality  `json:"reality-opts,omitempty"`
+	Network             string         `json:"network,omitempty"`
+	WSOpts              *clashWSOpts   `json:"ws-opts,omitempty"`
+	H2Opts              *clashH2Opts   `json:"h2-opts,omitempty"`
+	HTTPOpts            *clashHTTPOpts `json:"http-opts,omitempty"`
+	GRPCOpts            *clashGRPCOpts `json:"grpc-opts,omitempty"`
+	TFO                 bool           `json:"tfo,omitempty"`
+	AuthenticatedLength bool           `json:"authenticated-length,omitempty"`
 }
 
 type clashReality struct {
-	PublicKey string `yaml:"public-key"`
-	ShortID   string `yaml:"short-id,omitempty"`
+	PublicKey string `json:"public-key"`
+	ShortID   string `json:"short-id,omitempty"`
 }
 
 type clashWSOpts struct {
-	Path                string            `yaml:"path,omitempty"`
-	Headers             map[string]string `yaml:"headers,omitempty"`
-	MaxEarlyData        int               `yaml:"max-early-data,omitempty"`
-	EarlyDataHeaderName string            `yaml:"early-data-header-name,omitempty"`
-	V2rayHTTPUpgrade    bool              `yaml:"v2ray-http-upgrade,omitempty"`
+	Path                string            `json:"path,omitempty"`
+	Headers             map[string]string `json:"headers,omitempty"`
+	MaxEarlyData        int               `json:"max-early-data,omitempty"`
+	EarlyDataHeaderName string            `json:"early-data-header-name,omitempty"`
+	V2rayHTTPUpgrade    bool              `json:"v2ray-http-upgrade,omitempty"`
 }
 
 type clashH2Opts struct {
-	Host []string `yaml:"host,omitempty"`
-	Path string   `yaml:"path,omitempty"`
+	Host []string `json:"host,omitempty"`
+	Path string   `json:"path,omitempty"`
 }
 
 type clashHTTPOpts struct {
-	Method  string              `yaml:"method,omitempty"`
-	Path    []string            `yaml:"path,omitempty"`
-	Headers map[string][]string `yaml:"headers,omitempty"`
+	Method  string              `json:"method,omitempty"`
+	Path    []string            `json:"path,omitempty"`
+	Headers map[string][]string `json:"headers,omitempty"`
 }
 
 type clashGRPCOpts struct {
-	ServiceName string `yaml:"grpc-service-name"`
+	ServiceName string `json:"grpc-service-name"`
 }
 
 // clashFingerprints are the uTLS names mihomo knows.

@@ -319,16 +319,14 @@ func TestNamesUniqueAndTemplated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.tmpl, func(t *testing.T) {
 			var got []string
-			for _, n := range prepareNames(nodes, tt.tmpl) {
-				got = append(got, n.Name)
-			}
+			got = uniqueNames(nodes, tt.tmpl)
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 				t.Errorf("names = %q, want %q", got, tt.want)
 			}
 		})
 	}
 	if nodes[1].Name != "hk" {
-		t.Error("prepareNames changed the caller's nodes")
+		t.Error("uniqueNames changed the caller's nodes")
 	}
 }
 

@@ -3,6 +3,7 @@ package convert
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -11,9 +12,14 @@ import (
 func FuzzParseLink(f *testing.F) {
 	f.Add("vmess://" + corpusUUID + "@example.com:443?type=ws&path=%2F#x")
 	f.Fuzz(func(t *testing.T, s string) {
-		n, _, err := ParseLink(s)
+		n, warns, err := ParseLink(s)
 		if err != nil {
 			return
+		}
+		for _, w := range warns {
+			if len(n.UUID) >= 8 && strings.Contains(w.Message, n.UUID) {
+				t.Fatalf("a warning prints the id: %s", w)
+			}
 		}
 		if n.Port < 1 || n.Port > 65535 || n.Server == "" || n.UUID == "" {
 			t.Fatalf("ParseLink accepted an invalid node: %+v", n)

@@ -2,6 +2,8 @@ package convert
 
 import (
 	"strings"
+
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // splitCSV splits on commas outside double quotes and trims each part.
@@ -148,16 +150,25 @@ func parseNamedLine(line string, quantumult bool) (*Node, []Diagnostic, error) {
 		if quantumult {
 			n.Origin.Dialect = DialectQuantumult
 		}
-		c, ok := normaliseCipher(rest4[0])
-		if !ok {
-			warn("cipher", "unknown cipher %q; using auto", clip(rest4[0]))
+		if looksLikeID(rest4[0]) {
+			// The cipher is left out: this is the id. (Taking it for a
+			// cipher printed the id in a warning and took the next
+			// key=value for the id.)
+			warn("cipher", "none given; using auto")
+			n.Cipher = "auto"
+		} else {
+			c, ok := normaliseCipher(rest4[0])
+			if !ok {
+				warn("cipher", "unknown cipher %q; using auto", clip(rest4[0]))
+			}
+			n.Cipher = c
+			rest4 = rest4[1:]
 		}
-		n.Cipher = c
-		if len(rest4) < 2 {
+		if len(rest4) == 0 || strings.Contains(rest4[0], "=") && !strings.HasPrefix(rest4[0], `"`) {
 			return nil, nil, errField("uuid", "missing; want the quoted uuid after the cipher")
 		}
-		n.UUID = unquote(rest4[1])
-		rest4 = rest4[2:]
+		n.UUID = unquote(rest4[0])
+		rest4 = rest4[1:]
 	}
 	m, order := kv(rest4)
 	if surge {
@@ -227,6 +238,20 @@ func parseNamedLine(line string, quantumult bool) (*Node, []Diagnostic, error) {
 		}
 	}
 	return n, warns, nil
+}
+
+// looksLikeID tells the id from a cipher in the positional fields of a
+// Loon or Quantumult line: the id is quoted, or has a UUID's length and
+// shape; no cipher name is either.
+func looksLikeID(field string) bool {
+	if strings.HasPrefix(field, `"`) {
+		return true
+	}
+	if len(field) < 32 || len(field) > 36 {
+		return false
+	}
+	_, err := vmess.ParseID(field)
+	return err == nil
 }
 
 func (n *Node) setHeader(k, v string) {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Inputs seen in public links and configs that earlier versions read
@@ -338,5 +341,95 @@ func TestTLSTrueIsNotTLS(t *testing.T) {
 		if n.Security != "" || !hasDiag(warns, Warning, "tls", "v2rayN") {
 			t.Errorf("tls %v: security %q, warnings %v; want none, with a warning", v, n.Security, warns)
 		}
+	}
+}
+
+// TestYAMLEscapesControlCharacters: a control character in a name or a
+// field is escaped in YAML output, so one odd entry neither aborts the
+// run nor changes on the way (U+0085 is not turned into a space); Xray's
+// YAML loader and yaml.v3 read back the same text.
+func TestYAMLEscapesControlCharacters(t *testing.T) {
+	links := []string{
+		"vmess://" + corpusUUID + "@a.example.com:443?type=ws&security=tls#bad%C2%81name",
+		"vmess://" + corpusUUID + "@b.example.com:443?type=ws&security=tls#a%7Fb",
+		"vmess://" + corpusUUID + "@c.example.com:443?type=ws&security=tls&sni=a%7Fb#sni",
+		"vmess://" + corpusUUID + "@d.example.com:443?type=ws&security=tls&path=%2Fp%C2%85q#nel%C2%85",
+		"vmess://" + corpusUUID + "@e.example.com:443?type=ws#tab%09nl%0Acr%0Dq%22bs%5Cbom%EF%BB%BFls%E2%80%A8",
+		"vmess://" + corpusUUID + "@f.example.com:443?type=ws#yes",
+		"vmess://" + corpusUUID + "@g.example.com:443?type=ws#0x1F",
+		"vmess://" + corpusUUID + "@h.example.com:443?type=ws#%20lead",
+	}
+	var nodes []*Node
+	for _, l := range links {
+		n, _, err := ParseLink(l)
+		if err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		nodes = append(nodes, n)
+	}
+	for _, target := range []Target{ToXrayYAML, ToClashYAML} {
+		out, diags, err := Emit(nodes, target, EmitOptions{})
+		if err != nil || len(diags) > 0 {
+			t.Fatalf("%s: %v %v", target, err, diags)
+		}
+		if strings.ContainsAny(string(out), "\x7f\u0081\u0085\u2028\ufeff\r") {
+			t.Errorf("%s: raw control character in the output:\n%q", target, out)
+		}
+		var doc map[string][]map[string]any
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			t.Fatalf("%s: yaml.v3 cannot read it back: %v\n%s", target, err, out)
+		}
+		key, name := "outbounds", "tag"
+		if target == ToClashYAML {
+			key, name = "proxies", "name"
+		}
+		for i, entry := range doc[key] {
+			if got := entry[name]; got != nodes[i].Name {
+				t.Errorf("%s: name %q read back as %q", target, nodes[i].Name, got)
+			}
+		}
+	}
+	out, _, _ := Emit(nodes, ToXrayYAML, EmitOptions{})
+	if err := buildConfigWithXray(t, "yaml", out); err != nil {
+		t.Errorf("Xray's YAML loader refuses it: %v\n%s", err, out)
+	}
+}
+
+// TestLoonWithoutCipher: a Loon or Quantumult line may leave the cipher
+// out; the quoted id must not be taken for a cipher (and printed in a
+// warning) nor the next key=value for the id.
+func TestLoonWithoutCipher(t *testing.T) {
+	tests := []struct {
+		name, line string
+		tls        bool
+		err        string // field of the expected error
+	}{
+		{"no cipher, quoted id", `p1 = vmess, a.example.com, 443, "` + corpusUUID + `", over-tls=true`, true, ""},
+		{"no cipher, bare uuid", `p1 = vmess, a.example.com, 443, ` + corpusUUID + `, transport=ws, path=/ws`, false, ""},
+		{"cipher, quoted id", `p1 = vmess, a.example.com, 443, aes-128-gcm, "` + corpusUUID + `", over-tls=true`, true, ""},
+		{"cipher, no id", `p1 = vmess, a.example.com, 443, aes-128-gcm, over-tls=true`, false, "uuid"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, warns, err := ParseLink(tc.line)
+			for _, w := range warns {
+				if strings.Contains(w.String(), corpusUUID) {
+					t.Errorf("a warning prints the id: %s", w)
+				}
+			}
+			if tc.err != "" {
+				var fe *fieldError
+				if !errors.As(err, &fe) || fe.Field != tc.err || strings.Contains(err.Error(), corpusUUID) {
+					t.Fatalf("err = %v; want one on %s, without the id", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.UUID != corpusUUID || (n.Security == "tls") != tc.tls {
+				t.Errorf("node id %q security %q; want the id, tls %v", n.UUID, n.Security, tc.tls)
+			}
+		})
 	}
 }

@@ -111,7 +111,11 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	if len(nodes) == 0 {
 		return &exitError{code: exitUsage, err: errors.New("convert: no VMess server could be read from the input; see the messages above")}
 	}
-	out, diags, err := convert.Emit(nodes, target, convert.EmitOptions{NameTemplate: opts.NameTemplate, Listen: host, Port: port})
+	// A first pass to io.Discard gives the diagnostics, so that nothing
+	// is written when nothing (or, with --strict, not all) can be; the
+	// second pass streams to stdout without holding the output in memory.
+	emitOpts := convert.EmitOptions{NameTemplate: opts.NameTemplate, Listen: host, Port: port}
+	diags, err := convert.EmitTo(io.Discard, nodes, target, emitOpts)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -129,7 +133,7 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	if failed > 0 && opts.Strict {
 		return &exitError{code: exitUsage, err: fmt.Errorf("convert: %d entr%s failed and --strict is set; nothing written", failed, plural(failed, "y", "ies"))}
 	}
-	if _, err := a.IO.Out.Write(out); err != nil {
+	if _, err := convert.EmitTo(a.IO.Out, nodes, target, emitOpts); err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("convert: write output: %w", err)}
 	}
 	if failed > 0 {
