@@ -117,7 +117,8 @@ func parseQuantumultX(line string) (*Node, []Diagnostic, error) {
 	for _, k := range order {
 		switch k {
 		case "method", "password", "tag", "obfs", "obfs-host", "obfs-uri", "tls-host",
-			"tls-verification", "fast-open", "udp-relay", "aead", "tls13":
+			"tls-verification", "fast-open", "udp-relay", "aead", "tls13",
+			"server_check_url": // the client's own latency check, nothing to carry
 		default:
 			warn(k, "unknown key ignored")
 		}

@@ -283,7 +283,7 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 			// Other settings and other proxies of a Surge/Loon/QX profile.
 			if m := proxyLine.FindStringSubmatch(l); m != nil && (section == "[proxy]" || section == "[server_local]") {
 				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(m[1])))
-			} else if hasPrefixFold(l, "shadowsocks=") || hasPrefixFold(l, "trojan=") || hasPrefixFold(l, "vless=") {
+			} else if quantumultXOther(l) {
 				k, _, _ := strings.Cut(l, "=")
 				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(k)))
 			}
@@ -308,6 +308,17 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		}
 	}
 	return nil
+}
+
+// quantumultXOther reports a Quantumult X server line of a protocol other
+// than VMess (its [server_local] types).
+func quantumultXOther(l string) bool {
+	for _, p := range []string{"shadowsocks=", "trojan=", "vless=", "http=", "socks5="} {
+		if hasPrefixFold(l, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // link reads one link or client line of a list: a node, an error, or a

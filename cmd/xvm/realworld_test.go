@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -57,7 +58,7 @@ type realCounts struct {
 	Files, Links, ConfigOutbounds, Nodes, Refused, Skipped, Built, RoundTrips int
 }
 
-var realWant = realCounts{Files: 10, Links: 73, ConfigOutbounds: 6, Nodes: 81, Refused: 6, Skipped: 7, Built: 81, RoundTrips: 74}
+var realWant = realCounts{Files: 11, Links: 87, ConfigOutbounds: 6, Nodes: 87, Refused: 6, Skipped: 15, Built: 87, RoundTrips: 79}
 
 func TestRealWorldCorpus(t *testing.T) {
 	root := filepath.Join("..", "..", "testdata", "real")
@@ -162,21 +163,28 @@ func TestRealWorldCorpus(t *testing.T) {
 	}
 }
 
-// countLinks counts the lines of a link list that hold a share link or a
-// client line, decoding a base64 subscription first.
+// countLinks counts the server entries of a link list: lines that start
+// with a scheme (each link of a glued line counted), and client-profile
+// server lines of any protocol.
 func countLinks(data []byte) int {
 	n := 0
 	for _, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "#") {
-			continue
-		}
-		if strings.Contains(l, "://") || strings.Contains(l, "= vmess,") || strings.HasPrefix(l, "vmess=") {
-			n += max(1, strings.Count(l, "://"))
+		switch {
+		case linkStart.MatchString(l):
+			n += len(gluedSeam.FindAllStringIndex(l, -1))
+		case serverLine.MatchString(l):
+			n++
 		}
 	}
 	return n
 }
+
+var (
+	linkStart  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+	gluedSeam  = regexp.MustCompile(`(vmess|vless|trojan|ss|ssr|hysteria2|hy2|tuic)://`)
+	serverLine = regexp.MustCompile(`^(vmess|vless|trojan|shadowsocks|http|socks5)=|^[^=,]+=\s*vmess\s*,`)
+)
 
 func hasError(ds []convert.Diagnostic) bool {
 	for _, d := range ds {
