@@ -200,7 +200,7 @@ func TestRoundTrips(t *testing.T) {
 // hasLoss tells whether diagnostics report anything beyond notes.
 func hasLoss(diags []Diagnostic) bool {
 	for _, d := range diags {
-		if d.Severity != Note {
+		if d.Severity != Info {
 			return true
 		}
 	}

@@ -167,7 +167,7 @@ func (p *parser) clash(data []byte) error {
 		}
 		m = clashKeys(m)
 		if t := str(m["type"]); !strings.EqualFold(t, "vmess") {
-			p.report(Note, line, errField(fmt.Sprintf("proxies[%d]", i), "type %q is not vmess; skipped", clip(t)))
+			p.report(Info, line, errField(fmt.Sprintf("proxies[%d]", i), "type %q is not vmess; skipped", clip(t)))
 			continue
 		}
 		n, warns, err := nodeFromClash(m)
@@ -232,7 +232,7 @@ func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 	netw := strings.ToLower(str(m["network"]))
 	switch netw {
 	case "", "tcp":
-		n.Network = "tcp"
+		n.Network = "raw"
 	case "ws":
 		n.Network = "ws"
 		wo := clashKeys(asMap(m["ws-opts"]))
@@ -257,7 +257,7 @@ func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 			}
 		}
 	case "http":
-		n.Network = "tcp"
+		n.Network = "raw"
 		n.HeaderType = "http"
 		ho := clashKeys(asMap(m["http-opts"]))
 		n.Path = strings.Join(strList(ho["path"]), ",")

@@ -20,7 +20,7 @@ func (p *parser) singBox(data []byte) error {
 	}
 	p.eachOutbound(data, schema.JSON, items, prefix, func(field string, line int, m map[string]any) {
 		if t := str(m["type"]); t != "vmess" {
-			p.report(Note, line, errField(field, "type %q is not vmess; skipped", clip(t)))
+			p.report(Info, line, errField(field, "type %q is not vmess; skipped", clip(t)))
 			return
 		}
 		n, warns, err := nodeFromSingBox(m)
@@ -152,7 +152,7 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 			n.ServiceName = str(tr["service_name"])
 		case "http":
 			if n.Security == "" {
-				n.Network, n.HeaderType = "tcp", "http"
+				n.Network, n.HeaderType = "raw", "http"
 			} else {
 				n.Network = "h2"
 			}

@@ -39,7 +39,7 @@ func (p *parser) xray(data []byte) error {
 	}
 	p.eachOutbound(data, format, items, prefix, func(field string, line int, m map[string]any) {
 		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
-			p.report(Note, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
+			p.report(Info, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
 			return
 		}
 		raw, err := json.Marshal(m)
@@ -224,7 +224,7 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	}
 	ss := o.StreamSettings
 	if ss == nil {
-		n.Network = "tcp"
+		n.Network = "raw"
 		return n, warns, nil
 	}
 	nw, ok := normaliseNetwork(ss.Network)
@@ -233,7 +233,7 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	}
 	n.Network = nw
 	switch nw {
-	case "tcp":
+	case "raw":
 		if r := ss.Raw(); r != nil && r.Header != nil && r.Header.Type == "http" {
 			n.HeaderType = "http"
 			if rq := r.Header.Request; rq != nil {

@@ -127,7 +127,7 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 		AlterID: n.AlterID, Cipher: n.cipher(), UDP: n.UDP != UDPOff, TFO: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
 	switch n.network() {
-	case "tcp":
+	case "raw":
 		if n.HeaderType == "http" {
 			p.Network = "http"
 			o := &clashHTTPOpts{Method: "GET", Path: splitList(n.Path)}

@@ -45,7 +45,8 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 	l := v2raynLink{V: "2", PS: n.Name, Add: n.Server, Port: strconv.Itoa(n.Port), ID: n.UUID,
 		Aid: strconv.Itoa(n.AlterID), Scy: n.cipher(), Net: n.network(), Type: "none"}
 	switch l.Net {
-	case "tcp":
+	case "raw":
+		l.Net = "tcp" // v2rayN's word for raw
 		if n.HeaderType == "http" {
 			l.Type = "http"
 		}
@@ -163,9 +164,12 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 		}
 	}
 	netw := n.network()
-	if netw == "h2" {
+	switch netw {
+	case "h2":
 		add("type", "http")
-	} else {
+	case "raw":
+		add("type", "tcp") // the standard's word; Xray reads both
+	default:
 		add("type", netw)
 	}
 	if c := n.cipher(); c != "auto" {
@@ -173,7 +177,7 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 	}
 	add("security", n.Security)
 	switch netw {
-	case "tcp":
+	case "raw":
 		add("headerType", n.HeaderType)
 		add("host", n.Host)
 		add("path", n.Path)

@@ -73,7 +73,7 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 		Security: n.cipher(), AlterID: n.AlterID, PacketEncoding: "xudp", TCPFastOpen: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
 	switch n.network() {
-	case "tcp":
+	case "raw":
 		if n.HeaderType == "http" {
 			if n.Security != "" {
 				return nil, warns, fail("headerType", "sing-box's http transport with TLS is HTTP/2, not TCP HTTP obfuscation")

@@ -35,7 +35,7 @@ func (n *Node) sniFallback() string {
 		return n.Authority
 	case "ws", "httpupgrade", "xhttp", "h2":
 		return firstOf(n.Host)
-	case "tcp":
+	case "raw":
 		// Readers set SNI from the host with a warning
 		// (hostAsServerName); this covers nodes built by hand.
 		return firstOf(n.Host)
@@ -66,7 +66,7 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 	ss := &conf.StreamSettings{}
 	network := n.network()
 	switch network {
-	case "tcp":
+	case "raw":
 		ss.Network = "raw"
 		if n.HeaderType == "http" {
 			rq := &conf.HTTPRequest{Path: conf.StringList(splitList(n.Path))}
@@ -112,7 +112,7 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 			}
 			ss.FinalMask = fm
 			if n.HeaderType != "" || n.Seed != "" {
-				warns = append(warns, n.diag(Note, "kcp header/seed", "written as finalmask.udp masks (Xray v26 removed kcpSettings.header and seed)"))
+				warns = append(warns, n.diag(Info, "kcp header/seed", "written as finalmask.udp masks (Xray v26 removed kcpSettings.header and seed)"))
 			}
 		} else if n.HeaderType != "" || n.Seed != "" {
 			warn("kcp header/seed", "superseded by the link's finalmask; not carried")
@@ -179,7 +179,7 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 	case "reality":
 		ss.Security = "reality"
 		switch network {
-		case "tcp", "xhttp", "grpc":
+		case "raw", "xhttp", "grpc":
 		default:
 			return o, warns, fail("security", "REALITY works only with raw, xhttp and grpc in Xray, not %s", network)
 		}

@@ -50,5 +50,5 @@ vmess://b831bfb3-e84c-4647-a953-bbdd6e6d6390@b.example.com:443?type=kcp&seed=s#B
 	// Output:
 	// vmess://b831bfb3-e84c-4647-a953-bbdd6e6d6390@a.example.com:443?type=ws&security=tls&path=%2Fws#1-A
 	// vmess://b831bfb3-e84c-4647-a953-bbdd6e6d6390@b.example.com:443?type=kcp&seed=s#2-B
-	// servers.txt:3: note: ss:// is not VMess; skipped
+	// servers.txt:3: info: ss:// is not VMess; skipped
 }

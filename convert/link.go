@@ -49,7 +49,7 @@ func parseLink(s string) (*Node, []Diagnostic, error) {
 // httpupgrade, xhttp and gRPC every peer already takes the Host header or
 // authority, so nothing is chosen there.)
 func (n *Node) hostAsServerName() *Diagnostic {
-	if n.Security != "tls" || n.SNI != "" || n.network() != "tcp" {
+	if n.Security != "tls" || n.SNI != "" || n.network() != "raw" {
 		return nil
 	}
 	h := firstOf(n.Host)

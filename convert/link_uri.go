@@ -159,7 +159,7 @@ func parseStdURI(rest string) (*Node, []Diagnostic, error) {
 	n.Network = nw
 	ht := q.get("headerType")
 	switch nw {
-	case "tcp":
+	case "raw":
 		if ht != "" && ht != "none" && ht != "http" {
 			warn("headerType", "unknown tcp header %q; want none or http; using none", clip(ht))
 			ht = ""
@@ -294,7 +294,7 @@ func parseDraft1(rest string) (*Node, []Diagnostic, error) {
 	}
 	q := parseQuery(p.query)
 	switch n.Network {
-	case "tcp":
+	case "raw":
 		n.HeaderType = q.get("type")
 	case "h2":
 		n.Host = strings.ReplaceAll(q.get("host"), "|", ",")

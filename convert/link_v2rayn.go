@@ -163,7 +163,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 		warn("host", "old version-1 \"host;path\" packing; split into host and path")
 	}
 	switch nw {
-	case "tcp":
+	case "raw":
 		if typ != "" && typ != "none" && typ != "http" {
 			warn("type", "unknown tcp header %q; want none or http; using none", clip(typ))
 			typ = ""

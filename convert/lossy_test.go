@@ -55,9 +55,9 @@ func lossCases() []lossCase {
 		{"grpc serviceName", with("grpc", func(n *Node) { n.ServiceName = "other" }), func(n *Node) any { return n.ServiceName }},
 		{"grpc multi mode", with("grpc", func(n *Node) { n.GRPCMode = "multi" }), func(n *Node) any { return n.GRPCMode }},
 		{"grpc authority", with("grpc", func(n *Node) { n.Authority = "a.example.com" }), func(n *Node) any { return n.Authority }},
-		{"tcp http header", with("tcp", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Host, n.Path = "", "", "http", "a.example.com", "/a" }),
+		{"tcp http header", with("raw", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Host, n.Path = "", "", "http", "a.example.com", "/a" }),
 			func(n *Node) any { return n.HeaderType + n.Host + n.Path }},
-		{"tcp http paths", with("tcp", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Path = "", "", "http", "/a,/b" }), func(n *Node) any { return n.Path }},
+		{"tcp http paths", with("raw", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Path = "", "", "http", "/a,/b" }), func(n *Node) any { return n.Path }},
 		{"kcp", with("kcp", func(*Node) {}), func(n *Node) any { return n.Network }},
 		{"kcp header/seed", with("kcp", func(n *Node) { n.HeaderType, n.Seed = "srtp", "s" }), func(n *Node) any { return n.HeaderType + n.Seed }},
 		{"kcp mtu/tti", with("kcp", func(n *Node) { n.MTU, n.TTI = 1350, 20 }), func(n *Node) any { return fmt.Sprint(n.MTU, n.TTI) }},
@@ -73,10 +73,10 @@ func lossCases() []lossCase {
 		{"pcs", with("ws", func(n *Node) { n.PCS = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }), func(n *Node) any { return n.PCS }},
 		{"vcn", with("ws", func(n *Node) { n.VCN = "v.example.com" }), func(n *Node) any { return n.VCN }},
 		{"ech", with("ws", func(n *Node) { n.ECH = "AEX+DQBBpQAgACB/abc" }), func(n *Node) any { return n.ECH }},
-		{"reality", with("tcp", func(n *Node) {
+		{"reality", with("raw", func(n *Node) {
 			n.Security, n.PublicKey, n.ShortID = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "6ba85179e30d4fc2"
 		}), func(n *Node) any { return n.Security + n.PublicKey + n.ShortID }},
-		{"reality spx/pqv", with("tcp", func(n *Node) {
+		{"reality spx/pqv", with("raw", func(n *Node) {
 			n.Security, n.PublicKey, n.SpiderX, n.PQV = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "/s", strings.Repeat("A", 2603) // 1952 bytes, as Xray requires
 		}), func(n *Node) any { return n.SpiderX + n.PQV }},
 		{"finalmask", with("ws", func(n *Node) { n.FinalMask = json.RawMessage(`{"tcp":[{"type":"fragment"}]}`) }), func(n *Node) any { return string(n.FinalMask) }},
@@ -91,7 +91,7 @@ func lossCases() []lossCase {
 // also prints the lossy pairs (docs/convert.md's table comes from this run).
 func TestNothingDroppedSilently(t *testing.T) {
 	// The plain nodes themselves convert cleanly everywhere they can.
-	for _, nw := range []string{"ws", "grpc", "tcp"} {
+	for _, nw := range []string{"ws", "grpc", "raw"} {
 		for _, target := range Targets() {
 			if _, d, _ := Emit([]*Node{baseNode(nw)}, target, EmitOptions{}); len(d) > 0 {
 				t.Fatalf("base %s node is not clean for %s: %v", nw, target, d)
@@ -109,7 +109,7 @@ func TestNothingDroppedSilently(t *testing.T) {
 				}
 				notes := 0
 				for _, d := range diags {
-					if d.Severity == Note {
+					if d.Severity == Info {
 						notes++
 					}
 				}
@@ -119,7 +119,7 @@ func TestNothingDroppedSilently(t *testing.T) {
 						if d.Severity == Error {
 							kind = "not convertible"
 						}
-						if d.Severity == Note {
+						if d.Severity == Info {
 							continue
 						}
 						if d.Server != "n" || d.Field == "" || d.Message == "" {

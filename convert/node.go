@@ -19,6 +19,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 // Node is one VMess server in normalised form. Field names follow the
@@ -139,7 +141,7 @@ const (
 // network returns the transport with the default applied.
 func (n *Node) network() string {
 	if n.Network == "" {
-		return "tcp"
+		return "raw"
 	}
 	return n.Network
 }
@@ -169,30 +171,24 @@ func joinHostPort(h string, p int) string {
 	return net.JoinHostPort(h, strconv.Itoa(p))
 }
 
-// Severity grades a Diagnostic.
-type Severity int
+// Severity grades a Diagnostic. It is the severity every package uses
+// (schema.Severity, ordered Info < Warning < Error), so that convert's
+// messages and lint's findings speak one vocabulary.
+type Severity = schema.Severity
 
 // Severities, from the worst.
 const (
 	// Error: the entry could not become a node.
-	Error Severity = iota
+	Error = schema.Error
 	// Warning: the node was converted but something was changed or lost.
-	Warning
-	// Note: information, such as a skipped non-VMess line.
-	Note
+	Warning = schema.Warning
+	// Info: information, such as a skipped non-VMess line.
+	Info = schema.Info
+	// Note is the earlier name of Info.
+	//
+	// Deprecated: use Info.
+	Note = Info
 )
-
-// String names the severity as messages print it.
-func (s Severity) String() string {
-	switch s {
-	case Error:
-		return "error"
-	case Warning:
-		return "warning"
-	default:
-		return "note"
-	}
-}
 
 // Diagnostic is a positioned message about one input entry or one node.
 // It never contains a user id.

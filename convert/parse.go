@@ -35,7 +35,7 @@ type Options struct {
 
 // Result is what Parse read: the nodes in input order and the diagnostics
 // about entries that failed (Error), were changed (Warning) or skipped
-// (Note).
+// (Info).
 type Result struct {
 	Nodes       []*Node
 	Diagnostics []Diagnostic
@@ -98,7 +98,7 @@ func Parse(ctx context.Context, name string, data []byte, opts Options) (Result,
 		return Result{}, err
 	}
 	if p.res.Suppressed > 0 {
-		p.res.Diagnostics = append(p.res.Diagnostics, Diagnostic{Severity: Note, Input: name,
+		p.res.Diagnostics = append(p.res.Diagnostics, Diagnostic{Severity: Info, Input: name,
 			Message: fmt.Sprintf("%d more diagnostics (%d errors) not shown", p.res.Suppressed, p.res.SuppressedErrors)})
 	}
 	return p.res, nil
@@ -282,15 +282,15 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		if profile && !isClientLine(l) && !schemeLine.MatchString(l) {
 			// Other settings and other proxies of a Surge/Loon/QX profile.
 			if m := proxyLine.FindStringSubmatch(l); m != nil && (section == "[proxy]" || section == "[server_local]") {
-				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(m[1])))
+				p.report(Info, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(m[1])))
 			} else if quantumultXOther(l) {
 				k, _, _ := strings.Cut(l, "=")
-				p.report(Note, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(k)))
+				p.report(Info, line, fmt.Errorf("%s proxy is not VMess; skipped", clip(k)))
 			}
 			continue
 		}
 		if hasPrefixFold(l, "STATUS=") || hasPrefixFold(l, "REMARKS=") {
-			p.report(Note, line, errors.New("informational line skipped"))
+			p.report(Info, line, errors.New("informational line skipped"))
 			continue
 		}
 		first := line
@@ -328,7 +328,7 @@ func (p *parser) link(l string, line int) {
 	var fe *fieldError
 	if errors.As(err, &fe) && fe.Field == "scheme" {
 		scheme, _, _ := strings.Cut(l, "://")
-		p.report(Note, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
+		p.report(Info, line, fmt.Errorf("%s:// is not VMess; skipped", clip(scheme)))
 		return
 	}
 	p.entry("", line, n, warns, err)

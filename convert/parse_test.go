@@ -21,13 +21,13 @@ func TestParseDocuments(t *testing.T) {
 		file      string
 		from      Format
 		wantNames []string
-		wantDiags []diagWant // every Error and Note, in order
+		wantDiags []diagWant // every Error and Info, in order
 		check     func(t *testing.T, nodes []*Node)
 	}{
 		{
 			file:      "sub-plain.txt",
 			wantNames: []string{"A ws", "B grpc", "B grpc", "C qx"},
-			wantDiags: []diagWant{{Note, 1, ""}, {Note, 5, ""}, {Error, 6, "base64"}, {Note, 7, ""}},
+			wantDiags: []diagWant{{Info, 1, ""}, {Info, 5, ""}, {Error, 6, "base64"}, {Info, 7, ""}},
 			check: func(t *testing.T, nodes []*Node) {
 				if nodes[0].Origin.Line != 4 || nodes[3].Origin.Line != 10 {
 					t.Errorf("lines = %d, %d; want 4, 10", nodes[0].Origin.Line, nodes[3].Origin.Line)
@@ -37,12 +37,12 @@ func TestParseDocuments(t *testing.T) {
 		{
 			file:      "sub-base64.txt",
 			wantNames: []string{"A ws", "B grpc", "B grpc", "C qx"},
-			wantDiags: []diagWant{{Note, 1, ""}, {Note, 5, ""}, {Error, 6, "base64"}, {Note, 7, ""}},
+			wantDiags: []diagWant{{Info, 1, ""}, {Info, 5, ""}, {Error, 6, "base64"}, {Info, 7, ""}},
 		},
 		{
 			file:      "clash.yaml",
 			wantNames: []string{"c-ws", "c-grpc", "c-http", "c-upgrade", "c-legacy", "c-reality"},
-			wantDiags: []diagWant{{Note, 22, "proxies[1]"}, {Error, 75, "uuid"}},
+			wantDiags: []diagWant{{Info, 22, "proxies[1]"}, {Error, 75, "uuid"}},
 			check: func(t *testing.T, nodes []*Node) {
 				ws := nodes[0]
 				if ws.Port != 443 || ws.Host != "cdn.example.com" || ws.EarlyData != 2048 || ws.Fingerprint != "chrome" || ws.SNI != "sni.example.com" {
@@ -65,12 +65,12 @@ func TestParseDocuments(t *testing.T) {
 		{
 			file:      "singbox.json",
 			wantNames: []string{"s-ws", "s-grpc", "s-up", "s-http"},
-			wantDiags: []diagWant{{Note, 13, "outbounds[4]"}, {Error, 14, "server_port"}},
+			wantDiags: []diagWant{{Info, 13, "outbounds[4]"}, {Error, 14, "server_port"}},
 			check: func(t *testing.T, nodes []*Node) {
 				if ws := nodes[0]; ws.Host != "cdn.example.com" || ws.EarlyData != 2048 || ws.Fingerprint != "firefox" {
 					t.Errorf("s-ws = %+v", ws)
 				}
-				if h := nodes[3]; h.Network != "tcp" || h.HeaderType != "http" || h.Path != "/x" {
+				if h := nodes[3]; h.Network != "raw" || h.HeaderType != "http" || h.Path != "/x" {
 					t.Errorf("s-http = %+v", h)
 				}
 			},
@@ -78,7 +78,7 @@ func TestParseDocuments(t *testing.T) {
 		{
 			file:      "xray.jsonc",
 			wantNames: []string{"x-ws", "x-flat", "x-kcp-legacy", "x-two-users", "x-two-users"},
-			wantDiags: []diagWant{{Note, 13, "outbounds[1]"}},
+			wantDiags: []diagWant{{Info, 13, "outbounds[1]"}},
 			check: func(t *testing.T, nodes []*Node) {
 				if ws := nodes[0]; ws.Path != "/ws?ed=2048" || len(ws.ALPN) != 2 || ws.SNI != "sni.example.com" {
 					t.Errorf("x-ws = %+v", ws)
@@ -91,13 +91,13 @@ func TestParseDocuments(t *testing.T) {
 				}
 			},
 		},
-		{file: "surge.conf", wantNames: []string{"Surge1"}, wantDiags: []diagWant{{Note, 7, ""}}},
+		{file: "surge.conf", wantNames: []string{"Surge1"}, wantDiags: []diagWant{{Info, 7, ""}}},
 		{file: "xray.yaml", wantNames: []string{"y-grpc"}},
 		{file: "xray.toml", wantNames: []string{"t-xhttp"}},
 		{file: "xray-list.json", wantNames: []string{"l-1", "l-2"}},
 		{file: "xray-settings.json", wantNames: []string{"bare.example.com:443"}},
 		{file: "sub-plain.txt", from: FormatLinks, wantNames: []string{"A ws", "B grpc", "B grpc", "C qx"},
-			wantDiags: []diagWant{{Note, 1, ""}, {Note, 5, ""}, {Error, 6, "base64"}, {Note, 7, ""}}},
+			wantDiags: []diagWant{{Info, 1, ""}, {Info, 5, ""}, {Error, 6, "base64"}, {Info, 7, ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+string(tt.from), func(t *testing.T) {

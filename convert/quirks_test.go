@@ -128,10 +128,10 @@ func TestClientFilesWithoutScheme(t *testing.T) {
 		name, text string
 		want       string // the node's network
 	}{
-		{"quantumult-x after a comment", "# my servers\nvmess=example.com:80, method=aes-128-gcm, password=" + corpusUUID + ", tag=A\n", "tcp"},
+		{"quantumult-x after a comment", "# my servers\nvmess=example.com:80, method=aes-128-gcm, password=" + corpusUUID + ", tag=A\n", "raw"},
 		{"surge [Proxy] section", "[Proxy]\nA = vmess, example.com, 443, username=" + corpusUUID + ", ws=true, ws-path=/ws\n", "ws"},
 		{"loon after blank lines and a comment", "\n\n; loon\n[Proxy]\nA = vmess, example.com, 443, aes-128-gcm, \"" + corpusUUID + "\", transport=ws, path=/ws\n", "ws"},
-		{"CRLF", "# servers\r\nvmess=example.com:80, method=none, password=" + corpusUUID + ", tag=A\r\n", "tcp"},
+		{"CRLF", "# servers\r\nvmess=example.com:80, method=none, password=" + corpusUUID + ", tag=A\r\n", "raw"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,7 +218,7 @@ func TestGluedLinks(t *testing.T) {
 			}
 			notes := 0
 			for _, d := range res.Diagnostics {
-				if d.Severity == Note {
+				if d.Severity == Info {
 					notes++
 				}
 			}

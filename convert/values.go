@@ -160,27 +160,24 @@ func normaliseCipher(s string) (string, bool) {
 	return "auto", false
 }
 
-// normaliseNetwork maps transport names of every dialect to the Node's.
+// normaliseNetwork maps a dialect's transport name onto the one
+// vocabulary every package uses (schema.Network: raw, ws, grpc,
+// httpupgrade, xhttp, kcp, and the removed h2 and quic), plus two link
+// spellings: "none" (v2rayN's placeholder) is raw, "gun" is grpc. ok is
+// false for a name no dialect defines (and for hysteria, which VMess
+// links do not carry); the node then reads as raw.
 func normaliseNetwork(s string) (string, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "tcp", "raw", "none":
-		return "tcp", true
-	case "ws", "websocket":
-		return "ws", true
-	case "kcp", "mkcp":
-		return "kcp", true
-	case "h2", "http":
-		return "h2", true
-	case "quic":
-		return "quic", true
-	case "grpc", "gun":
+	case "none":
+		return "raw", true
+	case "gun":
 		return "grpc", true
-	case "httpupgrade":
-		return "httpupgrade", true
-	case "xhttp", "splithttp":
-		return "xhttp", true
 	}
-	return "tcp", false
+	n, ok := schema.Network(s)
+	if !ok || n == "hysteria" {
+		return "raw", false
+	}
+	return n, true
 }
 
 // applyObfs reads the "obfs" value of Quantumult X, Surge/Loon-style lines
@@ -364,7 +361,7 @@ func (n *Node) fixDefaults() {
 		n.Cipher = "auto"
 	}
 	if n.Network == "" {
-		n.Network = "tcp"
+		n.Network = "raw"
 	}
 	if n.HeaderType == "none" {
 		n.HeaderType = ""

@@ -171,8 +171,8 @@ func (p diagPrinter) print(diags []convert.Diagnostic) {
 		noteStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("6"))
 	}
 	for _, d := range diags {
-		if p.quiet && d.Severity == convert.Note {
-			// -q drops notes only: a warning says something was lost or
+		if p.quiet && d.Severity == convert.Info {
+			// -q drops info messages only: a warning says something was lost or
 			// changed, and that is never dropped silently.
 			continue
 		}

@@ -97,7 +97,7 @@ func TestRealWorldCorpus(t *testing.T) {
 		got.Nodes += len(res.Nodes)
 		for _, d := range res.Diagnostics {
 			switch d.Severity {
-			case convert.Note:
+			case convert.Info:
 				got.Skipped++
 			case convert.Error:
 				got.Refused++

@@ -69,8 +69,8 @@ case("v2rayn xhttp packet-up", v2(d(base, ps="xh", net="xhttp", type="packet-up"
 case("v2rayn splithttp old name", v2(d(base, ps="sh", net="splithttp", type="auto", path="/sh")), {"Network": "xhttp", "XHTTPMode": ""})
 case("v2rayn httpupgrade with early data", v2(d(base, ps="hu", net="httpupgrade", path="/up?ed=2048")), {"Network": "httpupgrade", "Path": "/up?ed=2048"})
 case("v2rayn tcp http header with lists", v2(d(base, ps="tcphttp", net="tcp", type="http", host="a.example.com,b.example.com", path="/x,/y", tls="")),
-     {"Network": "tcp", "HeaderType": "http", "Host": "a.example.com,b.example.com", "Path": "/x,/y"})
-case("v2rayn raw spelled raw", v2(d(base, ps="raw", net="raw", host="", path="", tls="")), {"Network": "tcp"})
+     {"Network": "raw", "HeaderType": "http", "Host": "a.example.com,b.example.com", "Path": "/x,/y"})
+case("v2rayn raw spelled raw", v2(d(base, ps="raw", net="raw", host="", path="", tls="")), {"Network": "raw"})
 case("v2rayn cipher aes-128-gcm", v2(d(base, ps="gcm", scy="aes-128-gcm")), {"Cipher": "aes-128-gcm"})
 case("v2rayn cipher zero", v2(d(base, ps="zero", scy="zero")), {"Cipher": "zero"})
 case("v2rayn security alias for scy", v2({k: v for k, v in d(base, ps="alias", security="chacha20-poly1305").items() if k != "scy"}),
@@ -87,7 +87,7 @@ case("v2rayn upper-case UUID", v2(d(base, ps="upper", id=U.upper())), {"UUID": U
 case("v2rayn UUID without dashes", v2(d(base, ps="nodash", id=U.replace("-", ""))), {"UUID": U.replace("-", "")})
 case("v2rayn short custom id", v2(d(base, ps="short", id="hello")), {"UUID": "hello"})
 case("v2rayn IPv6 address in brackets", v2(d(base, ps="v6", add="[2001:db8::1]", tls="", host="", net="tcp", path="")), {"Server": "2001:db8::1"})
-case("v2rayn unknown net read as tcp", v2(d(base, ps="weird", net="domainsocket", tls="", host="", path="")), {"Network": "tcp"}, warn=["net"])
+case("v2rayn unknown net read as tcp", v2(d(base, ps="weird", net="domainsocket", tls="", host="", path="")), {"Network": "raw"}, warn=["net"])
 case("v2rayn unknown extra key", v2(d(base, ps="extra", foo="bar")), {"Name": "extra"}, warn=["foo"])
 # a '+' that turned into a space on its way through a form decoder
 for i in range(200):
@@ -127,7 +127,7 @@ case("uri IPv6 host", "vmess://" + U + "@[2001:db8::2]:8443?type=tcp#v6", {"Serv
 case("uri duplicate parameter", S + "?type=ws&path=%2Fone&path=%2Ftwo#dup", {"Path": "/one"}, warn=["path"])
 case("uri empty encryption", S + "?type=tcp&encryption=#enc", {"Cipher": "auto"}, warn=["encryption"])
 case("uri encryption chacha", S + "?type=tcp&encryption=chacha20-poly1305#c", {"Cipher": "chacha20-poly1305"})
-case("uri VLESS flow is ignored", S + "?type=tcp&flow=xtls-rprx-vision#f", {"Network": "tcp"}, warn=["flow"])
+case("uri VLESS flow is ignored", S + "?type=tcp&flow=xtls-rprx-vision#f", {"Network": "raw"}, warn=["flow"])
 case("uri type=http is HTTP/2", S + "?type=http&security=tls&host=a.example.com&path=%2Fh#h", {"Network": "h2"})
 case("uri ws early data in the path", S + "?type=ws&path=%2Fws%3Fed%3D2048#ed", {"Path": "/ws?ed=2048"})
 case("uri upper-case scheme", "VMESS://" + U + "@example.com:443?type=tcp#up", {"Name": "up"})
