@@ -168,13 +168,6 @@ func checkDepth(v any, d int) error {
 	return nil
 }
 
-// kcpHeaderMasks maps legacy mKCP header names to FinalMask UDP mask types
-// (docs/formats.md#mkcp-header-and-seed-as-finalmask).
-var kcpHeaderMasks = map[string]string{
-	"srtp": "header-srtp", "utp": "header-utp", "wechat-video": "header-wechat",
-	"dtls": "header-dtls", "wireguard": "header-wireguard", "dns": "header-dns",
-}
-
 // FromXray reads a VMess outbound in Xray's shape into a Node. It accepts
 // the vnext and flat settings forms and the legacy fields Xray has removed.
 func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {

@@ -63,56 +63,6 @@ var clashFingerprints = map[string]bool{
 	"360": true, "qq": true, "random": true,
 }
 
-// headersWithHost is the transport headers with Host among them, for
-// dialects (mihomo ws-opts, sing-box ws) that have no separate host field.
-func (n *Node) headersWithHost() map[string]string {
-	if n.Host == "" && len(n.Headers) == 0 {
-		return nil
-	}
-	h := make(map[string]string, len(n.Headers)+1)
-	for k, v := range n.Headers {
-		h[k] = v
-	}
-	if n.Host != "" {
-		h["Host"] = n.Host
-	}
-	return h
-}
-
-// splitEarlyData takes "?ed=N" out of a ws path, as Clash and sing-box
-// carry early data in separate fields.
-func splitEarlyData(path string) (string, int) {
-	base, q, ok := strings.Cut(path, "?")
-	if !ok {
-		return path, 0
-	}
-	var keep []string
-	ed := 0
-	for _, kv := range strings.Split(q, "&") {
-		if v, ok := strings.CutPrefix(kv, "ed="); ok {
-			if n, ok := intOf(v); ok && n > 0 {
-				ed = n
-				continue
-			}
-		}
-		keep = append(keep, kv)
-	}
-	if len(keep) > 0 {
-		base += "?" + strings.Join(keep, "&")
-	}
-	return base, ed
-}
-
-// wsEarlyData is the ws path without "?ed=N" and the early data length:
-// the one in the path, else the node's EarlyData.
-func (n *Node) wsEarlyData() (string, int) {
-	path, ed := splitEarlyData(n.Path)
-	if ed == 0 {
-		ed = n.EarlyData
-	}
-	return path, ed
-}
-
 // toClash writes a node as a mihomo (Clash.Meta) vmess proxy.
 func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	var warns []Diagnostic
@@ -126,53 +76,12 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	p := &clashProxy{Name: n.Name, Type: "vmess", Server: n.Server, Port: n.Port, UUID: n.UUID,
 		AlterID: n.AlterID, Cipher: n.cipher(), UDP: n.UDP != UDPOff, TFO: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
-	switch n.network() {
-	case "raw":
-		if n.HeaderType == "http" {
-			p.Network = "http"
-			o := &clashHTTPOpts{Method: "GET", Path: splitList(n.Path)}
-			if hosts := splitList(n.Host); len(hosts) > 0 || len(n.Headers) > 0 {
-				o.Headers = map[string][]string{}
-				if len(hosts) > 0 {
-					o.Headers["Host"] = hosts
-				}
-				for k, v := range n.Headers {
-					o.Headers[k] = []string{v}
-				}
-			}
-			p.HTTPOpts = o
-		}
-	case "ws", "httpupgrade":
-		p.Network = "ws"
-		path, ed := n.wsEarlyData()
-		o := &clashWSOpts{Path: path, V2rayHTTPUpgrade: n.network() == "httpupgrade"}
-		if ed > 0 {
-			if n.network() == "httpupgrade" {
-				warn("ed", "mihomo has no early data for httpupgrade; not carried")
-			} else {
-				o.MaxEarlyData = ed
-				o.EarlyDataHeaderName = "Sec-WebSocket-Protocol"
-			}
-		}
-		o.Headers = n.headersWithHost()
-		p.WSOpts = o
-	case "h2":
-		p.Network = "h2"
-		p.H2Opts = &clashH2Opts{Host: splitList(n.Host), Path: n.Path}
-		if n.Security != "tls" {
-			warn("tls", "mihomo's h2 always uses TLS; the link has none")
-		}
-	case "grpc":
-		p.Network = "grpc"
-		p.GRPCOpts = &clashGRPCOpts{ServiceName: n.ServiceName}
-		if n.GRPCMode == "multi" {
-			warn("mode", "mihomo has no gRPC multi mode; not carried")
-		}
-		if n.Authority != "" {
-			warn("authority", "mihomo has no gRPC authority (it uses servername); not carried")
-		}
-	default:
+	part := n.transportOf()
+	if part == nil || part.writeClash == nil {
 		return nil, warns, fail("network", "mihomo's vmess has no "+n.network()+" transport")
+	}
+	if err := part.writeClash(n, p, warn); err != nil {
+		return nil, warns, n.notConvertible("clash", err)
 	}
 	switch n.Security {
 	case "tls":

@@ -44,41 +44,12 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 	warn := n.warnTo(&warns)
 	l := v2raynLink{V: "2", PS: n.Name, Add: n.Server, Port: strconv.Itoa(n.Port), ID: n.UUID,
 		Aid: strconv.Itoa(n.AlterID), Scy: n.cipher(), Net: n.network(), Type: "none"}
-	switch l.Net {
-	case "raw":
+	if l.Net == "raw" {
 		l.Net = "tcp" // v2rayN's word for raw
-		if n.HeaderType == "http" {
-			l.Type = "http"
-		}
-		l.Host, l.Path = n.Host, n.Path
-	case "kcp":
-		l.Type = orNone(n.HeaderType)
-		l.Host, l.Path = n.Host, n.Seed
-		if n.MTU != 0 || n.TTI != 0 {
-			warn("mtu/tti", "v2rayN's link has no key for them; not carried (use --to uri)")
-		}
-	case "quic":
-		l.Type = orNone(n.HeaderType)
-		l.Host, l.Path = n.QUICSecurity, n.QUICKey
-	case "grpc":
-		l.Type = "gun"
-		if n.GRPCMode == "multi" {
-			l.Type = "multi"
-		}
-		l.Host, l.Path = n.Authority, n.ServiceName
-	case "xhttp":
-		l.Type = "auto"
-		if n.XHTTPMode != "" {
-			l.Type = n.XHTTPMode
-		}
-		l.Host, l.Path = n.Host, n.Path
-		if len(n.XHTTPExtra) > 0 {
-			warn("extra", "v2rayN's link cannot carry XHTTP extra; not carried (use --to uri)")
-		}
-	case "ws", "httpupgrade":
-		l.Host = n.Host
-		l.Path = n.wsPath(&warns)
-	default:
+	}
+	if part := n.transportOf(); part != nil {
+		part.writeV2RayN(n, &l, warn)
+	} else {
 		l.Host, l.Path = n.Host, n.Path
 	}
 	switch n.Security {
@@ -176,42 +147,10 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 		add("encryption", c)
 	}
 	add("security", n.Security)
-	switch netw {
-	case "raw":
-		add("headerType", n.HeaderType)
-		add("host", n.Host)
-		add("path", n.Path)
-	case "kcp":
-		add("headerType", n.HeaderType)
-		add("host", n.Host)
-		add("seed", n.Seed)
-		if n.MTU != 0 {
-			add("mtu", strconv.Itoa(n.MTU))
-		}
-		if n.TTI != 0 {
-			add("tti", strconv.Itoa(n.TTI))
-		}
-	case "quic":
-		add("headerType", n.HeaderType)
-		add("quicSecurity", n.QUICSecurity)
-		add("key", n.QUICKey)
-	case "grpc":
-		add("serviceName", n.ServiceName)
-		add("authority", n.Authority)
-		add("mode", n.GRPCMode)
-	case "xhttp":
-		add("host", n.Host)
-		add("path", n.Path)
-		add("mode", n.XHTTPMode)
-		if len(n.XHTTPExtra) > 0 {
-			add("extra", string(n.XHTTPExtra))
-		}
-	case "ws", "httpupgrade":
-		add("host", n.Host)
-		add("path", n.wsPath(&warns))
-	default:
-		add("host", n.Host)
-		add("path", n.Path)
+	if part := n.transportOf(); part != nil {
+		part.writeURI(n, add, warn)
+	} else {
+		writeURIPathLike(n, add, warn)
 	}
 	if n.Security == "tls" {
 		add("sni", n.sniFallback()) // explicit: #716 readers default to the address

@@ -72,71 +72,12 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 	o := &sbOutbound{Type: "vmess", Tag: n.Name, Server: n.Server, ServerPort: n.Port, UUID: n.UUID,
 		Security: n.cipher(), AlterID: n.AlterID, PacketEncoding: "xudp", TCPFastOpen: n.TFO,
 		AuthenticatedLength: strings.Contains(n.Experiments, "AuthenticatedLength")}
-	switch n.network() {
-	case "raw":
-		if n.HeaderType == "http" {
-			if n.Security != "" {
-				return nil, warns, fail("headerType", "sing-box's http transport with TLS is HTTP/2, not TCP HTTP obfuscation")
-			}
-			paths := splitList(n.Path)
-			t := &sbTransport{Type: "http", Method: "GET", Headers: n.Headers}
-			if hosts := splitList(n.Host); len(hosts) > 0 {
-				t.Host = hosts
-			}
-			if len(paths) > 0 {
-				t.Path = paths[0]
-				if len(paths) > 1 {
-					warn("path", "sing-box takes one path; only the first is carried")
-				}
-			}
-			o.Transport = t
-		}
-	case "ws":
-		path, ed := n.wsEarlyData()
-		t := &sbTransport{Type: "ws", Path: path}
-		if ed > 0 {
-			t.MaxEarlyData = ed
-			t.EarlyDataHeaderName = "Sec-WebSocket-Protocol"
-		}
-		t.Headers = n.headersWithHost()
-		o.Transport = t
-	case "httpupgrade":
-		path, ed := n.wsEarlyData()
-		if ed > 0 {
-			warn("ed", "sing-box has no early data for httpupgrade; not carried")
-		}
-		t := &sbTransport{Type: "httpupgrade", Path: path, Headers: n.Headers}
-		if n.Host != "" {
-			t.Host = n.Host
-		}
-		o.Transport = t
-	case "grpc":
-		o.Transport = &sbTransport{Type: "grpc", ServiceName: n.ServiceName}
-		if n.GRPCMode == "multi" {
-			warn("mode", "sing-box has no gRPC multi mode; not carried")
-		}
-		if n.Authority != "" {
-			warn("authority", "sing-box has no gRPC authority; not carried")
-		}
-	case "h2":
-		if n.Security != "tls" {
-			return nil, warns, fail("network", "HTTP/2 needs TLS in sing-box")
-		}
-		t := &sbTransport{Type: "http", Path: n.Path}
-		if hosts := splitList(n.Host); len(hosts) > 0 {
-			t.Host = hosts
-		}
-		o.Transport = t
-	case "quic":
-		if n.Security != "tls" {
-			return nil, warns, fail("network", "QUIC needs TLS in sing-box")
-		}
-		o.Transport = &sbTransport{Type: "quic"}
-		if n.QUICSecurity != "" && n.QUICSecurity != "none" || n.QUICKey != "" || n.HeaderType != "" {
-			warn("quicSecurity/key/headerType", "sing-box's QUIC has no encryption or header; not carried")
-		}
-	default:
+	part := n.transportOf()
+	if part == nil || part.writeSingBox == nil {
 		return nil, warns, fail("network", "sing-box has no "+n.network()+" transport")
+	}
+	if err := part.writeSingBox(n, o, warn); err != nil {
+		return nil, warns, n.notConvertible("sing-box", err)
 	}
 	switch n.Security {
 	case "tls":

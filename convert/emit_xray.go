@@ -65,74 +65,15 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 	}
 	ss := &conf.StreamSettings{}
 	network := n.network()
-	switch network {
-	case "raw":
-		ss.Network = "raw"
-		if n.HeaderType == "http" {
-			rq := &conf.HTTPRequest{Path: conf.StringList(splitList(n.Path))}
-			if hosts := splitList(n.Host); len(hosts) > 0 || len(n.Headers) > 0 {
-				rq.Headers = map[string]conf.StringList{}
-				if len(hosts) > 0 {
-					rq.Headers["Host"] = hosts
-				}
-				for k, v := range n.Headers {
-					rq.Headers[k] = conf.StringList{v}
-				}
-			}
-			ss.RawSettings = &conf.RawSettings{Header: &conf.TCPHeader{Type: "http", Request: rq}}
-		}
-	case "ws":
-		ss.Network = "ws"
-		w := &conf.WSSettings{Path: n.wsPath(&warns), Host: n.Host, Headers: n.Headers}
-		ss.WSSettings = w
-	case "httpupgrade":
-		ss.Network = "httpupgrade"
-		ss.HTTPUpgradeSettings = &conf.HTTPUpgradeSettings{Path: n.wsPath(&warns), Host: n.Host, Headers: n.Headers}
-	case "grpc":
-		ss.Network = "grpc"
-		ss.GRPCSettings = &conf.GRPCSettings{ServiceName: n.ServiceName, Authority: n.Authority, MultiMode: n.GRPCMode == "multi"}
-	case "xhttp":
-		ss.Network = "xhttp"
-		ss.XHTTPSettings = &conf.XHTTPSettings{Host: n.Host, Path: n.Path, Mode: n.XHTTPMode, Headers: n.Headers, Extra: n.XHTTPExtra}
-		if n.XHTTPMode != "" && n.XHTTPMode != "packet-up" && n.XHTTPMode != "stream-up" && n.XHTTPMode != "stream-one" && n.XHTTPMode != "auto" {
-			return o, warns, fail("mode", "XHTTP mode %q; want auto, packet-up, stream-up or stream-one", clip(n.XHTTPMode))
-		}
-	case "kcp":
-		ss.Network = "kcp"
-		if n.MTU != 0 || n.TTI != 0 {
-			if n.TTI != 0 && (n.TTI < 10 || n.TTI > 5000) {
-				return o, warns, fail("tti", "%d is out of Xray's range 10-5000", n.TTI)
-			}
-			ss.KCPSettings = &conf.KCPSettings{MTU: n.MTU, TTI: n.TTI}
-		}
-		if len(n.FinalMask) == 0 {
-			fm, err := n.kcpMask()
-			if err != nil {
-				return o, warns, err
-			}
-			ss.FinalMask = fm
-			if n.HeaderType != "" || n.Seed != "" {
-				warns = append(warns, n.diag(Info, "kcp header/seed", "written as finalmask.udp masks (Xray v26 removed kcpSettings.header and seed)"))
-			}
-		} else if n.HeaderType != "" || n.Seed != "" {
-			warn("kcp header/seed", "superseded by the link's finalmask; not carried")
-		}
-	case "h2":
-		ss.Network = "xhttp"
-		ss.XHTTPSettings = &conf.XHTTPSettings{Host: firstOf(n.Host), Path: n.Path, Mode: "stream-one"}
-		warn("network", "HTTP/2 transport was removed from Xray; written as XHTTP stream-one (the server must have migrated too)")
-		if len(splitList(n.Host)) > 1 {
-			warn("host", "only the first of several HTTP/2 hosts is carried")
-		}
-	case "quic":
-		ss.Network = "xhttp"
-		ss.XHTTPSettings = &conf.XHTTPSettings{Mode: "stream-one"}
-		warn("network", "QUIC transport was removed from Xray; written as XHTTP stream-one (the server must have migrated to XHTTP over H3)")
-		if n.QUICSecurity != "" && n.QUICSecurity != "none" || n.QUICKey != "" || n.HeaderType != "" {
-			warn("quicSecurity/key/headerType", "QUIC encryption and header not carried")
-		}
-	default:
+	part := n.transportOf()
+	if part == nil {
 		return o, warns, fail("network", "unknown transport %q", clip(network))
+	}
+	if err := part.writeXray(n, ss, warn); err != nil {
+		return o, warns, n.notConvertible("xray", err)
+	}
+	if d, ok := n.kcpNote(); ok {
+		warns = append(warns, d)
 	}
 	if len(n.FinalMask) > 0 {
 		if err := schema.CheckFinalMask(n.FinalMask); err != nil {
@@ -219,54 +160,6 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 		o.Mux = &conf.Mux{Enabled: true}
 	}
 	return o, warns, nil
-}
-
-// wsPath returns the ws/httpupgrade path with early data expressed the
-// way Xray reads it (?ed=N inside the path).
-func (n *Node) wsPath(warns *[]Diagnostic) string {
-	p := n.Path
-	if n.EarlyData <= 0 {
-		return p
-	}
-	if n.EarlyDataHeader != "" && !strings.EqualFold(n.EarlyDataHeader, "Sec-WebSocket-Protocol") {
-		*warns = append(*warns, n.diag(Warning, "early-data-header-name", "Xray sends early data only in Sec-WebSocket-Protocol; %q not carried", clip(n.EarlyDataHeader)))
-	}
-	if strings.Contains(p, "ed=") {
-		return p
-	}
-	if p == "" {
-		p = "/"
-	}
-	sep := "?"
-	if strings.Contains(p, "?") {
-		sep = "&"
-	}
-	return fmt.Sprintf("%s%sed=%d", p, sep, n.EarlyData)
-}
-
-// kcpMask expresses a legacy mKCP header and seed as FinalMask UDP masks
-// (docs/formats.md#mkcp-header-and-seed-as-finalmask): outermost header first, then the KCP obfuscation.
-func (n *Node) kcpMask() (json.RawMessage, error) {
-	var masks []maskJSON
-	if h := strings.ToLower(n.HeaderType); h != "" {
-		typ, ok := kcpHeaderMasks[h]
-		if !ok {
-			return nil, &NotConvertibleError{Server: n.label(), Target: "xray", Field: "headerType",
-				Reason: fmt.Sprintf("unknown mKCP header %q; want none, srtp, utp, wechat-video, dtls, wireguard or dns", clip(h))}
-		}
-		m := maskJSON{Type: typ}
-		if h == "dns" {
-			m.Settings, _ = json.Marshal(map[string]string{"domain": n.Host})
-		}
-		masks = append(masks, m)
-	}
-	if n.Seed != "" {
-		s, _ := json.Marshal(map[string]string{"password": n.Seed})
-		masks = append(masks, maskJSON{Type: "mkcp-aes128gcm", Settings: s})
-	} else {
-		masks = append(masks, maskJSON{Type: "mkcp-original"})
-	}
-	return json.Marshal(finalMaskJSON{UDP: masks})
 }
 
 // XrayConfig builds a runnable client config: a local socks inbound on

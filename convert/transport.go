@@ -1,0 +1,100 @@
+package convert
+
+import (
+	"fmt"
+
+	"github.com/xvmtools/xvm/schema/conf"
+)
+
+// Dialects are built from parts. Each transport is one transportPart,
+// kept in a file of its own (transport_raw.go, transport_ws.go, …), that
+// says how every dialect reads and writes that transport's fields; the
+// dialects' readers and writers (FromXray, ToXray, nodeFromV2RayNJSON,
+// ToV2RayN, parseStdURI, ToURI, nodeFromClash, toClash, nodeFromSingBox,
+// toSingBox) handle what is common and hand the transport to its part. A
+// new transport field therefore touches one file. TLS and REALITY are
+// parts in the same way (security_tls.go, security_reality.go).
+
+// warnFunc records a warning about a field.
+type warnFunc = func(field, format string, args ...any)
+
+// transportPart is one transport in every dialect. A nil writer means the
+// dialect has no such transport; the node is then not convertible.
+type transportPart struct {
+	// readV2RayN reads v2rayN's JSON, which packs every transport into
+	// type, host and path (the meaning depends on net).
+	readV2RayN  func(n *Node, typ, host, path string, warn warnFunc)
+	writeV2RayN func(n *Node, l *v2raynLink, warn warnFunc)
+	// readURI and writeURI read and write the query of Xray's standard
+	// link (#716); add skips empty values.
+	readURI  func(n *Node, q *query, warn warnFunc) error
+	writeURI func(n *Node, add func(k, v string), warn warnFunc)
+	// readXray and writeXray read and write Xray's streamSettings.
+	readXray  func(n *Node, ss *conf.StreamSettings, warn warnFunc)
+	writeXray func(n *Node, ss *conf.StreamSettings, warn warnFunc) error
+	// readClash reads a mihomo proxy whose network is clashNet.
+	readClash    func(n *Node, clashNet string, m map[string]any, warn warnFunc)
+	writeClash   func(n *Node, p *clashProxy, warn warnFunc) error
+	readSingBox  func(n *Node, tr map[string]any, warn warnFunc)
+	writeSingBox func(n *Node, o *sbOutbound, warn warnFunc) error
+}
+
+// transportParts holds every transport a node can have, by its name in
+// the shared vocabulary (schema.Network).
+var transportParts = map[string]*transportPart{
+	"raw":         rawPart,
+	"ws":          wsPart,
+	"httpupgrade": httpUpgradePart,
+	"grpc":        grpcPart,
+	"xhttp":       xhttpPart,
+	"kcp":         kcpPart,
+	"h2":          h2Part,
+	"quic":        quicPart,
+}
+
+// transportOf returns the node's transport part, or nil for a network
+// name no reader produces.
+func (n *Node) transportOf() *transportPart {
+	return transportParts[n.network()]
+}
+
+// cannotWrite is a part's refusal to write a node in a dialect; the
+// dialect's writer turns it into a *NotConvertibleError naming the server
+// and the target.
+type cannotWrite struct {
+	field, reason string
+}
+
+func (e *cannotWrite) Error() string { return e.field + ": " + e.reason }
+
+func refuse(field, format string, args ...any) error {
+	return &cannotWrite{field: field, reason: fmt.Sprintf(format, args...)}
+}
+
+// notConvertible turns a part's refusal into the error a writer returns.
+func (n *Node) notConvertible(target string, err error) error {
+	if cw, ok := err.(*cannotWrite); ok {
+		return &NotConvertibleError{Server: n.label(), Target: target, Field: cw.field, Reason: cw.reason}
+	}
+	return err
+}
+
+// noTransport is the refusal for a dialect without the node's transport.
+func (n *Node) noTransport(dialect string) error {
+	return refuse("network", "%s has no %s transport", dialect, n.network())
+}
+
+// pathLike reads host and path for the transports that have exactly
+// these two fields in link dialects (ws, httpupgrade, h2).
+func pathLike(n *Node, _ string, host, path string, _ warnFunc) {
+	n.Host, n.Path = host, path
+}
+
+// noneAsDefault reads v2rayN's "none", which it writes in type for "the
+// transport's default", as empty.
+func noneAsDefault(s string) string {
+	if s == "none" {
+		return ""
+	}
+	return s
+}
