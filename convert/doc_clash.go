@@ -176,6 +176,10 @@ func (p *parser) clash(data []byte) error {
 	return nil
 }
 
+// clashNetworks maps mihomo's network names onto transports: http is
+// raw TCP with the HTTP header, and ws may turn out HTTPUpgrade.
+var clashNetworks = map[string]string{"": "raw", "tcp": "raw", "http": "raw", "ws": "ws", "h2": "h2", "grpc": "grpc"}
+
 var clashKnown = map[string]bool{
 	"name": true, "type": true, "server": true, "port": true, "uuid": true, "alterid": true,
 	"cipher": true, "udp": true, "tls": true, "servername": true, "alpn": true,
@@ -230,60 +234,13 @@ func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
 		n.ShortID = str(ro["short-id"])
 	}
 	netw := strings.ToLower(str(m["network"]))
-	switch netw {
-	case "", "tcp":
-		n.Network = "raw"
-	case "ws":
-		n.Network = "ws"
-		wo := clashKeys(asMap(m["ws-opts"]))
-		n.Path = str(wo["path"])
-		if n.Path == "" {
-			n.Path = str(m["ws-path"])
-		}
-		for k, v := range asMap(wo["headers"]) {
-			n.setHeader(k, str(v))
-		}
-		for k, v := range asMap(m["ws-headers"]) {
-			n.setHeader(k, str(v))
-		}
-		if ed, ok := intOf(wo["max-early-data"]); ok && ed > 0 {
-			n.EarlyData = ed
-			n.EarlyDataHeader = str(wo["early-data-header-name"])
-		}
-		if truthy(wo["v2ray-http-upgrade"]) {
-			n.Network = "httpupgrade"
-			if truthy(wo["v2ray-http-upgrade-fast-open"]) {
-				warn("ws-opts.v2ray-http-upgrade-fast-open", "not carried")
-			}
-		}
-	case "http":
-		n.Network = "raw"
-		n.HeaderType = "http"
-		ho := clashKeys(asMap(m["http-opts"]))
-		n.Path = strings.Join(strList(ho["path"]), ",")
-		for k, v := range asMap(ho["headers"]) {
-			vals := strList(v)
-			if strings.EqualFold(k, "host") {
-				n.Host = strings.Join(vals, ",")
-			} else if len(vals) > 0 {
-				n.setHeader(k, vals[0])
-			}
-		}
-		if meth := str(ho["method"]); meth != "" && !strings.EqualFold(meth, "GET") {
-			warn("http-opts.method", "%q not carried (Xray's default is GET)", clip(meth))
-		}
-	case "h2":
-		n.Network = "h2"
-		ho := clashKeys(asMap(m["h2-opts"]))
-		n.Host = strings.Join(strList(ho["host"]), ",")
-		n.Path = str(ho["path"])
-	case "grpc":
-		n.Network = "grpc"
-		g := clashKeys(asMap(m["grpc-opts"]))
-		n.ServiceName = str(g["grpc-service-name"])
-	default:
+	nw, ok := clashNetworks[netw]
+	if !ok {
 		warn("network", "unknown network %q; read as tcp", clip(netw))
+		nw = "raw"
 	}
+	n.Network = nw
+	transportParts[nw].readClash(n, netw, m, warn)
 	for k := range m {
 		if !clashKnown[k] {
 			warn(k, "unknown key ignored")

@@ -67,6 +67,10 @@ func (p *parser) eachOutbound(data []byte, f schema.Format, items []any, prefix 
 	}
 }
 
+// singBoxTransports maps sing-box's transport types onto transports; its
+// http transport without TLS is the raw HTTP header disguise.
+var singBoxTransports = map[string]string{"ws": "ws", "httpupgrade": "httpupgrade", "grpc": "grpc", "http": "raw", "quic": "quic"}
+
 var singBoxKnown = map[string]bool{
 	"type": true, "tag": true, "server": true, "server_port": true, "uuid": true, "security": true,
 	"alter_id": true, "global_padding": true, "authenticated_length": true, "network": true,
@@ -130,42 +134,16 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 		}
 	}
 	if tr := asMap(m["transport"]); tr != nil {
-		switch tt := str(tr["type"]); tt {
-		case "ws":
-			n.Network = "ws"
-			n.Path = str(tr["path"])
-			for k, v := range asMap(tr["headers"]) {
-				n.setHeader(k, strings.Join(strList(v), ","))
-			}
-			if ed, ok := intOf(tr["max_early_data"]); ok && ed > 0 {
-				n.EarlyData = ed
-				n.EarlyDataHeader = str(tr["early_data_header_name"])
-			}
-		case "httpupgrade":
-			n.Network = "httpupgrade"
-			n.Host, n.Path = str(tr["host"]), str(tr["path"])
-			for k, v := range asMap(tr["headers"]) {
-				n.setHeader(k, strings.Join(strList(v), ","))
-			}
-		case "grpc":
-			n.Network = "grpc"
-			n.ServiceName = str(tr["service_name"])
-		case "http":
-			if n.Security == "" {
-				n.Network, n.HeaderType = "raw", "http"
-			} else {
-				n.Network = "h2"
-			}
-			n.Host = strings.Join(strList(tr["host"]), ",")
-			n.Path = str(tr["path"])
-			if meth := str(tr["method"]); meth != "" && n.HeaderType == "http" && !strings.EqualFold(meth, "GET") {
-				warn("transport.method", "%q not carried", clip(meth))
-			}
-		case "quic":
-			n.Network = "quic"
-		default:
+		tt := str(tr["type"])
+		nw, ok := singBoxTransports[tt]
+		if !ok {
 			return nil, nil, errField("transport.type", "%q is not a sing-box transport; want ws, httpupgrade, grpc, http or quic", clip(tt))
 		}
+		if tt == "http" && n.Security != "" {
+			nw = "h2" // with TLS sing-box's http transport is HTTP/2
+		}
+		n.Network = nw
+		transportParts[nw].readSingBox(n, tr, warn)
 	}
 	if n.Security == "tls" && n.SNI == "" && n.sniFallback() != "" {
 		// sing-box defaults server_name to the server, not to a Host

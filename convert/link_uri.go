@@ -157,57 +157,8 @@ func parseStdURI(rest string) (*Node, []Diagnostic, error) {
 		warn("type", "unknown transport %q; read as tcp", clip(typ))
 	}
 	n.Network = nw
-	ht := q.get("headerType")
-	switch nw {
-	case "raw":
-		if ht != "" && ht != "none" && ht != "http" {
-			warn("headerType", "unknown tcp header %q; want none or http; using none", clip(ht))
-			ht = ""
-		}
-		n.HeaderType = ht
-		n.Host, n.Path = q.get("host"), q.get("path")
-	case "kcp":
-		n.HeaderType = ht
-		n.Host = q.get("host")
-		n.Seed = q.get("seed")
-		var ok1, ok2 bool
-		n.MTU, ok1 = intOf(q.get("mtu"))
-		n.TTI, ok2 = intOf(q.get("tti"))
-		if !ok1 || !ok2 {
-			return nil, warns, errField("mtu/tti", "not a number; want integers")
-		}
-	case "quic":
-		n.HeaderType = ht
-		n.QUICSecurity = q.get("quicSecurity")
-		n.QUICKey = q.get("key")
-	case "grpc":
-		n.ServiceName = q.get("serviceName")
-		n.Authority = q.get("authority")
-		switch m := q.get("mode"); m {
-		case "", "gun":
-		case "multi":
-			n.GRPCMode = "multi"
-		default:
-			warn("mode", "unknown gRPC mode %q; want gun or multi; using gun", clip(m))
-		}
-	case "xhttp":
-		n.Host, n.Path = q.get("host"), q.get("path")
-		switch m := q.get("mode"); m {
-		case "", "auto":
-		case "packet-up", "stream-up", "stream-one":
-			n.XHTTPMode = m
-		default:
-			warn("mode", "unknown XHTTP mode %q; want auto, packet-up, stream-up or stream-one; using auto", clip(m))
-		}
-		if x := q.get("extra"); x != "" {
-			if !json.Valid([]byte(x)) || !strings.HasPrefix(strings.TrimSpace(x), "{") {
-				warn("extra", "is not a JSON object; ignored")
-			} else {
-				n.XHTTPExtra = compactJSON(x)
-			}
-		}
-	default:
-		n.Host, n.Path = q.get("host"), q.get("path")
+	if err := transportParts[nw].readURI(n, q, warn); err != nil {
+		return nil, warns, err
 	}
 	if ed := q.get("ed"); ed != "" {
 		if v, ok := intOf(ed); ok && v > 0 {

@@ -162,44 +162,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 		host, path = h, p
 		warn("host", "old version-1 \"host;path\" packing; split into host and path")
 	}
-	switch nw {
-	case "raw":
-		if typ != "" && typ != "none" && typ != "http" {
-			warn("type", "unknown tcp header %q; want none or http; using none", clip(typ))
-			typ = ""
-		}
-		n.HeaderType = typ
-		n.Host, n.Path = host, path
-	case "kcp":
-		n.HeaderType = typ
-		n.Seed = path
-		n.Host = host
-	case "quic":
-		n.HeaderType = typ
-		n.QUICSecurity = host
-		n.QUICKey = path
-	case "grpc":
-		switch typ {
-		case "", "none", "gun":
-		case "multi":
-			n.GRPCMode = "multi"
-		default:
-			warn("type", "unknown gRPC mode %q; want gun or multi; using gun", clip(typ))
-		}
-		n.ServiceName = path
-		n.Authority = host
-	case "xhttp":
-		switch typ {
-		case "", "none", "auto":
-		case "packet-up", "stream-up", "stream-one":
-			n.XHTTPMode = typ
-		default:
-			warn("type", "unknown XHTTP mode %q; want auto, packet-up, stream-up or stream-one; using auto", clip(typ))
-		}
-		n.Host, n.Path = host, path
-	default: // ws, httpupgrade, h2
-		n.Host, n.Path = host, path
-	}
+	transportParts[nw].readV2RayN(n, typ, host, path, warn)
 
 	tlsv := m["tls"]
 	switch t := strings.ToLower(str(tlsv)); {
