@@ -231,29 +231,14 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 			n.FinalMask = ss.FinalMask
 		}
 	}
-	switch s := strings.ToLower(ss.Security); s {
-	case "", "none":
-	case "tls":
-		n.Security = "tls"
-		if t := ss.TLSSettings; t != nil {
-			n.SNI, n.ALPN, n.Fingerprint = t.ServerName, t.ALPN, t.Fingerprint
-			n.Insecure = t.AllowInsecure
-			n.PCS, n.VCN, n.ECH = t.PinnedPeerCertSha256, t.VerifyPeerCertByName, t.ECHConfigList
-		}
-		if n.SNI == "" && n.sniFallback() != "" {
-			// Xray itself falls back to the address, not to the Host
-			// header other dialects use; keep Xray's meaning explicit.
-			n.SNI = n.Server
-		}
-	case "reality":
-		n.Security = "reality"
-		if r := ss.RealitySettings; r != nil {
-			n.SNI, n.Fingerprint = r.ServerName, r.Fingerprint
-			n.PublicKey, n.ShortID, n.SpiderX, n.PQV = r.Key(), r.ShortID, r.SpiderX, r.Mldsa65Verify
-		}
-	default:
+	sec, ok := securityParts[strings.ToLower(ss.Security)]
+	if strings.EqualFold(ss.Security, "none") {
+		sec, ok = noSecurityPart, true
+	}
+	if !ok {
 		return nil, nil, errField("streamSettings.security", "%q; want none, tls or reality", clip(ss.Security))
 	}
+	sec.readXray(n, ss)
 	if so := ss.Sockopt; so != nil {
 		n.TFO = so.TCPFastOpen
 		if so.DialerProxy != "" || so.Mark != 0 || so.Interface != "" || so.DomainStrategy != "" {

@@ -83,33 +83,9 @@ func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
 	if err := part.writeClash(n, p, warn); err != nil {
 		return nil, warns, n.notConvertible("clash", err)
 	}
-	switch n.Security {
-	case "tls":
-		p.TLS = true
-		p.ServerName = n.sniFallback()
-		p.ALPN = n.ALPN
-		p.SkipCertVerify = n.Insecure
-		if pins := splitList(n.PCS); len(pins) > 0 {
-			p.Fingerprint = pins[0]
-			if len(pins) > 1 {
-				warn("pcs", "mihomo takes one certificate fingerprint; only the first is carried")
-			}
-		}
-		if n.VCN != "" {
-			warn("vcn", "mihomo has no verifyPeerCertByName; not carried")
-		}
-		if n.ECH != "" {
-			warn("ech", "not carried")
-		}
-	case "reality":
-		if n.network() == "ws" || n.network() == "httpupgrade" {
-			return nil, warns, fail("security", "mihomo's REALITY does not work with ws")
-		}
-		p.TLS = true
-		p.ServerName = n.SNI
-		p.RealityOpts = &clashReality{PublicKey: n.PublicKey, ShortID: n.ShortID}
-		if n.SpiderX != "" || n.PQV != "" {
-			warn("spx/pqv", "mihomo's reality-opts has no spiderX or ML-DSA key; not carried")
+	if sec := n.securityOf(); sec != nil {
+		if err := sec.writeClash(n, p, warn); err != nil {
+			return nil, warns, n.notConvertible("clash", err)
 		}
 	}
 	p.ClientFingerprint = n.foreignClient("mihomo", "smux", clashFingerprints, true, warn)

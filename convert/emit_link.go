@@ -52,17 +52,8 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 	} else {
 		l.Host, l.Path = n.Host, n.Path
 	}
-	switch n.Security {
-	case "tls":
-		l.TLS = "tls"
-	case "reality":
-		l.TLS = "reality"
-		l.PBK, l.SID, l.SPX = n.PublicKey, n.ShortID, n.SpiderX
-		warn("reality", "v2rayN's link has no REALITY keys; written as the unofficial pbk/sid/spx that v2rayN ignores (use --to uri)")
-	}
-	if n.Security != "" {
-		// Explicit, so that no reader has to guess a fallback.
-		l.SNI = n.sniFallback()
+	if sec := n.securityOf(); sec != nil {
+		sec.writeV2RayN(n, &l, warn)
 	}
 	l.ALPN = strings.Join(n.ALPN, ",")
 	l.FP = n.Fingerprint
@@ -152,29 +143,8 @@ func ToURI(n *Node) (string, []Diagnostic, error) {
 	} else {
 		writeURIPathLike(n, add, warn)
 	}
-	if n.Security == "tls" {
-		add("sni", n.sniFallback()) // explicit: #716 readers default to the address
-	} else if n.Security != "" {
-		add("sni", n.SNI)
-	}
-	if n.Security != "" {
-		add("fp", n.Fingerprint)
-	}
-	if n.Security == "tls" {
-		add("alpn", strings.Join(n.ALPN, ","))
-		add("pcs", n.PCS)
-		add("vcn", n.VCN)
-		add("ech", n.ECH)
-		if n.Insecure {
-			add("insecure", "1")
-			warn("insecure", "not part of the standard and refused by Xray v26.3.27; written as insecure=1 for older clients")
-		}
-	}
-	if n.Security == "reality" {
-		add("pbk", n.PublicKey)
-		add("sid", n.ShortID)
-		add("spx", n.SpiderX)
-		add("pqv", n.PQV)
+	if sec := n.securityOf(); sec != nil {
+		sec.writeURI(n, add, warn)
 	}
 	if len(n.FinalMask) > 0 {
 		add("fm", string(n.FinalMask))

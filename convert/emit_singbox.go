@@ -79,26 +79,8 @@ func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
 	if err := part.writeSingBox(n, o, warn); err != nil {
 		return nil, warns, n.notConvertible("sing-box", err)
 	}
-	switch n.Security {
-	case "tls":
-		t := &sbTLS{Enabled: true, ServerName: n.sniFallback(), Insecure: n.Insecure, ALPN: n.ALPN}
-		if n.ECH != "" {
-			t.ECH = &sbECH{Enabled: true, Config: echToPEM(n.ECH)}
-		}
-		if n.PCS != "" {
-			warn("pcs", "sing-box pins public keys, not certificates; not carried")
-		}
-		if n.VCN != "" {
-			warn("vcn", "sing-box has no verifyPeerCertByName; not carried")
-		}
-		o.TLS = t
-	case "reality":
-		o.TLS = &sbTLS{Enabled: true, ServerName: n.SNI,
-			Reality: &sbReality{Enabled: true, PublicKey: n.PublicKey, ShortID: n.ShortID},
-			UTLS:    &sbUTLS{Enabled: true, Fingerprint: "chrome"}}
-		if n.SpiderX != "" || n.PQV != "" {
-			warn("spx/pqv", "sing-box's reality has no spiderX or ML-DSA key; not carried")
-		}
+	if sec := n.securityOf(); sec != nil {
+		sec.writeSingBox(n, o, warn)
 	}
 	if fp := n.foreignClient("sing-box", "multiplex", singBoxFingerprints, o.TLS != nil, warn); fp != "" {
 		o.TLS.UTLS = &sbUTLS{Enabled: true, Fingerprint: fp}

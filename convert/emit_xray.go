@@ -3,8 +3,6 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
-	"strings"
 
 	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/schema/conf"
@@ -21,26 +19,6 @@ type NotConvertibleError struct {
 // Error implements error.
 func (e *NotConvertibleError) Error() string {
 	return fmt.Sprintf("convert: %s: %s: cannot be written as %s: %s", e.Server, e.Field, e.Target, e.Reason)
-}
-
-// sniFallback is the server name v2rayN and mihomo use when a link has
-// none: the first Host (or the gRPC authority). Xray itself would use the
-// address, so emitters write it explicitly (docs/formats.md#sni-fallback).
-func (n *Node) sniFallback() string {
-	if n.SNI != "" {
-		return n.SNI
-	}
-	switch n.network() {
-	case "grpc":
-		return n.Authority
-	case "ws", "httpupgrade", "xhttp", "h2":
-		return firstOf(n.Host)
-	case "raw":
-		// Readers set SNI from the host with a warning
-		// (hostAsServerName); this covers nodes built by hand.
-		return firstOf(n.Host)
-	}
-	return ""
 }
 
 // ToXray writes a node as an Xray v1.260327.0 VMess outbound. The warnings
@@ -84,73 +62,12 @@ func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
 	if n.EarlyData > 0 && network != "ws" && network != "httpupgrade" {
 		warn("ed", "early data applies to ws and httpupgrade only; not carried")
 	}
-	switch n.Security {
-	case "", "none":
-		if n.SNI != "" || len(n.ALPN) > 0 || n.Fingerprint != "" || n.PCS != "" || n.Insecure {
-			warn("tls", "TLS options given without TLS; not carried")
-		}
-	case "tls":
-		ss.Security = "tls"
-		t := &conf.TLSSettings{ServerName: n.sniFallback(), ALPN: conf.StringList(n.ALPN),
-			PinnedPeerCertSha256: n.PCS, VerifyPeerCertByName: n.VCN, ECHConfigList: n.ECH}
-		if network == "quic" {
-			t.ALPN = conf.StringList{"h3"}
-		}
-		if n.Fingerprint != "" {
-			if schema.IsFingerprint(n.Fingerprint) {
-				t.Fingerprint = strings.ToLower(n.Fingerprint)
-			} else {
-				warn("fp", "unknown uTLS fingerprint %q not carried; Xray uses chrome", clip(n.Fingerprint))
-			}
-		}
-		if n.PCS != "" {
-			if err := schema.CheckPinnedPeerCertSHA256(n.PCS); err != nil {
-				return o, warns, fail("pcs", "pinned certificate hash %v", err)
-			}
-		}
-		if n.Insecure {
-			warn("insecure", "allowInsecure is a load error in Xray v26.3.27 (since 2026-06-01); not written — the certificate must verify, or add a pinnedPeerCertSha256")
-		}
-		if n.PublicKey != "" || n.ShortID != "" {
-			warn("pbk/sid", "REALITY keys given with security tls; not carried")
-		}
-		if !reflect.DeepEqual(*t, conf.TLSSettings{}) {
-			ss.TLSSettings = t
-		}
-	case "reality":
-		ss.Security = "reality"
-		switch network {
-		case "raw", "xhttp", "grpc":
-		default:
-			return o, warns, fail("security", "REALITY works only with raw, xhttp and grpc in Xray, not %s", network)
-		}
-		if n.PublicKey == "" {
-			return o, warns, fail("pbk", "REALITY needs the server's public key")
-		}
-		if err := schema.CheckRealityPublicKey(n.PublicKey); err != nil {
-			return o, warns, fail("pbk", "REALITY public key %v", err)
-		}
-		if err := schema.CheckShortID(n.ShortID); err != nil {
-			return o, warns, fail("sid", "REALITY shortId %v", err)
-		}
-		if n.SpiderX != "" && n.SpiderX[0] != '/' {
-			return o, warns, fail("spx", "REALITY spiderX must start with /")
-		}
-		r := &conf.RealitySettings{ServerName: n.SNI, PublicKey: n.PublicKey, ShortID: n.ShortID, SpiderX: n.SpiderX, Mldsa65Verify: n.PQV}
-		if n.Fingerprint != "" {
-			fp := strings.ToLower(n.Fingerprint)
-			if schema.IsRealityFingerprint(fp) {
-				r.Fingerprint = fp
-			} else {
-				warn("fp", "uTLS fingerprint %q not usable with REALITY; Xray uses chrome", clip(n.Fingerprint))
-			}
-		}
-		if len(n.ALPN) > 0 || n.PCS != "" || n.Insecure {
-			warn("alpn/pcs/insecure", "TLS-only options given with REALITY; not carried")
-		}
-		ss.RealitySettings = r
-	default:
+	sec := n.securityOf()
+	if sec == nil {
 		return o, warns, fail("security", "unknown security %q; want tls or reality", clip(n.Security))
+	}
+	if err := sec.writeXray(n, ss, warn); err != nil {
+		return o, warns, n.notConvertible("xray", err)
 	}
 	if n.TFO {
 		ss.Sockopt = &conf.Sockopt{TCPFastOpen: true}

@@ -1,0 +1,126 @@
+package convert
+
+import (
+	"reflect"
+	"strings"
+
+	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/schema/conf"
+)
+
+// tlsPart is TLS: SNI (with the Host fallback, sniFallback), ALPN, the
+// uTLS Fingerprint, Insecure, the certificate pins PCS, the names VCN and
+// the ECH config list.
+var tlsPart = &securityPart{
+	readXray: func(n *Node, ss *conf.StreamSettings) {
+		n.Security = "tls"
+		if t := ss.TLSSettings; t != nil {
+			n.SNI, n.ALPN, n.Fingerprint = t.ServerName, t.ALPN, t.Fingerprint
+			n.Insecure = t.AllowInsecure
+			n.PCS, n.VCN, n.ECH = t.PinnedPeerCertSha256, t.VerifyPeerCertByName, t.ECHConfigList
+		}
+		if n.SNI == "" && n.sniFallback() != "" {
+			// Xray itself falls back to the address, not to the Host
+			// header other dialects use; keep Xray's meaning explicit.
+			n.SNI = n.Server
+		}
+	},
+	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+		ss.Security = "tls"
+		t := &conf.TLSSettings{ServerName: n.sniFallback(), ALPN: conf.StringList(n.ALPN),
+			PinnedPeerCertSha256: n.PCS, VerifyPeerCertByName: n.VCN, ECHConfigList: n.ECH}
+		if n.network() == "quic" {
+			t.ALPN = conf.StringList{"h3"} // written as XHTTP over H3
+		}
+		if n.Fingerprint != "" {
+			if schema.IsFingerprint(n.Fingerprint) {
+				t.Fingerprint = strings.ToLower(n.Fingerprint)
+			} else {
+				warn("fp", "unknown uTLS fingerprint %q not carried; Xray uses chrome", clip(n.Fingerprint))
+			}
+		}
+		if n.PCS != "" {
+			if err := schema.CheckPinnedPeerCertSHA256(n.PCS); err != nil {
+				return refuse("pcs", "pinned certificate hash %v", err)
+			}
+		}
+		if n.Insecure {
+			warn("insecure", "allowInsecure is a load error in Xray v26.3.27 (since 2026-06-01); not written — the certificate must verify, or add a pinnedPeerCertSha256")
+		}
+		if n.PublicKey != "" || n.ShortID != "" {
+			warn("pbk/sid", "REALITY keys given with security tls; not carried")
+		}
+		if !reflect.DeepEqual(*t, conf.TLSSettings{}) {
+			ss.TLSSettings = t
+		}
+		return nil
+	},
+	writeClash: func(n *Node, p *clashProxy, warn warnFunc) error {
+		p.TLS = true
+		p.ServerName = n.sniFallback()
+		p.ALPN = n.ALPN
+		p.SkipCertVerify = n.Insecure
+		if pins := splitList(n.PCS); len(pins) > 0 {
+			p.Fingerprint = pins[0]
+			if len(pins) > 1 {
+				warn("pcs", "mihomo takes one certificate fingerprint; only the first is carried")
+			}
+		}
+		if n.VCN != "" {
+			warn("vcn", "mihomo has no verifyPeerCertByName; not carried")
+		}
+		if n.ECH != "" {
+			warn("ech", "not carried")
+		}
+		return nil
+	},
+	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) {
+		t := &sbTLS{Enabled: true, ServerName: n.sniFallback(), Insecure: n.Insecure, ALPN: n.ALPN}
+		if n.ECH != "" {
+			t.ECH = &sbECH{Enabled: true, Config: echToPEM(n.ECH)}
+		}
+		if n.PCS != "" {
+			warn("pcs", "sing-box pins public keys, not certificates; not carried")
+		}
+		if n.VCN != "" {
+			warn("vcn", "sing-box has no verifyPeerCertByName; not carried")
+		}
+		o.TLS = t
+	},
+	writeV2RayN: func(n *Node, l *v2raynLink, _ warnFunc) {
+		l.TLS = "tls"
+		l.SNI = n.sniFallback() // explicit, so that no reader has to guess a fallback
+	},
+	writeURI: func(n *Node, add func(k, v string), warn warnFunc) {
+		add("sni", n.sniFallback()) // explicit: #716 readers default to the address
+		add("fp", n.Fingerprint)
+		add("alpn", strings.Join(n.ALPN, ","))
+		add("pcs", n.PCS)
+		add("vcn", n.VCN)
+		add("ech", n.ECH)
+		if n.Insecure {
+			add("insecure", "1")
+			warn("insecure", "not part of the standard and refused by Xray v26.3.27; written as insecure=1 for older clients")
+		}
+	},
+}
+
+// sniFallback is the server name v2rayN and mihomo use when a link has
+// none: the first Host (or the gRPC authority). Xray itself would use the
+// address, so emitters write it explicitly (docs/formats.md#sni-fallback).
+func (n *Node) sniFallback() string {
+	if n.SNI != "" {
+		return n.SNI
+	}
+	switch n.network() {
+	case "grpc":
+		return n.Authority
+	case "ws", "httpupgrade", "xhttp", "h2":
+		return firstOf(n.Host)
+	case "raw":
+		// Readers set SNI from the host with a warning
+		// (hostAsServerName); this covers nodes built by hand.
+		return firstOf(n.Host)
+	}
+	return ""
+}
