@@ -1,0 +1,391 @@
+package serve
+
+import (
+	"context"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/probe"
+)
+
+// gatedRun is a prober whose probes block until the test opens their
+// target's gate. It records how many probes of each target run at once.
+type gatedRun struct {
+	mu      sync.Mutex
+	gates   map[string]chan struct{}
+	active  map[string]int
+	worst   int // most probes of one target at once
+	started map[string]int
+}
+
+func newGatedRun() *gatedRun {
+	return &gatedRun{gates: map[string]chan struct{}{}, active: map[string]int{}, started: map[string]int{}}
+}
+
+func (g *gatedRun) gate(name string) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ch := g.gates[name]
+	if ch == nil {
+		ch = make(chan struct{})
+		g.gates[name] = ch
+	}
+	return ch
+}
+
+// open lets the running and future probes of name finish.
+func (g *gatedRun) open(name string) { close(g.gate(name)) }
+
+func (g *gatedRun) run(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
+	var (
+		wg   sync.WaitGroup
+		emit sync.Mutex
+	)
+	rng := mrand.New(mrand.NewPCG(1, 1))
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.mu.Lock()
+			g.active[t.Name]++
+			g.started[t.Name]++
+			g.worst = max(g.worst, g.active[t.Name])
+			g.mu.Unlock()
+			defer func() {
+				g.mu.Lock()
+				g.active[t.Name]--
+				g.mu.Unlock()
+			}()
+			select {
+			case <-g.gate(t.Name):
+			case <-ctx.Done():
+				return
+			}
+			emit.Lock()
+			defer emit.Unlock()
+			opts.OnResult(fakeResult(i, t, rng))
+		}()
+	}
+	wg.Wait()
+	return nil, nil
+}
+
+// TestCycleSkipsBusyTargets: a cycle that comes while a target's probe
+// still runs skips that target (and counts it) and probes the others.
+func TestCycleSkipsBusyTargets(t *testing.T) {
+	dir := t.TempDir()
+	g := newGatedRun()
+	s, clock := newTestServer(t, Options{Sources: []string{writeLinks(t, dir, "links.txt", 3)}, Run: g.run})
+	ctx := context.Background()
+	g.open("s1")
+	g.open("s2")
+	now := clock.Now()
+	s.dispatch(ctx, now) // the first cycle is due at once (within the jitter)
+	s.dispatch(ctx, clock.add(2*time.Second))
+	waitFor(t, "s1 and s2 to finish", func() bool { return hasResult(s, "s1") && hasResult(s, "s2") })
+
+	// Three more intervals: s0 is still busy every time.
+	for range 3 {
+		s.dispatch(ctx, clock.add(40*time.Second))
+		waitFor(t, "the cycle's probes to finish", func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return !targetByName0(s, "s1").busy && !targetByName0(s, "s2").busy
+		})
+	}
+	g.open("s0")
+	s.cycles.Wait()
+
+	s.mu.Lock()
+	grp := s.groups[0]
+	cycles, skipped := grp.cycles, grp.skipped
+	s.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.worst != 1 {
+		t.Errorf("up to %d probes of one target ran at once, want 1", g.worst)
+	}
+	if cycles != 4 || skipped != 3 || g.started["s0"] != 1 || g.started["s1"] != 4 {
+		t.Errorf("cycles %d, skipped %d, s0 started %d, s1 started %d; want 4, 3, 1, 4", cycles, skipped, g.started["s0"], g.started["s1"])
+	}
+}
+
+// TestNoOverlapUnderPressure: cycles come faster than probes finish, and
+// /probe asks for the same targets meanwhile; no target is ever probed
+// twice at once, and every request gets an answer.
+func TestNoOverlapUnderPressure(t *testing.T) {
+	dir := t.TempDir()
+	var (
+		mu     sync.Mutex
+		active = map[string]int{}
+		worst  int
+		probes atomic.Int64
+	)
+	rng := mrand.New(mrand.NewPCG(3, 3))
+	var rngMu sync.Mutex
+	run := func(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
+		var wg sync.WaitGroup
+		var emit sync.Mutex
+		for i, tg := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mu.Lock()
+				active[tg.Name]++
+				worst = max(worst, active[tg.Name])
+				mu.Unlock()
+				rngMu.Lock()
+				d := time.Duration(rng.IntN(3000)) * time.Microsecond
+				r := fakeResult(i, tg, rng)
+				rngMu.Unlock()
+				time.Sleep(d)
+				mu.Lock()
+				active[tg.Name]--
+				mu.Unlock()
+				probes.Add(1)
+				emit.Lock()
+				opts.OnResult(r)
+				emit.Unlock()
+			}()
+		}
+		wg.Wait()
+		return nil, nil
+	}
+	s, clock := newTestServer(t, Options{Sources: []string{writeLinks(t, dir, "links.txt", 20)}, Run: run})
+	h := s.Handler()
+	ctx := context.Background()
+	var reqs sync.WaitGroup
+	for i := range 200 {
+		// A tenth of an interval per step: most cycles find busy targets.
+		s.dispatch(ctx, clock.add(3*time.Second+time.Duration(i%7)*time.Second))
+		if i%10 == 0 {
+			reqs.Add(1)
+			go func() {
+				defer reqs.Done()
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", fmt.Sprintf("/probe?target=s%d", i%20), nil))
+				if rec.Code != http.StatusOK {
+					t.Errorf("/probe answered %d: %s", rec.Code, rec.Body)
+				}
+			}()
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	reqs.Wait()
+	s.cycles.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if worst != 1 {
+		t.Fatalf("up to %d probes of one target ran at once, want 1", worst)
+	}
+	if probes.Load() < 20 {
+		t.Fatalf("only %d probes ran", probes.Load())
+	}
+}
+
+// TestMemoryFlat: 1,000 cycles of 100 targets, with scrapes and page
+// renders between them, leave the heap where it was after the first 100:
+// history, histograms and counters live in fixed-size storage.
+func TestMemoryFlat(t *testing.T) {
+	dir := t.TempDir()
+	s, clock := newTestServer(t, Options{Sources: []string{writeLinks(t, dir, "links.txt", 100)}})
+	h := s.Handler()
+	ctx := context.Background()
+	cycle := func(i int) {
+		s.dispatch(ctx, clock.add(31*time.Second))
+		s.cycles.Wait()
+		if i%50 == 0 {
+			for _, path := range []string{"/metrics", "/"} {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				if rec.Code != 200 {
+					t.Fatalf("%s: %d", path, rec.Code)
+				}
+				io.Copy(io.Discard, rec.Body)
+			}
+		}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for i := range 100 {
+		cycle(i)
+	}
+	before, goroutines := heap(), runtime.NumGoroutine()
+	for i := 100; i < 1000; i++ {
+		cycle(i)
+	}
+	after := heap()
+	s.mu.Lock()
+	cycles := s.groups[0].cycles
+	results := targetByName0(s, "s0").samples
+	s.mu.Unlock()
+	if cycles < 990 || results < 990*3 {
+		t.Fatalf("%d cycles, %d samples of s0: the schedule did not run", cycles, results)
+	}
+	t.Logf("heap after 100 cycles %d KiB, after 1000 %d KiB", before>>10, after>>10)
+	// A leak of one small object per target and cycle would be 90,000
+	// objects, several MiB; allow noise well below that.
+	if after > before+512<<10 {
+		t.Errorf("heap grew from %d KiB to %d KiB over 900 cycles", before>>10, after>>10)
+	}
+	if g := runtime.NumGoroutine(); g > goroutines+5 {
+		t.Errorf("goroutines grew from %d to %d", goroutines, g)
+	}
+}
+
+// TestReloadKeepsResults: a reload that changes the group's interval and
+// adds a server keeps the results, counters and history of the servers
+// that stayed, drops the one removed, and probes the new one soon.
+func TestReloadKeepsResults(t *testing.T) {
+	dir := t.TempDir()
+	links := writeLinks(t, dir, "links.txt", 3)
+	cfg := filepath.Join(dir, "serve.yaml")
+	write := func(body string) {
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("groups:\n  - name: a\n    interval: 30s\n    targets: [links.txt]\n")
+	s, clock := newTestServer(t, Options{ConfigFile: cfg})
+	ctx := context.Background()
+	for range 3 {
+		s.dispatch(ctx, clock.add(31*time.Second))
+		s.cycles.Wait()
+	}
+	s.mu.Lock()
+	kept := targetByName0(s, "s0")
+	samples, lastAt := kept.samples, kept.lastAt
+	s.mu.Unlock()
+
+	// s2 goes, s9 comes, the interval changes.
+	data, _ := os.ReadFile(links)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	os.WriteFile(links, []byte(lines[0]+"\n"+lines[1]+"\n"+v2rayNLink("s9", "127.0.0.1", 20009, fakeID(9), "tcp", nil)+"\n"), 0o644)
+	write("groups:\n  - name: a\n    interval: 1m\n    labels: {region: eu}\n    targets: [links.txt]\n")
+	if err := s.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	after := targetByName0(s, "s0")
+	if after != kept || after.samples != samples || !after.lastAt.Equal(lastAt) {
+		t.Errorf("s0 lost its results across the reload: %d samples, want %d", after.samples, samples)
+	}
+	if targetByName0(s, "s2") != nil {
+		t.Error("s2 is still watched after it left the file")
+	}
+	s9 := targetByName0(s, "s9")
+	g := s.groups[0]
+	if s9 == nil || s9.has || g.Settings.Interval != time.Minute || g.Settings.Labels["region"] != "eu" {
+		t.Fatalf("after reload: s9 %v, interval %s, labels %v", s9, g.Settings.Interval, g.Settings.Labels)
+	}
+	firstAt := g.next
+	s.mu.Unlock()
+	if wait := firstAt.Sub(clock.Now()); wait > 6*time.Second {
+		t.Errorf("the new server's first probe is %s away, want within the jitter", wait)
+	}
+	s.dispatch(ctx, clock.add(6*time.Second))
+	s.cycles.Wait()
+	if !hasResult(s, "s9") {
+		t.Error("s9 was not probed in the first cycle after the reload")
+	}
+
+	// A broken config changes nothing.
+	write("groups:\n  - name: a\n    interval: soon\n    targets: [links.txt]\n")
+	if err := s.Reload(ctx); err == nil {
+		t.Fatal("a broken config reloaded")
+	}
+	if targetByName(s, "s9") == nil || targetByName(s, "s0") != kept {
+		t.Error("a failed reload changed the targets")
+	}
+}
+
+// TestWatchReloadsOnChange: with the real clock, editing the config file
+// reloads it without a signal.
+func TestWatchReloadsOnChange(t *testing.T) {
+	dir := t.TempDir()
+	writeLinks(t, dir, "links.txt", 2)
+	cfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(cfg, []byte("groups:\n  - name: a\n    targets: [links.txt]\n"), 0o644)
+	s, err := New(context.Background(), Options{Defaults: DefaultSettings(), ConfigFile: cfg, Run: instantRun(1), WatchEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.watch(ctx)
+	os.WriteFile(cfg, []byte("groups:\n  - name: a\n    targets: [links.txt]\n  - name: b\n    targets: [links.txt]\n"), 0o644)
+	waitFor(t, "the watcher to load group b", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.groups) == 2 && len(s.byKey) == 4
+	})
+}
+
+func TestJitterStaysWithinFivePercent(t *testing.T) {
+	s, _ := newTestServer(t, Options{Sources: []string{writeLinks(t, t.TempDir(), "l.txt", 1)}})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lo, hi := time.Duration(0), time.Duration(0)
+	for range 10000 {
+		j := s.jitterLocked(30 * time.Second)
+		lo, hi = min(lo, j), max(hi, j)
+	}
+	if lo < -1500*time.Millisecond || hi > 1500*time.Millisecond || lo > -1400*time.Millisecond || hi < 1400*time.Millisecond {
+		t.Fatalf("jitter ranged %s to %s, want about ±1.5s", lo, hi)
+	}
+}
+
+// targetByName finds a target by its name label (locking).
+func targetByName(s *Server, name string) *target {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return targetByName0(s, name)
+}
+
+// hasResult reports whether the target named name has a result.
+func hasResult(s *Server, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := targetByName0(s, name)
+	return t != nil && t.has
+}
+
+// targetByName0 is targetByName under s.mu.
+func targetByName0(s *Server, name string) *target {
+	for _, g := range s.groups {
+		for _, t := range g.targets {
+			if t.name == name {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+// waitFor polls cond until it holds; the bound only catches hangs.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
