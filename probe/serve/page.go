@@ -102,7 +102,11 @@ func rowOf(t *target, now time.Time) pageRow {
 		r.Age, r.AgeSort = formatAge(age), age.Seconds()
 	}
 	if t.hasOffset {
-		r.Offset = fmt.Sprintf("%+.1f s", t.offset)
+		off := t.offset
+		if math.Abs(off) < 0.05 {
+			off = 0 // no "-0.0"
+		}
+		r.Offset = fmt.Sprintf("%+.1f s", off)
 		if t.uncertainty >= 0.05 {
 			r.Offset += fmt.Sprintf(" ±%.1f", t.uncertainty)
 		}
