@@ -511,5 +511,3 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Logf("screenshot: %s", path)
 	}
 }
-
-
