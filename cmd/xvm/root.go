@@ -66,6 +66,7 @@ func newRootCmd(ios *IOStreams) *cobra.Command {
   xvm schema    print the JSON Schema editors use for completion
   xvm convert   translate share links, subscriptions, Clash, sing-box and Xray configs
   xvm probe     check that servers accept us, how fast they are, and their clock skew
+  xvm serve     probe servers on a schedule: Prometheus metrics and a status page
 
 Exit codes: 0 success, 1 findings or failed probes, 2 usage, input or I/O error.`,
 		SilenceErrors: true,
@@ -93,6 +94,7 @@ Exit codes: 0 success, 1 findings or failed probes, 2 usage, input or I/O error.
 		newSchemaCmd(a),
 		newConvertCmd(a),
 		newProbeCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }

@@ -231,6 +231,11 @@ func yamlConfigError(name string, err error) error {
 			}
 		}
 	}
+	if field, ok := strings.CutPrefix(msg, "field "); ok {
+		if key, _, ok := strings.Cut(field, " not found in type "); ok {
+			msg = fmt.Sprintf("unknown key %q; the keys are interval, timeout, url, count, concurrency, skew_every, labels, groups (and in a group: name, targets)", key)
+		}
+	}
 	return &ConfigError{File: name, Line: line, Msg: msg}
 }
 

@@ -75,7 +75,7 @@ func writeLinks(t testing.TB, dir, file string, n int) string {
 func fakeResult(i int, t probe.Target, rng *mrand.Rand) probe.Result {
 	ms := func(v float64) *probe.Millis { m := probe.Millis(v); return &m }
 	r := probe.Result{Index: i, Name: t.Name, Address: t.Stream.Address, Port: int(t.Stream.Port), Network: "raw", Security: "auto", Samples: 3}
-	switch t.Stream.Port % 3 {
+	switch (t.Stream.Port - 20000) % 3 {
 	case 1:
 		r.Error = &probe.Failure{Kind: probe.KindRefused, Message: "nothing listens"}
 		r.Timings = &probe.Timings{}
