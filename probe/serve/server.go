@@ -133,7 +133,6 @@ type Server struct {
 	byKey       map[string]*target
 	topSettings Settings // a config's top level over Options.Defaults
 	labelKeys   []string // extra label names, sorted: the same on every series
-	descs       *targetDescs
 	watched     map[string]fileStamp
 	stats       selfStats
 }
@@ -341,9 +340,9 @@ func (s *Server) load(ctx context.Context) error {
 		labelKeys = append(labelKeys, k)
 	}
 	slices.Sort(labelKeys)
-	if s.descs == nil || !slices.Equal(labelKeys, s.labelKeys) {
-		s.labelKeys = labelKeys
-		s.descs = newTargetDescs(labelKeys)
+	s.labelKeys = labelKeys
+	for _, t := range byKey {
+		labelTarget(t, labelKeys)
 	}
 	s.stats.reloadsOK++
 	s.stats.lastReloadOK = true

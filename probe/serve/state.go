@@ -25,6 +25,7 @@ type target struct {
 	// Label values: name is unique in the group (see dedupeNames), server
 	// is host:port, transport is the network with "+tls" when wrapped.
 	name, server, transport string
+	labels                  seriesLabels
 
 	// busy is set while a probe of the target runs; done is closed when
 	// it ends. No second probe of a busy target starts.
