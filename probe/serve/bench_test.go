@@ -175,4 +175,3 @@ func rssMiB() float64 {
 	}
 	return 0
 }
-
