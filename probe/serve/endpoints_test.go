@@ -244,7 +244,26 @@ func TestStatusPageSelfContained(t *testing.T) {
 			t.Errorf("the page refers to something outside itself: %q", bad)
 		}
 	}
-	if n := strings.Count(body, "<polyline"); n < 1 || !strings.Contains(body, `<svg class="spark"`) {
-		t.Errorf("no history line drawn (%d polylines)", n)
+	if !strings.Contains(body, `<path class="l" d="M`) || !strings.Contains(body, `<svg class="spark"`) {
+		t.Error("no history line drawn")
+	}
+}
+
+// TestStatusPageSizeBounded: 1,000 servers with a full day of history make
+// a page a phone can load: about 2 MB of markup, under 300 KB gzipped.
+func TestStatusPageSizeBounded(t *testing.T) {
+	s, clock := newTestServer(t, Options{Sources: []string{writeLinks(t, t.TempDir(), "l.txt", 1000)}})
+	for range historySlots {
+		s.dispatch(context.Background(), clock.add(historySlot))
+		s.cycles.Wait()
+	}
+	plain := get(t, s.Handler(), "/")
+	zipped := get(t, s.Handler(), "/", "Accept-Encoding", "gzip, deflate, br")
+	t.Logf("page: %d bytes, %d gzipped", plain.Body.Len(), zipped.Body.Len())
+	if plain.Body.Len() > 3<<20 || zipped.Body.Len() > 300<<10 || zipped.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("page %d bytes, %d gzipped (%q)", plain.Body.Len(), zipped.Body.Len(), zipped.Header().Get("Content-Encoding"))
+	}
+	if got := get(t, s.Handler(), "/", "Accept-Encoding", "gzip;q=0").Header().Get("Content-Encoding"); got != "" {
+		t.Errorf("gzip;q=0 got Content-Encoding %q", got)
 	}
 }

@@ -493,7 +493,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	for _, shot := range []struct {
 		file string
 		w, h int
-	}{{"serve-status.png", 1200, 420}, {"serve-status-phone.png", 390, 844}} {
+	}{{"serve-status.png", 1200, 470}, {"serve-status-phone.png", 390, 844}} {
 		path := filepath.Join(out, shot.file)
 		chrome(fmt.Sprintf("--window-size=%d,%d", shot.w, shot.h), "--screenshot="+path, page)
 		f, err := os.Open(path)
