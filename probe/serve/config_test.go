@@ -1,8 +1,10 @@
 package serve
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,5 +195,30 @@ func BenchmarkParseConfig(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSourceErrors: sources that cannot be read are typed errors that name
+// the source, never a subscription's token or a link's id.
+func TestSourceErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, []byte("\n\n"), 0o644)
+	junk := filepath.Join(dir, "junk.txt")
+	os.WriteFile(junk, []byte("hello\n"), 0o644)
+	tests := []struct {
+		src, want, secret string
+	}{
+		{"https://sub.example/s?token=hunter2", "https://sub.example/s: subscription URLs are not supported by this build", "hunter2"},
+		{filepath.Join(dir, "missing.txt"), "missing.txt", ""},
+		{empty, "empty; give a file of links", ""},
+		{junk, "junk.txt", ""},
+	}
+	for _, tt := range tests {
+		_, err := New(context.Background(), Options{Defaults: DefaultSettings(), Sources: []string{tt.src}, Run: instantRun(1), WatchEvery: -1})
+		var se *SourceError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.want) || (tt.secret != "" && strings.Contains(err.Error(), tt.secret)) {
+			t.Errorf("%s: %v, want a *SourceError with %q", tt.src, err, tt.want)
+		}
 	}
 }

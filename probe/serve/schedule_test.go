@@ -389,3 +389,38 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestSubscriptionsRefetched: subscription URLs are fetched again every
+// RefreshEvery, and what they list now is what is watched.
+func TestSubscriptionsRefetched(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		fetches int
+	)
+	fetch := func(ctx context.Context, u string, max int64) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		fetches++
+		var b strings.Builder
+		for i := range min(fetches, 5) { // the provider adds a server each time
+			b.WriteString(v2rayNLink(fmt.Sprintf("s%d", i), "127.0.0.1", 20000+i, fakeID(i), "tcp", nil) + "\n")
+		}
+		return []byte(b.String()), nil
+	}
+	s, err := New(context.Background(), Options{Defaults: DefaultSettings(), Sources: []string{"https://sub.example/s?token=x"}, Fetch: fetch,
+		Run: instantRun(1), WatchEvery: 5 * time.Millisecond, RefreshEvery: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.byKey); n != 1 {
+		t.Fatalf("%d targets after the first fetch, want 1", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.watch(ctx)
+	waitFor(t, "three more fetches", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.byKey) >= 4
+	})
+}

@@ -89,6 +89,10 @@ type Options struct {
 	// checked for changes; 0 means 2 s, negative turns watching off
 	// (Reload still works).
 	WatchEvery time.Duration
+	// RefreshEvery is how often subscription URLs are fetched again (the
+	// watcher then reloads everything); 0 means 1 h. Only with WatchEvery
+	// on.
+	RefreshEvery time.Duration
 	// Version is reported by xvm_serve_build_info.
 	Version string
 
@@ -134,7 +138,12 @@ type Server struct {
 	topSettings Settings // a config's top level over Options.Defaults
 	labelKeys   []string // extra label names, sorted: the same on every series
 	watched     map[string]fileStamp
-	stats       selfStats
+	// fetched is when the subscription URLs were last fetched; zero when
+	// there are none.
+	fetched time.Time
+	// refreshTried is when the watcher last tried to fetch them again.
+	refreshTried time.Time
+	stats        selfStats
 }
 
 // selfStats are the exporter's own counters (guarded by Server.mu).
@@ -160,6 +169,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.WatchEvery == 0 {
 		opts.WatchEvery = 2 * time.Second
+	}
+	if opts.RefreshEvery <= 0 {
+		opts.RefreshEvery = time.Hour
 	}
 	if opts.ConfigFile == "" && len(opts.Sources) == 0 {
 		return nil, errors.New("serve: nothing to watch: give targets or a config file")
@@ -335,6 +347,14 @@ func (s *Server) load(ctx context.Context) error {
 		}
 	}
 	s.groups, s.byKey, s.watched, s.topSettings = groups, byKey, stamps, top
+	s.fetched = time.Time{}
+	for _, g := range specs {
+		for _, src := range g.Sources {
+			if sourceKind(src) == sourceURL {
+				s.fetched = now
+			}
+		}
+	}
 	labelKeys := make([]string, 0, len(keys))
 	for k := range keys {
 		labelKeys = append(labelKeys, k)
@@ -520,11 +540,30 @@ func (s *Server) watch(ctx context.Context) {
 			return
 		case <-s.clock.After(s.opts.WatchEvery):
 		}
-		if s.changed() {
+		switch {
+		case s.changed():
 			s.log.Info("a watched file changed; reloading")
+			s.Reload(ctx)
+		case s.refreshDue():
+			s.log.Info("fetching the subscriptions again")
 			s.Reload(ctx)
 		}
 	}
+}
+
+// refreshDue reports whether the subscription URLs are due to be fetched
+// again: RefreshEvery after the last successful fetch, and after a failure
+// not sooner than a minute (or RefreshEvery, if shorter) after the last
+// try, so a provider that is down is not asked every watch tick.
+func (s *Server) refreshDue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	if s.fetched.IsZero() || now.Sub(s.fetched) < s.opts.RefreshEvery || now.Sub(s.refreshTried) < min(s.opts.RefreshEvery, time.Minute) {
+		return false
+	}
+	s.refreshTried = now
+	return true
 }
 
 // changed reports whether a watched file differs from its stamp.
