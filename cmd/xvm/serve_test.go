@@ -116,6 +116,28 @@ func TestServeCLI(t *testing.T) {
 	if strings.Contains(errOut.String(), srv.ID) {
 		t.Error("the log shows the user id")
 	}
+
+	// Shutdown ends an open event stream, and serve exits 0 (the deferred
+	// check).
+	req, _ := http.NewRequest("GET", "http://"+addr+"/events", nil)
+	req.Header.Set("Authorization", "Bearer sesame")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatalf("no snapshot on /events: %v", err)
+	}
+	cancel()
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream outlived the shutdown")
+	}
 }
 
 func TestServeUsageErrors(t *testing.T) {

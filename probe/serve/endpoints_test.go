@@ -2,8 +2,10 @@ package serve
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -265,5 +268,37 @@ func TestStatusPageSizeBounded(t *testing.T) {
 	}
 	if got := get(t, s.Handler(), "/", "Accept-Encoding", "gzip;q=0").Header().Get("Content-Encoding"); got != "" {
 		t.Errorf("gzip;q=0 got Content-Encoding %q", got)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// TestStatusPageGolden pins the page's markup for three servers (ok,
+// refused, clock skew) after a day of cycles: a change to the template or
+// the sparkline shows as a diff (go test -run Golden -update rewrites it).
+func TestStatusPageGolden(t *testing.T) {
+	s, clock := newTestServer(t, Options{Sources: []string{writeLinks(t, t.TempDir(), "l.txt", 3)}})
+	for range 96 {
+		s.dispatch(context.Background(), clock.add(15*time.Minute))
+		s.cycles.Wait()
+	}
+	d := s.snapshotPage(clock.Now().Add(90 * time.Second))
+	d.Nonce = "NONCE"
+	var buf bytes.Buffer
+	if err := renderPage(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/status.golden.html"
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		t.Fatalf("status page (-want +got), rerun with -update if intended:\n%s", diff)
 	}
 }

@@ -197,8 +197,11 @@ func sparkline(h *history, now time.Time) template.HTML {
 	}
 	b = append(b, line...)
 	b = append(b, `"/>`...)
-	b = append(b, ticks...)
-	b = append(b, `"/></svg>`...)
+	if fails > 0 {
+		b = append(b, ticks...)
+		b = append(b, `"/>`...)
+	}
+	b = append(b, `</svg>`...)
 	return template.HTML(b)
 }
 
