@@ -66,7 +66,7 @@ func startScenario(t *testing.T, auth Auth) *scenario {
 	write("drift.txt", v2rayNLink("skewed", srv.Host, srv.Port, srv.ID, "tcp", nil)+"\n")
 	cfg := write("serve.yaml", fmt.Sprintf(`# the serve config of the interop tests
 interval: 2s
-timeout: 3s
+timeout: 5s
 count: 2
 url: %s/generate_204
 skew_every: 1s
@@ -471,15 +471,34 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		return stdout
 	}
-	dom := string(chrome("--dump-dom", page))
-	for _, want := range []string{
-		">healthy<", ">wrong-id<", ">skewed<",
-		`class="v ok">ok<`, `class="v bad">auth_rejected<`, `class="v clock_skew">clock_skew<`,
-		"<svg", `aria-sort="ascending"`,
-	} {
-		if !strings.Contains(dom, want) {
-			t.Errorf("the rendered page lacks %q", want)
+	// A verdict can change between cycles on a loaded machine (a probe
+	// that times out); the page is checked until it shows the expected
+	// ones, a few times at most.
+	var (
+		dom     string
+		missing []string
+	)
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(2 * time.Second)
 		}
+		dom = string(chrome("--dump-dom", page))
+		missing = missing[:0]
+		for _, want := range []string{
+			">healthy<", ">wrong-id<", ">skewed<",
+			`class="v ok">ok<`, `class="v bad">auth_rejected<`, `class="v clock_skew">clock_skew<`,
+			"<svg", `aria-sort="ascending"`,
+		} {
+			if !strings.Contains(dom, want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("the rendered page lacks %q", missing)
 	}
 	// The script sorted by verdict: failures first, ok last.
 	if i, j := strings.Index(dom, ">wrong-id<"), strings.Index(dom, ">healthy<"); i < 0 || j < i {
