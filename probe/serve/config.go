@@ -315,6 +315,14 @@ func (f fileSettings) parse(file string, line int) (partialSettings, error) {
 // Check reports settings serve refuses, naming the setting as a config
 // key. The command line reports the same errors under its flag names.
 func (s Settings) Check() error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// check is Check with its error typed, nil when the settings are usable.
+func (s Settings) check() *SettingError {
 	switch {
 	case s.Interval < time.Second || s.Interval > 24*time.Hour:
 		return &SettingError{Key: "interval", Msg: fmt.Sprintf("%s: want 1s to 24h", s.Interval)}
@@ -351,7 +359,10 @@ type SettingError struct {
 	Err error
 }
 
-func (e *SettingError) Error() string { return "serve: " + e.Key + " " + e.Msg }
+func (e *SettingError) Error() string { return "serve: " + e.what() }
+
+// what is the error without the package prefix, for a ConfigError's message.
+func (e *SettingError) what() string { return e.Key + " " + e.Msg }
 func (e *SettingError) Unwrap() error { return e.Err }
 
 // Group is a resolved group: its name, settings and sources.
@@ -369,16 +380,16 @@ type Group struct {
 // groups together use at most MaxLabelKeys label names.
 func (c *Config) Resolve(file string, defaults Settings) ([]Group, error) {
 	top := c.Settings.over(defaults)
-	if err := top.Check(); err != nil {
-		return nil, &ConfigError{File: file, Msg: err.Error()[len("serve: "):]}
+	if err := top.check(); err != nil {
+		return nil, &ConfigError{File: file, Msg: err.what()}
 	}
 	dir := filepath.Dir(file)
 	keys := map[string]bool{}
 	var groups []Group
 	for _, gc := range c.Groups {
 		s := gc.settings.over(top)
-		if err := s.Check(); err != nil {
-			return nil, &ConfigError{File: file, Line: gc.Line, Msg: fmt.Sprintf("group %q: %s", gc.Name, err.Error()[len("serve: "):])}
+		if err := s.check(); err != nil {
+			return nil, &ConfigError{File: file, Line: gc.Line, Msg: fmt.Sprintf("group %q: %s", gc.Name, err.what())}
 		}
 		for k := range s.Labels {
 			keys[k] = true

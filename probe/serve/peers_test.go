@@ -186,6 +186,7 @@ func freePort(t *testing.T) string {
 // rules docs/serve.md shows. The test then asks Prometheus's HTTP API for
 // the series and values.
 func TestPrometheusScrapesServe(t *testing.T) {
+	t.Parallel()
 	bin := findTool(t, "prometheus", "prometheus")
 	const token = "t0ken-for-the-test"
 	sc := startScenario(t, Auth{BearerToken: token})
@@ -445,6 +446,7 @@ func pollUntil(limit time.Duration, cond func() bool) bool {
 // Chromium at desktop and phone widths, saves the screenshots, and checks
 // the DOM (after the page's script ran) for the servers and verdicts.
 func TestStatusPageInChromium(t *testing.T) {
+	t.Parallel()
 	bin := findTool(t, "chromium", "chromium")
 	sc := startScenario(t, Auth{})
 	out := *screenshots
