@@ -362,7 +362,7 @@ type SettingError struct {
 func (e *SettingError) Error() string { return "serve: " + e.what() }
 
 // what is the error without the package prefix, for a ConfigError's message.
-func (e *SettingError) what() string { return e.Key + " " + e.Msg }
+func (e *SettingError) what() string  { return e.Key + " " + e.Msg }
 func (e *SettingError) Unwrap() error { return e.Err }
 
 // Group is a resolved group: its name, settings and sources.
