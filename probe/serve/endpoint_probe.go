@@ -67,7 +67,10 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		}
 		settings = g.Settings
 	}
-	var matches []*target
+	var (
+		matches []*target
+		labels  probeLabels
+	)
 	for _, g := range s.groups {
 		if module != "" && g.Name != module {
 			continue
@@ -75,25 +78,23 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		for _, t := range g.targets {
 			if t.name == name {
 				matches = append(matches, t)
+				labels = probeLabels{name: t.name, server: t.server, transport: t.transport, group: g.Name}
 			}
 		}
 	}
 	s.mu.Unlock()
 
 	var (
-		res    probe.Result
-		ok     bool
-		labels probeLabels
-		start  = time.Now()
+		res   probe.Result
+		ok    bool
+		start = time.Now()
 	)
 	switch {
 	case len(matches) > 1:
 		bad("%d targets are named %q; add module=GROUP", len(matches), name)
 		return
 	case len(matches) == 1:
-		t := matches[0]
-		labels = probeLabels{name: t.name, server: t.server, transport: t.transport, group: t.group.Name}
-		res, ok = s.probeNamed(ctx, t)
+		res, ok = s.probeNamed(ctx, matches[0])
 	case sourceKind(name) == sourceLink && s.opts.LinkTargets:
 		l, err := s.loader.load(ctx, name)
 		if err == nil && len(l.targets) != 1 {

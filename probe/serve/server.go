@@ -244,6 +244,7 @@ func (s *Server) load(ctx context.Context) error {
 	type loadedGroup struct {
 		spec    Group
 		targets []probe.Target
+		keys    []string // targetKey of each target
 		invalid int
 	}
 	var (
@@ -261,6 +262,13 @@ func (s *Server) load(ctx context.Context) error {
 				s.log.Warn("entry skipped", "group", g.Name, "problem", p)
 			}
 			lg.invalid += len(l.problems)
+			for i := range l.targets {
+				key, err := targetKey(g.Name, &l.targets[i])
+				if err != nil {
+					return err
+				}
+				lg.keys = append(lg.keys, key)
+			}
 			lg.targets = append(lg.targets, l.targets...)
 		}
 		total += len(lg.targets)
@@ -270,6 +278,7 @@ func (s *Server) load(ctx context.Context) error {
 		read = append(read, lg)
 	}
 
+	// Nothing below fails: the swap is all or nothing.
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -302,11 +311,8 @@ func (s *Server) load(ctx context.Context) error {
 		g.invalid = lg.invalid
 		g.targets = make([]*target, 0, len(lg.targets))
 		newcomers := false
-		for _, pt := range lg.targets {
-			key, err := targetKey(g.Name, &pt)
-			if err != nil {
-				return err
-			}
+		for i, pt := range lg.targets {
+			key := lg.keys[i]
 			if byKey[key] != nil {
 				continue // listed twice in one group: probe it once
 			}
