@@ -33,8 +33,21 @@ const (
 // Roots lists the schema roots in the order the CLI documents them.
 func Roots() []Root { return []Root{ForSettings, ForOutbound, ForConfig} }
 
-// IDBase is the URL the printed schemas are identified by.
-const IDBase = "https://xvmtools.github.io/xvm/schema/"
+// Version is the path segment under which the printed schemas are
+// committed in the repository (schema/v1/<root>.schema.json). It changes
+// only when a schema drops or retypes a key, so a config's "$schema" URL
+// keeps working across xvm releases.
+const Version = "v1"
+
+// IDBase is the URL the printed schemas are identified by: the committed
+// copies in the repository, so an editor without xvm can fetch them.
+const IDBase = "https://raw.githubusercontent.com/xvmtools/xvm/main/schema/" + Version + "/"
+
+// FileName is the name of r's committed schema under schema/<Version>/.
+func FileName(r Root) string { return string(r) + ".schema.json" }
+
+// ID is the stable $id (and download URL) of r's schema.
+func ID(r Root) string { return IDBase + FileName(r) }
 
 type rootInfo struct {
 	def, title, description string
@@ -74,7 +87,7 @@ func JSONSchema(r Root) ([]byte, error) {
 		Defs        json.RawMessage `json:"$defs"`
 	}{
 		Schema:      "https://json-schema.org/draft/2020-12/schema",
-		ID:          IDBase + string(r) + ".json",
+		ID:          ID(r),
 		Title:       ri.title,
 		Description: ri.description,
 		Ref:         "#/$defs/" + ri.def,
@@ -110,12 +123,12 @@ func Compile() (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := c.AddResource(IDBase+string(r)+".json", bytes.NewReader(doc)); err != nil {
+		if err := c.AddResource(ID(r), bytes.NewReader(doc)); err != nil {
 			return nil, fmt.Errorf("schema: %s: %w", r, err)
 		}
 	}
 	for _, r := range Roots() {
-		sc, err := c.Compile(IDBase + string(r) + ".json")
+		sc, err := c.Compile(ID(r))
 		if err != nil {
 			return nil, fmt.Errorf("schema: compile %s: %w", r, err)
 		}

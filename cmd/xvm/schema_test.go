@@ -2,8 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 func TestSchemaCommand(t *testing.T) {
@@ -38,6 +43,46 @@ func TestSchemaCommand(t *testing.T) {
 			}
 			if doc["$schema"] != "https://json-schema.org/draft/2020-12/schema" || doc["$ref"] != tt.wantRef {
 				t.Errorf("$schema %v, $ref %v", doc["$schema"], doc["$ref"])
+			}
+		})
+	}
+}
+
+// updateSchemas rewrites the committed schemas under schema/<version>/.
+var updateSchemas = flag.Bool("update-schemas", false, "rewrite the committed schema/"+schema.Version+"/*.schema.json from `xvm schema`")
+
+// TestCommittedSchemas keeps the schemas editors fetch by URL (the $id of
+// each printed schema) equal to what `xvm schema --for ROOT` prints.
+func TestCommittedSchemas(t *testing.T) {
+	for _, r := range schema.Roots() {
+		t.Run(string(r), func(t *testing.T) {
+			out, errOut, code := runXVM(t, false, "", "schema", "--for", string(r))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var doc struct {
+				ID string `json:"$id"`
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			rel := "schema/" + schema.Version + "/" + schema.FileName(r)
+			if want := "https://raw.githubusercontent.com/xvmtools/xvm/main/" + rel; doc.ID != want {
+				t.Errorf("$id %q, want %q (the committed file's URL)", doc.ID, want)
+			}
+			path := filepath.Join("..", "..", filepath.FromSlash(rel))
+			if *updateSchemas {
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			committed, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/xvm -run TestCommittedSchemas -update-schemas)", err)
+			}
+			if string(committed) != out {
+				t.Errorf("%s differs from `xvm schema --for %s`; run go test ./cmd/xvm -run TestCommittedSchemas -update-schemas", rel, r)
 			}
 		})
 	}
