@@ -59,6 +59,10 @@ type Diagnostic struct {
 	// Source is the source line at Pos, with secrets masked unless asked
 	// otherwise; renderers echo it.
 	Source string
+	// Fix, when set, resolves the finding mechanically (`xvm lint --fix`,
+	// an editor's code action). Its edits are byte offsets into the
+	// document as it was linted.
+	Fix *Fix
 
 	fileIndex int
 }

@@ -116,22 +116,11 @@ func expandOne(m string) ([]string, error) {
 	return found, nil
 }
 
-// ReadFunc reads one named input ("-" for stdin).
-type ReadFunc func(name string) ([]byte, error)
-
-// Run lints the named inputs in parallel (at most GOMAXPROCS at a time)
-// and returns every diagnostic sorted by input order, line and column. A
-// file that cannot be read is an error: xvm could not do its job.
-func (l *Linter) Run(ctx context.Context, names []string, read ReadFunc) (Report, error) {
-	type result struct {
-		ds  []Diagnostic
-		err error
-	}
-	results := make([]result, len(names))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(names) {
-		workers = len(names)
-	}
+// eachInput calls fn for every input, at most GOMAXPROCS at a time, with
+// its index and the name messages use for it (StdinName for "-"). It
+// stops handing out inputs when ctx is done.
+func eachInput(ctx context.Context, names []string, fn func(i int, display string)) {
+	workers := min(runtime.GOMAXPROCS(0), len(names))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -139,21 +128,11 @@ func (l *Linter) Run(ctx context.Context, names []string, read ReadFunc) (Report
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				name := names[i]
-				data, err := read(name)
-				if err != nil {
-					results[i].err = fmt.Errorf("lint: read %s: %w", name, err)
-					continue
-				}
-				display := name
-				if name == Stdin {
+				display := names[i]
+				if display == Stdin {
 					display = StdinName
 				}
-				ds, err := l.LintBytes(ctx, display, data)
-				for j := range ds {
-					ds[j].fileIndex = i
-				}
-				results[i] = result{ds, err}
+				fn(i, display)
 			}
 		}()
 	}
@@ -167,6 +146,32 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+}
+
+// ReadFunc reads one named input ("-" for stdin).
+type ReadFunc func(name string) ([]byte, error)
+
+// Run lints the named inputs in parallel (at most GOMAXPROCS at a time)
+// and returns every diagnostic sorted by input order, line and column. A
+// file that cannot be read is an error: xvm could not do its job.
+func (l *Linter) Run(ctx context.Context, names []string, read ReadFunc) (Report, error) {
+	type result struct {
+		ds  []Diagnostic
+		err error
+	}
+	results := make([]result, len(names))
+	eachInput(ctx, names, func(i int, display string) {
+		data, err := read(names[i])
+		if err != nil {
+			results[i].err = fmt.Errorf("lint: read %s: %w", names[i], err)
+			return
+		}
+		ds, err := l.LintBytes(ctx, display, data)
+		for j := range ds {
+			ds[j].fileIndex = i
+		}
+		results[i] = result{ds, err}
+	})
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}

@@ -162,7 +162,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 		}
 		kept = append(kept, d)
 	}
-	return sortDiagnostics(kept)
+	return l.attachFixes(c, sortDiagnostics(kept))
 }
 
 // suppressRE matches an inline suppression comment:

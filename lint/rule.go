@@ -43,6 +43,8 @@ type RuleMeta struct {
 	// on the same value replaces: a specific rule ("port is the string
 	// \"443\"") explains better what the schema only calls a wrong type.
 	Supersedes []string
+	// Fixable says that some of the rule's findings carry a Fix.
+	Fixable bool
 }
 
 // rule is one check. Rules never compute positions: they start a finding
@@ -94,9 +96,17 @@ func Rules() []RuleMeta {
 	rs := allRules()
 	out := make([]RuleMeta, len(rs))
 	for i, r := range rs {
-		out[i] = r.meta()
+		out[i] = metaOf(r)
 	}
 	return out
+}
+
+// metaOf is a rule's metadata with Fixable filled in from what the rule
+// implements, so the two cannot disagree.
+func metaOf(r rule) RuleMeta {
+	m := r.meta()
+	_, m.Fixable = r.(fixer)
+	return m
 }
 
 // outboundView is one outbound found in the document.

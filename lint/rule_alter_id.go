@@ -3,6 +3,8 @@ package lint
 import (
 	"strconv"
 	"strings"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 // ruleAlterID reports alterId > 0: legacy (MD5) authentication, which no
@@ -20,22 +22,35 @@ func (ruleAlterID) meta() RuleMeta {
 	}
 }
 
+// alterIDValue reads alterId as a number or, as v2rayN and many
+// subscriptions write it, a string of digits.
+func alterIDValue(n *schema.Node) (int64, bool) {
+	if s, isStr := str(n); isStr {
+		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		return v, err == nil
+	}
+	return n.Int()
+}
+
 func (ruleAlterID) check(c *checkContext) {
 	for _, u := range c.users {
 		m := present(u.node, "alterId")
 		if m == nil {
 			continue
 		}
-		v, ok := m.Value.Int()
-		if s, isStr := str(m.Value); isStr {
-			// v2rayN and many subscriptions write "aid" as a string
-			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-			v, ok = n, err == nil
-		}
-		if !ok || v <= 0 {
+		v, ok := alterIDValue(m.Value)
+		if !ok || v < 0 {
 			continue
 		}
 		at := c.atValue(u.ptr, m)
+		if v == 0 {
+			// The seed manual's own example writes alterId 0 to ask for
+			// AEAD; current Xray has no such key any more.
+			if c.target != TargetSeed {
+				at.severity(Info).hint("remove it").report("alterId 0 is the default, and current Xray ignores the key (it always uses VMessAEAD)")
+			}
+			continue
+		}
 		if c.target == TargetSeed {
 			at.hint("set alterId to 0 to use VMessAEAD").
 				reportf("alterId %d selects legacy MD5 authentication; the seed manual recommends 0 (VMessAEAD)", v)

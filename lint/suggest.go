@@ -13,17 +13,16 @@ func didYouMean(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	limit := len(s) / 3
-	if limit < 1 {
-		limit = 1
-	}
-	if limit > 3 {
-		limit = 3
-	}
-	if bestD <= limit {
+	if bestD <= typoLimit(s) {
 		return best
 	}
 	return ""
+}
+
+// typoLimit is the edit distance up to which a candidate is a plausible
+// typo of s: a third of its length, at least 1 and at most 3.
+func typoLimit(s string) int {
+	return min(max(len(s)/3, 1), 3)
 }
 
 // editDistance is the optimal string alignment distance (Levenshtein with

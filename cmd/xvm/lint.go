@@ -26,6 +26,8 @@ type lintOptions struct {
 	Target      string
 	Config      string
 	ListRules   bool
+	Fix         bool
+	Diff        bool
 }
 
 func newLintCmd(a *app) *cobra.Command {
@@ -43,8 +45,16 @@ Rules can be turned off or re-levelled with --disable, --rule, a .xvm.yaml
 file (found in the current directory, or given with --config), or inline
 with a comment on the line before: // xvm-disable-next-line RULE[,RULE]
 
-Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage or I/O error.`,
+--fix applies the mechanical fixes (a quoted port, a misspelt key with one
+close match, a key in the wrong case, alterId, an unknown VMess security,
+a path without its slash, allowInsecure, a byte-order mark) by editing the
+bytes in place: comments, key order, indentation and line endings stay.
+--fix --diff prints them as a unified diff instead.
+
+Exit codes: 0 no findings at or above --fail-on, 1 findings (with --diff:
+also when there is something to fix), 2 usage or I/O error.`,
 		Example: `  xvm lint config.json
+  xvm lint --fix --diff configs/
   xvm lint --format sarif configs/ > xvm.sarif
   cat outbound.yaml | xvm lint -
   xvm lint --target seed --disable unknown-key old/*.json`,
@@ -62,13 +72,19 @@ Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 usage or I/O erro
 	f.StringVar(&o.Target, "target", "", "what the config must run on: xray (current Xray-core, default) or seed (the seed manual's semantics)")
 	f.StringVar(&o.Config, "config", "", "rule settings file (default .xvm.yaml in the current directory, if present)")
 	f.BoolVar(&o.ListRules, "list-rules", false, "list the rules and exit")
+	f.BoolVar(&o.Fix, "fix", false, "apply the mechanical fixes (rules marked fix in --list-rules) to the files; from stdin, print the fixed document")
+	f.BoolVar(&o.Diff, "diff", false, "with --fix: print the fixes as a unified diff and write nothing (implies --fix)")
 	return cmd
 }
 
 func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	if o.ListRules {
 		for _, r := range lint.Rules() {
-			fmt.Fprintf(a.IO.Out, "%-22s %-8s %s\n", r.ID, r.Severity, r.Summary)
+			fix := ""
+			if r.Fixable {
+				fix = "fix"
+			}
+			fmt.Fprintf(a.IO.Out, "%-22s %-8s %-3s %s\n", r.ID, r.Severity, fix, r.Summary)
 		}
 		return nil
 	}
@@ -120,34 +136,50 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		defer f.Close()
 		return readBounded(f)
 	}
+	if o.Fix || o.Diff {
+		return runLintFix(cmd, a, o, l, names, read, failOn)
+	}
 	rep, err := l.Run(cmd.Context(), names, read)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 
-	switch o.Format {
+	if err := renderLint(a, a.IO.Out, o.Format, rep); err != nil {
+		return err
+	}
+	if lint.Fails(rep.Diagnostics, failOn) {
+		return errFindings
+	}
+	return nil
+}
+
+// renderLint writes rep to w in format, with the text format's notes on
+// stderr.
+func renderLint(a *app, w io.Writer, format string, rep lint.Report) error {
+	var err error
+	switch format {
 	case "json":
-		err = lint.RenderJSON(a.IO.Out, rep)
+		err = lint.RenderJSON(w, rep)
 	case "sarif":
 		base, _ := os.Getwd() // "" leaves names relative
-		err = lint.RenderSARIF(a.IO.Out, rep, lint.SARIFOptions{Version: buildVersion(), BaseDir: base})
+		err = lint.RenderSARIF(w, rep, lint.SARIFOptions{Version: buildVersion(), BaseDir: base})
 	case "github":
-		err = lint.RenderGitHub(a.IO.Out, rep)
+		err = lint.RenderGitHub(w, rep)
 	default:
 		var st lint.Styler = lint.PlainStyler{}
-		if a.colorOut() {
-			st = newLintStyler(a.IO.Out)
+		if w == a.IO.Out && a.colorOut() {
+			st = newLintStyler(w)
 		}
-		err = lint.RenderText(a.IO.Out, rep, st)
+		err = lint.RenderText(w, rep, st)
 		if err == nil && len(rep.Diagnostics) == 0 && !a.Global.Quiet {
 			fmt.Fprintf(a.IO.ErrOut, "%d %s checked, no findings\n", rep.Files, plural(rep.Files, "file", "files"))
+		}
+		if n := fixable(rep.Diagnostics); err == nil && n > 0 && !a.Global.Quiet {
+			fmt.Fprintf(a.IO.ErrOut, "%d of them can be fixed with `xvm lint --fix` (`--fix --diff` shows how)\n", n)
 		}
 	}
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("lint: write output: %w", err)}
-	}
-	if lint.Fails(rep.Diagnostics, failOn) {
-		return errFindings
 	}
 	return nil
 }

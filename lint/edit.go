@@ -1,0 +1,567 @@
+package lint
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// fixer is a rule whose findings may carry a Fix. fix returns nil when the
+// finding cannot be fixed mechanically in this document (a YAML anchor
+// shared by several places, a TOML table header, a value spread over
+// lines): editing then would change more than the finding says.
+type fixer interface {
+	rule
+	fix(e *editor, d Diagnostic) *Fix
+}
+
+// attachFixes gives each diagnostic of a fixable rule its Fix.
+func (l *Linter) attachFixes(c *checkContext, ds []Diagnostic) []Diagnostic {
+	var e *editor
+	for i := range ds {
+		var f fixer
+		for _, r := range l.rules {
+			if fr, ok := r.(fixer); ok && r.meta().ID == ds[i].Rule {
+				f = fr
+				break
+			}
+		}
+		if f == nil {
+			continue
+		}
+		if e == nil {
+			e = newEditor(c)
+		}
+		ds[i].Fix = f.fix(e, ds[i])
+	}
+	return ds
+}
+
+// editor turns positions of the loaded tree into byte edits of the source.
+// The loaders give where every key and value starts; the editor scans the
+// source from there to where the token ends, in the document's own syntax,
+// and checks that what it finds is what the loader read.
+type editor struct {
+	c      *checkContext
+	src    []byte
+	format schema.Format
+	starts []int
+	// shared holds YAML positions reached through more than one path: an
+	// anchored value used by aliases or a merge key. Editing one would
+	// edit every place that uses it.
+	shared map[schema.Pos]bool
+	// byPointer indexes the schema findings, built on first use.
+	byPointer map[findingKey]int
+}
+
+func newEditor(c *checkContext) *editor {
+	e := &editor{c: c, src: c.doc.Source, format: c.doc.Format, starts: lineStarts(c.doc.Source)}
+	if e.format == schema.YAML && c.doc.Root != nil && bytes.IndexByte(e.src, '*') >= 0 {
+		seen := make(map[schema.Pos]bool)
+		e.shared = make(map[schema.Pos]bool)
+		var walk func(n *schema.Node, depth int)
+		walk = func(n *schema.Node, depth int) {
+			if depth > schema.MaxDepth {
+				return
+			}
+			mark := func(p schema.Pos) {
+				if seen[p] {
+					e.shared[p] = true
+				}
+				seen[p] = true
+			}
+			mark(n.Pos)
+			for i := range n.Members {
+				mark(n.Members[i].KeyPos)
+				walk(n.Members[i].Value, depth+1)
+			}
+			for _, it := range n.Items {
+				walk(it, depth+1)
+			}
+		}
+		walk(c.doc.Root, 0)
+	}
+	return e
+}
+
+func (e *editor) offset(p schema.Pos) (int, bool) { return byteOffset(e.src, e.starts, p) }
+
+// lineOf returns the start of the line holding off, and the offset of its
+// line break (len(src) on the last line).
+func (e *editor) lineOf(off int) (start, end int) {
+	start = bytes.LastIndexByte(e.src[:off], '\n') + 1
+	end = len(e.src)
+	if i := bytes.IndexByte(e.src[off:], '\n'); i >= 0 {
+		end = off + i
+	}
+	return start, end
+}
+
+// afterLine returns the offset just past the line break that ends the
+// line holding off (len(src) on the last line).
+func (e *editor) afterLine(off int) int {
+	_, end := e.lineOf(off)
+	if end < len(e.src) {
+		return end + 1
+	}
+	return end
+}
+
+// locate finds the member a diagnostic is about: the object its pointer's
+// parent names, and in it the member whose key or value starts where the
+// diagnostic does (a pointer alone cannot tell case-variant duplicates
+// apart).
+func (e *editor) locate(d Diagnostic) (parent *schema.Node, i int, ok bool) {
+	if e.c.doc.Root == nil {
+		return nil, 0, false
+	}
+	cut := strings.LastIndexByte(d.Pointer, '/')
+	if cut < 0 {
+		return nil, 0, false
+	}
+	n, _, found := e.c.doc.Lookup(d.Pointer[:cut])
+	if !found || n.Kind != schema.Object {
+		return nil, 0, false
+	}
+	key := schema.UnescapePointer(d.Pointer[cut+1:])
+	for j := range n.Members {
+		m := &n.Members[j]
+		if !strings.EqualFold(m.Key, key) || (m.KeyPos != d.Pos && m.Value.Pos != d.Pos) {
+			continue
+		}
+		if e.shared[m.KeyPos] || e.shared[m.Value.Pos] {
+			return nil, 0, false
+		}
+		return n, j, true
+	}
+	return nil, 0, false
+}
+
+// keySpan returns the bytes of member m's key as written (quotes included).
+func (e *editor) keySpan(m *schema.Member) (int, int, bool) {
+	start, ok := e.offset(m.KeyPos)
+	if !ok || start >= len(e.src) {
+		return 0, 0, false
+	}
+	src := e.src
+	switch e.format {
+	case schema.JSON:
+		if src[start] != '"' {
+			return 0, 0, false
+		}
+		return e.quoted(start, '"', true, false)
+	case schema.TOML:
+		switch src[start] {
+		case '"':
+			return e.quoted(start, '"', true, false)
+		case '\'':
+			return e.quoted(start, '\'', false, false)
+		}
+		end := start
+		for end < len(src) && isBareKeyByte(src[end]) {
+			end++
+		}
+		if string(src[start:end]) != m.Key {
+			return 0, 0, false
+		}
+		return start, end, true
+	case schema.YAML:
+		switch src[start] {
+		case '"':
+			return e.quoted(start, '"', true, false)
+		case '\'':
+			return e.yamlSingle(start)
+		}
+		end := start + len(m.Key)
+		if end > len(src) || string(src[start:end]) != m.Key {
+			return 0, 0, false
+		}
+		rest := bytes.TrimLeft(src[end:], " \t")
+		if len(rest) == 0 || rest[0] != ':' {
+			return 0, 0, false
+		}
+		return start, end, true
+	}
+	return 0, 0, false
+}
+
+func isBareKeyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// quoted scans a quoted token from its opening quote; escapes says a
+// backslash escapes the next byte, multiline that the token may span lines.
+func (e *editor) quoted(start int, q byte, escapes, multiline bool) (int, int, bool) {
+	src := e.src
+	for i := start + 1; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == '\\' && escapes:
+			i++
+		case c == q:
+			return start, i + 1, true
+		case c == '\n' && !multiline:
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
+}
+
+// yamlSingle scans a YAML single-quoted scalar (” is a quote).
+func (e *editor) yamlSingle(start int) (int, int, bool) {
+	src := e.src
+	for i := start + 1; i < len(src); i++ {
+		if src[i] == '\'' {
+			if i+1 < len(src) && src[i+1] == '\'' {
+				i++
+				continue
+			}
+			return start, i + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// valueSpan returns the bytes of scalar n as written. Objects, arrays,
+// multi-line TOML strings and YAML block scalars, anchors and tags give
+// ok false.
+func (e *editor) valueSpan(n *schema.Node) (int, int, bool) {
+	if n == nil || n.Kind == schema.Object || n.Kind == schema.Array || e.shared[n.Pos] {
+		return 0, 0, false
+	}
+	start, ok := e.offset(n.Pos)
+	if !ok || start >= len(e.src) {
+		return 0, 0, false
+	}
+	src := e.src
+	stopAt := func(stops string) (int, int, bool) {
+		end := start
+		for end < len(src) && strings.IndexByte(stops, src[end]) < 0 {
+			end++
+		}
+		return start, end, end > start
+	}
+	switch e.format {
+	case schema.JSON:
+		if src[start] == '"' {
+			return e.quoted(start, '"', true, false)
+		}
+		return stopAt(" \t\r\n,]}/#")
+	case schema.TOML:
+		if bytes.HasPrefix(src[start:], []byte(`"""`)) || bytes.HasPrefix(src[start:], []byte(`'''`)) {
+			return 0, 0, false
+		}
+		switch src[start] {
+		case '"':
+			return e.quoted(start, '"', true, false)
+		case '\'':
+			return e.quoted(start, '\'', false, false)
+		}
+		return stopAt(" \t\r\n,]}#")
+	case schema.YAML:
+		switch src[start] {
+		case '"':
+			return e.quoted(start, '"', true, true)
+		case '\'':
+			return e.yamlSingle(start)
+		case '|', '>', '&', '!', '*':
+			return 0, 0, false
+		}
+		_, eol := e.lineOf(start)
+		raw := src[start:eol]
+		if i := bytes.Index(raw, []byte(" #")); i >= 0 {
+			raw = raw[:i]
+		}
+		raw = bytes.TrimRight(raw, " \t\r")
+		if n.Kind == schema.String {
+			// A plain string is written as read, unless it is folded over
+			// several lines, which the check refuses.
+			if !bytes.HasPrefix(raw, []byte(n.Text)) {
+				return 0, 0, false
+			}
+			if rest := raw[len(n.Text):]; len(rest) > 0 && strings.IndexByte(",]}", rest[0]) < 0 {
+				return 0, 0, false
+			}
+			return start, start + len(n.Text), true
+		}
+		if i := bytes.IndexAny(raw, ",]}"); i >= 0 {
+			raw = bytes.TrimRight(raw[:i], " \t")
+		}
+		return start, start + len(raw), len(raw) > 0
+	}
+	return 0, 0, false
+}
+
+// yamlPlainSafe matches strings YAML reads back as the same plain string.
+var yamlPlainSafe = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./-]*$`)
+
+// yamlSpecial are plain scalars YAML reads as something other than a
+// string (YAML 1.1 booleans included, which Xray's YAML reader uses).
+func yamlSpecial(s string) bool {
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~":
+		return true
+	}
+	return false
+}
+
+// literal writes s as a string in the style of the token it replaces
+// (double or single quotes, or plain YAML / bare TOML key where s allows).
+func (e *editor) literal(orig []byte, s string, key bool) string {
+	dq := func() string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s) // a string always encodes
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	q := byte(0)
+	if len(orig) > 0 && (orig[0] == '"' || orig[0] == '\'') {
+		q = orig[0]
+	}
+	switch e.format {
+	case schema.YAML:
+		switch {
+		case q == '\'':
+			return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+		case q == 0 && yamlPlainSafe.MatchString(s) && !yamlSpecial(s):
+			return s
+		}
+	case schema.TOML:
+		switch {
+		case q == '\'' && !strings.ContainsAny(s, "'\n"):
+			return "'" + s + "'"
+		case q == 0 && key && s != "" && strings.IndexFunc(s, func(r rune) bool { return r > 0x7f || !isBareKeyByte(byte(r)) }) < 0:
+			return s
+		}
+	}
+	return dq()
+}
+
+// replaceValue is a fix that rewrites scalar n as text, written in the
+// document's syntax by the caller.
+func (e *editor) replaceValue(n *schema.Node, title string, text func(orig []byte) string) *Fix {
+	s, t, ok := e.valueSpan(n)
+	if !ok {
+		return nil
+	}
+	return &Fix{Title: title, Edits: []Edit{{Start: s, End: t, New: text(e.src[s:t])}}, scope: [2]int{s, t}}
+}
+
+// renameKey is a fix that renames member i of parent to key. It refuses
+// when the object already has key (the rename would make a duplicate) and
+// when the value is an object or array in TOML, where the key may also be
+// written in table headers elsewhere.
+func (e *editor) renameKey(parent *schema.Node, i int, key, title string) *Fix {
+	m := &parent.Members[i]
+	for j := range parent.Members {
+		if j != i && strings.EqualFold(parent.Members[j].Key, key) {
+			return nil
+		}
+	}
+	if e.format == schema.TOML && (m.Value.Kind == schema.Object || m.Value.Kind == schema.Array) {
+		return nil
+	}
+	s, t, ok := e.keySpan(m)
+	if !ok {
+		return nil
+	}
+	// The member's whole value is in scope: under its new name Xray and
+	// lint read it for the first time.
+	end := len(e.src)
+	if i+1 < len(parent.Members) {
+		if o, ok := e.offset(parent.Members[i+1].KeyPos); ok && o > t {
+			end = o
+		}
+	} else if e.format == schema.JSON {
+		if o, ok := e.offset(parent.End); ok && o > t {
+			end = o
+		}
+	}
+	return &Fix{Title: title, Edits: []Edit{{Start: s, End: t, New: e.literal(e.src[s:t], key, true)}}, scope: [2]int{s, end}}
+}
+
+// removeMember is a fix that deletes member i of parent, whose value must
+// be a scalar, with its separator: the member's lines when it stands on
+// lines of its own (a comment at its end goes with it), else the member
+// and one comma. A YAML block mapping left empty becomes `{}`, so its key
+// does not turn null.
+func (e *editor) removeMember(parent *schema.Node, i int, title string) *Fix {
+	m := &parent.Members[i]
+	ks, ke, ok := e.keySpan(m)
+	if !ok {
+		return nil
+	}
+	vs, ve, ok := e.valueSpan(m.Value)
+	if !ok || vs < ke {
+		return nil
+	}
+	src := e.src
+	if bytes.IndexByte(src[ke:vs], '#') >= 0 || bytes.Contains(src[ke:vs], []byte("//")) || bytes.Contains(src[ke:vs], []byte("/*")) {
+		return nil // a comment between key and value: leave it to the user
+	}
+	if e.braced(ks, ve) {
+		return e.removeBraced(parent, i, title, ks, ve)
+	}
+	// Block YAML or a TOML table: one member per line.
+	ls, _ := e.lineOf(ks)
+	_, le := e.lineOf(ve)
+	before := src[ls:ks]
+	rest := bytes.TrimLeft(bytes.TrimRight(src[ve:le], "\r"), " \t")
+	if len(rest) > 0 && rest[0] != '#' {
+		return nil
+	}
+	blank := len(bytes.Trim(before, " \t")) == 0
+	switch e.format {
+	case schema.TOML:
+		if blank {
+			return newFix(title, Edit{Start: ls, End: e.afterLine(ve)})
+		}
+		// A dotted key (a.b = 1) or something else on the line.
+	case schema.YAML:
+		dash := !blank && len(bytes.Trim(before, " \t-")) == 0
+		switch {
+		case len(parent.Members) == 1 && (blank || dash):
+			return newFix(title, Edit{Start: ks, End: ve, New: "{}"})
+		case blank:
+			return newFix(title, Edit{Start: ls, End: e.afterLine(ve)})
+		case dash && i+1 < len(parent.Members):
+			// "- alterId: 0\n  id: x" -> "- id: x": the next key moves up
+			// behind the dash.
+			next := &parent.Members[i+1]
+			ns, ok := e.offset(next.KeyPos)
+			if !ok || next.KeyPos.Col != m.KeyPos.Col || ns < ve || len(bytes.TrimSpace(src[ve:ns])) != 0 {
+				return nil
+			}
+			return newFix(title, Edit{Start: ks, End: ns})
+		}
+	}
+	return nil
+}
+
+// newFix is a fix whose scope is the text it edits.
+func newFix(title string, edits ...Edit) *Fix {
+	f := &Fix{Title: title, Edits: edits}
+	f.scope[0], f.scope[1] = f.span()
+	return f
+}
+
+// braced reports whether the member spanning [ks, ve) sits in a {…}
+// object with commas: JSON, a YAML flow mapping or a TOML inline table.
+func (e *editor) braced(ks, ve int) bool {
+	if e.format == schema.JSON {
+		return true
+	}
+	src := e.src
+	j := ve
+	for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
+		j++
+	}
+	if j < len(src) && (src[j] == ',' || src[j] == '}') {
+		return true
+	}
+	k := ks - 1
+	for k >= 0 && (src[k] == ' ' || src[k] == '\t') {
+		k--
+	}
+	return k >= 0 && (src[k] == '{' || src[k] == ',')
+}
+
+// removeBraced removes member i, spanning [ks, ve), of a {…} object
+// together with one comma.
+func (e *editor) removeBraced(parent *schema.Node, i int, title string, ks, ve int) *Fix {
+	src := e.src
+	ls, _ := e.lineOf(ks)
+	_, le := e.lineOf(ve)
+	blankBefore := len(bytes.Trim(src[ls:ks], " \t")) == 0
+	// The comma after the value, if any: on the value's line, after spaces.
+	comma := -1
+	j := ve
+	for j < le && (src[j] == ' ' || src[j] == '\t' || src[j] == '\r') {
+		j++
+	}
+	if j < le && src[j] == ',' {
+		comma = j
+		j++
+	}
+	for j < le && (src[j] == ' ' || src[j] == '\t' || src[j] == '\r') {
+		j++
+	}
+	lineEnds := j == le || isComment(src[j:le], e.format)
+	switch {
+	case blankBefore && lineEnds && (comma >= 0 || i == 0):
+		// The member's own line(s) go, comma and end-of-line comment with
+		// them.
+		return newFix(title, Edit{Start: ls, End: e.afterLine(ve)})
+	case blankBefore && lineEnds:
+		// The last member on its own line: its line goes, and the comma
+		// after the member before it.
+		c, ok := e.commaAfter(&parent.Members[i-1], ls)
+		if !ok {
+			return nil
+		}
+		return newFix(title, Edit{Start: c, End: c + 1}, Edit{Start: ls, End: e.afterLine(ve)})
+	case comma >= 0 && lineEnds:
+		// `…, "alterId": 0,` ending a line: drop it with the spaces before
+		// it, keep the line break (and any comment).
+		start := ks
+		for start > ls && (src[start-1] == ' ' || src[start-1] == '\t') {
+			start--
+		}
+		return newFix(title, Edit{Start: start, End: comma + 1})
+	case comma >= 0:
+		return newFix(title, Edit{Start: ks, End: j})
+	case i == 0:
+		return newFix(title, Edit{Start: ks, End: ve})
+	default:
+		c, ok := e.commaAfter(&parent.Members[i-1], ks)
+		if !ok {
+			return nil
+		}
+		return newFix(title, Edit{Start: c, End: ve})
+	}
+}
+
+// commaAfter finds the comma that follows member prev's value, before
+// limit, with only spaces and line breaks between the two (comments after
+// the comma stay where they are).
+func (e *editor) commaAfter(prev *schema.Member, limit int) (int, bool) {
+	var pe int
+	if e.format == schema.JSON {
+		o, ok := e.offset(prev.Value.End)
+		if !ok {
+			return 0, false
+		}
+		pe = o
+	} else {
+		_, t, ok := e.valueSpan(prev.Value)
+		if !ok {
+			return 0, false
+		}
+		pe = t
+	}
+	src := e.src
+	for j := pe; j < limit && j < len(src); j++ {
+		switch src[j] {
+		case ' ', '\t', '\r', '\n':
+		case ',':
+			return j, true
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+// isComment reports whether text starts with a comment of the format.
+func isComment(text []byte, f schema.Format) bool {
+	if len(text) == 0 {
+		return false
+	}
+	if text[0] == '#' {
+		return true
+	}
+	return f == schema.JSON && (bytes.HasPrefix(text, []byte("//")) || bytes.HasPrefix(text, []byte("/*")) && bytes.Contains(text, []byte("*/")))
+}

@@ -1,0 +1,401 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/xvmtools/xvm/schema"
+)
+
+// Edit replaces the source bytes [Start, End) with New. Offsets are byte
+// offsets into the document the diagnostic came from; an insertion has
+// Start == End.
+type Edit struct {
+	Start, End int
+	New        string
+}
+
+// Fix is a mechanical change that resolves one finding. It is a list of
+// byte edits at the positions the loader found, never a re-serialisation,
+// so comments, key order, indentation and line endings stay as written.
+// Rules offer one only when it cannot change the meaning beyond what the
+// finding says.
+type Fix struct {
+	// Title says what the fix does, in the words an editor shows for a
+	// code action.
+	Title string
+	Edits []Edit
+
+	// scope is the byte range of the source the fix may change the meaning
+	// of (a renamed key's whole member, say): a finding that appears there
+	// after the fix is the fix's doing.
+	scope [2]int
+	// exposes marks a fix that makes an unreadable document readable: what
+	// lint then finds was there before, hidden by the syntax error.
+	exposes bool
+}
+
+// span returns the first and last byte the fix touches.
+func (f *Fix) span() (int, int) {
+	lo, hi := f.Edits[0].Start, f.Edits[0].End
+	for _, e := range f.Edits[1:] {
+		lo, hi = min(lo, e.Start), max(hi, e.End)
+	}
+	return lo, hi
+}
+
+// wellFormed reports whether every edit runs forwards and none overlaps
+// another edit of the same fix.
+func (f *Fix) wellFormed() bool {
+	es := append([]Edit(nil), f.Edits...)
+	sort.Slice(es, func(i, j int) bool { return es[i].Start < es[j].Start })
+	for i, e := range es {
+		if e.Start > e.End || i > 0 && e.Start < es[i-1].End {
+			return false
+		}
+	}
+	return true
+}
+
+// ApplyFixes applies the fixes of ds to src and returns the new source and
+// the diagnostics whose fixes were applied. A fix whose span overlaps an
+// earlier one is left out (the next pass of FixBytes applies it to the new
+// text); so are fixes with edits outside src.
+func ApplyFixes(src []byte, ds []Diagnostic) ([]byte, []Diagnostic) {
+	out, applied, _ := applyFixes(src, ds)
+	return out, applied
+}
+
+// applyFixes is ApplyFixes that also returns the edits it made, sorted, for
+// mapping offsets of the new text back to the old.
+func applyFixes(src []byte, ds []Diagnostic) ([]byte, []Diagnostic, []Edit) {
+	type cand struct {
+		d      Diagnostic
+		lo, hi int
+	}
+	var cands []cand
+	for _, d := range ds {
+		if d.Fix == nil || len(d.Fix.Edits) == 0 {
+			continue
+		}
+		lo, hi := d.Fix.span()
+		if lo < 0 || hi > len(src) || !d.Fix.wellFormed() {
+			continue
+		}
+		cands = append(cands, cand{d, lo, hi})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].lo < cands[j].lo })
+	var edits []Edit
+	var applied []Diagnostic
+	// Candidates are sorted by where they start, so a fix is clear of all
+	// accepted ones when it starts after the furthest end so far. A fix
+	// occupies its whole span; two insertions at one offset, or an
+	// insertion where a replacement ends, would depend on order.
+	lastLo, lastHi := -1, -1
+	for _, c := range cands {
+		if c.lo < lastHi || c.lo == lastHi && (c.lo == c.hi || lastLo == lastHi) {
+			continue
+		}
+		lastLo, lastHi = c.lo, max(c.hi, lastHi)
+		edits = append(edits, c.d.Fix.Edits...)
+		applied = append(applied, c.d)
+	}
+	if len(edits) == 0 {
+		return src, nil, nil
+	}
+	sort.Slice(edits, func(i, j int) bool {
+		if edits[i].Start != edits[j].Start {
+			return edits[i].Start < edits[j].Start
+		}
+		return edits[i].End < edits[j].End
+	})
+	grow := 0
+	for _, e := range edits {
+		grow += len(e.New) - (e.End - e.Start)
+	}
+	out := make([]byte, 0, len(src)+max(grow, 0))
+	at := 0
+	for _, e := range edits {
+		out = append(out, src[at:e.Start]...)
+		out = append(out, e.New...)
+		at = e.End
+	}
+	out = append(out, src[at:]...)
+	return out, applied, edits
+}
+
+// oldOffset maps an offset in the edited text back to the source the
+// edits applied to; an offset inside replaced text maps to the edit's start.
+func oldOffset(edits []Edit, off int) int {
+	shift := 0
+	for _, e := range edits {
+		newStart := e.Start + shift
+		newEnd := newStart + len(e.New)
+		if off < newStart {
+			break
+		}
+		if off < newEnd {
+			return e.Start
+		}
+		shift += len(e.New) - (e.End - e.Start)
+	}
+	return off - shift
+}
+
+// newOffset maps an offset of the source the edits applied to into the
+// edited text.
+func newOffset(edits []Edit, off int) int {
+	shift := 0
+	for _, e := range edits {
+		if e.Start >= off && !(e.Start == off && e.End == off) {
+			break
+		}
+		if off < e.End {
+			return e.Start + shift
+		}
+		shift += len(e.New) - (e.End - e.Start)
+	}
+	return off + shift
+}
+
+// lineStarts indexes the byte offset of every line of src.
+func lineStarts(src []byte) []int {
+	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// byteOffset turns a 1-based line and character column into a byte
+// offset of src; ok is false when the position is not in src.
+func byteOffset(src []byte, starts []int, p schema.Pos) (int, bool) {
+	if p.Line < 1 || p.Line > len(starts) || p.Col < 1 {
+		return 0, false
+	}
+	off := starts[p.Line-1]
+	for col := 1; col < p.Col; col++ {
+		if off >= len(src) || src[off] == '\n' {
+			return 0, false
+		}
+		_, n := utf8.DecodeRune(src[off:])
+		off += n
+	}
+	return off, true
+}
+
+// FixResult is what FixBytes did to one document.
+type FixResult struct {
+	// Source is the fixed document; it is the input when nothing was fixed.
+	Source []byte
+	// Fixed are the findings the applied fixes resolved, as reported on the
+	// text each pass started from.
+	Fixed []Diagnostic
+	// Remaining are the findings of the fixed document.
+	Remaining []Diagnostic
+	// Withheld are fixes xvm did not apply because linting the result found
+	// something new where they edit (a renamed key whose value is wrong
+	// under its new name, say). Editors still offer them.
+	Withheld []Diagnostic
+}
+
+// Changed reports whether the fixes changed the document.
+func (r FixResult) Changed() bool { return len(r.Fixed) > 0 }
+
+// maxFixPasses bounds FixBytes: fixes that overlap wait for the next pass,
+// and one pass is usually enough.
+const maxFixPasses = 4
+
+// FixBytes lints data, applies every fix, and lints the result again. A
+// fix after which lint finds something it did not find before, where the
+// fix edits, is withheld and the rest applied again; passes repeat while
+// fixes remain (fixes that overlapped wait for the next), so fixing the
+// result again changes nothing. Errors are those of LintBytes.
+func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixResult, error) {
+	res := FixResult{Source: data}
+	ds, err := l.LintBytes(ctx, name, data)
+	if err != nil {
+		return res, err
+	}
+	// Withheld fixes, by rule and the offset of their first edit in the
+	// current text; carried through each pass's edits.
+	withheld := make(map[withheldKey]bool)
+	for pass := 0; pass < maxFixPasses; pass++ {
+		var todo []Diagnostic
+		for _, d := range ds {
+			if d.Fix != nil && !withheld[keyOf(d)] {
+				todo = append(todo, d)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		next, nds, applied, edits, err := l.fixPass(ctx, name, res.Source, ds, todo, withheld, &res)
+		if err != nil {
+			return res, err
+		}
+		if len(applied) == 0 {
+			break
+		}
+		moved := make(map[withheldKey]bool, len(withheld))
+		for k := range withheld {
+			moved[withheldKey{k.rule, newOffset(edits, k.at)}] = true
+		}
+		withheld = moved
+		res.Fixed = append(res.Fixed, applied...)
+		res.Source, ds = next, nds
+	}
+	res.Remaining = ds
+	return res, nil
+}
+
+// withheldKey names a fix across passes: the rule and the text it edits.
+type withheldKey struct {
+	rule string
+	at   int
+}
+
+func keyOf(d Diagnostic) withheldKey {
+	lo, _ := d.Fix.span()
+	return withheldKey{d.Rule, lo}
+}
+
+// fixPass applies todo to src (whose findings are ds), lints the result
+// and withholds fixes that made something new appear, until what is left
+// is clean. It returns the new text and its findings.
+func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo []Diagnostic, withheld map[withheldKey]bool, res *FixResult) (next []byte, nds, applied []Diagnostic, edits []Edit, err error) {
+	starts := lineStarts(src)
+	type seen struct {
+		rule string
+		at   int
+	}
+	before := make(map[seen]int, len(ds))
+	for _, d := range ds {
+		if off, ok := byteOffset(src, starts, d.Pos); ok {
+			before[seen{d.Rule, off}]++
+		}
+	}
+	for attempt := 0; attempt < 4 && len(todo) > 0; attempt++ {
+		next, applied, edits = applyFixes(src, todo)
+		if len(applied) == 0 {
+			return src, ds, nil, nil, nil
+		}
+		nds, err = l.LintBytes(ctx, name, next)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		exposing := false
+		fixedAt := make(map[seen]int, len(applied))
+		for _, d := range applied {
+			exposing = exposing || d.Fix.exposes
+			if off, ok := byteOffset(src, starts, d.Pos); ok {
+				fixedAt[seen{d.Rule, off}]++
+			}
+		}
+		if exposing {
+			return next, nds, applied, edits, nil
+		}
+		// What is new after the fixes, located in the old text.
+		var fresh []int
+		nstarts := lineStarts(next)
+		left := make(map[seen]int, len(before))
+		for k, v := range before {
+			left[k] = v - fixedAt[k]
+		}
+		for _, d := range nds {
+			off, ok := byteOffset(next, nstarts, d.Pos)
+			if !ok {
+				continue
+			}
+			k := seen{d.Rule, oldOffset(edits, off)}
+			if left[k] > 0 {
+				left[k]--
+				continue
+			}
+			fresh = append(fresh, k.at)
+		}
+		if len(fresh) == 0 {
+			return next, nds, applied, edits, nil
+		}
+		// Withhold the fixes whose scope holds something new; if none
+		// does, the fixes interact in a way xvm cannot attribute: apply
+		// none of them.
+		var keep []Diagnostic
+		blamed := false
+		for _, d := range todo {
+			guilty := false
+			for _, at := range fresh {
+				if d.Fix.scope[0] <= at && at <= d.Fix.scope[1] {
+					guilty = true
+				}
+			}
+			if guilty {
+				blamed = true
+				withheld[keyOf(d)] = true
+				res.Withheld = append(res.Withheld, d)
+				continue
+			}
+			keep = append(keep, d)
+		}
+		if !blamed {
+			for _, d := range todo {
+				withheld[keyOf(d)] = true
+			}
+			res.Withheld = append(res.Withheld, todo...)
+			return src, ds, nil, nil, nil
+		}
+		todo = keep
+	}
+	return src, ds, nil, nil, nil
+}
+
+// FileFix is what FixRun did to one named input.
+type FileFix struct {
+	// Name is the input as given ("-" for stdin).
+	Name string
+	// Before is the input as read.
+	Before []byte
+	FixResult
+}
+
+// FixRun fixes the named inputs in parallel (as Run lints them) and returns
+// one FileFix per input, in input order. Nothing is written: the caller
+// decides whether to write, print or diff. A file that cannot be read is
+// an error.
+func (l *Linter) FixRun(ctx context.Context, names []string, read ReadFunc) ([]FileFix, error) {
+	out := make([]FileFix, len(names))
+	errs := make([]error, len(names))
+	eachInput(ctx, names, func(i int, display string) {
+		data, err := read(names[i])
+		if err != nil {
+			errs[i] = fmt.Errorf("lint: read %s: %w", names[i], err)
+			return
+		}
+		res, err := l.FixBytes(ctx, display, data)
+		for j := range res.Remaining {
+			res.Remaining[j].fileIndex = i
+		}
+		out[i], errs[i] = FileFix{Name: names[i], Before: data, FixResult: res}, err
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, errors.Join(errs...)
+}
+
+// RemainingReport is the report of what is left after fixes: every
+// remaining finding, in input order.
+func RemainingReport(fixes []FileFix) Report {
+	rep := Report{Files: len(fixes)}
+	for _, f := range fixes {
+		rep.Diagnostics = append(rep.Diagnostics, f.Remaining...)
+	}
+	rep.Diagnostics = sortDiagnostics(rep.Diagnostics)
+	return rep
+}

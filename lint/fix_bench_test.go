@@ -1,0 +1,72 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"testing"
+)
+
+// config5000Fixable is config5000 with one fixable finding in every
+// outbound: the port written as a string.
+func config5000Fixable(n int) []byte {
+	return regexp.MustCompile(`"port": (\d+)`).ReplaceAll(config5000(n), []byte(`"port": "$1"`))
+}
+
+// BenchmarkFix5000 runs --fix on the 5,000-outbound config with a quoted
+// port in every outbound: lint, 5,000 fixes, and the second lint that
+// checks the result. Compare with BenchmarkLint5000Fixable (plain lint of
+// the same file) in the same run.
+func BenchmarkFix5000(b *testing.B) {
+	data := config5000Fixable(5000)
+	l := benchSetup(b, data)
+	for i := 0; i < b.N; i++ {
+		res, err := l.FixBytes(context.Background(), "gen.json", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Fixed) != 5000 || len(res.Remaining) != 0 {
+			b.Fatalf("fixed %d, %d remain", len(res.Fixed), len(res.Remaining))
+		}
+	}
+}
+
+// BenchmarkLint5000Fixable is plain lint of BenchmarkFix5000's input.
+func BenchmarkLint5000Fixable(b *testing.B) {
+	data := config5000Fixable(5000)
+	l := benchSetup(b, data)
+	for i := 0; i < b.N; i++ {
+		ds, err := l.LintBytes(context.Background(), "gen.json", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ds) != 5000 {
+			b.Fatalf("%d findings", len(ds))
+		}
+	}
+}
+
+// BenchmarkFix5000Clean runs --fix on the clean 5,000-outbound config
+// (nothing to fix: one lint); compare with BenchmarkLint5000.
+func BenchmarkFix5000Clean(b *testing.B) {
+	data := config5000(5000)
+	l := benchSetup(b, data)
+	for i := 0; i < b.N; i++ {
+		res, err := l.FixBytes(context.Background(), "gen.json", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Changed() || !bytes.Equal(res.Source, data) {
+			b.Fatal("clean config changed")
+		}
+	}
+}
+
+// benchSetup builds a linter and starts measuring a benchmark over data.
+func benchSetup(b *testing.B, data []byte) *Linter {
+	l := newTestLinter(b, Options{})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	return l
+}

@@ -1,0 +1,361 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fixFormats are the syntaxes every fixable rule has a golden case in.
+var fixFormats = []string{".jsonc", ".yaml", ".toml"}
+
+// fixExempt lists the fixable rules and formats without a golden case,
+// with the reason.
+var fixExempt = map[string]string{
+	"syntax.yaml": "Xray and xvm read YAML with a byte-order mark: nothing to fix",
+}
+
+// fixCases lists the inputs under testdata/lint/fix (not the expected
+// outputs under fixed/, nor the .out files).
+func fixCases(t *testing.T) []string {
+	t.Helper()
+	all, _ := filepath.Glob("../testdata/lint/fix/*")
+	var out []string
+	for _, f := range all {
+		if st, err := os.Stat(f); err != nil || st.IsDir() || strings.HasSuffix(f, ".out") || strings.HasPrefix(filepath.Base(f), ".") {
+			continue
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		t.Fatal("no cases in testdata/lint/fix")
+	}
+	return out
+}
+
+// TestFixGolden applies --fix to every case and compares the result with
+// fixed/<case> byte for byte, and what was fixed and what remains with
+// <case>.out. Then it checks the promises of --fix independently of the
+// fixer's own bookkeeping: linting the result again finds nothing the
+// input did not have and none of what was fixed, finds nothing left to
+// fix, and Xray's loader builds the result whenever it built the input.
+func TestFixGolden(t *testing.T) {
+	for _, f := range fixCases(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			l, name, data, res := fixFile(t, f)
+			if !res.Changed() {
+				t.Fatal("nothing fixed")
+			}
+			fixedPath := filepath.Join(filepath.Dir(f), "fixed", filepath.Base(f))
+			report := fixReport(res)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(fixedPath), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(fixedPath, res.Source, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(f+".out", []byte(report), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(fixedPath)
+			if err != nil {
+				t.Fatalf("%v (run go test ./lint -run TestFixGolden -update)", err)
+			}
+			if diff := cmp.Diff(string(want), string(res.Source)); diff != "" {
+				t.Errorf("fixed file differs (-want +got):\n%s", diff)
+			}
+			wantOut, err := os.ReadFile(f + ".out")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(wantOut), report); diff != "" {
+				t.Errorf("fix report differs (-want +got):\n%s", diff)
+			}
+			checkFixPromises(t, l, name, data, res)
+		})
+	}
+}
+
+// fixFile runs --fix on a fixture the way the golden tests lint it and
+// returns the linter, the name it used, the input and the result.
+func fixFile(t *testing.T, f string) (*Linter, string, []byte, FixResult) {
+	t.Helper()
+	l := newTestLinter(t, optionsFor(f))
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(filepath.ToSlash(f), "../")
+	res, err := l.FixBytes(context.Background(), name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, name, data, res
+}
+
+// fixReport lists what was fixed (with the fix's title) and what remains.
+func fixReport(res FixResult) string {
+	var b strings.Builder
+	for _, d := range res.Fixed {
+		fmt.Fprintf(&b, "fixed %d:%d [%s] %s\n", d.Pos.Line, d.Pos.Col, d.Rule, d.Fix.Title)
+	}
+	for _, d := range res.Withheld {
+		fmt.Fprintf(&b, "withheld %d:%d [%s] %s\n", d.Pos.Line, d.Pos.Col, d.Rule, d.Fix.Title)
+	}
+	for _, d := range res.Remaining {
+		fmt.Fprintf(&b, "remains %d:%d [%s] %s\n", d.Pos.Line, d.Pos.Col, d.Rule, d.Message)
+	}
+	return b.String()
+}
+
+// checkFixPromises checks what --fix promises about its result.
+func checkFixPromises(t *testing.T, l *Linter, name string, orig []byte, res FixResult) {
+	t.Helper()
+	ctx := context.Background()
+	before, err := l.LintBytes(ctx, name, orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := l.LintBytes(ctx, name, res.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Findings are compared by rule and message: the fixes here rename no
+	// key a message names, so a finding that survives keeps its words.
+	type rm struct{ rule, msg string }
+	left := make(map[rm]int)
+	exposed := false
+	for _, d := range before {
+		left[rm{d.Rule, d.Message}]++
+		if d.Rule == "syntax" {
+			exposed = true // the input could not be read: everything is new
+		}
+	}
+	for _, d := range res.Fixed {
+		left[rm{d.Rule, d.Message}]--
+	}
+	withheld := make(map[rm]bool)
+	for _, d := range res.Withheld {
+		withheld[rm{d.Rule, d.Message}] = true
+	}
+	for _, d := range after {
+		if d.Fix != nil && !withheld[rm{d.Rule, d.Message}] {
+			t.Errorf("after --fix, still fixable: %s", d)
+		}
+		if exposed {
+			continue
+		}
+		k := rm{d.Rule, d.Message}
+		if left[k] <= 0 {
+			t.Errorf("after --fix, new or not fixed: %s", d)
+			continue
+		}
+		left[k]--
+	}
+	// Fixing again changes nothing.
+	again, err := l.FixBytes(ctx, name, res.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again.Source) != string(res.Source) {
+		t.Errorf("fixing twice differs from fixing once:\n%s", cmp.Diff(string(res.Source), string(again.Source)))
+	}
+	// Xray's loader builds what it built before.
+	if xrayBuild(name, orig) == nil {
+		if err := xrayBuild(name, res.Source); err != nil {
+			t.Errorf("Xray built the input but not the fixed file: %v", err)
+		}
+	}
+}
+
+// TestFixCoverage: every fixable rule has a golden case in JSONC, YAML and
+// TOML (or a reason in fixExempt), and every rule with a case is fixable.
+func TestFixCoverage(t *testing.T) {
+	have := map[string]bool{}
+	for _, f := range fixCases(t) {
+		have[filepath.Base(f)] = true
+	}
+	for _, m := range Rules() {
+		for _, ext := range fixFormats {
+			name := m.ID + ext
+			switch {
+			case m.Fixable && !have[name] && fixExempt[name] == "":
+				t.Errorf("fixable rule %s has no case testdata/lint/fix/%s", m.ID, name)
+			case !m.Fixable && have[name]:
+				t.Errorf("testdata/lint/fix/%s: rule %s is not fixable", name, m.ID)
+			}
+		}
+	}
+	var fixable []string
+	for _, m := range Rules() {
+		if m.Fixable {
+			fixable = append(fixable, m.ID)
+		}
+	}
+	want := []string{"syntax", "unknown-key", "key-case", "alter-id", "security-unknown", "port-range", "allow-insecure", "path-slash"}
+	slices.Sort(fixable)
+	slices.Sort(want)
+	if !slices.Equal(fixable, want) {
+		t.Errorf("fixable rules %v, want %v", fixable, want)
+	}
+}
+
+// TestFixProperties runs --fix over every lint fixture (and the converter's
+// Xray inputs): fixing twice equals fixing once, nothing new appears, and
+// Xray's loader builds the result whenever it built the input.
+func TestFixProperties(t *testing.T) {
+	var files []string
+	for _, g := range []string{"../testdata/lint/ok/*", "../testdata/lint/err/*", "../testdata/convert/xray*"} {
+		m, _ := filepath.Glob(g)
+		for _, f := range m {
+			if !strings.HasSuffix(f, ".out") {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(files) < 20 {
+		t.Fatalf("only %d fixtures", len(files))
+	}
+	fixed := 0
+	for _, f := range files {
+		t.Run(strings.TrimPrefix(filepath.ToSlash(f), "../testdata/"), func(t *testing.T) {
+			l, name, data, res := fixFile(t, f)
+			if res.Changed() {
+				fixed++
+			}
+			checkFixPromises(t, l, name, data, res)
+		})
+	}
+	t.Logf("%d of %d fixtures changed by --fix", fixed, len(files))
+}
+
+// TestFixEdges covers the places where a fix must hold back or take care,
+// each with the exact text --fix leaves.
+func TestFixEdges(t *testing.T) {
+	const id = `"id": "27848739-7e62-4138-9fd3-098a63964b6b"`
+	tests := []struct {
+		name, file, in, want string
+		seed                 bool
+		withheld             int
+	}{
+		{
+			name: "rename withheld when the value is wrong under the new name",
+			file: "a.json",
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "secuirty": "aes-256-gcm"}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "secuirty": "aes-256-gcm"}]}]}`, withheld: 1,
+		},
+		{
+			name: "no rename between two close keys",
+			file: "a.json",
+			in:   `{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, ` + id + `}, "streamSettings": {"xcpSettings": {}}}`,
+			want: `{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, ` + id + `}, "streamSettings": {"xcpSettings": {}}}`,
+		},
+		{
+			name: "no rename onto a key that is there",
+			file: "a.json",
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "Level": 1, "level": 2}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "Level": 1, "level": 2}]}]}`,
+		},
+		{
+			name: "alterId > 0 stays for the seed manual's Xray",
+			file: "a.json", seed: true,
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "alterId": 4}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "alterId": 4}]}]}`,
+		},
+		{
+			name: "only member of a JSON object",
+			file: "a.json",
+			in:   "{\"outbounds\": [{\"protocol\": \"vmess\", \"settings\": {\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{" + id + "}]}]},\n \"streamSettings\": {\"security\": \"tls\", \"tlsSettings\": {\n    \"allowInsecure\": true\n }}}]}",
+			want: "{\"outbounds\": [{\"protocol\": \"vmess\", \"settings\": {\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{" + id + "}]}]},\n \"streamSettings\": {\"security\": \"tls\", \"tlsSettings\": {\n }}}]}",
+		},
+		{
+			name: "a comment between key and value keeps the member",
+			file: "a.jsonc",
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "alterId": /* legacy */ 4}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `, "alterId": /* legacy */ 4}]}]}`,
+		},
+		{
+			name: "a comment on the line before stays",
+			file: "a.jsonc",
+			in:   "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{\n  " + id + ",\n  // keep me\n  \"alterId\": 4\n}]}]}",
+			want: "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{\n  " + id + "\n  // keep me\n}]}]}",
+		},
+		{
+			name: "YAML anchor shared by two outbounds is left alone",
+			file: "a.yaml",
+			in:   "base: &u {id: 27848739-7e62-4138-9fd3-098a63964b6b, alterId: 4}\noutbounds:\n  - protocol: vmess\n    settings: {vnext: [{address: a.example.com, port: 443, users: [*u]}]}\n  - protocol: vmess\n    settings: {vnext: [{address: b.example.com, port: 443, users: [*u]}]}\n",
+			want: "base: &u {id: 27848739-7e62-4138-9fd3-098a63964b6b, alterId: 4}\noutbounds:\n  - protocol: vmess\n    settings: {vnext: [{address: a.example.com, port: 443, users: [*u]}]}\n  - protocol: vmess\n    settings: {vnext: [{address: b.example.com, port: 443, users: [*u]}]}\n",
+		},
+		{
+			name: "YAML block scalar path is left alone",
+			file: "a.yaml",
+			in:   "protocol: vmess\nsettings: {address: a.example.com, port: 443, id: 27848739-7e62-4138-9fd3-098a63964b6b}\nstreamSettings:\n  network: ws\n  wsSettings:\n    path: |-\n      ws\n",
+			want: "protocol: vmess\nsettings: {address: a.example.com, port: 443, id: 27848739-7e62-4138-9fd3-098a63964b6b}\nstreamSettings:\n  network: ws\n  wsSettings:\n    path: |-\n      ws\n",
+		},
+		{
+			name: "TOML dotted key is left alone",
+			file: "a.toml",
+			in:   "[[outbounds]]\nprotocol = \"vmess\"\n[[outbounds.settings.vnext]]\naddress = \"a.example.com\"\nport = 443\n[[outbounds.settings.vnext.users]]\nid = \"27848739-7e62-4138-9fd3-098a63964b6b\"\n[[outbounds]]\nprotocol = \"vmess\"\nsettings.address = \"b.example.com\"\nsettings.port = 443\nsettings.id = \"27848739-7e62-4138-9fd3-098a63964b6c\"\nsettings.alterId = 4\n",
+			want: "[[outbounds]]\nprotocol = \"vmess\"\n[[outbounds.settings.vnext]]\naddress = \"a.example.com\"\nport = 443\n[[outbounds.settings.vnext.users]]\nid = \"27848739-7e62-4138-9fd3-098a63964b6b\"\n[[outbounds]]\nprotocol = \"vmess\"\nsettings.address = \"b.example.com\"\nsettings.port = 443\nsettings.id = \"27848739-7e62-4138-9fd3-098a63964b6c\"\nsettings.alterId = 4\n",
+		},
+		{
+			name: "TOML table header in the wrong case is left alone",
+			file: "a.toml",
+			in:   "[[outbounds]]\nprotocol = \"vmess\"\n[outbounds.Settings]\naddress = \"a.example.com\"\nport = 443\nid = \"27848739-7e62-4138-9fd3-098a63964b6b\"\n",
+			want: "[[outbounds]]\nprotocol = \"vmess\"\n[outbounds.Settings]\naddress = \"a.example.com\"\nport = 443\nid = \"27848739-7e62-4138-9fd3-098a63964b6b\"\n",
+		},
+		{
+			name: "escaped JSON path gets its slash inside the quotes",
+			file: "a.json",
+			in:   `{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, ` + id + `}, "streamSettings": {"network": "ws", "wsSettings": {"path": "w\u0073"}}}`,
+			want: `{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, ` + id + `}, "streamSettings": {"network": "ws", "wsSettings": {"path": "/w\u0073"}}}`,
+		},
+		{
+			name: "multi-byte text before a fix",
+			file: "a.jsonc",
+			in:   "{\"protocol\": \"vmess\", \"tag\": \"代理—✓\", \"settings\": {\"address\": \"a.example.com\", \"port\": \"443\", " + id + "}}",
+			want: "{\"protocol\": \"vmess\", \"tag\": \"代理—✓\", \"settings\": {\"address\": \"a.example.com\", \"port\": 443, " + id + "}}",
+		},
+		{
+			name: "first of several inline members",
+			file: "a.json",
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{"alterId": 0, ` + id + `}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `}]}]}`,
+		},
+		{
+			name: "member ending a line with others before it",
+			file: "a.json",
+			in:   "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{" + id + ", \"alterId\": 0,\n  \"level\": 0}]}]}",
+			want: "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{" + id + ",\n  \"level\": 0}]}]}",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{}
+			if tt.seed {
+				opts.Target = TargetSeed
+			}
+			l := newTestLinter(t, opts)
+			res, err := l.FixBytes(context.Background(), tt.file, []byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, string(res.Source)); diff != "" {
+				t.Errorf("fixed text (-want +got):\n%s", diff)
+			}
+			if len(res.Withheld) != tt.withheld {
+				t.Errorf("withheld %d fixes, want %d: %v", len(res.Withheld), tt.withheld, res.Withheld)
+			}
+			checkFixPromises(t, l, tt.file, []byte(tt.in), res)
+		})
+	}
+}
