@@ -22,7 +22,7 @@ func TestDependencyDirection(t *testing.T) {
 	xray := "github.com/xtls/xray-core"
 	forbidden := map[string][]string{
 		mod + "/schema":  append([]string{mod + "/lint", mod + "/convert", mod + "/probe", mod + "/cmd", mod + "/vmess/transport", xray}, uiLibs...),
-		mod + "/lint":    append([]string{mod + "/convert", mod + "/probe", mod + "/cmd", mod + "/vmess/transport", xray}, uiLibs...),
+		mod + "/lint":    append([]string{mod + "/lint/lsp", mod + "/convert", mod + "/probe", mod + "/cmd", mod + "/vmess/transport", xray}, uiLibs...),
 		mod + "/convert": append([]string{mod + "/lint", mod + "/probe", mod + "/cmd", mod + "/vmess/transport", xray}, uiLibs...),
 		mod + "/probe":   append([]string{mod + "/lint", mod + "/cmd", xray}, uiLibs...),
 		mod + "/vmess":   append([]string{mod + "/schema", mod + "/lint", mod + "/convert", mod + "/probe", mod + "/cmd", xray}, uiLibs...),

@@ -63,6 +63,7 @@ func newRootCmd(ios *IOStreams) *cobra.Command {
 		Long: `xvm is a toolkit for VMess, the proxy protocol of Xray-core and V2Ray.
 
   xvm lint      validate VMess outbounds and whole Xray configs (CI-friendly)
+  xvm lsp       language server: lint, hover, completion and fixes in editors
   xvm schema    print the JSON Schema editors use for completion
   xvm convert   translate share links, subscriptions, Clash, sing-box and Xray configs
   xvm probe     check that servers accept us, how fast they are, and their clock skew
@@ -91,6 +92,7 @@ Exit codes: 0 success, 1 findings or failed probes, 2 usage, input or I/O error.
 		newVersionCmd(a),
 		newCompletionCmd(a),
 		newLintCmd(a),
+		newLSPCmd(a),
 		newSchemaCmd(a),
 		newConvertCmd(a),
 		newProbeCmd(a),
