@@ -21,14 +21,17 @@ type fixer interface {
 // attachFixes gives each diagnostic of a fixable rule its Fix.
 func (l *Linter) attachFixes(c *checkContext, ds []Diagnostic) []Diagnostic {
 	var e *editor
+	var fixers map[string]fixer
 	for i := range ds {
-		var f fixer
-		for _, r := range l.rules {
-			if fr, ok := r.(fixer); ok && r.meta().ID == ds[i].Rule {
-				f = fr
-				break
+		if fixers == nil {
+			fixers = make(map[string]fixer)
+			for _, r := range l.rules {
+				if f, ok := r.(fixer); ok {
+					fixers[r.meta().ID] = f
+				}
 			}
 		}
+		f := fixers[ds[i].Rule]
 		if f == nil {
 			continue
 		}

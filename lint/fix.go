@@ -51,6 +51,9 @@ func (f *Fix) span() (int, int) {
 // wellFormed reports whether every edit runs forwards and none overlaps
 // another edit of the same fix.
 func (f *Fix) wellFormed() bool {
+	if len(f.Edits) == 1 {
+		return f.Edits[0].Start <= f.Edits[0].End
+	}
 	es := append([]Edit(nil), f.Edits...)
 	sort.Slice(es, func(i, j int) bool { return es[i].Start < es[j].Start })
 	for i, e := range es {

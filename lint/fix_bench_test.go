@@ -18,39 +18,50 @@ func config5000Fixable(n int) []byte {
 // checks the result. Compare with BenchmarkLint5000Fixable (plain lint of
 // the same file) in the same run.
 func BenchmarkFix5000(b *testing.B) {
-	data := config5000Fixable(5000)
-	l := benchSetup(b, data)
-	for i := 0; i < b.N; i++ {
-		res, err := l.FixBytes(context.Background(), "gen.json", data)
-		if err != nil {
-			b.Fatal(err)
+	eachSecrets(b, func(b *testing.B, opts Options) {
+		data := config5000Fixable(5000)
+		l := benchSetup(b, data, opts)
+		for i := 0; i < b.N; i++ {
+			res, err := l.FixBytes(context.Background(), "gen.json", data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Fixed) != 5000 || len(res.Remaining) != 0 {
+				b.Fatalf("fixed %d, %d remain", len(res.Fixed), len(res.Remaining))
+			}
 		}
-		if len(res.Fixed) != 5000 || len(res.Remaining) != 0 {
-			b.Fatalf("fixed %d, %d remain", len(res.Fixed), len(res.Remaining))
-		}
-	}
+	})
+}
+
+// eachSecrets runs a benchmark with ids masked (the default) and shown:
+// masking is lint's cost per finding, apart from what --fix adds.
+func eachSecrets(b *testing.B, fn func(b *testing.B, opts Options)) {
+	b.Run("masked", func(b *testing.B) { fn(b, Options{}) })
+	b.Run("shown", func(b *testing.B) { fn(b, Options{ShowSecrets: true}) })
 }
 
 // BenchmarkLint5000Fixable is plain lint of BenchmarkFix5000's input.
 func BenchmarkLint5000Fixable(b *testing.B) {
-	data := config5000Fixable(5000)
-	l := benchSetup(b, data)
-	for i := 0; i < b.N; i++ {
-		ds, err := l.LintBytes(context.Background(), "gen.json", data)
-		if err != nil {
-			b.Fatal(err)
+	eachSecrets(b, func(b *testing.B, opts Options) {
+		data := config5000Fixable(5000)
+		l := benchSetup(b, data, opts)
+		for i := 0; i < b.N; i++ {
+			ds, err := l.LintBytes(context.Background(), "gen.json", data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(ds) != 5000 {
+				b.Fatalf("%d findings", len(ds))
+			}
 		}
-		if len(ds) != 5000 {
-			b.Fatalf("%d findings", len(ds))
-		}
-	}
+	})
 }
 
 // BenchmarkFix5000Clean runs --fix on the clean 5,000-outbound config
 // (nothing to fix: one lint); compare with BenchmarkLint5000.
 func BenchmarkFix5000Clean(b *testing.B) {
 	data := config5000(5000)
-	l := benchSetup(b, data)
+	l := benchSetup(b, data, Options{})
 	for i := 0; i < b.N; i++ {
 		res, err := l.FixBytes(context.Background(), "gen.json", data)
 		if err != nil {
@@ -63,8 +74,8 @@ func BenchmarkFix5000Clean(b *testing.B) {
 }
 
 // benchSetup builds a linter and starts measuring a benchmark over data.
-func benchSetup(b *testing.B, data []byte) *Linter {
-	l := newTestLinter(b, Options{})
+func benchSetup(b *testing.B, data []byte, opts Options) *Linter {
+	l := newTestLinter(b, opts)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -8,7 +8,7 @@ import (
 )
 
 // runXVM runs the cobra root in-process with buffer streams.
-func runXVM(t *testing.T, tty bool, stdin string, args ...string) (stdout, stderr string, code int) {
+func runXVM(t testing.TB, tty bool, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ios := &IOStreams{

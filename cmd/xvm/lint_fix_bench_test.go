@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// config5000Quoted is a config of 5,000 VMess outbounds (about 2 MB), each
+// with its port written as a string: 5,000 findings --fix can fix.
+func config5000Quoted() []byte {
+	var b strings.Builder
+	b.WriteString("{\n  \"outbounds\": [\n")
+	for i := 0; i < 5000; i++ {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `    {"tag": "vmess-%d", "protocol": "vmess",
+     "settings": {"vnext": [{"address": "s%d.example.com", "port": "%d",
+       "users": [{"id": "%08x-7e62-4138-9fd3-098a63964b6b", "security": "auto"}]}]},
+     "streamSettings": {"network": "ws", "security": "tls", "tlsSettings": {"serverName": "s%d.example.com"}, "wsSettings": {"path": "/ws%d"}}}`,
+			i, i, 1000+i%60000, i, i, i)
+	}
+	b.WriteString("\n  ]\n}\n")
+	return []byte(b.String())
+}
+
+// BenchmarkLintCLI5000 is `xvm lint big.json` on the 5,000-outbound file
+// with 5,000 findings; BenchmarkLintFixCLI5000 is `xvm lint --fix big.json`
+// on the same file (restored before each run, outside the timer). Run them
+// together and compare.
+func BenchmarkLintCLI5000(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "big.json")
+	if err := os.WriteFile(path, config5000Quoted(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, code := runXVM(b, false, "", "lint", path); code != 1 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+}
+
+func BenchmarkLintFixCLI5000(b *testing.B) {
+	data := config5000Quoted()
+	path := filepath.Join(b.TempDir(), "big.json")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, errOut, code := runXVM(b, false, "", "lint", "--fix", path); code != 0 || !strings.Contains(errOut, "fixed 5000 findings") {
+			b.Fatalf("exit %d: %s", code, errOut)
+		}
+	}
+}
