@@ -112,6 +112,9 @@ type server struct {
 	enc      encoding
 
 	initialized, shutdown bool
+	// watch says the client can watch files for the server (dynamic
+	// registration of workspace/didChangeWatchedFiles).
+	watch bool
 
 	mu    sync.Mutex
 	docs  map[string]*document
@@ -209,10 +212,22 @@ func (s *server) dispatch(m *message) (any, error) {
 	switch m.Method {
 	case "initialize":
 		return s.initialize(m.Params)
-	case "initialized", "$/cancelRequest", "$/setTrace", "workspace/didChangeConfiguration":
-		if m.Method == "workspace/didChangeConfiguration" {
-			s.relintAll()
+	case "initialized":
+		if s.watch {
+			// Ask to hear about settings files changing on disk, so that
+			// open documents are linted again with the new rules.
+			w := fileWatchers{}
+			w.Watchers = append(w.Watchers, struct {
+				GlobPattern string `json:"globPattern"`
+			}{"**/" + SettingsFile})
+			_ = s.conn.write(request{JSONRPC: "2.0", ID: "xvm-watch-settings", Method: "client/registerCapability",
+				Params: map[string]any{"registrations": []registration{{ID: "xvm-settings", Method: "workspace/didChangeWatchedFiles", RegisterOptions: w}}}})
 		}
+		return nil, nil
+	case "$/cancelRequest", "$/setTrace":
+		return nil, nil
+	case "workspace/didChangeConfiguration":
+		s.relintAll()
 		return nil, nil
 	case "shutdown":
 		s.shutdown = true
@@ -295,6 +310,7 @@ func (s *server) initialize(raw json.RawMessage) (any, error) {
 		}
 	}
 	s.enc = pickEncoding(p.Capabilities.General.PositionEncodings)
+	s.watch = p.Capabilities.Workspace.DidChangeWatchedFiles.DynamicRegistration
 	s.initialized = true
 	return initializeResult{
 		Capabilities: serverCapabilities{

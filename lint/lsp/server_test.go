@@ -283,3 +283,26 @@ func TestReadMessageLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchSettingsFiles: a client that can watch files is asked to watch
+// settings files.
+func TestWatchSettingsFiles(t *testing.T) {
+	c := startServer(t, Options{})
+	var res initializeResult
+	c.result("initialize", map[string]any{"capabilities": map[string]any{
+		"workspace": map[string]any{"didChangeWatchedFiles": map[string]any{"dynamicRegistration": true}}}}, &res)
+	c.notify("initialized", map[string]any{})
+	select {
+	case m := <-c.notes:
+		if m.Method != "client/registerCapability" || !strings.Contains(string(m.Params), `"globPattern":"**/.xvm.yaml"`) {
+			t.Errorf("got %s %s", m.Method, m.Params)
+		}
+		// The client's reply is a response the server did not need.
+		c.send(map[string]any{"jsonrpc": "2.0", "id": "xvm-watch-settings", "result": nil})
+	case <-time.After(hang):
+		t.Fatal("no client/registerCapability")
+	}
+	if err := c.exit(true); err != nil {
+		t.Error(err)
+	}
+}
