@@ -75,7 +75,7 @@ func overlaps(a, b lspRange) bool {
 
 // fixAll is every fix at once, as line edits of the document.
 func (s *server) fixAll(d *document, src []byte, t *text) (codeAction, bool) {
-	l, _, _ := s.settings.linterFor(d.path)
+	l, _ := s.settings.linterFor(d.path)
 	if l == nil {
 		return codeAction{}, false
 	}

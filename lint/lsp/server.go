@@ -445,7 +445,7 @@ func (s *server) lintAndPublish(d *document) {
 // lint runs the linter the document's settings call for. A settings file
 // lint cannot use is shown to the user once, and the defaults apply.
 func (s *server) lint(d *document, name string, text []byte) ([]lint.Diagnostic, error) {
-	l, cfg, err := s.settings.linterFor(d.path)
+	l, err := s.settings.linterFor(d.path)
 	if err != nil {
 		s.mu.Lock()
 		first := !s.shown[err.Error()]
@@ -454,7 +454,6 @@ func (s *server) lint(d *document, name string, text []byte) ([]lint.Diagnostic,
 		if first {
 			_ = s.conn.notify("window/showMessage", map[string]any{"type": 1, "message": "xvm: " + strings.TrimPrefix(err.Error(), "lsp: ") + " (linting with the defaults)"})
 		}
-		_ = cfg
 	}
 	if l == nil {
 		return nil, err

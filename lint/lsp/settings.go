@@ -68,11 +68,10 @@ func (s *settings) find(path string) string {
 	}
 }
 
-// linterFor returns the linter for the document at path and the settings
-// file it follows. A settings file that cannot be read or parsed gives an
-// error together with a linter that uses the defaults, so the editor
-// still gets diagnostics.
-func (s *settings) linterFor(path string) (*lint.Linter, string, error) {
+// linterFor returns the linter for the document at path. A settings file
+// that cannot be read or parsed gives an error together with a linter that
+// uses the defaults, so the editor still gets diagnostics.
+func (s *settings) linterFor(path string) (*lint.Linter, error) {
 	cfg := s.find(path)
 	var mod time.Time
 	var size int64
@@ -85,21 +84,21 @@ func (s *settings) linterFor(path string) (*lint.Linter, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.cache[cfg]; ok && e.mod.Equal(mod) && e.size == size {
-		return e.linter, cfg, e.err
+		return e.linter, e.err
 	}
 	e := &linterEntry{mod: mod, size: size}
 	e.linter, e.err = s.build(cfg)
 	if e.linter == nil {
 		var err error
 		if e.linter, err = lint.New(lint.Options{Now: s.now}); err != nil {
-			return nil, cfg, err
+			return nil, err
 		}
 	}
 	if s.cache == nil {
 		s.cache = make(map[string]*linterEntry)
 	}
 	s.cache[cfg] = e
-	return e.linter, cfg, e.err
+	return e.linter, e.err
 }
 
 // build makes the linter a settings file describes.
