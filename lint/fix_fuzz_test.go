@@ -12,17 +12,7 @@ import (
 // offers stays inside the file, a document that could be read can still be
 // read after fixing, and fixing the result again changes nothing.
 func FuzzFix(f *testing.F) {
-	for _, g := range []string{"../testdata/lint/fix/*", "../testdata/lint/err/*"} {
-		files, _ := filepath.Glob(g)
-		for _, p := range files {
-			if strings.HasSuffix(p, ".out") {
-				continue
-			}
-			if b, err := os.ReadFile(p); err == nil {
-				f.Add(filepath.Ext(p), b)
-			}
-		}
-	}
+	addSeeds(f, "../testdata/lint/fix/*", "../testdata/lint/err/*")
 	l := newTestLinter(f, Options{})
 	f.Fuzz(func(t *testing.T, ext string, data []byte) {
 		if len(ext) > 8 {
@@ -65,4 +55,20 @@ func FuzzFix(f *testing.F) {
 			t.Fatalf("fixing twice differs from fixing once:\n%q\n->\n%q\n->\n%q", data, res.Source, again.Source)
 		}
 	})
+}
+
+// addSeeds adds the lint fixtures matching globs (not golden outputs, not
+// the rendering goldens) as (extension, content) seeds.
+func addSeeds(f *testing.F, globs ...string) {
+	for _, g := range globs {
+		files, _ := filepath.Glob(g)
+		for _, p := range files {
+			if strings.HasSuffix(p, ".out") || strings.Contains(filepath.ToSlash(p), "/render/") {
+				continue
+			}
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(filepath.Ext(p), b)
+			}
+		}
+	}
 }

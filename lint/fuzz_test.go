@@ -2,8 +2,6 @@ package lint
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,15 +9,7 @@ import (
 // FuzzLint runs the whole linter on arbitrary input: it never panics,
 // always terminates, and every diagnostic points inside the file.
 func FuzzLint(f *testing.F) {
-	files, _ := filepath.Glob("../testdata/lint/*/*")
-	for _, p := range files {
-		if strings.HasSuffix(p, ".out") || strings.Contains(p, "/render/") {
-			continue
-		}
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add(filepath.Ext(p), b)
-		}
-	}
+	addSeeds(f, "../testdata/lint/*/*")
 	l := newTestLinter(f, Options{})
 	f.Fuzz(func(t *testing.T, ext string, data []byte) {
 		if len(ext) > 8 {

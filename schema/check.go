@@ -190,7 +190,8 @@ func (s *Set) precompute(root *jsonschema.Schema) {
 }
 
 // expand resolves $ref, allOf and if/then/else into the list of schemas
-// that apply to n.
+// that apply to n. A nil n is a place whose value is unknown (an editor's
+// half-typed document): then both branches of a condition apply.
 func (w *walker) expand(scs []*jsonschema.Schema, n *Node) []*jsonschema.Schema {
 	if len(scs) == 1 {
 		if e := w.set.static[scs[0]]; e != nil && len(e.conds) == 0 {
@@ -206,11 +207,12 @@ func (w *walker) expand(scs []*jsonschema.Schema, n *Node) []*jsonschema.Schema 
 		}
 		out = append(out, e.list...)
 		for _, c := range e.conds {
-			if w.holds(c.If, n, out) {
-				if c.Then != nil {
-					add(c.Then, depth+1)
-				}
-			} else if c.Else != nil {
+			known := n != nil
+			holds := known && w.holds(c.If, n, out)
+			if (holds || !known) && c.Then != nil {
+				add(c.Then, depth+1)
+			}
+			if (!holds || !known) && c.Else != nil {
 				add(c.Else, depth+1)
 			}
 		}

@@ -45,7 +45,7 @@ func (s *Set) Describe(r Root, doc *Node, path []string) (Description, bool) {
 	scs := []*jsonschema.Schema{sc}
 	n := doc
 	for _, tok := range path {
-		all := w.applying(scs, n)
+		all := w.expand(scs, n)
 		var next []*jsonschema.Schema
 		if i, err := strconv.Atoi(tok); err == nil && (n == nil || n.Kind == Array) {
 			for _, x := range all {
@@ -69,35 +69,7 @@ func (s *Set) Describe(r Root, doc *Node, path []string) (Description, bool) {
 		}
 		scs = next
 	}
-	return w.describe(w.applying(scs, n), true), true
-}
-
-// applying is expand for a place whose node may be unknown: then every
-// branch of a condition applies.
-func (w *walker) applying(scs []*jsonschema.Schema, n *Node) []*jsonschema.Schema {
-	if n != nil {
-		return w.expand(scs, n)
-	}
-	var out []*jsonschema.Schema
-	var add func(sc *jsonschema.Schema, depth int)
-	add = func(sc *jsonschema.Schema, depth int) {
-		e := w.set.static[sc]
-		if e == nil || depth > 8 {
-			return
-		}
-		out = append(out, e.list...)
-		for _, c := range e.conds {
-			for _, b := range []*jsonschema.Schema{c.Then, c.Else} {
-				if b != nil {
-					add(b, depth+1)
-				}
-			}
-		}
-	}
-	for _, sc := range scs {
-		add(sc, 0)
-	}
-	return out
+	return w.describe(w.expand(scs, n), true), true
 }
 
 // describe merges the annotations of the schemas that apply to one place:
