@@ -167,7 +167,7 @@ func renderLint(a *app, w io.Writer, format string, rep lint.Report) error {
 		err = lint.RenderGitHub(w, rep)
 	default:
 		var st lint.Styler = lint.PlainStyler{}
-		if w == a.IO.Out && a.colorOut() {
+		if w == a.IO.Out && a.colorOut() || w == a.IO.ErrOut && a.colorErr() {
 			st = newLintStyler(w)
 		}
 		err = lint.RenderText(w, rep, st)
