@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // config5000Fixable is config5000 with one fixable finding in every
@@ -80,4 +81,29 @@ func benchSetup(b *testing.B, data []byte, opts Options) *Linter {
 	b.ReportAllocs()
 	b.ResetTimer()
 	return l
+}
+
+// BenchmarkFixVsLint5000 runs LintBytes and FixBytes on the 5,000-fix
+// config in turn in every iteration, so that both see the same machine
+// load, and reports their times and ratio (fix/lint). Ids are shown:
+// masking is lint's own cost per finding, not what is compared.
+func BenchmarkFixVsLint5000(b *testing.B) {
+	data := config5000Fixable(5000)
+	l := benchSetup(b, data, Options{ShowSecrets: true})
+	var lintT, fixT time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if ds, err := l.LintBytes(context.Background(), "gen.json", data); err != nil || len(ds) != 5000 {
+			b.Fatalf("lint: %d findings, %v", len(ds), err)
+		}
+		lintT += time.Since(start)
+		start = time.Now()
+		if res, err := l.FixBytes(context.Background(), "gen.json", data); err != nil || len(res.Fixed) != 5000 {
+			b.Fatalf("fix: %d fixed, %v", len(res.Fixed), err)
+		}
+		fixT += time.Since(start)
+	}
+	b.ReportMetric(float64(lintT.Milliseconds())/float64(b.N), "lint-ms/op")
+	b.ReportMetric(float64(fixT.Milliseconds())/float64(b.N), "fix-ms/op")
+	b.ReportMetric(float64(fixT)/float64(lintT), "fix/lint")
 }

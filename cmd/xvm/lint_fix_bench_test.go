@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // config5000Quoted is a config of 5,000 VMess outbounds (about 2 MB), each
@@ -36,26 +37,66 @@ func BenchmarkLintCLI5000(b *testing.B) {
 	if err := os.WriteFile(path, config5000Quoted(), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, _, code := runXVM(b, false, "", "lint", path); code != 1 {
-			b.Fatalf("exit %d", code)
+	eachIDMode(b, func(b *testing.B, flags []string) {
+		for i := 0; i < b.N; i++ {
+			if _, _, code := runXVM(b, false, "", append(append([]string{"lint"}, flags...), path)...); code != 1 {
+				b.Fatalf("exit %d", code)
+			}
 		}
-	}
+	})
 }
 
 func BenchmarkLintFixCLI5000(b *testing.B) {
 	data := config5000Quoted()
 	path := filepath.Join(b.TempDir(), "big.json")
+	eachIDMode(b, func(b *testing.B, flags []string) {
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			args := append(append([]string{"lint", "--fix"}, flags...), path)
+			if _, errOut, code := runXVM(b, false, "", args...); code != 0 || !strings.Contains(errOut, "fixed 5000 findings") {
+				b.Fatalf("exit %d: %s", code, errOut)
+			}
+		}
+	})
+}
+
+// eachIDMode runs a benchmark with ids masked (the default) and shown:
+// masking is lint's cost per finding, apart from what --fix adds.
+func eachIDMode(b *testing.B, fn func(b *testing.B, flags []string)) {
+	b.Run("masked", func(b *testing.B) { fn(b, nil) })
+	b.Run("shown", func(b *testing.B) { fn(b, []string{"--show-secrets"}) })
+}
+
+// BenchmarkFixVsLintCLI5000 runs `xvm lint --show-secrets big.json` and
+// `xvm lint --fix big.json` in turn in every iteration, so that both see
+// the same machine load, and reports their times and ratio (fix/lint).
+// Ids are shown because masking, lint's own cost per finding, is not what
+// is compared.
+func BenchmarkFixVsLintCLI5000(b *testing.B) {
+	data := config5000Quoted()
+	path := filepath.Join(b.TempDir(), "big.json")
+	var lintT, fixT time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		b.StopTimer()
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
-		if _, errOut, code := runXVM(b, false, "", "lint", "--fix", path); code != 0 || !strings.Contains(errOut, "fixed 5000 findings") {
-			b.Fatalf("exit %d: %s", code, errOut)
+		start := time.Now()
+		if _, _, code := runXVM(b, false, "", "lint", "--show-secrets", path); code != 1 {
+			b.Fatalf("lint: exit %d", code)
 		}
+		lintT += time.Since(start)
+		start = time.Now()
+		if _, errOut, code := runXVM(b, false, "", "lint", "--show-secrets", "--fix", path); code != 0 || !strings.Contains(errOut, "fixed 5000 findings") {
+			b.Fatalf("fix: exit %d: %s", code, errOut)
+		}
+		fixT += time.Since(start)
 	}
+	b.ReportMetric(float64(lintT.Milliseconds())/float64(b.N), "lint-ms/op")
+	b.ReportMetric(float64(fixT.Milliseconds())/float64(b.N), "fix-ms/op")
+	b.ReportMetric(float64(fixT)/float64(lintT), "fix/lint")
 }
