@@ -211,9 +211,10 @@ type FixResult struct {
 // Changed reports whether the fixes changed the document.
 func (r FixResult) Changed() bool { return len(r.Fixed) > 0 }
 
-// maxFixPasses bounds FixBytes: fixes that overlap wait for the next pass,
-// and one pass is usually enough.
-const maxFixPasses = 4
+// maxFixPasses bounds FixBytes: fixes that overlap, or that were withheld
+// before other fixes changed the text, wait for the next pass; one or two
+// passes are usually enough.
+const maxFixPasses = 8
 
 // FixBytes lints data, applies every fix, and lints the result again. A
 // fix after which lint finds something it did not find before, where the
@@ -226,8 +227,10 @@ func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixRes
 	if err != nil {
 		return res, err
 	}
-	// Withheld fixes, by rule and the offset of their first edit in the
-	// current text; carried through each pass's edits.
+	// Fixes withheld on the current text, by rule and the offset of their
+	// first edit. Once other fixes change the text, they get another try:
+	// what made them wrong may be gone. So the result is a text on which
+	// every remaining fix is withheld, and fixing it again changes nothing.
 	withheld := make(map[withheldKey]bool)
 	for pass := 0; pass < maxFixPasses; pass++ {
 		var todo []Diagnostic
@@ -239,21 +242,25 @@ func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixRes
 		if len(todo) == 0 {
 			break
 		}
-		next, nds, applied, edits, err := l.fixPass(ctx, name, res.Source, ds, todo, withheld, &res)
+		next, nds, applied, _, err := l.fixPass(ctx, name, res.Source, ds, todo, withheld, &res)
 		if err != nil {
 			return res, err
 		}
 		if len(applied) == 0 {
 			break
 		}
-		moved := make(map[withheldKey]bool, len(withheld))
-		for k := range withheld {
-			moved[withheldKey{k.rule, newOffset(edits, k.at)}] = true
-		}
-		withheld = moved
+		clear(withheld)
 		res.Fixed = append(res.Fixed, applied...)
 		res.Source, ds = next, nds
 	}
+	// Withheld reports what is still withheld on the final text.
+	kept := res.Withheld[:0]
+	for _, d := range ds {
+		if d.Fix != nil && withheld[keyOf(d)] {
+			kept = append(kept, d)
+		}
+	}
+	res.Withheld = kept
 	res.Remaining = ds
 	return res, nil
 }
@@ -334,7 +341,9 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 		for _, d := range todo {
 			guilty := false
 			for _, at := range fresh {
-				if d.Fix.scope[0] <= at && at <= d.Fix.scope[1] {
+				// The scope's end is where the next member starts: not
+				// the fix's.
+				if lo, hi := d.Fix.scope[0], d.Fix.scope[1]; at == lo || lo <= at && at < hi {
 					guilty = true
 				}
 			}
