@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,9 +34,10 @@ func TestDependencyDirection(t *testing.T) {
 	// masking rule serve every package. Dialing (vmess/transport) stays
 	// with probe. probe may read inputs through convert.
 	//
-	// vmesstest is a test helper (like net/http/httptest): it starts
-	// Xray-core, so it may import it; nothing outside tests may import it.
-	const vmesstest = mod + "/vmess/vmesstest"
+	// vmesstest and probetest are test helpers (like net/http/httptest):
+	// vmesstest starts Xray-core, so it may import it; nothing outside
+	// tests may import either.
+	testHelpers := []string{mod + "/vmess/vmesstest", mod + "/probe/probetest"}
 	seen := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
@@ -44,12 +46,14 @@ func TestDependencyDirection(t *testing.T) {
 		}
 		pkg, deps := fields[0], fields[1:]
 		seen++
-		if pkg == vmesstest {
+		if slices.Contains(testHelpers, pkg) {
 			continue
 		}
 		for _, d := range deps {
-			if d == vmesstest || strings.HasPrefix(d, vmesstest+"/") {
-				t.Errorf("%s imports the test helper %s", pkg, d)
+			for _, h := range testHelpers {
+				if d == h || strings.HasPrefix(d, h+"/") {
+					t.Errorf("%s imports the test helper %s", pkg, d)
+				}
 			}
 		}
 		for prefix, bad := range forbidden {

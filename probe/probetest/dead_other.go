@@ -1,0 +1,31 @@
+//go:build !linux
+
+package probetest
+
+import (
+	"errors"
+	"testing"
+)
+
+// DeadHost is a loopback address whose TCP SYNs go unanswered. It is built
+// from Linux's accept-queue behaviour and exists only there.
+type DeadHost struct {
+	Addr string
+	Host string
+	Port int
+}
+
+// StartDeadHost fails the test: dead hosts need Linux.
+func StartDeadHost(tb testing.TB) *DeadHost {
+	tb.Helper()
+	tb.Fatalf("probetest: a dead host needs Linux (a full accept queue that drops SYNs)")
+	return nil
+}
+
+// NewDeadHost fails: dead hosts need Linux.
+func NewDeadHost() (*DeadHost, error) {
+	return nil, errors.New("probetest: a dead host needs Linux")
+}
+
+// Close does nothing.
+func (d *DeadHost) Close() error { return nil }
