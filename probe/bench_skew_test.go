@@ -40,7 +40,7 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var targets []Target
 			for i, id := range c.ids {
-				targets = append(targets, targetFor(b, fmt.Sprint(i), "127.0.0.1", port, id, "auto", ""))
+				targets = append(targets, spec{name: fmt.Sprint(i), host: "127.0.0.1", port: port, id: id}.target(b))
 			}
 			opts := Options{URL: web.URL + "/generate_204", Count: 1, Timeout: 3 * time.Second}
 			shift := c.shift

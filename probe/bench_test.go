@@ -36,17 +36,14 @@ func BenchmarkDownload256MiB(b *testing.B) {
 			var fetch func() (int64, error)
 			switch client {
 			case "xvm":
-				p, err := newProber(Options{URL: web.URL + "/generate_204", Timeout: 10 * time.Second, Download: target})
+				p, err := newProber(Options{URL: web.URL + "/generate_204", Timeout: 10 * time.Second, Download: target, Budget: 1 << 30})
 				if err != nil {
 					b.Fatal(err)
 				}
-				tg := targetFor(b, "bench", srv.Host, srv.Port, srv.ID, "aes-128-gcm", "")
-				acct, err := tg.account()
-				if err != nil {
-					b.Fatal(err)
-				}
+				e := p.plan([]Target{spec{name: "bench", host: srv.Host, port: srv.Port, id: srv.ID, security: "aes-128-gcm"}.target(b)})[0]
+				sl := &slot{sem: make(chan struct{}, 1)}
 				fetch = func() (int64, error) {
-					s, err := p.fetch(context.Background(), &tg, acct, fetchSpec{url: p.download, pad: tg.drains(), download: true})
+					s, err := p.attempt(context.Background(), e, sl, attemptSpec{url: p.download, pad: e.t.drains(), download: true})
 					return s.bytes, err
 				}
 			case "xray":
@@ -91,7 +88,7 @@ func Benchmark1000Targets(b *testing.B) {
 	targets := make([]Target, 1000)
 	for i := range targets {
 		s := srvs[i%len(srvs)]
-		targets[i] = targetFor(b, fmt.Sprintf("t%04d", i), s.Host, s.Port, s.ID, "auto", "")
+		targets[i] = spec{name: fmt.Sprintf("t%04d", i), host: s.Host, port: s.Port, id: s.ID}.target(b)
 	}
 	var peak atomic.Uint64
 	stop := make(chan struct{})

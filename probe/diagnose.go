@@ -5,278 +5,320 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
-	"os"
-	"syscall"
+	"slices"
 	"time"
-
-	"github.com/xvmtools/xvm/vmess"
-	"github.com/xvmtools/xvm/vmess/transport"
 )
 
-// isTimeout reports a deadline or context timeout anywhere in err's chain.
-func isTimeout(err error) bool {
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne interface{ Timeout() bool }
-	return errors.As(err, &ne) && ne.Timeout()
+// diagnosis explains one rejected entry: a server closes a VMess request
+// it will not take without a byte, whether the id is unknown to it or the
+// request's timestamp is more than 120 s from its clock. The evidence is
+// sought in order, cheapest first, and the first that decides ends it:
+//
+//  1. what other entries on the same route proved: one accepted our clock
+//     (the id is wrong), one with the same id found no offset (the same
+//     verdict), one found the route's offset (one handshake verifies it);
+//  2. for the legacy header, whether AEAD is accepted; for RAW without
+//     TLS, whether the server speaks TLS;
+//  3. the server's own clock, from the Date header of an HTTP-based
+//     transport, confirmed by one handshake at that offset;
+//  4. our own clock against the run's reference: when it is off, one
+//     handshake at the reference's time;
+//  5. a clock search (SkewSearch): bounded by default, exhaustive on
+//     request, and always inside the server's connection budget.
+//
+// Every handshake, and the Date request and the TLS check, count against
+// the server's budget; the verdict says what was ruled out.
+type diagnosis struct {
+	p      *prober
+	e      *entry
+	sl     *slot
+	legacy bool
+	// local is our clock against the reference, when it is off.
+	local  *ClockReading
+	search *skewSearch
+	// extra counts connections made outside the search (the TLS check,
+	// the Date request).
+	extra int
+	data  Diagnosis
 }
 
-// isRejection reports an attempt the server closed without a response
-// byte: how VMess servers reject an id or a timestamp.
-func isRejection(err error) bool {
-	var se *stageError
-	if errors.As(err, &se) && se.stage != stageHandshake {
-		return false
+// diagnose explains e's rejected first attempt.
+func (p *prober) diagnose(ctx context.Context, e *entry, sl *slot) (*Failure, *Skew) {
+	dg := &diagnosis{p: p, e: e, sl: sl, legacy: e.acct.AlterID > 0 || e.t.ForceLegacy}
+	parallel := p.opts.PerServer
+	if n := p.opts.SkewSearch.Parallel; n > 0 && n < parallel {
+		parallel = n
 	}
-	return errors.Is(err, vmess.ErrNoResponse) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
-// classify maps an attempt's error to a failure kind and a message that
-// says what to do next. u is the URL the attempt fetched and flag the
-// option that set it (--url or --download), for messages. Rejections are
-// classified as auth_rejected here; diagnose refines them with a skew
-// search.
-func (p *prober) classify(t *Target, err error, u *url.URL, flag string) *Failure {
-	server := t.server()
-	timeout := p.opts.Timeout
-	var te *transport.Error
-	if errors.As(err, &te) {
-		var ue *transport.UnsupportedError
-		switch {
-		case errors.As(err, &ue) && ue.Hint != "":
-			// The transport already says what to do instead.
-			return &Failure{KindTransport, ue.Error()}
-		case errors.As(err, &ue):
-			return &Failure{KindTransport, fmt.Sprintf("%s; xvm cannot probe this server yet (use Xray's own client for it)", ue.Error())}
-		case te.Phase == transport.PhaseConfig:
-			return &Failure{KindTransport, fmt.Sprintf("the transport settings are unusable: %v; fix the server entry", te.Err)}
-		case te.Timeout() && te.Phase == transport.PhaseTLS:
-			return &Failure{KindTimeout, fmt.Sprintf("%s took the connection but gave no TLS answer within %s; if the server does not use TLS, set security to none; otherwise raise --timeout", server, timeout)}
-		case te.Timeout():
-			return &Failure{KindTimeout, fmt.Sprintf("%s did not finish within %s (%s phase); the server is down, blackholed or too slow; check the address, or raise --timeout", server, timeout, te.Phase)}
-		case te.Phase == transport.PhaseDNS:
-			return &Failure{KindDNS, fmt.Sprintf("cannot resolve %q: %v; check the server address and your DNS", t.Stream.Address, te.Err)}
-		case te.Phase == transport.PhaseConnect:
-			if te.Refused() {
-				return &Failure{KindRefused, fmt.Sprintf("%s refused the connection: nothing listens on port %d; check the port, or whether the server is running", server, t.Stream.Port)}
-			}
-			return &Failure{KindRefused, fmt.Sprintf("cannot connect to %s: %v; check the address and your network", server, te.Err)}
-		case te.Phase == transport.PhaseTLS:
-			return &Failure{KindTLS, fmt.Sprintf("TLS with %s failed: %v; check serverName, the certificate pin, or whether the server uses TLS at all", server, te.Err)}
-		default:
-			return &Failure{KindTransport, fmt.Sprintf("the %s transport to %s failed: %v; check path, host and service name against the server's config", t.network(), server, te.Err)}
+	dg.search = newSkewSearch(func(ctx context.Context, offset int) (bool, time.Duration, error) {
+		return p.handshakeAt(ctx, e, sl, time.Duration(offset)*time.Second)
+	}, parallel)
+	if r := p.checkClock(ctx); r != nil && math.Abs(r.OffsetS) > LocalClockTolerance.Seconds() {
+		dg.local = r
+	}
+	f, skew := dg.run(ctx)
+	if f.Diagnosis == nil {
+		f.Diagnosis = &dg.data
+	}
+	if f.Diagnosis == &dg.data {
+		dg.data.Handshakes = dg.extra + dg.search.handshakes()
+		if dg.search.budgetSpent() {
+			dg.data.BudgetSpent = true
+			f.Advice = append(f.Advice, AdviceBudget)
 		}
 	}
-	var stall *stallError
-	if errors.As(err, &stall) {
-		return &Failure{KindTimeout, fmt.Sprintf("the transfer of %s through %s stalled: no data for %s after %d bytes; the server or its route is too slow or stuck; raise --timeout (it bounds each gap between data) or try another %s", u.Redacted(), server, stall.idle, stall.bytes, flag)}
+	if dg.local != nil {
+		f.Diagnosis.LocalClock = dg.local
+		f.Message = dg.localText() + f.Message
 	}
-	var se *stageError
-	st := stageHandshake
-	if errors.As(err, &se) {
-		st = se.stage
+	if skew != nil {
+		skew.Handshakes = f.Diagnosis.Handshakes
 	}
+	return f, skew
+}
+
+// handshakeAt is one handshake of a diagnosis: a padded plain HTTP request
+// to the URL's host (AEAD header, timestamp shifted by offset) whose only
+// use is the VMess response header.
+func (p *prober) handshakeAt(ctx context.Context, e *entry, sl *slot, offset time.Duration) (bool, time.Duration, error) {
+	s, err := p.attempt(ctx, e, sl, attemptSpec{url: p.url, offset: offset, pad: e.t.drains(), handshakeOnly: true, aead: true})
 	switch {
-	case st == stageDial && isTimeout(err):
-		return &Failure{KindTimeout, fmt.Sprintf("%s did not finish connecting within %s; the server is down, blackholed or too slow; raise --timeout", server, timeout)}
-	case st == stageDial:
-		return &Failure{KindTransport, fmt.Sprintf("cannot set up the %s transport to %s: %v", t.network(), server, err)}
-	case st == stageHandshake && (errors.Is(err, vmess.ErrResponseMismatch) || errors.Is(err, vmess.ErrProtocol)):
-		return &Failure{KindProtocol, fmt.Sprintf("%s answered, but not with a VMess response to our request (%v); is it a VMess server, with the transport and TLS settings you gave?", server, err)}
+	case err == nil:
+		return true, s.rtt, nil
+	case errors.Is(err, errBudget):
+		return false, 0, errBudget
 	case isRejection(err):
-		return &Failure{KindAuthRejected, fmt.Sprintf("%s closed the connection without answering: it rejected the user id %s or our clock; check the id", server, p.idText(t.ID))}
-	case st == stageHandshake && isTimeout(err):
-		return &Failure{KindTimeout, fmt.Sprintf("no VMess response from %s within %s: the server took the request but never answered; either it cannot reach %s, or it is not a VMess server; raise --timeout or try another %s", server, timeout, u.Host, flag)}
-	case st == stageHandshake:
-		return &Failure{KindProtocol, fmt.Sprintf("the VMess handshake with %s failed: %v", server, err)}
-	case isTimeout(err):
-		return &Failure{KindTimeout, fmt.Sprintf("the server accepted us, but %s (the %s host) did not answer within %s; raise --timeout or try another %s", u.Host, flag, timeout, flag)}
-	case errors.Is(err, vmess.ErrProtocol) || errors.Is(err, vmess.ErrResponseMismatch):
-		return &Failure{KindProtocol, fmt.Sprintf("the data from %s is corrupt after the VMess handshake (%v); check the security setting", server, err)}
-	default:
-		return &Failure{KindDestination, fmt.Sprintf("the server accepted us but could not fetch %s (%s): %v; the server may not reach that site, try another %s", u.Redacted(), flag, err, flag)}
+		return false, 0, nil
 	}
+	return false, 0, err
 }
 
-// diagnose classifies the first sample's failure. A rejection gets a skew
-// search, which tells a skewed clock from a wrong id.
-func (p *prober) diagnose(ctx context.Context, t *Target, acct vmess.Account, err error, s *slot) (*Failure, *Skew) {
-	f := p.classify(t, err, p.url, flagURL)
-	if f.Kind != KindAuthRejected {
+func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
+	e, t := dg.e, dg.e.t
+	route := e.route
+	key := e.acct.ID.String() // the parsed id: a UUID in any case, or a name's UUID
+
+	// 1. What other entries on this route proved.
+	if route.clockConfirmed() {
+		dg.data.Evidence = EvidenceClockAccepted
+		return dg.fail(KindAuthRejected, "%s rejected the user id %s, but accepted another entry's id with our clock, so the clock is fine: this id is wrong or not on that server%s",
+			t.server(), dg.p.idText(t.ID), dg.aeadToo()), nil
+	}
+	if other, ok := route.wasRejected(key); ok {
+		d := *other
+		d.Evidence, d.Handshakes, d.BudgetSpent = EvidenceSameID, 0, false
+		f := dg.noOffset(d.Searched, "found for another entry with the same id and route")
+		f.Diagnosis = &d
 		return f, nil
 	}
-	server := t.server()
-	if t.drains() && p.speaksTLS(ctx, t) {
-		return &Failure{KindProtocol, fmt.Sprintf("%s speaks TLS, but the entry has no TLS: set security to tls (with the server's serverName)", server)}, nil
-	}
-	legacy := acct.AlterID > 0 || t.ForceLegacy
-	if legacy {
-		ok, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, 0)
-		switch {
-		case aerr == nil && ok && t.ForceLegacy:
-			return &Failure{KindAuthRejected, fmt.Sprintf("legacy (non-AEAD) auth was forced (Xray_VMESS_AEAD_DISABLED=true), and %s does not speak it: it accepts AEAD with the same id, as current Xray accepts only AEAD; unset Xray_VMESS_AEAD_DISABLED", server)}, nil
-		case aerr == nil && ok:
-			return &Failure{KindAuthRejected, fmt.Sprintf("%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", server, acct.AlterID)}, nil
+	if known, ok := route.knownSkew(); ok {
+		if accepted, err := dg.search.handshake(ctx, known.center); err == nil && accepted {
+			dg.data.Evidence = EvidenceKnownOffset
+			f := dg.skewed(known)
+			f.Message += "; measured with another entry on the same route to this server, and this id was accepted at that offset"
+			return f, &Skew{OffsetS: known.Offset, UncertaintyS: known.Uncertainty}
 		}
 	}
-	pace := p.serverOf(t)
-	if err := pace.take(ctx, s); err != nil {
-		return f, nil // interrupted; the caller drops the result
-	}
-	defer pace.release()
-	// The verdicts below carry over only between targets on the same
-	// route: a front on one host:port may route by path, Host or SNI to
-	// servers with other clocks and users. The pace stays per host:port.
-	route := p.routeOf(t)
-	verified := false // whether another entry's offset was tried
-	stop := func() error {
-		if route.clockConfirmed() {
-			return errClockConfirmed
-		}
-		if _, ok := route.knownSkew(); ok && !verified {
-			return errSkewKnown
-		}
-		return nil
-	}
-	var (
-		est  skewEstimate
-		serr error
-	)
-	key := acct.ID.String() // the parsed id: a UUID in any case, or a name's UUID
-	for {
-		if route.clockConfirmed() {
-			return p.clockConfirmedFailure(t, legacy), nil
-		}
-		if n, ok := route.wasRejected(key); ok {
-			return p.noOffsetFailure(t, legacy, n, "another entry with the same id and route to this server"), nil
-		}
-		if known, ok := route.knownSkew(); ok && !verified {
-			// Another entry's search found this server's clock: one
-			// handshake at that offset verifies it for this id.
-			verified = true
-			mid := int(math.Round(float64(known.Lower+known.Upper) / 2))
-			accepted, _, aerr := p.attemptFunc(t, acct, withAEAD)(ctx, time.Duration(mid)*time.Second)
-			if aerr == nil && accepted {
-				f := p.skewFailure(t, legacy, known)
-				f.Message += "; measured with another entry on the same route to this server, and this id was accepted at that offset"
-				return f, &Skew{OffsetS: known.Offset, UncertaintyS: known.Uncertainty, Handshakes: 1}
+
+	// 2. The cheap explanations of the entry's own settings.
+	if dg.legacy {
+		if accepted, err := dg.search.handshake(ctx, 0); err == nil && accepted {
+			dg.data.Evidence = EvidenceAEAD
+			if t.ForceLegacy {
+				f := dg.fail(KindAuthRejected, "legacy (non-AEAD) auth was forced, and %s does not speak it: it accepts AEAD with the same id, as current Xray accepts only AEAD", t.server())
+				f.Advice = append(f.Advice, AdviceLegacyForced)
+				return f, nil
 			}
+			return dg.fail(KindAuthRejected, "%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", t.server(), e.acct.AlterID), nil
 		}
-		est, serr = searchSkewOn(ctx, p.attemptFunc(t, acct, withAEAD), p.opts.SkewSearch, nil, pace, stop)
-		if errors.Is(serr, errSkewKnown) {
-			continue // verify it, then search again if it does not hold
-		}
-		if errors.Is(serr, errClockConfirmed) {
-			return p.clockConfirmedFailure(t, legacy), nil
-		}
-		break
 	}
-	if serr != nil {
-		f.Message += fmt.Sprintf(" (the clock check could not finish: %v)", serr)
+	if t.drains() {
+		speaks, made := dg.p.speaksTLS(ctx, e, dg.sl)
+		if made {
+			dg.extra++
+		}
+		if speaks {
+			dg.data.Evidence = EvidenceTLS
+			return dg.fail(KindProtocol, "%s speaks TLS, but the entry has no TLS: set security to tls (with the server's serverName)", t.server()), nil
+		}
+	}
+
+	// 3. The server's own clock, where its transport shows one.
+	if f, skew, done := dg.fromServerDate(ctx); done {
+		return f, skew
+	}
+
+	// 4. Our own clock, when the run's reference says it is off.
+	if dg.local != nil {
+		at := int(math.Round(dg.local.OffsetS))
+		if accepted, err := dg.search.handshake(ctx, at); err == nil && accepted {
+			dg.data.Evidence = EvidenceLocalClock
+			return dg.found(ctx, at)
+		}
+	}
+
+	// 5. The clock search, as far as the budget allows.
+	dg.data.Evidence = EvidenceSearch
+	decided := dg.search.tried()
+	grid := slices.DeleteFunc(dg.p.opts.SkewSearch.grid(), func(o int) bool { return slices.Contains(decided, o) })
+	found, at, err := dg.search.scan(ctx, grid)
+	switch {
+	case found:
+		return dg.found(ctx, at)
+	case err != nil && !errors.Is(err, errBudget):
+		f := dg.fail(KindAuthRejected, "%s closed the connection without answering: it rejected the user id %s or our clock, and the clock search could not finish (%v)", t.server(), dg.p.idText(t.ID), err)
+		f.Advice = []Advice{AdviceTimeout}
 		return f, nil
 	}
-	if !est.Found {
-		route.recordRejected(key, est.Attempts)
-		return p.noOffsetFailure(t, legacy, est.Attempts, ""), nil
+	cov := dg.search.coverage()
+	dg.data.Searched = cov
+	f := dg.noOffset(cov, "")
+	if dg.p.opts.SkewSearch.Range <= 0 {
+		f.Advice = append(f.Advice, AdviceSkewRange)
 	}
-	skew := &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: est.Attempts}
-	if est.Lower <= 0 && est.Upper >= 0 {
-		route.confirmClock()
-		// Our own clock is inside the window now: the first rejection was
-		// something else (a replay filter, a restart).
-		return &Failure{KindAuthRejected, fmt.Sprintf("%s rejected the first request but accepts our clock now; probe it again", server)}, skew
-	}
-	route.recordSkew(est)
-	return p.skewFailure(t, legacy, est), skew
+	route.recordRejected(key, &dg.data)
+	return f, nil
 }
 
-// skewFailure is the clock_skew verdict for an offset found by a search.
-func (p *prober) skewFailure(t *Target, legacy bool, est skewEstimate) *Failure {
-	dir := "ahead of"
-	if est.Offset < 0 {
-		dir = "behind"
+// fromServerDate is step 3: the Date of the server's answer to a plain
+// HTTP request gives its clock, and one handshake at that offset confirms
+// it. done is false when it decided nothing (no Date; or a Date that may
+// be a front's, rejected).
+func (dg *diagnosis) fromServerDate(ctx context.Context) (*Failure, *Skew, bool) {
+	t := dg.e.t
+	date, made := dg.p.serverDate(ctx, dg.e, dg.sl)
+	if made {
+		dg.extra++
 	}
-	msg := fmt.Sprintf("server clock is %s %s yours (±%.1fs); VMess allows only ±120s: fix the clock (NTP) on the server or on this machine", fmtDuration(math.Abs(est.Offset)), dir, est.Uncertainty)
+	if date == nil {
+		return nil, nil, false
+	}
+	dg.data.ServerDate = date
+	at := int(math.Round(date.OffsetS))
+	accepted, err := dg.search.handshake(ctx, at)
+	if err != nil {
+		return nil, nil, false
+	}
+	dg.data.Evidence = EvidenceServerDate
 	switch {
-	case t.ForceLegacy:
-		msg += "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), which current Xray does not speak: the clock was measured with AEAD requests"
-	case legacy:
+	case accepted && math.Abs(date.OffsetS)+date.UncertaintyS < windowHalf:
+		// The server's clock agrees with ours, and it took this id now.
+		dg.data.Evidence = EvidenceRetry
+		return dg.fail(KindAuthRejected, "%s rejected the first request but accepts our clock now (its Date header agrees with our clock); probe it again", t.server()), nil, true
+	case accepted:
+		est := skewEstimate{center: at, Offset: date.OffsetS, Uncertainty: date.UncertaintyS}
+		dg.e.route.recordSkew(est)
+		f := dg.skewed(est)
+		f.Message += "; read from its Date header and confirmed by a handshake at that offset"
+		return f, &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty}, true
+	case date.Front == "":
+		f := dg.fail(KindAuthRejected, "%s rejected the user id %s at its own clock: its Date header puts its clock %s, and a handshake at that offset was rejected too; the id is wrong, or the server is not VMess%s",
+			t.server(), dg.p.idText(t.ID), relative(date.OffsetS, date.UncertaintyS), dg.aeadToo())
+		dg.e.route.recordRejected(dg.e.acct.ID.String(), &dg.data)
+		return f, nil, true
+	}
+	dg.data.Evidence = ""
+	return nil, nil, false
+}
+
+// found measures the window around an accepted offset and gives the
+// verdict: clock_skew, or — when our own clock is inside the window — a
+// rejection that did not hold.
+func (dg *diagnosis) found(ctx context.Context, at int) (*Failure, *Skew) {
+	t := dg.e.t
+	est, err := dg.search.measure(ctx, at)
+	if err != nil {
+		f := dg.fail(KindClockSkew, "%s accepts the id only at a shifted clock (%s), but measuring the offset could not finish: %v", t.server(), relative(float64(at), windowHalf), err)
+		return f, nil
+	}
+	skew := &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty}
+	if est.includesOurs {
+		dg.e.route.confirmClock()
+		dg.data.Evidence = EvidenceRetry
+		// Our own clock is inside the window now: the first rejection
+		// was something else (a replay filter, a restart).
+		return dg.fail(KindAuthRejected, "%s rejected the first request but accepts our clock now; probe it again", t.server()), skew
+	}
+	dg.e.route.recordSkew(est)
+	return dg.skewed(est), skew
+}
+
+// fail is a verdict of this diagnosis.
+func (dg *diagnosis) fail(k Kind, format string, args ...any) *Failure {
+	return &Failure{Kind: k, Message: fmt.Sprintf(format, args...), Diagnosis: &dg.data}
+}
+
+// skewed is the clock_skew verdict for a found offset.
+func (dg *diagnosis) skewed(est skewEstimate) *Failure {
+	msg := fmt.Sprintf("server clock is %s; VMess allows only ±120s: fix the clock (NTP) on the server or on this machine", relative(est.Offset, est.Uncertainty))
+	if l := dg.local; l != nil && math.Abs(est.Offset-l.OffsetS) <= est.Uncertainty+l.UncertaintyS+2 {
+		msg = fmt.Sprintf("server clock is %s, in step with %s: the clock to fix is this machine's", relative(est.Offset, est.Uncertainty), l.Reference)
+	}
+	switch {
+	case dg.e.t.ForceLegacy:
+		msg += "; legacy auth was forced, which current Xray does not speak: the clock was measured with AEAD requests"
+	case dg.legacy:
 		msg += "; it accepted AEAD (alterId 0) requests"
 	}
-	return &Failure{KindClockSkew, msg}
+	return dg.fail(KindClockSkew, "%s", msg)
 }
 
-// noOffsetFailure is the auth_rejected verdict of a search that found no
-// accepted offset; by names the entry whose search it was, when not t's.
-func (p *prober) noOffsetFailure(t *Target, legacy bool, handshakes int, by string) *Failure {
-	server := t.server()
-	rng := p.opts.SkewSearch.withDefaults().Range
-	searched := fmt.Sprintf("(%d handshakes)", handshakes)
-	if by != "" {
-		searched = fmt.Sprintf("(searched for %s, %d handshakes)", by, handshakes)
+// noOffset is the auth_rejected verdict of a search that found no accepted
+// offset; by says whose search it was, when not this entry's.
+func (dg *diagnosis) noOffset(cov *Coverage, by string) *Failure {
+	t := dg.e.t
+	if cov == nil || cov.WithinS == 0 && cov.HoursS == 0 && cov.HalfHoursS == 0 {
+		dg.data.Evidence = EvidenceNone
+		return dg.fail(KindAuthRejected, "%s closed the connection without answering: it rejected the user id %s or our clock; the connections allowed to this server in one run were spent before this entry's clock search could start", t.server(), dg.p.idText(t.ID))
 	}
-	msg := fmt.Sprintf("%s rejected the user id %s: no clock offset within ±%s was accepted %s; the id is wrong, or the server is not VMess", server, p.idText(t.ID), fmtDuration(rng.Seconds()), searched)
-	return &Failure{KindAuthRejected, msg + aeadFailedToo(t, legacy)}
-}
-
-// clockConfirmedFailure is the verdict for a rejected target whose server
-// accepted another target's handshake at our clock: the clock is fine, so
-// the id is wrong; no search of its own is needed.
-func (p *prober) clockConfirmedFailure(t *Target, legacy bool) *Failure {
-	server := t.server()
-	msg := fmt.Sprintf("%s rejected the user id %s, but accepted another entry's id with our clock, so the clock is fine: this id is wrong or not on that server", server, p.idText(t.ID))
-	return &Failure{KindAuthRejected, msg + aeadFailedToo(t, legacy)}
-}
-
-// aeadFailedToo ends an auth_rejected message of a legacy target: its
-// rejection was checked with AEAD requests as well.
-func aeadFailedToo(t *Target, legacy bool) string {
+	what := "no clock offset " + cov.describe() + " was accepted"
 	switch {
-	case t.ForceLegacy:
-		return "; legacy auth was forced (Xray_VMESS_AEAD_DISABLED=true), and AEAD failed too"
-	case legacy:
+	case by != "":
+		what += " (" + by + ")"
+	case dg.search.budgetSpent():
+		what += " before the connections allowed to this server in one run were spent"
+	}
+	extra := ""
+	if d := dg.data.ServerDate; d != nil && d.Front != "" {
+		extra = fmt.Sprintf("; its Date header (%s, which may be a front whose clock is not the server's) put its clock %s, and that offset was rejected too", d.Front, relative(d.OffsetS, d.UncertaintyS))
+	}
+	return dg.fail(KindAuthRejected, "%s rejected the user id %s: %s%s; the id is wrong, or the server is not VMess%s",
+		t.server(), dg.p.idText(t.ID), what, extra, dg.aeadToo())
+}
+
+// aeadToo ends an auth_rejected message of a legacy entry: its rejection
+// was checked with AEAD requests as well.
+func (dg *diagnosis) aeadToo() string {
+	switch {
+	case dg.e.t.ForceLegacy:
+		return "; legacy auth was forced, and AEAD failed too"
+	case dg.legacy:
 		return "; alterId > 0 also failed with AEAD"
 	}
 	return ""
 }
 
-// attemptOption tunes attemptFunc.
-type attemptOption int
-
-const withAEAD attemptOption = 1
-
-// attemptFunc returns the skew search's attempt for t: a padded plain HTTP
-// request to the URL's host whose only use is the VMess response header.
-func (p *prober) attemptFunc(t *Target, acct vmess.Account, opts ...attemptOption) attemptFunc {
-	aead := len(opts) > 0 && opts[0] == withAEAD
-	return func(ctx context.Context, offset time.Duration) (bool, time.Duration, error) {
-		s, err := p.fetch(ctx, t, acct, fetchSpec{url: p.url, offset: offset, pad: t.drains(), handshakeOnly: true, aead: aead})
-		if err == nil {
-			return true, s.rtt, nil
-		}
-		if isRejection(err) {
-			return false, 0, nil
-		}
-		return false, 0, err
+// localText opens the message of every rejection when our own clock is
+// off: it is the most common cause of mass rejections, so it comes first.
+func (dg *diagnosis) localText() string {
+	l := dg.local
+	via := "directly"
+	if l.Through != "" {
+		via = "through " + l.Through
 	}
+	dir := "behind"
+	if l.OffsetS < 0 {
+		dir = "ahead of"
+	}
+	return fmt.Sprintf("this machine's clock is %s %s %s's (its Date header, fetched %s, ±%.1fs), and VMess servers reject requests more than 120s off: fix this clock first (NTP). ",
+		fmtDuration(math.Abs(l.OffsetS)), dir, l.Reference, via, l.UncertaintyS)
 }
 
-// fmtDuration renders seconds as 3m12s, 1h0m5s, 2.5s, 24h.
-func fmtDuration(s float64) string {
-	d := time.Duration(s * float64(time.Second))
-	if d >= time.Minute {
-		d = d.Round(time.Second)
-	} else {
-		d = d.Round(100 * time.Millisecond)
+// relative renders a clock offset from ours: "3m20s ahead of yours
+// (±1.0s)".
+func relative(offset, uncertainty float64) string {
+	dir := "ahead of"
+	if offset < 0 {
+		dir = "behind"
 	}
-	str := d.String()
-	// time.Duration prints 24h0m0s; trim the zero tails for reading.
-	for _, z := range []string{"m0s", "h0m"} {
-		if len(str) > len(z) && str[len(str)-len(z):] == z {
-			str = str[:len(str)-len(z)+1]
-		}
-	}
-	return str
+	return fmt.Sprintf("%s %s yours (±%.1fs)", fmtDuration(math.Abs(offset)), dir, uncertainty)
 }

@@ -6,31 +6,31 @@ import (
 	"strings"
 )
 
-// DownloadServer is the URL a --download size is fetched from: it sends
+// DownloadServer is the URL a download size is fetched from: it sends
 // the number of bytes asked for in its "bytes" parameter.
 const DownloadServer = "https://speed.cloudflare.com/__down?bytes="
 
-// maxDownload bounds a --download size.
+// maxDownload bounds a download size.
 const maxDownload = 10 << 30
 
-// DownloadURL turns a --download value into the URL to download: an http
+// DownloadURL turns a download size or URL into the URL to download: an http
 // or https URL is used as it is; a size (a plain number of bytes, or with a
 // unit: 500KB, 10MB, 1GB are decimal; 10KiB, 10MiB, 1GiB binary; K, M, G
 // alone are binary) becomes DownloadServer with that many bytes.
 func DownloadURL(spec string) (string, error) {
 	s := strings.TrimSpace(spec)
 	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
-		if _, err := parseHTTPURL(s, flagDownload); err != nil {
+		if _, err := parseHTTPURL("Download", s); err != nil {
 			return "", err
 		}
 		return s, nil
 	}
 	n, err := parseSize(s)
 	if err != nil {
-		return "", fmt.Errorf("probe: --download %q: want a size such as 10MB or 25MiB, or an http(s) URL", spec)
+		return "", &OptionError{Option: "Download", Value: spec, Reason: "want a size such as 10MB or 25MiB, or an http(s) URL"}
 	}
 	if n < 1 || n > maxDownload {
-		return "", fmt.Errorf("probe: --download %q: the size must be between 1 byte and 10 GiB", spec)
+		return "", &OptionError{Option: "Download", Value: spec, Reason: "the size must be between 1 byte and 10 GiB"}
 	}
 	return DownloadServer + strconv.FormatInt(n, 10), nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestDownloadURL(t *testing.T) {
 		{"20GiB", "", "between 1 byte"},
 		{"lots", "", "want a size"},
 		{"ftp://x/y", "", "want a size"},
-		{"http://", "", "--download \"http://\": only http and https URLs"},
+		{"http://", "", `Download "http://": only http and https URLs`},
 		{"http://h:0/x", "", "the port must be 1 to 65535"},
 	}
 	for _, tt := range tests {
@@ -72,7 +73,7 @@ func TestProbeSlowDownload(t *testing.T) {
 	opts.Count = 1
 	opts.Timeout = time.Second
 	opts.Download = web.URL + "/slow"
-	r := runOne(t, targetFor(t, "dl", srv.Host, srv.Port, srv.ID, "aes-128-gcm", ""), opts)
+	r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID, security: "aes-128-gcm"}.target(t), opts)
 	if !r.OK || r.Download == nil || r.Download.Bytes != 30000 {
 		t.Fatalf("a slow but steady 3 s download with a 1 s timeout failed: %s", jsonOf(r))
 	}
@@ -84,8 +85,9 @@ func TestProbeSlowDownload(t *testing.T) {
 }
 
 // TestProbeStalledDownload: a download that stops bringing data fails
-// after the idle timeout, says it stalled (naming the --download URL), and
-// still reports the bytes that arrived.
+// after the idle timeout, says it stalled (naming the download URL, and
+// advising another download URL or a longer timeout), and still reports
+// the bytes that arrived.
 func TestProbeStalledDownload(t *testing.T) {
 	web := startURL(t)
 	release := make(chan struct{})
@@ -105,17 +107,21 @@ func TestProbeStalledDownload(t *testing.T) {
 	opts.Count = 1
 	opts.Timeout = time.Second
 	opts.Download = dl.URL + "/file"
-	r := runOne(t, targetFor(t, "stall", srv.Host, srv.Port, srv.ID, "aes-128-gcm", ""), opts)
+	r := runOne(t, spec{name: "stall", host: srv.Host, port: srv.Port, id: srv.ID, security: "aes-128-gcm"}.target(t), opts)
 	if r.OK || r.Error == nil || r.Error.Kind != KindTimeout {
 		t.Fatalf("result %s, want a timeout", jsonOf(r))
 	}
-	for _, want := range []string{"download: ", "stalled", "no data for 1s after 5000 bytes", dl.URL + "/file", "--download"} {
+	for _, want := range []string{"download: ", "stalled", "no data for 1s after 5000 bytes", dl.URL + "/file"} {
 		if !strings.Contains(r.Error.Message, want) {
 			t.Errorf("message %q does not contain %q", r.Error.Message, want)
 		}
 	}
-	if strings.Contains(r.Error.Message, "--url") || strings.Contains(r.Error.Message, strings.TrimPrefix(web.URL, "http://")) {
-		t.Errorf("message %q names --url or its host; the download failed", r.Error.Message)
+	if !slices.Equal(r.Error.Advice, []Advice{AdviceTimeout, AdviceDownload}) {
+		t.Errorf("advice %v, want a longer timeout or another download URL", r.Error.Advice)
+	}
+	noFlags(t, r.Error.Message)
+	if strings.Contains(r.Error.Message, strings.TrimPrefix(web.URL, "http://")) {
+		t.Errorf("message %q names the URL's host; the download failed", r.Error.Message)
 	}
 	if r.Download == nil || r.Download.Bytes != 5000 || r.Download.Seconds <= 0 {
 		t.Fatalf("download %s, want the 5000 bytes that arrived", jsonOf(r.Download))
@@ -131,8 +137,8 @@ func TestProbeStalledDownload(t *testing.T) {
 }
 
 // TestProbeDownloadFailureNamesDownloadURL: when the download fails, the
-// message names the --download URL (or its host) and the --download flag,
-// not --url, which worked.
+// message names the download URL (or its host) and the advice is another
+// download URL, not another URL: that one worked.
 func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
@@ -155,17 +161,18 @@ func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
 			opts.Count = 1
 			opts.Timeout = 2 * time.Second
 			opts.Download = tt.url
-			r := runOne(t, targetFor(t, "dl", srv.Host, srv.Port, srv.ID, "auto", ""), opts)
+			r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), opts)
 			if r.OK || r.Error == nil || r.Error.Kind != tt.kind {
 				t.Fatalf("result %s, want %s", jsonOf(r), tt.kind)
 			}
 			msg := r.Error.Message
-			if !strings.HasPrefix(msg, "download: ") || !strings.Contains(msg, tt.want) || !strings.Contains(msg, "try another --download") {
-				t.Fatalf("message %q, want it to name %s and --download", msg, tt.want)
+			if !strings.HasPrefix(msg, "download: ") || !strings.Contains(msg, tt.want) || !slices.Contains(r.Error.Advice, AdviceDownload) {
+				t.Fatalf("message %q, advice %v; want it to name %s and advise another download URL", msg, r.Error.Advice, tt.want)
 			}
-			if strings.Contains(msg, "--url") || strings.Contains(msg, strings.TrimPrefix(web.URL, "http://")) {
-				t.Fatalf("message %q names --url or its host, which worked", msg)
+			if slices.Contains(r.Error.Advice, AdviceURL) || strings.Contains(msg, strings.TrimPrefix(web.URL, "http://")) {
+				t.Fatalf("message %q (advice %v) points at the URL, which worked", msg, r.Error.Advice)
 			}
+			noFlags(t, msg)
 		})
 	}
 }

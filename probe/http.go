@@ -18,7 +18,10 @@ const maxResponseHead = 64 << 10
 type response struct {
 	status int
 	reason string
-	body   io.Reader
+	header http.Header
+	// date is the Date header, zero when absent or unreadable.
+	date time.Time
+	body io.Reader
 }
 
 // headCap limits reads to left bytes until lifted (after the headers).
@@ -74,7 +77,9 @@ func readResponse(r io.Reader) (*response, time.Time, error) {
 		return nil, first, fmt.Errorf("%w: status %d", errBadReply, resp.StatusCode)
 	}
 	hc.lifted = true
-	return &response{status: resp.StatusCode, reason: strings.TrimPrefix(resp.Status, fmt.Sprint(resp.StatusCode)+" "), body: resp.Body}, first, nil
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
+	return &response{status: resp.StatusCode, reason: strings.TrimPrefix(resp.Status, fmt.Sprint(resp.StatusCode)+" "),
+		header: resp.Header, date: date, body: resp.Body}, first, nil
 }
 
 var (

@@ -106,6 +106,9 @@ func Table(results []Result) []TableRow {
 		if r.Lost > 0 && r.OK {
 			detail = append(detail, fmt.Sprintf("lost %d/%d", r.Lost, r.Samples))
 		}
+		if r.OK && r.Retried {
+			detail = append(detail, "recovered on retry (the first attempt timed out)")
+		}
 		if r.OK && r.Skew != nil && math.Abs(r.Skew.OffsetS) > 90 {
 			detail = append(detail, fmt.Sprintf("clock %s off: accepted, but near the ±120s limit (Xray's manual asks for 90s)", fmtDuration(math.Abs(r.Skew.OffsetS))))
 		}

@@ -1,13 +1,23 @@
 // Package probe checks VMess servers with a real VMess client: whether a
 // server accepts us, how long each phase of a request through it takes, how
 // far its clock is from ours, and — when it fails — why, as one of a small
-// set of error kinds with a message that says what to do next.
+// set of error kinds with the data behind the verdict.
 //
-// probe plans and runs the work with bounded concurrency and per-attempt
-// deadlines and returns plain Result values; rendering them (table, JSON,
-// NDJSON) is separate. Time and randomness are inputs (Options.Now,
-// Options.Rand), which clock-skew measurement needs anyway: the skew search
-// sends handshakes whose timestamps come from deliberately shifted clocks.
+// A run goes through explicit stages: plan (targets grouped by server and
+// route), attempt (one connection: dial, VMess handshake, HTTP request),
+// classify (an attempt's error as a Kind), diagnose (why a server rejected
+// us: its clock or our id) and report (Result values in input order).
+// Every entry is screened with one attempt first; only those that worked
+// get the rest of their samples, and only rejected ones are diagnosed.
+// Each server (host:port) receives a bounded number of connections per run,
+// at most a few at a time, paced.
+//
+// Rendering (table, JSON, NDJSON) is separate, and so is wording advice:
+// a Failure says what happened and carries Advice codes that the caller
+// turns into its own words (the CLI names its flags). Time and randomness
+// are inputs (Options.Now, Options.Rand), which clock-skew measurement
+// needs anyway: the clock search sends handshakes whose timestamps come
+// from deliberately shifted clocks.
 package probe
 
 import (
@@ -42,6 +52,9 @@ const (
 	// KindProtocol: the server answered something that is not a valid VMess
 	// response under our keys.
 	KindProtocol Kind = "protocol"
+	// KindSkipped: the entry was not probed, because its server's
+	// connection budget (Options.Budget) was spent on other entries.
+	KindSkipped Kind = "skipped"
 )
 
 // Result is what probing one target found. Absent measurements are nil and
@@ -76,12 +89,139 @@ type Result struct {
 
 	Skew     *Skew     `json:"skew,omitempty"`
 	Download *Download `json:"download,omitempty"`
+
+	// Retried is set when the first attempt timed out and the entry was
+	// tried again at the end of the run; with OK it recovered on retry.
+	Retried bool `json:"retried,omitempty"`
 }
 
-// Failure is a failed probe's kind and a message that says what to do next.
+// Failure is a failed probe: its kind, a message that says what happened
+// (and, where it is not a setting of the caller's, what to do), and the
+// data behind the verdict.
 type Failure struct {
 	Kind    Kind   `json:"kind"`
 	Message string `json:"message"`
+	// Advice lists settings of the caller's that may change the outcome,
+	// for the caller to word (the CLI names its flags).
+	Advice []Advice `json:"advice,omitempty"`
+	// Shared is set when the verdict was reached for another entry on the
+	// same server (a refused or dead host, an unresolvable name) and this
+	// entry was not tried itself.
+	Shared bool `json:"shared,omitempty"`
+	// Diagnosis is how a rejection was explained (auth_rejected,
+	// clock_skew): the evidence used and what it ruled out.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
+}
+
+// Advice names a setting of the caller's that may change a verdict.
+type Advice string
+
+// The advice codes.
+const (
+	// AdviceTimeout: a longer per-attempt timeout (Options.Timeout) may
+	// let the attempt finish.
+	AdviceTimeout Advice = "timeout"
+	// AdviceConnectTimeout: a longer connect timeout
+	// (Options.ConnectTimeout) may reach a far or lossy server.
+	AdviceConnectTimeout Advice = "connect_timeout"
+	// AdviceURL: another URL (Options.URL) may work through this server.
+	AdviceURL Advice = "url"
+	// AdviceDownload: another download URL (Options.Download) may work.
+	AdviceDownload Advice = "download"
+	// AdviceSkewRange: the clock search was bounded; an exhaustive one
+	// (SkewSearch.Range) rules out every offset.
+	AdviceSkewRange Advice = "skew_range"
+	// AdviceBudget: the server's connection budget (Options.Budget) ran
+	// out before the diagnosis or the samples were complete.
+	AdviceBudget Advice = "budget"
+	// AdviceLegacyForced: legacy auth was forced (Target.ForceLegacy) and
+	// the server speaks only AEAD.
+	AdviceLegacyForced Advice = "legacy_forced"
+)
+
+// Evidence names what settled a rejection's diagnosis.
+type Evidence string
+
+// The evidence a diagnosis can rest on, in the order it is sought.
+const (
+	// EvidenceClockAccepted: another entry on the same route was accepted
+	// at our clock, so the clock is fine and the id is wrong.
+	EvidenceClockAccepted Evidence = "clock_accepted_for_another_entry"
+	// EvidenceSameID: another entry with the same id on the same route was
+	// diagnosed already; its verdict applies.
+	EvidenceSameID Evidence = "same_id_diagnosed"
+	// EvidenceKnownOffset: another entry's diagnosis found the route's
+	// clock offset, and one handshake at it was accepted for this id.
+	EvidenceKnownOffset Evidence = "offset_of_another_entry"
+	// EvidenceAEAD: the legacy header was rejected and AEAD accepted.
+	EvidenceAEAD Evidence = "aead_accepted"
+	// EvidenceTLS: the server speaks TLS though the entry has none.
+	EvidenceTLS Evidence = "server_speaks_tls"
+	// EvidenceServerDate: the server's Date header gave its clock, and a
+	// handshake at that offset decided.
+	EvidenceServerDate Evidence = "server_date"
+	// EvidenceLocalClock: our clock is off against the run's reference,
+	// and a handshake at the reference's time decided.
+	EvidenceLocalClock Evidence = "local_clock"
+	// EvidenceSearch: a clock search decided (see Diagnosis.Searched).
+	EvidenceSearch Evidence = "search"
+	// EvidenceRetry: the server accepted our own clock on a second try;
+	// the first rejection was transient.
+	EvidenceRetry Evidence = "accepted_on_retry"
+	// EvidenceNone: the budget allowed no test at all.
+	EvidenceNone Evidence = "none"
+)
+
+// Diagnosis is the data behind an auth_rejected or clock_skew verdict.
+type Diagnosis struct {
+	// Evidence is what settled the verdict.
+	Evidence Evidence `json:"evidence"`
+	// Handshakes is how many connections the diagnosis of this entry made.
+	Handshakes int `json:"handshakes"`
+	// Searched is what a clock search ruled out (nil: no search).
+	Searched *Coverage `json:"searched,omitempty"`
+	// ServerDate is the server's clock read from its Date header.
+	ServerDate *DateReading `json:"server_date,omitempty"`
+	// LocalClock is our clock against the run's reference, when it is off
+	// by more than LocalClockTolerance.
+	LocalClock *ClockReading `json:"local_clock,omitempty"`
+	// BudgetSpent is set when the server's connection budget ran out
+	// before the diagnosis could finish.
+	BudgetSpent bool `json:"budget_spent,omitempty"`
+}
+
+// Coverage is what a clock search ruled out: every offset from our clock
+// within ±WithinS seconds, and within ±2 min (the server's window is ±120
+// s) of every whole hour up to ±HoursS and every half hour up to
+// ±HalfHoursS. Zero means that part was not searched.
+type Coverage struct {
+	WithinS    float64 `json:"within_s"`
+	HoursS     float64 `json:"hours_s,omitempty"`
+	HalfHoursS float64 `json:"half_hours_s,omitempty"`
+}
+
+// DateReading is a server's clock read from the Date header of its answer
+// to a plain HTTP request: OffsetS > 0 means it is ahead of ours, within
+// ±UncertaintyS.
+type DateReading struct {
+	OffsetS      float64 `json:"offset_s"`
+	UncertaintyS float64 `json:"uncertainty_s"`
+	// Front names what suggests that the Date came from a CDN or proxy in
+	// front of the VMess server (e.g. "Server: cloudflare"), whose clock
+	// need not be the server's. Empty when nothing does.
+	Front string `json:"front,omitempty"`
+}
+
+// ClockReading is our clock against a reference: OffsetS > 0 means the
+// reference is ahead of us (our clock is behind), within ±UncertaintyS.
+type ClockReading struct {
+	OffsetS      float64 `json:"offset_s"`
+	UncertaintyS float64 `json:"uncertainty_s"`
+	// Reference is the host whose Date header was read.
+	Reference string `json:"reference"`
+	// Through is the server the reference was fetched through; empty for
+	// a direct request.
+	Through string `json:"through,omitempty"`
 }
 
 // Millis is a duration in milliseconds, rounded to 0.01 ms.

@@ -4,8 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/xvmtools/xvm/vmess/transport"
+	"sync"
 )
 
 // routeKey names the route a target's requests take to a VMess server: its
@@ -20,14 +19,11 @@ import (
 func routeKey(t *Target) string {
 	c := &t.Stream
 	r := struct {
-		Server      string
-		Network     string
-		Security    string
-		SNI         string                       `json:",omitempty"`
-		Raw         *transport.RawConfig         `json:",omitempty"`
-		WS          *transport.WSConfig          `json:",omitempty"`
-		HTTPUpgrade *transport.HTTPUpgradeConfig `json:",omitempty"`
-		GRPC        *transport.GRPCConfig        `json:",omitempty"`
+		Server    string
+		Network   string
+		Security  string
+		SNI       string `json:",omitempty"`
+		Transport any    `json:",omitempty"`
 	}{
 		Server:   hostPort(strings.ToLower(c.Address), int(c.Port)),
 		Network:  t.network(),
@@ -39,15 +35,8 @@ func routeKey(t *Target) string {
 	if r.Security != "none" {
 		r.SNI = c.TLS.ServerName
 	}
-	switch r.Network {
-	case "ws":
-		r.WS = &c.WS
-	case "httpupgrade":
-		r.HTTPUpgrade = &c.HTTPUpgrade
-	case "grpc":
-		r.GRPC = &c.GRPC
-	default:
-		r.Raw = &c.Raw
+	if nw, ok := networks[r.Network]; ok {
+		r.Transport = nw.route(c)
 	}
 	b, err := json.Marshal(r) // maps come out sorted: the key is canonical
 	if err != nil {
@@ -56,4 +45,77 @@ func routeKey(t *Target) string {
 		return fmt.Sprintf("\x00%p", t)
 	}
 	return string(b)
+}
+
+// routeVerdicts is what the entries of one run learn about the VMess server
+// behind one route (see routeKey): whether a handshake at our own clock
+// was accepted, which proves that server's clock agrees with ours; the
+// offset a diagnosis found; and the ids no offset was accepted for. A
+// front that routes by path, Host or SNI sends two routes on one host:port
+// to different servers, with different clocks and users, so these are
+// never shared between routes.
+type routeVerdicts struct {
+	mu      sync.Mutex
+	clockOK bool
+	// skew is the offset a diagnosis found for this route (a window that
+	// excludes our clock), for other rejected entries to verify.
+	skew *skewEstimate
+	// rejected maps parsed user ids that a diagnosis found accepted at no
+	// offset to that diagnosis, so an entry with the same id and route
+	// needs none of its own.
+	rejected map[string]*Diagnosis
+}
+
+// confirmClock records that the route's server accepted a handshake at our
+// clock.
+func (rv *routeVerdicts) confirmClock() {
+	rv.mu.Lock()
+	rv.clockOK = true
+	rv.mu.Unlock()
+}
+
+// clockConfirmed reports whether any entry of the route was accepted at
+// our clock.
+func (rv *routeVerdicts) clockConfirmed() bool {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return rv.clockOK
+}
+
+// recordSkew keeps the first offset found for this route.
+func (rv *routeVerdicts) recordSkew(est skewEstimate) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.skew == nil {
+		rv.skew = &est
+	}
+}
+
+// knownSkew is the offset another entry's diagnosis found, if any.
+func (rv *routeVerdicts) knownSkew() (skewEstimate, bool) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.skew == nil {
+		return skewEstimate{}, false
+	}
+	return *rv.skew, true
+}
+
+// recordRejected notes that no offset was accepted for id, and how that
+// was found.
+func (rv *routeVerdicts) recordRejected(id string, d *Diagnosis) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if rv.rejected == nil {
+		rv.rejected = map[string]*Diagnosis{}
+	}
+	rv.rejected[id] = d
+}
+
+// wasRejected is the diagnosis that found no offset for id, if any.
+func (rv *routeVerdicts) wasRejected(id string) (*Diagnosis, bool) {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	d, ok := rv.rejected[id]
+	return d, ok
 }

@@ -95,8 +95,8 @@ func TestProbeVerdictsStayOnTheirRoute(t *testing.T) {
 			}
 			host, port := pathFront(t, oa.Addr, ob.Addr)
 			targets := []Target{
-				targetFor(t, "a", host, port, id, "auto", wsA),
-				targetFor(t, "b", host, port, id, "auto", wsB),
+				spec{name: "a", host: host, port: port, id: id, stream: wsA}.target(t),
+				spec{name: "b", host: host, port: port, id: id, stream: wsB}.target(t),
 			}
 			opts := testOptions(web.URL)
 			opts.Count = 1
@@ -130,7 +130,7 @@ func TestProbeVerdictsStayOnTheirRoute(t *testing.T) {
 // route by is the same; spellings Xray treats alike share.
 func TestRouteKey(t *testing.T) {
 	base := func(stream string) Target {
-		return targetFor(t, "x", "127.0.0.1", 443, vmesstest.NewUUID(), "auto", stream)
+		return spec{name: "x", host: "127.0.0.1", port: 443, id: vmesstest.NewUUID(), stream: stream}.target(t)
 	}
 	tls := `"security":"tls","tlsSettings":{"serverName":"a.example"}`
 	for _, tc := range []struct {
@@ -138,7 +138,7 @@ func TestRouteKey(t *testing.T) {
 		a, b   Target
 		shared bool
 	}{
-		{"same ws route, other id and body security", base(`{"network":"ws","wsSettings":{"path":"/a"}}`), targetFor(t, "y", "127.0.0.1", 443, vmesstest.NewUUID(), "aes-128-gcm", `{"network":"ws","wsSettings":{"path":"/a"}}`), true},
+		{"same ws route, other id and body security", base(`{"network":"ws","wsSettings":{"path":"/a"}}`), spec{name: "y", host: "127.0.0.1", port: 443, id: vmesstest.NewUUID(), security: "aes-128-gcm", stream: `{"network":"ws","wsSettings":{"path":"/a"}}`}.target(t), true},
 		{"tcp and raw", base(`{"network":"tcp"}`), base(`{"network":"raw"}`), true},
 		{"ws path", base(`{"network":"ws","wsSettings":{"path":"/a"}}`), base(`{"network":"ws","wsSettings":{"path":"/b"}}`), false},
 		{"ws host", base(`{"network":"ws","wsSettings":{"path":"/a","host":"a.example"}}`), base(`{"network":"ws","wsSettings":{"path":"/a","host":"b.example"}}`), false},
@@ -150,7 +150,7 @@ func TestRouteKey(t *testing.T) {
 		{"tls or not", base(`{"network":"ws"}`), base(`{"network":"ws",` + tls + `}`), false},
 		{"network", base(`{"network":"ws","wsSettings":{"path":"/a"}}`), base(`{"network":"httpupgrade","httpupgradeSettings":{"path":"/a"}}`), false},
 		{"raw http disguise path", base(`{"network":"raw","rawSettings":{"header":{"type":"http","request":{"path":["/a"]}}}}`), base(`{"network":"raw","rawSettings":{"header":{"type":"http","request":{"path":["/b"]}}}}`), false},
-		{"port", base(""), targetFor(t, "x", "127.0.0.1", 444, vmesstest.NewUUID(), "auto", ""), false},
+		{"port", base(""), spec{name: "x", host: "127.0.0.1", port: 444, id: vmesstest.NewUUID()}.target(t), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ka, kb := routeKey(&tc.a), routeKey(&tc.b)

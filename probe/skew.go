@@ -15,318 +15,74 @@ import (
 // seconds), so a window is 2·windowHalf+1 seconds wide.
 const windowHalf = 120
 
-// scanStep is the distance between the offsets the coarse scan tries. It is
-// smaller than the 241 s window, so consecutive windows overlap and no
-// offset is missed, and it divides 900 s, so every offset that is a whole
-// number of quarter hours — the skew of a clock set to the wrong time zone
-// — is a scan point.
+// scanStep is the distance between the offsets an exhaustive search tries.
+// It is smaller than the 241 s window, so consecutive windows overlap and
+// no offset is missed, and it divides 900 s, so every whole quarter hour
+// is a scan point.
 const scanStep = 225
 
-// SkewSearch configures the clock-offset search.
+// The bounded default search: offsets every 240 s (one window apart) up to
+// nearPoints·240 s from our clock — every offset within ±14 min — then
+// every whole hour up to ±hoursMax and every half hour up to ±halfHoursMax
+// (a clock set in a wrong time zone), each of which rules out ±2 min
+// around it. 61 handshakes in all, so that a rejected entry's first
+// attempt, the check for a TLS server or the server's Date, and this
+// search fit the default budget of 64 connections.
+const (
+	nearStep     = 2 * windowHalf
+	nearPoints   = 3
+	hoursMax     = 14 * time.Hour
+	halfHoursMax = 12*time.Hour + 30*time.Minute
+)
+
+// SkewSearch configures the clock search of a rejected entry.
 type SkewSearch struct {
-	// Range is how far from our clock the search looks, both ways. Zero
-	// means 24 h.
+	// Range, when set, makes the search exhaustive: every offset within
+	// ±Range of our clock is ruled out or found (a handshake per 225 s of
+	// offset: 769 for ±24 h). Zero means the bounded default: every offset
+	// within ±14 min, and ±2 min around every whole hour within ±14 h and
+	// every half hour within ±12 h 30 min — the skews real clocks have.
 	Range time.Duration
-	// Spacing is the least time between the starts of two search
-	// handshakes to one server (host and port), across every target of a
-	// run that names it, so its log is not flooded. Zero means 10 ms.
-	Spacing time.Duration
-	// FastAttempts is how many handshakes one search makes at Spacing
-	// before it slows to SlowSpacing. It covers every search that finds
-	// the window within ±20 min or at a whole or half hour. Zero means 50.
-	FastAttempts int
-	// SlowSpacing is the least time between two handshakes of one search
-	// after its first FastAttempts: the long tail of a wrong id's scan.
-	// Zero means 20 ms; it is never less than Spacing.
-	SlowSpacing time.Duration
-	// Parallel is how many handshakes may be in flight during the wide
-	// part of the scan (beyond ±20 min). Zero means 4.
+	// Parallel is how many handshakes of one search may be in flight at
+	// once; zero, or more than Options.PerServer, means Options.PerServer.
 	Parallel int
 }
 
-func (s SkewSearch) withDefaults() SkewSearch {
-	if s.Range <= 0 {
-		s.Range = 24 * time.Hour
+// grid lists the offsets (whole seconds) the search tries, in order.
+func (s SkewSearch) grid() []int {
+	if s.Range > 0 {
+		return exhaustiveGrid(s.Range)
 	}
-	if s.Spacing <= 0 {
-		s.Spacing = 10 * time.Millisecond
+	return boundedGrid()
+}
+
+// boundedGrid is the default search's offsets: the near ones from 0
+// outwards, then the whole hours nearest first, then the half hours.
+func boundedGrid() []int {
+	g := []int{0}
+	for k := 1; k <= nearPoints; k++ {
+		g = append(g, k*nearStep, -k*nearStep)
 	}
-	if s.FastAttempts <= 0 {
-		s.FastAttempts = 50
+	for h := time.Hour; h <= hoursMax; h += time.Hour {
+		g = append(g, int(h.Seconds()), -int(h.Seconds()))
 	}
-	if s.SlowSpacing <= 0 {
-		s.SlowSpacing = 20 * time.Millisecond
+	for h := 30 * time.Minute; h <= halfHoursMax; h += time.Hour {
+		g = append(g, int(h.Seconds()), -int(h.Seconds()))
 	}
-	s.SlowSpacing = max(s.SlowSpacing, s.Spacing)
-	if s.Parallel <= 0 {
-		s.Parallel = 4
-	}
-	return s
+	return g
 }
 
-// serverPace is what the searches of one run share about one server's
-// address and port: when the next search handshake to it may start, and
-// whose turn it is to search. It is keyed by host:port because that is what
-// reaches the server's log, whatever route the request then takes.
-type serverPace struct {
-	mu   sync.Mutex
-	next time.Time
-	// turn holds one token: the searches that diagnose rejected targets
-	// take turns, so each can start from what the previous one learnt.
-	turn chan struct{}
-}
-
-// routeVerdicts is what the targets of one run learn about the VMess server
-// behind one route (see routeKey): whether a handshake at our own clock was
-// accepted, which proves that server's clock agrees with ours; the offset a
-// search found; and the ids no offset was accepted for. A front that
-// routes by path, Host or SNI sends two routes on one host:port to
-// different servers, with different clocks and users, so these are never
-// shared between routes.
-type routeVerdicts struct {
-	mu      sync.Mutex
-	clockOK bool
-	// skew is the offset a search found for this route (a window that
-	// excludes our clock), for other rejected targets to verify.
-	skew *skewEstimate
-	// rejected maps user ids that a whole search (always AEAD) found
-	// accepted at no offset to the handshakes it took, so an entry with the
-	// same id and route needs no search of its own.
-	rejected map[string]int
-}
-
-// recordRejected notes that no offset was accepted for id.
-func (rv *routeVerdicts) recordRejected(id string, handshakes int) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	if rv.rejected == nil {
-		rv.rejected = map[string]int{}
-	}
-	rv.rejected[id] = handshakes
-}
-
-// wasRejected reports whether a search already found no offset for id.
-func (rv *routeVerdicts) wasRejected(id string) (int, bool) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	n, ok := rv.rejected[id]
-	return n, ok
-}
-
-func newServerPace() *serverPace {
-	sp := &serverPace{turn: make(chan struct{}, 1)}
-	sp.turn <- struct{}{}
-	return sp
-}
-
-// take waits for this server's search turn; release gives it back. While
-// it waits, the caller's run slot is parked, so targets of other servers
-// go on.
-func (sp *serverPace) take(ctx context.Context, s *slot) error {
-	select {
-	case <-sp.turn:
-		return nil
-	default:
-	}
-	s.park()
-	select {
-	case <-sp.turn:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if err := s.unpark(ctx); err != nil {
-		sp.release()
-		return err
-	}
-	return nil
-}
-
-func (sp *serverPace) release() { sp.turn <- struct{}{} }
-
-// recordSkew keeps the first offset found for this route.
-func (rv *routeVerdicts) recordSkew(est skewEstimate) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	if rv.skew == nil {
-		rv.skew = &est
-	}
-}
-
-// knownSkew is the offset another target's search found, if any.
-func (rv *routeVerdicts) knownSkew() (skewEstimate, bool) {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	if rv.skew == nil {
-		return skewEstimate{}, false
-	}
-	return *rv.skew, true
-}
-
-// reserve returns the start of the next handshake to this server, at
-// least spacing after the previous one.
-func (sp *serverPace) reserve(now time.Time, spacing time.Duration) time.Time {
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	start := now
-	if sp.next.After(start) {
-		start = sp.next
-	}
-	sp.next = start.Add(spacing)
-	return start
-}
-
-// confirmClock records that the route's server accepted a handshake at our
-// clock.
-func (rv *routeVerdicts) confirmClock() {
-	rv.mu.Lock()
-	rv.clockOK = true
-	rv.mu.Unlock()
-}
-
-// clockConfirmed reports whether any target of the route accepted our
-// clock.
-func (rv *routeVerdicts) clockConfirmed() bool {
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	return rv.clockOK
-}
-
-// errClockConfirmed stops a search: another target on the same route was
-// accepted at our clock meanwhile, so the clock is not why this one was
-// rejected.
-var errClockConfirmed = errors.New("probe: the server accepted our clock for another entry")
-
-// errSkewKnown stops a search: another target's search on the same route
-// found the server's clock offset meanwhile, which one handshake can
-// verify.
-var errSkewKnown = errors.New("probe: another entry's search found the server's clock")
-
-// attemptFunc makes one handshake whose timestamp comes from our clock
-// shifted by offset. It reports whether the server accepted it (a response
-// header that opened under our keys) or rejected it (a close without a
-// byte), and how long the answer took after the request was written. An
-// error means the attempt could not tell (timeout, dial failure, …).
-type attemptFunc func(ctx context.Context, offset time.Duration) (accepted bool, rtt time.Duration, err error)
-
-// skewEstimate is what the search found.
-type skewEstimate struct {
-	// Found is false when no offset in the range was accepted.
-	Found bool
-	// Lower and Upper are the lowest and highest accepted offsets, in
-	// whole seconds.
-	Lower, Upper int
-	// Offset (server clock minus ours, seconds) and its uncertainty.
-	Offset, Uncertainty float64
-	// Attempts is the number of handshakes made.
-	Attempts int
-}
-
-// errInconclusive marks an attempt that neither accepted nor rejected,
-// twice in a row.
-var errInconclusive = errors.New("probe: handshakes neither accepted nor rejected")
-
-// skewSearcher runs one search; it counts attempts and paces them.
-type skewSearcher struct {
-	attempt attemptFunc
-	opts    SkewSearch
-	// server, when set, is shared with the other searches of the run to
-	// the same server: its pace bounds them all.
-	server *serverPace
-	// stop, when set, is asked before every attempt; an error ends the
-	// search with it (a diagnosing search stops when another target
-	// settled the server's clock).
-	stop func() error
-
-	mu       sync.Mutex
-	next     time.Time // earliest start of this search's next attempt
-	started  int       // attempts started (for the fast/slow switch)
-	attempts int
-	minRTT   time.Duration
-}
-
-// searchSkew finds the server's clock offset by locating the edges of the
-// acceptance window. When acceptedAt is non-nil, that offset (seconds) is
-// already known to be accepted and the coarse scan is skipped.
-//
-// Cost: a coarse scan from 0 outwards until an offset is accepted (1 try
-// when the clocks agree, 2–3 for a few minutes of skew, 12 for a whole
-// hour), then a binary search of each edge to 1 s (8 tries each, the two
-// edges in parallel). When nothing is accepted the scan covers the whole
-// range: about 2·Range/225 s handshakes (769 for ±24 h), the first
-// FastAttempts at Spacing and the rest at SlowSpacing.
-func searchSkew(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int) (skewEstimate, error) {
-	return searchSkewOn(ctx, attempt, opts, acceptedAt, nil, nil)
-}
-
-// searchSkewOn is searchSkew with the pace shared by the run's searches to
-// one server (nil: none shared), and a stop check made before every
-// attempt (nil: none).
-func searchSkewOn(ctx context.Context, attempt attemptFunc, opts SkewSearch, acceptedAt *int, server *serverPace, stop func() error) (skewEstimate, error) {
-	s := &skewSearcher{attempt: attempt, opts: opts.withDefaults(), server: server, stop: stop, minRTT: -1}
-	var a int
-	if acceptedAt != nil {
-		a = *acceptedAt
-	} else {
-		found, at, err := s.scan(ctx)
-		if err != nil {
-			return skewEstimate{Attempts: s.attempts}, err
-		}
-		if !found {
-			return skewEstimate{Attempts: s.attempts}, nil
-		}
-		a = at
-	}
-	// Binary-search both edges at once. Invariants: lo accepted, hi
-	// rejected (upper edge); hi accepted, lo rejected (lower edge). An
-	// accepted a means |a − θ| ≤ 121, so a ± 242 is surely rejected.
-	var (
-		wg           sync.WaitGroup
-		upper, lower int
-		errU, errL   error
-	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		upper, errU = s.edge(ctx, a, a+2*windowHalf+2, true)
-	}()
-	go func() {
-		defer wg.Done()
-		lower, errL = s.edge(ctx, a-2*windowHalf-2, a, false)
-	}()
-	wg.Wait()
-	if err := errors.Join(errU, errL); err != nil {
-		return skewEstimate{Attempts: s.attempts}, err
-	}
-	// upper ≈ θ'+120 and lower ≈ θ'−120 where θ' is the offset plus the
-	// one-way delay δ ∈ [0, RTT]; each edge is blurred by under 1 s because
-	// the timestamp is truncated to whole seconds on both sides.
-	est := float64(upper+lower) / 2
-	rtt := 0.0
-	if s.minRTT > 0 {
-		rtt = s.minRTT.Seconds()
-	}
-	return skewEstimate{
-		Found:       true,
-		Lower:       lower,
-		Upper:       upper,
-		Offset:      math.Round((est-rtt/2)*100) / 100,
-		Uncertainty: math.Round((1+rtt/2)*100) / 100,
-		Attempts:    s.attempts,
-	}, nil
-}
-
-// scanOffsets lists the coarse scan's offsets in the order they are tried:
-// the ±20 min around our clock first (one at a time, since these are the
-// common cases), then the likely skews of a clock set in the wrong time
-// zone — whole hours, then half hours, then quarter hours — and then the
-// rest of the range, nearest first.
-func scanOffsets(rng time.Duration) (near, wide []int) {
+// exhaustiveGrid covers ±rng with windows scanStep apart: the ±20 min
+// around our clock first, then the likely skews of a clock in the wrong
+// time zone (whole hours, half hours, quarter hours), then the rest,
+// nearest first.
+func exhaustiveGrid(rng time.Duration) []int {
 	limit := int(rng / time.Second)
 	kmax := limit / scanStep
 	if kmax*scanStep < limit {
 		kmax++ // the last window must reach the end of the range
 	}
-	near = []int{0}
+	near := []int{0}
 	for k := 1; k <= min(5, kmax); k++ {
 		near = append(near, k*scanStep, -k*scanStep)
 	}
@@ -346,154 +102,296 @@ func scanOffsets(rng time.Duration) (near, wide []int) {
 			}
 		}
 	}
-	return near, slices.Concat(hour, half, quarter, rest)
+	return slices.Concat(near, hour, half, quarter, rest)
 }
 
-// scan looks for any accepted offset.
-func (s *skewSearcher) scan(ctx context.Context) (bool, int, error) {
-	near, wide := scanOffsets(s.opts.Range)
-	for _, o := range near {
-		ok, err := s.try(ctx, o)
-		if err != nil {
-			return false, 0, err
-		}
-		if ok {
-			return true, o, nil
-		}
-	}
-	if len(wide) == 0 {
-		return false, 0, nil
-	}
-	// The wide part: Parallel workers over the list, stopping everything at
-	// the first accept; the accepted offset nearest the list's start wins.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		next     int
-		best     = -1
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for w := 0; w < min(s.opts.Parallel, len(wide)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if next >= len(wide) || best >= 0 || firstErr != nil {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				ok, err := s.try(ctx, wide[i])
-				mu.Lock()
-				switch {
-				case err != nil && best < 0 && firstErr == nil:
-					firstErr = err
-					cancel()
-				case ok && (best < 0 || i < best):
-					best = i
-					cancel()
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if best >= 0 {
-		return true, wide[best], nil
-	}
-	if firstErr != nil {
-		return false, 0, firstErr
-	}
-	return false, 0, ctx.Err()
+// handshakeFunc makes one handshake whose timestamp comes from our clock
+// shifted by offset seconds. It reports whether the server accepted it (a
+// response header that opened under our keys) or rejected it (a close
+// without a byte), and how long the answer took after the request was
+// written. An error means the attempt could not tell (timeout, dial
+// failure, a spent budget, …).
+type handshakeFunc func(ctx context.Context, offset int) (accepted bool, rtt time.Duration, err error)
+
+// errInconclusive marks an offset whose handshake neither accepted nor
+// rejected, twice in a row.
+var errInconclusive = errors.New("probe: handshakes neither accepted nor rejected")
+
+// skewSearch finds the window of timestamps a server accepts: a scan for
+// any accepted offset, then a binary search of both edges. It counts its
+// handshakes, remembers which offsets it decided (to say what it ruled
+// out), and stops where the server's connection budget does.
+type skewSearch struct {
+	try      handshakeFunc
+	parallel int
+
+	mu      sync.Mutex
+	tries   int
+	minRTT  time.Duration
+	decided []int
+	spent   bool
 }
 
-// edge binary-searches one edge of the window between lo and hi. For the
-// upper edge lo is accepted and hi rejected, and it returns the highest
-// accepted offset; for the lower edge lo is rejected and hi accepted, and it
-// returns the lowest accepted offset.
-func (s *skewSearcher) edge(ctx context.Context, lo, hi int, upper bool) (int, error) {
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		ok, err := s.try(ctx, mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok == upper {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	if upper {
-		return lo, nil
-	}
-	return hi, nil
+func newSkewSearch(try handshakeFunc, parallel int) *skewSearch {
+	return &skewSearch{try: try, parallel: max(1, parallel), minRTT: -1}
 }
 
-// try makes one paced attempt at offset seconds, retrying once when the
-// attempt could not decide.
-func (s *skewSearcher) try(ctx context.Context, offset int) (bool, error) {
+// skewEstimate is a found window and the offset it gives.
+type skewEstimate struct {
+	// center is an offset (whole seconds) the server surely accepts: the
+	// middle of the window as far as it is known.
+	center int
+	// Offset (server clock minus ours, seconds) and its uncertainty.
+	Offset, Uncertainty float64
+	// includesOurs says whether the window contains offset 0: our own
+	// clock is accepted.
+	includesOurs bool
+}
+
+// handshake makes one paced handshake at offset, once more when the first
+// could not decide. A spent budget ends the search.
+func (s *skewSearch) handshake(ctx context.Context, offset int) (bool, error) {
 	var last error
 	for range 2 {
-		if s.stop != nil {
-			if err := s.stop(); err != nil {
-				return false, err
+		ok, rtt, err := s.try(ctx, offset)
+		s.mu.Lock()
+		if !errors.Is(err, errBudget) {
+			s.tries++
+		}
+		if err == nil {
+			s.decided = append(s.decided, offset)
+			if rtt > 0 && (s.minRTT < 0 || rtt < s.minRTT) {
+				s.minRTT = rtt
 			}
 		}
-		if err := s.pace(ctx); err != nil {
-			return false, err
-		}
-		ok, rtt, err := s.attempt(ctx, time.Duration(offset)*time.Second)
-		s.mu.Lock()
-		s.attempts++
-		if err == nil && rtt > 0 && (s.minRTT < 0 || rtt < s.minRTT) {
-			s.minRTT = rtt
+		if errors.Is(err, errBudget) {
+			s.spent = true
 		}
 		s.mu.Unlock()
-		if err == nil {
+		switch {
+		case err == nil:
 			return ok, nil
-		}
-		if ctx.Err() != nil {
-			return false, ctx.Err()
+		case errors.Is(err, errBudget) || ctx.Err() != nil:
+			return false, err
 		}
 		last = err
 	}
 	return false, fmt.Errorf("%w at offset %+ds: %w", errInconclusive, offset, last)
 }
 
-// pace waits until this attempt's slot: the search's own starts are at
-// least Spacing apart (SlowSpacing after its first FastAttempts), and the
-// starts of all searches to the same server at least Spacing apart.
-func (s *skewSearcher) pace(ctx context.Context) error {
-	s.mu.Lock()
-	now := time.Now()
-	start := s.next
-	if start.Before(now) {
-		start = now
-	}
-	spacing := s.opts.Spacing
-	if s.started >= s.opts.FastAttempts {
-		spacing = s.opts.SlowSpacing
-	}
-	s.started++
-	if s.server != nil {
-		start = s.server.reserve(start, s.opts.Spacing)
-	}
-	s.next = start.Add(spacing)
-	s.mu.Unlock()
-	if wait := time.Until(start); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
+// scan looks for an accepted offset in grid, in rounds of parallel
+// handshakes; the accepted offset nearest the grid's start wins. Rounds,
+// rather than a pipeline, bound what an accept costs: a rejection comes
+// back faster than an accepted handshake (which waits for the
+// destination), so a pipeline would run ahead by many handshakes. The first
+// round is the three offsets nearest our clock, the likeliest.
+func (s *skewSearch) scan(ctx context.Context, grid []int) (found bool, at int, err error) {
+	for start, size := 0, min(s.parallel, 3); start < len(grid); start, size = start+size, s.parallel {
+		round := grid[start:min(start+size, len(grid))]
+		ok := make([]bool, len(round))
+		errs := make([]error, len(round))
+		var wg sync.WaitGroup
+		for i, o := range round {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok[i], errs[i] = s.handshake(ctx, o)
+			}()
+		}
+		wg.Wait()
+		if i := slices.Index(ok, true); i >= 0 {
+			return true, round[i], nil
+		}
+		if err := errors.Join(errs...); err != nil {
+			// A spent budget ends the scan quietly; anything else is
+			// inconclusive.
+			for _, e := range errs {
+				if e != nil && !errors.Is(e, errBudget) {
+					return false, 0, e
+				}
+			}
+			return false, 0, errBudget
 		}
 	}
-	return nil
+	return false, 0, nil
+}
+
+// measure finds both edges of the window around an accepted offset by
+// binary search (8 handshakes each, in parallel), as far as the budget
+// allows: a cut search still gives an offset, with the uncertainty of the
+// edges it could not pin down.
+func (s *skewSearch) measure(ctx context.Context, at int) (skewEstimate, error) {
+	// Invariants: u is accepted and uHi rejected (upper edge); lHi is
+	// accepted and l rejected (lower edge). An accepted offset is within
+	// windowHalf+1 of the window's centre, so at ± 2·windowHalf+2 is
+	// surely rejected.
+	u, uHi := at, at+2*windowHalf+2
+	l, lHi := at-2*windowHalf-2, at
+	var (
+		wg         sync.WaitGroup
+		errU, errL error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for uHi-u > 1 && errU == nil {
+			mid := u + (uHi-u)/2
+			var ok bool
+			if ok, errU = s.handshake(ctx, mid); errU == nil && ok {
+				u = mid
+			} else if errU == nil {
+				uHi = mid
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for lHi-l > 1 && errL == nil {
+			mid := l + (lHi-l)/2
+			var ok bool
+			if ok, errL = s.handshake(ctx, mid); errL == nil && ok {
+				lHi = mid
+			} else if errL == nil {
+				l = mid
+			}
+		}
+	}()
+	wg.Wait()
+	if err := errors.Join(errU, errL); err != nil && !errors.Is(err, errBudget) {
+		return skewEstimate{}, err
+	}
+	// The upper edge is in [u, uHi−1], the lower in [l+1, lHi]; the
+	// window's centre θ' is the offset plus the one-way delay δ ∈ [0, RTT],
+	// and each edge is blurred by under 1 s because both sides truncate
+	// the timestamp to whole seconds.
+	cLo, cHi := float64(u+l+1)/2, float64(uHi-1+lHi)/2
+	rtt := 0.0
+	if s.minRTT > 0 {
+		rtt = s.minRTT.Seconds()
+	}
+	mid := (cLo + cHi) / 2
+	return skewEstimate{
+		center:       int(math.Round(mid)),
+		Offset:       round2(mid - rtt/2),
+		Uncertainty:  round2((cHi-cLo)/2 + 1 + rtt/2),
+		includesOurs: lHi <= 0 && 0 <= u,
+	}, nil
+}
+
+// handshakes is how many handshakes the search made.
+func (s *skewSearch) handshakes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tries
+}
+
+// tried lists the offsets decided so far.
+func (s *skewSearch) tried() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.decided)
+}
+
+// budgetSpent reports whether the budget stopped the search.
+func (s *skewSearch) budgetSpent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent
+}
+
+// coverage is what the decided offsets ruled out, each ±windowHalf around
+// it.
+func (s *skewSearch) coverage() *Coverage {
+	s.mu.Lock()
+	decided := slices.Clone(s.decided)
+	s.mu.Unlock()
+	return coverageOf(decided)
+}
+
+// coverageOf is what handshakes decided at the given offsets ruled out:
+// the span around our clock they cover without a gap, and how far the
+// whole and half hours are covered (reported when beyond that span).
+func coverageOf(decided []int) *Coverage {
+	slices.Sort(decided)
+	type span struct{ lo, hi int }
+	var spans []span
+	for _, o := range decided {
+		lo, hi := o-windowHalf, o+windowHalf
+		if n := len(spans); n > 0 && lo <= spans[n-1].hi+1 {
+			spans[n-1].hi = max(spans[n-1].hi, hi)
+			continue
+		}
+		spans = append(spans, span{lo, hi})
+	}
+	covered := func(lo, hi int) bool {
+		for _, s := range spans {
+			if s.lo <= lo && hi <= s.hi {
+				return true
+			}
+		}
+		return false
+	}
+	c := &Coverage{}
+	for _, s := range spans {
+		if s.lo <= 0 && 0 <= s.hi {
+			c.WithinS = float64(min(-s.lo, s.hi))
+		}
+	}
+	// reach is the farthest multiple of step (from first, in steps of
+	// step·2 when odd) covered on both sides, ±windowHalf around it.
+	reach := func(first, step int) float64 {
+		far := 0
+		for o := first; ; o += step {
+			if !covered(o-windowHalf, o+windowHalf) || !covered(-o-windowHalf, -o+windowHalf) {
+				break
+			}
+			far = o
+		}
+		if float64(far) <= c.WithinS {
+			return 0
+		}
+		return float64(far)
+	}
+	c.HoursS = reach(3600, 3600)
+	c.HalfHoursS = reach(1800, 3600)
+	return c
+}
+
+// describe renders a coverage for messages: "within ±24h" or "within
+// ±14m, or within 2m of a whole hour up to ±14h or of a half hour up to
+// ±12h30m".
+func (c *Coverage) describe() string {
+	s := "within ±" + fmtDuration(c.WithinS)
+	var more []string
+	if c.HoursS > 0 {
+		more = append(more, "a whole hour up to ±"+fmtDuration(c.HoursS))
+	}
+	if c.HalfHoursS > 0 {
+		more = append(more, "a half hour up to ±"+fmtDuration(c.HalfHoursS))
+	}
+	switch len(more) {
+	case 1:
+		s += ", or within 2m of " + more[0]
+	case 2:
+		s += ", or within 2m of " + more[0] + " or of " + more[1]
+	}
+	return s
+}
+
+// fmtDuration renders seconds as 3m12s, 1h0m5s, 2.5s, 24h.
+func fmtDuration(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	if d >= time.Minute {
+		d = d.Round(time.Second)
+	} else {
+		d = d.Round(100 * time.Millisecond)
+	}
+	str := d.String()
+	// time.Duration prints 24h0m0s; trim the zero tails for reading.
+	for _, z := range []string{"m0s", "h0m"} {
+		if len(str) > len(z) && str[len(str)-len(z):] == z {
+			str = str[:len(str)-len(z)+1]
+		}
+	}
+	return str
 }

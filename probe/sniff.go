@@ -8,8 +8,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/xvmtools/xvm/vmess/transport"
 )
 
 // clientHello returns the bytes of a TLS ClientHello for serverName, as Go's
@@ -62,39 +60,38 @@ func (c *recordConn) SetDeadline(time.Time) error      { return nil }
 func (c *recordConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
 
-var errNoHello = errors.New("probe: no ClientHello")
-
-// speaksTLS tells whether the server behind a RAW target without TLS is in
+// speaksTLS tells whether the server behind a RAW entry without TLS is in
 // fact a TLS server (a common mistake: a link that lost its tls flag). It
 // sends a ClientHello followed, in the same write, by padding past Xray's
 // drain size: a TLS server answers the ClientHello with a handshake record
 // before it reads further, while a VMess server on RAW reads the whole
-// flight as a rejected request and closes at once.
-func (p *prober) speaksTLS(ctx context.Context, t *Target) bool {
-	hello, err := clientHello(ctx, t.Stream.Address)
+// flight as a rejected request and closes at once. made says whether a
+// connection was made (it counts against the server's budget).
+func (p *prober) speaksTLS(ctx context.Context, e *entry, sl *slot) (tls, made bool) {
+	hello, err := clientHello(ctx, e.t.Stream.Address)
 	if err != nil || len(hello) == 0 {
-		return false
+		return false, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	// The target is RAW without TLS or disguise: Dial is a plain TCP
+	// The entry is RAW without TLS or disguise: Dial is a plain TCP
 	// connection to it.
-	cfg := p.streamOf(t)
-	conn, err := transport.Dial(ctx, &cfg, nil)
+	conn, done, err := p.connect(ctx, e, sl, e.t.Stream, nil, false)
 	if err != nil {
-		return false
+		return false, !errors.Is(err, errBudget)
 	}
+	defer done()
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
 	flight := append(hello, make([]byte, padTo)...)
 	if _, err := conn.Write(flight); err != nil {
-		return false
+		return false, true
 	}
 	var head [3]byte
 	if _, err := io.ReadFull(conn, head[:]); err != nil {
-		return false
+		return false, true
 	}
 	// A TLS record: handshake (22) or alert (21), version 3.x.
-	return (head[0] == 22 || head[0] == 21) && head[1] == 3
+	return (head[0] == 22 || head[0] == 21) && head[1] == 3, true
 }

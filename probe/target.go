@@ -11,8 +11,8 @@ import (
 )
 
 // Target is one server to probe: a VMess user on a server reached through
-// one transport. It is probe's own model; target_from.go builds it from the
-// Xray outbound types convert produces.
+// one transport. It is probe's own model; target_from.go builds it from a
+// convert node or an Xray outbound.
 type Target struct {
 	// Name labels the server in results (a share link's remark, an
 	// outbound tag, …). It never holds the user id.
@@ -104,23 +104,15 @@ func (t *Target) server() string {
 }
 
 // network is the transport's name as results show it.
-func (t *Target) network() string {
-	switch n := strings.ToLower(t.Stream.Network); n {
-	case "", "tcp", "raw":
-		return "raw"
-	case "websocket":
-		return "ws"
-	default:
-		return n
-	}
-}
+func (t *Target) network() string { return networkName(t.Stream.Network) }
 
 // tls reports whether the transport is wrapped in TLS.
 func (t *Target) tls() bool { return strings.EqualFold(t.Stream.Security, "tls") }
 
 // drains reports whether a rejected request to this target is answered only
 // after the server has read D ∈ [54, 3382] bytes (Xray on RAW TCP without
-// TLS or the HTTP header disguise, docs/protocol.md#which-transports-drain). Everywhere else a
+// TLS or the HTTP header disguise; docs/protocol.md#which-transports-drain).
+// Everywhere else a
 // rejection is an immediate close.
 func (t *Target) drains() bool {
 	return t.network() == "raw" && !t.tls() && (t.Stream.Raw.HeaderType == "" || strings.EqualFold(t.Stream.Raw.HeaderType, "none"))

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
@@ -9,10 +10,9 @@ import (
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
-// TargetFromOutbound maps an Xray VMess outbound (the schema/conf types
-// that convert produces from links, subscriptions, Clash, sing-box and Xray
-// configs) onto a Target. The name is the outbound's tag. It fails for an
-// outbound that is not VMess or does not name exactly one server and user.
+// TargetFromOutbound maps an Xray VMess outbound (the schema/conf types)
+// onto a Target. The name is the outbound's tag. It fails for an outbound
+// that is not VMess or does not name exactly one server and user.
 //
 // Stream settings that transport cannot dial (xhttp, kcp, REALITY, …) are
 // carried as they are: probing such a target reports a transport failure
@@ -59,52 +59,24 @@ func TargetFromOutbound(o *conf.Outbound) (Target, error) {
 		// Likewise: a dialerProxy chain is refused by name, not skipped.
 		t.Stream.Sockopt.DialerProxy = so.DialerProxy
 	}
-	if raw := ss.Raw(); raw != nil && raw.Header != nil {
-		t.Stream.Raw.HeaderType = raw.Header.Type
-		if rq := raw.Header.Request; rq != nil {
-			t.Stream.Raw.Request = transport.HTTPRequest{Version: rq.Version, Method: rq.Method, Path: rq.Path}
-			if len(rq.Headers) > 0 {
-				t.Stream.Raw.Request.Headers = make(map[string][]string, len(rq.Headers))
-				for k, v := range rq.Headers {
-					t.Stream.Raw.Request.Headers[k] = v
-				}
-			}
-		}
-	}
-	if ws := ss.WSSettings; ws != nil {
-		t.Stream.WS = transport.WSConfig{Path: ws.Path, Host: ws.Host, Headers: ws.Headers}
-	}
-	if hu := ss.HTTPUpgradeSettings; hu != nil {
-		t.Stream.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: hu.Path, Host: hu.Host, Headers: hu.Headers}
-	}
-	if g := ss.GRPCSettings; g != nil {
-		t.Stream.GRPC = transport.GRPCConfig{ServiceName: g.ServiceName, MultiMode: g.MultiMode, Authority: g.Authority, UserAgent: g.UserAgent}
+	if nw, ok := networks[networkName(ss.Network)]; ok {
+		nw.fromOutbound(ss, &t.Stream)
 	}
 	return t, nil
 }
 
 // TargetFromNode maps a convert node (one server read from a link, a
-// subscription, Clash, sing-box or an Xray config) onto a Target. It goes
-// through the Xray outbound convert writes (the canonical stream
-// settings), then adds back what probing needs that current Xray drops:
-// alterId, for the legacy header, and allowInsecure. A node Xray cannot
-// express (kcp, h2, quic, REALITY without a key, …) keeps its transport
-// name, so probing reports it as unsupported instead of dropping it. The
+// subscription, Clash, sing-box or an Xray config) onto a Target directly,
+// keeping every field probing can use — alterId for the legacy header,
+// allowInsecure — and every transport by its own name: a node whose
+// transport xvm cannot dial (h2, xhttp, kcp, quic, REALITY, …) keeps that
+// name, and probing it fails as a transport failure that says so. The
 // result may still be unprobeable; check it with Target.Validate.
 func TargetFromNode(n *convert.Node) Target {
 	if n == nil {
 		return Target{}
 	}
-	if o, _, err := convert.ToXray(n); err == nil {
-		if t, err := TargetFromOutbound(&o); err == nil {
-			t.AlterID = n.AlterID
-			if t.Stream.Security == "tls" {
-				t.Stream.TLS.AllowInsecure = n.Insecure
-			}
-			return t
-		}
-	}
-	return Target{
+	t := Target{
 		Name:        n.Name,
 		ID:          n.UUID,
 		AlterID:     n.AlterID,
@@ -113,10 +85,51 @@ func TargetFromNode(n *convert.Node) Target {
 		Stream: transport.Config{
 			Address:  n.Server,
 			Port:     nodePort(n.Port),
-			Network:  n.Network,
-			Security: n.Security,
+			Network:  networkName(n.Network),
+			Security: strings.ToLower(n.Security),
 		},
 	}
+	if t.Security == "" {
+		t.Security = "auto"
+	}
+	if t.Stream.Security == "none" {
+		t.Stream.Security = ""
+	}
+	if t.Stream.Security == "tls" {
+		t.Stream.TLS = transport.TLSConfig{
+			ServerName:           sniFallback(n),
+			ALPN:                 n.ALPN,
+			Fingerprint:          strings.ToLower(n.Fingerprint),
+			PinnedPeerCertSHA256: splitComma(n.PCS),
+			VerifyPeerCertByName: splitComma(n.VCN),
+			AllowInsecure:        n.Insecure,
+			ECHConfigList:        n.ECH,
+		}
+	}
+	if nw, ok := networks[t.Stream.Network]; ok {
+		nw.fromNode(n, &t.Stream)
+	}
+	return t
+}
+
+// sniFallback is the TLS server name of a node: its SNI, else (as v2rayN
+// and mihomo do for links without one) the first Host of an HTTP-based
+// transport or the gRPC authority; empty leaves Xray's rule, the address.
+func sniFallback(n *convert.Node) string {
+	if n.SNI != "" {
+		return n.SNI
+	}
+	switch networkName(n.Network) {
+	case "grpc":
+		return n.Authority
+	case "ws", "httpupgrade", "xhttp", "h2":
+		return firstOf(n.Host)
+	case "raw":
+		if strings.EqualFold(n.HeaderType, "http") {
+			return firstOf(n.Host)
+		}
+	}
+	return ""
 }
 
 func tagOf(o *conf.Outbound) string {
@@ -135,6 +148,15 @@ func splitComma(s string) []string {
 	}
 	return out
 }
+
+func firstOf(s string) string {
+	if l := splitComma(s); len(l) > 0 {
+		return l[0]
+	}
+	return ""
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // nodePort is a node's port, or 0 (which Validate reports) when it is out
 // of range: probing a clamped port would probe some other server.

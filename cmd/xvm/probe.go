@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -20,17 +21,20 @@ import (
 
 // probeOptions are the flags of xvm probe.
 type probeOptions struct {
-	URL         string
-	Count       int
-	Timeout     time.Duration
-	Concurrency int
-	Skew        bool
-	Download    string
-	Output      string
-	ShowSecrets bool
-	MaxInput    int64
-	SkewRange   time.Duration
-	SkewSpacing time.Duration
+	URL            string
+	Count          int
+	Timeout        time.Duration
+	ConnectTimeout time.Duration
+	Concurrency    int
+	ConnBudget     int
+	Skew           bool
+	Download       string
+	Output         string
+	ShowSecrets    bool
+	MaxInput       int64
+	SkewRange      time.Duration
+	SkewSpacing    time.Duration
+	ClockReference string
 }
 
 func newProbeCmd(a *app) *cobra.Command {
@@ -44,16 +48,25 @@ TARGET is a share link, or a file holding links, a base64 subscription,
 Clash/mihomo YAML, sing-box JSON or an Xray config (anything 'xvm convert'
 reads); '-' (or no TARGET) reads stdin.
 
-For every server xvm fetches --url through the tunnel --count times and
-reports the phases (DNS, TCP connect, TLS, transport upgrade, VMess
-handshake, first byte, total), or why it failed: dns, refused, timeout,
-tls, transport, auth_rejected, clock_skew, destination or protocol.
+Every entry is tried once first; those that work get the rest of --count
+samples (fetching --url through the tunnel) and report the phases (DNS,
+TCP connect, TLS, transport upgrade, VMess handshake, first byte, total).
+The others say why they failed: dns, refused, timeout, tls, transport,
+auth_rejected, clock_skew, destination, protocol, or skipped. A timeout
+is tried once more at the end, at lower concurrency.
 
-A rejected handshake is diagnosed by searching the server's clock window
-(±120 s around its clock) with shifted timestamps: a server whose clock is
-off gives clock_skew with the offset; one that accepts no offset within
-±24 h gives auth_rejected (wrong id). --skew measures the offset of working
-servers too.
+A rejected handshake is diagnosed: what other entries on the server
+proved, the server's Date header (WebSocket, HTTPUpgrade, gRPC), this
+machine's clock against a reference, and a search of the clock offsets
+real mistakes make (±14 min, whole and half hours within ±14 h);
+--skew-range 24h searches every offset. A server whose clock is off gives
+clock_skew with the offset; one that accepts no offset gives auth_rejected
+(wrong id), saying what was ruled out. --skew measures the offset of
+working servers too.
+
+Politeness: one server (host:port) receives at most --conn-budget
+connections in a run (default 64), all its entries together, at most 6
+at once, at least --skew-spacing apart.
 
 User ids are masked in all output unless --show-secrets.
 
@@ -67,24 +80,44 @@ Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 		Example: `  xvm probe 'vmess://eyJ2Ijoi…'
   xvm probe --skew --count 5 sub.txt
   xvm probe --output ndjson --concurrency 64 clash.yaml | jq .
+  xvm probe --skew-range 24h --conn-budget 800 expired.txt
   xvm probe --download 25MB config.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("conn-budget") {
+				opts.ConnBudget = 0 // the library's: 64, or what --skew-range needs
+			}
 			return runProbe(cmd.Context(), a, opts, args)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.URL, "url", probe.DefaultURL, "URL fetched through each server (https does TLS inside the tunnel)")
-	f.IntVar(&opts.Count, "count", 3, "samples per server")
-	f.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "time limit of each attempt up to the response headers, and of each gap between data in a download")
-	f.IntVar(&opts.Concurrency, "concurrency", 32, "servers probed at once")
+	f.IntVar(&opts.Count, "count", probe.DefaultCount, "samples per server (the first decides whether it works; only those that do get the rest)")
+	f.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "time limit of each attempt up to the response headers, and of each gap between data in a download")
+	f.DurationVar(&opts.ConnectTimeout, "connect-timeout", probe.DefaultConnectTimeout, "time limit of each TCP connect (a dead host costs this, twice)")
+	f.IntVar(&opts.Concurrency, "concurrency", probe.DefaultConcurrency, "entries probed at once (a connect still waiting for the server does not count)")
+	f.IntVar(&opts.ConnBudget, "conn-budget", probe.DefaultBudget, "most connections one server (host:port) receives in the run, all its entries, samples and diagnosis together; larger by default with --skew-range")
 	f.BoolVar(&opts.Skew, "skew", false, "measure the clock offset even when the handshake succeeds")
 	f.StringVar(&opts.Download, "download", "", "measure throughput: a size (10MB, 25MiB) or an http(s) URL")
 	f.StringVar(&opts.Output, "output", "table", "output: table, json or ndjson")
 	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show user ids in messages unmasked")
-	f.DurationVar(&opts.SkewRange, "skew-range", 24*time.Hour, "how far the clock search looks when a handshake is rejected")
-	f.DurationVar(&opts.SkewSpacing, "skew-spacing", 10*time.Millisecond, "least time between two clock-search handshakes to one server (a search's first 50; then 20ms or this, whichever is larger)")
+	f.DurationVar(&opts.SkewRange, "skew-range", 0, "search every clock offset within this range when a handshake is rejected, e.g. 24h (default: ±14m, and whole and half hours within ±14h)")
+	f.DurationVar(&opts.SkewSpacing, "skew-spacing", probe.DefaultSpacing, "least time between two connections to one server")
+	f.StringVar(&opts.ClockReference, "clock-reference", "", `http(s) URL whose Date header checks this machine's clock when no server works, fetched directly (default: --url; "none" for no such request)`)
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
 	return cmd
+}
+
+// probeFlags names the flag behind each probe.Options field, for errors
+// the library reports by field.
+var probeFlags = map[string]string{"URL": "--url", "Download": "--download", "ClockReference": "--clock-reference"}
+
+// optionError words a library error about an option with the flag's name.
+func optionError(err error) error {
+	var oe *probe.OptionError
+	if errors.As(err, &oe) {
+		return usageErrorf("probe: %s %q: %s", probeFlags[oe.Option], oe.Value, oe.Reason)
+	}
+	return &exitError{code: exitUsage, err: err}
 }
 
 func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) error {
@@ -99,37 +132,53 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if opts.Timeout <= 0 {
 		return usageErrorf("probe: --timeout must be positive, such as 5s")
 	}
+	if opts.ConnectTimeout <= 0 {
+		return usageErrorf("probe: --connect-timeout must be positive, such as 2s")
+	}
 	if opts.Concurrency < 1 || opts.Concurrency > 4096 {
 		return usageErrorf("probe: --concurrency %d: want 1 to 4096", opts.Concurrency)
+	}
+	if opts.ConnBudget < 0 || opts.ConnBudget > 100000 {
+		return usageErrorf("probe: --conn-budget %d: want 1 to 100000", opts.ConnBudget)
 	}
 	if opts.MaxInput <= 0 {
 		return usageErrorf("probe: --max-input-size must be positive")
 	}
-	if opts.SkewRange < 2*time.Minute || opts.SkewRange > 7*24*time.Hour {
+	if opts.SkewRange != 0 && (opts.SkewRange < 2*time.Minute || opts.SkewRange > 7*24*time.Hour) {
 		return usageErrorf("probe: --skew-range %s: want 2m to 168h", opts.SkewRange)
 	}
 	if opts.SkewSpacing < 0 {
 		return usageErrorf("probe: --skew-spacing must not be negative")
 	}
 	po := probe.Options{
-		URL:         opts.URL,
-		Count:       opts.Count,
-		Timeout:     opts.Timeout,
-		Concurrency: opts.Concurrency,
-		Skew:        opts.Skew,
-		ShowSecrets: opts.ShowSecrets,
-		SkewSearch:  probe.SkewSearch{Range: opts.SkewRange, Spacing: max(opts.SkewSpacing, time.Nanosecond)},
+		URL:            opts.URL,
+		Count:          opts.Count,
+		Timeout:        opts.Timeout,
+		ConnectTimeout: opts.ConnectTimeout,
+		Concurrency:    opts.Concurrency,
+		Budget:         opts.ConnBudget,
+		Skew:           opts.Skew,
+		ShowSecrets:    opts.ShowSecrets,
+		Spacing:        max(opts.SkewSpacing, time.Nanosecond),
+		SkewSearch:     probe.SkewSearch{Range: opts.SkewRange},
+		ClockReference: opts.ClockReference,
+	}
+	switch opts.ClockReference {
+	case "":
+		po.ClockReference = opts.URL
+	case "none":
+		po.ClockReference = ""
 	}
 	if opts.Download != "" {
 		u, err := probe.DownloadURL(opts.Download)
 		if err != nil {
-			return &exitError{code: exitUsage, err: err}
+			return optionError(err)
 		}
 		po.Download = u
 	}
 	// A bad --url is a usage error whatever the input holds.
 	if err := po.Validate(); err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return optionError(err)
 	}
 	targets, bad, err := readProbeTargets(ctx, a, opts, args)
 	if err != nil {
@@ -139,35 +188,47 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	// Results go to stdout; progress to stderr, only on a terminal.
 	var (
 		mu       sync.Mutex
-		done     int
-		failed   int
 		writeErr error
+		clockOff *probe.ClockReading
 	)
 	// ndjson lines on a terminal would be garbled by the progress line.
-	progress := a.IO.ErrTTY && !a.Global.Quiet && !(opts.Output == "ndjson" && a.IO.OutTTY)
+	showProgress := a.IO.ErrTTY && !a.Global.Quiet && !(opts.Output == "ndjson" && a.IO.OutTTY)
+	prog := newProbeProgress(len(targets), time.Now)
 	po.OnResult = func(r probe.Result) {
 		mu.Lock()
 		defer mu.Unlock()
-		done++
-		if !r.OK {
-			failed++
+		adviseProbe(&r)
+		if d := diagnosisOf(r); d != nil && d.LocalClock != nil && clockOff == nil {
+			clockOff = d.LocalClock
 		}
+		prog.add(r)
 		if opts.Output == "ndjson" && writeErr == nil {
 			writeErr = probe.WriteNDJSON(a.IO.Out, r)
 		}
-		if progress {
-			fmt.Fprintf(a.IO.ErrOut, "\r\x1b[Kprobing %d/%d servers, %d failed", done, len(targets), failed)
+		if showProgress {
+			fmt.Fprint(a.IO.ErrOut, "\r\x1b[K"+prog.line())
 		}
 	}
-	if progress {
-		fmt.Fprintf(a.IO.ErrOut, "probing %d servers…", len(targets))
+	if showProgress {
+		fmt.Fprint(a.IO.ErrOut, prog.line())
 	}
 	results, err := probe.Run(ctx, targets, po)
-	if progress {
+	if showProgress {
 		fmt.Fprint(a.IO.ErrOut, "\r\x1b[K")
 	}
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return optionError(err)
+	}
+	for i := range results {
+		adviseProbe(&results[i])
+	}
+	if clockOff != nil && !a.Global.Quiet {
+		dir := "behind"
+		if clockOff.OffsetS < 0 {
+			dir = "ahead of"
+		}
+		fmt.Fprintf(a.IO.ErrOut, "xvm: probe: this machine's clock is %s %s %s's; VMess servers reject requests more than 120s off, so fix it (NTP) before judging the servers\n",
+			time.Duration(math.Abs(clockOff.OffsetS)*float64(time.Second)).Round(time.Second), dir, clockOff.Reference)
 	}
 	switch opts.Output {
 	case "json":
@@ -189,6 +250,73 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		return errFindings
 	}
 	return nil
+}
+
+func diagnosisOf(r probe.Result) *probe.Diagnosis {
+	if r.Error == nil {
+		return nil
+	}
+	return r.Error.Diagnosis
+}
+
+// probeAdvice words the library's advice codes with this command's flags.
+var probeAdvice = map[probe.Advice]string{
+	probe.AdviceTimeout:        "raise --timeout",
+	probe.AdviceConnectTimeout: "raise --connect-timeout if the server is far or the network drops packets",
+	probe.AdviceURL:            "try another --url",
+	probe.AdviceDownload:       "try another --download",
+	probe.AdviceSkewRange:      "--skew-range 24h searches every offset",
+	probe.AdviceBudget:         "--conn-budget allows more connections to one server",
+	probe.AdviceLegacyForced:   "unset Xray_VMESS_AEAD_DISABLED",
+}
+
+// adviseProbe appends the worded advice of r's failure to a copy of its
+// failure (results share the library's Failure values).
+func adviseProbe(r *probe.Result) {
+	if r.Error == nil || len(r.Error.Advice) == 0 {
+		return
+	}
+	var words []string
+	for _, a := range r.Error.Advice {
+		if w, ok := probeAdvice[a]; ok {
+			words = append(words, w)
+		}
+	}
+	if len(words) > 0 {
+		f := *r.Error
+		f.Message += " — " + strings.Join(words, "; ")
+		r.Error = &f
+	}
+}
+
+// probeProgress is the progress line: done of total, ok and failed, and
+// the time left, estimated from the pace so far.
+type probeProgress struct {
+	total, done, ok int
+	start           time.Time
+	now             func() time.Time
+}
+
+func newProbeProgress(total int, now func() time.Time) *probeProgress {
+	return &probeProgress{total: total, start: now(), now: now}
+}
+
+func (p *probeProgress) add(r probe.Result) {
+	p.done++
+	if r.OK {
+		p.ok++
+	}
+}
+
+func (p *probeProgress) line() string {
+	s := fmt.Sprintf("probing %d/%d servers: %d ok, %d failed", p.done, p.total, p.ok, p.done-p.ok)
+	// The estimate needs a few results to mean anything.
+	if p.done >= 5 && p.done < p.total {
+		el := p.now().Sub(p.start)
+		left := time.Duration(float64(el) / float64(p.done) * float64(p.total-p.done))
+		s += fmt.Sprintf(", about %s left", left.Round(time.Second))
+	}
+	return s
 }
 
 // readProbeTargets reads every input through convert and maps the nodes to

@@ -1,0 +1,170 @@
+package probe
+
+import (
+	"strings"
+
+	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/schema/conf"
+	"github.com/xvmtools/xvm/vmess/transport"
+)
+
+// network is everything probe knows about one transport, so that adding a
+// transport to probe is one entry in networks: how a convert node and an
+// Xray outbound describe it, which of its settings a front (a CDN, nginx)
+// may route by, and where a plain HTTP request to it is answered with the
+// server's Date header.
+type network struct {
+	// fromNode and fromOutbound copy the transport's own settings onto
+	// the stream config (address, port and TLS are copied for every
+	// network by the callers).
+	fromNode     func(n *convert.Node, c *transport.Config)
+	fromOutbound func(ss *conf.StreamSettings, c *transport.Config)
+	// route is the part of c a front may route requests by; it goes into
+	// the route key (see routeKey).
+	route func(c *transport.Config) any
+	// httpTarget, when set, says where a plain HTTP/1.1 GET reaches the
+	// same web server as the transport's requests (path and Host header):
+	// HTTP-based transports answer it with a Date header, which gives the
+	// server's clock in one request. nil: the transport does not speak
+	// HTTP (raw).
+	httpTarget func(c *transport.Config) (path, host string)
+}
+
+// networks maps probe's name of a transport (see networkName) to what
+// probe knows about it. A network that is not here is carried by name
+// only, and transport.Dial refuses it by that name.
+var networks = map[string]network{
+	"raw": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			if !strings.EqualFold(n.HeaderType, "http") {
+				return
+			}
+			c.Raw.HeaderType = "http"
+			c.Raw.Request.Path = splitComma(n.Path)
+			if hosts := splitComma(n.Host); len(hosts) > 0 || len(n.Headers) > 0 {
+				c.Raw.Request.Headers = map[string][]string{}
+				if len(hosts) > 0 {
+					c.Raw.Request.Headers["Host"] = hosts
+				}
+				for k, v := range n.Headers {
+					c.Raw.Request.Headers[k] = []string{v}
+				}
+			}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			raw := ss.Raw()
+			if raw == nil || raw.Header == nil {
+				return
+			}
+			c.Raw.HeaderType = raw.Header.Type
+			if rq := raw.Header.Request; rq != nil {
+				c.Raw.Request = transport.HTTPRequest{Version: rq.Version, Method: rq.Method, Path: rq.Path}
+				if len(rq.Headers) > 0 {
+					c.Raw.Request.Headers = make(map[string][]string, len(rq.Headers))
+					for k, v := range rq.Headers {
+						c.Raw.Request.Headers[k] = v
+					}
+				}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.Raw },
+	},
+	"ws": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			c.WS = transport.WSConfig{Path: earlyDataPath(n), Host: n.Host, Headers: n.Headers}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			if ws := ss.WSSettings; ws != nil {
+				c.WS = transport.WSConfig{Path: ws.Path, Host: ws.Host, Headers: ws.Headers}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.WS },
+		httpTarget: func(c *transport.Config) (string, string) {
+			return httpPath(c.WS.Path), httpHost(c.WS.Host, c)
+		},
+	},
+	"httpupgrade": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: earlyDataPath(n), Host: n.Host, Headers: n.Headers}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			if hu := ss.HTTPUpgradeSettings; hu != nil {
+				c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: hu.Path, Host: hu.Host, Headers: hu.Headers}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.HTTPUpgrade },
+		httpTarget: func(c *transport.Config) (string, string) {
+			return httpPath(c.HTTPUpgrade.Path), httpHost(c.HTTPUpgrade.Host, c)
+		},
+	},
+	"grpc": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			c.GRPC = transport.GRPCConfig{ServiceName: n.ServiceName, Authority: n.Authority, MultiMode: strings.EqualFold(n.GRPCMode, "multi")}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			if g := ss.GRPCSettings; g != nil {
+				c.GRPC = transport.GRPCConfig{ServiceName: g.ServiceName, MultiMode: g.MultiMode, Authority: g.Authority, UserAgent: g.UserAgent}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.GRPC },
+		httpTarget: func(c *transport.Config) (string, string) {
+			path := "/" + strings.TrimPrefix(c.GRPC.ServiceName, "/") + "/Tun"
+			return path, httpHost(c.GRPC.Authority, c)
+		},
+	},
+}
+
+// networkName is probe's name for a streamSettings network or a node's
+// transport: "raw" for raw, tcp and none given; "ws" for websocket; any
+// other name in lower case, as given.
+func networkName(n string) string {
+	switch n = strings.ToLower(strings.TrimSpace(n)); n {
+	case "", "tcp", "raw":
+		return "raw"
+	case "websocket":
+		return "ws"
+	}
+	return n
+}
+
+// earlyDataPath is a node's ws or httpupgrade path with early data given
+// outside the path (Clash max-early-data, sing-box max_early_data) moved
+// into it as "?ed=N", the one way Xray reads it.
+func earlyDataPath(n *convert.Node) string {
+	p := n.Path
+	if n.EarlyData <= 0 || strings.Contains(p, "ed=") {
+		return p
+	}
+	if p == "" {
+		p = "/"
+	}
+	sep := "?"
+	if strings.Contains(p, "?") {
+		sep = "&"
+	}
+	return p + sep + "ed=" + itoa(n.EarlyData)
+}
+
+// httpPath is a transport path as a request path: early data ("?ed=N")
+// removed, a leading slash ensured.
+func httpPath(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// httpHost is the Host header of a transport's requests: its own host
+// setting, else the TLS server name, else the address (Xray's rule).
+func httpHost(own string, c *transport.Config) string {
+	switch {
+	case own != "":
+		return own
+	case strings.EqualFold(c.Security, "tls") && c.TLS.ServerName != "":
+		return c.TLS.ServerName
+	}
+	return hostPort(c.Address, int(c.Port))
+}

@@ -1,0 +1,411 @@
+package probe
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/probe/probetest"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
+)
+
+// farRTT is the round trip the relays of these tests put between the
+// prober and a server: a server on another continent. With -short it is
+// smaller, so the package's tests run in seconds; the verdicts and the
+// connection counts asserted are the same.
+func farRTT() time.Duration {
+	if testing.Short() {
+		return 20 * time.Millisecond
+	}
+	return 150 * time.Millisecond
+}
+
+// farOptions are the defaults a user gets, with only the URL pointed at
+// the loopback web server.
+func farOptions(url string) Options {
+	return Options{URL: url + "/generate_204"}
+}
+
+// TestProbeFarRejectingServers: three servers that do not hold our id, at
+// 150 ms RTT, with default options: each is auth_rejected after at most
+// 64 connections (the default budget), never more than 6 open at once.
+// The run's wall time is logged, not asserted (BenchmarkFarRejecting
+// measures it); the bound below only catches a hang.
+func TestProbeFarRejectingServers(t *testing.T) {
+	web := startURL(t)
+	var targets []Target
+	var relays []*probetest.Relay
+	for i := range 3 {
+		srv := startServer(t, vmesstest.ServerOptions{})
+		r := probetest.StartRelay(t, srv.Addr, farRTT())
+		relays = append(relays, r)
+		targets = append(targets, spec{name: fmt.Sprint("far", i), host: r.Host, port: r.Port, id: vmesstest.NewUUID()}.target(t))
+	}
+	opts := farOptions(web.URL)
+	dialer := &openCounter{}
+	opts.NetDialer = dialer
+	start := time.Now()
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	t.Logf("3 rejecting servers at %v RTT: %v", farRTT(), el)
+	for i, r := range res {
+		if r.OK || r.Error.Kind != KindAuthRejected || r.Error.Diagnosis.Evidence != EvidenceSearch {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+		if n := settled(relays[i].Conns); n > DefaultBudget {
+			t.Errorf("%s: the server saw %d connections, want at most %d", r.Name, n, DefaultBudget)
+		}
+		if m := dialer.maxOpen(relays[i].Addr); m > DefaultPerServer {
+			t.Errorf("%s: %d connections open at once, want at most %d", r.Name, m, DefaultPerServer)
+		}
+	}
+	if el > time.Minute {
+		t.Fatalf("the run took %v", el)
+	}
+}
+
+// TestProbeServerClockAhead: a server whose clock is 300 s ahead of ours
+// (made by setting our clock 300 s back; the run's reference, the URL's
+// server, follows our clock, so ours is not to blame) is clock_skew with
+// the offset within ±3 s, inside the budget, at 150 ms RTT. On WebSocket
+// its Date header gives the clock in at most 4 connections: the first
+// attempt, the Date request and one confirming handshake.
+func TestProbeServerClockAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name, server, client string
+		evidence             Evidence
+		maxConns             int64
+	}{
+		{"raw", "", "", EvidenceSearch, DefaultBudget},
+		{"ws", `{"network":"ws","wsSettings":{"path":"/ws"}}`, `{"network":"ws","wsSettings":{"path":"/ws"}}`, EvidenceServerDate, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := func() time.Time { return time.Now().Add(-300 * time.Second) }
+			web := startURLWithClock(t, now)
+			srv := startServer(t, vmesstest.ServerOptions{StreamSettings: tc.server})
+			relay := probetest.StartRelay(t, srv.Addr, farRTT())
+			opts := farOptions(web.URL)
+			opts.Now = now
+			r := runOne(t, spec{name: tc.name, host: relay.Host, port: relay.Port, id: srv.ID, stream: tc.client}.target(t), opts)
+			if r.OK || r.Error.Kind != KindClockSkew || r.Skew == nil || math.Abs(r.Skew.OffsetS-300) > 3 {
+				t.Fatalf("result %s, want clock_skew +300 s ± 3", jsonOf(r))
+			}
+			if !strings.Contains(r.Error.Message, "server clock is 5m ahead of yours") || r.Error.Diagnosis.Evidence != tc.evidence {
+				t.Fatalf("result %s, want the server's clock 5m ahead, from %s", jsonOf(r), tc.evidence)
+			}
+			if n := settled(relay.Conns); n > tc.maxConns {
+				t.Fatalf("the server saw %d connections, want at most %d", n, tc.maxConns)
+			}
+		})
+	}
+}
+
+// TestProbeOurClockOff: when our own clock is 5 minutes ahead, every
+// server rejects us, and the verdicts name our clock first: against the
+// Date of a direct request to the clock reference when no server works,
+// or against the Date of a response through a working server.
+func TestProbeOurClockOff(t *testing.T) {
+	t.Run("direct reference", func(t *testing.T) {
+		web := startURL(t) // real time: the reference
+		srv := startServer(t, vmesstest.ServerOptions{})
+		relay := probetest.StartRelay(t, srv.Addr, farRTT())
+		opts := farOptions(web.URL)
+		opts.Now = func() time.Time { return time.Now().Add(5 * time.Minute) }
+		opts.ClockReference = web.URL + "/generate_204"
+		r := runOne(t, spec{name: "fine", host: relay.Host, port: relay.Port, id: srv.ID}.target(t), opts)
+		if r.OK || r.Error.Kind != KindClockSkew || !strings.HasPrefix(r.Error.Message, "this machine's clock is 5m ahead of 127.0.0.1's") ||
+			!strings.Contains(r.Error.Message, "the clock to fix is this machine's") {
+			t.Fatalf("result %s, want our clock named first", jsonOf(r))
+		}
+		l := r.Error.Diagnosis.LocalClock
+		if l == nil || math.Abs(l.OffsetS+300) > 2 || l.Through != "" || r.Error.Diagnosis.Evidence != EvidenceLocalClock {
+			t.Fatalf("diagnosis %s, want our clock 300 s ahead of the direct reference", jsonOf(r.Error.Diagnosis))
+		}
+		if n := settled(relay.Conns); n > 20 {
+			t.Fatalf("the server saw %d connections; one handshake at the reference's time and the edges should do", n)
+		}
+	})
+	t.Run("through a working server", func(t *testing.T) {
+		// The URL's server is 5 minutes behind the servers: to the
+		// prober, whose clock agrees with the servers, the reference says
+		// our clock is 5 minutes ahead. A wrong id elsewhere is diagnosed
+		// with that warning first.
+		web := startURLWithClock(t, func() time.Time { return time.Now().Add(-5 * time.Minute) })
+		good := startServer(t, vmesstest.ServerOptions{})
+		bad := startServer(t, vmesstest.ServerOptions{})
+		opts := farOptions(web.URL)
+		opts.Count = 1
+		res, err := Run(context.Background(), []Target{
+			spec{name: "works", host: good.Host, port: good.Port, id: good.ID}.target(t),
+			spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t),
+		}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res[1]
+		if !res[0].OK || r.OK || r.Error.Kind != KindAuthRejected || !strings.HasPrefix(r.Error.Message, "this machine's clock is 5m ahead of 127.0.0.1's") {
+			t.Fatalf("results %s, want the wrong id's verdict to name our clock first", jsonOf(res))
+		}
+		if l := r.Error.Diagnosis.LocalClock; l == nil || l.Through != hostPort(good.Host, good.Port) {
+			t.Fatalf("diagnosis %s, want the reference read through the working server", jsonOf(r.Error.Diagnosis))
+		}
+	})
+}
+
+// TestProbeCloseAfterRequest: a server that reads the request and closes
+// without a byte looks like a VMess rejection; its verdict comes within
+// the timeout plus 2 s (a bound that only catches the old exhaustive
+// search: 769 handshakes), inside the budget.
+func TestProbeCloseAfterRequest(t *testing.T) {
+	web := startURL(t)
+	var conns atomic.Int64
+	host, port := listen(t, func(c net.Conn) {
+		conns.Add(1)
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		io.Copy(io.Discard, io.LimitReader(c, 4096))
+	})
+	opts := farOptions(web.URL)
+	opts.Timeout = 3 * time.Second
+	start := time.Now()
+	r := runOne(t, spec{name: "closes", host: host, port: port, id: vmesstest.NewUUID()}.target(t), opts)
+	el := time.Since(start)
+	if r.OK || r.Error.Kind != KindAuthRejected {
+		t.Fatalf("result %s, want auth_rejected", jsonOf(r))
+	}
+	if limit := opts.Timeout + 2*time.Second; el > limit {
+		t.Fatalf("verdict after %v, want within %v", el, limit)
+	}
+	if n := settled(conns.Load); n > DefaultBudget {
+		t.Fatalf("%d connections, want at most %d", n, DefaultBudget)
+	}
+}
+
+// TestProbeH2Link: an h2 link is refused as h2, with the reason, and not
+// reported as xhttp (which it used to be, through a conversion to Xray's
+// outbound).
+func TestProbeH2Link(t *testing.T) {
+	link := v2rayNLink(t, map[string]string{"ps": "h2", "add": "127.0.0.1", "port": "443", "id": vmesstest.NewUUID(), "net": "h2", "path": "/h", "host": "a.example", "tls": "tls"})
+	res, err := convert.Parse(context.Background(), "link", []byte(link), convert.Options{})
+	if err != nil || len(res.Nodes) != 1 {
+		t.Fatalf("parse: %v, %d nodes", err, len(res.Nodes))
+	}
+	r := runOne(t, TargetFromNode(res.Nodes[0]), farOptions("http://127.0.0.1:1"))
+	if r.OK || r.Error.Kind != KindTransport || r.Network != "h2" || !strings.Contains(r.Error.Message, `network "h2"`) || strings.Contains(r.Error.Message, `"xhttp"`) {
+		t.Fatalf("result %s, want a transport failure naming h2", jsonOf(r))
+	}
+}
+
+// TestProbeDeadHosts: entries on hosts that never answer a SYN cost one
+// connect timeout per host, not per entry: the first entry of each host
+// waits for its connect, is tried again at the end, and the others share
+// that verdict without a connect of their own. Healthy servers are not
+// held up meanwhile, even at concurrency 1: a connect that is slow gives
+// its slot back.
+func TestProbeDeadHosts(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	dead := []*probetest.DeadHost{probetest.StartDeadHost(t), probetest.StartDeadHost(t)}
+	var targets []Target
+	for i, d := range dead {
+		for j := range 3 {
+			targets = append(targets, spec{name: fmt.Sprintf("dead%d.%d", i, j), host: d.Host, port: d.Port, id: srv.ID}.target(t))
+		}
+	}
+	for i := range 3 {
+		targets = append(targets, spec{name: fmt.Sprint("ok", i), host: srv.Host, port: srv.Port, id: srv.ID}.target(t))
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Concurrency = 1
+	opts.ConnectTimeout = 2 * time.Second
+	start, done := recordFinish(&opts)
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("6 dead entries on 2 hosts and 3 healthy ones at concurrency 1: %v", time.Since(start))
+	for _, r := range res {
+		if strings.HasPrefix(r.Name, "ok") {
+			if !r.OK {
+				t.Fatalf("%s: %s", r.Name, jsonOf(r))
+			}
+			// Not behind the dead hosts' connect timeouts.
+			if done[r.Name] >= opts.ConnectTimeout {
+				t.Errorf("%s finished at %v, after a dead host's connect timeout", r.Name, done[r.Name])
+			}
+			continue
+		}
+		if r.OK || r.Error.Kind != KindTimeout || !slices.Contains(r.Error.Advice, AdviceConnectTimeout) {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+	}
+	for _, first := range []int{0, 3} {
+		if r := res[first]; !r.Retried || r.Error.Shared || !strings.Contains(r.Error.Message, "did not accept a TCP connection within 2s") {
+			t.Errorf("%s: %s, want its own verdict after a retry", r.Name, jsonOf(r))
+		}
+		for _, r := range res[first+1 : first+3] {
+			if r.Retried || !r.Error.Shared {
+				t.Errorf("%s: %s, want the first entry's verdict shared", r.Name, jsonOf(r))
+			}
+		}
+	}
+}
+
+// TestProbeRefusedShared: the entries of a refusing port share the first
+// entry's verdict.
+func TestProbeRefusedShared(t *testing.T) {
+	port := closedPort(t)
+	var targets []Target
+	for i := range 4 {
+		targets = append(targets, spec{name: fmt.Sprint("r", i), host: "127.0.0.1", port: port, id: vmesstest.NewUUID()}.target(t))
+	}
+	res, err := Run(context.Background(), targets, farOptions("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.OK || r.Error.Kind != KindRefused || r.Error.Shared != (i > 0) {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+	}
+}
+
+// TestProbeRecoveredOnRetry: a server that swallows the first connection
+// (a timeout) and then works is tried again at the end and is ok,
+// "recovered on retry".
+func TestProbeRecoveredOnRetry(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	var n atomic.Int64
+	host, port := listen(t, func(c net.Conn) {
+		if n.Add(1) == 1 {
+			io.Copy(io.Discard, c) // never answers
+			return
+		}
+		up, err := net.Dial("tcp", srv.Addr)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
+		io.Copy(c, up)
+	})
+	opts := testOptions(web.URL)
+	opts.Timeout = time.Second
+	r := runOne(t, spec{name: "flaky", host: host, port: port, id: srv.ID}.target(t), opts)
+	wantOK(t, r)
+	if !r.Retried || r.Samples != 2 || r.Lost != 0 {
+		t.Fatalf("result %s, want ok on retry with its two samples", jsonOf(r))
+	}
+	if row := Table([]Result{r})[0]; !strings.Contains(row.Cells[len(row.Cells)-1], "recovered on retry") {
+		t.Fatalf("table detail %q does not say it recovered on retry", row.Cells[len(row.Cells)-1])
+	}
+}
+
+// TestProbeBudget: a server named by more entries than its budget allows
+// gets no more connections than the budget; the entries beyond it are
+// skipped and say why.
+func TestProbeBudget(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	relay := probetest.StartRelay(t, srv.Addr, 0)
+	var targets []Target
+	for i := range 70 {
+		targets = append(targets, spec{name: fmt.Sprint("e", i), host: relay.Host, port: relay.Port, id: srv.ID}.target(t))
+	}
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[Kind]int{}
+	for _, r := range res {
+		if r.OK {
+			kinds["ok"]++
+			continue
+		}
+		if r.Error.Kind != KindSkipped || !slices.Contains(r.Error.Advice, AdviceBudget) {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+		kinds[r.Error.Kind]++
+	}
+	if kinds["ok"] != DefaultBudget || kinds[KindSkipped] != 70-DefaultBudget {
+		t.Fatalf("verdicts %v, want %d ok and the rest skipped", kinds, DefaultBudget)
+	}
+	if n := settled(relay.Conns); n != DefaultBudget {
+		t.Fatalf("the server saw %d connections, want %d", n, DefaultBudget)
+	}
+}
+
+// v2rayNLink makes a v2rayN share link (base64 JSON) of the given fields.
+func v2rayNLink(t testing.TB, fields map[string]string) string {
+	t.Helper()
+	m := map[string]string{"v": "2", "aid": "0", "scy": "auto", "type": "none"}
+	for k, v := range fields {
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "vmess://" + base64.StdEncoding.EncodeToString(b)
+}
+
+// openCounter is a dialer that counts the connections open at once to
+// each address, as the prober holds them (from connect to Close).
+type openCounter struct {
+	mu   sync.Mutex
+	open map[string]int
+	max  map[string]int
+}
+
+func (d *openCounter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if d.open == nil {
+		d.open, d.max = map[string]int{}, map[string]int{}
+	}
+	d.open[addr]++
+	d.max[addr] = max(d.max[addr], d.open[addr])
+	d.mu.Unlock()
+	return &countedConn{Conn: c, close: func() {
+		d.mu.Lock()
+		d.open[addr]--
+		d.mu.Unlock()
+	}}, nil
+}
+
+func (d *openCounter) maxOpen(addr string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.max[addr]
+}
+
+type countedConn struct {
+	net.Conn
+	once  sync.Once
+	close func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.close)
+	return c.Conn.Close()
+}
