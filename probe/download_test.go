@@ -48,13 +48,16 @@ func TestDownloadURL(t *testing.T) {
 	}
 }
 
-// TestProbeSlowDownload: --timeout bounds each gap in a download, not the
-// whole transfer. A 3 s download of 30 kB in 1 kB steps with a 1 s timeout
-// succeeds with every byte (it used to be cut at 1 s and reported as a
-// timeout). Adopted from the review's reproduction.
+// TestProbeSlowDownload: the timeout bounds each gap in a download, not
+// the whole transfer. A 3 s download of 30 kB in 1 kB steps with a 1 s
+// timeout succeeds with every byte (it used to be cut at 1 s and reported
+// as a timeout); with -short, 1 s with a 300 ms timeout. Adopted from the
+// review's reproduction.
 func TestProbeSlowDownload(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	mux := http.NewServeMux()
 	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	step := shortOr(100*time.Millisecond, 33*time.Millisecond)
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "30000")
 		buf := make([]byte, 1000)
@@ -63,7 +66,7 @@ func TestProbeSlowDownload(t *testing.T) {
 				return
 			}
 			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(step)
 		}
 	})
 	web := httptest.NewServer(mux)
@@ -71,16 +74,16 @@ func TestProbeSlowDownload(t *testing.T) {
 	srv := startServer(t, vmesstest.ServerOptions{})
 	opts := testOptions(web.URL)
 	opts.Count = 1
-	opts.Timeout = time.Second
+	opts.Timeout = 10 * step
 	opts.Download = web.URL + "/slow"
 	r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID, security: "aes-128-gcm"}.target(t), opts)
 	if !r.OK || r.Download == nil || r.Download.Bytes != 30000 {
-		t.Fatalf("a slow but steady 3 s download with a 1 s timeout failed: %s", jsonOf(r))
+		t.Fatalf("a slow but steady download of 30 steps with a timeout of 10 failed: %s", jsonOf(r))
 	}
-	// The server's sleeps alone take 2.9 s: the download outlived the
+	// The server's sleeps alone take 29 steps: the download outlived the
 	// timeout, which is the point.
-	if r.Download.Seconds < 2.9 {
-		t.Fatalf("download took %.3f s, want ≥ 2.9 s (30 steps of 100 ms)", r.Download.Seconds)
+	if min := (29 * step).Seconds(); r.Download.Seconds < min {
+		t.Fatalf("download took %.3f s, want ≥ %.3f s (30 steps of %v)", r.Download.Seconds, min, step)
 	}
 }
 
@@ -89,6 +92,7 @@ func TestProbeSlowDownload(t *testing.T) {
 // advising another download URL or a longer timeout), and still reports
 // the bytes that arrived.
 func TestProbeStalledDownload(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	release := make(chan struct{})
 	dl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +144,7 @@ func TestProbeStalledDownload(t *testing.T) {
 // message names the download URL (or its host) and the advice is another
 // download URL, not another URL: that one worked.
 func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	garbageHost, garbagePort := listen(t, func(c net.Conn) {

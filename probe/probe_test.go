@@ -246,6 +246,7 @@ func TestProbeTransports(t *testing.T) {
 // server: WebSocket answers a plain request with its Date, so its verdicts
 // take a few connections where raw needs a search.
 func TestProbeClock(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	streams := []struct{ name, server, client string }{
 		{"raw", "", ""},
 		{"ws", `{"network":"ws","wsSettings":{"path":"/ws"}}`, `{"network":"ws","wsSettings":{"path":"/ws"}}`},
@@ -370,6 +371,7 @@ func closedPort(t *testing.T) int {
 // up on a refused destination, and the assertion is only that no case
 // exceeds its configured timeout (plus slack), never how fast we are.
 func TestProbeFailures(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	id := vmesstest.NewUUID()
@@ -400,7 +402,7 @@ func TestProbeFailures(t *testing.T) {
 	// short ClientHello) get a short one, as they always take all of it,
 	// twice: a timeout is tried again at the end of the run. The rest get
 	// 5 s, far more than they need even on a loaded machine.
-	const short, long = 2 * time.Second, 5 * time.Second
+	short, long := shortOr(2*time.Second, time.Second), 5*time.Second
 	tests := []struct {
 		name     string
 		target   Target

@@ -20,16 +20,21 @@ import (
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
+// shortOr is long, or short with -short: a timeout a test spends in full
+// (a blackhole, a dead host), made smaller so that the package's tests run
+// in seconds; the verdicts asserted are the same.
+func shortOr(long, short time.Duration) time.Duration {
+	if testing.Short() {
+		return short
+	}
+	return long
+}
+
 // farRTT is the round trip the relays of these tests put between the
 // prober and a server: a server on another continent. With -short it is
 // smaller, so the package's tests run in seconds; the verdicts and the
 // connection counts asserted are the same.
-func farRTT() time.Duration {
-	if testing.Short() {
-		return 20 * time.Millisecond
-	}
-	return 150 * time.Millisecond
-}
+func farRTT() time.Duration { return shortOr(150*time.Millisecond, 20*time.Millisecond) }
 
 // farOptions are the defaults a user gets, with only the URL pointed at
 // the loopback web server.
@@ -43,6 +48,7 @@ func farOptions(url string) Options {
 // The run's wall time is logged, not asserted (BenchmarkFarRejecting
 // measures it); the bound below only catches a hang.
 func TestProbeFarRejectingServers(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	var targets []Target
 	var relays []*probetest.Relay
@@ -85,6 +91,7 @@ func TestProbeFarRejectingServers(t *testing.T) {
 // its Date header gives the clock in at most 4 connections: the first
 // attempt, the Date request and one confirming handshake.
 func TestProbeServerClockAhead(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	for _, tc := range []struct {
 		name, server, client string
 		evidence             Evidence
@@ -119,6 +126,7 @@ func TestProbeServerClockAhead(t *testing.T) {
 // Date of a direct request to the clock reference when no server works,
 // or against the Date of a response through a working server.
 func TestProbeOurClockOff(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	t.Run("direct reference", func(t *testing.T) {
 		web := startURL(t) // real time: the reference
 		srv := startServer(t, vmesstest.ServerOptions{})
@@ -171,11 +179,12 @@ func TestProbeOurClockOff(t *testing.T) {
 // the timeout plus 2 s (a bound that only catches the old exhaustive
 // search: 769 handshakes), inside the budget.
 func TestProbeCloseAfterRequest(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	var conns atomic.Int64
 	host, port := listen(t, func(c net.Conn) {
 		conns.Add(1)
-		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		c.SetReadDeadline(time.Now().Add(shortOr(200*time.Millisecond, 50*time.Millisecond)))
 		io.Copy(io.Discard, io.LimitReader(c, 4096))
 	})
 	opts := farOptions(web.URL)
@@ -216,22 +225,25 @@ func TestProbeH2Link(t *testing.T) {
 // held up meanwhile, even at concurrency 1: a connect that is slow gives
 // its slot back.
 func TestProbeDeadHosts(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	dead := []*probetest.DeadHost{probetest.StartDeadHost(t), probetest.StartDeadHost(t)}
 	var targets []Target
-	for i, d := range dead {
+	deadEntries := func(i int) {
 		for j := range 3 {
-			targets = append(targets, spec{name: fmt.Sprintf("dead%d.%d", i, j), host: d.Host, port: d.Port, id: srv.ID}.target(t))
+			targets = append(targets, spec{name: fmt.Sprintf("dead%d.%d", i, j), host: dead[i].Host, port: dead[i].Port, id: srv.ID}.target(t))
 		}
 	}
+	deadEntries(0)
 	for i := range 3 {
 		targets = append(targets, spec{name: fmt.Sprint("ok", i), host: srv.Host, port: srv.Port, id: srv.ID}.target(t))
 	}
+	deadEntries(1)
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Concurrency = 1
-	opts.ConnectTimeout = 2 * time.Second
+	opts.ConnectTimeout = shortOr(2*time.Second, 1500*time.Millisecond)
 	start, done := recordFinish(&opts)
 	res, err := Run(context.Background(), targets, opts)
 	if err != nil {
@@ -253,8 +265,8 @@ func TestProbeDeadHosts(t *testing.T) {
 			t.Fatalf("%s: %s", r.Name, jsonOf(r))
 		}
 	}
-	for _, first := range []int{0, 3} {
-		if r := res[first]; !r.Retried || r.Error.Shared || !strings.Contains(r.Error.Message, "did not accept a TCP connection within 2s") {
+	for _, first := range []int{0, 6} {
+		if r := res[first]; !r.Retried || r.Error.Shared || !strings.Contains(r.Error.Message, "did not accept a TCP connection within "+opts.ConnectTimeout.String()) {
 			t.Errorf("%s: %s, want its own verdict after a retry", r.Name, jsonOf(r))
 		}
 		for _, r := range res[first+1 : first+3] {
@@ -288,6 +300,7 @@ func TestProbeRefusedShared(t *testing.T) {
 // (a timeout) and then works is tried again at the end and is ok,
 // "recovered on retry".
 func TestProbeRecoveredOnRetry(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	var n atomic.Int64
@@ -305,7 +318,7 @@ func TestProbeRecoveredOnRetry(t *testing.T) {
 		io.Copy(c, up)
 	})
 	opts := testOptions(web.URL)
-	opts.Timeout = time.Second
+	opts.Timeout = shortOr(time.Second, 300*time.Millisecond)
 	r := runOne(t, spec{name: "flaky", host: host, port: port, id: srv.ID}.target(t), opts)
 	wantOK(t, r)
 	if !r.Retried || r.Samples != 2 || r.Lost != 0 {
