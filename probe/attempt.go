@@ -40,24 +40,14 @@ func (s sample) timings() *Timings {
 	}
 }
 
-// attemptSpec says what one attempt does.
-type attemptSpec struct {
-	url *url.URL
-	// offset shifts the auth-id timestamp.
+// sealing says how a tunnel's VMess request header is made: the auth-id
+// timestamp shifted by offset (the clock search), the AEAD header forced
+// (alterId 0), and whether this is the retry at the end of the run, whose
+// connect timeout settles a dead server.
+type sealing struct {
 	offset time.Duration
-	// pad makes the first flight at least maxDrain bytes, so that a
-	// rejection on raw TCP is an immediate close.
-	pad bool
-	// handshakeOnly stops after the VMess response header (clock search);
-	// the request is always plain HTTP then.
-	handshakeOnly bool
-	// download reads the whole body.
-	download bool
-	// aead forces the AEAD header (alterId 0).
-	aead bool
-	// retry marks the retry at the end of the run, whose connect timeout
-	// settles a dead server.
-	retry bool
+	aead   bool
+	retry  bool
 }
 
 // maxDrain is the most bytes Xray reads from a rejected RAW connection
@@ -197,98 +187,178 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	return conn, done, nil
 }
 
-// attempt makes one attempt: dial, VMess handshake, and an HTTP GET of
-// spec.url. Timeout bounds the attempt up to the response headers; a
-// download's body is then bounded only by ctx and by Timeout per gap
-// between data.
-func (p *prober) attempt(ctx context.Context, e *entry, sl *slot, spec attemptSpec) (sample, error) {
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
-	defer cancel()
-	start := time.Now()
-	clock := newPhaseClock()
-	raw, done, err := p.connect(ctx, e, sl, e.t.Stream, clock.transportTrace(func() { e.srv.setReach(reachUp, nil) }), spec.retry)
+// tunnel is one connection to a server with a VMess client on it, whose
+// destination is a URL's host. Every operation of an attempt starts with
+// one: fetch (a sample), handshakeAt (the clock search) and fetchDownload.
+type tunnel struct {
+	raw   net.Conn
+	vc    *vmess.Conn
+	clock *phaseClock
+	start time.Time
+	done  func() // gives the server's cap back
+	stop  func() bool
+}
+
+// openTunnel dials e's server and puts a VMess client on the connection,
+// headed for u's host and port. The request header goes out with the first
+// write. ctx bounds the dial; the tunnel's deadlines follow ctx's deadline
+// and move to the past when ctx is cancelled. On failure the error is
+// tagged with its stage and the sample holds the phases that completed.
+func (p *prober) openTunnel(ctx context.Context, e *entry, sl *slot, u *url.URL, how sealing) (*tunnel, sample, error) {
+	tn := &tunnel{clock: newPhaseClock(), start: time.Now()}
+	raw, done, err := p.connect(ctx, e, sl, e.t.Stream, tn.clock.transportTrace(func() { e.srv.setReach(reachUp, nil) }), how.retry)
 	if err != nil {
-		return clock.partial(), &stageError{stageDial, err}
+		return nil, tn.clock.partial(), &stageError{stageDial, err}
 	}
-	defer done()
-	defer raw.Close()
+	tn.raw, tn.done = raw, done
 	// After Dial the conn's deadlines govern; cancellation (Ctrl-C) moves
 	// them to the past so every blocked call returns at once.
 	deadline, _ := ctx.Deadline()
 	raw.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
+	tn.stop = context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
 	acct := e.acct
-	if spec.aead {
+	if how.aead {
 		acct.AlterID = 0
 	}
 	now := p.opts.Now
-	if spec.offset != 0 {
-		off := spec.offset
-		now = func() time.Time { return p.opts.Now().Add(off) }
+	if how.offset != 0 {
+		now = func() time.Time { return p.opts.Now().Add(how.offset) }
 	}
-	host := spec.url.Hostname()
-	vc, err := vmess.Client(raw, acct, vmess.Destination{Network: vmess.NetworkTCP, Host: host, Port: urlPort(spec.url)},
-		&vmess.Config{Now: now, Rand: p.opts.Rand, Trace: clock.vmessTrace(), ForceLegacy: e.t.ForceLegacy && !spec.aead})
+	tn.vc, err = vmess.Client(raw, acct, vmess.Destination{Network: vmess.NetworkTCP, Host: u.Hostname(), Port: urlPort(u)},
+		&vmess.Config{Now: now, Rand: p.opts.Rand, Trace: tn.clock.vmessTrace(), ForceLegacy: e.t.ForceLegacy && !how.aead})
 	if err != nil {
-		return clock.partial(), &stageError{stageHandshake, err}
+		tn.close()
+		return nil, tn.clock.partial(), &stageError{stageHandshake, err}
 	}
+	return tn, sample{}, nil
+}
+
+func (tn *tunnel) close() {
+	tn.stop()
+	tn.raw.Close()
+	tn.done()
+}
+
+// get sends a GET for u through the tunnel — over TLS inside it for an
+// https URL — and reads the response head. On a draining server (RAW
+// without TLS) a plain request is padded past the drain size, so that a
+// rejection is an immediate close. It returns the response, when the
+// request went out (monotonic, and on our clock) and when its first byte
+// came back.
+func (p *prober) get(ctx context.Context, e *entry, tn *tunnel, u *url.URL) (resp *response, reqAt, sentAt, firstByte time.Time, err error) {
 	pad := 0
-	if spec.pad {
+	if e.t.drains() {
 		pad = padTo
 	}
-	tunnel := net.Conn(vc)
-	if spec.url.Scheme == "https" && !spec.handshakeOnly {
-		tc := tls.Client(vc, &tls.Config{ServerName: host, RootCAs: p.opts.URLRootCAs, NextProtos: []string{"http/1.1"}})
+	stream := net.Conn(tn.vc)
+	if u.Scheme == "https" {
+		tc := tls.Client(tn.vc, &tls.Config{ServerName: u.Hostname(), RootCAs: p.opts.URLRootCAs, NextProtos: []string{"http/1.1"}})
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return clock.partial(), stageOf(clock, err)
+			return nil, reqAt, sentAt, firstByte, stageOf(tn.clock, err)
 		}
-		tunnel = tc
-		pad = 0 // the first flight has gone already
+		stream, pad = tc, 0 // the first flight has gone already
 	}
-	req := httpRequest(spec.url, pad)
-	reqAt, sentAt := time.Now(), p.opts.Now()
-	if _, err := tunnel.Write(req); err != nil {
-		return clock.partial(), stageOf(clock, err)
+	reqAt, sentAt = time.Now(), p.opts.Now()
+	if _, err := stream.Write(httpRequest(u, pad)); err != nil {
+		return nil, reqAt, sentAt, firstByte, stageOf(tn.clock, err)
 	}
-	if spec.handshakeOnly {
-		if err := vc.HandshakeContext(ctx); err != nil {
-			return clock.partial(), stageOf(clock, err)
-		}
-		return sample{rtt: clock.partial().handshake}, nil
-	}
-	resp, firstByte, err := readResponse(tunnel)
+	resp, firstByte, err = readResponse(stream)
 	if err != nil {
-		return clock.partial(), stageOf(clock, err)
+		return nil, reqAt, sentAt, firstByte, stageOf(tn.clock, err)
+	}
+	return resp, reqAt, sentAt, firstByte, nil
+}
+
+// fetch is one sample: a tunnel to the URL's host, its GET, the response
+// head, and the phases it took. retry marks the retry at the end of the
+// run.
+func (p *prober) fetch(ctx context.Context, e *entry, sl *slot, retry bool) (sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	tn, s, err := p.openTunnel(ctx, e, sl, p.url, sealing{retry: retry})
+	if err != nil {
+		return s, err
+	}
+	defer tn.close()
+	resp, reqAt, sentAt, firstByte, err := p.get(ctx, e, tn, p.url)
+	if err != nil {
+		return tn.clock.partial(), err
 	}
 	end := time.Now()
-	s := clock.partial() // every phase is done: the header came with the response
-	s.firstByte, s.total, s.rtt = firstByte.Sub(reqAt), end.Sub(start), s.handshake
+	s = tn.clock.partial() // every phase is done: the header came with the response
+	s.firstByte, s.total, s.rtt = firstByte.Sub(reqAt), end.Sub(tn.start), s.handshake
 	if !resp.date.IsZero() {
 		s.date = clockFromDate(resp.date, sentAt, sentAt.Add(end.Sub(reqAt)))
 	}
-	if spec.download {
-		if resp.status/100 != 2 {
-			return s, &stageError{stageURL, &statusError{status: resp.status, reason: resp.reason}}
+	return s, nil
+}
+
+// handshakeAt is one handshake of the clock search: the AEAD header with
+// its timestamp shifted by offset, carrying a plain GET for the URL
+// (padded on a draining server), whose only use is the VMess response
+// header. It reports whether the server accepted the header (it answered)
+// or rejected it (it closed without a byte), and how long the answer took.
+func (p *prober) handshakeAt(ctx context.Context, e *entry, sl *slot, offset time.Duration) (bool, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	tn, _, err := p.openTunnel(ctx, e, sl, p.url, sealing{offset: offset, aead: true})
+	if err == nil {
+		defer tn.close()
+		pad := 0
+		if e.t.drains() {
+			pad = padTo
 		}
-		// The download may take longer than one attempt's timeout; each
-		// read must make progress within it instead. The attempt's
-		// deadline and its context no longer apply: only parent (Ctrl-C)
-		// and the idle timeout do.
-		stop()
-		n, err := copyIdle(parent, resp.body, raw, p.opts.Timeout)
-		s.bytes = n
-		s.downloadTime = time.Since(reqAt)
+		if _, err = tn.vc.Write(httpRequest(p.url, pad)); err == nil {
+			err = tn.vc.HandshakeContext(ctx)
+		}
 		if err != nil {
-			if parent.Err() == nil && isTimeout(err) {
-				err = &stallError{bytes: n, idle: p.opts.Timeout, err: err}
-			} else {
-				err = fmt.Errorf("download stopped after %d bytes: %w", n, err)
-			}
-			return s, &stageError{stageURL, err}
+			err = stageOf(tn.clock, err)
 		}
+	}
+	switch {
+	case err == nil:
+		return true, tn.clock.partial().handshake, nil
+	case errors.Is(err, errBudget):
+		return false, 0, errBudget
+	case isRejection(err):
+		return false, 0, nil
+	}
+	return false, 0, err
+}
+
+// fetchDownload fetches the download URL through a tunnel to its end. Timeout
+// bounds it up to the response headers; the body is then bounded only by
+// ctx and by Timeout per gap between data, so a download may take minutes
+// as long as bytes keep coming.
+func (p *prober) fetchDownload(ctx context.Context, e *entry, sl *slot) (sample, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	defer cancel()
+	tn, s, err := p.openTunnel(ctx, e, sl, p.download, sealing{})
+	if err != nil {
+		return s, err
+	}
+	defer tn.close()
+	resp, reqAt, _, _, err := p.get(ctx, e, tn, p.download)
+	if err != nil {
+		return tn.clock.partial(), err
+	}
+	if resp.status/100 != 2 {
+		return s, &stageError{stageURL, &statusError{status: resp.status, reason: resp.reason}}
+	}
+	// The attempt's deadline and its context no longer apply: only
+	// parent (Ctrl-C) and the idle timeout do.
+	tn.stop()
+	n, err := copyIdle(parent, resp.body, tn.raw, p.opts.Timeout)
+	s.bytes = n
+	s.downloadTime = time.Since(reqAt)
+	if err != nil {
+		if parent.Err() == nil && isTimeout(err) {
+			err = &stallError{bytes: n, idle: p.opts.Timeout, err: err}
+		} else {
+			err = fmt.Errorf("download stopped after %d bytes: %w", n, err)
+		}
+		return s, &stageError{stageURL, err}
 	}
 	return s, nil
 }

@@ -43,7 +43,7 @@ func BenchmarkDownload256MiB(b *testing.B) {
 				e := p.plan([]Target{spec{name: "bench", host: srv.Host, port: srv.Port, id: srv.ID, security: "aes-128-gcm"}.target(b)})[0]
 				sl := &slot{sem: make(chan struct{}, 1)}
 				fetch = func() (int64, error) {
-					s, err := p.attempt(context.Background(), e, sl, attemptSpec{url: p.download, pad: e.t.drains(), download: true})
+					s, err := p.fetchDownload(context.Background(), e, sl)
 					return s.bytes, err
 				}
 			case "xray":

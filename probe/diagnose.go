@@ -76,22 +76,6 @@ func (p *prober) diagnose(ctx context.Context, e *entry, sl *slot) (*Failure, *S
 	return f, skew
 }
 
-// handshakeAt is one handshake of a diagnosis: a padded plain HTTP request
-// to the URL's host (AEAD header, timestamp shifted by offset) whose only
-// use is the VMess response header.
-func (p *prober) handshakeAt(ctx context.Context, e *entry, sl *slot, offset time.Duration) (bool, time.Duration, error) {
-	s, err := p.attempt(ctx, e, sl, attemptSpec{url: p.url, offset: offset, pad: e.t.drains(), handshakeOnly: true, aead: true})
-	switch {
-	case err == nil:
-		return true, s.rtt, nil
-	case errors.Is(err, errBudget):
-		return false, 0, errBudget
-	case isRejection(err):
-		return false, 0, nil
-	}
-	return false, 0, err
-}
-
 func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 	e, t := dg.e, dg.e.t
 	route := e.route

@@ -374,7 +374,7 @@ func (p *prober) screen(ctx context.Context, e *entry, sl *slot, retry bool) {
 	if e.t.drains() && p.url.Scheme == "https" {
 		s, err = p.firstWithCheck(ctx, e, sl, retry)
 	} else {
-		s, err = p.attempt(ctx, e, sl, attemptSpec{url: p.url, pad: e.t.drains(), retry: retry})
+		s, err = p.fetch(ctx, e, sl, retry)
 	}
 	if ctx.Err() != nil {
 		return // interrupted: the entry is dropped
@@ -453,7 +453,7 @@ func (p *prober) firstWithCheck(ctx context.Context, e *entry, sl *slot, retry b
 	}
 	first := make(chan outcome, 1)
 	go func() {
-		s, err := p.attempt(ctx, e, sl, attemptSpec{url: p.url, retry: retry})
+		s, err := p.fetch(ctx, e, sl, retry)
 		first <- outcome{s, err}
 	}()
 	ok, _, err := p.handshakeAt(ctx, e, sl, 0)
@@ -474,7 +474,7 @@ func (p *prober) firstWithCheck(ctx context.Context, e *entry, sl *slot, retry b
 func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 	r := &e.res
 	for i := 1; i < p.opts.Count; i++ {
-		s, err := p.attempt(ctx, e, sl, attemptSpec{url: p.url, pad: e.t.drains()})
+		s, err := p.fetch(ctx, e, sl, false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -504,7 +504,7 @@ func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 		}
 	}
 	if p.download != nil {
-		s, err := p.attempt(ctx, e, sl, attemptSpec{url: p.download, pad: e.t.drains(), download: true})
+		s, err := p.fetchDownload(ctx, e, sl)
 		if ctx.Err() != nil {
 			return
 		}
