@@ -36,7 +36,7 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 		targets = append(targets, spec{name: fmt.Sprintf("ok%d", i), host: srv.Host, port: srv.Port, id: srv.ID}.target(t))
 	}
 	// Room for a busy machine: the healthy servers must beat 3/4 of it.
-	timeout := shortOr(3*time.Second, time.Second)
+	const timeout = 3 * time.Second
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Concurrency = 2

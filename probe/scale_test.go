@@ -243,7 +243,7 @@ func TestProbeDeadHosts(t *testing.T) {
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Concurrency = 1
-	opts.ConnectTimeout = shortOr(2*time.Second, 1500*time.Millisecond)
+	opts.ConnectTimeout = 2 * time.Second
 	start, done := recordFinish(&opts)
 	res, err := Run(context.Background(), targets, opts)
 	if err != nil {

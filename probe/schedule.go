@@ -43,16 +43,18 @@ type job struct {
 //   - diagnoses start only once the run has a reference for our own
 //     clock (the Date of a working server's response) or every entry has
 //     been screened, so that a diagnosis can say when our clock is off;
-//   - retries start only when nothing else is ready, at most retryMax at
-//     once.
+//   - retries start only when nothing else is ready, and work on a pool of
+//     retryMax slots of their own (a quarter of the concurrency); like
+//     every slot, a retry's is given back while its connect is slow, so a
+//     dead host's retry costs a goroutine, not a share of the pool.
 //
 // Servers take turns (round robin) so one server with many entries does
 // not hold up the rest.
 type scheduler struct {
-	do        func(ctx context.Context, j *job, s *slot)
-	slots     chan struct{}
-	perServer int
-	retryMax  int
+	do         func(ctx context.Context, j *job, s *slot)
+	slots      chan struct{}
+	retrySlots chan struct{}
+	perServer  int
 	// clockKnown reports whether the run has a reference for our clock.
 	clockKnown func() bool
 
@@ -61,7 +63,6 @@ type scheduler struct {
 	first    []*server // servers whose next job is a screen
 	later    []*server // servers whose next job is a sample or a diagnosis
 	retries  []*job
-	retrying int
 	pending  int // jobs queued or running
 	screens  int // screen jobs queued or running, in the whole run
 	// held are servers with a diagnosis waiting for the clock reference.
@@ -69,7 +70,7 @@ type scheduler struct {
 }
 
 func newScheduler(concurrency, perServer, retryMax int, do func(context.Context, *job, *slot), clockKnown func() bool) *scheduler {
-	sc := &scheduler{do: do, slots: make(chan struct{}, concurrency), perServer: perServer, retryMax: retryMax, clockKnown: clockKnown}
+	sc := &scheduler{do: do, slots: make(chan struct{}, concurrency), retrySlots: make(chan struct{}, retryMax), perServer: perServer, clockKnown: clockKnown}
 	sc.cond = sync.NewCond(&sc.mu)
 	return sc
 }
@@ -145,6 +146,14 @@ func (sc *scheduler) run(ctx context.Context, workers int) {
 					sl.release()
 					return
 				}
+				if j.kind == jobRetry {
+					sl.release()
+					sl.sem = sc.retrySlots
+					if sl.acquire(ctx) != nil {
+						sc.finish(j)
+						return
+					}
+				}
 				sc.do(ctx, j, sl)
 				sl.release()
 				sc.finish(j)
@@ -169,10 +178,9 @@ func (sc *scheduler) next(ctx context.Context) *job {
 		if j := sc.pick(&sc.later); j != nil {
 			return j
 		}
-		if len(sc.retries) > 0 && sc.retrying < sc.retryMax {
+		if len(sc.retries) > 0 {
 			j := sc.retries[0]
 			sc.retries = sc.retries[1:]
-			sc.retrying++
 			return j
 		}
 		if sc.pending == 0 {
@@ -258,9 +266,7 @@ func (sc *scheduler) finish(j *job) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.pending--
-	if j.kind == jobRetry {
-		sc.retrying--
-	} else {
+	if j.kind != jobRetry {
 		s := j.e.srv
 		s.running--
 		switch j.kind {
