@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xvmtools/xvm/probe/probetest"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -63,4 +64,39 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 			b.ReportMetric(float64(conns.Load())/float64(b.N), "handshakes/op")
 		})
 	}
+}
+
+// BenchmarkFarRejecting is TestProbeFarRejectingServers timed: three
+// servers that do not hold our id, each behind a relay at 150 ms RTT (the
+// TCP connect too, through probetest.Dialer), with default options. It
+// reports the wall time of the run (ns/op) and the most connections one
+// server received.
+func BenchmarkFarRejecting(b *testing.B) {
+	web := startURL(b)
+	var targets []Target
+	var relays []*probetest.Relay
+	for i := range 3 {
+		srv := startServer(b, vmesstest.ServerOptions{})
+		r := probetest.StartRelay(b, srv.Addr, 150*time.Millisecond)
+		relays = append(relays, r)
+		targets = append(targets, spec{name: fmt.Sprint("far", i), host: r.Host, port: r.Port, id: vmesstest.NewUUID()}.target(b))
+	}
+	b.ResetTimer()
+	for range b.N {
+		res, err := Run(context.Background(), targets, Options{URL: web.URL + "/generate_204", NetDialer: probetest.Dialer{RTT: 150 * time.Millisecond}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			if r.OK || r.Error.Kind != KindAuthRejected {
+				b.Fatalf("%s: %s", r.Name, jsonOf(r))
+			}
+		}
+	}
+	b.StopTimer()
+	var most int64
+	for _, r := range relays {
+		most = max(most, r.Conns())
+	}
+	b.ReportMetric(float64(most)/float64(b.N), "conns/server")
 }

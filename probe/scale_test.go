@@ -17,6 +17,7 @@ import (
 
 	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/probe/probetest"
+	"github.com/xvmtools/xvm/vmess/transport"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -37,9 +38,10 @@ func shortOr(long, short time.Duration) time.Duration {
 func farRTT() time.Duration { return shortOr(150*time.Millisecond, 20*time.Millisecond) }
 
 // farOptions are the defaults a user gets, with only the URL pointed at
-// the loopback web server.
+// the loopback web server, and each TCP connect one farRTT long (the
+// relays delay the data, not the handshake).
 func farOptions(url string) Options {
-	return Options{URL: url + "/generate_204"}
+	return Options{URL: url + "/generate_204", NetDialer: probetest.Dialer{RTT: farRTT()}}
 }
 
 // TestProbeFarRejectingServers: three servers that do not hold our id, at
@@ -59,7 +61,7 @@ func TestProbeFarRejectingServers(t *testing.T) {
 		targets = append(targets, spec{name: fmt.Sprint("far", i), host: r.Host, port: r.Port, id: vmesstest.NewUUID()}.target(t))
 	}
 	opts := farOptions(web.URL)
-	dialer := &openCounter{}
+	dialer := &openCounter{inner: opts.NetDialer}
 	opts.NetDialer = dialer
 	start := time.Now()
 	res, err := Run(context.Background(), targets, opts)
@@ -184,11 +186,16 @@ func TestProbeCloseAfterRequest(t *testing.T) {
 	var conns atomic.Int64
 	host, port := listen(t, func(c net.Conn) {
 		conns.Add(1)
-		c.SetReadDeadline(time.Now().Add(shortOr(200*time.Millisecond, 50*time.Millisecond)))
-		io.Copy(io.Discard, io.LimitReader(c, 4096))
+		// Take the request (until the client pauses), then close.
+		buf := make([]byte, 64<<10)
+		for {
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
 	})
-	opts := farOptions(web.URL)
-	opts.Timeout = 3 * time.Second
+	opts := Options{URL: web.URL + "/generate_204", Timeout: 3 * time.Second}
 	start := time.Now()
 	r := runOne(t, spec{name: "closes", host: host, port: port, id: vmesstest.NewUUID()}.target(t), opts)
 	el := time.Since(start)
@@ -382,13 +389,14 @@ func v2rayNLink(t testing.TB, fields map[string]string) string {
 // openCounter is a dialer that counts the connections open at once to
 // each address, as the prober holds them (from connect to Close).
 type openCounter struct {
-	mu   sync.Mutex
-	open map[string]int
-	max  map[string]int
+	inner transport.ContextDialer
+	mu    sync.Mutex
+	open  map[string]int
+	max   map[string]int
 }
 
 func (d *openCounter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	c, err := d.inner.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@
 package probetest
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -228,4 +229,25 @@ func HostPort(tb testing.TB, addr string) (string, int) {
 		tb.Fatalf("probetest: port of %q: %v", addr, err)
 	}
 	return h, port
+}
+
+// Dialer dials TCP with one round trip of delay before each connection,
+// which a relay cannot add (the kernel completes the handshake with it at
+// once): with a Relay of the same RTT, a connection costs what it would
+// to a server that far.
+type Dialer struct {
+	RTT time.Duration
+}
+
+// DialContext waits RTT, or until ctx is done, and dials.
+func (d Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	t := time.NewTimer(d.RTT)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
 }
