@@ -58,13 +58,13 @@ type scheduler struct {
 	// clockKnown reports whether the run has a reference for our clock.
 	clockKnown func() bool
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	first    []*server // servers whose next job is a screen
-	later    []*server // servers whose next job is a sample or a diagnosis
-	retries  []*job
-	pending  int // jobs queued or running
-	screens  int // screen jobs queued or running, in the whole run
+	mu      sync.Mutex
+	cond    *sync.Cond
+	first   []*server // servers whose next job is a screen
+	later   []*server // servers whose next job is a sample or a diagnosis
+	retries []*job
+	pending int // jobs queued or running
+	screens int // screen jobs queued or running, in the whole run
 	// held are servers with a diagnosis waiting for the clock reference.
 	held []*server
 }
