@@ -363,7 +363,9 @@ func (p *prober) screen(ctx context.Context, e *entry, sl *slot, retry bool) {
 		defer e.srv.setReach(reachGone, nil)
 	}
 	if f := p.shared(e); f != nil {
-		e.res.Samples, e.res.Lost, e.res.Error = 1, 1, f
+		// Not tried: no sample (a retried entry's own attempt
+		// stands).
+		e.res.Error = f
 		p.finish(e)
 		return
 	}
