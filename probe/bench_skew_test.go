@@ -3,7 +3,6 @@ package probe
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,42 +10,59 @@ import (
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
-// BenchmarkSkewSearchCost measures what the clock search costs a real
-// in-process Xray server with the default SkewSearch: the connections the
-// server sees (handshakes/op, counted by a relay in front of it) and the
-// wall time, for a wrong id (the whole ±24 h range), clocks off by whole
-// and odd amounts, and subscriptions of five wrong ids on one server,
-// without and with a right id beside them.
+// BenchmarkSkewSearchCost measures what diagnosing a rejection costs a
+// real in-process Xray server with the default options: the connections
+// the server sees (conns/op, counted by a relay in front of it, first
+// attempts included) and the wall time, for a wrong id, clocks off by
+// whole and odd amounts (the server's clock shifted by shifting ours; the
+// URL's Date follows our clock, so ours is not blamed), on raw TCP and on
+// WebSocket, and subscriptions of five entries on one server.
 func BenchmarkSkewSearchCost(b *testing.B) {
-	web := startURL(b)
-	srv := startServer(b, vmesstest.ServerOptions{})
-	var conns atomic.Int64
-	// The relay counts the connections the server sees.
-	_, port := forwarder(b, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	ws := `{"network":"ws","wsSettings":{"path":"/ws"}}`
+	raw := startServer(b, vmesstest.ServerOptions{})
+	wsSrv := startServer(b, vmesstest.ServerOptions{IDs: []string{raw.ID}, StreamSettings: ws})
+	wrong := func(n int) []string {
+		var ids []string
+		for range n {
+			ids = append(ids, vmesstest.NewUUID())
+		}
+		return ids
+	}
 	cases := []struct {
-		name  string
-		shift time.Duration
-		ids   []string // one target per id
+		name   string
+		ws     bool
+		shift  time.Duration // of the server's clock
+		ids    []string      // one target per id
+		search SkewSearch
 	}{
-		{"wrong-id", 0, []string{vmesstest.NewUUID()}},
-		{"clock-off-200s", 200 * time.Second, []string{srv.ID}},
-		{"clock-off-1h", time.Hour, []string{srv.ID}},
-		{"clock-off-5h30m", 5*time.Hour + 30*time.Minute, []string{srv.ID}},
-		{"clock-off-3h7m", 3*time.Hour + 7*time.Minute, []string{srv.ID}},
-		{"5-entries-one-server-clock-off-1h", time.Hour, []string{srv.ID, srv.ID, srv.ID, srv.ID, srv.ID}},
-		{"5-wrong-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
-		{"5-wrong-1-right-one-server", 0, []string{vmesstest.NewUUID(), vmesstest.NewUUID(), srv.ID, vmesstest.NewUUID(), vmesstest.NewUUID(), vmesstest.NewUUID()}},
+		{name: "wrong-id", ids: wrong(1)},
+		{name: "wrong-id-24h", ids: wrong(1), search: SkewSearch{Range: 24 * time.Hour}},
+		{name: "ws-wrong-id", ws: true, ids: wrong(1)},
+		{name: "clock-off-200s", shift: 200 * time.Second, ids: []string{raw.ID}},
+		{name: "ws-clock-off-200s", ws: true, shift: 200 * time.Second, ids: []string{raw.ID}},
+		{name: "clock-off-1h", shift: time.Hour, ids: []string{raw.ID}},
+		{name: "clock-off-5h30m", shift: 5*time.Hour + 30*time.Minute, ids: []string{raw.ID}},
+		{name: "clock-off-3h7m", shift: 3*time.Hour + 7*time.Minute, ids: []string{raw.ID}},
+		{name: "clock-off-3h7m-24h", shift: 3*time.Hour + 7*time.Minute, ids: []string{raw.ID}, search: SkewSearch{Range: 24 * time.Hour}},
+		{name: "5-entries-one-server-clock-off-1h", shift: time.Hour, ids: []string{raw.ID, raw.ID, raw.ID, raw.ID, raw.ID}},
+		{name: "5-wrong-one-server", ids: wrong(5)},
+		{name: "5-wrong-1-right-one-server", ids: append(wrong(5), raw.ID)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			srv, stream := raw, ""
+			if c.ws {
+				srv, stream = wsSrv, ws
+			}
+			relay := probetest.StartRelay(b, srv.Addr, 0)
 			var targets []Target
 			for i, id := range c.ids {
-				targets = append(targets, spec{name: fmt.Sprint(i), host: "127.0.0.1", port: port, id: id}.target(b))
+				targets = append(targets, spec{name: fmt.Sprint(i), host: relay.Host, port: relay.Port, id: id, stream: stream}.target(b))
 			}
-			opts := Options{URL: web.URL + "/generate_204", Count: 1, Timeout: 3 * time.Second}
 			shift := c.shift
-			opts.Now = func() time.Time { return time.Now().Add(-shift) }
-			conns.Store(0)
+			now := func() time.Time { return time.Now().Add(-shift) }
+			web := startURLWithClock(b, now)
+			opts := Options{URL: web.URL + "/generate_204", Count: 1, Timeout: 3 * time.Second, Now: now, SkewSearch: c.search}
 			b.ResetTimer()
 			for range b.N {
 				res, err := Run(context.Background(), targets, opts)
@@ -61,7 +77,8 @@ func BenchmarkSkewSearchCost(b *testing.B) {
 					}
 				}
 			}
-			b.ReportMetric(float64(conns.Load())/float64(b.N), "handshakes/op")
+			b.StopTimer()
+			b.ReportMetric(float64(settled(relay.Conns))/float64(b.N), "conns/op")
 		})
 	}
 }

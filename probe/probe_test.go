@@ -353,15 +353,11 @@ func listen(t testing.TB, fn func(net.Conn)) (string, int) {
 	return "127.0.0.1", vmesstest.Port(t, vmesstest.StartTCP(t, fn))
 }
 
+// closedPort is a loopback port that refuses connections for the rest of
+// the test (reserved, so no other listener takes it meanwhile).
 func closedPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return p
+	return probetest.StartRefusedPort(t).Port
 }
 
 // TestProbeFailures checks that every way a server can fail gives the

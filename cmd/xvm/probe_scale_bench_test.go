@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -139,22 +138,20 @@ func startScaleScenario(b *testing.B, n int) *scaleScenario {
 			e.port = d.Port
 			sc.want[e.name] = string(probe.KindTimeout)
 		case "refused":
+			// Reserved, so no other program on the machine can listen
+			// there during a long run.
+			r, err := probetest.NewRefusedPort()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { r.Close() })
+			e.port = r.Port
 			sc.want[e.name] = string(probe.KindRefused)
 		}
 		entries[i] = e
 	}
-	// Refused ports: ports nothing listens on, chosen once every listener
-	// is up so that none of them takes the port.
 	links := make([]string, n)
 	for i, e := range entries {
-		if kinds[i] == "refused" {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			e.port = l.Addr().(*net.TCPAddr).Port
-			l.Close()
-		}
 		links[i] = v2rayNLink(e.name, e.host, e.port, id, e.net, e.extra)
 	}
 	sc.file = filepath.Join(b.TempDir(), "sub.txt")

@@ -113,3 +113,57 @@ func (d *DeadHost) Close() error {
 	}
 	return nil
 }
+
+// RefusedPort is a loopback port that refuses connections: a socket bound
+// to it that never listens, so no other program can take the port while
+// it exists (a port merely closed may be reused by another listener), and
+// a SYN to it is answered with a reset.
+type RefusedPort struct {
+	// Addr is host:port; Host and Port are Addr split.
+	Addr string
+	Host string
+	Port int
+
+	fd int
+}
+
+// StartRefusedPort reserves a refusing port until the test ends.
+func StartRefusedPort(tb testing.TB) *RefusedPort {
+	tb.Helper()
+	r, err := NewRefusedPort()
+	if err != nil {
+		tb.Fatalf("probetest: %v", err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	return r
+}
+
+// NewRefusedPort reserves a refusing port; the caller closes it.
+func NewRefusedPort() (*RefusedPort, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("refused port: socket: %w", err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("refused port: bind: %w", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("refused port: getsockname: %w", err)
+	}
+	r := &RefusedPort{Host: "127.0.0.1", Port: sa.(*syscall.SockaddrInet4).Port, fd: fd}
+	r.Addr = net.JoinHostPort(r.Host, fmt.Sprint(r.Port))
+	return r, nil
+}
+
+// Close releases the port.
+func (r *RefusedPort) Close() error {
+	if r.fd < 0 {
+		return nil
+	}
+	err := syscall.Close(r.fd)
+	r.fd = -1
+	return err
+}

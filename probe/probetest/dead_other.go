@@ -29,3 +29,26 @@ func NewDeadHost() (*DeadHost, error) {
 
 // Close does nothing.
 func (d *DeadHost) Close() error { return nil }
+
+// RefusedPort is a loopback port that refuses connections; it exists only
+// on Linux here.
+type RefusedPort struct {
+	Addr string
+	Host string
+	Port int
+}
+
+// StartRefusedPort fails the test: refused ports need Linux here.
+func StartRefusedPort(tb testing.TB) *RefusedPort {
+	tb.Helper()
+	tb.Fatalf("probetest: a reserved refusing port is built on Linux")
+	return nil
+}
+
+// NewRefusedPort fails: refused ports need Linux here.
+func NewRefusedPort() (*RefusedPort, error) {
+	return nil, errors.New("probetest: a reserved refusing port needs Linux")
+}
+
+// Close does nothing.
+func (r *RefusedPort) Close() error { return nil }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -73,5 +74,21 @@ func TestDeadHostDropsSYN(t *testing.T) {
 	}
 	if el := time.Since(start); el < timeout {
 		t.Fatalf("failed after %v, before the %v timeout: %v", el, timeout, err)
+	}
+}
+
+// TestRefusedPortRefuses: a connect to a reserved port is refused at
+// once, and no one else can listen on it.
+func TestRefusedPortRefuses(t *testing.T) {
+	r := StartRefusedPort(t)
+	if c, err := net.DialTimeout("tcp", r.Addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("connected to a refusing port")
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial: %v; want connection refused", err)
+	}
+	if l, err := net.Listen("tcp", r.Addr); err == nil {
+		l.Close()
+		t.Fatal("another listener took the reserved port")
 	}
 }
