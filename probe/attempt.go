@@ -242,12 +242,14 @@ func (tn *tunnel) close() {
 // get sends a GET for u through the tunnel — over TLS inside it for an
 // https URL — and reads the response head. On a draining server (RAW
 // without TLS) a plain request is padded past the drain size, so that a
-// rejection is an immediate close. It returns the response, when the
+// rejection is an immediate close — until the server has accepted this
+// entry: the samples and the download after that are not expected to be
+// rejected, and the padding (3.5 KB) would only cost the user's uplink. It returns the response, when the
 // request went out (monotonic, and on our clock) and when its first byte
 // came back.
 func (p *prober) get(ctx context.Context, e *entry, tn *tunnel, u *url.URL) (resp *response, reqAt, sentAt, firstByte time.Time, err error) {
 	pad := 0
-	if e.t.drains() {
+	if e.t.drains() && len(e.samples) == 0 {
 		pad = padTo
 	}
 	stream := net.Conn(tn.vc)

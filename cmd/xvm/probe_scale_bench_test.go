@@ -174,8 +174,11 @@ func startScaleWeb(b *testing.B) string {
 func (sc *scaleScenario) run(b *testing.B, bin string) {
 	b.Helper()
 	before := map[*probetest.Relay]int64{}
+	var sentBefore, recvBefore int64
 	for _, r := range sc.all {
 		before[r] = r.Conns()
+		s, v := r.Bytes()
+		sentBefore, recvBefore = sentBefore+s, recvBefore+v
 	}
 	args := []string{"probe", "--url", sc.url, "--output", "json"}
 	args = append(args, strings.Fields(os.Getenv("XVM_BENCH_ARGS"))...)
@@ -212,11 +215,13 @@ func (sc *scaleScenario) run(b *testing.B, bin string) {
 		}
 	}
 	missing := len(sc.want) - len(res)
-	var maxReject, total int64
+	var maxReject, total, sent, recv int64
 	for _, r := range sc.all {
-		d := r.Conns() - before[r]
-		total += d
+		total += r.Conns() - before[r]
+		s, v := r.Bytes()
+		sent, recv = sent+s, recv+v
 	}
+	sent, recv = sent-sentBefore, recv-recvBefore
 	for _, r := range sc.rejecting {
 		maxReject = max(maxReject, r.Conns()-before[r])
 	}
@@ -233,8 +238,10 @@ func (sc *scaleScenario) run(b *testing.B, bin string) {
 	b.ReportMetric(float64(nWrong+missing), "wrong-verdicts")
 	b.ReportMetric(float64(maxReject), "max-conns-rejecting")
 	b.ReportMetric(float64(total), "conns-total")
-	b.Logf("%d entries: wall %.1fs, peak RSS %.0f MB, %d wrong verdicts %v, %d missing, most connections to a rejecting server %d, %d connections in all",
-		len(sc.want), wall.Seconds(), rss, nWrong, keys, missing, maxReject, total)
+	b.ReportMetric(float64(sent)/1e6, "sent-MB")
+	b.Logf("%d entries: wall %.1fs, peak RSS %.0f MB, %d wrong verdicts %v, %d missing, most connections to a rejecting server %d, %d connections in all; %.1f MB sent, %.1f MB received (%.1f and %.1f Mbit/s)",
+		len(sc.want), wall.Seconds(), rss, nWrong, keys, missing, maxReject, total, float64(sent)/1e6, float64(recv)/1e6,
+		float64(sent)*8/1e6/wall.Seconds(), float64(recv)*8/1e6/wall.Seconds())
 	for _, e := range examples {
 		b.Logf("  e.g. %s", e)
 	}

@@ -43,6 +43,8 @@ type Relay struct {
 	conns   atomic.Int64
 	open    atomic.Int64
 	maxOpen atomic.Int64
+	sent    atomic.Int64 // client → server bytes
+	recv    atomic.Int64 // server → client bytes
 
 	mu     sync.Mutex
 	closed bool
@@ -85,6 +87,10 @@ func (r *Relay) Conns() int64 { return r.conns.Load() }
 // MaxOpen is the most connections that were open through the relay at
 // once.
 func (r *Relay) MaxOpen() int64 { return r.maxOpen.Load() }
+
+// Bytes is what went through the relay: sent by the clients to the
+// server, and received by them from it.
+func (r *Relay) Bytes() (sent, received int64) { return r.sent.Load(), r.recv.Load() }
 
 // Close stops the relay and every connection through it, and waits for
 // its goroutines.
@@ -159,8 +165,8 @@ func (r *Relay) serve(c net.Conn) {
 	}
 	defer r.untrack(up)
 	done := make(chan struct{}, 2)
-	go func() { r.pipe(up, c); done <- struct{}{} }()
-	go func() { r.pipe(c, up); done <- struct{}{} }()
+	go func() { r.pipe(up, c, &r.sent); done <- struct{}{} }()
+	go func() { r.pipe(c, up, &r.recv); done <- struct{}{} }()
 	<-done
 	<-done
 }
@@ -175,9 +181,9 @@ type chunk struct {
 }
 
 // pipe copies src to dst, holding every chunk until half the round trip
-// after it was read. The end of src is passed on (as a half close) after
+// after it was read, and adds the bytes to count. The end of src is passed on (as a half close) after
 // the same delay, and a failure of either side closes both.
-func (r *Relay) pipe(dst, src net.Conn) {
+func (r *Relay) pipe(dst, src net.Conn, count *atomic.Int64) {
 	q := make(chan chunk, 64)
 	go func() {
 		defer close(q)
@@ -185,6 +191,7 @@ func (r *Relay) pipe(dst, src net.Conn) {
 			buf := make([]byte, 32<<10)
 			n, err := src.Read(buf)
 			now := time.Now()
+			count.Add(int64(n))
 			if n > 0 {
 				q <- chunk{at: now, data: buf[:n]}
 			}
