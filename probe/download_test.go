@@ -51,13 +51,13 @@ func TestDownloadURL(t *testing.T) {
 // TestProbeSlowDownload: the timeout bounds each gap in a download, not
 // the whole transfer. A 3 s download of 30 kB in 1 kB steps with a 1 s
 // timeout succeeds with every byte (it used to be cut at 1 s and reported
-// as a timeout); with -short, 1 s with a 300 ms timeout. Adopted from the
+// as a timeout); with -short, 1.5 s with a 500 ms timeout. Adopted from the
 // review's reproduction.
 func TestProbeSlowDownload(t *testing.T) {
 	t.Parallel() // it waits out timeouts; the others need not wait for it
 	mux := http.NewServeMux()
 	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	step := shortOr(100*time.Millisecond, 33*time.Millisecond)
+	step := shortOr(100*time.Millisecond, 50*time.Millisecond)
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "30000")
 		buf := make([]byte, 1000)

@@ -141,7 +141,7 @@ func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) 
 			p.sched.add(&job{kind: jobScreen, e: e})
 		}
 	}
-	p.sched.run(ctx, 4*p.opts.Concurrency)
+	p.sched.run(ctx)
 	out := make([]Result, 0, len(entries))
 	for _, e := range entries {
 		if e.done {

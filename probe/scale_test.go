@@ -264,7 +264,7 @@ func TestProbeDeadHosts(t *testing.T) {
 			}
 			// Not behind the dead hosts' connect timeouts.
 			if done[r.Name] >= opts.ConnectTimeout {
-				t.Errorf("%s finished at %v, after a dead host's connect timeout", r.Name, done[r.Name])
+				t.Errorf("%s finished at %v, after a dead host's connect timeout (all: %v)", r.Name, done[r.Name], done)
 			}
 			continue
 		}

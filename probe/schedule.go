@@ -44,22 +44,32 @@ type job struct {
 //     clock (the Date of a working server's response) or every entry has
 //     been screened, so that a diagnosis can say when our clock is off;
 //   - retries start only when nothing else is ready, and work on a pool of
-//     retryMax slots of their own (a quarter of the concurrency); like
-//     every slot, a retry's is given back while its connect is slow, so a
-//     dead host's retry costs a goroutine, not a share of the pool.
+//     retryLimit slots of their own (a quarter of the concurrency).
 //
-// Servers take turns (round robin) so one server with many entries does
-// not hold up the rest.
+// A job holds its slot while it works, except while one of its TCP
+// connects is slow (see connectDialer): then it gives the slot back, and a
+// dead host costs a goroutine, not a share of the concurrency. A job
+// taking its slot back goes before any new job. Servers take turns (round
+// robin), so one server with many entries does not hold up the rest.
+//
+// One dispatcher (run) starts a goroutine per job when a slot is free;
+// nothing waits for work while holding a slot.
 type scheduler struct {
 	do         func(ctx context.Context, j *job, s *slot)
-	slots      chan struct{}
-	retrySlots chan struct{}
+	limit      int // slots
+	retryLimit int // retry slots
 	perServer  int
 	// clockKnown reports whether the run has a reference for our clock.
 	clockKnown func() bool
 
-	mu      sync.Mutex
-	cond    *sync.Cond
+	mu   sync.Mutex
+	wake *sync.Cond // the dispatcher waits here for work or a slot
+	free *sync.Cond // jobs taking their slot back wait here
+	// active and retryActive count the slots in use; waiting and
+	// retryWaiting the jobs waiting to take theirs back.
+	active, retryActive   int
+	waiting, retryWaiting int
+
 	first   []*server // servers whose next job is a screen
 	later   []*server // servers whose next job is a sample or a diagnosis
 	retries []*job
@@ -69,9 +79,10 @@ type scheduler struct {
 	held []*server
 }
 
-func newScheduler(concurrency, perServer, retryMax int, do func(context.Context, *job, *slot), clockKnown func() bool) *scheduler {
-	sc := &scheduler{do: do, slots: make(chan struct{}, concurrency), retrySlots: make(chan struct{}, retryMax), perServer: perServer, clockKnown: clockKnown}
-	sc.cond = sync.NewCond(&sc.mu)
+func newScheduler(concurrency, perServer, retryLimit int, do func(context.Context, *job, *slot), clockKnown func() bool) *scheduler {
+	sc := &scheduler{do: do, limit: concurrency, retryLimit: retryLimit, perServer: perServer, clockKnown: clockKnown}
+	sc.wake = sync.NewCond(&sc.mu)
+	sc.free = sync.NewCond(&sc.mu)
 	return sc
 }
 
@@ -91,7 +102,7 @@ func (sc *scheduler) add(j *job) {
 		}
 		sc.list(s)
 	}
-	sc.cond.Broadcast()
+	sc.wake.Signal()
 }
 
 // clockChanged re-examines the servers whose diagnoses wait for the
@@ -109,7 +120,7 @@ func (sc *scheduler) release() {
 	for _, s := range held {
 		sc.list(s)
 	}
-	sc.cond.Broadcast()
+	sc.wake.Signal()
 }
 
 // changed re-examines s after its reach changed.
@@ -117,77 +128,94 @@ func (sc *scheduler) changed(s *server) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.list(s)
-	sc.cond.Broadcast()
+	sc.wake.Signal()
 }
 
-// run works until every job is done or ctx is cancelled, with workers
-// goroutines; jobs may add jobs.
-func (sc *scheduler) run(ctx context.Context, workers int) {
+// run dispatches jobs until every job is done or ctx is cancelled, and
+// waits for the jobs it started; jobs may add jobs.
+func (sc *scheduler) run(ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() {
 		sc.mu.Lock()
-		sc.cond.Broadcast()
+		sc.wake.Broadcast()
+		sc.free.Broadcast()
 		sc.mu.Unlock()
 	})
 	defer stop()
 	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				// The slot first: a job is picked only when it can
-				// run, so the order of picking is the order of work.
-				sl := &slot{sem: sc.slots}
-				if sl.acquire(ctx) != nil {
-					return
-				}
-				j := sc.next(ctx)
-				if j == nil {
-					sl.release()
-					return
-				}
-				if j.kind == jobRetry {
-					sl.release()
-					sl.sem = sc.retrySlots
-					if sl.acquire(ctx) != nil {
-						sc.finish(j)
-						return
-					}
-				}
+	sc.mu.Lock()
+	for ctx.Err() == nil {
+		if j := sc.next(); j != nil {
+			sl := &slot{sc: sc, retry: j.kind == jobRetry, held: true}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
 				sc.do(ctx, j, sl)
 				sl.release()
 				sc.finish(j)
-			}
-		}()
+			}()
+			continue
+		}
+		if sc.pending == 0 {
+			break
+		}
+		sc.wake.Wait()
 	}
+	sc.mu.Unlock()
 	wg.Wait()
 }
 
-// next waits for a job that may start; nil when there is none left or ctx
-// is done.
-func (sc *scheduler) next(ctx context.Context) *job {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	for {
-		if ctx.Err() != nil {
-			return nil
-		}
+// next takes a job that may start now, with its slot, or returns nil.
+func (sc *scheduler) next() *job {
+	if sc.active+sc.waiting < sc.limit {
 		if j := sc.pick(&sc.first); j != nil {
+			sc.active++
 			return j
 		}
 		if j := sc.pick(&sc.later); j != nil {
+			sc.active++
 			return j
 		}
-		if len(sc.retries) > 0 {
-			j := sc.retries[0]
-			sc.retries = sc.retries[1:]
-			return j
-		}
-		if sc.pending == 0 {
-			return nil
-		}
-		sc.cond.Wait()
 	}
+	if len(sc.retries) > 0 && len(sc.first) == 0 && len(sc.later) == 0 && sc.retryActive+sc.retryWaiting < sc.retryLimit {
+		j := sc.retries[0]
+		sc.retries = sc.retries[1:]
+		sc.retryActive++
+		return j
+	}
+	return nil
+}
+
+// take waits for a slot of the kind given (a job taking its slot back).
+func (sc *scheduler) take(ctx context.Context, retry bool) error {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	active, waiting, limit := &sc.active, &sc.waiting, sc.limit
+	if retry {
+		active, waiting, limit = &sc.retryActive, &sc.retryWaiting, sc.retryLimit
+	}
+	*waiting++
+	defer func() { *waiting-- }()
+	for *active >= limit {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sc.free.Wait()
+	}
+	*active++
+	return nil
+}
+
+// put gives a slot back.
+func (sc *scheduler) put(retry bool) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if retry {
+		sc.retryActive--
+	} else {
+		sc.active--
+	}
+	sc.free.Broadcast()
+	sc.wake.Signal()
 }
 
 // pick takes the first startable job of the servers in list, round robin.
@@ -266,8 +294,8 @@ func (sc *scheduler) finish(j *job) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.pending--
+	s := j.e.srv
 	if j.kind != jobRetry {
-		s := j.e.srv
 		s.running--
 		switch j.kind {
 		case jobScreen:
@@ -278,11 +306,8 @@ func (sc *scheduler) finish(j *job) {
 		case jobDiagnose:
 			s.diagnosing = false
 		}
-		sc.list(s)
 	}
 	// A retry may have settled a dead server whose other entries wait.
-	if j.kind == jobRetry {
-		sc.list(j.e.srv)
-	}
-	sc.cond.Broadcast()
+	sc.list(s)
+	sc.wake.Signal()
 }

@@ -144,33 +144,26 @@ func (s *server) noteDial(err error, retry bool) {
 	}
 }
 
-// slot is one job's share of the run's concurrency. A job holds it while
-// it works, except while a TCP connect of its own is slow: a dead host
-// then costs a goroutine, not a share of the concurrency (see
-// connectDialer).
+// slot is one job's share of the run's concurrency (or of the retries'
+// pool). A job holds it while it works, except while a TCP connect of its
+// own is slow: a dead host then costs a goroutine, not a share of the
+// concurrency (see connectDialer).
 type slot struct {
-	sem  chan struct{}
-	mu   sync.Mutex
-	held bool
+	sc    *scheduler
+	retry bool
+	mu    sync.Mutex
+	held  bool
 }
 
-// acquire takes the slot unless it is held already.
+// acquire takes the slot back unless it is held.
 func (s *slot) acquire(ctx context.Context) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.held {
-		s.mu.Unlock()
 		return nil
 	}
-	s.mu.Unlock()
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.held { // taken meanwhile by another goroutine of the job
-		<-s.sem
+	if err := s.sc.take(ctx, s.retry); err != nil {
+		return err
 	}
 	s.held = true
 	return nil
@@ -181,8 +174,8 @@ func (s *slot) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held {
-		<-s.sem
 		s.held = false
+		s.sc.put(s.retry)
 	}
 }
 
