@@ -176,12 +176,22 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	if cfg.Resolver == nil {
 		cfg.Resolver = p.opts.Resolver
 	}
+	// The slot first: a slow connect gave it back.
+	if err := sl.acquire(ctx); err != nil {
+		done()
+		return nil, nil, err
+	}
 	conn, err := transport.Dial(ctx, &cfg, trace)
 	if err != nil {
 		done()
 		if ctx.Err() == nil {
 			s.noteDial(err, retry)
 		}
+		return nil, nil, err
+	}
+	if err := sl.acquire(ctx); err != nil {
+		conn.Close()
+		done()
 		return nil, nil, err
 	}
 	return conn, done, nil

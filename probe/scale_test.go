@@ -430,3 +430,51 @@ func (c *countedConn) Close() error {
 	c.once.Do(c.close)
 	return c.Conn.Close()
 }
+
+// TestProbeSlowConnectsTakeTheirSlotBack: a server whose TCP connect takes
+// longer than the 500 ms after which a connect gives its slot back (a
+// server far away, or a lost SYN) still gets its answer: the connect
+// takes the slot back when it succeeds, ahead of new work, even at
+// concurrency 1 with other servers waiting.
+func TestProbeSlowConnectsTakeTheirSlotBack(t *testing.T) {
+	t.Parallel() // it waits out slow connects; the others need not wait for it
+	web := startURL(t)
+	far := startServer(t, vmesstest.ServerOptions{})
+	near := startServer(t, vmesstest.ServerOptions{})
+	var targets []Target
+	for i := range 3 {
+		targets = append(targets,
+			spec{name: fmt.Sprint("far", i), host: far.Host, port: far.Port, id: far.ID}.target(t),
+			spec{name: fmt.Sprint("near", i), host: near.Host, port: near.Port, id: near.ID}.target(t))
+	}
+	opts := testOptions(web.URL)
+	opts.Concurrency = 1
+	opts.NetDialer = slowTo{addr: far.Addr, delay: 700 * time.Millisecond}
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if !r.OK || r.Timings == nil || r.Timings.Connect == nil {
+			t.Fatalf("%s: %s", r.Name, jsonOf(r))
+		}
+		// The connect phase is the connect's, not the wait for a slot.
+		if c := *r.Timings.Connect; strings.HasPrefix(r.Name, "far") && (c < 700 || c > 950) {
+			t.Errorf("%s: connect %v ms, want the 700 ms the connect took", r.Name, c)
+		}
+	}
+}
+
+// slowTo dials addr after delay, and everything else at once.
+type slowTo struct {
+	addr  string
+	delay time.Duration
+}
+
+func (d slowTo) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if addr == d.addr {
+		return probetest.Dialer{RTT: d.delay}.DialContext(ctx, network, addr)
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
+}

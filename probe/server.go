@@ -181,7 +181,8 @@ func (s *slot) release() {
 
 // connectDialer is the TCP dialer under transport.Dial for one attempt:
 // each connect gets the run's connect timeout, and a connect still pending
-// after slow gives the job's slot back, taking it again once it succeeds.
+// after slow gives the job's slot back (connect takes it again once Dial
+// is done, so that the wait for it is in no phase's timing).
 type connectDialer struct {
 	inner   transport.ContextDialer
 	timeout time.Duration
@@ -190,18 +191,9 @@ type connectDialer struct {
 }
 
 func (d *connectDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if err := d.slot.acquire(ctx); err != nil {
-		return nil, err
-	}
 	cctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	t := time.AfterFunc(d.slow, d.slot.release)
-	c, err := d.inner.DialContext(cctx, network, addr)
-	if !t.Stop() && err == nil {
-		if err := d.slot.acquire(ctx); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	return c, err
+	defer t.Stop()
+	return d.inner.DialContext(cctx, network, addr)
 }
