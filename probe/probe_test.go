@@ -308,7 +308,7 @@ func TestProbeClock(t *testing.T) {
 						t.Fatalf("diagnosis %s, want evidence %s and our clock not blamed", jsonOf(d), tt.evidence[st.name])
 					}
 				}
-				if tt.wantKind == KindAuthRejected && st.name == "raw" {
+				if tt.wantKind == KindAuthRejected && r.Error.Diagnosis.Evidence == EvidenceSearch {
 					// The bounded search, and what it ruled out.
 					if want := (Coverage{WithinS: 840, HoursS: 14 * 3600, HalfHoursS: 12*3600 + 1800}); *r.Error.Diagnosis.Searched != want {
 						t.Fatalf("searched %+v, want %+v", *r.Error.Diagnosis.Searched, want)

@@ -595,3 +595,41 @@ func TestProbeCLINDJSONStreams(t *testing.T) {
 		t.Fatalf("second line %q at %v: want the blackhole's timeout", w.lines[1], w.at[1])
 	}
 }
+
+// TestProbeProgressLine: the progress line counts done of total, ok and
+// failed, and estimates the time left from the pace so far once a few
+// results are in.
+func TestProbeProgressLine(t *testing.T) {
+	now := time.Unix(1000, 0)
+	p := newProbeProgress(100, func() time.Time { return now })
+	if got, want := p.line(), "probing 0/100 servers: 0 ok, 0 failed"; got != want {
+		t.Fatalf("at the start: %q, want %q", got, want)
+	}
+	for i := range 20 {
+		p.add(probe.Result{OK: i%4 != 0})
+	}
+	now = now.Add(10 * time.Second) // 20 done in 10 s: 80 left take 40 s
+	if got, want := p.line(), "probing 20/100 servers: 15 ok, 5 failed, about 40s left"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+}
+
+// TestProbeAdviceWorded: the library's advice codes come out in the CLI's
+// words, with its flag names, and every code has words.
+func TestProbeAdviceWorded(t *testing.T) {
+	r := probe.Result{Error: &probe.Failure{Kind: probe.KindTimeout, Message: "x did not answer", Advice: []probe.Advice{probe.AdviceTimeout, probe.AdviceURL}}}
+	orig := r.Error
+	adviseProbe(&r)
+	if want := "x did not answer — raise --timeout; try another --url"; r.Error.Message != want {
+		t.Fatalf("%q, want %q", r.Error.Message, want)
+	}
+	if orig.Message != "x did not answer" {
+		t.Fatalf("the library's failure was changed: %q", orig.Message)
+	}
+	for _, a := range []probe.Advice{probe.AdviceTimeout, probe.AdviceConnectTimeout, probe.AdviceURL, probe.AdviceDownload,
+		probe.AdviceSkewRange, probe.AdviceBudget, probe.AdviceLegacyForced} {
+		if probeAdvice[a] == "" {
+			t.Errorf("advice %q has no words", a)
+		}
+	}
+}
