@@ -51,7 +51,7 @@ type sealing struct {
 }
 
 // maxDrain is the most bytes Xray reads from a rejected RAW connection
-// before closing it (D ∈ [54, 3382]; see docs/probe.md); padTo, the length
+// before closing it (D ∈ [54, 3382]: docs/protocol.md#drain-on-rejection); padTo, the length
 // of a padded HTTP request, adds a margin so the first flight surely
 // exceeds it.
 const (

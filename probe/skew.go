@@ -12,7 +12,8 @@ import (
 
 // VMess servers accept a request only when its timestamp is within
 // ±windowHalf seconds of their own clock (both ends inclusive, on whole
-// seconds), so a window is 2·windowHalf+1 seconds wide.
+// seconds), so a window is 2·windowHalf+1 seconds wide
+// (docs/protocol.md#timestamp-window).
 const windowHalf = 120
 
 // scanStep is the distance between the offsets an exhaustive search tries.

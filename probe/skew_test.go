@@ -13,7 +13,7 @@ import (
 
 // simServer is a VMess server's timestamp check with its own clock: it
 // accepts a timestamp t iff now_s − 120 ≤ t ≤ now_s + 120, where now_s is
-// its clock truncated to whole seconds (docs/probe.md).
+// its clock truncated to whole seconds (docs/protocol.md#timestamp-window).
 type simServer struct {
 	theta  float64 // server clock minus ours, seconds
 	delay  float64 // one-way delay, seconds

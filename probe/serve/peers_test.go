@@ -107,7 +107,7 @@ groups:
 		Auth:        auth,
 		Version:     "test",
 		Run:         run,
-		Probe:       probe.Options{SkewSearch: probe.SkewSearch{Spacing: time.Millisecond, SlowSpacing: time.Millisecond, Parallel: 8}},
+		Probe:       probe.Options{Spacing: time.Millisecond, SkewSearch: probe.SkewSearch{Parallel: 8}},
 		Logger:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
