@@ -108,6 +108,7 @@ type OptionError struct {
 	Reason string
 }
 
+// Error names the option, its value and what is wrong with it.
 func (e *OptionError) Error() string {
 	return fmt.Sprintf("probe: %s %q: %s", e.Option, e.Value, e.Reason)
 }
