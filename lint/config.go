@@ -43,21 +43,21 @@ func ParseFileConfig(data []byte) (FileConfig, error) {
 	fc := FileConfig{Target: raw.Target, FailOn: raw.FailOn, Rules: make(map[string]RuleSetting)}
 	if fc.Target != "" {
 		if _, err := ParseTarget(fc.Target); err != nil {
-			return FileConfig{}, &SettingError{Source: FromFile, Setting: SettingTarget, Err: err}
+			return FileConfig{}, &SettingError{Origin: FromFile, Setting: SettingTarget, Err: err}
 		}
 	}
 	if fc.FailOn != "" {
 		if _, err := ParseSeverity(fc.FailOn); err != nil {
-			return FileConfig{}, &SettingError{Source: FromFile, Setting: SettingFailOn, Err: err}
+			return FileConfig{}, &SettingError{Origin: FromFile, Setting: SettingFailOn, Err: err}
 		}
 	}
 	for id, v := range raw.Rules {
 		if !KnownRule(id) {
-			return FileConfig{}, &SettingError{Source: FromFile, Setting: SettingRules, Err: unknownRule(id)}
+			return FileConfig{}, &SettingError{Origin: FromFile, Setting: SettingRules, Err: unknownRule(id)}
 		}
 		s, err := ParseRuleSetting(v)
 		if err != nil {
-			return FileConfig{}, &SettingError{Source: FromFile, Setting: SettingRules, Rule: id, Err: err}
+			return FileConfig{}, &SettingError{Origin: FromFile, Setting: SettingRules, Rule: id, Err: err}
 		}
 		fc.Rules[id] = s
 	}
@@ -113,7 +113,7 @@ func Merge(file FileConfig, flags Flags) (Settings, error) {
 	}
 	target, err := ParseTarget(targetName)
 	if err != nil {
-		return Settings{}, &SettingError{Source: targetFrom, Setting: SettingTarget, Err: err}
+		return Settings{}, &SettingError{Origin: targetFrom, Setting: SettingTarget, Err: err}
 	}
 	failOnName, failOnFrom := "error", FromFile
 	if file.FailOn != "" {
@@ -124,7 +124,7 @@ func Merge(file FileConfig, flags Flags) (Settings, error) {
 	}
 	failOn, err := ParseSeverity(failOnName)
 	if err != nil {
-		return Settings{}, &SettingError{Source: failOnFrom, Setting: SettingFailOn, Err: err}
+		return Settings{}, &SettingError{Origin: failOnFrom, Setting: SettingFailOn, Err: err}
 	}
 	rules := make(map[string]RuleSetting, len(file.Rules)+len(flags.Disable)+len(flags.Rules))
 	for id, s := range file.Rules {
@@ -132,28 +132,28 @@ func Merge(file FileConfig, flags Flags) (Settings, error) {
 	}
 	for _, id := range flags.Disable {
 		if !KnownRule(id) {
-			return Settings{}, &SettingError{Source: FromFlags, Setting: SettingDisable, Err: unknownRule(id)}
+			return Settings{}, &SettingError{Origin: FromFlags, Setting: SettingDisable, Err: unknownRule(id)}
 		}
 		rules[id] = RuleSetting{Off: true}
 	}
 	for _, kv := range flags.Rules {
 		id, level, ok := strings.Cut(kv, "=")
 		if !ok {
-			return Settings{}, &SettingError{Source: FromFlags, Setting: SettingRule,
+			return Settings{}, &SettingError{Origin: FromFlags, Setting: SettingRule,
 				Err: &UnknownError{What: "rule setting", Value: kv, Want: "RULE=LEVEL"}}
 		}
 		if !KnownRule(id) {
-			return Settings{}, &SettingError{Source: FromFlags, Setting: SettingRule, Err: unknownRule(id)}
+			return Settings{}, &SettingError{Origin: FromFlags, Setting: SettingRule, Err: unknownRule(id)}
 		}
 		s, err := ParseRuleSetting(level)
 		if err != nil {
-			return Settings{}, &SettingError{Source: FromFlags, Setting: SettingRule, Rule: id, Err: err}
+			return Settings{}, &SettingError{Origin: FromFlags, Setting: SettingRule, Rule: id, Err: err}
 		}
 		rules[id] = s
 	}
 	for _, id := range flags.Enable {
 		if !KnownRule(id) {
-			return Settings{}, &SettingError{Source: FromFlags, Setting: SettingEnable, Err: unknownRule(id)}
+			return Settings{}, &SettingError{Origin: FromFlags, Setting: SettingEnable, Err: unknownRule(id)}
 		}
 		s := rules[id]
 		s.Off = false
@@ -162,12 +162,12 @@ func Merge(file FileConfig, flags Flags) (Settings, error) {
 	return Settings{Target: target, FailOn: failOn, Rules: rules}, nil
 }
 
-// Source says where a setting came from.
-type Source uint8
+// Origin says where a setting came from.
+type Origin uint8
 
-// The sources of settings.
+// The origins of settings.
 const (
-	FromFile  Source = iota + 1 // the settings file (.xvm.yaml)
+	FromFile  Origin = iota + 1 // the settings file (.xvm.yaml)
 	FromFlags                   // the command line
 )
 
@@ -187,14 +187,14 @@ const (
 // SettingError is a bad setting: which one, where it came from, the rule
 // it is about (if any) and why (an *UnknownError).
 type SettingError struct {
-	Source  Source
+	Origin  Origin
 	Setting Setting
 	Rule    string
 	Err     error
 }
 
 // Reason says what is wrong, naming the rule but neither the setting nor
-// its source: "port-range: unknown rule level \"loud\": want …".
+// its origin: "port-range: unknown rule level \"loud\": want …".
 func (e *SettingError) Reason() string {
 	why := e.Err.Error()
 	var u *UnknownError

@@ -66,7 +66,7 @@ func TestMergeErrors(t *testing.T) {
 		name    string
 		file    FileConfig
 		flags   Flags
-		source  Source
+		origin  Origin
 		setting Setting
 		rule    string
 		what    string // UnknownError.What
@@ -88,8 +88,8 @@ func TestMergeErrors(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("error %v is not a *SettingError", err)
 			}
-			if se.Source != tt.source || se.Setting != tt.setting || se.Rule != tt.rule {
-				t.Errorf("got source %d setting %q rule %q, want %d %q %q", se.Source, se.Setting, se.Rule, tt.source, tt.setting, tt.rule)
+			if se.Origin != tt.origin || se.Setting != tt.setting || se.Rule != tt.rule {
+				t.Errorf("got origin %d setting %q rule %q, want %d %q %q", se.Origin, se.Setting, se.Rule, tt.origin, tt.setting, tt.rule)
 			}
 			var u *UnknownError
 			if !errors.As(err, &u) || u.What != tt.what {
@@ -115,7 +115,7 @@ func TestParseFileConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		_, err := ParseFileConfig([]byte(tt.text))
 		var se *SettingError
-		if !errors.As(err, &se) || se.Source != FromFile || se.Setting != tt.setting || se.Rule != tt.rule || err.Error() != tt.msg {
+		if !errors.As(err, &se) || se.Origin != FromFile || se.Setting != tt.setting || se.Rule != tt.rule || err.Error() != tt.msg {
 			t.Errorf("%q: got %v (%+v), want %q", tt.text, err, se, tt.msg)
 		}
 	}

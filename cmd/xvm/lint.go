@@ -193,7 +193,7 @@ func settingError(cfgPath string, err error) error {
 		return fmt.Errorf("lint: %s: %w", cfgPath, err)
 	}
 	where := "--" + string(se.Setting)
-	if se.Source == lint.FromFile {
+	if se.Origin == lint.FromFile {
 		where = cfgPath + ": " + string(se.Setting)
 	}
 	msg := "lint: " + where + ": " + se.Reason()
