@@ -70,6 +70,15 @@ func (s *Set) Check(r Root, n *Node, base string) ([]Finding, error) {
 	}
 	w := &walker{set: s}
 	w.walk(n, []*jsonschema.Schema{sc}, &path{base: base, index: -1})
+	if w.dropped > 0 {
+		kept := w.findings[:0]
+		for _, f := range w.findings {
+			if f.Kind != 0 {
+				kept = append(kept, f)
+			}
+		}
+		w.findings = kept
+	}
 	return w.findings, nil
 }
 
@@ -134,6 +143,7 @@ func checkSupported(root *jsonschema.Schema) error {
 type walker struct {
 	set      *Set
 	findings []Finding
+	dropped  int  // findings whose Kind was zeroed (see drop)
 	build    bool // also build the canonical plain value
 }
 
@@ -501,17 +511,21 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		if w.build {
 			out = make(map[string]any, len(n.Members))
 		}
-		seen := seenKeys{keys: make([]string, 0, len(n.Members)), idx: make([]int, 0, len(n.Members))}
+		seen := newSeenKeys(len(n.Members))
 		// One path for all members: findings keep its String, never it.
 		cp := &path{parent: p, index: -1}
+		var known []string // the keys the object may have, made once
 		for i := range n.Members {
 			mem := &n.Members[i]
-			key, props, known := resolveKey(mem.Key, all)
+			key, props, isKnown := resolveKey(mem.Key, all)
 			cp.key = mem.Key
-			if !known {
+			if !isKnown {
 				key = mem.Key
 				if closed {
-					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: knownKeys(all), Member: mem})
+					if known == nil {
+						known = knownKeys(all)
+					}
+					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: known, Member: mem})
 					continue
 				}
 				props = extra
@@ -524,16 +538,16 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 				w.findings = append(w.findings, Finding{Kind: NullValue, Pointer: cp.String(), Key: mem.Key, Member: mem})
 				continue
 			}
-			if j, dup := seen.get(key); dup {
+			if prev, dup := seen.get(key); dup {
 				// Reported on this (later) key: a pointer resolves to the
 				// last of duplicate keys, as Xray reads it.
-				prev := Child(p.String(), n.Members[j].Key)
-				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[j].Key, Member: mem})
+				w.findings = append(w.findings, Finding{Kind: DuplicateKey, Pointer: cp.String(), Key: mem.Key, Canonical: n.Members[prev.member].Key, Member: mem})
 				// Xray keeps the last value; judge only that one.
-				w.dropFindingsUnder(prev)
+				w.drop(prev.from, prev.to)
 			}
-			seen.set(key, i)
+			from := len(w.findings)
 			v := w.walk(mem.Value, props, cp)
+			seen.set(key, seenKey{member: i, from: from, to: len(w.findings)})
 			if w.build {
 				out[key] = v
 			}
@@ -611,20 +625,20 @@ func (w *walker) refusesNull(props []*jsonschema.Schema, n *Node) bool {
 	return false
 }
 
-// dropFindingsUnder forgets violations inside a value Xray does not keep
-// (the earlier of two duplicate keys), except decoding errors: Go's
-// encoding/json still fails on a wrongly typed or overflowing value even
-// when a later key replaces it.
-func (w *walker) dropFindingsUnder(ptr string) {
-	kept := w.findings[:0]
-	for _, f := range w.findings {
-		if f.Kind == Violation && (f.Pointer == ptr || strings.HasPrefix(f.Pointer, ptr+"/")) &&
-			f.Keyword != "type" && f.Keyword != "minimum" && f.Keyword != "maximum" {
-			continue
+// drop forgets the violations found in a value Xray does not keep (the
+// earlier of two duplicate keys): findings[from:to], which its walk
+// appended. Decoding errors stay: Go's encoding/json still fails on a
+// wrongly typed or overflowing value even when a later key replaces it.
+// The findings are only marked (Kind zero), so indexes stay valid and each
+// value is forgotten once, not by searching every finding for its pointer.
+func (w *walker) drop(from, to int) {
+	for i := from; i < to; i++ {
+		f := &w.findings[i]
+		if f.Kind == Violation && f.Keyword != "type" && f.Keyword != "minimum" && f.Keyword != "maximum" {
+			f.Kind = 0
+			w.dropped++
 		}
-		kept = append(kept, f)
 	}
-	w.findings = kept
 }
 
 // plainValue converts a subtree the schema says nothing about.
@@ -703,31 +717,65 @@ func (p *path) String() string {
 	return Child(p.parent.String(), p.key)
 }
 
-// seenKeys records the canonical keys of one object; objects are small, so
-// a slice beats a map.
+// seenKeys records the canonical keys of one object, each with the member
+// that last had it and the findings its value's walk appended. Most objects
+// are small, and a slice searched from the start beats a map there; an
+// object of many keys (an open map such as headers) gets a map.
 type seenKeys struct {
 	keys []string
-	idx  []int
+	vals []seenKey
+	idx  map[string]int // index into keys, for large objects only
 }
 
-func (s *seenKeys) get(k string) (int, bool) {
+type seenKey struct {
+	member   int
+	from, to int // findings[from:to] came from the member's value
+}
+
+// seenKeysMap is the size from which an object's keys are looked up in a
+// map.
+const seenKeysMap = 16
+
+func newSeenKeys(n int) seenKeys {
+	s := seenKeys{keys: make([]string, 0, n), vals: make([]seenKey, 0, n)}
+	if n > seenKeysMap {
+		s.idx = make(map[string]int, n)
+	}
+	return s
+}
+
+func (s *seenKeys) find(k string) int {
+	if s.idx != nil {
+		if i, ok := s.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
 	for i, x := range s.keys {
 		if x == k {
-			return s.idx[i], true
+			return i
 		}
 	}
-	return 0, false
+	return -1
 }
 
-func (s *seenKeys) set(k string, i int) {
-	for j, x := range s.keys {
-		if x == k {
-			s.idx[j] = i
-			return
-		}
+func (s *seenKeys) get(k string) (seenKey, bool) {
+	if i := s.find(k); i >= 0 {
+		return s.vals[i], true
+	}
+	return seenKey{}, false
+}
+
+func (s *seenKeys) set(k string, v seenKey) {
+	if i := s.find(k); i >= 0 {
+		s.vals[i] = v
+		return
+	}
+	if s.idx != nil {
+		s.idx[k] = len(s.keys)
 	}
 	s.keys = append(s.keys, k)
-	s.idx = append(s.idx, i)
+	s.vals = append(s.vals, v)
 }
 
 func (s *seenKeys) len() int { return len(s.keys) }

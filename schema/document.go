@@ -184,26 +184,46 @@ type Document struct {
 	// Trailing is where text after the first JSON value starts (Xray
 	// ignores it); it is the zero Pos when there is none.
 	Trailing Pos
+
+	// lines holds the byte offset of each line start, made once by Load so
+	// that Line costs the same for the last line as for the first.
+	lines []int
+}
+
+// lineStarts returns the byte offset of every line start of src.
+func lineStarts(src []byte) []int {
+	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
+	for i := 0; ; {
+		j := bytes.IndexByte(src[i:], '\n')
+		if j < 0 {
+			return starts
+		}
+		i += j + 1
+		starts = append(starts, i)
+	}
 }
 
 // Line returns source line n (1-based) without its line terminator, or ""
 // when out of range.
 func (d *Document) Line(n int) string {
-	if n < 1 {
+	lines := d.lines
+	if lines == nil {
+		lines = lineStarts(d.Source) // a Document made by hand
+	}
+	if n < 1 || n > len(lines) {
 		return ""
 	}
-	src := d.Source
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
-		if j < 0 {
-			return ""
-		}
-		src = src[j+1:]
+	end := len(d.Source)
+	if n < len(lines) {
+		end = lines[n] - 1
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
-	}
-	return strings.TrimSuffix(string(src), "\r")
+	return strings.TrimSuffix(string(d.Source[lines[n-1]:end]), "\r")
+}
+
+// SourceOnly returns a Document with no tree, for a source that could not
+// be parsed but whose lines are still shown.
+func SourceOnly(name string, src []byte) *Document {
+	return &Document{Name: name, Source: src, lines: lineStarts(src)}
 }
 
 // Lookup resolves an RFC 6901 JSON pointer. Object tokens match keys the

@@ -95,7 +95,7 @@ func LoadFormat(name string, f Format, data []byte) (*Document, error) {
 	if len(data) > MaxSize {
 		return nil, ErrTooLarge
 	}
-	doc := &Document{Name: name, Format: f, Source: data}
+	doc := &Document{Name: name, Format: f, Source: data, lines: lineStarts(data)}
 	var err error
 	switch f {
 	case YAML:

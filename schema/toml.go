@@ -15,6 +15,9 @@ type tomlConv struct {
 	p     *unstable.Parser
 	li    *lineIndex
 	nodes int
+	// index holds the members of tables that have many, by key: TOML keys
+	// are unique and matched exactly, and a table may hold any number.
+	index map[*Node]map[string]int
 }
 
 func parseTOML(name string, data []byte) (root *Node, err error) {
@@ -43,11 +46,10 @@ func parseTOML(name string, data []byte) (root *Node, err error) {
 				return nil, err
 			}
 			last := keys[len(keys)-1]
-			m := exactMember(parent, last.Key)
+			m := c.member(parent, last.Key)
 			if m == nil {
-				parent.Members = append(parent.Members, Member{Key: last.Key, KeyPos: last.KeyPos, KeyEnd: last.KeyEnd,
+				m = c.add(parent, Member{Key: last.Key, KeyPos: last.KeyPos, KeyEnd: last.KeyEnd,
 					Value: &Node{Kind: Array, Pos: last.KeyPos, End: last.KeyEnd}})
-				m = &parent.Members[len(parent.Members)-1]
 			}
 			if m.Value.Kind != Array {
 				return nil, &SyntaxError{File: name, Pos: last.KeyPos, Msg: fmt.Sprintf("key %q is already defined as a %s, not an array of tables", last.Key, m.Value.Kind)}
@@ -109,7 +111,18 @@ func (c *tomlConv) keys(it unstable.Iterator) []tomlKey {
 	return ks
 }
 
-func exactMember(n *Node, key string) *Member {
+// indexFrom is the member count from which a table's keys are indexed;
+// below it, a scan is cheaper than a map.
+const indexFrom = 16
+
+// member returns the member of table n whose key is exactly key, or nil.
+func (c *tomlConv) member(n *Node, key string) *Member {
+	if idx := c.index[n]; idx != nil {
+		if i, ok := idx[key]; ok {
+			return &n.Members[i]
+		}
+		return nil
+	}
 	for i := range n.Members {
 		if n.Members[i].Key == key {
 			return &n.Members[i]
@@ -118,19 +131,39 @@ func exactMember(n *Node, key string) *Member {
 	return nil
 }
 
+// add appends m to table n and returns it, indexing n's keys once it has
+// many.
+func (c *tomlConv) add(n *Node, m Member) *Member {
+	n.Members = append(n.Members, m)
+	i := len(n.Members) - 1
+	switch idx := c.index[n]; {
+	case idx != nil:
+		idx[m.Key] = i
+	case len(n.Members) >= indexFrom:
+		if c.index == nil {
+			c.index = make(map[*Node]map[string]int)
+		}
+		idx = make(map[string]int, 2*len(n.Members))
+		for j, x := range n.Members {
+			idx[x.Key] = j
+		}
+		c.index[n] = idx
+	}
+	return &n.Members[i]
+}
+
 // walk descends from n through keys, creating tables as needed. An array of
 // tables is entered at its last element, as TOML says.
 func (c *tomlConv) walk(n *Node, keys []tomlKey, create bool) (*Node, error) {
 	for _, k := range keys {
-		m := exactMember(n, k.Key)
+		m := c.member(n, k.Key)
 		if m == nil {
 			if !create {
 				return nil, &SyntaxError{File: c.name, Pos: k.KeyPos, Msg: fmt.Sprintf("no table %q", k.Key)}
 			}
 			c.nodes++
-			n.Members = append(n.Members, Member{Key: k.Key, KeyPos: k.KeyPos, KeyEnd: k.KeyEnd,
+			m = c.add(n, Member{Key: k.Key, KeyPos: k.KeyPos, KeyEnd: k.KeyEnd,
 				Value: &Node{Kind: Object, Pos: k.KeyPos, End: k.KeyEnd}})
-			m = &n.Members[len(n.Members)-1]
 		}
 		switch v := m.Value; {
 		case v.Kind == Object:
@@ -154,14 +187,14 @@ func (c *tomlConv) keyValue(table *Node, e *unstable.Node, depth int) error {
 		return err
 	}
 	last := keys[len(keys)-1]
-	if exactMember(parent, last.Key) != nil {
+	if c.member(parent, last.Key) != nil {
 		return &SyntaxError{File: c.name, Pos: last.KeyPos, Msg: fmt.Sprintf("toml: key %q is defined twice", last.Key)}
 	}
 	v, err := c.value(e.Value(), last.KeyEnd, depth)
 	if err != nil {
 		return err
 	}
-	parent.Members = append(parent.Members, Member{Key: last.Key, KeyPos: last.KeyPos, KeyEnd: last.KeyEnd, Value: v})
+	c.add(parent, Member{Key: last.Key, KeyPos: last.KeyPos, KeyEnd: last.KeyEnd, Value: v})
 	return nil
 }
 
