@@ -28,6 +28,30 @@ type Masker struct {
 	// minInside to maxInside; lens lists those lengths in order.
 	byLen map[int]*hashSet
 	lens  []int
+	// longest is the length of the longest secret, which bounds how far
+	// a plain value is read.
+	longest int
+	// short has bit n set when a secret is n bytes long (n < 64), and
+	// long lists the lengths of longer ones: a token of another length is
+	// not looked up.
+	short uint64
+	long  map[int]bool
+}
+
+func (m *Masker) hasLen(n int) bool {
+	if n < 64 {
+		return m.short&(1<<n) != 0
+	}
+	return m.long[n]
+}
+
+// isSecret reports whether s is one of the secrets.
+func (m *Masker) isSecret(s string) bool {
+	if !m.hasLen(len(s)) {
+		return false
+	}
+	_, ok := m.exact[s]
+	return ok
 }
 
 // hashSet is a set of hashes with a bit filter in front: most positions of
@@ -72,6 +96,15 @@ func (m *Masker) Add(s string) {
 		return
 	}
 	m.exact[s] = struct{}{}
+	m.longest = max(m.longest, len(s))
+	if len(s) < 64 {
+		m.short |= 1 << len(s)
+	} else {
+		if m.long == nil {
+			m.long = make(map[int]bool)
+		}
+		m.long[len(s)] = true
+	}
 	if len(s) < minInside || len(s) > maxInside {
 		return
 	}
@@ -115,26 +148,31 @@ func (m *Masker) tokens(s string, spans []span) []span {
 			j := closingQuote(s, i)
 			inner := s[i+1 : j]
 			text, escaped := unquote(inner, c)
-			if _, ok := m.exact[text]; ok {
+			if m.isSecret(text) {
 				spans = append(spans, span{i + 1, j})
 			} else if escaped && m.hasInside(text) {
 				spans = append(spans, span{i + 1, j})
 			}
 			i = j + 1
 		case c == ':' || c == '=':
-			// A plain value runs to a comment or the end: `id: my id`.
+			// A plain value runs to a comment, a flow delimiter or the
+			// end: `id: my id`. It is read no further than the longest
+			// secret (and some space), so a line of many colons costs
+			// time in proportion to its length.
 			j := i + 1
 			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 				j++
 			}
 			if j > i+1 && j < len(s) && s[j] != '"' && s[j] != '\'' {
-				end := len(s)
-				if k := strings.Index(s[j:], " #"); k >= 0 {
-					end = j + k
+				end, limit := j, min(len(s), j+m.longest+16)
+				for end < limit && s[end] != ',' && s[end] != '}' && s[end] != ']' && !(s[end] == '#' && s[end-1] == ' ') {
+					end++
 				}
-				v := strings.TrimRight(s[j:end], " \t,")
-				if _, ok := m.exact[v]; ok {
-					spans = append(spans, span{j, j + len(v)})
+				if end < limit || limit == len(s) {
+					v := strings.TrimRight(s[j:end], " \t")
+					if m.isSecret(v) {
+						spans = append(spans, span{j, j + len(v)})
+					}
 				}
 			}
 			i++
@@ -143,7 +181,7 @@ func (m *Masker) tokens(s string, spans []span) []span {
 			for j < len(s) && isWordByte(s[j]) {
 				j++
 			}
-			if _, ok := m.exact[s[i:j]]; ok {
+			if m.isSecret(s[i:j]) {
 				spans = append(spans, span{i, j})
 			}
 			i = j
@@ -299,7 +337,7 @@ func (m *Masker) inside(s string, off int, spans []span) []span {
 
 // hasInside reports whether a secret occurs in s.
 func (m *Masker) hasInside(s string) bool {
-	if _, ok := m.exact[s]; ok {
+	if m.isSecret(s) {
 		return true
 	}
 	return len(m.inside(s, 0, nil)) > 0

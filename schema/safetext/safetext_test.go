@@ -106,7 +106,7 @@ func BenchmarkMaskLine(b *testing.B) {
 	for _, n := range []int{16 << 10, 32 << 10, 64 << 10, 128 << 10} {
 		var line strings.Builder
 		for line.Len() < n {
-			fmt.Fprintf(&line, `"k%d": "%s", `, line.Len(), id)
+			fmt.Fprintf(&line, `"k%d": %d, a: b: "%s", `, line.Len(), line.Len(), id)
 		}
 		s := line.String()
 		b.Run(fmt.Sprintf("bytes=%d", n), func(b *testing.B) {
