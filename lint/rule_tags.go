@@ -81,11 +81,21 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 	if !routing.object() {
 		return
 	}
+	hint := func(t string) string { return hintTag(t, list) }
+	if len(list) > maxCompared {
+		g := newSuggester(list) // once, for every bad reference
+		hint = func(t string) string {
+			if s := g.suggest(t); s != "" {
+				return "did you mean `" + s + "`?"
+			}
+			return hintTag(t, nil)
+		}
+	}
 	bs := routing.member("balancers")
 	if bs.node != nil && bs.node.Kind == schema.Array {
 		for i, b := range bs.node.Items {
 			if m, t, ok := strMember(b, "fallbackTag"); ok && t != "" && !tags[t] {
-				c.atValue(schema.Index(bs.ptr, i), m).hint(hintTag(t, list)).reportf("balancer fallbackTag %q names no outbound", t)
+				c.atValue(schema.Index(bs.ptr, i), m).hint(hint(t)).reportf("balancer fallbackTag %q names no outbound", t)
 			}
 		}
 	}
@@ -98,7 +108,7 @@ func (ruleUnknownOutboundTag) check(c *checkContext) {
 		if !ok || t == "" || tags[t] {
 			continue
 		}
-		c.atValue(schema.Index(rules.ptr, i), m).hint(hintTag(t, list)).
+		c.atValue(schema.Index(rules.ptr, i), m).hint(hint(t)).
 			reportf("routing rule sends traffic to outbound tag %q, which no outbound has", t)
 	}
 }

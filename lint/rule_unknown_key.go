@@ -21,6 +21,13 @@ func (ruleUnknownKey) meta() RuleMeta {
 }
 
 func (ruleUnknownKey) check(c *checkContext) {
+	// The findings of one object share its list of known keys: join it and
+	// index it for suggestions once per object, not once per unknown key.
+	type object struct {
+		hint string
+		g    *suggester
+	}
+	objects := make(map[*string]object)
 	for _, f := range c.findings {
 		if f.Kind != schema.UnknownKey || removedKeyReason(f.Pointer, c.target) != "" {
 			continue
@@ -33,15 +40,27 @@ func (ruleUnknownKey) check(c *checkContext) {
 			at.hint("remove it").reportf("unknown key `%s` (%s); Xray ignores it silently", f.Key, why)
 			continue
 		}
-		if s := didYouMean(f.Key, f.Known); s != "" {
-			at.hint("rename it to `"+s+"`").reportf("unknown key `%s` (did you mean `%s`?); Xray ignores it silently", f.Key, s)
-			continue
+		var o object
+		if len(f.Known) > 0 {
+			var seen bool
+			if o, seen = objects[&f.Known[0]]; !seen {
+				o = object{hint: "remove it, or check the spelling against `xvm schema`", g: newSuggester(f.Known)}
+				if len(f.Known) <= 12 {
+					o.hint = "known keys here: " + strings.Join(f.Known, ", ")
+				}
+				objects[&f.Known[0]] = o
+			}
 		}
-		at.hint("remove it, or check the spelling against `xvm schema`")
-		if len(f.Known) > 0 && len(f.Known) <= 12 {
-			at.hint("known keys here: " + strings.Join(f.Known, ", "))
+		if o.g != nil {
+			if s := o.g.suggest(f.Key); s != "" {
+				at.hint("rename it to `"+s+"`").reportf("unknown key `%s` (did you mean `%s`?); Xray ignores it silently", f.Key, s)
+				continue
+			}
 		}
-		at.reportf("unknown key `%s`; Xray ignores it silently", f.Key)
+		if o.hint == "" {
+			o.hint = "remove it, or check the spelling against `xvm schema`"
+		}
+		at.hint(o.hint).reportf("unknown key `%s`; Xray ignores it silently", f.Key)
 	}
 }
 
