@@ -1,8 +1,9 @@
 package lint
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/xvmtools/xvm/schema"
@@ -57,14 +58,18 @@ type Diagnostic struct {
 	Message  string
 	Hint     string
 	// Source is the source line at Pos, with secrets masked unless asked
-	// otherwise; renderers echo it.
-	Source string
+	// otherwise; renderers echo it. A long line is cut to a window around
+	// Pos, each cut shown as "…"; SourceCol is the column of Source's first
+	// character (1, or 0 when unset, for a whole line).
+	Source    string
+	SourceCol int
 	// Fix, when set, resolves the finding mechanically (`xvm lint --fix`,
 	// an editor's code action). Its edits are byte offsets into the
 	// document as it was linted.
 	Fix *Fix
 
 	fileIndex int
+	seq       int // the order in which the rules reported it
 }
 
 // String is the compact form used by golden files:
@@ -74,23 +79,29 @@ func (d Diagnostic) String() string {
 }
 
 // sortDiagnostics orders by input order of the file, then line, column,
-// rule and message, and drops exact duplicates.
+// rule and message (and, for equals, the order they were reported in), and
+// drops exact duplicates.
 func sortDiagnostics(ds []Diagnostic) []Diagnostic {
-	sort.SliceStable(ds, func(i, j int) bool {
-		a, b := ds[i], ds[j]
+	slices.SortFunc(ds, func(a, b Diagnostic) int {
 		if a.fileIndex != b.fileIndex {
-			return a.fileIndex < b.fileIndex
+			return cmp.Compare(a.fileIndex, b.fileIndex)
 		}
-		if a.File != b.File {
-			return a.File < b.File
+		if c := strings.Compare(a.File, b.File); c != 0 {
+			return c
 		}
 		if a.Pos != b.Pos {
-			return a.Pos.Less(b.Pos)
+			if a.Pos.Less(b.Pos) {
+				return -1
+			}
+			return 1
 		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
+		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+			return c
 		}
-		return a.Message < b.Message
+		if c := strings.Compare(a.Message, b.Message); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
 	})
 	out := ds[:0]
 	for i, d := range ds {

@@ -3,11 +3,8 @@ package lint
 import (
 	"io"
 	"path/filepath"
-	"strings"
 
 	udiff "github.com/aymanbagabas/go-udiff"
-
-	"github.com/xvmtools/xvm/schema"
 )
 
 // DiffOptions configure RenderDiff.
@@ -37,34 +34,11 @@ func RenderDiff(w io.Writer, name string, before, after []byte, opts DiffOptions
 		return err
 	}
 	if !opts.ShowSecrets {
-		s := newSecrets(false)
-		for _, id := range append(documentIDs(name, before), documentIDs(name, after)...) {
-			s.add(id)
-		}
-		lines := strings.SplitAfter(text, "\n")
-		for i, l := range lines {
-			lines[i] = s.maskLine(l)
-		}
-		text = strings.Join(lines, "")
+		s := newSecrets(false, nil)
+		s.collectSource(name, before)
+		s.collectSource(name, after)
+		text = s.text(text)
 	}
 	_, err = io.WriteString(w, text)
 	return err
-}
-
-// documentIDs returns the VMess user ids of a document (none when it
-// cannot be read).
-func documentIDs(name string, data []byte) []string {
-	doc, err := schema.Load(name, data)
-	if err != nil {
-		return nil
-	}
-	c := &checkContext{doc: doc, kind: schema.Detect(doc.Root)}
-	c.buildViews()
-	var ids []string
-	for _, u := range c.users {
-		if id, ok := str(u.node.Get("id")); ok {
-			ids = append(ids, id)
-		}
-	}
-	return ids
 }

@@ -88,7 +88,7 @@ func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Dia
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
-			doc = &schema.Document{Name: name, Source: data}
+			doc = schema.SourceOnly(name, data)
 			return l.run(doc, se), nil
 		}
 		return nil, fmt.Errorf("lint: %s: %w", name, err)
@@ -111,7 +111,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 		now:      l.opts.Now(),
 		parseErr: parseErr,
 	}
-	secrets := newSecrets(l.opts.ShowSecrets)
+	secrets := newSecrets(l.opts.ShowSecrets, doc)
 	c.mask = secrets.mask
 	if parseErr == nil && doc.Root != nil {
 		c.kind = schema.Detect(doc.Root)
@@ -127,15 +127,16 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 		} else {
 			fs, err := l.schemas.Check(root, doc.Root, "")
 			if err == nil {
-				c.findings = append(c.findings, fs...)
+				c.findings = fs
 			}
 		}
-		for _, u := range c.users {
-			if id, ok := str(get(u.node, "id")); ok {
-				secrets.add(id)
-			}
-		}
+		secrets.collect(doc.Root)
+	} else {
+		secrets.collectLoose(doc.Source)
 	}
+	// Most schema findings become one diagnostic each: size the list once
+	// rather than growing it through many copies.
+	c.out = make([]Diagnostic, 0, len(c.findings)+8)
 	for _, r := range l.rules {
 		c.cur = r.meta()
 		r.check(c)
@@ -157,8 +158,9 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 		if rs, ok := suppressed[d.Pos.Line]; ok && (rs["*"] || rs[d.Rule]) {
 			continue
 		}
+		d.Message, d.Hint = secrets.text(d.Message), secrets.text(d.Hint)
 		if d.Pos.IsValid() {
-			d.Source = secrets.maskLine(doc.Line(d.Pos.Line))
+			d.Source, d.SourceCol = secrets.excerpt(d.Pos.Line, d.Pos.Col)
 		}
 		kept = append(kept, d)
 	}

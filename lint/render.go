@@ -1,11 +1,14 @@
 package lint
 
 import (
-	"encoding/json"
+	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/xvmtools/xvm/schema/safetext"
 )
 
 // Report is the result of linting several files, ready to render.
@@ -50,46 +53,113 @@ func (PlainStyler) Dim(text string) string { return text }
 //	      |               ^~~~~
 //	      = hint: remove the quotes: 443
 //
-// and a summary line when there are findings.
+// and a summary line when there are findings. Everything that came from
+// the input (file names, messages, hints, source lines) is shown through
+// safetext.Escape, so it can neither move the cursor nor start a line of
+// its own.
 func RenderText(w io.Writer, r Report, st Styler) error {
 	if st == nil {
 		st = PlainStyler{}
 	}
-	var b strings.Builder
+	b := bufio.NewWriter(w)
+	var num []byte
 	for _, d := range r.Diagnostics {
-		fmt.Fprintf(&b, "%s %s %s %s\n",
-			st.Position(fmt.Sprintf("%s:%d:%d:", d.File, d.Pos.Line, d.Pos.Col)),
-			st.Severity(d.Severity, d.Severity.String()+":"),
-			d.Message,
-			st.Rule("["+d.Rule+"]"))
+		num = strconv.AppendInt(num[:0], int64(d.Pos.Line), 10)
+		b.WriteString(st.Position(textFile(d.File) + ":" + string(num) + ":" + strconv.Itoa(d.Pos.Col) + ":"))
+		b.WriteByte(' ')
+		b.WriteString(st.Severity(d.Severity, d.Severity.String()+":"))
+		b.WriteByte(' ')
+		b.WriteString(safetext.Escape(d.Message))
+		b.WriteByte(' ')
+		b.WriteString(st.Rule("[" + d.Rule + "]"))
+		b.WriteByte('\n')
+		hint := safetext.Escape(d.Hint)
 		if d.Source != "" && d.Pos.IsValid() {
-			num := fmt.Sprintf("%d", d.Pos.Line)
-			pad := strings.Repeat(" ", len(num))
-			src := strings.ReplaceAll(d.Source, "\t", " ")
-			fmt.Fprintf(&b, " %s %s %s\n", st.Dim(num), st.Dim("|"), src)
-			width := 1
-			if d.End.Line == d.Pos.Line && d.End.Col > d.Pos.Col {
-				width = d.End.Col - d.Pos.Col
+			src, caretAt, width := sourceAndCaret(d)
+			b.WriteByte(' ')
+			b.WriteString(st.Dim(string(num)))
+			b.WriteByte(' ')
+			b.WriteString(st.Dim("|"))
+			b.WriteByte(' ')
+			b.WriteString(src)
+			b.WriteString("\n ")
+			writeSpaces(b, len(num))
+			b.WriteByte(' ')
+			b.WriteString(st.Dim("|"))
+			b.WriteByte(' ')
+			writeSpaces(b, caretAt)
+			b.WriteString(st.Caret("^" + strings.Repeat("~", width-1)))
+			b.WriteByte('\n')
+			if hint != "" {
+				b.WriteByte(' ')
+				writeSpaces(b, len(num))
+				b.WriteByte(' ')
+				b.WriteString(st.Dim("="))
+				b.WriteString(" hint: ")
+				b.WriteString(hint)
+				b.WriteByte('\n')
 			}
-			lineLen := utf8.RuneCountInString(src)
-			if d.Pos.Col-1+width > lineLen+1 {
-				width = max(1, lineLen+1-(d.Pos.Col-1))
-			}
-			caret := "^" + strings.Repeat("~", width-1)
-			fmt.Fprintf(&b, " %s %s %s%s\n", pad, st.Dim("|"), strings.Repeat(" ", max(0, d.Pos.Col-1)), st.Caret(caret))
-			if d.Hint != "" {
-				fmt.Fprintf(&b, " %s %s %s\n", pad, st.Dim("="), "hint: "+d.Hint)
-			}
-		} else if d.Hint != "" {
-			fmt.Fprintf(&b, "  %s\n", "hint: "+d.Hint)
+		} else if hint != "" {
+			b.WriteString("  hint: ")
+			b.WriteString(hint)
+			b.WriteByte('\n')
 		}
 	}
 	c := Count(r.Diagnostics)
 	if len(r.Diagnostics) > 0 {
-		fmt.Fprintf(&b, "\n%s in %d %s\n", summary(c), r.Files, plural(r.Files, "file", "files"))
+		fmt.Fprintf(b, "\n%s in %d %s\n", summary(c), r.Files, plural(r.Files, "file", "files"))
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
+}
+
+const spaces = "                                                                "
+
+// writeSpaces writes n spaces without making a string of them.
+func writeSpaces(b *bufio.Writer, n int) {
+	for n > len(spaces) {
+		b.WriteString(spaces)
+		n -= len(spaces)
+	}
+	b.WriteString(spaces[:max(n, 0)])
+}
+
+// textFile shows a file name: escaped, and never starting with "::", so
+// that a file named like a GitHub workflow command cannot act as one at
+// the start of a line.
+func textFile(name string) string {
+	name = safetext.Escape(name)
+	if strings.HasPrefix(name, "::") {
+		return "./" + name
+	}
+	return name
+}
+
+// sourceAndCaret returns the escaped source excerpt of d, with tabs as one
+// space each, and where the caret goes under it: the number of characters
+// before it and its width (at least 1, at most to the end of the excerpt).
+func sourceAndCaret(d Diagnostic) (src string, caretAt, width int) {
+	first := max(d.SourceCol, 1)
+	w := 1
+	if d.End.Line == d.Pos.Line && d.End.Col > d.Pos.Col {
+		w = d.End.Col - d.Pos.Col
+	}
+	src = d.Source
+	if strings.IndexByte(src, '\t') >= 0 {
+		src = strings.ReplaceAll(src, "\t", " ")
+	}
+	if esc := safetext.Escape(src); esc == src {
+		// The common case, without copies: one character per column.
+		n := utf8.RuneCountInString(src)
+		at := min(max(d.Pos.Col-first, 0), n)
+		return src, at, max(1, min(w, n-at))
+	}
+	runes := []rune(src)
+	at := min(max(d.Pos.Col-first, 0), len(runes))
+	w = max(1, min(w, len(runes)-at))
+	before := safetext.Escape(string(runes[:at]))
+	under := safetext.Escape(string(runes[at:min(at+w, len(runes))]))
+	src = before + under + safetext.Escape(string(runes[min(at+w, len(runes)):]))
+	return src, utf8.RuneCountInString(before), max(1, utf8.RuneCountInString(under))
 }
 
 func plural(n int, one, many string) string {
@@ -133,30 +203,135 @@ type jsonReport struct {
 }
 
 // RenderJSON writes the report as one JSON object:
-// {"diagnostics":[...],"files":N,"errors":N,"warnings":N}.
+// {"diagnostics":[...],"files":N,"errors":N,"warnings":N}, indented by two
+// spaces as encoding/json would. It is written one diagnostic at a time
+// (jsonDiagnostic.appendIndented), so a report of many findings is neither
+// held twice in memory nor re-indented.
 func RenderJSON(w io.Writer, r Report) error {
 	c := Count(r.Diagnostics)
-	out := jsonReport{Diagnostics: make([]jsonDiagnostic, 0, len(r.Diagnostics)), Files: r.Files, Errors: c.Errors, Warnings: c.Warnings}
-	for _, d := range r.Diagnostics {
+	b := bufio.NewWriter(w)
+	var buf []byte
+	b.WriteString("{\n  \"diagnostics\": [")
+	for i, d := range r.Diagnostics {
 		end := d.End
 		if !end.IsValid() {
 			end = d.Pos
 		}
-		out.Diagnostics = append(out.Diagnostics, jsonDiagnostic{
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n    ")
+		buf = jsonDiagnostic{
 			File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, EndLine: end.Line, EndColumn: end.Col,
 			Pointer: d.Pointer, Rule: d.Rule, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint,
-		})
+		}.appendIndented(buf[:0], "    ")
+		b.Write(buf)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(out)
+	if len(r.Diagnostics) > 0 {
+		b.WriteString("\n  ")
+	}
+	fmt.Fprintf(b, "],\n  \"files\": %d,\n  \"errors\": %d,\n  \"warnings\": %d\n}\n", r.Files, c.Errors, c.Warnings)
+	return b.Flush()
+}
+
+// appendIndented appends d as encoding/json's Encoder with SetIndent(prefix,
+// "  ") and SetEscapeHTML(false) writes it, without its reflection and
+// re-indenting: one field after another, in the struct's order.
+// TestJSONDiagnosticMatchesEncoder keeps the two equal.
+func (d jsonDiagnostic) appendIndented(buf []byte, prefix string) []byte {
+	field := func(name string) {
+		buf = append(buf, '\n')
+		buf = append(buf, prefix...)
+		buf = append(buf, `  "`...)
+		buf = append(buf, name...)
+		buf = append(buf, `": `...)
+	}
+	buf = append(buf, '{')
+	field("file")
+	buf = appendJSONString(buf, d.File)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"line", d.Line}, {"column", d.Column}, {"end_line", d.EndLine}, {"end_column", d.EndColumn}} {
+		buf = append(buf, ',')
+		field(f.name)
+		buf = strconv.AppendInt(buf, int64(f.v), 10)
+	}
+	for _, f := range []struct{ name, v string }{
+		{"pointer", d.Pointer}, {"rule", d.Rule}, {"severity", d.Severity}, {"message", d.Message}, {"hint", d.Hint},
+	} {
+		buf = append(buf, ',')
+		field(f.name)
+		buf = appendJSONString(buf, f.v)
+	}
+	buf = append(buf, '\n')
+	buf = append(buf, prefix...)
+	return append(buf, '}')
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json
+// writes it with HTML escaping off: quotes, backslashes and control
+// characters escaped, U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
 }
 
 // RenderGitHub writes GitHub Actions workflow commands, one per
-// diagnostic, so findings show as annotations on the pull request.
+// diagnostic, so findings show as annotations on the pull request. These
+// are the only lines that start with "::": text from the input is escaped
+// (safetext.Escape, then the workflow command escapes), so it cannot end a
+// command or start another.
 func RenderGitHub(w io.Writer, r Report) error {
-	var b strings.Builder
+	b := bufio.NewWriter(w)
 	for _, d := range r.Diagnostics {
 		level := "error"
 		switch d.Severity {
@@ -169,15 +344,14 @@ func RenderGitHub(w io.Writer, r Report) error {
 		if !end.IsValid() {
 			end = d.Pos
 		}
-		msg := d.Message
+		msg := safetext.Escape(d.Message)
 		if d.Hint != "" {
-			msg += "\n" + "hint: " + d.Hint
+			msg += "\n" + "hint: " + safetext.Escape(d.Hint)
 		}
-		fmt.Fprintf(&b, "::%s file=%s,line=%d,col=%d,endLine=%d,endColumn=%d,title=%s::%s\n",
-			level, ghProperty(d.File), d.Pos.Line, d.Pos.Col, end.Line, end.Col, ghProperty("xvm "+d.Rule), ghData(msg))
+		fmt.Fprintf(b, "::%s file=%s,line=%d,col=%d,endLine=%d,endColumn=%d,title=%s::%s\n",
+			level, ghProperty(safetext.Escape(d.File)), d.Pos.Line, d.Pos.Col, end.Line, end.Col, ghProperty("xvm "+d.Rule), ghData(msg))
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // Escapers for workflow commands, built once rather than per diagnostic.

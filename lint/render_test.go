@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
+	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/vmess"
 )
 
@@ -243,11 +245,13 @@ func TestMask(t *testing.T) {
 		{"abcdefghij", "**********"},
 	}
 	for _, tt := range tests {
-		if got := Mask(tt.in); got != vmess.MaskID(tt.in) {
-			t.Errorf("Mask(%q) = %q, want vmess.MaskID's %q", tt.in, got, vmess.MaskID(tt.in))
+		s := newSecrets(false, nil)
+		if got := s.mask(tt.in); got != vmess.MaskID(tt.in) {
+			t.Errorf("mask(%q) = %q, want vmess.MaskID's %q", tt.in, got, vmess.MaskID(tt.in))
 		}
-		if got := maskSameWidth(tt.in); got != tt.line {
-			t.Errorf("maskSameWidth(%q) = %q, want %q", tt.in, got, tt.line)
+		s.masker.Add(tt.in)
+		if got := s.text(`"id": "` + tt.in + `"`); got != `"id": "`+tt.line+`"` {
+			t.Errorf("text(%q) = %q, want %q", tt.in, got, tt.line)
 		}
 	}
 }
@@ -258,6 +262,67 @@ func TestDidYouMean(t *testing.T) {
 	for in, want := range tests {
 		if got := didYouMean(in, known); got != want {
 			t.Errorf("didYouMean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSuggestLongList checks the did-you-mean of a long list (indexed by
+// length, a bounded number compared) still finds a one-edit typo.
+func TestSuggestLongList(t *testing.T) {
+	var tags []string
+	for i := 0; i < 5000; i++ {
+		tags = append(tags, fmt.Sprintf("proxy-%04d", i))
+	}
+	tags = append(tags, "direct", "block", "api")
+	g := newSuggester(tags)
+	for in, want := range map[string]string{"direkt": "direct", "blokc": "block", "DIRECT": "direct", "nothing-like-it-at-all": ""} {
+		if got := g.suggest(in); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestJSONDiagnosticMatchesEncoder checks the hand-written JSON of a
+// diagnostic, and of a whole report, byte for byte against encoding/json
+// for strings that need escaping.
+func TestJSONDiagnosticMatchesEncoder(t *testing.T) {
+	texts := []string{
+		"", "plain", `quote " and \ backslash`, "nl\n cr\r tab\t bs\b ff\f nul\x00 esc\x1b del\x7f",
+		"<html> & 'apos'", "ünïcode 中文 😀", "bad \xff\xfe utf-8 \xe2\x82", "seps \u2028 \u2029", "c1 \u0085",
+	}
+	var ds []Diagnostic
+	for i, s := range texts {
+		ds = append(ds, Diagnostic{File: s, Pos: schema.Pos{Line: i + 1, Col: 2}, End: schema.Pos{Line: i + 1, Col: 9},
+			Pointer: "/a~1" + s, Rule: "rule-" + s, Severity: Warning, Message: s, Hint: s + s})
+	}
+	rep := Report{Diagnostics: ds, Files: 2}
+	var got bytes.Buffer
+	if err := RenderJSON(&got, rep); err != nil {
+		t.Fatal(err)
+	}
+	want := jsonReport{Files: 2, Warnings: len(ds), Diagnostics: []jsonDiagnostic{}}
+	for _, d := range ds {
+		want.Diagnostics = append(want.Diagnostics, jsonDiagnostic{File: d.File, Line: d.Pos.Line, Column: d.Pos.Col,
+			EndLine: d.End.Line, EndColumn: d.End.Col, Pointer: d.Pointer, Rule: d.Rule, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint})
+	}
+	for _, r := range []jsonReport{want, {Diagnostics: []jsonDiagnostic{}}} {
+		var enc bytes.Buffer
+		e := json.NewEncoder(&enc)
+		e.SetIndent("", "  ")
+		e.SetEscapeHTML(false)
+		if err := e.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		var g bytes.Buffer
+		in := Report{Files: r.Files}
+		if len(r.Diagnostics) > 0 {
+			in = rep
+		}
+		if err := RenderJSON(&g, in); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(enc.String(), g.String()); diff != "" {
+			t.Errorf("RenderJSON differs from encoding/json (-encoder +ours):\n%s", diff)
 		}
 	}
 }

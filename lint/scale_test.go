@@ -1,0 +1,226 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+// Hostile-size inputs: each generator makes a document of n units whose
+// cost would grow faster than n if any stage of lint were quadratic. The
+// doubling benchmarks lint and render them at n, 2n, 4n, 8n; the time and
+// allocations per op must roughly double with n (docs/lint.md has the
+// numbers).
+
+const scaleID = "27848739-7e62-4138-9fd3-098a63964b6b"
+
+// scaleCase is one kind of hostile input.
+type scaleCase struct {
+	name string
+	ext  string
+	gen  func(n int) []byte
+	// sizes are the doubling steps of the benchmark.
+	sizes []int
+}
+
+func scaleCases() []scaleCase {
+	big := []int{25_000, 50_000, 100_000, 200_000}
+	return []scaleCase{
+		// n unknown keys in one user object, one per line: n findings.
+		{"unknown-keys", ".json", unknownKeys(false), big},
+		// the same on one minified line: every finding is on that line.
+		{"unknown-keys-one-line", ".json", unknownKeys(true), big},
+		// n keys given twice in one object: n duplicate-key findings.
+		{"duplicate-keys", ".json", duplicateKeys, big},
+		// n WebSocket headers: one open object with n keys, no finding.
+		{"ws-headers", ".json", wsHeaders, big},
+		// n outbounds, each with its own id and one finding on the id's line.
+		{"outbounds-with-a-finding", ".json", outboundsWithAFinding, []int{6_250, 12_500, 25_000, 50_000}},
+		// n outbounds and n routing rules to tags no outbound has, each
+		// close to many tags of the same length.
+		{"unknown-outbound-tags", ".json", unknownOutboundTags, []int{6_250, 12_500, 25_000, 50_000}},
+		// n keys in one TOML table.
+		{"toml-keys", ".toml", tomlKeys, big},
+	}
+}
+
+func unknownKeys(oneLine bool) func(n int) []byte {
+	return func(n int) []byte {
+		sep := "\n      "
+		if oneLine {
+			sep = ""
+		}
+		var b bytes.Buffer
+		b.WriteString(`{"protocol": "vmess", "settings": {"vnext": [{"address": "a.example.com", "port": 443, "users": [{"id": "` + scaleID + `"`)
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, ",%s\"k%d\": %d", sep, i, i)
+		}
+		b.WriteString("}]}]}}\n")
+		return b.Bytes()
+	}
+}
+
+func duplicateKeys(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, "id": "` + scaleID + `"}, "streamSettings": {"network": "ws", "wsSettings": {"headers": {`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n  \"h%d\": \"a\", \"h%d\": \"b\"", i, i)
+	}
+	b.WriteString("}}}}\n")
+	return b.Bytes()
+}
+
+func wsHeaders(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, "id": "` + scaleID + `"}, "streamSettings": {"network": "ws", "wsSettings": {"headers": {`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n  \"X-Header-%d\": \"v%d\"", i, i)
+	}
+	b.WriteString("}}}}\n")
+	return b.Bytes()
+}
+
+func outboundsWithAFinding(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("{\"outbounds\": [\n")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		// One line per outbound: the finding's source line holds the id.
+		fmt.Fprintf(&b, `{"tag": "o%d", "protocol": "vmess", "settings": {"address": "s%d.example.com", "port": "443", "id": "%08x-7e62-4138-9fd3-098a63964b6b"}}`, i, i, i)
+	}
+	b.WriteString("\n]}\n")
+	return b.Bytes()
+}
+
+func unknownOutboundTags(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("{\"outbounds\": [\n")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `{"tag": "t%07d", "protocol": "freedom"}`, i)
+	}
+	b.WriteString("\n], \"routing\": {\"rules\": [\n")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		// One edit away from several tags: did-you-mean has candidates.
+		fmt.Fprintf(&b, `{"type": "field", "network": "tcp", "outboundTag": "u%07d"}`, i)
+	}
+	b.WriteString("\n]}}\n")
+	return b.Bytes()
+}
+
+func tomlKeys(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("[[outbounds]]\nprotocol = \"vmess\"\n[outbounds.settings]\naddress = \"a.example.com\"\nport = 443\nid = \"" + scaleID + "\"\n[outbounds.streamSettings.wsSettings.headers]\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "X-Header-%d = \"v%d\"\n", i, i)
+	}
+	return b.Bytes()
+}
+
+// lintAndRender is what `xvm lint --format F` does with one file.
+func lintAndRender(tb testing.TB, l *Linter, name string, data []byte, format string, w io.Writer) []Diagnostic {
+	ds, err := l.LintBytes(context.Background(), name, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rep := Report{Diagnostics: ds, Files: 1}
+	switch format {
+	case "json":
+		err = RenderJSON(w, rep)
+	default:
+		err = RenderText(w, rep, nil)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ds
+}
+
+// BenchmarkScale lints and renders each hostile input at doubling sizes:
+//
+//	go test ./lint -run XXX -bench Scale -benchtime 1x -benchmem
+func BenchmarkScale(b *testing.B) {
+	l := newTestLinter(b, Options{})
+	for _, c := range scaleCases() {
+		for _, format := range []string{"text", "json"} {
+			for _, n := range c.sizes {
+				b.Run(fmt.Sprintf("%s/%s/n=%d", c.name, format, n), func(b *testing.B) {
+					data := c.gen(n)
+					b.SetBytes(int64(len(data)))
+					b.ResetTimer()
+					b.ReportAllocs()
+					var out countingWriter
+					for i := 0; i < b.N; i++ {
+						out = 0
+						lintAndRender(b, l, "gen"+c.ext, data, format, &out)
+					}
+					b.ReportMetric(float64(out)/float64(len(data)), "out/in")
+				})
+			}
+		}
+	}
+}
+
+// countingWriter counts what a renderer writes.
+type countingWriter int64
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	*w += countingWriter(len(p))
+	return len(p), nil
+}
+
+// TestScaleInputsFind checks each generator makes the findings its name
+// promises, so that the benchmarks measure what they say.
+func TestScaleInputsFind(t *testing.T) {
+	l := newTestLinter(t, Options{})
+	const n = 200
+	want := map[string]struct {
+		rule  string
+		count int
+	}{
+		"unknown-keys":             {"unknown-key", n},
+		"unknown-keys-one-line":    {"unknown-key", n},
+		"duplicate-keys":           {"duplicate-key", n},
+		"ws-headers":               {"", 0},
+		"outbounds-with-a-finding": {"port-range", n},
+		"unknown-outbound-tags":    {"unknown-outbound-tag", n},
+		"toml-keys":                {"", 0},
+	}
+	for _, c := range scaleCases() {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			ds := lintAndRender(t, l, "gen"+c.ext, c.gen(n), "text", &out)
+			w := want[c.name]
+			got := 0
+			for _, d := range ds {
+				if d.Rule == w.rule {
+					got++
+				} else if d.Rule != "key-case" {
+					t.Errorf("unexpected finding %s", d)
+				}
+			}
+			if got != w.count {
+				t.Errorf("%d %s findings, want %d", got, w.rule, w.count)
+			}
+			if strings.Contains(out.String(), scaleID[8:]) && c.name != "outbounds-with-a-finding" {
+				t.Errorf("output shows an id in full")
+			}
+		})
+	}
+}
