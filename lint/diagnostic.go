@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/schema/safetext"
 )
 
 // Severity orders findings: Info < Warning < Error.
@@ -73,9 +74,9 @@ type Diagnostic struct {
 }
 
 // String is the compact form used by golden files:
-// "file:line:col: message [rule]".
+// "file:line:col: message [rule]", escaped for a terminal (safetext).
 func (d Diagnostic) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s [%s]", d.File, d.Pos.Line, d.Pos.Col, d.Message, d.Rule)
+	return fmt.Sprintf("%s:%d:%d: %s [%s]", safetext.Escape(d.File), d.Pos.Line, d.Pos.Col, safetext.Escape(d.Message), d.Rule)
 }
 
 // sortDiagnostics orders by input order of the file, then line, column,

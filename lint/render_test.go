@@ -326,3 +326,82 @@ func TestJSONDiagnosticMatchesEncoder(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderInjection renders a file whose keys, values and comments hold
+// terminal escapes and GitHub workflow commands (issue: a key
+// "x\n::error file=README.md,line=1::injected\n" put a line starting with
+// ::error into the text output). Text and github output escape every text
+// from the input; only github's own lines start with "::"; JSON keeps the
+// text as it is, escaped by JSON.
+func TestRenderInjection(t *testing.T) {
+	l := newTestLinter(t, Options{})
+	const name = "../testdata/lint/render/injection.jsonc"
+	rep, err := l.Run(context.Background(), []string{name}, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rep.Diagnostics {
+		rep.Diagnostics[i].File = strings.TrimPrefix(rep.Diagnostics[i].File, "../")
+	}
+	if len(rep.Diagnostics) != 3 {
+		t.Fatalf("want 3 findings, got %v", rep.Diagnostics)
+	}
+	render := map[string]func(*bytes.Buffer) error{
+		"injection.txt":    func(b *bytes.Buffer) error { return RenderText(b, rep, nil) },
+		"injection.github": func(b *bytes.Buffer) error { return RenderGitHub(b, rep) },
+		"injection.json":   func(b *bytes.Buffer) error { return RenderJSON(b, rep) },
+	}
+	for file, fn := range render {
+		var b bytes.Buffer
+		if err := fn(&b); err != nil {
+			t.Fatal(err)
+		}
+		want := golden(t, file, b.Bytes())
+		if diff := cmp.Diff(string(want), b.String()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", file, diff)
+		}
+		out := strings.TrimSuffix(b.String(), "\n")
+		for i := 0; i < len(out); i++ {
+			if c := out[i]; (c < 0x20 && c != '\n') || c == 0x7f {
+				t.Errorf("%s: control byte %#x at %d", file, c, i)
+			}
+		}
+		if strings.Contains(out, "\u0085") {
+			t.Errorf("%s: holds U+0085", file)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			command := strings.HasPrefix(line, "::")
+			ours := strings.HasPrefix(line, "::error file=testdata/") || strings.HasPrefix(line, "::warning file=testdata/")
+			if file == "injection.github" && !ours {
+				t.Errorf("github: a line that is not one of ours: %q", line)
+			}
+			if file != "injection.github" && command {
+				t.Errorf("%s: a line starts a workflow command: %q", file, line)
+			}
+		}
+	}
+	var parsed jsonReport
+	var b bytes.Buffer
+	if err := RenderJSON(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.Bytes(), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed.Diagnostics[1].Message; !strings.Contains(got, "x\n::error file=README.md") {
+		t.Errorf("JSON should carry the key as written, got %q", got)
+	}
+}
+
+// TestTextFileNameIsNoCommand checks a file named like a workflow command
+// does not start a line of the text output with "::".
+func TestTextFileNameIsNoCommand(t *testing.T) {
+	var b bytes.Buffer
+	d := Diagnostic{File: "::error file=a::b.json", Pos: schema.Pos{Line: 1, Col: 1}, Rule: "syntax", Severity: Error, Message: "m"}
+	if err := RenderText(&b, Report{Diagnostics: []Diagnostic{d}, Files: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "./::error file=a::b.json:1:1: error: m [syntax]") {
+		t.Errorf("got %q", b.String())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Hostile-size inputs: each generator makes a document of n units whose
@@ -24,26 +25,29 @@ type scaleCase struct {
 	gen  func(n int) []byte
 	// sizes are the doubling steps of the benchmark.
 	sizes []int
+	// hang is a size that a quadratic stage would take many minutes on
+	// (TestHostileSizesFinish).
+	hang int
 }
 
 func scaleCases() []scaleCase {
 	big := []int{25_000, 50_000, 100_000, 200_000}
 	return []scaleCase{
 		// n unknown keys in one user object, one per line: n findings.
-		{"unknown-keys", ".json", unknownKeys(false), big},
+		{"unknown-keys", ".json", unknownKeys(false), big, 100_000},
 		// the same on one minified line: every finding is on that line.
-		{"unknown-keys-one-line", ".json", unknownKeys(true), big},
+		{"unknown-keys-one-line", ".json", unknownKeys(true), big, 50_000},
 		// n keys given twice in one object: n duplicate-key findings.
-		{"duplicate-keys", ".json", duplicateKeys, big},
+		{"duplicate-keys", ".json", duplicateKeys, big, 100_000},
 		// n WebSocket headers: one open object with n keys, no finding.
-		{"ws-headers", ".json", wsHeaders, big},
+		{"ws-headers", ".json", wsHeaders, big, 200_000},
 		// n outbounds, each with its own id and one finding on the id's line.
-		{"outbounds-with-a-finding", ".json", outboundsWithAFinding, []int{6_250, 12_500, 25_000, 50_000}},
+		{"outbounds-with-a-finding", ".json", outboundsWithAFinding, []int{6_250, 12_500, 25_000, 50_000}, 25_000},
 		// n outbounds and n routing rules to tags no outbound has, each
 		// close to many tags of the same length.
-		{"unknown-outbound-tags", ".json", unknownOutboundTags, []int{6_250, 12_500, 25_000, 50_000}},
+		{"unknown-outbound-tags", ".json", unknownOutboundTags, []int{6_250, 12_500, 25_000, 50_000}, 25_000},
 		// n keys in one TOML table.
-		{"toml-keys", ".toml", tomlKeys, big},
+		{"toml-keys", ".toml", tomlKeys, big, 200_000},
 	}
 }
 
@@ -174,6 +178,36 @@ func BenchmarkScale(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// TestHostileSizesFinish lints and renders each hostile input at a size
+// where the quadratic stages this file's benchmarks were written against
+// took 5 to 50 minutes (extrapolated from doubling runs: 100,000 unknown
+// keys about 6 minutes, 50,000 on one line about 50, 25,000 outbounds
+// with a finding each over 20) and lint now takes well under a second. The
+// bound only catches such a hang; the doubling benchmarks measure.
+func TestHostileSizesFinish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large inputs; run without -short")
+	}
+	l := newTestLinter(t, Options{})
+	for _, c := range scaleCases() {
+		t.Run(c.name, func(t *testing.T) {
+			data := c.gen(c.hang)
+			for _, format := range []string{"text", "json"} {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					lintAndRender(t, l, "gen"+c.ext, data, format, io.Discard)
+				}()
+				select {
+				case <-done:
+				case <-time.After(90 * time.Second):
+					t.Fatalf("%s, %d bytes, %s: not done after 90 s (a stage grows faster than its input)", c.name, len(data), format)
+				}
+			}
+		})
 	}
 }
 
