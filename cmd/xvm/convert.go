@@ -176,7 +176,7 @@ func (p diagPrinter) print(diags []convert.Diagnostic) {
 			// changed, and that is never dropped silently.
 			continue
 		}
-		line := d.String()
+		line := safeLine(d.String())
 		if p.color {
 			style := noteStyle
 			switch d.Severity {

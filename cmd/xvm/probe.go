@@ -212,7 +212,7 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if showProgress {
 		fmt.Fprint(a.IO.ErrOut, prog.line())
 	}
-	results, err := probe.Run(ctx, targets, po)
+	results, err := probeHidingIDs(ctx, targets, po)
 	if showProgress {
 		fmt.Fprint(a.IO.ErrOut, "\r\x1b[K")
 	}
@@ -390,6 +390,7 @@ func legacyForced(getenv func(string) string) bool {
 // coloured (green ok, yellow clock_skew, red other failures) and the
 // heading is bold. The last column (detail) is not padded.
 func writeProbeTable(w io.Writer, rows []probe.TableRow, color bool) error {
+	rows = escapeRows(rows)
 	cols := probe.TableColumns()
 	widths := make([]int, len(cols))
 	for i, c := range cols {

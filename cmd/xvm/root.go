@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/xvmtools/xvm/schema/safetext"
 )
 
 // globalOptions are the flags every command shares.
@@ -34,7 +36,7 @@ func Main(ctx context.Context, args []string, ios *IOStreams) int {
 	if err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.err != nil {
-			fmt.Fprintf(ios.ErrOut, "xvm: %s\n", err)
+			fmt.Fprintf(ios.ErrOut, "xvm: %s\n", safetext.Escape(err.Error()))
 		}
 		if !errors.As(err, &ee) && isCobraUsageError(err) {
 			fmt.Fprintf(ios.ErrOut, "Run 'xvm --help' for usage.\n")
