@@ -7,7 +7,9 @@ import (
 )
 
 // FuzzLint runs the whole linter on arbitrary input: it never panics,
-// always terminates, and every diagnostic points inside the file.
+// always terminates, every diagnostic points inside the file, and the text
+// and github renderings hold no control character from the input and no
+// line that starts a workflow command other than github's own.
 func FuzzLint(f *testing.F) {
 	addSeeds(f, "../testdata/lint/*/*")
 	l := newTestLinter(f, Options{})
@@ -26,6 +28,31 @@ func FuzzLint(f *testing.F) {
 			}
 			if d.Rule == "" || d.Message == "" || d.Severity == 0 {
 				t.Fatalf("incomplete diagnostic: %+v", d)
+			}
+		}
+		rep := Report{Diagnostics: ds, Files: 1}
+		var text, gh strings.Builder
+		if err := RenderText(&text, rep, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := RenderGitHub(&gh, rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, out := range []string{text.String(), gh.String()} {
+			for _, r := range strings.TrimSuffix(out, "\n") {
+				if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+					t.Fatalf("control character %U in the output:\n%q", r, out)
+				}
+			}
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(text.String(), "\n"), "\n") {
+			if strings.HasPrefix(line, "::") {
+				t.Fatalf("text output line starts a workflow command: %q", line)
+			}
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(gh.String(), "\n"), "\n") {
+			if line != "" && !strings.HasPrefix(line, "::error file=fuzz") && !strings.HasPrefix(line, "::warning file=fuzz") && !strings.HasPrefix(line, "::notice file=fuzz") {
+				t.Fatalf("github output line is not one of ours: %q", line)
 			}
 		}
 	})
