@@ -67,31 +67,24 @@ func unknownKeys(oneLine bool) func(n int) []byte {
 	}
 }
 
-func duplicateKeys(n int) []byte {
+// wsHeadersDoc is an outbound whose WebSocket headers hold n entries,
+// each written by entry.
+func wsHeadersDoc(n int, entry string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, "id": "` + scaleID + `"}, "streamSettings": {"network": "ws", "wsSettings": {"headers": {`)
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "\n  \"h%d\": \"a\", \"h%d\": \"b\"", i, i)
+		fmt.Fprintf(&b, entry, i, i)
 	}
 	b.WriteString("}}}}\n")
 	return b.Bytes()
 }
 
-func wsHeaders(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, "id": "` + scaleID + `"}, "streamSettings": {"network": "ws", "wsSettings": {"headers": {`)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "\n  \"X-Header-%d\": \"v%d\"", i, i)
-	}
-	b.WriteString("}}}}\n")
-	return b.Bytes()
-}
+func duplicateKeys(n int) []byte { return wsHeadersDoc(n, "\n  \"h%d\": \"a\", \"h%d\": \"b\"") }
+
+func wsHeaders(n int) []byte { return wsHeadersDoc(n, "\n  \"X-Header-%d\": \"v%d\"") }
 
 func outboundsWithAFinding(n int) []byte {
 	var b bytes.Buffer
