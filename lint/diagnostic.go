@@ -10,28 +10,17 @@ import (
 	"github.com/xvmtools/xvm/schema/safetext"
 )
 
-// Severity orders findings: Info < Warning < Error.
-type Severity int
+// Severity orders findings: Info < Warning < Error. It is the severity
+// every xvm package uses (schema.Severity), so that lint's findings and
+// convert's messages speak one vocabulary.
+type Severity = schema.Severity
 
 // The severities.
 const (
-	Info Severity = iota + 1
-	Warning
-	Error
+	Info    = schema.Info
+	Warning = schema.Warning
+	Error   = schema.Error
 )
-
-// String is the lower-case name used in every output format.
-func (s Severity) String() string {
-	switch s {
-	case Info:
-		return "info"
-	case Warning:
-		return "warning"
-	case Error:
-		return "error"
-	}
-	return "off"
-}
 
 // ParseSeverity reads "error", "warning" (or "warn") and "info"; anything
 // else is an *UnknownError.

@@ -321,16 +321,13 @@ func (ob *outboundView) streamSecurity() string {
 	return s
 }
 
-// network returns the lower-cased network of an outbound ("raw" default).
+// network returns the network of an outbound in Xray's current names
+// (schema.Network: "raw" by default, websocket is ws, splithttp is xhttp).
 func (ob *outboundView) network() string {
 	if ob == nil || ob.stream.node == nil {
 		return "raw"
 	}
 	s, _ := str(get(ob.stream.node, "network"))
-	s = strings.ToLower(s)
-	switch s {
-	case "", "tcp":
-		return "raw"
-	}
-	return s
+	n, _ := schema.Network(s)
+	return n
 }

@@ -29,7 +29,7 @@ func (ruleReality) check(c *checkContext) {
 		}
 		r := ob.stream.member("realitySettings")
 		switch ob.network() {
-		case "raw", "xhttp", "splithttp", "grpc":
+		case "raw", "xhttp", "grpc":
 		default:
 			if m := present(ob.stream.node, "network"); m != nil {
 				c.atValue(ob.stream.ptr, m).hint("use network raw, xhttp or grpc").
