@@ -51,7 +51,7 @@ type editor struct {
 	c      *checkContext
 	src    []byte
 	format schema.Format
-	starts []int
+	idx    *posIndex
 	// shared holds YAML positions reached through more than one path: an
 	// anchored value used by aliases or a merge key. Editing one would
 	// edit every place that uses it.
@@ -61,7 +61,7 @@ type editor struct {
 }
 
 func newEditor(c *checkContext) *editor {
-	e := &editor{c: c, src: c.doc.Source, format: c.doc.Format, starts: lineStarts(c.doc.Source)}
+	e := &editor{c: c, src: c.doc.Source, format: c.doc.Format, idx: newPosIndex(c.doc.Source)}
 	if e.format == schema.YAML && c.doc.Root != nil && bytes.IndexByte(e.src, '*') >= 0 {
 		seen := make(map[schema.Pos]bool)
 		e.shared = make(map[schema.Pos]bool)
@@ -90,18 +90,11 @@ func newEditor(c *checkContext) *editor {
 	return e
 }
 
-func (e *editor) offset(p schema.Pos) (int, bool) { return byteOffset(e.src, e.starts, p) }
+func (e *editor) offset(p schema.Pos) (int, bool) { return e.idx.offset(p) }
 
 // lineOf returns the start of the line holding off, and the offset of its
 // line break (len(src) on the last line).
-func (e *editor) lineOf(off int) (start, end int) {
-	start = bytes.LastIndexByte(e.src[:off], '\n') + 1
-	end = len(e.src)
-	if i := bytes.IndexByte(e.src[off:], '\n'); i >= 0 {
-		end = off + i
-	}
-	return start, end
-}
+func (e *editor) lineOf(off int) (start, end int) { return e.idx.lineOf(off) }
 
 // afterLine returns the offset just past the line break that ends the
 // line holding off (len(src) on the last line).

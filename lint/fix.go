@@ -1,14 +1,10 @@
 package lint
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
-	"unicode/utf8"
-
-	"github.com/xvmtools/xvm/schema"
 )
 
 // Edit replaces the source bytes [Start, End) with New. Offsets are byte
@@ -133,20 +129,40 @@ func applyFixes(src []byte, ds []Diagnostic) ([]byte, []Diagnostic, []Edit) {
 
 // oldOffset maps an offset in the edited text back to the source the
 // edits applied to; an offset inside replaced text maps to the edit's start.
-func oldOffset(edits []Edit, off int) int {
+func oldOffset(edits []Edit, off int) int { return newEditMap(edits).old(off) }
+
+// editMap maps offsets of an edited text back to its source by binary
+// search, for the many findings of one fixed document: the edits are
+// sorted and do not overlap, so at most the last edit that starts before
+// an offset can hold it.
+type editMap struct {
+	edits []Edit
+	// newStart and newEnd are where each edit's text lies in the edited
+	// text; shift is how far the text after it moved.
+	newStart, newEnd, shift []int
+}
+
+func newEditMap(edits []Edit) *editMap {
+	m := &editMap{edits: edits, newStart: make([]int, len(edits)), newEnd: make([]int, len(edits)), shift: make([]int, len(edits))}
 	shift := 0
-	for _, e := range edits {
-		newStart := e.Start + shift
-		newEnd := newStart + len(e.New)
-		if off < newStart {
-			break
-		}
-		if off < newEnd {
-			return e.Start
-		}
+	for i, e := range edits {
+		m.newStart[i] = e.Start + shift
+		m.newEnd[i] = m.newStart[i] + len(e.New)
 		shift += len(e.New) - (e.End - e.Start)
+		m.shift[i] = shift
 	}
-	return off - shift
+	return m
+}
+
+func (m *editMap) old(off int) int {
+	k := sort.SearchInts(m.newStart, off+1) // edits that start at or before off
+	if k == 0 {
+		return off
+	}
+	if off < m.newEnd[k-1] {
+		return m.edits[k-1].Start
+	}
+	return off - m.shift[k-1]
 }
 
 // newOffset maps an offset of the source the edits applied to into the
@@ -163,34 +179,6 @@ func newOffset(edits []Edit, off int) int {
 		shift += len(e.New) - (e.End - e.Start)
 	}
 	return off + shift
-}
-
-// lineStarts indexes the byte offset of every line of src.
-func lineStarts(src []byte) []int {
-	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
-	for i, c := range src {
-		if c == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return starts
-}
-
-// byteOffset turns a 1-based line and character column into a byte
-// offset of src; ok is false when the position is not in src.
-func byteOffset(src []byte, starts []int, p schema.Pos) (int, bool) {
-	if p.Line < 1 || p.Line > len(starts) || p.Col < 1 {
-		return 0, false
-	}
-	off := starts[p.Line-1]
-	for col := 1; col < p.Col; col++ {
-		if off >= len(src) || src[off] == '\n' {
-			return 0, false
-		}
-		_, n := utf8.DecodeRune(src[off:])
-		off += n
-	}
-	return off, true
 }
 
 // FixResult is what FixBytes did to one document.
@@ -280,14 +268,14 @@ func keyOf(d Diagnostic) withheldKey {
 // and withholds fixes that made something new appear, until what is left
 // is clean. It returns the new text and its findings.
 func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo []Diagnostic, withheld map[withheldKey]bool, res *FixResult) (next []byte, nds, applied []Diagnostic, edits []Edit, err error) {
-	starts := lineStarts(src)
+	idx := newPosIndex(src)
 	type seen struct {
 		rule string
 		at   int
 	}
 	before := make(map[seen]int, len(ds))
 	for _, d := range ds {
-		if off, ok := byteOffset(src, starts, d.Pos); ok {
+		if off, ok := idx.offset(d.Pos); ok {
 			before[seen{d.Rule, off}]++
 		}
 	}
@@ -304,7 +292,7 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 		fixedAt := make(map[seen]int, len(applied))
 		for _, d := range applied {
 			exposing = exposing || d.Fix.exposes
-			if off, ok := byteOffset(src, starts, d.Pos); ok {
+			if off, ok := idx.offset(d.Pos); ok {
 				fixedAt[seen{d.Rule, off}]++
 			}
 		}
@@ -313,17 +301,17 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 		}
 		// What is new after the fixes, located in the old text.
 		var fresh []int
-		nstarts := lineStarts(next)
+		nidx, back := newPosIndex(next), newEditMap(edits)
 		left := make(map[seen]int, len(before))
 		for k, v := range before {
 			left[k] = v - fixedAt[k]
 		}
 		for _, d := range nds {
-			off, ok := byteOffset(next, nstarts, d.Pos)
+			off, ok := nidx.offset(d.Pos)
 			if !ok {
 				continue
 			}
-			k := seen{d.Rule, oldOffset(edits, off)}
+			k := seen{d.Rule, back.old(off)}
 			if left[k] > 0 {
 				left[k]--
 				continue

@@ -43,6 +43,9 @@ func scaleCases() []scaleCase {
 		{"ws-headers", ".json", wsHeaders, big, 200_000},
 		// n outbounds, each with its own id and one finding on the id's line.
 		{"outbounds-with-a-finding", ".json", outboundsWithAFinding, []int{6_250, 12_500, 25_000, 50_000}, 25_000},
+		// the same on one line: each finding has a fix, which must be
+		// located in the line without walking it from its start.
+		{"fixes-on-one-line", ".json", fixesOnOneLine, []int{6_250, 12_500, 25_000, 50_000}, 50_000},
 		// n outbounds and n routing rules to tags no outbound has, each
 		// close to many tags of the same length.
 		{"unknown-outbound-tags", ".json", unknownOutboundTags, []int{6_250, 12_500, 25_000, 50_000}, 25_000},
@@ -97,6 +100,20 @@ func outboundsWithAFinding(n int) []byte {
 		fmt.Fprintf(&b, `{"tag": "o%d", "protocol": "vmess", "settings": {"address": "s%d.example.com", "port": "443", "id": "%08x-7e62-4138-9fd3-098a63964b6b"}}`, i, i, i)
 	}
 	b.WriteString("\n]}\n")
+	return b.Bytes()
+}
+
+func fixesOnOneLine(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"outbounds": [`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		// é: the line is not ASCII, so columns are not bytes.
+		fmt.Fprintf(&b, `{"tag": "é%d", "protocol": "vmess", "settings": {"address": "s%d.example.com", "port": "443", "id": "%08x-7e62-4138-9fd3-098a63964b6b"}}`, i, i, i)
+	}
+	b.WriteString("]}\n")
 	return b.Bytes()
 }
 
@@ -226,6 +243,7 @@ func TestScaleInputsFind(t *testing.T) {
 		"duplicate-keys":           {"duplicate-key", n},
 		"ws-headers":               {"", 0},
 		"outbounds-with-a-finding": {"port-range", n},
+		"fixes-on-one-line":        {"port-range", n},
 		"unknown-outbound-tags":    {"unknown-outbound-tag", n},
 		"toml-keys":                {"", 0},
 	}
