@@ -178,9 +178,13 @@ type findingKey struct {
 // typo of it, by the measure didYouMean uses.
 func closeMatches(s string, candidates []string) []string {
 	var out []string
-	ls := strings.ToLower(s)
+	var d distance // the query folded once, the rows reused
+	if d.nq = foldRunes(s, &d.q); d.nq < 0 {
+		return nil
+	}
+	limit := typoLimit(s)
 	for _, c := range candidates {
-		if editDistance(ls, strings.ToLower(c)) <= typoLimit(s) {
+		if d.to(c, limit+1) <= limit {
 			out = append(out, c)
 		}
 	}

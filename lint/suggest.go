@@ -98,19 +98,6 @@ func abs(x int) int {
 	return x
 }
 
-// editDistance is the optimal string alignment distance between a and b,
-// ignoring case (see distance).
-func editDistance(a, b string) int {
-	var d distance
-	if d.nq = foldRunes(a, &d.q); d.nq < 0 {
-		if a == b {
-			return 0
-		}
-		return 1 << 20
-	}
-	return d.to(b, 1<<20)
-}
-
 // distance measures optimal string alignment distances (Levenshtein with
 // transpositions, ignoring case, so "secuirty" is one edit from
 // "security") from one query, folded once, with its rows reused. Strings
