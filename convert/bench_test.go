@@ -111,3 +111,60 @@ func BenchmarkXrayLoader10k(b *testing.B) {
 		}
 	}
 }
+
+// repairInputs builds inputs of about size bytes for the two line repairs
+// of the link reader: links glued together on one line and v2rayN links
+// wrapped at 76 columns.
+//   - glued-seams is hostile: one v2rayN base64 run that ends in a dot,
+//     then "ss://" over and over: many seams, none of them a split;
+//   - glued-links is v2rayN and vless links run together on one line;
+//   - wrapped is v2rayN links wrapped at 76 columns with CRLF.
+func repairInputs(size int) map[string][]byte {
+	link := func(i int) string {
+		j, _ := json.Marshal(map[string]string{"v": "2", "ps": fmt.Sprintf("node %d with a longer remark", i), "add": fmt.Sprintf("n%d.example.com", i),
+			"port": "443", "id": corpusUUID, "aid": "0", "net": "ws", "host": "cdn.example.com", "path": "/ws", "tls": "tls"})
+		return "vmess://" + base64.StdEncoding.EncodeToString(j)
+	}
+	var glued, wrapped strings.Builder
+	for i := 0; glued.Len() < size; i++ {
+		glued.WriteString(link(i) + "vless://" + corpusUUID + "@v.example.com:443?security=tls#v")
+	}
+	for i := 0; wrapped.Len() < size; i++ {
+		l := link(i)
+		for len(l) > 76 {
+			wrapped.WriteString(l[:76] + "\r\n")
+			l = l[76:]
+		}
+		wrapped.WriteString(l + "\r\n")
+	}
+	return map[string][]byte{
+		"glued-seams": []byte("vmess://" + strings.Repeat("A", size/2) + "." + strings.Repeat("ss://", size/10)),
+		"glued-links": []byte(glued.String()),
+		"wrapped":     []byte(wrapped.String()),
+	}
+}
+
+// BenchmarkRepairDoubling reads glued and wrapped links of 50 KB to
+// 400 KB. Both repairs are linear: ns/input-byte and alloc/input-byte
+// stay flat as the input doubles.
+func BenchmarkRepairDoubling(b *testing.B) {
+	for _, kind := range []string{"glued-seams", "glued-links", "wrapped"} {
+		for _, size := range []int{50_000, 100_000, 200_000, 400_000} {
+			data := repairInputs(size)[kind]
+			b.Run(fmt.Sprintf("%s/bytes=%d", kind, size), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for b.Loop() {
+					if _, err := Parse(context.Background(), "bench", data, Options{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(data)), "ns/input-byte")
+				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/float64(len(data)), "alloc/input-byte")
+			})
+		}
+	}
+}

@@ -23,6 +23,11 @@ var linkSchemes = []string{
 // body any known scheme starts the next link; elsewhere only vmess:// and
 // vmess1:// do (a remark such as "#join https://t.me/x" stays a remark).
 // A line without such a seam comes back as the one element.
+//
+// Where the base64 body of the current link ends is found once per link,
+// not once per seam: a seam is a split after a v2rayN body only if it
+// lies inside that run. The scans of successive links do not overlap, so
+// the whole line is read in linear time.
 func splitGlued(line string) []string {
 	i := strings.Index(line, "://")
 	if i < 0 {
@@ -30,6 +35,7 @@ func splitGlued(line string) []string {
 	}
 	var parts []string
 	start, from := 0, i+3
+	bodyEnd := v2rayNBodyEnd(line, start)
 	for {
 		j := strings.Index(line[from:], "://")
 		if j < 0 {
@@ -39,14 +45,30 @@ func splitGlued(line string) []string {
 		seg := line[start:j]
 		if scheme := gluedScheme(seg); scheme != "" {
 			cut := len(seg) - len(scheme)
-			if cut > len("vmess://") && (strings.HasPrefix(strings.ToLower(scheme), "vmess") || isV2RayNBody(seg[:cut])) {
+			if cut > len("vmess://") && (hasPrefixFold(scheme, "vmess") || start+cut <= bodyEnd) {
 				parts = append(parts, seg[:cut])
-				start = start + cut
+				start += cut
+				bodyEnd = v2rayNBodyEnd(line, start)
 			}
 		}
 		from = j + 3
 	}
 	return append(parts, line[start:])
+}
+
+// v2rayNBodyEnd returns where the run of base64 characters after the
+// vmess:// that starts line[start:] ends, or -1 when line[start:] does not
+// start with vmess://. line[start:k] is a v2rayN body (isV2RayNBody) for
+// every k from start+len("vmess://") up to that end.
+func v2rayNBodyEnd(line string, start int) int {
+	if !hasPrefixFold(line[start:], "vmess://") {
+		return -1
+	}
+	k := start + len("vmess://")
+	for k < len(line) && isBase64Char(line[k]) {
+		k++
+	}
+	return k
 }
 
 // gluedScheme returns the longest known scheme that text ends with
@@ -71,12 +93,17 @@ func isV2RayNBody(link string) bool {
 // URL-safe base64 alphabets and padding.
 func isBase64Text(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '=') {
+		if !isBase64Char(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// isBase64Char reports whether c belongs to the standard or URL-safe
+// base64 alphabet or is padding.
+func isBase64Char(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
 }
 
 // wrappedV2RayN reports whether line is the start of a v2rayN link whose

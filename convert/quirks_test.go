@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -236,6 +237,31 @@ func TestGluedLinks(t *testing.T) {
 	n, warns, err := ParseLink(a + b)
 	if err != nil || n.Name != "A" || !hasDiag(warns, Warning, "", "no separator") {
 		t.Errorf("ParseLink: %+v %v %v", n, warns, err)
+	}
+}
+
+// TestGluedSeamsDoNotStall: a v2rayN base64 run followed by thousands of
+// "://" seams that are not splits (issue 12's glued-link repair once
+// rescanned the run at each, quadratic: 400 KB took 33 s). 2 MB must be
+// read in far less than the bound, which only catches a stall; the
+// doubling is measured by BenchmarkRepairDoubling.
+func TestGluedSeamsDoNotStall(t *testing.T) {
+	data := repairInputs(2_000_000)["glued-seams"]
+	done := make(chan Result, 1)
+	go func() {
+		res, _ := Parse(context.Background(), "in", data, Options{})
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		if len(res.Nodes) != 0 || res.Errors() != 1 {
+			t.Errorf("nodes %d, diagnostics %v; want one bad link", len(res.Nodes), res.Diagnostics)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("2 MB of glued seams not read within 60 s")
+	}
+	if _, _, err := ParseLink(string(data)); err == nil {
+		t.Error("ParseLink read the hostile line")
 	}
 }
 
