@@ -195,10 +195,13 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	if err := checkID(field+"id", n.UUID); err != nil {
 		return nil, nil, err
 	}
-	if user.AlterID < 0 || user.AlterID > 65535 {
-		warn(field+"alterId", "%d is not an alterId (0-65535); Xray ignores alterId, read as 0", user.AlterID)
-	} else {
-		n.AlterID = user.AlterID
+	if user.AlterID != 0 {
+		// Xray's VMess account has no alterId (infra/conf/vmess.go,
+		// VMessAccount): the client this config describes speaks AEAD
+		// whatever the number says. Carried on, it would make mihomo and
+		// sing-box send the legacy header, which an Xray server refuses.
+		warns = append(warns, Diagnostic{Severity: Info, Field: field + "alterId", Message: fmt.Sprintf(
+			"%d is ignored by Xray, whose VMess client speaks only AEAD; read as 0", user.AlterID)})
 	}
 	c, ok := normaliseCipher(user.Security)
 	if !ok {

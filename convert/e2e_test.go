@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	singvmess "github.com/sagernet/sing-vmess"
+	M "github.com/sagernet/sing/common/metadata"
 	"golang.org/x/net/proxy"
+	"gopkg.in/yaml.v3"
 
 	"github.com/xvmtools/xvm/schema/conf"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
@@ -201,4 +205,99 @@ func TestTunnelControl(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAlterIDReachesSingVMess: what a converted sing-box or Clash proxy
+// does with the alterId it was given, shown with sing-vmess v0.2.8 (the
+// VMess client of sing-box and of mihomo) against an Xray-core server.
+// An Xray config that still says alterId 64 describes an AEAD client
+// (Xray has no alterId), so its conversion must carry traffic; a v2rayN
+// link with aid 64 describes a legacy client, keeps its alterId, and the
+// same server refuses it (the control: the proof can fail).
+func TestAlterIDReachesSingVMess(t *testing.T) {
+	echo := vmesstest.StartEcho(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	port := strconv.Itoa(srv.Port)
+	tests := []struct {
+		name, input string
+		works       bool
+	}{
+		{"xray config alterId 64", `{"outbounds":[{"protocol":"vmess","settings":{"vnext":[{"address":"127.0.0.1","port":` + port + `,"users":[{"id":"` + srv.ID + `","alterId":64}]}]}}]}`, true},
+		{"xray config alterId \"64\"", `{"outbounds":[{"protocol":"vmess","settings":{"vnext":[{"address":"127.0.0.1","port":` + port + `,"users":[{"id":"` + srv.ID + `","alterId":"64"}]}]}}]}`, true},
+		{"v2rayn link aid 64", "vmess://" + b64(`{"v":"2","ps":"l","add":"127.0.0.1","port":"`+port+`","id":"`+srv.ID+`","aid":"64","net":"tcp"}`), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Parse(context.Background(), "in", []byte(tt.input), Options{})
+			if err != nil || len(res.Nodes) != 1 {
+				t.Fatalf("Parse: %v, %d nodes, %v", err, len(res.Nodes), res.Diagnostics)
+			}
+			sb, _, err := Emit(res.Nodes, ToSingBox, EmitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sing struct {
+				Outbounds []struct {
+					AlterID int `json:"alter_id"`
+				} `json:"outbounds"`
+			}
+			if err := json.Unmarshal(sb, &sing); err != nil || len(sing.Outbounds) != 1 {
+				t.Fatalf("sing-box output: %v\n%s", err, sb)
+			}
+			cy, _, err := Emit(res.Nodes, ToClashYAML, EmitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var clash struct {
+				Proxies []struct {
+					AlterID int `yaml:"alterId"`
+				} `yaml:"proxies"`
+			}
+			if err := yaml.Unmarshal(cy, &clash); err != nil || len(clash.Proxies) != 1 {
+				t.Fatalf("Clash output: %v\n%s", err, cy)
+			}
+			aid := sing.Outbounds[0].AlterID
+			if clash.Proxies[0].AlterID != aid {
+				t.Fatalf("sing-box alter_id %d, Clash alterId %d", aid, clash.Proxies[0].AlterID)
+			}
+			err = singEcho(srv.Addr, echo.Addr, srv.ID, aid)
+			if tt.works && err != nil {
+				t.Errorf("sing-vmess with alterId %d: %v", aid, err)
+			}
+			if !tt.works && err == nil {
+				t.Errorf("sing-vmess with alterId %d carried traffic through Xray; the control proves nothing", aid)
+			}
+		})
+	}
+}
+
+// singEcho sends bytes to dest through the VMess server at server with
+// sing-vmess's client, as sing-box and mihomo would with the given alterId.
+func singEcho(server, dest, id string, alterID int) error {
+	client, err := singvmess.NewClient(id, "auto", alterID)
+	if err != nil {
+		return err
+	}
+	raw, err := net.DialTimeout("tcp", server, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	conn, err := client.DialConn(raw, M.ParseSocksaddr(dest))
+	if err != nil {
+		return err
+	}
+	msg := bytes.Repeat([]byte("alterId end to end "), 100)
+	if _, err := conn.Write(msg); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(conn, got); err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	if !bytes.Equal(got, msg) {
+		return errors.New("echo differs")
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -147,21 +148,55 @@ func TestClientFilesWithoutScheme(t *testing.T) {
 	}
 }
 
-// TestAlterIDAsString: Xray's VMess outbound has no alterId field at all
-// (infra/conf/vmess.go VMessAccount), so any JSON value there loads; a
-// number written as a string is read as the number.
-func TestAlterIDAsString(t *testing.T) {
-	for _, aid := range []string{`"0"`, `"64"`, `"x"`, `null`, `0`} {
-		doc := `{"outbounds":[{"protocol":"vmess","settings":{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"` + corpusUUID + `","alterId":` + aid + `}]}]}}]}`
-		res := parseAll(t, doc)
-		if len(res.Nodes) != 1 || res.Errors() != 0 {
-			t.Errorf("alterId %s: nodes %d, %v; want the node", aid, len(res.Nodes), res.Diagnostics)
-			continue
-		}
-		want := map[string]int{`"64"`: 64}[aid]
-		if got := res.Nodes[0].AlterID; got != want {
-			t.Errorf("alterId %s: read %d; want %d", aid, got, want)
-		}
+// TestXrayAlterIDIgnored: Xray's VMess account has no alterId field at
+// all (infra/conf/vmess.go, VMessAccount), so any JSON value there loads
+// and the client speaks AEAD. Read from an Xray document, alterId is 0
+// (with a note when it said otherwise), so that a Clash or sing-box
+// output does not ask for the legacy header the source never sent. A
+// dialect whose client honours alterId (v2rayN links, Clash, sing-box)
+// keeps it.
+func TestXrayAlterIDIgnored(t *testing.T) {
+	xrayDoc := func(aid string) string {
+		return `{"outbounds":[{"protocol":"vmess","settings":{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"` + corpusUUID + `","alterId":` + aid + `}]}]}}]}`
+	}
+	tests := []struct {
+		name, input string
+		want        int
+		note        bool // an info note on alterId
+	}{
+		{"xray string 0", xrayDoc(`"0"`), 0, false},
+		{"xray string 64", xrayDoc(`"64"`), 0, true},
+		{"xray number 64", xrayDoc(`64`), 0, true},
+		{"xray out of range", xrayDoc(`70000`), 0, true},
+		{"xray text", xrayDoc(`"x"`), 0, false},
+		{"xray null", xrayDoc(`null`), 0, false},
+		{"xray number 0", xrayDoc(`0`), 0, false},
+		{"xray yaml", "outbounds:\n  - protocol: vmess\n    settings:\n      vnext:\n        - {address: a.example.com, port: 443, users: [{id: " + corpusUUID + ", alterId: 64}]}\n", 0, true},
+		{"xray toml", "[[outbounds]]\nprotocol = \"vmess\"\n[[outbounds.settings.vnext]]\naddress = \"a.example.com\"\nport = 443\n[[outbounds.settings.vnext.users]]\nid = \"" + corpusUUID + "\"\nalterId = 64\n", 0, true},
+		{"v2rayn link keeps it", v2raynJSON(map[string]any{"v": "2", "add": "a.example.com", "port": "443", "id": corpusUUID, "aid": "64"}), 64, false},
+		{"clash keeps it", "proxies:\n- {name: c, type: vmess, server: a.example.com, port: 443, uuid: " + corpusUUID + ", alterId: 64, cipher: auto}\n", 64, false},
+		{"sing-box keeps it", `{"outbounds":[{"type":"vmess","tag":"s","server":"a.example.com","server_port":443,"uuid":"` + corpusUUID + `","alter_id":64}]}`, 64, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := parseAll(t, tc.input)
+			if len(res.Nodes) != 1 || res.Errors() != 0 {
+				t.Fatalf("nodes %d, %v; want the node", len(res.Nodes), res.Diagnostics)
+			}
+			if got := res.Nodes[0].AlterID; got != tc.want {
+				t.Errorf("read alterId %d; want %d", got, tc.want)
+			}
+			if got := hasDiag(res.Diagnostics, Info, "alterId", "ignored by Xray"); got != tc.note {
+				t.Errorf("note on alterId: %v, want %v: %v", got, tc.note, res.Diagnostics)
+			}
+			clash, _, err := Emit(res.Nodes, ToClashYAML, EmitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("alterId: %d", tc.want); !strings.Contains(string(clash), want) {
+				t.Errorf("Clash output lacks %q:\n%s", want, clash)
+			}
+		})
 	}
 }
 

@@ -77,9 +77,10 @@ type Server struct {
 // User is a VMess UserObject.
 type User struct {
 	ID string `json:"id"`
-	// AlterID is the legacy alterId the seed manual documents. Xray
-	// v1.260327.0 ignores it (only AEAD authentication remains); it is kept
-	// so that converters can warn about it.
+	// AlterID is the legacy alterId the seed manual documents, as the
+	// document wrote it. Xray v1.260327.0 has no such field (only AEAD
+	// authentication remains), so a reader that follows Xray takes it as
+	// 0 whatever it says; it is kept so that readers can say so.
 	AlterID     int    `json:"alterId,omitempty"`
 	Security    string `json:"security,omitempty"`
 	Level       uint32 `json:"level,omitempty"`
