@@ -228,7 +228,9 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 		return nil, nil, errField("streamSettings.network", "%q is not a transport; want raw, ws, grpc, httpupgrade, xhttp or kcp", clip(ss.Network))
 	}
 	n.Network = nw
-	transportParts[nw].readXray(n, ss, warn)
+	if err := transportParts[nw].readXray(n, ss, warn); err != nil {
+		return nil, nil, err
+	}
 	if len(ss.FinalMask) > 0 && string(ss.FinalMask) != "null" {
 		if !n.kcpFromMask(ss.FinalMask) {
 			n.FinalMask = ss.FinalMask

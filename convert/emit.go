@@ -226,7 +226,8 @@ func eachNode[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), d
 // refused is the Error diagnostic for a node an emitter cannot write.
 func refused(n *Node, err error) Diagnostic {
 	d := n.diag(Error, "", "%v", err)
-	if nc, ok := err.(*NotConvertibleError); ok {
+	var nc *NotConvertibleError
+	if errors.As(err, &nc) {
 		d.Field, d.Message = nc.Field, fmt.Sprintf("cannot be written as %s: %s; node left out", nc.Target, nc.Reason)
 	}
 	return d

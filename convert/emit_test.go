@@ -362,3 +362,19 @@ func TestCheckNameTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalsSeenThroughWrapping: a part's refusal and a writer's
+// NotConvertibleError are found with errors.As, so a refusal wrapped on
+// its way up (fmt.Errorf("…: %w")) still names its field and target.
+func TestRefusalsSeenThroughWrapping(t *testing.T) {
+	n := &Node{Name: "n", Server: "a.example.com", Port: 443}
+	err := n.notConvertible("clash", fmt.Errorf("writing: %w", refuse("network", "no such transport")))
+	var nc *NotConvertibleError
+	if !errors.As(err, &nc) || nc.Field != "network" || nc.Target != "clash" {
+		t.Errorf("notConvertible gave %#v; want a NotConvertibleError on network for clash", err)
+	}
+	d := refused(n, fmt.Errorf("emit: %w", &NotConvertibleError{Server: "n", Target: "sing-box", Field: "network", Reason: "no mKCP"}))
+	if d.Field != "network" || d.Message != "cannot be written as sing-box: no mKCP; node left out" {
+		t.Errorf("refused gave field %q, message %q", d.Field, d.Message)
+	}
+}

@@ -1,7 +1,9 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/xvmtools/xvm/schema/conf"
 )
@@ -29,8 +31,9 @@ type transportPart struct {
 	// link (#716); add skips empty values.
 	readURI  func(n *Node, q *query, warn warnFunc) error
 	writeURI func(n *Node, add func(k, v string), warn warnFunc)
-	// readXray and writeXray read and write Xray's streamSettings.
-	readXray  func(n *Node, ss *conf.StreamSettings, warn warnFunc)
+	// readXray and writeXray read and write Xray's streamSettings;
+	// readXray refuses what Xray's loader refuses.
+	readXray  func(n *Node, ss *conf.StreamSettings, warn warnFunc) error
 	writeXray func(n *Node, ss *conf.StreamSettings, warn warnFunc) error
 	// readClash reads a mihomo proxy whose network is clashNet.
 	readClash    func(n *Node, clashNet string, m map[string]any, warn warnFunc)
@@ -73,7 +76,8 @@ func refuse(field, format string, args ...any) error {
 
 // notConvertible turns a part's refusal into the error a writer returns.
 func (n *Node) notConvertible(target string, err error) error {
-	if cw, ok := err.(*cannotWrite); ok {
+	var cw *cannotWrite
+	if errors.As(err, &cw) {
 		return &NotConvertibleError{Server: n.label(), Target: target, Field: cw.field, Reason: cw.reason}
 	}
 	return err
@@ -82,6 +86,33 @@ func (n *Node) notConvertible(target string, err error) error {
 // noTransport is the refusal for a dialect without the node's transport.
 func (n *Node) noTransport(dialect string) error {
 	return refuse("network", "%s has no %s transport", dialect, n.network())
+}
+
+// readXrayHeaders reads the headers of an HTTP-based transport in Xray's
+// streamSettings (field names it, such as
+// "streamSettings.wsSettings.headers"). A Host among them is what Xray's
+// loader makes of it (infra/conf/transport_internet.go): ws takes it as
+// the host when "host" is empty and drops it otherwise
+// (WebSocketConfig.Build); httpupgrade and xhttp refuse the config
+// (HttpUpgradeConfig.Build, SplitHTTPConfig.Build), so the node is refused
+// too.
+func (n *Node) readXrayHeaders(headers map[string]string, field string, hostAllowed bool, warn warnFunc) error {
+	for k, v := range headers {
+		if !strings.EqualFold(k, "host") {
+			n.setHeader(k, v)
+			continue
+		}
+		if !hostAllowed {
+			return errField(field+"."+k, "a Host header here is refused by Xray; want the transport's \"host\"")
+		}
+		if n.Host == "" {
+			n.Host = v
+			warn(field+"."+k, "deprecated in Xray, which reads it as \"host\"; read as the host")
+		} else {
+			warn(field+"."+k, "Xray drops it, as \"host\" is set; not carried")
+		}
+	}
+	return nil
 }
 
 // pathLike reads host and path for the transports that have exactly

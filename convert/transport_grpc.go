@@ -28,13 +28,14 @@ var grpcPart = &transportPart{
 		add("authority", n.Authority)
 		add("mode", n.GRPCMode)
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		if g := ss.GRPCSettings; g != nil {
 			n.ServiceName, n.Authority = g.ServiceName, g.Authority
 			if g.MultiMode {
 				n.GRPCMode = "multi"
 			}
 		}
+		return nil
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		ss.Network = "grpc"

@@ -48,10 +48,10 @@ var kcpPart = &transportPart{
 			add("tti", strconv.Itoa(n.TTI))
 		}
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		k := ss.KCPSettings
 		if k == nil {
-			return
+			return nil
 		}
 		n.MTU, n.TTI = k.MTU, k.TTI
 		n.Seed = k.Seed
@@ -63,6 +63,7 @@ var kcpPart = &transportPart{
 			_ = json.Unmarshal(k.Header, &h)
 			n.HeaderType, n.Host = h.Type, h.Domain
 		}
+		return nil
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "kcp"

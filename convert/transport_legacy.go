@@ -18,10 +18,11 @@ var h2Part = &transportPart{
 	writeV2RayN: writeV2RayNPathLike,
 	readURI:     readURIPathLike,
 	writeURI:    writeURIPathLike,
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		if h := ss.HTTPSettings; h != nil {
 			n.Host, n.Path = strings.Join(h.Host, ","), h.Path
 		}
+		return nil
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "xhttp"
@@ -85,10 +86,10 @@ var quicPart = &transportPart{
 		add("quicSecurity", n.QUICSecurity)
 		add("key", n.QUICKey)
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		q := ss.QUICSettings
 		if q == nil {
-			return
+			return nil
 		}
 		n.QUICSecurity, n.QUICKey = q.Security, q.Key
 		var h struct {
@@ -96,6 +97,7 @@ var quicPart = &transportPart{
 		}
 		_ = json.Unmarshal(q.Header, &h)
 		n.HeaderType = h.Type
+		return nil
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "xhttp"

@@ -30,10 +30,10 @@ var rawPart = &transportPart{
 		add("host", n.Host)
 		add("path", n.Path)
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		r := ss.Raw()
 		if r == nil || r.Header == nil || r.Header.Type != "http" {
-			return
+			return nil
 		}
 		n.HeaderType = "http"
 		if rq := r.Header.Request; rq != nil {
@@ -52,6 +52,7 @@ var rawPart = &transportPart{
 		if len(r.Header.Response) > 0 {
 			warn("rawSettings.header.response", "not carried; the core default is used")
 		}
+		return nil
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		ss.Network = "raw"

@@ -14,18 +14,13 @@ var wsPart = &transportPart{
 	writeV2RayN: writeV2RayNUpgrade,
 	readURI:     readURIPathLike,
 	writeURI:    writeURIUpgrade,
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		w := ss.WSSettings
 		if w == nil {
-			return
+			return nil
 		}
 		n.Host, n.Path = w.Host, w.Path
-		for k, v := range w.Headers {
-			if strings.EqualFold(k, "host") && n.Host != "" {
-				continue
-			}
-			n.setHeader(k, v)
-		}
+		return n.readXrayHeaders(w.Headers, "streamSettings.wsSettings.headers", true, warn)
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "ws"
@@ -64,15 +59,13 @@ var httpUpgradePart = &transportPart{
 	writeV2RayN: writeV2RayNUpgrade,
 	readURI:     readURIPathLike,
 	writeURI:    writeURIUpgrade,
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		h := ss.HTTPUpgradeSettings
 		if h == nil {
-			return
+			return nil
 		}
 		n.Host, n.Path = h.Host, h.Path
-		for k, v := range h.Headers {
-			n.setHeader(k, v)
-		}
+		return n.readXrayHeaders(h.Headers, "streamSettings.httpupgradeSettings.headers", false, warn)
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "httpupgrade"

@@ -44,16 +44,18 @@ var xhttpPart = &transportPart{
 			add("extra", string(n.XHTTPExtra))
 		}
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) {
+	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		x := ss.XHTTP()
 		if x == nil {
-			return
+			return nil
 		}
 		n.Host, n.Path, n.XHTTPMode = x.Host, x.Path, x.Mode
 		n.XHTTPExtra = x.Extra
-		for k, v := range x.Headers {
-			n.setHeader(k, v)
+		field := "streamSettings.xhttpSettings.headers"
+		if ss.XHTTPSettings == nil {
+			field = "streamSettings.splithttpSettings.headers"
 		}
+		return n.readXrayHeaders(x.Headers, field, false, warn)
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
 		ss.Network = "xhttp"

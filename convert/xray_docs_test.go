@@ -3,8 +3,11 @@ package convert
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	xconf "github.com/xtls/xray-core/infra/conf"
 )
 
 // TestOddDocsBuildOrFail: every Clash, sing-box, v2rayN and client-line
@@ -107,6 +110,63 @@ func TestBadValuesNamedInTheirDialect(t *testing.T) {
 			}
 			if len(fields) != 1 || fields[0] != tt.field {
 				t.Errorf("errors about %q, want one about %q; %v", fields, tt.field, res.Diagnostics)
+			}
+		})
+	}
+}
+
+// TestXrayHostHeaderAsXrayReadsIt: a Host inside a transport's headers is
+// read as Xray-core's loader reads it (infra/conf/transport_internet.go):
+// for ws it is the Host only when "host" is empty and is dropped
+// otherwise (WebSocketConfig.Build); for httpupgrade and xhttp it is a
+// load error (HttpUpgradeConfig.Build, SplitHTTPConfig.Build), so the
+// node is refused naming the header. Each case is also built by Xray, so
+// the expectations are the loader's, not ours.
+func TestXrayHostHeaderAsXrayReadsIt(t *testing.T) {
+	xr := func(stream string) string {
+		return `{"outbounds":[{"protocol":"vmess","settings":{"vnext":[{"address":"a.example.com","port":443,"users":[{"id":"` + corpusUUID + `"}]}]},"streamSettings":` + stream + `}]}`
+	}
+	tests := []struct {
+		name, stream string
+		host         string // the node's Host; "" with errField set
+		errField     string
+	}{
+		{"ws header only", `{"network":"ws","wsSettings":{"path":"/w","headers":{"Host":"h.example.com"}}}`, "h.example.com", ""},
+		{"ws host wins", `{"network":"ws","wsSettings":{"path":"/w","host":"a.example.com","headers":{"host":"h.example.com"}}}`, "a.example.com", ""},
+		{"httpupgrade header only", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/u","headers":{"Host":"h.example.com"}}}`, "", "outbounds[0].streamSettings.httpupgradeSettings.headers.Host"},
+		{"httpupgrade both", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/u","host":"a.example.com","headers":{"HOST":"h.example.com"}}}`, "", "outbounds[0].streamSettings.httpupgradeSettings.headers.HOST"},
+		{"xhttp header", `{"network":"xhttp","xhttpSettings":{"path":"/x","host":"a.example.com","headers":{"Host":"h.example.com"}}}`, "", "outbounds[0].streamSettings.xhttpSettings.headers.Host"},
+		{"httpupgrade other header", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/u","host":"a.example.com","headers":{"X-A":"b"}}}`, "a.example.com", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := xr(tt.stream)
+			var cfg struct {
+				Outbounds []json.RawMessage `json:"outbounds"`
+			}
+			if err := json.Unmarshal([]byte(doc), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			var oc xconf.OutboundDetourConfig
+			if err := json.Unmarshal(cfg.Outbounds[0], &oc); err != nil {
+				t.Fatal(err)
+			}
+			_, xerr := oc.Build()
+			if (xerr != nil) != (tt.errField != "") {
+				t.Fatalf("Xray's loader: %v; the case expects an error: %v", xerr, tt.errField != "")
+			}
+			res := parseAll(t, doc)
+			if tt.errField != "" {
+				if len(res.Nodes) != 0 || !hasDiag(res.Diagnostics, Error, tt.errField, "Host") {
+					t.Errorf("nodes %d, diagnostics %v; want an error on %s", len(res.Nodes), res.Diagnostics, tt.errField)
+				}
+				return
+			}
+			if len(res.Nodes) != 1 || res.Nodes[0].Host != tt.host {
+				t.Fatalf("nodes %+v, diagnostics %v; want Host %q", res.Nodes, res.Diagnostics, tt.host)
+			}
+			if _, ok := res.Nodes[0].Headers["Host"]; ok {
+				t.Errorf("Host kept among the headers: %v", res.Nodes[0].Headers)
 			}
 		})
 	}
