@@ -70,11 +70,22 @@ func ToV2RayN(n *Node) (string, []Diagnostic, error) {
 		"tfo":            n.TFO,
 		"mux":            n.Mux,
 	})...)
+	for i := range warns {
+		if uriCarries[warns[i].Field] {
+			warns[i].Carrier = ToURILink
+		}
+	}
 	b, err := json.Marshal(l)
 	if err != nil {
 		return "", warns, err
 	}
 	return "vmess://" + base64.StdEncoding.EncodeToString(b), warns, nil
+}
+
+// uriCarries are the fields a v2rayN link loses that the standard link
+// (ToURI) carries: their warnings name ToURILink as the Carrier.
+var uriCarries = map[string]bool{
+	"reality": true, "pqv": true, "mtu/tti": true, "extra": true, "ech": true, "finalmask (fm)": true,
 }
 
 // notCarried warns, in field order, about each set field a target has no

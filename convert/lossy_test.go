@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -146,5 +147,55 @@ func TestNothingDroppedSilently(t *testing.T) {
 	sort.Strings(targets)
 	for _, k := range targets {
 		t.Logf("| %s | %s |", k, strings.Join(table[k], ", "))
+	}
+}
+
+// flagName matches a command-line flag such as --to.
+var flagName = regexp.MustCompile(`(^|[\s(])--[a-z]`)
+
+// TestLossesNameACarrierNotAFlag: the library's messages name no
+// command-line flag (the CLI chooses the words of its advice); a loss
+// that another target carries says which in Carrier, and that target
+// does carry it: writing the node there reports nothing about the field
+// and reading it back gives the same value.
+func TestLossesNameACarrierNotAFlag(t *testing.T) {
+	carried := map[string]bool{}
+	for _, c := range lossCases() {
+		for _, target := range Targets() {
+			_, diags, err := Emit([]*Node{c.node()}, target, EmitOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range diags {
+				if flagName.MatchString(d.Message) {
+					t.Errorf("%s/%s: a library message names a flag: %s", c.field, target, d.Message)
+				}
+				if d.Carrier == "" {
+					continue
+				}
+				carried[c.field] = true
+				out, more, err := Emit([]*Node{c.node()}, d.Carrier, EmitOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range more {
+					if m.Field == d.Field {
+						t.Errorf("%s: %s names %s as the carrier of %s, which reports %s", c.field, target, d.Carrier, d.Field, m)
+					}
+				}
+				res, err := Parse(context.Background(), "out", out, Options{})
+				if err != nil || len(res.Nodes) != 1 {
+					t.Fatalf("reading back %s: %v %v", d.Carrier, err, res.Diagnostics)
+				}
+				if got, want := c.get(res.Nodes[0]), c.get(c.node()); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: carrier %s changed it %v -> %v", c.field, d.Carrier, want, got)
+				}
+			}
+		}
+	}
+	for _, f := range []string{"kcp mtu/tti", "xhttp extra", "reality", "ech", "finalmask"} {
+		if !carried[f] {
+			t.Errorf("the v2rayN link's loss of %s names no carrier; the standard link carries it", f)
+		}
 	}
 }

@@ -199,6 +199,10 @@ type Diagnostic struct {
 	Server   string // node name or host:port, if known
 	Field    string // the field concerned, in the dialect's own spelling
 	Message  string // what is wrong and what was expected / done
+	// Carrier is a target that carries what this warning says was lost,
+	// when there is one ("" otherwise): data for the caller's advice,
+	// which Message leaves out.
+	Carrier Target
 }
 
 // String formats the diagnostic as "INPUT:LINE: severity: SERVER: FIELD: message".

@@ -74,7 +74,7 @@ var realityPart = &securityPart{
 	writeV2RayN: func(n *Node, l *v2raynLink, warn warnFunc) {
 		l.TLS = "reality"
 		l.PBK, l.SID, l.SPX = n.PublicKey, n.ShortID, n.SpiderX
-		warn("reality", "v2rayN's link has no REALITY keys; written as the unofficial pbk/sid/spx that v2rayN ignores (use --to uri)")
+		warn("reality", "v2rayN's link has no REALITY keys; written as the unofficial pbk/sid/spx that v2rayN ignores")
 		l.SNI = n.sniFallback()
 	},
 	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {

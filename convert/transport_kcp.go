@@ -22,7 +22,7 @@ var kcpPart = &transportPart{
 		l.Type = orNone(n.HeaderType)
 		l.Host, l.Path = n.Host, n.Seed
 		if n.MTU != 0 || n.TTI != 0 {
-			warn("mtu/tti", "v2rayN's link has no key for them; not carried (use --to uri)")
+			warn("mtu/tti", "v2rayN's link has no key for them; not carried")
 		}
 	},
 	readURI: func(n *Node, q *query, _ warnFunc) error {

@@ -21,7 +21,7 @@ var xhttpPart = &transportPart{
 		}
 		l.Host, l.Path = n.Host, n.Path
 		if len(n.XHTTPExtra) > 0 {
-			warn("extra", "v2rayN's link cannot carry XHTTP extra; not carried (use --to uri)")
+			warn("extra", "v2rayN's link cannot carry XHTTP extra; not carried")
 		}
 	},
 	readURI: func(n *Node, q *query, warn warnFunc) error {

@@ -177,6 +177,9 @@ func (p diagPrinter) print(diags []convert.Diagnostic) {
 			continue
 		}
 		line := safeLine(d.String())
+		if d.Carrier != "" {
+			line += fmt.Sprintf(" (use --to %s)", d.Carrier)
+		}
 		if p.color {
 			style := noteStyle
 			switch d.Severity {

@@ -90,6 +90,8 @@ func TestConvertCommand(t *testing.T) {
 			args: []string{"convert", "-"}, wantCode: 0, xray: "outbounds", wantOut: []string{`"path": "/ws"`}},
 		{name: "nothing expressible in the target", args: []string{"convert", "--to", "clash", kcp}, wantCode: 2,
 			emptyOut: true, wantErr: []string{"no server could be written as clash"}},
+		{name: "a loss another target carries names that target", args: []string{"convert", "--to", "v2rayn", "vmess://" + convertUUID + "@k.example.com:443?type=kcp&mtu=1350#K"}, wantCode: 0,
+			wantErr: []string{"warning: K: mtu/tti: v2rayN's link has no key for them; not carried (use --to uri)"}},
 		{name: "unknown target", args: []string{"convert", "--to", "ini", link}, wantCode: 2, wantErr: []string{`--to "ini"`}},
 		{name: "unknown source", args: []string{"convert", "--from", "ini", link}, wantCode: 2, wantErr: []string{`--from "ini"`}},
 		{name: "bad listen", args: []string{"convert", "--listen", "nope", link}, wantCode: 2, wantErr: []string{"--listen"}},
