@@ -144,6 +144,12 @@ func tryEcho(socks, dest string, wait time.Duration) error {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(wait))
+	return echoRoundTrip(conn)
+}
+
+// echoRoundTrip writes bytes to conn, whose far end is an echo server,
+// and checks the same bytes come back.
+func echoRoundTrip(conn io.ReadWriter) error {
 	msg := bytes.Repeat([]byte("xvm convert end to end "), 200)
 	if _, err := conn.Write(msg); err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -153,7 +159,7 @@ func tryEcho(socks, dest string, wait time.Duration) error {
 		return fmt.Errorf("read back through the tunnel: %w", err)
 	}
 	if !bytes.Equal(got, msg) {
-		return fmt.Errorf("echo differs")
+		return errors.New("echo differs")
 	}
 	return nil
 }
@@ -288,16 +294,5 @@ func singEcho(server, dest, id string, alterID int) error {
 	if err != nil {
 		return err
 	}
-	msg := bytes.Repeat([]byte("alterId end to end "), 100)
-	if _, err := conn.Write(msg); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		return fmt.Errorf("read back: %w", err)
-	}
-	if !bytes.Equal(got, msg) {
-		return errors.New("echo differs")
-	}
-	return nil
+	return echoRoundTrip(conn)
 }

@@ -178,13 +178,7 @@ func parseStdURI(rest string) (*Node, []Diagnostic, error) {
 	default:
 		warn("security", "unknown value %q; want none, tls or reality; using none", clip(s))
 	}
-	n.SNI = q.get("sni")
-	n.ALPN = splitList(q.get("alpn"))
-	n.Fingerprint = q.get("fp")
-	n.Insecure = truthy(q.get("allowInsecure", "insecure", "allow_insecure"))
-	n.PCS = q.get("pcs")
-	n.VCN = q.get("vcn")
-	n.ECH = q.get("ech")
+	n.readLinkTLS(uriTLSKeys, q.get)
 	n.PublicKey = q.get("pbk")
 	n.ShortID = q.get("sid")
 	n.SpiderX = q.get("spx", "spiderX")
@@ -362,54 +356,72 @@ func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
 		}
 		n.Network = v
 	}
-	if op := q.get("obfsParam"); op != "" {
-		if strings.HasPrefix(strings.TrimSpace(op), "{") {
-			var hm map[string]any
-			if err := json.Unmarshal([]byte(op), &hm); err != nil {
-				warn("obfsParam", "looks like JSON but is not (%v); ignored", err)
-			}
-			for k, v := range hm {
-				n.setHeader(k, str(v))
-			}
-		} else {
-			n.Host = op
-		}
-	}
-	if n.Network == "grpc" {
-		n.ServiceName = q.get("path", "serviceName")
-	} else {
-		n.Path = q.get("path", "wsPath", "h2Path")
-	}
-	if h := q.get("wsHost", "h2Host"); h != "" {
-		n.Host = h
-	}
-	if n.Network == "kcp" {
-		n.HeaderType = q.get("kcpHeader")
-		n.Seed = q.get("seed")
+	if err := transportParts[n.network()].readURI(n, rocketTransport(n, q, warn), warn); err != nil {
+		return nil, nil, err
 	}
 	if truthy(q.get("tls")) {
 		n.Security = "tls"
 	}
-	n.SNI = q.get("peer", "sni", "tlsServer")
-	n.Insecure = truthy(q.get("allowInsecure"))
-	n.ALPN = splitList(q.get("alpn"))
-	n.Fingerprint = q.get("fp")
-	n.PCS = q.get("pcs")
+	n.readLinkTLS(rocketTLSKeys, q.get)
 	n.TFO = truthy(q.get("tfo"))
 	n.Mux = truthy(q.get("mux"))
 	for _, k := range q.keys {
-		switch k {
-		case "remarks", "remark", "alterid", "aid", "obfs", "obfsparam", "path", "wspath", "h2path",
-			"wshost", "h2host", "network", "kcpheader", "seed", "tls", "peer", "sni", "tlsserver",
-			"allowinsecure", "alpn", "fp", "pcs", "tfo", "mux", "servicename":
-		case "muxconcurrency", "uplinkcapacity", "downlinkcapacity":
-			warn(k, "not carried")
-		default:
+		if carried, known := rocketKnown[k]; !known {
 			warn(k, "unknown parameter ignored")
+		} else if !carried {
+			warn(k, "not carried")
 		}
 	}
 	sortDiags(warns)
 	return n, warns, nil
+}
+
+// rocketKnown are the Shadowrocket and Kitsunebi parameters (lower-cased):
+// true for those read, false for those known and not carried.
+var rocketKnown = map[string]bool{
+	"remarks": true, "remark": true, "alterid": true, "aid": true, "obfs": true, "obfsparam": true,
+	"path": true, "wspath": true, "h2path": true, "wshost": true, "h2host": true, "network": true,
+	"kcpheader": true, "seed": true, "tls": true, "peer": true, "sni": true, "tlsserver": true,
+	"allowinsecure": true, "alpn": true, "fp": true, "pcs": true, "tfo": true, "mux": true, "servicename": true,
+	"muxconcurrency": false, "uplinkcapacity": false, "downlinkcapacity": false,
+}
+
+// rocketTransport renames the transport keys of a Shadowrocket or
+// Kitsunebi query to the standard link's (#716), so that the transport's
+// part reads them: the host is wsHost or h2Host, else obfsParam (a host,
+// or URL-escaped JSON of headers, which go on the node: the standard link
+// has no key for them); path is the gRPC service name on grpc (as in
+// v2rayN's link); kcpHeader is the mKCP header; the HTTP disguise that
+// obfs=http set stays.
+func rocketTransport(n *Node, q *query, warn warnFunc) *query {
+	if op := q.get("obfsParam"); strings.HasPrefix(strings.TrimSpace(op), "{") {
+		var hm map[string]any
+		if err := json.Unmarshal([]byte(op), &hm); err != nil {
+			warn("obfsParam", "looks like JSON but is not (%v); ignored", err)
+		}
+		for k, v := range hm {
+			n.setHeader(k, str(v))
+		}
+	} else if op != "" {
+		n.Host = op
+	}
+	std := &query{vals: map[string]string{}}
+	set := func(k, v string) {
+		if v != "" {
+			std.keys = append(std.keys, strings.ToLower(k))
+			std.vals[strings.ToLower(k)] = v
+		}
+	}
+	set("host", firstNonEmpty(q.get("wsHost", "h2Host"), n.Host))
+	set("path", q.get("path", "wsPath", "h2Path"))
+	set("serviceName", q.get("path", "serviceName"))
+	header := n.HeaderType
+	if n.network() == "kcp" {
+		header = q.get("kcpHeader")
+	}
+	set("headerType", header)
+	set("seed", q.get("seed"))
+	return std
 }
 
 func cutLast(s, sep string) (string, string, bool) {

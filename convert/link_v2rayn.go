@@ -92,11 +92,18 @@ func lowerKeys(m map[string]any) map[string]any {
 	return lower
 }
 
-// v2raynKeys are the keys v2rayN and v2rayNG define, plus accepted aliases.
+// v2raynKnown are the keys v2rayN and v2rayNG define, plus accepted aliases.
 var v2raynKnown = map[string]bool{
 	"v": true, "ps": true, "add": true, "port": true, "id": true, "aid": true, "scy": true,
 	"net": true, "type": true, "host": true, "path": true, "tls": true, "sni": true,
 	"alpn": true, "fp": true, "insecure": true, "vcn": true, "pcs": true,
+}
+
+// v2raynAliases are keys seen in v2rayN links that its DTO does not have,
+// which nodeFromV2RayNJSON reads (with a warning where it chooses).
+var v2raynAliases = map[string]bool{
+	"security": true, "headertype": true, "remark": true, "remarks": true, "allowinsecure": true,
+	"skip-cert-verify": true, "verify_cert": true, "pbk": true, "sid": true, "spx": true, "class": true,
 }
 
 // parseV2RayN reads the v2rayN base64-JSON link body.
@@ -122,16 +129,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 		return m[key]
 	}
 	n := &Node{Origin: Origin{Dialect: DialectV2RayN}}
-	n.Name = str(m["ps"])
-	if n.Name == "" {
-		if v := str(m["remarks"]); v != "" {
-			n.Name = v
-		} else if v := str(m["remark"]); v != "" {
-			n.Name = v
-		} else {
-			n.Name = strings.TrimSpace(frag)
-		}
-	}
+	n.Name = firstNonEmpty(str(m["ps"]), str(m["remarks"]), str(m["remark"]), strings.TrimSpace(frag))
 	if err := n.readServer(m, "add", "port", "id"); err != nil {
 		return nil, warns, err
 	}
@@ -164,26 +162,15 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 	}
 	transportParts[nw].readV2RayN(n, typ, host, path, warn)
 
-	tlsv := m["tls"]
-	switch t := strings.ToLower(str(tlsv)); {
-	case t == "tls" || t == "xtls" || t == "utls":
-		n.Security = "tls"
-	case t == "reality":
-		n.Security = "reality"
-	case t == "true" || t == "1":
-		// v2rayN turns TLS on only for "tls" (VmessFmt.cs copies the
-		// value, V2rayOutboundService.cs compares it with "tls"), mihomo
-		// only for values ending in "tls" (ConvertsV2Ray): for both this
-		// server has no TLS.
-		warn("tls", "%q is not a value v2rayN or mihomo reads as TLS (they want \"tls\"); read as no TLS, as they do", t)
-	case t == "" || t == "none" || t == "0" || t == "false":
-	default:
-		warn("tls", "unknown value %q; want tls, reality or empty; using no TLS", clip(t))
-	}
-	n.SNI = str(m["sni"])
-	n.ALPN = splitList(str(m["alpn"]))
-	n.Fingerprint = str(m["fp"])
-	n.Insecure = truthy(m["insecure"])
+	n.Security = v2raynSecurity(strings.ToLower(str(m["tls"])), warn)
+	n.readLinkTLS(v2raynTLSKeys, func(keys ...string) string {
+		for _, k := range keys {
+			if v := str(m[k]); v != "" {
+				return v
+			}
+		}
+		return ""
+	})
 	for _, k := range []string{"allowinsecure", "skip-cert-verify"} {
 		if v, ok := m[k]; ok {
 			warn(k, "non-standard key; read as \"insecure\"")
@@ -194,31 +181,38 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 		warn("verify_cert", "non-standard key; read as the inverse of \"insecure\"")
 		n.Insecure = n.Insecure || !truthy(v)
 	}
-	n.VCN = str(m["vcn"])
-	n.PCS = str(m["pcs"])
-	for _, k := range []string{"pbk", "sid", "spx"} {
+	for k, field := range map[string]*string{"pbk": &n.PublicKey, "sid": &n.ShortID, "spx": &n.SpiderX} {
 		if v := str(m[k]); v != "" {
 			warn(k, "unofficial REALITY key (v2rayN's format has none); read it")
-			switch k {
-			case "pbk":
-				n.PublicKey = v
-			case "sid":
-				n.ShortID = v
-			case "spx":
-				n.SpiderX = v
-			}
+			*field = v
 		}
 	}
 	for k := range m {
-		switch {
-		case v2raynKnown[k]:
-		case k == "security" || k == "headertype" || k == "remark" || k == "remarks" ||
-			k == "allowinsecure" || k == "skip-cert-verify" || k == "verify_cert" ||
-			k == "pbk" || k == "sid" || k == "spx" || k == "class":
-		default:
+		if !v2raynKnown[k] && !v2raynAliases[k] {
 			warn(k, "unknown key ignored")
 		}
 	}
 	sortDiags(warns)
 	return n, warns, nil
+}
+
+// v2raynSecurity reads v2rayN's tls key (lower-cased): the transport
+// security it names, "" for none.
+func v2raynSecurity(t string, warn warnFunc) string {
+	switch t {
+	case "tls", "xtls", "utls":
+		return "tls"
+	case "reality":
+		return "reality"
+	case "true", "1":
+		// v2rayN turns TLS on only for "tls" (VmessFmt.cs copies the
+		// value, V2rayOutboundService.cs compares it with "tls"), mihomo
+		// only for values ending in "tls" (ConvertsV2Ray): for both this
+		// server has no TLS.
+		warn("tls", "%q is not a value v2rayN or mihomo reads as TLS (they want \"tls\"); read as no TLS, as they do", t)
+	case "", "none", "0", "false":
+	default:
+		warn("tls", "unknown value %q; want tls, reality or empty; using no TLS", clip(t))
+	}
+	return ""
 }

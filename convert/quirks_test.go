@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -490,6 +491,51 @@ func TestLoonWithoutCipher(t *testing.T) {
 			}
 			if n.UUID != corpusUUID || (n.Security == "tls") != tc.tls {
 				t.Errorf("node id %q security %q; want the id, tls %v", n.UUID, n.Security, tc.tls)
+			}
+		})
+	}
+}
+
+// TestRocketTransportsAndTLS pins what Shadowrocket and Kitsunebi links
+// read for each transport and for TLS, now that the transport's part and
+// the shared TLS reader do the reading (the same as before they did).
+func TestRocketTransportsAndTLS(t *testing.T) {
+	const pin = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	rocket := func(cred, query string) string {
+		return "vmess://" + base64.RawURLEncoding.EncodeToString([]byte(cred+":"+corpusUUID+"@r.example.com:443")) + "?" + query
+	}
+	tests := []struct {
+		name, link string
+		want       Node // the fields compared below
+	}{
+		{"grpc by obfs", rocket("auto", "obfs=grpc&path=svc&tls=1&peer=g.example.com"),
+			Node{Network: "grpc", ServiceName: "svc", Security: "tls", SNI: "g.example.com"}},
+		{"grpc by network", rocket("auto", "network=grpc&serviceName=svc2&remark=k"),
+			Node{Network: "grpc", ServiceName: "svc2"}},
+		{"kcp", rocket("auto", "network=kcp&kcpHeader=wechat-video&seed=s33d"),
+			Node{Network: "kcp", HeaderType: "wechat-video", Seed: "s33d"}},
+		{"tcp http disguise", rocket("auto", "obfs=http&path=/a&obfsParam=h.example.com"),
+			Node{Network: "raw", HeaderType: "http", Host: "h.example.com", Path: "/a"}},
+		{"h2", rocket("auto", "network=h2&h2Path=/h&h2Host=x.example.com&tls=1"),
+			Node{Network: "h2", Host: "x.example.com", Path: "/h", Security: "tls"}},
+		{"ws host over obfsParam", rocket("auto", "obfs=websocket&wsPath=/w&obfsParam=o.example.com&wsHost=w.example.com"),
+			Node{Network: "ws", Host: "w.example.com", Path: "/w"}},
+		{"ws headers as JSON", rocket("auto", "obfs=websocket&path=/w&obfsParam=%7B%22Host%22%3A%22j.example.com%22%2C%22X-A%22%3A%22b%22%7D"),
+			Node{Network: "ws", Host: "j.example.com", Path: "/w", Headers: map[string]string{"X-A": "b"}}},
+		{"tls keys", rocket("auto", "tls=1&sni=s.example.com&alpn=h2,http/1.1&fp=firefox&allowInsecure=1&pcs="+pin),
+			Node{Network: "raw", Security: "tls", SNI: "s.example.com", ALPN: []string{"h2", "http/1.1"}, Fingerprint: "firefox", Insecure: true, PCS: pin}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n, _, err := ParseLink(tc.link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Node{Network: n.network(), ServiceName: n.ServiceName, HeaderType: n.HeaderType, Seed: n.Seed,
+				Host: n.Host, Path: n.Path, Headers: n.Headers, Security: n.Security, SNI: n.SNI, ALPN: n.ALPN,
+				Fingerprint: n.Fingerprint, Insecure: n.Insecure, PCS: n.PCS}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("read %+v\nwant %+v", got, tc.want)
 			}
 		})
 	}

@@ -105,6 +105,44 @@ var tlsPart = &securityPart{
 	},
 }
 
+// linkTLSKeys names, for one link dialect, the keys its TLS fields are
+// read from; for each field the first key with a value wins. A TLS key
+// a link dialect adds is one word here.
+type linkTLSKeys struct {
+	sni, alpn, fp, pcs, vcn, ech, insecure []string
+}
+
+var (
+	// uriTLSKeys is the standard link (#716), with the insecure flags
+	// clients have written (the standard has none).
+	uriTLSKeys = linkTLSKeys{sni: []string{"sni"}, alpn: []string{"alpn"}, fp: []string{"fp"},
+		pcs: []string{"pcs"}, vcn: []string{"vcn"}, ech: []string{"ech"},
+		insecure: []string{"allowInsecure", "insecure", "allow_insecure"}}
+	// v2raynTLSKeys is v2rayN's JSON (VmessQRCode.cs), which has no ech;
+	// the other insecure spellings seen there are read with a warning by
+	// nodeFromV2RayNJSON.
+	v2raynTLSKeys = linkTLSKeys{sni: []string{"sni"}, alpn: []string{"alpn"}, fp: []string{"fp"},
+		pcs: []string{"pcs"}, vcn: []string{"vcn"}, insecure: []string{"insecure"}}
+	// rocketTLSKeys is the query of Shadowrocket and Kitsunebi links,
+	// where peer is the server name.
+	rocketTLSKeys = linkTLSKeys{sni: []string{"peer", "sni", "tlsServer"}, alpn: []string{"alpn"},
+		fp: []string{"fp"}, pcs: []string{"pcs"}, insecure: []string{"allowInsecure"}}
+)
+
+// readLinkTLS reads a link's TLS fields through get, which returns the
+// first non-empty value among keys ("" when none has one). They are read
+// whatever the link's security says: a writer warns about TLS options on
+// a node without TLS.
+func (n *Node) readLinkTLS(keys linkTLSKeys, get func(keys ...string) string) {
+	n.SNI = get(keys.sni...)
+	n.ALPN = splitList(get(keys.alpn...))
+	n.Fingerprint = get(keys.fp...)
+	n.PCS = get(keys.pcs...)
+	n.VCN = get(keys.vcn...)
+	n.ECH = get(keys.ech...)
+	n.Insecure = truthy(get(keys.insecure...))
+}
+
 // sniFallback is the server name v2rayN and mihomo use when a link has
 // none: the first Host (or the gRPC authority). Xray itself would use the
 // address, so emitters write it explicitly (docs/formats.md#sni-fallback).
