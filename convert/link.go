@@ -69,11 +69,10 @@ func parseLinkDialect(s string) (*Node, []Diagnostic, error) {
 		return parseVmess1(s[len("vmess1://"):])
 	case strings.HasPrefix(lower, "vmess://"):
 		return parseVmessScheme(s[len("vmess://"):])
-	case isClientLine(s):
-		if strings.HasPrefix(strings.ToLower(s), "vmess") {
-			return parseQuantumultX(s)
-		}
+	case isNamedLine(s):
 		return parseNamedLine(s, false)
+	case isClientLine(s):
+		return parseQuantumultX(s)
 	}
 	scheme, _, ok := strings.Cut(s, "://")
 	if ok && len(scheme) < 20 {
@@ -125,7 +124,7 @@ func parseVmessScheme(body string) (*Node, []Diagnostic, error) {
 		switch {
 		case strings.HasPrefix(t, "{"):
 			// v2rayN JSON: handled below with the full procedure.
-		case isClientLine(t):
+		case isNamedLine(t):
 			return parseNamedLine(t, true)
 		case strings.Contains(t, "@") && !strings.Contains(t, "{"):
 			// Bare Shadowrocket without a query.

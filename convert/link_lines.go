@@ -55,11 +55,20 @@ func kv(parts []string) (map[string]string, []string) {
 // isClientLine tells whether a line is a Quantumult X, Surge or Loon
 // vmess line.
 func isClientLine(s string) bool {
-	if hasPrefixFold(s, "vmess=") || hasPrefixFold(s, "vmess =") {
-		return true
-	}
+	return isNamedLine(s) || hasPrefixFold(s, "vmess=") || hasPrefixFold(s, "vmess =")
+}
+
+// isNamedLine tells a Surge or Loon line, "Name = vmess, host, port, …",
+// whose first field after the '=' is the type. The name may itself be
+// vmess, so this, not the line's first word, tells it from Quantumult X's
+// "vmess=host:port, …", whose first field is the server.
+func isNamedLine(s string) bool {
 	_, rest, ok := strings.Cut(s, "=")
-	return ok && hasPrefixFold(strings.TrimSpace(rest), "vmess,")
+	if !ok {
+		return false
+	}
+	typ, _, ok := strings.Cut(rest, ",")
+	return ok && strings.EqualFold(strings.TrimSpace(typ), "vmess")
 }
 
 // hasPrefixFold is strings.HasPrefix ignoring case, without lower-casing

@@ -540,3 +540,35 @@ func TestRocketTransportsAndTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyNamedVmess: a Surge or Loon proxy may itself be named vmess
+// ("vmess = vmess, host, port, …"); it is that line, not Quantumult X's
+// "vmess=host:port, …", and a Quantumult X server whose host starts with
+// vmess stays Quantumult X.
+func TestProxyNamedVmess(t *testing.T) {
+	tests := []struct {
+		name, line string
+		dialect    string
+		host, path string
+	}{
+		{"surge", "vmess = vmess, a.example.com, 443, username=" + corpusUUID + ", ws=true, ws-path=/ws, vmess-aead=true", DialectSurge, "a.example.com", "/ws"},
+		{"surge no spaces", "vmess=vmess,a.example.com,443,username=" + corpusUUID + ",vmess-aead=true", DialectSurge, "a.example.com", ""},
+		{"loon", `VMESS = vmess, a.example.com, 443, auto, "` + corpusUUID + `", transport=ws, path=/l`, DialectLoon, "a.example.com", "/l"},
+		{"quantumult x host vmess.", "vmess=vmess.example.com:443, method=none, password=" + corpusUUID + ", obfs=ws, obfs-uri=/q, tag=q", DialectQuantumultX, "vmess.example.com", "/q"},
+		{"quantumult x host vmess", "vmess = vmess:443, method=none, password=" + corpusUUID + ", tag=q", DialectQuantumultX, "vmess", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, input := range []string{tc.line, "[Proxy]\n" + tc.line + "\n"} {
+				res := parseAll(t, input)
+				if len(res.Nodes) != 1 || res.Errors() != 0 {
+					t.Fatalf("%q: nodes %d, diagnostics %v; want the node", input, len(res.Nodes), res.Diagnostics)
+				}
+				n := res.Nodes[0]
+				if n.Origin.Dialect != tc.dialect || n.Server != tc.host || n.Port != 443 || n.Path != tc.path {
+					t.Errorf("%q: read as %s %s:%d path %q; want %s %s:443 path %q", input, n.Origin.Dialect, n.Server, n.Port, n.Path, tc.dialect, tc.host, tc.path)
+				}
+			}
+		})
+	}
+}
