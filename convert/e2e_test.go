@@ -73,7 +73,7 @@ func TestConvertedConfigsCarryTraffic(t *testing.T) {
 			if err != nil || len(res.Nodes) != 1 {
 				t.Fatalf("Parse: %v, %d nodes, %v", err, len(res.Nodes), res.Diagnostics)
 			}
-			socks := freeLoopbackPort(t)
+			socks := vmesstest.FreePort(t) // the socks inbound has udp on
 			out, diags, err := Emit(res.Nodes, ToXrayConfig, EmitOptions{Listen: "127.0.0.1", Port: socks})
 			if err != nil || hasError(diags) {
 				t.Fatalf("Emit: %v %v", err, diags)
@@ -106,16 +106,6 @@ func b64(s string) string {
 	return strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(s)), "=")
 }
 
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // echoThroughSocks sends bytes through the socks inbound to the echo
 // server and checks they come back.
 func echoThroughSocks(t *testing.T, socks, dest string) {
@@ -125,22 +115,30 @@ func echoThroughSocks(t *testing.T, socks, dest string) {
 	}
 }
 
+// tryEcho dials dest through the socks inbound at socks (retrying while
+// the client starts, for up to wait) and echoes bytes through it (for up
+// to wait). Its error says which step failed, after how long, and how
+// far the echo got: a socks dial that never succeeds is the client; an
+// echo with nothing back is the tunnel's handshake; a partial one is a
+// stall in the middle.
 func tryEcho(socks, dest string, wait time.Duration) error {
 	dialer, err := proxy.SOCKS5("tcp", socks, nil, &net.Dialer{Timeout: 5 * time.Second})
 	if err != nil {
 		return err
 	}
 	var conn net.Conn
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	attempts := 0
 	for {
+		attempts++
 		conn, err = dialer.Dial("tcp", dest)
-		if err == nil || time.Now().After(deadline) {
+		if err == nil || time.Since(start) > wait {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	if err != nil {
-		return fmt.Errorf("socks dial: %w", err)
+		return fmt.Errorf("socks dial to %s through %s: %d attempts in %v: %w", dest, socks, attempts, time.Since(start).Round(time.Millisecond), err)
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(wait))
@@ -148,15 +146,16 @@ func tryEcho(socks, dest string, wait time.Duration) error {
 }
 
 // echoRoundTrip writes bytes to conn, whose far end is an echo server,
-// and checks the same bytes come back.
+// and checks the same bytes come back; its error says how far it got.
 func echoRoundTrip(conn io.ReadWriter) error {
 	msg := bytes.Repeat([]byte("xvm convert end to end "), 200)
+	start := time.Now()
 	if _, err := conn.Write(msg); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return fmt.Errorf("write through the tunnel, after %v: %w", time.Since(start).Round(time.Millisecond), err)
 	}
 	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		return fmt.Errorf("read back through the tunnel: %w", err)
+	if n, err := io.ReadFull(conn, got); err != nil {
+		return fmt.Errorf("read back through the tunnel: %d of %d bytes in %v: %w", n, len(msg), time.Since(start).Round(time.Millisecond), err)
 	}
 	if !bytes.Equal(got, msg) {
 		return errors.New("echo differs")
@@ -192,7 +191,7 @@ func TestTunnelControl(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.mangle(&o)
-			socks := freeLoopbackPort(t)
+			socks := vmesstest.FreePort(t) // the socks inbound has udp on
 			b, _ := json.Marshal(XrayConfig([]conf.Outbound{o}, "127.0.0.1", socks))
 			var cfg map[string]any
 			_ = json.Unmarshal(b, &cfg)

@@ -327,16 +327,33 @@ type silentLog struct{}
 
 func (silentLog) Handle(clog.Message) {}
 
+// freePort returns a port free for TCP and for UDP on listen: an mKCP
+// inbound listens on UDP, the others on TCP.
 func freePort(listen string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(listen, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("vmesstest: find a free port: %w", err)
+	// A TCP port whose UDP twin is taken stays held while the next is
+	// tried, so that the system does not offer it again.
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	var lastErr error
+	for attempt := 0; attempt < 20; attempt++ {
+		l, err := net.Listen("tcp", net.JoinHostPort(listen, "0"))
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		held = append(held, l)
+		port := l.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(listen, strconv.Itoa(port)))
+		if err == nil {
+			pc.Close()
+			return port, nil
+		}
+		lastErr = err
 	}
-	defer l.Close()
-	// The UDP port of the same number should be free too, for inbounds
-	// that listen on both; Xray's VMess inbound is TCP-only, so a TCP check
-	// is enough here.
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("find a port free for TCP and UDP: %w", lastErr)
 }
 
 // waitDial is used by tests that must be sure a listener is up.
