@@ -46,6 +46,10 @@ type EmitOptions struct {
 	// 127.0.0.1:10808).
 	Listen string
 	Port   int
+	// AllOrNothing writes nothing unless every node can be written: each
+	// node is converted (not encoded) once to find refusals before the
+	// first byte goes out, then converted again and written.
+	AllOrNothing bool
 }
 
 // Emit writes nodes in the target dialect and returns the output; it is
@@ -62,13 +66,12 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 // EmitTo writes nodes in the target dialect to w. Names are made unique
 // (and templated) first, on copies. Nodes the target cannot express are
 // Error diagnostics and left out; everything else a target cannot carry
-// is a Warning. Every target but toml is written one node at a time, so
-// memory stays proportional to one node, not to the output. The error is
-// for an unknown target, a name template with an unknown placeholder, or
-// a write or encoder failure.
-//
-// The diagnostics do not depend on w: a caller that must not write a
-// partial result (--strict) can run EmitTo on io.Discard first.
+// is a Warning. When no node can be written, nothing is written to w (not
+// even an empty list); with opts.AllOrNothing, nothing is written unless
+// every node can be. Every target but toml is written one node at a
+// time, so memory stays proportional to one node, not to the output. The
+// error is for an unknown target, a name template with an unknown
+// placeholder, or a write or encoder failure.
 func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diagnostic, error) {
 	if err := CheckNameTemplate(opts.NameTemplate); err != nil {
 		return nil, err
@@ -76,8 +79,17 @@ func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diag
 	if !slices.Contains(Targets(), target) {
 		return nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
 	}
-	list := nodeList{nodes, uniqueNames(nodes, opts.NameTemplate)}
-	bw := bufio.NewWriter(w)
+	list := nodeList{nodes: nodes, names: uniqueNames(nodes, opts.NameTemplate)}
+	if opts.AllOrNothing {
+		if diags := checkAll(list, target); hasErrors(diags) {
+			return diags, nil
+		}
+	}
+	// The head of a list (a "[", "proxies:") is held until a node has
+	// been written, so that a run where none can be writes nothing.
+	hw := &holdWriter{w: w}
+	list.wrote = hw.release
+	bw := bufio.NewWriter(hw)
 	var diags []Diagnostic
 	var err error
 	switch target {
@@ -110,10 +122,68 @@ func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diag
 			return bw.WriteByte('\n')
 		})
 	}
-	if err != nil {
-		return diags, err
+	if err == nil {
+		err = bw.Flush()
 	}
-	return diags, bw.Flush()
+	if err == nil {
+		err = hw.flush()
+	}
+	return diags, err
+}
+
+// checkAll converts every node for target without encoding it: the
+// diagnostics writing would give, with nothing written.
+func checkAll(list nodeList, target Target) []Diagnostic {
+	var diags []Diagnostic
+	switch target {
+	case ToClashYAML:
+		emitEach(list, toClash, &diags)
+	case ToSingBox:
+		emitEach(list, toSingBox, &diags)
+	case ToV2RayNLink:
+		emitEach(list, ToV2RayN, &diags)
+	case ToURILink:
+		emitEach(list, ToURI, &diags)
+	default: // the Xray targets
+		emitEach(list, ToXray, &diags)
+	}
+	return diags
+}
+
+func hasErrors(diags []Diagnostic) bool {
+	return slices.ContainsFunc(diags, func(d Diagnostic) bool { return d.Severity == Error })
+}
+
+// holdWriter passes writes to w once release has been called and holds
+// them until then; what it holds when the writing ends is dropped. Only a
+// list's head is written before the first node, so it holds a few bytes.
+type holdWriter struct {
+	w        io.Writer
+	held     []byte
+	released bool
+}
+
+func (h *holdWriter) release() { h.released = true }
+
+func (h *holdWriter) Write(p []byte) (int, error) {
+	if !h.released {
+		h.held = append(h.held, p...)
+		return len(p), nil
+	}
+	if err := h.flush(); err != nil {
+		return 0, err
+	}
+	return h.w.Write(p)
+}
+
+// flush writes what is held, once released.
+func (h *holdWriter) flush() error {
+	if !h.released || len(h.held) == 0 {
+		return nil
+	}
+	_, err := h.w.Write(h.held)
+	h.held = nil
+	return err
 }
 
 // writeJSONList writes the nodes as the elements of a JSON array, indented
@@ -196,10 +266,12 @@ func writeYAMLList[T any](w *bufio.Writer, key string, list nodeList, emit func(
 	return nil
 }
 
-// nodeList is the nodes to write and the names to write them under.
+// nodeList is the nodes to write and the names to write them under;
+// wrote, when set, is called after each node handed on.
 type nodeList struct {
 	nodes []*Node
 	names []string
+	wrote func()
 }
 
 // eachNode writes every node with one emitter, in order, handing each
@@ -218,6 +290,9 @@ func eachNode[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), d
 		}
 		if err := put(v); err != nil {
 			return err
+		}
+		if list.wrote != nil {
+			list.wrote()
 		}
 	}
 	return nil

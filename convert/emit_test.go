@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -376,5 +377,47 @@ func TestRefusalsSeenThroughWrapping(t *testing.T) {
 	d := refused(n, fmt.Errorf("emit: %w", &NotConvertibleError{Server: "n", Target: "sing-box", Field: "network", Reason: "no mKCP"}))
 	if d.Field != "network" || d.Message != "cannot be written as sing-box: no mKCP; node left out" {
 		t.Errorf("refused gave field %q, message %q", d.Field, d.Message)
+	}
+}
+
+// TestEmitWritesNothingWhenNothingCan: when no node can be written in the
+// target, nothing is (not an empty list), so that a caller never has to
+// run the emitter twice to keep an all-refused run from writing; with
+// AllOrNothing, one refused node keeps the others from being written too.
+func TestEmitWritesNothingWhenNothingCan(t *testing.T) {
+	kcp := &Node{Name: "k", Server: "k.example.com", Port: 443, UUID: corpusUUID, Network: "kcp"}
+	realityWS := &Node{Name: "r", Server: "r.example.com", Port: 443, UUID: corpusUUID, Network: "ws",
+		Security: "reality", PublicKey: "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", SNI: "r.example.com"}
+	good := baseNode("ws")
+	big := baseNode("ws") // a node whose output is larger than any write buffer
+	big.Name, big.Path = "big", "/"+strings.Repeat("p", 20000)
+	refusedBy := map[Target]*Node{ToXrayJSON: realityWS, ToXrayConfig: realityWS, ToXrayYAML: realityWS, ToXrayTOML: realityWS,
+		ToClashYAML: kcp, ToSingBox: kcp}
+	for target, bad := range refusedBy {
+		t.Run(string(target), func(t *testing.T) {
+			var out bytes.Buffer
+			diags, err := EmitTo(&out, []*Node{bad, bad}, target, EmitOptions{})
+			if err != nil || out.Len() != 0 || !hasError(diags) {
+				t.Errorf("all refused: err %v, wrote %q, diagnostics %v; want nothing written and the refusals", err, out.String(), diags)
+			}
+			out.Reset()
+			diags, err = EmitTo(&out, []*Node{good, bad}, target, EmitOptions{AllOrNothing: true})
+			if err != nil || out.Len() != 0 || !hasError(diags) {
+				t.Errorf("all or nothing: err %v, wrote %q, diagnostics %v; want nothing written and the refusal", err, out.String(), diags)
+			}
+			for _, nodes := range [][]*Node{{good, bad}, {bad, big}} {
+				want, _, err := Emit(nodes[:1], target, EmitOptions{})
+				if nodes[0] == bad {
+					want, _, err = Emit(nodes[1:], target, EmitOptions{})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				out.Reset()
+				if _, err := EmitTo(&out, nodes, target, EmitOptions{}); err != nil || out.String() != string(want) {
+					t.Errorf("with %s refused: wrote %d bytes, want the %d of the writable node alone (err %v)", bad.Name, out.Len(), len(want), err)
+				}
+			}
+		})
 	}
 }

@@ -111,13 +111,18 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	if len(nodes) == 0 {
 		return &exitError{code: exitUsage, err: errors.New("convert: no VMess server could be read from the input; see the messages above")}
 	}
-	// A first pass to io.Discard gives the diagnostics, so that nothing
-	// is written when nothing (or, with --strict, not all) can be; the
-	// second pass streams to stdout without holding the output in memory.
-	emitOpts := convert.EmitOptions{NameTemplate: opts.NameTemplate, Listen: host, Port: port}
-	diags, err := convert.EmitTo(io.Discard, nodes, target, emitOpts)
+	// One pass: EmitTo writes nothing when no node can be written, and
+	// with AllOrNothing (--strict) nothing unless every node can. A bad
+	// entry in the input already fails --strict, so then the output goes
+	// nowhere and only the diagnostics are kept.
+	emitOpts := convert.EmitOptions{NameTemplate: opts.NameTemplate, Listen: host, Port: port, AllOrNothing: opts.Strict}
+	out := a.IO.Out
+	if failed > 0 && opts.Strict {
+		out = io.Discard
+	}
+	diags, err := convert.EmitTo(out, nodes, target, emitOpts)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return &exitError{code: exitUsage, err: fmt.Errorf("convert: write output: %w", err)}
 	}
 	pr.print(diags)
 	written := len(nodes)
@@ -132,9 +137,6 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	}
 	if failed > 0 && opts.Strict {
 		return &exitError{code: exitUsage, err: fmt.Errorf("convert: %d entr%s failed and --strict is set; nothing written", failed, plural(failed, "y", "ies"))}
-	}
-	if _, err := convert.EmitTo(a.IO.Out, nodes, target, emitOpts); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("convert: write output: %w", err)}
 	}
 	if failed > 0 {
 		if !a.Global.Quiet {
