@@ -358,8 +358,19 @@ func NamePlaceholders() []string {
 	return []string{"{name}", "{server}", "{port}", "{network}", "{security}", "{index}"}
 }
 
-// CheckNameTemplate reports a placeholder in tmpl that is not one of
-// NamePlaceholders (a "{word}" that would otherwise be written literally).
+// PlaceholderError is a name template's placeholder that is not one of
+// NamePlaceholders.
+type PlaceholderError struct {
+	Placeholder string // as written, such as "{foo}" (cut at 40 bytes)
+}
+
+func (e *PlaceholderError) Error() string {
+	return fmt.Sprintf("convert: name template: unknown placeholder %s; want %s", e.Placeholder, strings.Join(NamePlaceholders(), " "))
+}
+
+// CheckNameTemplate reports, as a *PlaceholderError, a placeholder in tmpl
+// that is not one of NamePlaceholders (a "{word}" that would otherwise be
+// written literally).
 func CheckNameTemplate(tmpl string) error {
 	rest := tmpl
 	for {
@@ -378,7 +389,7 @@ func CheckNameTemplate(tmpl string) error {
 			continue
 		}
 		if !slices.Contains(NamePlaceholders(), ph) {
-			return fmt.Errorf("convert: name template: unknown placeholder %s; want %s", clip(ph), strings.Join(NamePlaceholders(), " "))
+			return &PlaceholderError{Placeholder: clip(ph)}
 		}
 		rest = rest[j+1:]
 	}

@@ -421,3 +421,13 @@ func TestEmitWritesNothingWhenNothingCan(t *testing.T) {
 		})
 	}
 }
+
+// TestNameTemplateErrorIsTyped: the unknown placeholder comes back as data
+// (errors.As), so that the CLI words its message without cutting a prefix
+// off the text.
+func TestNameTemplateErrorIsTyped(t *testing.T) {
+	var pe *PlaceholderError
+	if err := CheckNameTemplate("{index} {foo}"); !errors.As(err, &pe) || pe.Placeholder != "{foo}" {
+		t.Errorf("CheckNameTemplate: %#v; want a PlaceholderError for {foo}", err)
+	}
+}

@@ -86,7 +86,11 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 		return usageErrorf("convert: --max-input-size must be positive")
 	}
 	if err := convert.CheckNameTemplate(opts.NameTemplate); err != nil {
-		return usageErrorf("convert: --name-template %q: %s", opts.NameTemplate, strings.TrimPrefix(err.Error(), "convert: name template: "))
+		var pe *convert.PlaceholderError
+		if errors.As(err, &pe) {
+			return usageErrorf("convert: --name-template %q: unknown placeholder %s; want %s", opts.NameTemplate, pe.Placeholder, strings.Join(convert.NamePlaceholders(), " "))
+		}
+		return usageErrorf("convert: --name-template %q: %v", opts.NameTemplate, err)
 	}
 	if len(args) == 0 {
 		args = []string{"-"}
