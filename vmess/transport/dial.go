@@ -29,6 +29,9 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 	if err != nil {
 		return nil, &Error{Phase: PhaseConfig, Err: err}
 	}
+	if p.network == "xhttp" {
+		return dialXHTTP(ctx, cfg, p, trace)
+	}
 	conn, err := dialTLS(ctx, cfg, p, trace)
 	if err != nil {
 		return nil, err
@@ -77,6 +80,14 @@ func dialTLS(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn,
 		if len(cfg.TLS.ALPN) == 1 && cfg.TLS.ALPN[0] == "http/1.1" {
 			force = []string{"http/1.1"}
 		}
+	case "xhttp":
+		// Xray chooses HTTP/1.1 when alpn is exactly ["http/1.1"] but
+		// leaves a uTLS hello offering h2 too, so a server that picks h2
+		// then fails the HTTP/1.1 client; offering only http/1.1 keeps
+		// the choice and the protocol spoken the same.
+		if p.xhttp.version == httpVersion1 {
+			force = []string{"http/1.1"}
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		conn, err := dialTCP(ctx, cfg, trace)
@@ -106,13 +117,14 @@ type plan struct {
 	network    string
 	tls        *tlsPlan
 	httpHeader bool
+	xhttp      *xhttpPlan
 }
 
 func (c *Config) plan() (*plan, error) {
 	p := &plan{network: normNetwork(c.Network)}
 	switch p.network {
-	case "raw", "ws", "httpupgrade", "grpc":
-	case "xhttp", "splithttp", "kcp", "mkcp", "hysteria":
+	case "raw", "ws", "httpupgrade", "grpc", "xhttp":
+	case "kcp", "mkcp", "hysteria":
 		return nil, &UnsupportedError{What: fmt.Sprintf("network %q", c.Network)}
 	case "h2", "h3", "http", "quic":
 		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (removed from Xray, which migrated it to XHTTP)", c.Network)}
@@ -133,6 +145,13 @@ func (c *Config) plan() (*plan, error) {
 		p.tls = tp
 	default: // "reality" and names Xray does not know
 		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
+	}
+	if p.network == "xhttp" {
+		xp, err := c.xhttpPlan(p.tls != nil)
+		if err != nil {
+			return nil, err
+		}
+		p.xhttp = xp
 	}
 	if p.network == "raw" {
 		switch strings.ToLower(c.Raw.HeaderType) {

@@ -226,6 +226,9 @@ func TestDeadlines(t *testing.T) {
 		{"ws", transport.Config{Network: "ws"}, transport.PhaseUpgrade},
 		{"httpupgrade", transport.Config{Network: "httpupgrade"}, transport.PhaseUpgrade},
 		{"grpc", transport.Config{Network: "grpc"}, transport.PhaseUpgrade},
+		{"xhttp", transport.Config{Network: "xhttp"}, transport.PhaseUpgrade},
+		{"xhttp-stream-one", transport.Config{Network: "xhttp", XHTTP: transport.XHTTPConfig{Mode: "stream-one"}}, transport.PhaseUpgrade},
+		{"xhttp-h2c", transport.Config{Network: "xhttp", XHTTP: transport.XHTTPConfig{H2C: true}}, transport.PhaseUpgrade},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,8 +290,6 @@ func TestUnsupported(t *testing.T) {
 	tests := []struct {
 		network, security, want string
 	}{
-		{"xhttp", "", `network "xhttp"`},
-		{"splithttp", "tls", `network "splithttp"`},
 		{"kcp", "", `network "kcp"`},
 		{"mKCP", "", `network "mKCP"`},
 		{"hysteria", "", `network "hysteria"`},
@@ -432,7 +433,7 @@ func TestConnDeadlines(t *testing.T) {
 	dest := vmess.Destination{Network: vmess.NetworkTCP, Host: "127.0.0.1", Port: uint16(silent.Port)}
 	for _, tc := range transportCases() {
 		switch tc.name {
-		case "raw", "raw-tls-unsafe", "ws", "ws-early-data", "ws-tls", "httpupgrade", "grpc", "grpc-tls-multi-unsafe":
+		case "raw", "raw-tls-unsafe", "ws", "ws-early-data", "ws-tls", "httpupgrade", "grpc", "grpc-tls-multi-unsafe", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one":
 		default:
 			continue
 		}

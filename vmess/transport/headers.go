@@ -6,11 +6,20 @@ import (
 	"time"
 )
 
+// requestKind is the context-specific part of Xray's browser headers:
+// its "ws" variant (WebSocket, HTTPUpgrade) or "fetch" variant (XHTTP).
+type requestKind uint8
+
+const (
+	websocketRequest requestKind = iota
+	fetchRequest
+)
+
 // addBrowserHeaders fills the headers Xray's utils.TryDefaultHeadersWith
-// adds to WebSocket and HTTPUpgrade requests: a browser identity chosen by
-// a configured User-Agent of "chrome" (also the default), "firefox",
-// "edge" or "golang", plus the fetch metadata of a WebSocket request.
-func addBrowserHeaders(h http.Header, now time.Time) {
+// adds to transport requests: a browser identity chosen by a configured
+// User-Agent of "chrome" (also the default), "firefox", "edge" or
+// "golang", plus the fetch metadata of a WebSocket or a fetch request.
+func addBrowserHeaders(h http.Header, kind requestKind, now time.Time) {
 	browser := "chrome"
 	if len(h.Values("User-Agent")) > 0 {
 		switch ua := h.Get("User-Agent"); ua {
@@ -39,7 +48,15 @@ func addBrowserHeaders(h http.Header, now time.Time) {
 	}
 	h["DNT"] = []string{"1"}
 	h.Set("User-Agent", browserUA(browser, now))
-	h.Set("Sec-Fetch-Mode", "websocket")
+	switch kind {
+	case websocketRequest:
+		h.Set("Sec-Fetch-Mode", "websocket")
+	case fetchRequest:
+		h.Set("Sec-Fetch-Mode", "cors")
+		if h.Get("Priority") == "" {
+			h.Set("Priority", map[string]string{"chrome": "u=1, i", "edge": "u=1, i", "firefox": "u=4"}[browser])
+		}
+	}
 	h.Set("Sec-Fetch-Dest", "empty")
 	h.Set("Sec-Fetch-Site", "same-origin")
 	if h.Get("Cache-Control") == "" {

@@ -70,7 +70,7 @@ func buildUpgradeRequest(cfg *Config, path string, tls bool) *http.Request {
 	for k, v := range cfg.HTTPUpgrade.Headers {
 		req.Header[k] = append(req.Header[k], v)
 	}
-	addBrowserHeaders(req.Header, time.Now())
+	addBrowserHeaders(req.Header, websocketRequest, time.Now())
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Upgrade", "websocket")
 	return req

@@ -395,3 +395,15 @@ func setALPN(exts *[]utls.TLSExtension, protos []string) {
 	}
 	*exts = append(*exts, &utls.ALPNExtension{AlpnProtocols: protos})
 }
+
+// negotiatedProtocol is the ALPN protocol a TLS conn (Go's or uTLS's)
+// agreed on; "" for other conns or when none was agreed.
+func negotiatedProtocol(c net.Conn) string {
+	switch tc := c.(type) {
+	case *tls.Conn:
+		return tc.ConnectionState().NegotiatedProtocol
+	case *utls.UConn:
+		return tc.ConnectionState().NegotiatedProtocol
+	}
+	return ""
+}

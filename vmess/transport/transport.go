@@ -1,10 +1,11 @@
 // Package transport dials the stream settings that Xray-core's outbound
 // uses (RAW/TCP with the optional HTTP header disguise, TLS with uTLS
-// fingerprints and certificate pinning, WebSocket, HTTPUpgrade and gRPC
-// "gun") and returns a net.Conn that the VMess client runs over.
+// fingerprints and certificate pinning, WebSocket, HTTPUpgrade, gRPC
+// "gun" and XHTTP) and returns a net.Conn that the VMess client runs
+// over.
 //
 // Wire behaviour follows Xray-core v1.260327.0
-// (transport/internet/{tcp,tls,websocket,httpupgrade,grpc,headers/http});
+// (transport/internet/{tcp,tls,websocket,httpupgrade,grpc,splithttp,headers/http});
 // the tests prove it against an in-process Xray server.
 //
 // Every phase (DNS, TCP connect, TLS handshake, transport upgrade) honours
@@ -32,8 +33,8 @@ type Config struct {
 	// Port is the server port.
 	Port uint16
 	// Network is Xray's streamSettings.network, case-insensitive: "raw"
-	// (aliases "tcp" and ""), "ws" ("websocket"), "httpupgrade", "grpc".
-	// Xray's other networks ("xhttp", "splithttp", "kcp", "mkcp",
+	// (aliases "tcp" and ""), "ws" ("websocket"), "httpupgrade", "grpc",
+	// "xhttp" ("splithttp"). Xray's other networks ("kcp", "mkcp",
 	// "hysteria") and removed ones ("h2", "http", "quic", "domainsocket")
 	// make Dial fail with an *UnsupportedError that names them.
 	Network string
@@ -51,6 +52,8 @@ type Config struct {
 	HTTPUpgrade HTTPUpgradeConfig
 	// GRPC is grpcSettings.
 	GRPC GRPCConfig
+	// XHTTP is xhttpSettings (alias splithttpSettings).
+	XHTTP XHTTPConfig
 	// Sockopt is the part of streamSettings.sockopt that changes where
 	// the connection goes.
 	Sockopt SockoptConfig
@@ -255,7 +258,7 @@ type UnsupportedError struct {
 func (e *UnsupportedError) Error() string {
 	hint := e.Hint
 	if hint == "" {
-		hint = "use raw, ws, httpupgrade or grpc with security none or tls"
+		hint = "use raw, ws, httpupgrade, grpc or xhttp with security none or tls"
 	}
 	return "transport: " + e.What + " is not supported yet; " + hint
 }
@@ -286,6 +289,8 @@ func normNetwork(n string) string {
 		return "raw"
 	case "websocket", "ws":
 		return "ws"
+	case "splithttp", "xhttp":
+		return "xhttp"
 	}
 	return n
 }

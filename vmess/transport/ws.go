@@ -105,7 +105,7 @@ func dialWS(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 		}
 		header.Add(k, v)
 	}
-	addBrowserHeaders(header, time.Now())
+	addBrowserHeaders(header, websocketRequest, time.Now())
 	header.Set("Host", httpHost(host, cfg, p.tls != nil))
 	scheme := "ws"
 	if p.tls != nil {

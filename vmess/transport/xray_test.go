@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,6 +155,19 @@ func transportCases() []transportCase {
 		tlsCase("grpc-tls-multi-unsafe", "unsafe", "grpc", `"grpcSettings":{"serviceName":"gun","multiMode":true}`, func(cfg *transport.Config) {
 			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true}
 		}),
+		// XHTTP's packet-up is proven in TestXHTTPOverXray (Xray's
+		// packet-up server races under -race); the streaming modes here.
+		plainCase("xhttp-stream-one", `{"network":"xhttp","xhttpSettings":{"path":"/x"}}`, func(cfg *transport.Config) {
+			cfg.Network = "xhttp"
+			cfg.XHTTP = transport.XHTTPConfig{Path: "/x", Mode: "stream-one"}
+		}),
+		plainCase("xhttp-h2c-stream-up", `{"network":"splithttp","splithttpSettings":{"path":"/x"}}`, func(cfg *transport.Config) {
+			cfg.Network = "splithttp"
+			cfg.XHTTP = transport.XHTTPConfig{Path: "/x", Mode: "stream-up", H2C: true}
+		}),
+		tlsCase("xhttp-tls-stream-one", "", "xhttp", `"xhttpSettings":{"path":"/x"}`, func(cfg *transport.Config) {
+			cfg.XHTTP = transport.XHTTPConfig{Path: "x", Mode: "stream-one"}
+		}),
 	}
 }
 
@@ -274,6 +288,11 @@ func roundTrip(t *testing.T, c *vmess.Conn, n int) {
 func startServer(t testing.TB, streamSettings string) *vmesstest.Server {
 	t.Helper()
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{StreamSettings: streamSettings})
+	if !strings.Contains(streamSettings, "grpc") {
+		// Other inbounds listen before Start returns; a probing
+		// connection would only make them log a failed handshake.
+		return srv
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", srv.Addr, time.Second)
@@ -299,7 +318,7 @@ func TestUDPOverTransports(t *testing.T) {
 	dest := vmess.Destination{Network: vmess.NetworkUDP, Host: host, Port: uint16(p)}
 	for _, tc := range transportCases() {
 		switch tc.name {
-		case "raw", "raw-tls-chrome-default", "ws-early-data", "httpupgrade", "grpc", "grpc-tls-multi-unsafe":
+		case "raw", "raw-tls-chrome-default", "ws-early-data", "httpupgrade", "grpc", "grpc-tls-multi-unsafe", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one":
 		default:
 			continue
 		}
@@ -339,7 +358,7 @@ func TestHalfCloseReachesEOF(t *testing.T) {
 	echo := vmesstest.StartEcho(t)
 	for _, tc := range transportCases() {
 		switch tc.name {
-		case "raw", "raw-http-header", "raw-tls-unsafe", "ws-tls", "httpupgrade", "grpc", "grpc-multi":
+		case "raw", "raw-http-header", "raw-tls-unsafe", "ws-tls", "httpupgrade", "grpc", "grpc-multi", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one":
 		default:
 			continue
 		}

@@ -1,0 +1,539 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// XHTTP (Xray's splithttp) carries the stream in ordinary HTTP requests:
+// a GET whose response body is the download and POSTs whose bodies are
+// the upload (packet-up), a GET download plus one streaming POST upload
+// (stream-up), or one streaming POST for both (stream-one). Requests are
+// built as Xray's client builds them (splithttp Config.FillStreamRequest
+// and FillPacketRequest) and sent through the same Go HTTP stacks Xray
+// uses: net/http's HTTP/1.1 transport with keep-alives off for streams,
+// serialized requests on a raw connection for HTTP/1.1 uploads, and
+// x/net/http2 for HTTP/2. Unlike Xray, Dial owns its connections (one
+// session per Dial), so each phase is timed and bounded by ctx.
+
+// ErrXHTTPStatus is the cause when an XHTTP request is answered with a
+// status other than 200.
+var ErrXHTTPStatus = errors.New("xhttp: server refused the request")
+
+// xhttpConn is one XHTTP session as a net.Conn.
+type xhttpConn struct {
+	plan    *xhttpPlan
+	base    url.URL // scheme, host, normalised path and query
+	session string  // "" for stream-one
+	dialCtx func(ctx context.Context) (net.Conn, error)
+
+	cancel context.CancelFunc // ends every request of the session
+	ctx    context.Context    // the requests' context (not Dial's)
+
+	// HTTP/2 (TLS or h2c): the connection carrying the requests, and the
+	// current one for packet-up uploads (xmux may move them).
+	h2 *http2.Transport
+
+	mu    sync.Mutex
+	raws  []net.Conn // every connection of the session, for deadlines and Close
+	rdl   time.Time  // deadlines to apply to connections opened later
+	wdl   time.Time
+	first net.Conn
+
+	download io.ReadCloser
+	rmu      sync.Mutex
+	rerr     error
+
+	// Streaming upload (stream-up, stream-one).
+	pw      *io.PipeWriter
+	wmu     sync.Mutex
+	wclosed bool
+	upErr   chan error // the streaming upload's response, when it fails
+
+	// packet-up
+	up *packetUploader
+
+	read, write deadline
+	closeOnce   sync.Once
+}
+
+// newSessionID is a random (version 4) UUID, as Xray's uuid.New.
+func newSessionID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+func dialXHTTP(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
+	x := p.xhttp
+	first, err := dialTLS(ctx, cfg, p, trace)
+	if err != nil {
+		return nil, err
+	}
+	c := &xhttpConn{plan: x, first: first, raws: []net.Conn{first}, upErr: make(chan error, 1)}
+	c.base = url.URL{Scheme: "http", Host: x.host, Path: x.path, RawQuery: x.query}
+	if p.tls != nil {
+		c.base.Scheme = "https"
+	}
+	c.dialCtx = func(ctx context.Context) (net.Conn, error) {
+		conn, err := dialTLS(ctx, cfg, p, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.adopt(conn)
+		return conn, nil
+	}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	ok := false
+	defer func() {
+		if !ok {
+			c.Close()
+		}
+	}()
+	if x.mode != "stream-one" {
+		if c.session, err = newSessionID(); err != nil {
+			return nil, &Error{Phase: PhaseConfig, Err: err}
+		}
+	}
+	if x.version != httpVersion1 {
+		c.h2 = &http2.Transport{AllowHTTP: true, ReadIdleTimeout: x.keepAlive, IdleConnTimeout: 300 * time.Second}
+	}
+	// A write deadline interrupts only a Write that is still blocked
+	// (by HTTP/2 flow control, or a slow HTTP/1.1 peer); the upload is
+	// then broken for good.
+	c.write.onExpire = func() {
+		if c.pw == nil || c.wmu.TryLock() {
+			if c.pw != nil {
+				c.wmu.Unlock()
+			}
+			return
+		}
+		c.pw.CloseWithError(os.ErrDeadlineExceeded)
+	}
+
+	start := time.Now()
+	if proto := negotiatedProtocol(first); x.version == httpVersion2 && proto != "" && proto != "h2" {
+		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("xhttp: the server chose %q by ALPN, not h2; if it serves XHTTP over HTTP/1.1, set tlsSettings.alpn to [\"http/1.1\"]", proto)}
+	}
+	client, err := c.newClient(first)
+	if err != nil {
+		return nil, &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
+	}
+	// The download: stream-one's single POST, or the GET of the others.
+	var body io.Reader
+	if x.mode == "stream-one" {
+		var pr *io.PipeReader
+		pr, c.pw = io.Pipe()
+		body = pr
+	}
+	req := c.streamRequest(body)
+	resp, err := c.awaitResponse(ctx, first, func() (*http.Response, error) { return client.roundTrip(req) })
+	if err != nil {
+		return nil, &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("%w: %s answered the %s with %s; check xhttpSettings.path, host and mode", ErrXHTTPStatus, x.host, requestName(req), statusText(resp))}
+	}
+	c.download = resp.Body
+
+	switch x.mode {
+	case "stream-up":
+		if err := c.startStreamUpload(ctx, client); err != nil {
+			return nil, err
+		}
+	case "packet-up":
+		c.up = newPacketUploader(c, client)
+		if x.version == httpVersion1 {
+			// HTTP/1.1 uploads go on a connection of their own; open the
+			// first within Dial so that ctx bounds it.
+			if err := c.up.client.openUploadConn(ctx); err != nil {
+				return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("xhttp: upload connection: %w", c.explain(err))}
+			}
+		}
+		go c.up.run()
+	}
+	trace.done(PhaseUpgrade, start)
+	ok = true
+	return c, nil
+}
+
+// requestName names a request in errors without its path, which may hold
+// the user id.
+func requestName(req *http.Request) string {
+	if req.Method == http.MethodGet {
+		return "download GET"
+	}
+	return "stream POST"
+}
+
+// explain adds a hint to a failed HTTP exchange.
+func (c *xhttpConn) explain(err error) error {
+	switch c.plan.version {
+	case httpVersion2:
+		return fmt.Errorf("xhttp over HTTP/2: %w (does the server speak HTTP/2 over TLS?)", err)
+	case httpVersionC:
+		return fmt.Errorf("xhttp over h2c: %w (does the server accept HTTP/2 without TLS?)", err)
+	}
+	return fmt.Errorf("xhttp over HTTP/1.1: %w", err)
+}
+
+// adopt records a connection of the session: it takes the session's
+// current deadlines and is closed with it.
+func (c *xhttpConn) adopt(conn net.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.raws = append(c.raws, conn)
+	if !c.rdl.IsZero() {
+		conn.SetReadDeadline(c.rdl)
+	}
+	if !c.wdl.IsZero() {
+		conn.SetWriteDeadline(c.wdl)
+	}
+}
+
+// awaitResponse runs rt, which sends a request on conn, and waits for its
+// response headers within ctx; when ctx ends first, the session's
+// connections are cut.
+func (c *xhttpConn) awaitResponse(ctx context.Context, conn net.Conn, rt func() (*http.Response, error)) (*http.Response, error) {
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := rt()
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		// Cut everything the request may wait on: its context, its
+		// connection, and the body pipe its writer reads.
+		c.cancel()
+		conn.SetDeadline(aLongTimeAgo)
+		if c.pw != nil {
+			c.pw.CloseWithError(ctx.Err())
+		}
+		r := <-done
+		if r.resp != nil {
+			r.resp.Body.Close()
+		}
+		return nil, ctxErr(ctx, errors.New("no response headers"))
+	}
+}
+
+// xhttpClient is one HTTP connection of the session with Xray's xmux
+// request budget: HTTP/2 streams, or for HTTP/1.1 a stream transport
+// plus a raw connection for serialized upload requests.
+type xhttpClient struct {
+	c            *xhttpConn
+	h2           *http2.ClientConn
+	h1           *http.Transport
+	leftRequests int64
+	unreusableAt time.Time
+
+	upload *h1UploadConn // HTTP/1.1 packet-up only
+}
+
+// newBudget is a client with a fresh xmux budget (Xray's
+// XmuxManager.newXmuxClient) and no connection yet.
+func (c *xhttpConn) newBudget() *xhttpClient {
+	cl := &xhttpClient{c: c, leftRequests: 1<<31 - 1}
+	if n := c.plan.maxRequests.draw(); n > 0 {
+		cl.leftRequests = int64(n)
+	}
+	if s := c.plan.maxReusable.draw(); s > 0 {
+		cl.unreusableAt = time.Now().Add(time.Duration(s) * time.Second)
+	}
+	return cl
+}
+
+// newClient wraps conn (already dialed) as an HTTP client with a fresh
+// xmux budget.
+func (c *xhttpConn) newClient(conn net.Conn) (*xhttpClient, error) {
+	cl := c.newBudget()
+	if c.plan.version != httpVersion1 {
+		cc, err := c.h2.NewClientConn(conn)
+		if err != nil {
+			return nil, err
+		}
+		cl.h2 = cc
+		return cl, nil
+	}
+	// Stream requests over HTTP/1.1 go through net/http with keep-alives
+	// off, as in Xray; each takes a connection given to it here.
+	conns := make(chan net.Conn, 1)
+	conns <- conn
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		select {
+		case conn := <-conns:
+			return conn, nil
+		default:
+		}
+		return c.dialCtx(ctx)
+	}
+	cl.h1 = &http.Transport{DialContext: dial, DialTLSContext: dial, DisableKeepAlives: true, IdleConnTimeout: 300 * time.Second}
+	return cl, nil
+}
+
+// roundTrip sends a stream request (its connection was given to
+// newClient, or is dialed).
+func (cl *xhttpClient) roundTrip(req *http.Request) (*http.Response, error) {
+	cl.leftRequests--
+	if cl.h2 != nil {
+		return cl.h2.RoundTrip(req)
+	}
+	return cl.h1.RoundTrip(req)
+}
+
+// exhausted reports whether xmux retires this client before the next
+// request (Xray: LeftRequests.Add(-1) <= 0, or past UnreusableAt).
+func (cl *xhttpClient) exhausted(now time.Time) bool {
+	cl.leftRequests--
+	return cl.leftRequests <= 0 || (!cl.unreusableAt.IsZero() && now.After(cl.unreusableAt))
+}
+
+// request builds a request as Xray's client does: the configured headers
+// and the browser's fetch headers, x_padding in the Referer, then the
+// session id and sequence number appended to the path.
+func (c *xhttpConn) request(method string, body io.Reader, seq string) *http.Request {
+	u := c.base
+	req, err := http.NewRequestWithContext(c.ctx, method, u.String(), body)
+	if err != nil {
+		// The URL came from a url.URL; it parses.
+		panic(err)
+	}
+	req.Header = http.Header{}
+	for k, v := range c.plan.headers {
+		req.Header.Add(k, v)
+	}
+	addBrowserHeaders(req.Header, fetchRequest, time.Now())
+	ref := *req.URL
+	ref.RawQuery = "x_padding=" + strings.Repeat("X", int(c.plan.padding.draw()))
+	req.Header.Set("Referer", ref.String())
+	if c.session != "" {
+		req.URL.Path = appendPath(req.URL.Path, c.session)
+	}
+	if seq != "" {
+		req.URL.Path = appendPath(req.URL.Path, seq)
+	}
+	return req
+}
+
+// streamRequest is the download GET, or the streaming POST when body is
+// set (Xray's FillStreamRequest).
+func (c *xhttpConn) streamRequest(body io.Reader) *http.Request {
+	method := http.MethodGet
+	if body != nil {
+		method = http.MethodPost
+	}
+	req := c.request(method, body, "")
+	if body != nil && !c.plan.noGRPCHeader {
+		req.Header.Set("Content-Type", "application/grpc")
+	}
+	return req
+}
+
+// appendPath is Xray's appendToPath.
+func appendPath(path, value string) string {
+	if strings.HasSuffix(path, "/") {
+		return path + value
+	}
+	return path + "/" + value
+}
+
+// startStreamUpload opens stream-up's streaming POST. Xray does not wait
+// for its response; a refusal ends the upload pipe and shows in Write.
+func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) error {
+	pr, pw := io.Pipe()
+	c.pw = pw
+	req := c.streamRequest(pr)
+	if client.h1 != nil {
+		// A connection of its own, dialed within Dial.
+		conn, err := c.dialCtx(ctx)
+		if err != nil {
+			return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("xhttp: upload connection: %w", err)}
+		}
+		var err2 error
+		if client, err2 = c.newClient(conn); err2 != nil {
+			return &Error{Phase: PhaseUpgrade, Err: err2}
+		}
+	}
+	go func() {
+		resp, err := client.roundTrip(req)
+		if err == nil {
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("%w: the upload POST was answered with %s", ErrXHTTPStatus, statusText(resp))
+			}
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+		}
+		if err != nil {
+			err = &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
+			c.upErr <- err
+			pr.CloseWithError(err)
+		}
+	}()
+	return nil
+}
+
+func (c *xhttpConn) Read(b []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.rerr != nil {
+		return 0, c.rerr
+	}
+	n, err := c.download.Read(b)
+	if err != nil {
+		if err != io.EOF {
+			err = c.mapErr(err, &c.read)
+		}
+		c.rerr = err
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return n, err
+}
+
+// mapErr marks a failure after a passed deadline with
+// os.ErrDeadlineExceeded and one after Close with net.ErrClosed.
+func (c *xhttpConn) mapErr(err error, d *deadline) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	if dl := d.get(); !dl.IsZero() && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
+	}
+	if c.ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", net.ErrClosed, err)
+	}
+	return err
+}
+
+func (c *xhttpConn) Write(b []byte) (int, error) {
+	if c.up != nil {
+		return c.up.write(b)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.wclosed {
+		return 0, fmt.Errorf("transport: write after CloseWrite: %w", net.ErrClosed)
+	}
+	if isClosed(c.write.wait()) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n, err := c.pw.Write(b)
+	if err != nil {
+		select {
+		case uerr := <-c.upErr:
+			c.upErr <- uerr
+			return n, uerr
+		default:
+		}
+		return n, c.mapErr(err, &c.write)
+	}
+	return n, nil
+}
+
+// CloseWrite ends the upload. Over HTTP/2 the streaming upload ends
+// with END_STREAM. Over HTTP/1.1 the chunked body is left open and only
+// further writes are refused: Xray's server loses the last bytes of an
+// HTTP/1.1 upload whose end arrives together with them (measured: a
+// 33 KB echo came back empty when the end followed the data at once),
+// and Xray's own client never ends the body either; the VMess
+// end-of-stream chunk tells the server. With packet-up, whose requests
+// have no end marker, CloseWrite sends what is buffered and takes no
+// more.
+func (c *xhttpConn) CloseWrite() error {
+	if c.up != nil {
+		return c.up.closeWrite()
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wclosed = true
+	if c.plan.version == httpVersion1 {
+		return nil
+	}
+	return c.pw.Close()
+}
+
+func (c *xhttpConn) Close() error {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		if c.pw != nil {
+			c.pw.CloseWithError(net.ErrClosed)
+		}
+		if c.up != nil {
+			c.up.close()
+		}
+		if c.download != nil {
+			c.download.Close()
+		}
+		c.mu.Lock()
+		for _, conn := range c.raws {
+			conn.Close()
+		}
+		c.mu.Unlock()
+		c.read.stop()
+		c.write.stop()
+	})
+	return nil
+}
+
+func (c *xhttpConn) LocalAddr() net.Addr  { return c.first.LocalAddr() }
+func (c *xhttpConn) RemoteAddr() net.Addr { return c.first.RemoteAddr() }
+
+// SetDeadline sets both deadlines.
+func (c *xhttpConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+// SetReadDeadline bounds Reads. It applies to the session's connections
+// themselves: when it passes during a read, the session is broken for
+// good (an HTTP stream cannot resume a half-read frame).
+func (c *xhttpConn) SetReadDeadline(t time.Time) error {
+	c.read.set(t)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rdl = t
+	for _, conn := range c.raws {
+		conn.SetReadDeadline(t)
+	}
+	return nil
+}
+
+// SetWriteDeadline bounds Writes, including one blocked by flow control
+// or a full packet-up buffer; when it passes during a Write the upload
+// is broken for good.
+func (c *xhttpConn) SetWriteDeadline(t time.Time) error {
+	c.write.set(t)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wdl = t
+	for _, conn := range c.raws {
+		conn.SetWriteDeadline(t)
+	}
+	return nil
+}
