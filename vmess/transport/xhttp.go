@@ -133,16 +133,16 @@ func dialXHTTP(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Con
 	if proto := negotiatedProtocol(first); x.version == httpVersion2 && proto != "" && proto != "h2" {
 		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("xhttp: the server chose %q by ALPN, not h2; if it serves XHTTP over HTTP/1.1, set tlsSettings.alpn to [\"http/1.1\"]", proto)}
 	}
-	client, err := c.newClient(first)
-	if err != nil {
-		return nil, &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
-	}
 	// The download: stream-one's single POST, or the GET of the others.
 	var body io.Reader
+	var pr *io.PipeReader
 	if x.mode == "stream-one" {
-		var pr *io.PipeReader
 		pr, c.pw = io.Pipe()
 		body = pr
+	}
+	client, err := c.newClient(first, pr)
+	if err != nil {
+		return nil, &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
 	}
 	req := c.streamRequest(body)
 	resp, err := c.awaitResponse(ctx, first, func() (*http.Response, error) { return client.roundTrip(req) })
@@ -269,8 +269,11 @@ func (c *xhttpConn) newBudget() *xhttpClient {
 }
 
 // newClient wraps conn (already dialed) as an HTTP client with a fresh
-// xmux budget.
-func (c *xhttpConn) newClient(conn net.Conn) (*xhttpClient, error) {
+// xmux budget. body, when set, is the streaming request body that will
+// be sent on conn over HTTP/1.1: it is closed when net/http closes the
+// connection, because net/http's writer would otherwise wait on it for
+// ever after a failed exchange.
+func (c *xhttpConn) newClient(conn net.Conn, body *io.PipeReader) (*xhttpClient, error) {
 	cl := c.newBudget()
 	if c.plan.version != httpVersion1 {
 		cc, err := c.h2.NewClientConn(conn)
@@ -283,7 +286,11 @@ func (c *xhttpConn) newClient(conn net.Conn) (*xhttpClient, error) {
 	// Stream requests over HTTP/1.1 go through net/http with keep-alives
 	// off, as in Xray; each takes a connection given to it here.
 	conns := make(chan net.Conn, 1)
-	conns <- conn
+	if body != nil {
+		conns <- &h1Conn{Conn: conn, onClose: func() { body.CloseWithError(net.ErrClosed) }}
+	} else {
+		conns <- conn
+	}
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		select {
 		case conn := <-conns:
@@ -294,6 +301,19 @@ func (c *xhttpConn) newClient(conn net.Conn) (*xhttpClient, error) {
 	}
 	cl.h1 = &http.Transport{DialContext: dial, DialTLSContext: dial, DisableKeepAlives: true, IdleConnTimeout: 300 * time.Second}
 	return cl, nil
+}
+
+// h1Conn is a connection handed to net/http that runs onClose when
+// net/http closes it.
+type h1Conn struct {
+	net.Conn
+	once    sync.Once
+	onClose func()
+}
+
+func (c *h1Conn) Close() error {
+	c.once.Do(c.onClose)
+	return c.Conn.Close()
 }
 
 // roundTrip sends a stream request (its connection was given to
@@ -375,7 +395,7 @@ func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) 
 			return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("xhttp: upload connection: %w", err)}
 		}
 		var err2 error
-		if client, err2 = c.newClient(conn); err2 != nil {
+		if client, err2 = c.newClient(conn, pr); err2 != nil {
 			return &Error{Phase: PhaseUpgrade, Err: err2}
 		}
 	}

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -279,5 +280,37 @@ func TestXHTTPConfigErrors(t *testing.T) {
 	var ue *transport.UnsupportedError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "HTTP/3") {
 		t.Errorf("h3: %v", err)
+	}
+}
+
+// TestXHTTPServerHangsUp: a server that takes the request and closes the
+// connection (or answers garbage) fails the dial at once with an upgrade
+// error, in every mode, not at the deadline: net/http's HTTP/1.1 writer
+// waits on a streaming request body until someone closes it.
+func TestXHTTPServerHangsUp(t *testing.T) {
+	for _, answer := range []string{"", "\x16\x03\x01\x00\x02\x02\x28", "HTTP/1.1 200 OK\r\nContent-Length: zz\r\n\r\n"} {
+		addr := vmesstest.StartTCP(t, func(c net.Conn) {
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Read(make([]byte, 4096))
+			c.Write([]byte(answer))
+		})
+		for _, mode := range []string{"packet-up", "stream-up", "stream-one"} {
+			for _, h2c := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%q/%s/h2c=%v", answer, mode, h2c), func(t *testing.T) {
+					cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(vmesstest.Port(t, addr)), Network: "xhttp",
+						XHTTP: transport.XHTTPConfig{Mode: mode, H2C: h2c}}
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+					conn, err := transport.Dial(ctx, cfg, nil)
+					if err == nil {
+						conn.Close()
+						t.Fatal("Dial succeeded")
+					}
+					if te := phaseOf(t, err); te.Phase != transport.PhaseUpgrade || te.Timeout() {
+						t.Errorf("phase %q, timeout %v: %v; want an upgrade failure before the deadline", te.Phase, te.Timeout(), err)
+					}
+				})
+			}
+		}
 	}
 }

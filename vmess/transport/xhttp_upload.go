@@ -188,7 +188,7 @@ func (u *packetUploader) rotate() error {
 		u.client = client
 		return nil
 	}
-	client, err := u.c.newClient(conn)
+	client, err := u.c.newClient(conn, nil)
 	if err != nil {
 		return err
 	}
