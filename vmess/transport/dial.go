@@ -29,8 +29,11 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 	if err != nil {
 		return nil, &Error{Phase: PhaseConfig, Err: err}
 	}
-	if p.network == "xhttp" {
+	switch p.network {
+	case "xhttp":
 		return dialXHTTP(ctx, cfg, p, trace)
+	case "kcp":
+		return dialKCP(ctx, cfg, p, trace)
 	}
 	conn, err := dialTLS(ctx, cfg, p, trace)
 	if err != nil {
@@ -118,13 +121,14 @@ type plan struct {
 	tls        *tlsPlan
 	httpHeader bool
 	xhttp      *xhttpPlan
+	kcp        *kcpParams
 }
 
 func (c *Config) plan() (*plan, error) {
 	p := &plan{network: normNetwork(c.Network)}
 	switch p.network {
-	case "raw", "ws", "httpupgrade", "grpc", "xhttp":
-	case "kcp", "mkcp", "hysteria":
+	case "raw", "ws", "httpupgrade", "grpc", "xhttp", "kcp":
+	case "hysteria":
 		return nil, &UnsupportedError{What: fmt.Sprintf("network %q", c.Network)}
 	case "h2", "h3", "http", "quic":
 		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (removed from Xray, which migrated it to XHTTP)", c.Network)}
@@ -146,12 +150,26 @@ func (c *Config) plan() (*plan, error) {
 	default: // "reality" and names Xray does not know
 		return nil, &UnsupportedError{What: fmt.Sprintf("security %q", c.Security)}
 	}
-	if p.network == "xhttp" {
+	switch p.network {
+	case "xhttp":
 		xp, err := c.xhttpPlan(p.tls != nil)
 		if err != nil {
 			return nil, err
 		}
 		p.xhttp = xp
+	case "kcp":
+		kp, err := c.kcpParams()
+		if err != nil {
+			return nil, err
+		}
+		p.kcp = kp
+	}
+	if p.network != "kcp" {
+		// Xray applies finalmask.tcp to TCP transports; xvm speaks none
+		// of those masks, so a config that sets one is refused by name.
+		if _, err := parseFinalMask(c.FinalMask); err != nil {
+			return nil, err
+		}
 	}
 	if p.network == "raw" {
 		switch strings.ToLower(c.Raw.HeaderType) {
@@ -175,27 +193,35 @@ func (c *Config) plan() (*plan, error) {
 	return p, nil
 }
 
+// resolve returns the addresses of cfg.Address: the IP literal itself,
+// or the answers of the resolver (the DNS phase).
+func resolve(ctx context.Context, cfg *Config, trace *Trace) ([]netip.Addr, error) {
+	host := unbracket(cfg.Address)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.Unmap()}, nil
+	}
+	r := cfg.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	start := time.Now()
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, &Error{Phase: PhaseDNS, Err: ctxErr(ctx, err)}
+	}
+	if len(addrs) == 0 {
+		return nil, &Error{Phase: PhaseDNS, Err: fmt.Errorf("no addresses for %q", host)}
+	}
+	trace.done(PhaseDNS, start)
+	return addrs, nil
+}
+
 // dialTCP resolves cfg.Address (DNS phase, skipped for IP literals) and
 // connects to the first address that accepts (connect phase).
 func dialTCP(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
-	host := unbracket(cfg.Address)
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{ip.Unmap()}
-	} else {
-		r := cfg.Resolver
-		if r == nil {
-			r = net.DefaultResolver
-		}
-		start := time.Now()
-		addrs, err = r.LookupNetIP(ctx, "ip", host)
-		if err != nil {
-			return nil, &Error{Phase: PhaseDNS, Err: ctxErr(ctx, err)}
-		}
-		if len(addrs) == 0 {
-			return nil, &Error{Phase: PhaseDNS, Err: fmt.Errorf("no addresses for %q", host)}
-		}
-		trace.done(PhaseDNS, start)
+	addrs, err := resolve(ctx, cfg, trace)
+	if err != nil {
+		return nil, err
 	}
 	var d ContextDialer = cfg.NetDialer
 	if d == nil {

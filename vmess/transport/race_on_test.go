@@ -5,7 +5,8 @@ package transport_test
 // xrayRaceFree is false under the race detector: Xray-core's own
 // WebSocket early-data client (transport/internet/websocket delayDialConn)
 // reads and writes its Conn field from two goroutines without
-// synchronisation, and so do its XHTTP client (splithttp WaitReadCloser)
-// and its packet-up server (uploadQueue's closed field), so any test that
+// synchronisation, and so do its XHTTP client (splithttp WaitReadCloser),
+// its packet-up server (uploadQueue's closed field) and its mKCP server
+// (ReceivingWorker's leftOver, read outside its lock), so any test that
 // runs them reports races that are not ours.
 const xrayRaceFree = false

@@ -16,6 +16,7 @@ package transport
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -54,6 +55,12 @@ type Config struct {
 	GRPC GRPCConfig
 	// XHTTP is xhttpSettings (alias splithttpSettings).
 	XHTTP XHTTPConfig
+	// KCP is kcpSettings.
+	KCP KCPConfig
+	// FinalMask is streamSettings.finalmask as JSON, read as Xray reads
+	// it. Its udp masks wrap mKCP's datagrams; tcp masks, which xvm does
+	// not speak, make Dial fail with an *UnsupportedError.
+	FinalMask json.RawMessage
 	// Sockopt is the part of streamSettings.sockopt that changes where
 	// the connection goes.
 	Sockopt SockoptConfig
@@ -291,6 +298,8 @@ func normNetwork(n string) string {
 		return "ws"
 	case "splithttp", "xhttp":
 		return "xhttp"
+	case "mkcp", "kcp":
+		return "kcp"
 	}
 	return n
 }

@@ -168,7 +168,25 @@ func transportCases() []transportCase {
 		tlsCase("xhttp-tls-stream-one", "", "xhttp", `"xhttpSettings":{"path":"/x"}`, func(cfg *transport.Config) {
 			cfg.XHTTP = transport.XHTTPConfig{Path: "x", Mode: "stream-one"}
 		}),
+		plainCase("kcp", `{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`, func(cfg *transport.Config) {
+			cfg.Network = "kcp"
+			cfg.KCP = transport.KCPConfig{HeaderType: "none"}
+		}),
+		tlsCase("kcp-tls-seed", "", "kcp", `"finalmask":{"udp":[{"type":"header-wechat"},{"type":"mkcp-aes128gcm","settings":{"password":"s"}}]}`, func(cfg *transport.Config) {
+			cfg.KCP = transport.KCPConfig{HeaderType: "wechat-video", Seed: "s"}
+		}),
 	}
+}
+
+// racesInXray reports, under -race, a case whose Xray server races in
+// its own code (see race_on_test.go), logging why it is left out.
+func racesInXray(t *testing.T, name string) bool {
+	t.Helper()
+	if xrayRaceFree || !strings.HasPrefix(name, "kcp") {
+		return false
+	}
+	t.Log("not run under -race: Xray-core's mKCP server reads its receiving worker's leftOver outside its lock, so the race detector would fail this test on Xray's code; the default run covers it")
+	return true
 }
 
 func certPool(cert *vmesstest.Cert) *x509CertPool {
@@ -201,6 +219,9 @@ func TestVMessOverTransports(t *testing.T) {
 	echo := vmesstest.StartEcho(t)
 	for _, tc := range transportCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			if racesInXray(t, tc.name) {
+				return
+			}
 			srv := startServer(t, tc.server(cert))
 			id, err := vmess.ParseID(srv.ID)
 			if err != nil {
@@ -240,7 +261,8 @@ func TestVMessOverTransports(t *testing.T) {
 					if cfg.Security == "tls" && !phases[transport.PhaseTLS] {
 						t.Error("tls phase not reported")
 					}
-					if n := cfg.Network; n != "" && n != "tcp" && n != "raw" && !phases[transport.PhaseUpgrade] {
+					// mKCP has no handshake, so no upgrade phase.
+					if n := cfg.Network; n != "" && n != "tcp" && n != "raw" && n != "kcp" && !phases[transport.PhaseUpgrade] {
 						t.Error("upgrade phase not reported")
 					}
 				})
@@ -318,11 +340,14 @@ func TestUDPOverTransports(t *testing.T) {
 	dest := vmess.Destination{Network: vmess.NetworkUDP, Host: host, Port: uint16(p)}
 	for _, tc := range transportCases() {
 		switch tc.name {
-		case "raw", "raw-tls-chrome-default", "ws-early-data", "httpupgrade", "grpc", "grpc-tls-multi-unsafe", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one":
+		case "raw", "raw-tls-chrome-default", "ws-early-data", "httpupgrade", "grpc", "grpc-tls-multi-unsafe", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one", "kcp", "kcp-tls-seed":
 		default:
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
+			if racesInXray(t, tc.name) {
+				return
+			}
 			srv := startServer(t, tc.server(cert))
 			id, _ := vmess.ParseID(srv.ID)
 			conn := dialTransport(t, clientConfig(t, srv, tc, cert))
