@@ -58,6 +58,8 @@ func Dial(ctx context.Context, cfg *Config, trace *Trace) (net.Conn, error) {
 		out, err = dialHTTPUpgrade(ctx, conn, cfg, p, trace)
 	case "grpc":
 		out, err = dialGRPC(ctx, conn, cfg, p, trace)
+	case "h2":
+		out, err = dialH2(ctx, conn, cfg, p, trace)
 	}
 	if err != nil {
 		return nil, err
@@ -127,11 +129,11 @@ type plan struct {
 func (c *Config) plan() (*plan, error) {
 	p := &plan{network: normNetwork(c.Network)}
 	switch p.network {
-	case "raw", "ws", "httpupgrade", "grpc", "xhttp", "kcp":
+	case "raw", "ws", "httpupgrade", "grpc", "xhttp", "kcp", "h2":
 	case "hysteria":
 		return nil, &UnsupportedError{What: fmt.Sprintf("network %q", c.Network)}
-	case "h2", "h3", "http", "quic":
-		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (removed from Xray, which migrated it to XHTTP)", c.Network)}
+	case "h3", "quic":
+		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (removed from Xray, which migrated it to XHTTP over HTTP/3)", c.Network)}
 	default:
 		return nil, &UnsupportedError{What: fmt.Sprintf("network %q (unknown to Xray)", c.Network)}
 	}

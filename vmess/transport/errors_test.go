@@ -230,6 +230,7 @@ func TestDeadlines(t *testing.T) {
 		{"xhttp-stream-one", transport.Config{Network: "xhttp", XHTTP: transport.XHTTPConfig{Mode: "stream-one"}}, transport.PhaseUpgrade},
 		{"xhttp-h2c", transport.Config{Network: "xhttp", XHTTP: transport.XHTTPConfig{H2C: true}}, transport.PhaseUpgrade},
 		{"kcp-tls", transport.Config{Network: "kcp", Security: "tls"}, transport.PhaseTLS},
+		{"h2c", transport.Config{Network: "h2"}, transport.PhaseUpgrade},
 	}
 	udpPort := silentUDP(t)
 	for _, tt := range tests {
@@ -296,9 +297,8 @@ func TestUnsupported(t *testing.T) {
 		network, security, want string
 	}{
 		{"hysteria", "", `network "hysteria"`},
-		{"h2", "tls", `network "h2"`},
-		{"http", "", `network "http"`},
 		{"quic", "", `network "quic"`},
+		{"h3", "tls", `network "h3"`},
 		{"domainsocket", "", `network "domainsocket"`},
 		{"raw", "reality", `security "reality"`},
 		{"grpc", "REALITY", `security "REALITY"`},

@@ -1,12 +1,13 @@
 // Package transport dials the stream settings that Xray-core's outbound
 // uses (RAW/TCP with the optional HTTP header disguise, TLS with uTLS
 // fingerprints and certificate pinning, WebSocket, HTTPUpgrade, gRPC
-// "gun" and XHTTP) and returns a net.Conn that the VMess client runs
-// over.
+// "gun", XHTTP, mKCP with its UDP masks, and the removed HTTP/2
+// transport) and returns a net.Conn that the VMess client runs over.
 //
 // Wire behaviour follows Xray-core v1.260327.0
-// (transport/internet/{tcp,tls,websocket,httpupgrade,grpc,splithttp,headers/http});
-// the tests prove it against an in-process Xray server.
+// (transport/internet/{tcp,tls,websocket,httpupgrade,grpc,splithttp,kcp,finalmask,headers/http}),
+// and for HTTP/2 the Xray and V2Ray clients that had it; the tests prove
+// it against in-process Xray servers, and HTTP/2 against sing-box's.
 //
 // Every phase (DNS, TCP connect, TLS handshake, transport upgrade) honours
 // the context given to Dial, is reported to an optional Trace, and fails
@@ -35,9 +36,11 @@ type Config struct {
 	Port uint16
 	// Network is Xray's streamSettings.network, case-insensitive: "raw"
 	// (aliases "tcp" and ""), "ws" ("websocket"), "httpupgrade", "grpc",
-	// "xhttp" ("splithttp"). Xray's other networks ("kcp", "mkcp",
-	// "hysteria") and removed ones ("h2", "http", "quic", "domainsocket")
-	// make Dial fail with an *UnsupportedError that names them.
+	// "xhttp" ("splithttp"), "kcp" ("mkcp"), and the HTTP/2 transport
+	// "h2" ("http") that Xray removed but older servers run. "hysteria"
+	// and the removed "quic" and "h3" make Dial fail with an
+	// *UnsupportedError that names them; "domainsocket" and names Xray
+	// does not know too.
 	Network string
 	// Security is streamSettings.security: "", "none" or "tls".
 	// "reality" gives an *UnsupportedError.
@@ -57,6 +60,8 @@ type Config struct {
 	XHTTP XHTTPConfig
 	// KCP is kcpSettings.
 	KCP KCPConfig
+	// HTTP is httpSettings, of the HTTP/2 transport.
+	HTTP HTTPConfig
 	// FinalMask is streamSettings.finalmask as JSON, read as Xray reads
 	// it. Its udp masks wrap mKCP's datagrams; tcp masks, which xvm does
 	// not speak, make Dial fail with an *UnsupportedError.
@@ -265,7 +270,7 @@ type UnsupportedError struct {
 func (e *UnsupportedError) Error() string {
 	hint := e.Hint
 	if hint == "" {
-		hint = "use raw, ws, httpupgrade, grpc or xhttp with security none or tls"
+		hint = "use raw, ws, httpupgrade, grpc, xhttp, kcp or h2 with security none or tls"
 	}
 	return "transport: " + e.What + " is not supported yet; " + hint
 }
@@ -300,6 +305,8 @@ func normNetwork(n string) string {
 		return "xhttp"
 	case "mkcp", "kcp":
 		return "kcp"
+	case "http", "h2":
+		return "h2"
 	}
 	return n
 }

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	boxtls "github.com/sagernet/sing-box/common/tls"
+	"github.com/sagernet/sing-box/option"
+	"github.com/sagernet/sing-box/transport/v2rayhttp"
 	singvmess "github.com/sagernet/sing-vmess"
 	"github.com/sagernet/sing/common/bufio"
+	"github.com/sagernet/sing/common/logger"
 	M "github.com/sagernet/sing/common/metadata"
 	N "github.com/sagernet/sing/common/network"
 )
@@ -45,6 +50,26 @@ type SingServerOptions struct {
 	// requiring it in the first read, as sing-box does when the inbound has
 	// a V2Ray transport. Default: off, as sing-box on raw TCP.
 	DisableHeaderProtection bool
+
+	// HTTP, when set, puts sing-box's V2Ray HTTP transport in front of
+	// the VMess service, as a sing-box VMess inbound with a "transport"
+	// of type "http" runs (header protection then off, as sing-box does).
+	HTTP *SingHTTPTransport
+}
+
+// SingHTTPTransport configures sing-box's V2Ray HTTP transport server
+// (sing-box v1.13.0 transport/v2rayhttp): HTTP/2 over TLS when Cert is
+// set, else h2c with prior knowledge or HTTP/1.1.
+type SingHTTPTransport struct {
+	// Host, when set, lists the accepted Host (:authority) values.
+	Host []string
+	// Path is the path prefix requests must have; default "/".
+	Path string
+	// Method, when set, is the only accepted method.
+	Method string
+	// Cert serves TLS through sing-box's own TLS server with this
+	// certificate.
+	Cert *Cert
 }
 
 // SingServer is a running in-process sing-vmess server (v0.2.8, the VMess
@@ -64,10 +89,11 @@ type SingServer struct {
 	Users []SingUser
 	ID    string
 
-	service *singvmess.Service[int]
-	l       net.Listener
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	service    *singvmess.Service[int]
+	httpServer *v2rayhttp.Server
+	l          net.Listener
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{}
@@ -117,7 +143,7 @@ func NewSingServer(opts SingServerOptions) (*SingServer, error) {
 	if opts.Now != nil {
 		options = append(options, singvmess.ServiceWithTimeFunc(opts.Now))
 	}
-	if opts.DisableHeaderProtection {
+	if opts.DisableHeaderProtection || opts.HTTP != nil {
 		options = append(options, singvmess.ServiceWithDisableHeaderProtection())
 	}
 	s.service = singvmess.NewService[int](singHandler{s}, options...)
@@ -137,9 +163,76 @@ func NewSingServer(opts SingServerOptions) (*SingServer, error) {
 		cancel()
 		return nil, fmt.Errorf("vmesstest: sing start: %w", err)
 	}
+	if opts.HTTP != nil {
+		if err := s.serveHTTP(ctx, opts.HTTP); err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
 	s.wg.Add(1)
 	go s.serve(ctx)
 	return s, nil
+}
+
+// serveHTTP serves the listener through sing-box's V2Ray HTTP transport,
+// which hands each tunnelled stream to the VMess service.
+func (s *SingServer) serveHTTP(ctx context.Context, t *SingHTTPTransport) error {
+	var tlsConfig boxtls.ServerConfig
+	if t.Cert != nil {
+		var err error
+		tlsConfig, err = boxtls.NewServer(ctx, logger.NOP(), option.InboundTLSOptions{
+			Enabled:     true,
+			Certificate: strings.Split(strings.TrimSpace(string(t.Cert.CertPEM)), "\n"),
+			Key:         strings.Split(strings.TrimSpace(string(t.Cert.KeyPEM)), "\n"),
+		})
+		if err != nil {
+			return fmt.Errorf("vmesstest: sing-box TLS: %w", err)
+		}
+		if err := tlsConfig.Start(); err != nil {
+			return fmt.Errorf("vmesstest: sing-box TLS: %w", err)
+		}
+	}
+	srv, err := v2rayhttp.NewServer(ctx, logger.NOP(), option.V2RayHTTPOptions{Host: t.Host, Path: t.Path, Method: t.Method}, tlsConfig, singStreams{s})
+	if err != nil {
+		return fmt.Errorf("vmesstest: sing-box HTTP transport: %w", err)
+	}
+	s.httpServer = srv
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		srv.Serve(s.l)
+	}()
+	return nil
+}
+
+// singStreams takes the streams sing-box's HTTP transport accepts and
+// serves each with the VMess service, as the raw accept loop does.
+type singStreams struct{ s *SingServer }
+
+func (h singStreams) NewConnectionEx(ctx context.Context, conn net.Conn, source, _ M.Socksaddr, onClose N.CloseHandlerFunc) {
+	s := h.s
+	if !s.track(conn) {
+		conn.Close()
+		onClose(net.ErrClosed)
+		return
+	}
+	defer s.untrack(conn)
+	defer func() {
+		if p := recover(); p != nil {
+			s.mu.Lock()
+			s.panics = append(s.panics, p)
+			s.mu.Unlock()
+		}
+	}()
+	err := s.service.NewConnection(ctx, conn, source, func(error) {})
+	if err != nil {
+		s.mu.Lock()
+		s.rejected = append(s.rejected, err)
+		s.mu.Unlock()
+	}
+	conn.Close()
+	onClose(err)
 }
 
 func (s *SingServer) serve(ctx context.Context) {
@@ -239,6 +332,9 @@ func (s *SingServer) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	err := s.l.Close()
+	if s.httpServer != nil {
+		s.httpServer.Close()
+	}
 	s.service.Close()
 	s.wg.Wait()
 	return err

@@ -1,0 +1,265 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// The HTTP/2 transport (network "h2" or "http") carries the stream in
+// the bodies of one long request and its response: a PUT (by default)
+// to the configured path, answered 200. Xray removed it (migrating it
+// to XHTTP stream-one) and refuses it in configs; older Xray, V2Ray and
+// sing-box servers still run it. The request is built as those clients
+// built it (Xray's transport/internet/http dialer before the removal):
+// a random host of the list as :authority, "Accept-Encoding: identity",
+// the configured headers, and h2 required by ALPN over TLS.
+
+// HTTPConfig is httpSettings of the HTTP/2 transport.
+type HTTPConfig struct {
+	// Host lists the :authority values; one is picked at random per
+	// connection. Empty means "www.example.com", as V2Ray and Xray did.
+	Host []string
+	// Path is the request path; empty means "/".
+	Path string
+	// Method is the request method; empty means "PUT".
+	Method string
+	// Headers are extra request headers; of several values for one
+	// name, the last is sent (the old clients set them one by one).
+	Headers map[string][]string
+	// IdleTimeout and HealthCheckTimeout, in seconds, make the
+	// connection send a ping after that long without a frame and give up
+	// when it is not answered in time; 0 means none (the old clients'
+	// idle_timeout and health_check_timeout).
+	IdleTimeout, HealthCheckTimeout int
+}
+
+// h2Host picks the :authority.
+func (h *HTTPConfig) host() string {
+	switch len(h.Host) {
+	case 0:
+		return "www.example.com"
+	case 1:
+		return h.Host[0]
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(len(h.Host))))
+	if err != nil {
+		return h.Host[0]
+	}
+	return h.Host[n.Int64()]
+}
+
+// h2Path is the old clients' getNormalizedPath.
+func (h *HTTPConfig) path() string {
+	if h.Path == "" {
+		return "/"
+	}
+	if h.Path[0] != '/' {
+		return "/" + h.Path
+	}
+	return h.Path
+}
+
+// ErrH2Status is the cause when the HTTP/2 transport's request is
+// answered with a status other than 200.
+var ErrH2Status = errors.New("h2: server refused the request")
+
+// dialH2 opens the HTTP/2 transport's stream on conn (TLS with h2, or
+// h2c without TLS). Servers answer the request only with their first
+// data (sing-box's, and Xray's gRPC alike), so, as for gRPC, the upgrade
+// phase proves HTTP/2 with a PING round trip and the response status is
+// checked at the first Read.
+func dialH2(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Trace) (net.Conn, error) {
+	h := &cfg.HTTP
+	start := time.Now()
+	if p.tls != nil {
+		// The old clients refuse a server that does not pick h2.
+		if proto := negotiatedProtocol(conn); proto != "h2" {
+			return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: the server chose %q by ALPN, not h2; check that it runs the HTTP/2 transport", proto)}
+		}
+	}
+	t := &http2.Transport{AllowHTTP: true}
+	if h.IdleTimeout > 0 || h.HealthCheckTimeout > 0 {
+		t.ReadIdleTimeout = time.Duration(h.IdleTimeout) * time.Second
+		t.PingTimeout = time.Duration(h.HealthCheckTimeout) * time.Second
+	}
+	var cc *http2.ClientConn
+	err := withConnContext(ctx, conn, func() error {
+		var err error
+		if cc, err = t.NewClientConn(conn); err != nil {
+			return err
+		}
+		return cc.Ping(ctx)
+	})
+	if err != nil {
+		if cc != nil {
+			cc.Close()
+		}
+		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: HTTP/2 connection: %w (does the server speak HTTP/2%s?)", err, map[bool]string{true: " over TLS", false: " without TLS (h2c)"}[p.tls != nil])}
+	}
+	method := h.Method
+	if method == "" {
+		method = http.MethodPut
+	}
+	scheme := "https"
+	if p.tls == nil {
+		scheme = "http"
+	}
+	header := http.Header{}
+	for k, vs := range h.Headers {
+		for _, v := range vs {
+			header.Set(k, v)
+		}
+	}
+	header.Set("Accept-Encoding", "identity")
+	pr, pw := io.Pipe()
+	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	req := (&http.Request{
+		Method: method,
+		Host:   h.host(),
+		URL:    &url.URL{Scheme: scheme, Host: hostPort(cfg.Address, cfg.Port), Path: h.path()},
+		Proto:  "HTTP/2", ProtoMajor: 2,
+		Header:        header,
+		Body:          pr,
+		ContentLength: -1,
+	}).WithContext(streamCtx)
+	c := &h2Conn{cc: cc, cancel: cancel, pw: pw, respReady: make(chan struct{}), connDeadlines: connDeadlines{raw: conn}}
+	c.write.onExpire = func() {
+		if !c.wmu.TryLock() {
+			c.pw.CloseWithError(os.ErrDeadlineExceeded)
+			return
+		}
+		c.wmu.Unlock()
+	}
+	go func() {
+		c.resp, c.respErr = cc.RoundTrip(req)
+		if c.respErr == nil && c.resp.StatusCode != http.StatusOK {
+			c.resp.Body.Close()
+			c.respErr = &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("%w: answered %s; check httpSettings.path, host and method", ErrH2Status, statusText(c.resp))}
+			pr.CloseWithError(c.respErr)
+		}
+		close(c.respReady)
+	}()
+	trace.done(PhaseUpgrade, start)
+	return c, nil
+}
+
+// h2Conn is the HTTP/2 transport's stream: Write sends request body,
+// Read returns response body.
+type h2Conn struct {
+	cc     *http2.ClientConn
+	cancel context.CancelFunc
+	pw     *io.PipeWriter
+	wmu    sync.Mutex
+
+	respReady chan struct{} // closed once resp or respErr is set
+	resp      *http.Response
+	respErr   error
+
+	connDeadlines // also holds the underlying conn (raw)
+	closeOnce     sync.Once
+}
+
+// Read returns response body, once the response has come (servers send
+// it with their first data) with status 200.
+func (c *h2Conn) Read(b []byte) (int, error) {
+	select {
+	case <-c.respReady:
+	case <-c.read.wait():
+		return 0, os.ErrDeadlineExceeded
+	}
+	if c.respErr != nil {
+		var te *Error
+		if errors.As(c.respErr, &te) {
+			return 0, c.respErr
+		}
+		err := c.mapErr(c.respErr, &c.read)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, err
+		}
+		return 0, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: %w", err)}
+	}
+	n, err := c.resp.Body.Read(b)
+	if err != nil && err != io.EOF {
+		err = c.mapErr(err, &c.read)
+	}
+	return n, err
+}
+
+func (c *h2Conn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if isClosed(c.write.wait()) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	n, err := c.pw.Write(b)
+	if err != nil {
+		err = c.writeErr(err)
+	}
+	return n, err
+}
+
+// writeErr explains a failed Write: when the server refused the request
+// (it answers a wrong path or host at once), the HTTP/2 stack closes the
+// request body before the response is recorded here, so the response,
+// when it comes within a second, says why.
+func (c *h2Conn) writeErr(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) || isClosed(c.write.wait()) {
+		return c.mapErr(err, &c.write)
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-c.respReady:
+		var te *Error
+		if errors.As(c.respErr, &te) {
+			return c.respErr
+		}
+	case <-t.C:
+	}
+	return c.mapErr(err, &c.write)
+}
+
+// mapErr marks a failure after a passed deadline with
+// os.ErrDeadlineExceeded.
+func (c *h2Conn) mapErr(err error, d *deadline) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	if dl := d.get(); !dl.IsZero() && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
+	}
+	return err
+}
+
+// CloseWrite ends the request body (END_STREAM).
+func (c *h2Conn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.pw.Close()
+}
+
+func (c *h2Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.pw.CloseWithError(net.ErrClosed)
+		c.cancel()
+		c.cc.Close()
+		c.raw.Close()
+		c.stop()
+	})
+	return nil
+}
+
+func (c *h2Conn) LocalAddr() net.Addr  { return c.raw.LocalAddr() }
+func (c *h2Conn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }
