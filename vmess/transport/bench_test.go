@@ -67,6 +67,25 @@ func benchCases() []benchCase {
 				pinned("")(cfg, c)
 				cfg.Network, cfg.GRPC.ServiceName, cfg.GRPC.MultiMode = "grpc", "gun", true
 			}},
+		{"xhttp", plain(`{"network":"xhttp","xhttpSettings":{"path":"/x"}}`), plain(`{"network":"xhttp","xhttpSettings":{"path":"/x"}}`),
+			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.XHTTP.Path = "xhttp", "/x" }},
+		{"xhttp-stream-one-tls",
+			func(c *vmesstest.Cert) string { return tlsServer(c, "xhttp", `"xhttpSettings":{"path":"/x"}`) },
+			func(c *vmesstest.Cert) string {
+				return xrayTLS(c, "xhttp", `"xhttpSettings":{"path":"/x","mode":"stream-one"}`)
+			},
+			func(cfg *transport.Config, c *vmesstest.Cert) {
+				pinned("")(cfg, c)
+				cfg.Network, cfg.XHTTP = "xhttp", transport.XHTTPConfig{Path: "/x", Mode: "stream-one"}
+			}},
+		{"kcp", plain(`{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`),
+			plain(`{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`),
+			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.KCP.HeaderType = "kcp", "none" }},
+		{"kcp-srtp-seed", plain(`{"network":"kcp","finalmask":{"udp":[{"type":"header-srtp"},{"type":"mkcp-aes128gcm","settings":{"password":"s"}}]}}`),
+			plain(`{"network":"kcp","finalmask":{"udp":[{"type":"header-srtp"},{"type":"mkcp-aes128gcm","settings":{"password":"s"}}]}}`),
+			func(cfg *transport.Config, _ *vmesstest.Cert) {
+				cfg.Network, cfg.KCP = "kcp", transport.KCPConfig{HeaderType: "srtp", Seed: "s"}
+			}},
 	}
 }
 
@@ -176,6 +195,12 @@ func BenchmarkHandshake(b *testing.B) {
 // Xray VMess server, with our client and with Xray's. The clock stops at
 // the last byte, not at the end of stream, which Xray's client delays by
 // its 1 s uplinkOnly policy while the uplink is still open.
+//
+// Throughput is reported as MB/s of bytes received. Xray's own client
+// sometimes ends the stream early over mKCP and XHTTP packet-up (seen:
+// 3 of 64 MiB, and 64 MiB less 7 KB, with the same server giving xvm
+// every byte); such a run is logged and measured on what arrived, while a
+// short read by xvm fails the benchmark.
 func BenchmarkDownload(b *testing.B) {
 	cert := vmesstest.NewCert(b, "vmess.test", "127.0.0.1")
 	src := vmesstest.StartSource(b, benchDownload)
@@ -187,32 +212,44 @@ func BenchmarkDownload(b *testing.B) {
 			cfg := &transport.Config{Address: srv.Host, Port: uint16(srv.Port)}
 			bc.ours(cfg, cert)
 			dest := addrDest(b, src.Addr)
-			b.SetBytes(benchDownload)
+			var total int64
 			for b.Loop() {
 				vc := xvmDial(b, cfg, id, dest)
 				n, err := io.CopyBuffer(io.Discard, io.LimitReader(vc, benchDownload), buf)
 				if err != nil || n != benchDownload {
 					b.Fatalf("got %d bytes, %v", n, err)
 				}
+				total += n
 				vc.Close()
 			}
+			reportThroughput(b, total)
 		})
 		b.Run(bc.name+"/xray", func(b *testing.B) {
 			xc := vmesstest.StartClient(b, vmesstest.ClientOptions{Server: srv, Security: "aes-128-gcm",
 				StreamSettings: bc.xray(cert), Forward: src.Addr})
-			b.SetBytes(benchDownload)
+			var total int64
 			for b.Loop() {
 				c, err := net.Dial("tcp", xc.Addr)
 				if err != nil {
 					b.Fatal(err)
 				}
-				c.SetDeadline(time.Now().Add(60 * time.Second))
+				c.SetDeadline(time.Now().Add(120 * time.Second))
 				n, err := io.CopyBuffer(io.Discard, io.LimitReader(c, benchDownload), buf)
-				if err != nil || n != benchDownload {
+				if err != nil {
 					b.Fatalf("got %d bytes, %v", n, err)
 				}
+				if n != benchDownload {
+					b.Logf("Xray's client ended the stream after %d of %d bytes", n, benchDownload)
+				}
+				total += n
 				c.Close()
 			}
+			reportThroughput(b, total)
 		})
 	}
+}
+
+// reportThroughput reports the MB/s of total bytes over the loop's time.
+func reportThroughput(b *testing.B, total int64) {
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds()/1e6, "MB/s")
 }

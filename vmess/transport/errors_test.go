@@ -411,6 +411,12 @@ func TestWarnings(t *testing.T) {
 		{"ws-host-header", transport.Config{Network: "ws", WS: transport.WSConfig{Headers: map[string]string{"host": "a"}}}, []string{"Host"}},
 		{"httpupgrade-ed", transport.Config{Network: "httpupgrade", HTTPUpgrade: transport.HTTPUpgradeConfig{Path: "/u?ed=2048"}}, []string{"early data"}},
 		{"ws-ed", transport.Config{Network: "ws", WS: transport.WSConfig{Path: "/u?ed=2048"}}, nil},
+		{"h2-tls", transport.Config{Network: "http", Security: "tls"}, []string{"removed the HTTP/2 transport"}},
+		{"h2c", transport.Config{Network: "h2"}, []string{"removed the HTTP/2 transport", "h2c"}},
+		{"xhttp-h2c", transport.Config{Network: "xhttp", XHTTP: transport.XHTTPConfig{H2C: true}}, []string{"h2c"}},
+		{"xhttp-h2c-tls", transport.Config{Network: "xhttp", Security: "tls", XHTTP: transport.XHTTPConfig{H2C: true}}, nil},
+		{"kcp-legacy", transport.Config{Network: "mkcp", KCP: transport.KCPConfig{Seed: "s"}}, []string{"seed"}},
+		{"kcp-finalmask", transport.Config{Network: "kcp", FinalMask: []byte(`{"udp":[{"type":"mkcp-original"}]}`), KCP: transport.KCPConfig{Seed: "s"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -292,6 +292,22 @@ func (c *Config) Warnings() []string {
 			w = append(w, `wsSettings.headers.Host is deprecated in Xray; it is used as wsSettings.host`)
 		}
 	}
+	tls := strings.EqualFold(c.Security, "tls")
+	switch normNetwork(c.Network) {
+	case "h2":
+		w = append(w, `network "h2": Xray v1.260327.0 removed the HTTP/2 transport (it refuses such configs and migrated them to XHTTP stream-one); xvm dials it for servers that still run it (older Xray, V2Ray, sing-box)`)
+		if !tls {
+			w = append(w, `network "h2" without TLS: Xray's and V2Ray's clients refused this; xvm speaks h2c (HTTP/2 without TLS), which their servers and sing-box's accept`)
+		}
+	case "xhttp":
+		if c.XHTTP.H2C && !tls {
+			w = append(w, `xhttpSettings: h2c is xvm's choice; Xray's client speaks HTTP/1.1 without TLS (its server accepts both)`)
+		}
+	case "kcp":
+		if masks, _ := parseFinalMask(c.FinalMask); len(masks) == 0 && (c.KCP.HeaderType != "" || c.KCP.Seed != "") {
+			w = append(w, `kcpSettings.header and seed: Xray v1.260327.0 refuses them; xvm dials the finalmask.udp masks they became (header-*, then mkcp-aes128gcm with the seed or mkcp-original)`)
+		}
+	}
 	return w
 }
 
