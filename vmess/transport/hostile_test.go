@@ -184,3 +184,55 @@ func TestErrorsKeepPathSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestXHTTPFloodIsBounded: an XHTTP server that answers the download
+// request with header lines without end, or one endless header, is cut
+// off with an upgrade error long before the deadline, using little
+// memory (HTTP/1.1; over HTTP/2 x/net bounds a header list at the 10 MB
+// it advertises, as in Xray).
+func TestXHTTPFloodIsBounded(t *testing.T) {
+	status := func(w *bufio.Writer) error {
+		w.WriteString("HTTP/1.1 200 OK\r\n")
+		return nil
+	}
+	for _, tt := range []struct {
+		name  string
+		flood func(*bufio.Writer) error
+	}{
+		{"lines", func(w *bufio.Writer) error { status(w); return endlessLines(w) }},
+		{"huge-header", func(w *bufio.Writer) error { status(w); return hugeHeader(w) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := loopbackAddr(t, vmesstest.StartTCP(t, func(c net.Conn) {
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				w := bufio.NewWriterSize(c, 64<<10)
+				if tt.flood(w) == nil {
+					w.Flush()
+				}
+			}))
+			cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(addr.Port), Network: "xhttp"}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			conn, err := transport.Dial(ctx, cfg, nil)
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				conn.Close()
+				t.Fatal("Dial succeeded against a flooding server")
+			}
+			if te := phaseOf(t, err); te.Phase != transport.PhaseUpgrade || te.Timeout() {
+				t.Errorf("phase %q, timeout %v: %v", te.Phase, te.Timeout(), err)
+			}
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("allocated %d KiB: %v", alloc>>10, err)
+			if alloc > 8<<20 {
+				t.Errorf("the dial allocated %d MiB; the answer is not bounded", alloc>>20)
+			}
+		})
+	}
+}

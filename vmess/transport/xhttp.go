@@ -29,6 +29,9 @@ import (
 // x/net/http2 for HTTP/2. Unlike Xray, Dial owns its connections (one
 // session per Dial), so each phase is timed and bounded by ctx.
 
+// maxXHTTPResponseHeader bounds the header of every HTTP/1.1 answer.
+const maxXHTTPResponseHeader = 64 << 10
+
 // ErrXHTTPStatus is the cause when an XHTTP request is answered with a
 // status other than 200.
 var ErrXHTTPStatus = errors.New("xhttp: server refused the request")
@@ -299,7 +302,10 @@ func (c *xhttpConn) newClient(conn net.Conn, body *io.PipeReader) (*xhttpClient,
 		}
 		return c.dialCtx(ctx)
 	}
-	cl.h1 = &http.Transport{DialContext: dial, DialTLSContext: dial, DisableKeepAlives: true, IdleConnTimeout: 300 * time.Second}
+	cl.h1 = &http.Transport{DialContext: dial, DialTLSContext: dial, DisableKeepAlives: true, IdleConnTimeout: 300 * time.Second,
+		// A bound of our own (net/http's default is 10 MB): Xray's
+		// answers carry at most ~1 KB of X-Padding.
+		MaxResponseHeaderBytes: maxXHTTPResponseHeader}
 	return cl, nil
 }
 

@@ -254,12 +254,17 @@ func (cl *xhttpClient) openUploadConn(ctx context.Context) error {
 
 func newH1UploadConn(u *packetUploader, conn net.Conn) *h1UploadConn {
 	go func() {
-		br := bufio.NewReader(conn)
+		// Each answer's header gets maxXHTTPResponseHeader bytes, so a
+		// server sending one without end cannot grow the parser.
+		budget := &limitedReader{r: conn}
+		br := bufio.NewReader(budget)
 		for {
+			budget.n = maxXHTTPResponseHeader
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
 				return // closed, or the session ended
 			}
+			budget.n = 1 << 62
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
@@ -292,4 +297,23 @@ func (cl *xhttpClient) postH1(req *http.Request) error {
 	}
 	_, err := cl.upload.Write(b.Bytes())
 	return err
+}
+
+// limitedReader reads from r until n bytes have passed, then fails; n
+// may be reset between uses.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errors.New("xhttp: answer header too long")
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.r.Read(b)
+	l.n -= int64(n)
+	return n, err
 }
