@@ -120,60 +120,22 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 	}
 
 	start := time.Now()
-	t := &http2.Transport{DisableCompression: true, AllowHTTP: true}
-	var cc *http2.ClientConn
-	err = withConnContext(ctx, conn, func() error {
-		var err error
-		if cc, err = t.NewClientConn(conn); err != nil {
-			return err
-		}
-		// A PING round trip proves the peer speaks HTTP/2: the stream's
-		// response headers cannot be awaited here, because Xray's server
-		// sends them only with its first data.
-		return cc.Ping(ctx)
-	})
+	cc, err := openH2(ctx, conn, &http2.Transport{DisableCompression: true, AllowHTTP: true})
 	if err != nil {
-		if cc != nil {
-			cc.Close()
-		}
 		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc: HTTP/2 connection to %s: %w (is the server gRPC%s?)", authority, err, map[bool]string{true: " over TLS", false: " without TLS"}[p.tls != nil])}
 	}
-
-	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	pr, pw := io.Pipe()
 	req := &http.Request{
-		Method:        http.MethodPost,
-		URL:           &url.URL{Scheme: scheme, Host: authority, Path: unescaped, RawPath: escaped},
-		Host:          authority,
-		Proto:         "HTTP/2.0",
-		ProtoMajor:    2,
-		Header:        http.Header{},
-		Body:          pr,
-		ContentLength: -1,
+		Method:     http.MethodPost,
+		URL:        &url.URL{Scheme: scheme, Host: authority, Path: unescaped, RawPath: escaped},
+		Host:       authority,
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     http.Header{},
 	}
 	req.Header.Set("Content-Type", "application/grpc")
 	req.Header.Set("Te", "trailers")
 	req.Header.Set("User-Agent", grpcUserAgent(cfg.GRPC.UserAgent, time.Now()))
-	req = req.WithContext(streamCtx)
-
-	g := &grpcConn{
-		cc: cc, cancel: cancel, pw: pw, multi: cfg.GRPC.MultiMode,
-		path: escaped, respReady: make(chan struct{}), connDeadlines: connDeadlines{raw: conn},
-	}
-	// A write deadline interrupts only a Write that is still blocked
-	// (by HTTP/2 flow control); the tunnel is then broken for good.
-	g.write.onExpire = func() {
-		if !g.wmu.TryLock() {
-			g.pw.CloseWithError(os.ErrDeadlineExceeded)
-			return
-		}
-		g.wmu.Unlock()
-	}
-	go func() {
-		resp, err := cc.RoundTrip(req)
-		g.resp, g.respErr = resp, err
-		close(g.respReady)
-	}()
+	g := &grpcConn{h2Stream: startH2Stream(ctx, cc, conn, req, nil), multi: cfg.GRPC.MultiMode, path: escaped}
 	trace.done(PhaseUpgrade, start)
 	return g, nil
 }
@@ -181,18 +143,11 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 // grpcConn is one gun tunnel stream as a net.Conn: each Write becomes one
 // or more Hunk (or MultiHunk) messages, Read returns their payloads.
 type grpcConn struct {
-	cc     *http2.ClientConn
-	cancel context.CancelFunc
-	pw     *io.PipeWriter
-	multi  bool
-	path   string
+	*h2Stream
+	multi bool
+	path  string
 
-	respReady chan struct{}
-	resp      *http.Response
-	respErr   error
-
-	wmu     sync.Mutex
-	wbuf    []byte
+	wbuf    []byte      // with h2Stream.wmu held
 	wclosed atomic.Bool // CloseWrite was called
 
 	rmu     sync.Mutex
@@ -200,10 +155,6 @@ type grpcConn struct {
 	msg     []byte
 	pending [][]byte
 	rerr    error
-
-	connDeadlines // also holds the underlying conn (raw)
-
-	closeOnce sync.Once
 }
 
 // appendHunk appends one gRPC message carrying data as Hunk{data} (field
@@ -383,21 +334,6 @@ func (g *grpcConn) trailerErr() error {
 	return grpcStatusErr(g.path, st, g.resp.Trailer.Get("Grpc-Message"))
 }
 
-// mapErr marks failures after a passed deadline with os.ErrDeadlineExceeded.
-func (g *grpcConn) mapErr(err error, write bool) error {
-	if err == nil || err == io.EOF || errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
-	}
-	dl := g.read.get()
-	if write {
-		dl = g.write.get()
-	}
-	if !dl.IsZero() && !time.Now().Before(dl) {
-		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
-	}
-	return err
-}
-
 // readGRPCMessage reads one length-prefixed gRPC message from r into buf
 // (reused) and returns it. io.EOF means a clean end between messages.
 func readGRPCMessage(r io.Reader, buf []byte) ([]byte, error) {
@@ -486,17 +422,3 @@ func parseHunks(msg []byte, multi bool, dst [][]byte) ([][]byte, error) {
 	}
 	return dst, nil
 }
-
-func (g *grpcConn) Close() error {
-	g.closeOnce.Do(func() {
-		g.pw.CloseWithError(net.ErrClosed)
-		g.cancel()
-		g.cc.Close()
-		g.raw.Close()
-		g.stop()
-	})
-	return nil
-}
-
-func (g *grpcConn) LocalAddr() net.Addr  { return g.raw.LocalAddr() }
-func (g *grpcConn) RemoteAddr() net.Addr { return g.raw.RemoteAddr() }

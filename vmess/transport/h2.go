@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -94,18 +93,8 @@ func dialH2(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 		t.ReadIdleTimeout = time.Duration(h.IdleTimeout) * time.Second
 		t.PingTimeout = time.Duration(h.HealthCheckTimeout) * time.Second
 	}
-	var cc *http2.ClientConn
-	err := withConnContext(ctx, conn, func() error {
-		var err error
-		if cc, err = t.NewClientConn(conn); err != nil {
-			return err
-		}
-		return cc.Ping(ctx)
-	})
+	cc, err := openH2(ctx, conn, t)
 	if err != nil {
-		if cc != nil {
-			cc.Close()
-		}
 		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: HTTP/2 connection: %w (does the server speak HTTP/2%s?)", err, map[bool]string{true: " over TLS", false: " without TLS (h2c)"}[p.tls != nil])}
 	}
 	method := h.Method
@@ -123,53 +112,27 @@ func dialH2(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 		}
 	}
 	header.Set("Accept-Encoding", "identity")
-	pr, pw := io.Pipe()
-	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	req := (&http.Request{
+	req := &http.Request{
 		Method: method,
 		Host:   h.host(),
 		URL:    &url.URL{Scheme: scheme, Host: hostPort(cfg.Address, cfg.Port), Path: h.path()},
 		Proto:  "HTTP/2", ProtoMajor: 2,
-		Header:        header,
-		Body:          pr,
-		ContentLength: -1,
-	}).WithContext(streamCtx)
-	c := &h2Conn{cc: cc, cancel: cancel, pw: pw, respReady: make(chan struct{}), connDeadlines: connDeadlines{raw: conn}}
-	c.write.onExpire = func() {
-		if !c.wmu.TryLock() {
-			c.pw.CloseWithError(os.ErrDeadlineExceeded)
-			return
-		}
-		c.wmu.Unlock()
+		Header: header,
 	}
-	go func() {
-		c.resp, c.respErr = cc.RoundTrip(req)
-		if c.respErr == nil && c.resp.StatusCode != http.StatusOK {
-			c.resp.Body.Close()
-			c.respErr = &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("%w: answered %s; check httpSettings.path, host and method", ErrH2Status, statusText(c.resp))}
-			pr.CloseWithError(c.respErr)
+	refused := func(resp *http.Response) error {
+		if resp.StatusCode == http.StatusOK {
+			return nil
 		}
-		close(c.respReady)
-	}()
+		return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("%w: answered %s; check httpSettings.path, host and method", ErrH2Status, statusText(resp))}
+	}
+	c := &h2Conn{startH2Stream(ctx, cc, conn, req, refused)}
 	trace.done(PhaseUpgrade, start)
 	return c, nil
 }
 
 // h2Conn is the HTTP/2 transport's stream: Write sends request body,
 // Read returns response body.
-type h2Conn struct {
-	cc     *http2.ClientConn
-	cancel context.CancelFunc
-	pw     *io.PipeWriter
-	wmu    sync.Mutex
-
-	respReady chan struct{} // closed once resp or respErr is set
-	resp      *http.Response
-	respErr   error
-
-	connDeadlines // also holds the underlying conn (raw)
-	closeOnce     sync.Once
-}
+type h2Conn struct{ *h2Stream }
 
 // Read returns response body, once the response has come (servers send
 // it with their first data) with status 200.
@@ -184,7 +147,7 @@ func (c *h2Conn) Read(b []byte) (int, error) {
 		if errors.As(c.respErr, &te) {
 			return 0, c.respErr
 		}
-		err := c.mapErr(c.respErr, &c.read)
+		err := c.mapErr(c.respErr, false)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, err
 		}
@@ -192,7 +155,7 @@ func (c *h2Conn) Read(b []byte) (int, error) {
 	}
 	n, err := c.resp.Body.Read(b)
 	if err != nil && err != io.EOF {
-		err = c.mapErr(err, &c.read)
+		err = c.mapErr(err, false)
 	}
 	return n, err
 }
@@ -216,7 +179,7 @@ func (c *h2Conn) Write(b []byte) (int, error) {
 // when it comes within a second, says why.
 func (c *h2Conn) writeErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) || isClosed(c.write.wait()) {
-		return c.mapErr(err, &c.write)
+		return c.mapErr(err, true)
 	}
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
@@ -228,19 +191,7 @@ func (c *h2Conn) writeErr(err error) error {
 		}
 	case <-t.C:
 	}
-	return c.mapErr(err, &c.write)
-}
-
-// mapErr marks a failure after a passed deadline with
-// os.ErrDeadlineExceeded.
-func (c *h2Conn) mapErr(err error, d *deadline) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
-	}
-	if dl := d.get(); !dl.IsZero() && !time.Now().Before(dl) {
-		return fmt.Errorf("%w: %w", os.ErrDeadlineExceeded, err)
-	}
-	return err
+	return c.mapErr(err, true)
 }
 
 // CloseWrite ends the request body (END_STREAM).
@@ -249,17 +200,3 @@ func (c *h2Conn) CloseWrite() error {
 	defer c.wmu.Unlock()
 	return c.pw.Close()
 }
-
-func (c *h2Conn) Close() error {
-	c.closeOnce.Do(func() {
-		c.pw.CloseWithError(net.ErrClosed)
-		c.cancel()
-		c.cc.Close()
-		c.raw.Close()
-		c.stop()
-	})
-	return nil
-}
-
-func (c *h2Conn) LocalAddr() net.Addr  { return c.raw.LocalAddr() }
-func (c *h2Conn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }

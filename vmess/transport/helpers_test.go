@@ -2,7 +2,9 @@ package transport_test
 
 import (
 	"context"
+	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,4 +23,23 @@ func dialTransport(t testing.TB, cfg *transport.Config) net.Conn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// wantConfigError dials cfg, which must fail before any I/O (the port is
+// set to 9 on loopback, where a dial would be refused), and checks the
+// error: phase config, an *UnsupportedError or not, mentioning want.
+func wantConfigError(t *testing.T, cfg transport.Config, want string, unsupported bool) {
+	t.Helper()
+	cfg.Address, cfg.Port = "127.0.0.1", 9
+	_, err := transport.Dial(context.Background(), &cfg, nil)
+	if te := phaseOf(t, err); te.Phase != transport.PhaseConfig {
+		t.Errorf("phase %q, want config: %v", te.Phase, err)
+	}
+	var ue *transport.UnsupportedError
+	if errors.As(err, &ue) != unsupported {
+		t.Errorf("an *UnsupportedError: %v, want %v (%v)", !unsupported, unsupported, err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not mention %q", err, want)
+	}
 }

@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -236,21 +235,6 @@ func TestKCPConfigErrors(t *testing.T) {
 		{"finalmask-not-json", transport.Config{Network: "kcp", FinalMask: []byte(`[`)}, "finalmask", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := tt.cfg
-			cfg.Address, cfg.Port = "127.0.0.1", 9
-			_, err := transport.Dial(context.Background(), &cfg, nil)
-			te := phaseOf(t, err)
-			if te.Phase != transport.PhaseConfig {
-				t.Errorf("phase %q, want config: %v", te.Phase, err)
-			}
-			var ue *transport.UnsupportedError
-			if errors.As(err, &ue) != tt.unsupported {
-				t.Errorf("unsupported error: %v, want %v (%v)", !tt.unsupported, tt.unsupported, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantConfigError(t, tt.cfg, tt.want, tt.unsupported) })
 	}
 }

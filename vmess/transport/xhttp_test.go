@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -259,28 +258,12 @@ func TestXHTTPConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := &transport.Config{Address: "127.0.0.1", Port: 9, Network: "xhttp", XHTTP: tt.x}
-			_, err := transport.Dial(context.Background(), cfg, nil)
-			te := phaseOf(t, err)
-			if te.Phase != transport.PhaseConfig {
-				t.Errorf("phase %q, want config: %v", te.Phase, err)
-			}
-			var ue *transport.UnsupportedError
-			if errors.As(err, &ue) != tt.unsupported {
-				t.Errorf("unsupported = %v, want %v: %v", !tt.unsupported, tt.unsupported, err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
+			wantConfigError(t, transport.Config{Network: "xhttp", XHTTP: tt.x}, tt.want, tt.unsupported)
 		})
 	}
-	// HTTP/3 is named too.
-	cfg := &transport.Config{Address: "127.0.0.1", Port: 9, Network: "splithttp", Security: "tls", TLS: transport.TLSConfig{ALPN: []string{"h3"}}}
-	_, err := transport.Dial(context.Background(), cfg, nil)
-	var ue *transport.UnsupportedError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "HTTP/3") {
-		t.Errorf("h3: %v", err)
-	}
+	t.Run("http3", func(t *testing.T) {
+		wantConfigError(t, transport.Config{Network: "splithttp", Security: "tls", TLS: transport.TLSConfig{ALPN: []string{"h3"}}}, "HTTP/3", true)
+	})
 }
 
 // TestXHTTPServerHangsUp: a server that takes the request and closes the
