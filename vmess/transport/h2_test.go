@@ -184,29 +184,7 @@ func TestH2FailuresNamePhase(t *testing.T) {
 			t.Parallel()
 			cfg := &transport.Config{Address: tt.srv.Host, Port: uint16(tt.srv.Port), Network: "h2"}
 			tt.set(cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err == nil {
-				// The server answers the request only with data: the
-				// refusal shows in the first exchange.
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err = conn.Write(make([]byte, 64)); err == nil {
-					_, err = conn.Read(make([]byte, 64))
-				}
-			}
-			if err == nil {
-				t.Fatal("no error")
-			}
-			te := phaseOf(t, err)
-			if te.Phase != tt.phase || te.Timeout() != tt.timeout {
-				t.Errorf("phase %q timeout %v, want %q timeout %v: %v", te.Phase, te.Timeout(), tt.phase, tt.timeout, err)
-			}
-			if !strings.Contains(err.Error(), tt.text) {
-				t.Errorf("error %q does not mention %q", err, tt.text)
-			}
-			t.Logf("%v", err)
+			failure{tt.phase, &tt.timeout, tt.text}.check(t, dialFailure(t, cfg, 2*time.Second))
 		})
 	}
 }

@@ -43,3 +43,50 @@ func wantConfigError(t *testing.T, cfg transport.Config, want string, unsupporte
 		t.Errorf("error %q does not mention %q", err, want)
 	}
 }
+
+// failure is what a failed dial must show: the phase, whether it ran
+// out of time (nil: either), and a text the error mentions.
+type failure struct {
+	phase   transport.Phase
+	timeout *bool
+	text    string
+}
+
+var (
+	timedOut = true
+	inTime   = false
+)
+
+// dialFailure dials cfg within d and returns the error: Dial's, or when
+// Dial succeeds, that of a first write and read (servers that answer
+// only with data refuse there).
+func dialFailure(t *testing.T, cfg *transport.Config, d time.Duration) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	conn, err := transport.Dial(ctx, cfg, nil)
+	if err == nil {
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(d))
+		if _, err = conn.Write(make([]byte, 64)); err == nil {
+			_, err = conn.Read(make([]byte, 64))
+		}
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	return err
+}
+
+// check tests err against f and logs it.
+func (f failure) check(t *testing.T, err error) {
+	t.Helper()
+	te := phaseOf(t, err)
+	if te.Phase != f.phase || (f.timeout != nil && te.Timeout() != *f.timeout) {
+		t.Errorf("phase %q (timeout %v), want %q (timeout %v): %v", te.Phase, te.Timeout(), f.phase, f.timeout, err)
+	}
+	if !strings.Contains(err.Error(), f.text) {
+		t.Errorf("error %q does not mention %q", err, f.text)
+	}
+	t.Logf("%v", err)
+}

@@ -123,8 +123,6 @@ func TestKCPLossyPath(t *testing.T) {
 	}
 }
 
-var yes = true
-
 // silentUDP is a UDP socket on loopback that reads and never answers.
 func silentUDP(t *testing.T) int {
 	t.Helper()
@@ -169,9 +167,9 @@ func TestKCPFailuresNamePhase(t *testing.T) {
 		text    string
 	}{
 		{"tls-client-plain-server", plain.Port, func(c *transport.Config) {}, nil, "tls"},
-		{"wrong-seed", masked.Port, func(c *transport.Config) { c.KCP.Seed = "wrong" }, &yes, ""},
-		{"no-mask-client", masked.Port, func(c *transport.Config) {}, &yes, ""},
-		{"silent-port", closed, func(c *transport.Config) {}, &yes, ""},
+		{"wrong-seed", masked.Port, func(c *transport.Config) { c.KCP.Seed = "wrong" }, &timedOut, ""},
+		{"no-mask-client", masked.Port, func(c *transport.Config) {}, &timedOut, ""},
+		{"silent-port", closed, func(c *transport.Config) {}, &timedOut, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,21 +177,7 @@ func TestKCPFailuresNamePhase(t *testing.T) {
 			cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(tt.port), Network: "kcp"}
 			pinned("")(cfg, cert)
 			tt.client(cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err == nil {
-				conn.Close()
-				t.Fatal("Dial succeeded")
-			}
-			te := phaseOf(t, err)
-			if te.Phase != transport.PhaseTLS || (tt.timeout != nil && te.Timeout() != *tt.timeout) {
-				t.Errorf("phase %q timeout %v, want tls (timeout %v): %v", te.Phase, te.Timeout(), tt.timeout != nil, err)
-			}
-			if !strings.Contains(err.Error(), tt.text) {
-				t.Errorf("error %q does not mention %q", err, tt.text)
-			}
-			t.Logf("%v", err)
+			failure{transport.PhaseTLS, tt.timeout, tt.text}.check(t, dialFailure(t, cfg, 2*time.Second))
 		})
 	}
 }

@@ -150,21 +150,7 @@ func TestXHTTPFailuresNamePhase(t *testing.T) {
 			t.Parallel()
 			cfg := &transport.Config{Address: tt.srv.Host, Port: uint16(tt.srv.Port), Network: "xhttp"}
 			tt.client(cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err == nil {
-				conn.Close()
-				t.Fatal("Dial succeeded")
-			}
-			te := phaseOf(t, err)
-			if te.Phase != tt.phase || te.Timeout() {
-				t.Errorf("phase %q (timeout %v), want %q: %v", te.Phase, te.Timeout(), tt.phase, err)
-			}
-			if !strings.Contains(err.Error(), tt.text) {
-				t.Errorf("error %q does not mention %q", err, tt.text)
-			}
-			t.Logf("%v", err)
+			failure{tt.phase, &inTime, tt.text}.check(t, dialFailure(t, cfg, 5*time.Second))
 		})
 	}
 }
