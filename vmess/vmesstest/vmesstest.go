@@ -5,7 +5,10 @@
 //
 // It also runs sing-vmess (the VMess engine of sing-box) in-process with
 // StartSingServer: a second server, independent of Xray and of xvm, and the
-// only maintained one that still accepts legacy (alterId > 0) auth.
+// only maintained one that still accepts legacy (alterId > 0) auth; with
+// SingServerOptions.HTTP, behind sing-box's V2Ray HTTP/2 transport, which
+// Xray no longer has. StartLossyUDPRelay puts a path that drops and
+// reorders datagrams between a UDP client (mKCP) and its server.
 //
 // It exists so that every interoperability test of xvm talks to the
 // reference implementation, never to xvm's own code.
