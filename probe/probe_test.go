@@ -433,7 +433,7 @@ func TestProbeFailures(t *testing.T) {
 			url: fmt.Sprintf("http://127.0.0.1:%d/generate_204", closedPort(t)), wantKind: KindDestination, timeout: long, connected: true},
 		{name: "unknown host", target: spec{name: "n", host: "no-such-host.invalid", port: 443, id: id}.target(t),
 			wantKind: KindDNS, timeout: long},
-		{name: "unsupported transport", target: spec{name: "x", host: srv.Host, port: srv.Port, id: id, stream: `{"network":"xhttp"}`}.target(t),
+		{name: "unsupported transport", target: spec{name: "x", host: srv.Host, port: srv.Port, id: id, stream: `{"network":"hysteria"}`}.target(t),
 			wantKind: KindTransport, timeout: long},
 	}
 	for _, tt := range tests {
