@@ -142,49 +142,50 @@ func TestH2FailuresNamePhase(t *testing.T) {
 		set     func(*transport.Config)
 		phase   transport.Phase
 		text    string
-		timeout bool
+		timeout *bool // nil: either
 	}{
 		{"wrong-path", tlsSrv, func(c *transport.Config) {
 			pinned("")(c, cert)
 			c.HTTP = transport.HTTPConfig{Host: []string{"right.example"}, Path: "/nope"}
-		}, transport.PhaseUpgrade, "404", false},
+		}, transport.PhaseUpgrade, "404", &inTime},
 		{"wrong-host", tlsSrv, func(c *transport.Config) {
 			pinned("")(c, cert)
 			c.HTTP = transport.HTTPConfig{Host: []string{"wrong.example"}, Path: "/h2"}
-		}, transport.PhaseUpgrade, "400", false},
+		}, transport.PhaseUpgrade, "400", &inTime},
 		{"default-host-refused", tlsSrv, func(c *transport.Config) {
 			pinned("")(c, cert)
 			c.HTTP = transport.HTTPConfig{Path: "/h2"}
-		}, transport.PhaseUpgrade, "400", false},
+		}, transport.PhaseUpgrade, "400", &inTime},
 		{"wrong-method", tlsSrv, func(c *transport.Config) {
 			pinned("")(c, cert)
 			c.HTTP = transport.HTTPConfig{Host: []string{"right.example"}, Path: "/h2", Method: "POST"}
-		}, transport.PhaseUpgrade, "404", false},
+		}, transport.PhaseUpgrade, "404", &inTime},
 		{"alpn-http1.1-only", tlsSrv, func(c *transport.Config) {
 			pinned("unsafe")(c, cert)
 			c.TLS.ALPN = []string{"http/1.1"}
 			c.HTTP = transport.HTTPConfig{Host: []string{"right.example"}, Path: "/h2"}
-		}, transport.PhaseUpgrade, "ALPN", false},
+		}, transport.PhaseUpgrade, "ALPN", &inTime},
 		{"tls-client-plain-server", plainSrv, func(c *transport.Config) {
 			pinned("")(c, cert)
 			c.HTTP = transport.HTTPConfig{Path: "/h2"}
-		}, transport.PhaseTLS, "", false},
-		// sing-box's TLS listener waits for a ClientHello that never
-		// comes: the PING round trip runs out of time.
+		}, transport.PhaseTLS, "", &inTime},
+		// sing-box's TLS listener either waits for a ClientHello that
+		// never comes (the PING round trip runs out of time) or closes
+		// on the preface: either way an upgrade failure.
 		{"plain-client-tls-server", tlsSrv, func(c *transport.Config) {
 			c.HTTP = transport.HTTPConfig{Host: []string{"right.example"}, Path: "/h2"}
-		}, transport.PhaseUpgrade, "h2c", true},
+		}, transport.PhaseUpgrade, "h2c", nil},
 		{"pin-mismatch", tlsSrv, func(c *transport.Config) {
 			pinned("")(c, cert)
 			c.TLS.PinnedPeerCertSHA256 = []string{strings.Repeat("cd", 32)}
-		}, transport.PhaseTLS, "pinnedPeerCertSha256", false},
+		}, transport.PhaseTLS, "pinnedPeerCertSha256", &inTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := &transport.Config{Address: tt.srv.Host, Port: uint16(tt.srv.Port), Network: "h2"}
 			tt.set(cfg)
-			failure{tt.phase, &tt.timeout, tt.text}.check(t, dialFailure(t, cfg, 2*time.Second))
+			failure{tt.phase, tt.timeout, tt.text}.check(t, dialFailure(t, cfg, 2*time.Second))
 		})
 	}
 }

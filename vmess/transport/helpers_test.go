@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -83,7 +84,11 @@ func (f failure) check(t *testing.T, err error) {
 	t.Helper()
 	te := phaseOf(t, err)
 	if te.Phase != f.phase || (f.timeout != nil && te.Timeout() != *f.timeout) {
-		t.Errorf("phase %q (timeout %v), want %q (timeout %v): %v", te.Phase, te.Timeout(), f.phase, f.timeout, err)
+		want := "either"
+		if f.timeout != nil {
+			want = fmt.Sprint(*f.timeout)
+		}
+		t.Errorf("phase %q (timeout %v), want %q (timeout %s): %v", te.Phase, te.Timeout(), f.phase, want, err)
 	}
 	if !strings.Contains(err.Error(), f.text) {
 		t.Errorf("error %q does not mention %q", err, f.text)
