@@ -60,9 +60,16 @@ type XHTTPConfig struct {
 // on; HMaxRequestTimes and HMaxReusableSecs move a long session's uploads
 // to a new connection, as in Xray.
 type XmuxConfig struct {
-	MaxConcurrency   Range
-	MaxConnections   Range
-	CMaxReuseTimes   Range
+	// MaxConcurrency and MaxConnections bound the sessions sharing a
+	// connection and the connections open at once (Xray refuses both
+	// together); CMaxReuseTimes bounds how many sessions a connection
+	// carries in its life.
+	MaxConcurrency Range
+	MaxConnections Range
+	CMaxReuseTimes Range
+	// HMaxRequestTimes bounds the requests a connection carries (Xray's
+	// default 600-900); HMaxReusableSecs its age in seconds for new
+	// requests (1800-3000).
 	HMaxRequestTimes Range
 	HMaxReusableSecs Range
 	// HKeepAlivePeriod is the HTTP/2 health-check ping period in
