@@ -44,7 +44,7 @@ type HTTPConfig struct {
 	IdleTimeout, HealthCheckTimeout int
 }
 
-// h2Host picks the :authority.
+// host picks the :authority.
 func (h *HTTPConfig) host() string {
 	switch len(h.Host) {
 	case 0:
@@ -59,7 +59,7 @@ func (h *HTTPConfig) host() string {
 	return h.Host[n.Int64()]
 }
 
-// h2Path is the old clients' getNormalizedPath.
+// path is the old clients' getNormalizedPath.
 func (h *HTTPConfig) path() string {
 	if h.Path == "" {
 		return "/"
