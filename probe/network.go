@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
@@ -112,17 +113,84 @@ var networks = map[string]network{
 			return path, httpHost(c.GRPC.Authority, c)
 		},
 	},
+	"xhttp": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			c.XHTTP = transport.XHTTPConfig{Host: n.Host, Path: n.Path, Mode: n.XHTTPMode, Headers: n.Headers, Extra: n.XHTTPExtra}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			if x := ss.XHTTP(); x != nil {
+				c.XHTTP = transport.XHTTPConfig{Host: x.Host, Path: x.Path, Mode: x.Mode, Headers: x.Headers, Extra: x.Extra}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.XHTTP },
+		// A plain GET to the path is refused for its missing padding,
+		// with a Date header and no session opened.
+		httpTarget: func(c *transport.Config) (string, string) {
+			return httpPath(c.XHTTP.Path), httpHost(c.XHTTP.Host, c)
+		},
+	},
+	"kcp": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			// A link's mKCP is the legacy form: without a header or
+			// seed it still means mkcp-original, as convert writes it.
+			header := n.HeaderType
+			if header == "" && len(n.FinalMask) == 0 {
+				header = "none"
+			}
+			c.KCP = transport.KCPConfig{MTU: uint32(max(n.MTU, 0)), TTI: uint32(max(n.TTI, 0)), HeaderType: header, HeaderDomain: n.Host, Seed: n.Seed}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			k := ss.KCPSettings
+			if k == nil {
+				return
+			}
+			c.KCP = transport.KCPConfig{MTU: uint32(max(k.MTU, 0)), TTI: uint32(max(k.TTI, 0)),
+				UplinkCapacity: uint32(max(k.UplinkCapacity, 0)), DownlinkCapacity: uint32(max(k.DownlinkCapacity, 0)),
+				Congestion: k.Congestion, Seed: k.Seed}
+			if len(k.Header) > 0 {
+				var h struct{ Type, Domain string }
+				if json.Unmarshal(k.Header, &h) == nil {
+					c.KCP.HeaderType, c.KCP.HeaderDomain = h.Type, h.Domain
+				}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.KCP },
+	},
+	"h2": {
+		fromNode: func(n *convert.Node, c *transport.Config) {
+			c.HTTP = transport.HTTPConfig{Host: splitComma(n.Host), Path: n.Path}
+			if len(n.Headers) > 0 {
+				c.HTTP.Headers = make(map[string][]string, len(n.Headers))
+				for k, v := range n.Headers {
+					c.HTTP.Headers[k] = []string{v}
+				}
+			}
+		},
+		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
+			if h := ss.HTTPSettings; h != nil {
+				c.HTTP = transport.HTTPConfig{Host: h.Host, Path: h.Path}
+			}
+		},
+		route: func(c *transport.Config) any { return &c.HTTP },
+	},
 }
 
 // networkName is probe's name for a streamSettings network or a node's
-// transport: "raw" for raw, tcp and none given; "ws" for websocket; any
-// other name in lower case, as given.
+// transport: "raw" for raw, tcp and none given; "ws" for websocket,
+// "xhttp" for splithttp, "kcp" for mkcp, "h2" for http (the aliases Xray
+// and transport.Dial read); any other name in lower case, as given.
 func networkName(n string) string {
 	switch n = strings.ToLower(strings.TrimSpace(n)); n {
 	case "", "tcp", "raw":
 		return "raw"
 	case "websocket":
 		return "ws"
+	case "splithttp":
+		return "xhttp"
+	case "mkcp":
+		return "kcp"
+	case "http":
+		return "h2"
 	}
 	return n
 }

@@ -14,9 +14,9 @@ import (
 // onto a Target. The name is the outbound's tag. It fails for an outbound
 // that is not VMess or does not name exactly one server and user.
 //
-// Stream settings that transport cannot dial (xhttp, kcp, REALITY, …) are
-// carried as they are: probing such a target reports a transport failure
-// that names the setting, rather than dropping the server.
+// Stream settings that transport cannot dial (hysteria, quic, REALITY, …)
+// are carried as they are: probing such a target reports a transport
+// failure that names the setting, rather than dropping the server.
 func TargetFromOutbound(o *conf.Outbound) (Target, error) {
 	if o == nil || !strings.EqualFold(o.Protocol, "vmess") {
 		return Target{}, fmt.Errorf("probe: outbound %q is not VMess", tagOf(o))
@@ -59,6 +59,8 @@ func TargetFromOutbound(o *conf.Outbound) (Target, error) {
 		// Likewise: a dialerProxy chain is refused by name, not skipped.
 		t.Stream.Sockopt.DialerProxy = so.DialerProxy
 	}
+	// mKCP's masks, and TCP masks that Dial refuses by name.
+	t.Stream.FinalMask = ss.FinalMask
 	if nw, ok := networks[networkName(ss.Network)]; ok {
 		nw.fromOutbound(ss, &t.Stream)
 	}
@@ -69,8 +71,9 @@ func TargetFromOutbound(o *conf.Outbound) (Target, error) {
 // subscription, Clash, sing-box or an Xray config) onto a Target directly,
 // keeping every field probing can use — alterId for the legacy header,
 // allowInsecure — and every transport by its own name: a node whose
-// transport xvm cannot dial (h2, xhttp, kcp, quic, REALITY, …) keeps that
-// name, and probing it fails as a transport failure that says so. The
+// transport xvm cannot dial (hysteria, quic, REALITY, …) keeps that name,
+// and probing it fails as a transport failure that says so; h2 stays h2
+// (convert's Xray output would rewrite it to XHTTP). The
 // result may still be unprobeable; check it with Target.Validate.
 func TargetFromNode(n *convert.Node) Target {
 	if n == nil {
@@ -106,6 +109,7 @@ func TargetFromNode(n *convert.Node) Target {
 			ECHConfigList:        n.ECH,
 		}
 	}
+	t.Stream.FinalMask = n.FinalMask
 	if nw, ok := networks[t.Stream.Network]; ok {
 		nw.fromNode(n, &t.Stream)
 	}

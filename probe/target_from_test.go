@@ -1,9 +1,12 @@
 package probe
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -37,6 +40,19 @@ func TestTargetFromOutbound(t *testing.T) {
 			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 5, Network: "httpupgrade", HTTPUpgrade: transport.HTTPUpgradeConfig{Path: "/u?ed=1", Host: "c.com", Headers: map[string]string{"X": "1"}}}}, ""},
 		{"unsupported kept", `{"protocol":"vmess","settings":{"address":"h","port":6,"id":"x"},"streamSettings":{"network":"xhttp","security":"reality"}}`,
 			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 6, Network: "xhttp", Security: "reality"}}, ""},
+		{"xhttp with extra", `{"protocol":"vmess","settings":{"address":"h","port":8,"id":"x"},"streamSettings":{"network":"splithttp","splithttpSettings":{"host":"c.com","path":"/x","mode":"stream-one","headers":{"A":"1"},"extra":{"noGRPCHeader":true}}}}`,
+			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 8, Network: "splithttp",
+				XHTTP: transport.XHTTPConfig{Host: "c.com", Path: "/x", Mode: "stream-one", Headers: map[string]string{"A": "1"}, Extra: []byte(`{"noGRPCHeader":true}`)}}}, ""},
+		{"kcp with finalmask", `{"protocol":"vmess","settings":{"address":"h","port":9,"id":"x"},"streamSettings":{"network":"mkcp","kcpSettings":{"mtu":1400,"tti":20,"uplinkCapacity":8,"downlinkCapacity":40,"congestion":true},"finalmask":{"udp":[{"type":"mkcp-original"}]}}}`,
+			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 9, Network: "mkcp",
+				KCP:       transport.KCPConfig{MTU: 1400, TTI: 20, UplinkCapacity: 8, DownlinkCapacity: 40, Congestion: true},
+				FinalMask: []byte(`{"udp":[{"type":"mkcp-original"}]}`)}}, ""},
+		{"kcp legacy header and seed", `{"protocol":"vmess","settings":{"address":"h","port":10,"id":"x"},"streamSettings":{"network":"kcp","kcpSettings":{"header":{"type":"dns","domain":"q.example"},"seed":"s"}}}`,
+			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 10, Network: "kcp",
+				KCP: transport.KCPConfig{HeaderType: "dns", HeaderDomain: "q.example", Seed: "s"}}}, ""},
+		{"h2", `{"protocol":"vmess","settings":{"address":"h","port":11,"id":"x"},"streamSettings":{"network":"http","security":"tls","httpSettings":{"host":["a.com","b.com"],"path":"/h"}}}`,
+			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 11, Network: "http", Security: "tls",
+				HTTP: transport.HTTPConfig{Host: []string{"a.com", "b.com"}, Path: "/h"}}}, ""},
 		{"ech and dialerProxy carried", `{"protocol":"vmess","settings":{"address":"h","port":7,"id":"x"},"streamSettings":{"security":"tls","tlsSettings":{"echConfigList":"AEX+DQ"},"sockopt":{"dialerProxy":"chain"}}}`,
 			Target{ID: "x", Stream: transport.Config{Address: "h", Port: 7, Security: "tls", TLS: transport.TLSConfig{ECHConfigList: "AEX+DQ"}, Sockopt: transport.SockoptConfig{DialerProxy: "chain"}}}, ""},
 		{"not vmess", `{"protocol":"vless","tag":"v"}`, Target{}, "not VMess"},
@@ -117,13 +133,32 @@ func TestTargetFromNode(t *testing.T) {
 		{"allowInsecure without tls is not carried",
 			&convert.Node{Name: "i", Server: "h", Port: 80, UUID: id, Insecure: true},
 			Target{Name: "i", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 80, Network: "raw"}}},
-		{"node Xray cannot express kept by name",
+		{"node Xray cannot express kept as it is",
 			&convert.Node{Name: "k", Server: "h", Port: 2, UUID: id, Network: "xhttp", XHTTPMode: "bogus", Cipher: "none"},
-			Target{Name: "k", ID: id, Security: "none", Stream: transport.Config{Address: "h", Port: 2, Network: "xhttp"}}},
-		{"h2 keeps its own name, not xhttp",
+			Target{Name: "k", ID: id, Security: "none", Stream: transport.Config{Address: "h", Port: 2, Network: "xhttp", XHTTP: transport.XHTTPConfig{Mode: "bogus"}}}},
+		{"xhttp with extra",
+			&convert.Node{Name: "x", Server: "h", Port: 443, UUID: id, Network: "splithttp", Host: "c.com", Path: "/x?q=1", XHTTPMode: "stream-up",
+				Headers: map[string]string{"A": "1"}, XHTTPExtra: []byte(`{"xPaddingBytes":"10-20"}`), Security: "tls"},
+			Target{Name: "x", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 443, Network: "xhttp", Security: "tls",
+				XHTTP: transport.XHTTPConfig{Host: "c.com", Path: "/x?q=1", Mode: "stream-up", Headers: map[string]string{"A": "1"}, Extra: []byte(`{"xPaddingBytes":"10-20"}`)},
+				TLS:   transport.TLSConfig{ServerName: "c.com"}}}},
+		{"h2 keeps its own name and settings, not xhttp",
 			&convert.Node{Name: "h", Server: "h", Port: 443, UUID: id, Network: "h2", Host: "a.com,b.com", Path: "/p", Security: "tls"},
 			Target{Name: "h", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 443, Network: "h2", Security: "tls",
-				TLS: transport.TLSConfig{ServerName: "a.com"}}}},
+				HTTP: transport.HTTPConfig{Host: []string{"a.com", "b.com"}, Path: "/p"},
+				TLS:  transport.TLSConfig{ServerName: "a.com"}}}},
+		{"kcp link without header or seed is the legacy mkcp-original",
+			&convert.Node{Name: "m", Server: "h", Port: 9, UUID: id, Network: "mkcp", MTU: 1400},
+			Target{Name: "m", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 9, Network: "kcp",
+				KCP: transport.KCPConfig{MTU: 1400, HeaderType: "none"}}}},
+		{"kcp header and seed",
+			&convert.Node{Name: "m", Server: "h", Port: 9, UUID: id, Network: "kcp", HeaderType: "dns", Host: "q.example", Seed: "s"},
+			Target{Name: "m", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 9, Network: "kcp",
+				KCP: transport.KCPConfig{HeaderType: "dns", HeaderDomain: "q.example", Seed: "s"}}}},
+		{"kcp finalmask kept",
+			&convert.Node{Name: "m", Server: "h", Port: 9, UUID: id, Network: "kcp", FinalMask: []byte(`{"udp":[{"type":"header-utp"}]}`)},
+			Target{Name: "m", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 9, Network: "kcp",
+				FinalMask: []byte(`{"udp":[{"type":"header-utp"}]}`)}}},
 		{"ws early data given outside the path",
 			&convert.Node{Name: "e", Server: "h", Port: 80, UUID: id, Network: "ws", Path: "/w", EarlyData: 2048, EarlyDataHeader: "Sec-WebSocket-Protocol"},
 			Target{Name: "e", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 80, Network: "ws", WS: transport.WSConfig{Path: "/w?ed=2048"}}}},
@@ -146,6 +181,40 @@ func TestTargetFromNode(t *testing.T) {
 			got := TargetFromNode(tt.node)
 			if d := cmp.Diff(tt.want, got, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(transport.Config{}, "NetDialer", "Resolver"), cmpopts.IgnoreUnexported(transport.TLSConfig{})); d != "" {
 				t.Fatalf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestEveryConvertNetworkDialsOrIsNamed: for every transport a convert
+// node can carry, probe dials what the node says, or transport.Dial
+// refuses it by that name before any I/O (issue: probe, convert and lint
+// agree on names).
+func TestEveryConvertNetworkDialsOrIsNamed(t *testing.T) {
+	const id = "b831381d-6324-4d53-ad4f-8cda48b30811"
+	refusing := closedPort(t)
+	for _, nw := range []string{"tcp", "kcp", "ws", "h2", "quic", "grpc", "httpupgrade", "xhttp"} {
+		t.Run(nw, func(t *testing.T) {
+			tg := TargetFromNode(&convert.Node{Name: nw, Server: "127.0.0.1", Port: refusing, UUID: id, Network: nw})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn, err := transport.Dial(ctx, &tg.Stream, nil)
+			if conn != nil {
+				conn.Close() // mKCP: no packet is sent to open it
+			}
+			var ue *transport.UnsupportedError
+			switch {
+			case errors.As(err, &ue):
+				if !strings.Contains(err.Error(), `"`+nw+`"`) {
+					t.Errorf("%s refused without its name: %v", nw, err)
+				}
+				if nw != "quic" {
+					t.Errorf("%s is refused: %v", nw, err)
+				}
+			case nw == "quic":
+				t.Errorf("quic was dialed: %v", err)
+			case err != nil && !errors.As(err, new(*transport.Error)):
+				t.Errorf("%s: untyped error %v", nw, err)
 			}
 		})
 	}

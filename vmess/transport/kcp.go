@@ -47,8 +47,10 @@ type KCPConfig struct {
 	// header.type (none, srtp, utp, wechat-video, dtls, wireguard, dns),
 	// header.domain and seed that links still carry; Xray v1.260327.0
 	// refuses them in favour of finalmask.udp, which they stand for (see
-	// Config.FinalMask). They are used only when FinalMask has no udp
-	// masks.
+	// Config.FinalMask): the header, then mkcp-aes128gcm keyed by the seed
+	// or, without one, mkcp-original. They are used only when FinalMask
+	// has no udp masks; HeaderType "none" alone selects the legacy form
+	// (mkcp-original), where leaving all three empty means plain segments.
 	HeaderType   string
 	HeaderDomain string
 	Seed         string

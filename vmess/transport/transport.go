@@ -304,7 +304,8 @@ func (c *Config) Warnings() []string {
 			w = append(w, `xhttpSettings: h2c is xvm's choice; Xray's client speaks HTTP/1.1 without TLS (its server accepts both)`)
 		}
 	case "kcp":
-		if masks, _ := parseFinalMask(c.FinalMask); len(masks) == 0 && (c.KCP.HeaderType != "" || c.KCP.Seed != "") {
+		header := strings.ToLower(c.KCP.HeaderType)
+		if masks, _ := parseFinalMask(c.FinalMask); len(masks) == 0 && (header != "" && header != "none" || c.KCP.Seed != "") {
 			w = append(w, `kcpSettings.header and seed: Xray v1.260327.0 refuses them; xvm dials the finalmask.udp masks they became (header-*, then mkcp-aes128gcm with the seed or mkcp-original)`)
 		}
 	}
