@@ -91,8 +91,9 @@ func TestProbeFarRejectingServers(t *testing.T) {
 // (made by setting our clock 300 s back; the run's reference, the URL's
 // server, follows our clock, so ours is not to blame) is clock_skew with
 // the offset within ±3 s, inside the budget, at 150 ms RTT. On WebSocket
-// its Date header gives the clock in at most 4 connections: the first
-// attempt, the Date request and one confirming handshake.
+// and XHTTP (stream-one, one connection per attempt) its Date header
+// gives the clock in at most 4 connections: the first attempt, the Date
+// request and one confirming handshake.
 func TestProbeServerClockAhead(t *testing.T) {
 	t.Parallel() // it waits out timeouts; the others need not wait for it
 	for _, tc := range []struct {
@@ -102,6 +103,7 @@ func TestProbeServerClockAhead(t *testing.T) {
 	}{
 		{"raw", "", "", EvidenceSearch, DefaultBudget},
 		{"ws", `{"network":"ws","wsSettings":{"path":"/ws"}}`, `{"network":"ws","wsSettings":{"path":"/ws"}}`, EvidenceServerDate, 4},
+		{"xhttp", `{"network":"xhttp","xhttpSettings":{"path":"/x"}}`, `{"network":"xhttp","xhttpSettings":{"path":"/x","mode":"stream-one"}}`, EvidenceServerDate, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := func() time.Time { return time.Now().Add(-300 * time.Second) }
