@@ -28,7 +28,7 @@ func TestProbeCLITransports(t *testing.T) {
 		upgrade bool // an upgrade phase is measured
 		warning string
 	}{
-		{"xhttp", v2rayNLink("xhttp", xhttp.Host, xhttp.Port, xhttp.ID, "xhttp", map[string]string{"path": "/x", "type": "stream-up"}), "xhttp", true, ""},
+		{"xhttp", v2rayNLink("xhttp", xhttp.Host, xhttp.Port, xhttp.ID, "xhttp", map[string]string{"path": "/x", "type": "stream-one"}), "xhttp", true, ""},
 		{"kcp", v2rayNLink("kcp", kcp.Host, kcp.Port, kcp.ID, "kcp", map[string]string{"type": "wechat-video", "path": "seed1"}), "kcp", false, "kcpSettings.header and seed"},
 		{"h2", v2rayNLink("h2", h2.Host, h2.Port, h2.ID, "h2", map[string]string{"path": "/h2", "host": "localhost", "tls": "tls", "sni": "localhost", "insecure": "1"}), "h2", true, "removed the HTTP/2 transport"},
 	}
