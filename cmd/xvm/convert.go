@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -25,6 +26,9 @@ type convertOptions struct {
 	NameTemplate string
 	Listen       string
 	MaxInput     int64
+	ShowSecrets  bool
+	Dedupe       bool
+	Sources      sourceOptions
 }
 
 func newConvertCmd(a *app) *cobra.Command {
@@ -39,6 +43,17 @@ vmess line), a file holding links, a base64 subscription, Clash/mihomo YAML,
 sing-box JSON, or an Xray config in JSON, YAML or TOML; '-' (or no INPUT)
 reads stdin. The format is detected unless --from says otherwise.
 
+An http:// or https:// INPUT is a subscription URL, fetched with mihomo's
+User-Agent (--user-agent to change it). The provider's usage and expiry
+(subscription-userinfo) are shown as a note, and as a warning when the
+subscription has expired or its data is used up. HTTP_PROXY, HTTPS_PROXY
+and NO_PROXY are honoured. Tokens in URLs are masked in messages unless
+--show-secrets.
+
+--include and --exclude keep servers by name; --dedupe leaves out servers
+listed twice (same address, port, id, transport, path, host, sni and
+security), with a note naming both.
+
 Anything the target cannot carry is a warning on stderr naming the server
 and the field. User ids appear only in the converted output, never in
 messages.
@@ -48,7 +63,7 @@ the target cannot express) and the rest were written; 2 usage, unreadable
 input, nothing to convert, or any failure with --strict (nothing written).`,
 		Example: `  xvm convert 'vmess://eyJ2Ijoi…'
   xvm convert --to clash sub.txt > clash.yaml
-  curl -s "$SUB_URL" | xvm convert --to xray-config - > config.json
+  xvm convert --to xray-config --dedupe --exclude '(?i)expire|traffic' "$SUB_URL" > config.json
   xvm convert --to uri --name-template '{index} {name}' config.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConvert(cmd.Context(), a, opts, args)
@@ -61,6 +76,9 @@ input, nothing to convert, or any failure with --strict (nothing written).`,
 	f.StringVar(&opts.NameTemplate, "name-template", "", "rename servers: {name} {server} {port} {network} {security} {index}")
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:10808", "socks inbound of --to xray-config")
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
+	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show subscription tokens in messages unmasked")
+	f.BoolVar(&opts.Dedupe, "dedupe", false, "leave out servers listed more than once, with a note naming both")
+	addSourceFlags(f, &opts.Sources)
 	return cmd
 }
 
@@ -92,15 +110,18 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 		}
 		return usageErrorf("convert: --name-template %q: %v", opts.NameTemplate, err)
 	}
+	if err := opts.Sources.check("convert"); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		args = []string{"-"}
 	}
 	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
 	var nodes []*convert.Node
 	failed := 0
-	usedStdin := false
+	in := &inputReader{a: a, verb: "convert", max: opts.MaxInput, fetch: opts.Sources.fetchOptions(a, opts.MaxInput, opts.ShowSecrets)}
 	for i, arg := range args {
-		name, data, err := readInput(a, "convert", arg, i, opts.MaxInput, &usedStdin)
+		name, data, err := in.read(ctx, arg, i)
 		if err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
@@ -112,8 +133,13 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 		failed += res.Errors()
 		nodes = append(nodes, res.Nodes...)
 	}
+	pr.print(sourceNotes(in.sources, time.Now()))
 	if len(nodes) == 0 {
 		return &exitError{code: exitUsage, err: errors.New("convert: no VMess server could be read from the input; see the messages above")}
+	}
+	nodes, err = selectNodes(pr, &opts.Sources, nodes, opts.Dedupe)
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("convert: %w", err)}
 	}
 	// One pass: EmitTo writes nothing when no node can be written, and
 	// with AllOrNothing (--strict) nothing unless every node can. A bad

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/convert/subscription"
 	"github.com/xvmtools/xvm/probe"
 )
 
@@ -35,6 +36,7 @@ type probeOptions struct {
 	SkewRange      time.Duration
 	SkewSpacing    time.Duration
 	ClockReference string
+	Sources        sourceOptions
 }
 
 func newProbeCmd(a *app) *cobra.Command {
@@ -46,7 +48,11 @@ func newProbeCmd(a *app) *cobra.Command {
 
 TARGET is a share link, or a file holding links, a base64 subscription,
 Clash/mihomo YAML, sing-box JSON or an Xray config (anything 'xvm convert'
-reads); '-' (or no TARGET) reads stdin.
+reads); '-' (or no TARGET) reads stdin. An http:// or https:// TARGET is a
+subscription URL (see 'xvm convert --help'); the provider's usage and
+expiry are shown after the results. --include and --exclude keep servers by
+name. Entries that are the same server are probed once and reported under
+each name.
 
 Every entry is tried once first; those that work get the rest of --count
 samples (fetching --url through the tunnel) and report the phases (DNS,
@@ -104,6 +110,7 @@ Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 	f.DurationVar(&opts.SkewSpacing, "skew-spacing", probe.DefaultSpacing, "least time between two connections to one server")
 	f.StringVar(&opts.ClockReference, "clock-reference", "", `http(s) URL whose Date header checks this machine's clock when no server works, fetched directly (default: --url; "none" for no such request)`)
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
+	addSourceFlags(f, &opts.Sources)
 	return cmd
 }
 
@@ -180,7 +187,10 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if err := po.Validate(); err != nil {
 		return optionError(err)
 	}
-	targets, bad, err := readProbeTargets(ctx, a, opts, args)
+	if err := opts.Sources.check("probe"); err != nil {
+		return err
+	}
+	targets, sources, bad, err := readProbeTargets(ctx, a, opts, args)
 	if err != nil {
 		return err
 	}
@@ -239,6 +249,7 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if writeErr != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("probe: write output: %w", writeErr)}
 	}
+	diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}.print(sourceNotes(sources, time.Now()))
 	if ctx.Err() != nil {
 		return &exitError{code: exitFindings, err: fmt.Errorf("probe: interrupted; %d of %d servers finished", len(results), len(targets))}
 	}
@@ -322,53 +333,61 @@ func (p *probeProgress) line() string {
 // readProbeTargets reads every input through convert and maps the nodes to
 // probe targets. bad counts entries that could not be read; they are
 // reported on stderr and the rest are probed.
-func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []string) ([]probe.Target, int, error) {
+func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []string) ([]probe.Target, []*subscription.Source, int, error) {
 	if len(args) == 0 {
 		args = []string{"-"}
 	}
 	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
 	forceLegacy := legacyForced(a.IO.Getenv)
-	var targets []probe.Target
+	var nodes []*convert.Node
 	bad := 0
-	usedStdin := false
+	in := &inputReader{a: a, verb: "probe", max: opts.MaxInput, fetch: opts.Sources.fetchOptions(a, opts.MaxInput, opts.ShowSecrets)}
 	for i, arg := range args {
-		name, data, err := readInput(a, "probe", arg, i, opts.MaxInput, &usedStdin)
+		name, data, err := in.read(ctx, arg, i)
 		if err != nil {
-			return nil, 0, &exitError{code: exitUsage, err: err}
+			return nil, nil, 0, &exitError{code: exitUsage, err: err}
 		}
 		if len(bytes.TrimSpace(data)) == 0 {
 			if arg == "-" {
-				return nil, 0, usageErrorf("probe: no input on stdin: pipe links in, or give a link or file as an argument")
+				return nil, nil, 0, usageErrorf("probe: no input on stdin: pipe links in, or give a link or file as an argument")
 			}
-			return nil, 0, usageErrorf("probe: %s is empty: give a file of links, a subscription or a config", arg)
+			return nil, nil, 0, usageErrorf("probe: %s is empty: give a file of links, a subscription or a config", name)
 		}
 		res, err := convert.Parse(ctx, name, data, convert.Options{MaxInputBytes: opts.MaxInput})
 		if err != nil {
 			// convert's errors say "convert: NAME: …"; here it is probe's.
-			return nil, 0, usageErrorf("probe: %s", strings.TrimPrefix(err.Error(), "convert: "))
+			return nil, nil, 0, usageErrorf("probe: %s", strings.TrimPrefix(err.Error(), "convert: "))
 		}
 		pr.print(res.Diagnostics)
 		bad += res.Errors()
-		for _, n := range res.Nodes {
-			t := probe.TargetFromNode(n)
-			t.ForceLegacy = forceLegacy
-			if err := t.Validate(); err != nil {
-				fmt.Fprintf(a.IO.ErrOut, "xvm: %s\n", err)
-				bad++
-				continue
-			}
-			if !a.Global.Quiet {
-				for _, w := range t.Stream.Warnings() {
-					fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %s: warning: %s\n", t.Label(), w)
-				}
-			}
-			targets = append(targets, t)
+		nodes = append(nodes, res.Nodes...)
+	}
+	var targets []probe.Target
+	if len(nodes) > 0 {
+		var err error
+		if nodes, err = selectNodes(pr, &opts.Sources, nodes, false); err != nil {
+			return nil, nil, 0, &exitError{code: exitUsage, err: fmt.Errorf("probe: %w", err)}
 		}
 	}
-	if len(targets) == 0 {
-		return nil, 0, &exitError{code: exitUsage, err: errors.New("probe: no VMess server could be read from the input; give a vmess:// link, a subscription or a config file")}
+	for _, n := range nodes {
+		t := probe.TargetFromNode(n)
+		t.ForceLegacy = forceLegacy
+		if err := t.Validate(); err != nil {
+			fmt.Fprintf(a.IO.ErrOut, "xvm: %s\n", err)
+			bad++
+			continue
+		}
+		if !a.Global.Quiet {
+			for _, w := range t.Stream.Warnings() {
+				fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %s: warning: %s\n", t.Label(), w)
+			}
+		}
+		targets = append(targets, t)
 	}
-	return targets, bad, nil
+	if len(targets) == 0 {
+		return nil, nil, 0, &exitError{code: exitUsage, err: errors.New("probe: no VMess server could be read from the input; give a vmess:// link, a subscription or a config file")}
+	}
+	return targets, in.sources, bad, nil
 }
 
 // legacyForced reports the seed manual's switch that makes clients use

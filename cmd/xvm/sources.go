@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/convert/subscription"
+)
+
+// sourceOptions are the flags of every verb that reads servers: how URL
+// inputs are fetched and which servers are kept by name.
+type sourceOptions struct {
+	UserAgent    string
+	Headers      []string
+	FetchTimeout time.Duration
+	Include      string
+	Exclude      string
+
+	include, exclude *regexp.Regexp
+	header           http.Header
+}
+
+func addSourceFlags(f *pflag.FlagSet, o *sourceOptions) {
+	f.StringVar(&o.UserAgent, "user-agent", subscription.DefaultUserAgent, "User-Agent of subscription requests (providers choose the format by it)")
+	f.StringArrayVar(&o.Headers, "header", nil, "extra header of subscription requests, 'Name: value' (repeatable)")
+	f.DurationVar(&o.FetchTimeout, "fetch-timeout", subscription.DefaultTimeout, "time limit of fetching one subscription URL, redirects and body included")
+	f.StringVar(&o.Include, "include", "", "keep only servers whose name matches this regular expression (RE2; (?i) ignores case)")
+	f.StringVar(&o.Exclude, "exclude", "", "leave out servers whose name matches this regular expression")
+}
+
+// check validates the flags and compiles what they hold.
+func (o *sourceOptions) check(verb string) error {
+	var err error
+	if o.Include != "" {
+		if o.include, err = regexp.Compile(o.Include); err != nil {
+			return usageErrorf("%s: --include %q: %v", verb, o.Include, unprefix(err))
+		}
+	}
+	if o.Exclude != "" {
+		if o.exclude, err = regexp.Compile(o.Exclude); err != nil {
+			return usageErrorf("%s: --exclude %q: %v", verb, o.Exclude, unprefix(err))
+		}
+	}
+	if o.FetchTimeout <= 0 {
+		return usageErrorf("%s: --fetch-timeout must be positive, such as 30s", verb)
+	}
+	if strings.ContainsAny(o.UserAgent, "\r\n") {
+		return usageErrorf("%s: --user-agent must be one line", verb)
+	}
+	o.header = http.Header{}
+	for _, h := range o.Headers {
+		k, v, ok := strings.Cut(h, ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
+			return usageErrorf("%s: --header %q: want 'Name: value', such as 'Authorization: Bearer …'", verb, h)
+		}
+		o.header.Add(textproto.CanonicalMIMEHeaderKey(k), v)
+	}
+	return nil
+}
+
+// unprefix drops regexp's "error parsing regexp: " from its messages.
+func unprefix(err error) string {
+	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+}
+
+// validHeaderName reports an RFC 9110 field name (a token).
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if c > 0x7e || c <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// fetchOptions are the subscription fetch options for a verb's run.
+func (o *sourceOptions) fetchOptions(a *app, maxBytes int64, showSecrets bool) subscription.Options {
+	return subscription.Options{
+		UserAgent:   o.UserAgent,
+		Header:      o.header,
+		Timeout:     o.FetchTimeout,
+		MaxBytes:    maxBytes,
+		Proxy:       proxyFromEnv(a.IO.getenv),
+		ShowSecrets: showSecrets,
+	}
+}
+
+// proxyFromEnv is the proxy choice of curl and Go: HTTPS_PROXY for https
+// URLs, HTTP_PROXY for http (upper or lower case), NO_PROXY's hosts
+// direct; loopback is never proxied. It is read here because only cmd/xvm
+// reads the environment.
+func proxyFromEnv(getenv func(string) string) func(*http.Request) (*url.URL, error) {
+	either := func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return getenv(strings.ToLower(k))
+	}
+	cfg := httpproxy.Config{HTTPProxy: either("HTTP_PROXY"), HTTPSProxy: either("HTTPS_PROXY"), NoProxy: either("NO_PROXY")}
+	if cfg.HTTPProxy == "" && cfg.HTTPSProxy == "" {
+		return nil
+	}
+	choose := cfg.ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) { return choose(r.URL) }
+}
+
+// filterNodes applies --include and --exclude. It returns the kept nodes
+// and how many were left out.
+func (o *sourceOptions) filterNodes(nodes []*convert.Node) ([]*convert.Node, int) {
+	return convert.Filter(nodes, o.include, o.exclude)
+}
+
+// filterNote says how many servers --include/--exclude left out; "" when
+// none.
+func (o *sourceOptions) filterNote(left, of int) string {
+	if left == 0 {
+		return ""
+	}
+	var by []string
+	if o.include != nil {
+		by = append(by, fmt.Sprintf("--include %q", o.Include))
+	}
+	if o.exclude != nil {
+		by = append(by, fmt.Sprintf("--exclude %q", o.Exclude))
+	}
+	return fmt.Sprintf("%d of %d servers left out by %s", left, of, strings.Join(by, " and "))
+}
+
+// inputReader reads the INPUT/TARGET arguments of a verb: files, '-',
+// inline share links and subscription URLs. It keeps the subscriptions it
+// fetched, for their provider notes.
+type inputReader struct {
+	a         *app
+	verb      string
+	max       int64
+	fetch     subscription.Options
+	usedStdin bool
+	sources   []*subscription.Source
+}
+
+// read reads argument i. A URL is fetched; its name is the provider's
+// title, else the URL masked.
+func (r *inputReader) read(ctx context.Context, arg string, i int) (string, []byte, error) {
+	if !subscription.IsURL(arg) {
+		return readInput(r.a, r.verb, arg, i, r.max, &r.usedStdin)
+	}
+	src, err := subscription.Fetch(ctx, strings.TrimSpace(arg), r.fetch)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w%s", r.verb, err, fetchHint(err))
+	}
+	r.sources = append(r.sources, src)
+	return src.Name(), src.Body, nil
+}
+
+// fetchHint names the flag that helps with a failed fetch.
+func fetchHint(err error) string {
+	var fe *subscription.Error
+	if !errors.As(err, &fe) {
+		return ""
+	}
+	switch fe.Kind {
+	case subscription.KindTimeout:
+		return " (--fetch-timeout)"
+	case subscription.KindTooLarge:
+		return " (--max-input-size)"
+	case subscription.KindStatus:
+		if fe.Status == http.StatusNotAcceptable || fe.Status == http.StatusForbidden {
+			return "; some providers answer only known clients: try --user-agent"
+		}
+	}
+	return ""
+}
+
+// sourceNotes are the provider's notes about the subscriptions read:
+// usage and expiry as a Note, or a Warning when the subscription has
+// expired or its data is used up — which makes a provider's servers
+// reject every user (auth_rejected) — and a Warning for a
+// subscription-userinfo header that could not be read.
+func sourceNotes(sources []*subscription.Source, now time.Time) []convert.Diagnostic {
+	var out []convert.Diagnostic
+	for _, s := range sources {
+		d := convert.Diagnostic{Severity: convert.Note, Input: s.Name()}
+		switch {
+		case s.Usage != nil:
+			d.Message = "subscription: " + s.Usage.Summary(now)
+			var why []string
+			if s.Usage.Expired(now) {
+				why = append(why, "has expired")
+			}
+			if s.Usage.UsedUp() {
+				why = append(why, "has used up its data")
+			}
+			if len(why) > 0 {
+				d.Severity = convert.Warning
+				d.Message += fmt.Sprintf(" — the subscription %s, so its servers will likely reject us (auth_rejected)", strings.Join(why, " and "))
+			}
+		case s.UsageErr != nil:
+			d.Severity = convert.Warning
+			d.Message = fmt.Sprintf("subscription-userinfo header not understood: %v", strings.TrimPrefix(s.UsageErr.Error(), "subscription: "))
+		default:
+			continue
+		}
+		if s.Title != "" {
+			d.Message = fmt.Sprintf("%s (%s)", d.Message, s.Display())
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// selectNodes applies --include/--exclude and, with dedupe, leaves out
+// repeated servers, printing a note for each. It fails when no server is
+// left.
+func selectNodes(pr diagPrinter, o *sourceOptions, nodes []*convert.Node, dedupe bool) ([]*convert.Node, error) {
+	all := len(nodes)
+	nodes, left := o.filterNodes(nodes)
+	if note := o.filterNote(left, all); note != "" {
+		pr.print([]convert.Diagnostic{{Severity: convert.Note, Message: note}})
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("none of the %d servers is left after --include/--exclude", all)
+	}
+	if dedupe {
+		var notes []convert.Diagnostic
+		nodes, notes = convert.Dedupe(nodes)
+		pr.print(notes)
+	}
+	return nodes, nil
+}
