@@ -120,16 +120,14 @@ func (o Options) Validate() error {
 	return err
 }
 
-// Run probes every target and returns the results in input order. When ctx
-// is cancelled, work in flight is abandoned and Run returns the results that
-// had finished. The error is non-nil only for unusable options.
+// run is Run on distinct targets.
 //
 // The stages: plan (entries grouped by server and route), then every
 // entry's first attempt (screen), then the rest of the samples of those
 // that worked and the diagnosis of those that were rejected, then one more
 // attempt for those that timed out (at lower concurrency), and the
 // report. See scheduler for the order and the limits.
-func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) {
+func run(ctx context.Context, targets []Target, opts Options) ([]Result, error) {
 	p, err := newProber(opts)
 	if err != nil {
 		return nil, err

@@ -243,7 +243,9 @@ func TestProbeDeadHosts(t *testing.T) {
 	var targets []Target
 	deadEntries := func(i int) {
 		for j := range 3 {
-			targets = append(targets, spec{name: fmt.Sprintf("dead%d.%d", i, j), host: dead[i].Host, port: dead[i].Port, id: srv.ID}.target(t))
+			// Each its own id: entries that differ only in name would be
+			// one probe (Run's de-duplication), not three sharing a verdict.
+			targets = append(targets, spec{name: fmt.Sprintf("dead%d.%d", i, j), host: dead[i].Host, port: dead[i].Port, id: vmesstest.NewUUID()}.target(t))
 		}
 	}
 	deadEntries(0)
@@ -345,11 +347,17 @@ func TestProbeRecoveredOnRetry(t *testing.T) {
 // skipped and say why.
 func TestProbeBudget(t *testing.T) {
 	web := startURL(t)
-	srv := startServer(t, vmesstest.ServerOptions{})
+	// 70 users, so the entries are 70 clients of one server, not one
+	// configuration under 70 names (which Run would probe once).
+	ids := make([]string, 70)
+	for i := range ids {
+		ids[i] = vmesstest.NewUUID()
+	}
+	srv := startServer(t, vmesstest.ServerOptions{IDs: ids})
 	relay := probetest.StartRelay(t, srv.Addr, 0)
 	var targets []Target
 	for i := range 70 {
-		targets = append(targets, spec{name: fmt.Sprint("e", i), host: relay.Host, port: relay.Port, id: srv.ID}.target(t))
+		targets = append(targets, spec{name: fmt.Sprint("e", i), host: relay.Host, port: relay.Port, id: ids[i]}.target(t))
 	}
 	opts := testOptions(web.URL)
 	opts.Count = 1

@@ -56,8 +56,10 @@ func TestProbeSkewSharedConcurrent(t *testing.T) {
 	var conns atomic.Int64
 	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
 	var targets []Target
-	for i := range 5 {
-		targets = append(targets, spec{name: fmt.Sprint(i), host: host, port: port, id: srv.ID}.target(t))
+	// Five ciphers, so the entries are not one configuration (which Run
+	// would probe once) but five clients of one server.
+	for i, sec := range []string{"auto", "aes-128-gcm", "chacha20-poly1305", "none", "zero"} {
+		targets = append(targets, spec{name: fmt.Sprint(i), host: host, port: port, id: srv.ID, security: sec}.target(t))
 	}
 	opts := testOptions(web.URL)
 	opts.Count = 1
