@@ -46,7 +46,8 @@ func subServer(t *testing.T) (*httptest.Server, *atomic.Value) {
 	lastUA.Store("")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/plain", func(w http.ResponseWriter, r *http.Request) {
-		lastUA.Store(r.UserAgent() + "|" + r.Header.Get("X-Extra") + "|" + r.Host)
+		user, pass, _ := r.BasicAuth()
+		lastUA.Store(r.UserAgent() + "|" + r.Header.Get("X-Extra") + "|" + r.Host + "|" + user + ":" + pass)
 		w.Header().Set("Subscription-Userinfo", "upload=1073741824; download=12079595520; total=53687091200; expire=1798675200")
 		w.Header().Set("Profile-Title", "base64:"+base64.StdEncoding.EncodeToString([]byte("Airport ✈ Premium")))
 		fmt.Fprint(w, testLinks)
@@ -212,7 +213,7 @@ func TestFetchHeaders(t *testing.T) {
 	if _, err := Fetch(context.Background(), srv.URL+"/plain", Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := lastUA.Load().(string); !strings.HasPrefix(got, DefaultUserAgent+"||127.0.0.1:") {
+	if got := lastUA.Load().(string); !strings.HasPrefix(got, DefaultUserAgent+"||127.0.0.1:") || !strings.HasSuffix(got, "|:") {
 		t.Fatalf("default request: %q", got)
 	}
 	h := http.Header{}
@@ -221,8 +222,17 @@ func TestFetchHeaders(t *testing.T) {
 	if _, err := Fetch(context.Background(), srv.URL+"/plain", Options{UserAgent: "v2rayN/7.24.4", Header: h}); err != nil {
 		t.Fatal(err)
 	}
-	if got := lastUA.Load().(string); got != "v2rayN/7.24.4|1|sub.example" {
+	if got := lastUA.Load().(string); got != "v2rayN/7.24.4|1|sub.example|:" {
 		t.Fatalf("request with options: %q", got)
+	}
+	// Credentials in the URL are sent as basic auth, as v2rayN and mihomo do.
+	u := strings.Replace(srv.URL, "http://", "http://me:"+testToken+"@", 1)
+	_, err := Fetch(context.Background(), u+"/plain", Options{})
+	if got := lastUA.Load().(string); err != nil || !strings.HasSuffix(got, "|me:"+testToken) {
+		t.Fatalf("basic auth: %v, %q", err, got)
+	}
+	if _, err := Fetch(context.Background(), u+"/missing", Options{}); err == nil || strings.Contains(err.Error(), testToken) || strings.Contains(err.Error(), "me:") {
+		t.Fatalf("credentials in an error: %v", err)
 	}
 }
 

@@ -100,6 +100,7 @@ func TestTitle(t *testing.T) {
 		{"profile-title before disposition", map[string]string{"Profile-Title": "T", "Content-Disposition": `attachment; filename="f"`}, "T"},
 		{"disposition", map[string]string{"Content-Disposition": `attachment; filename="user42"`}, "user42"},
 		{"disposition rfc 5987", map[string]string{"Content-Disposition": `attachment; filename=plain.yaml; filename*=UTF-8''%E8%BF%9C%E7%A8%8B.yaml`}, "远程.yaml"},
+		{"disposition as xboard writes it", map[string]string{"Content-Disposition": `attachment;filename*=UTF-8''XBoard%20%E2%9C%88`}, "XBoard ✈"},
 		{"disposition unparseable", map[string]string{"Content-Disposition": `attachment; filename="`}, ""},
 		{"escape sequences dropped", map[string]string{"Profile-Title": "evil\x1b[31mred\x1b[0m\u202etxt"}, "evil[31mred[0mtxt"},
 		{"spaces collapsed", map[string]string{"Profile-Title": "  a \t  b  "}, "a b"},
