@@ -262,13 +262,12 @@ func (p *prober) get(ctx context.Context, e *entry, tn *tunnel, u *url.URL) (res
 	if e.t.drains() && len(e.samples) == 0 {
 		pad = padTo
 	}
-	stream := net.Conn(tn.vc)
-	if u.Scheme == "https" {
-		tc := tls.Client(tn.vc, &tls.Config{ServerName: u.Hostname(), RootCAs: p.opts.URLRootCAs, NextProtos: []string{"http/1.1"}})
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, reqAt, sentAt, firstByte, stageOf(tn.clock, err)
-		}
-		stream, pad = tc, 0 // the first flight has gone already
+	stream, err := p.stream(ctx, tn, u)
+	if err != nil {
+		return nil, reqAt, sentAt, firstByte, err
+	}
+	if stream != net.Conn(tn.vc) {
+		pad = 0 // the first flight (TLS) has gone already
 	}
 	reqAt, sentAt = time.Now(), p.opts.Now()
 	if _, err := stream.Write(httpRequest(u, pad)); err != nil {
@@ -279,6 +278,19 @@ func (p *prober) get(ctx context.Context, e *entry, tn *tunnel, u *url.URL) (res
 		return nil, reqAt, sentAt, firstByte, stageOf(tn.clock, err)
 	}
 	return resp, reqAt, sentAt, firstByte, nil
+}
+
+// stream is what HTTP for u is spoken on in the tunnel: TLS inside it for
+// an https URL (verified against URLRootCAs), else the VMess stream.
+func (p *prober) stream(ctx context.Context, tn *tunnel, u *url.URL) (net.Conn, error) {
+	if u.Scheme != "https" {
+		return tn.vc, nil
+	}
+	tc := tls.Client(tn.vc, &tls.Config{ServerName: u.Hostname(), RootCAs: p.opts.URLRootCAs, NextProtos: []string{"http/1.1"}})
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, stageOf(tn.clock, err)
+	}
+	return tc, nil
 }
 
 // fetch is one sample: a tunnel to the URL's host, its GET, the response

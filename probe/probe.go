@@ -82,6 +82,20 @@ type Options struct {
 	// ShowSecrets puts user ids into messages unmasked.
 	ShowSecrets bool
 
+	// TraceURL, when set, is fetched once through every server that
+	// passed; its ip=, loc= and colo= lines are the server's exit
+	// (Result.Exit). DefaultTraceURL is Cloudflare's.
+	TraceURL string
+	// DNSServer, when set (host:port), is asked once through every server
+	// that passed, over VMess UDP, for the A records of URL's host
+	// (Result.UDP). DefaultDNSServer is Cloudflare's.
+	DNSServer string
+	// UploadBytes, when > 0, are POSTed once through every server that
+	// passed to UploadURL (UploadServer when empty), to measure throughput
+	// towards the server (Result.Upload).
+	UploadBytes int64
+	UploadURL   string
+
 	// Now is our clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the random source for keys and nonces; nil means
@@ -157,6 +171,10 @@ type prober struct {
 	url         *url.URL
 	download    *url.URL
 	reference   *url.URL
+	trace       *url.URL // nil: no exit check
+	uploadURL   *url.URL // nil: no upload
+	dnsHost     string   // "": no UDP check
+	dnsPort     uint16
 	slowConnect time.Duration
 
 	sched *scheduler
@@ -221,6 +239,9 @@ func newProber(opts Options) (*prober, error) {
 		if p.reference, err = parseHTTPURL("ClockReference", opts.ClockReference); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.extrasOf(opts); err != nil {
+		return nil, err
 	}
 	p.sched = newScheduler(opts.Concurrency, opts.PerServer, max(1, opts.Concurrency/4), p.do, p.clock.known)
 	return p, nil
@@ -387,7 +408,7 @@ func (p *prober) screen(ctx context.Context, e *entry, sl *slot, retry bool) {
 		if p.clock.note(s.date, p.url.Hostname(), e.t.server()) {
 			p.sched.clockChanged()
 		}
-		if p.opts.Count > 1 || p.opts.Skew || p.download != nil {
+		if p.opts.Count > 1 || p.opts.Skew || p.download != nil || p.hasExtras() {
 			p.sched.add(&job{kind: jobSample, e: e})
 			return
 		}
@@ -523,6 +544,9 @@ func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 		case s.downloadTime > 0:
 			r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
 		}
+	}
+	if r.OK && !p.extras(ctx, e, sl) {
+		return
 	}
 	p.finish(e)
 }

@@ -120,6 +120,7 @@ func Table(results []Result) []TableRow {
 			// that would read as the server's speed.
 			detail = append(detail, fmt.Sprintf("%s arrived in %.1fs", fmtBytes(float64(r.Download.Bytes)), r.Download.Seconds))
 		}
+		detail = append(detail, extrasDetail(r)...)
 		name := r.Name
 		if name == "" {
 			name = "-"
@@ -155,4 +156,36 @@ func fmtBytes(b float64) string {
 		return strconv.FormatFloat(b, 'f', 0, 64) + " B"
 	}
 	return strconv.FormatFloat(b, 'f', 1, 64) + " " + units[i]
+}
+
+// extrasDetail describes the extra checks of a result for the table:
+// upload rate, exit address and UDP answer.
+func extrasDetail(r Result) []string {
+	var d []string
+	switch u := r.Upload; {
+	case u != nil && u.BytesPerS > 0:
+		d = append(d, fmt.Sprintf("upload %s/s", fmtBytes(u.BytesPerS)))
+	case u != nil:
+		d = append(d, fmt.Sprintf("upload: %s sent in %.1fs", fmtBytes(float64(u.Bytes)), u.Seconds))
+	}
+	switch e := r.Exit; {
+	case e != nil && e.Error == "":
+		s := "exit " + e.IP
+		if e.Country != "" {
+			s += " " + e.Country
+		}
+		if e.Colo != "" {
+			s += " (" + e.Colo + ")"
+		}
+		d = append(d, s)
+	case e != nil:
+		d = append(d, "exit unknown: "+e.Error)
+	}
+	switch u := r.UDP; {
+	case u != nil && u.OK && u.RTTMs != nil:
+		d = append(d, "udp "+fmtMillis(*u.RTTMs))
+	case u != nil:
+		d = append(d, "udp failed: "+u.Error)
+	}
+	return d
 }

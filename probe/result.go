@@ -89,6 +89,13 @@ type Result struct {
 
 	Skew     *Skew     `json:"skew,omitempty"`
 	Download *Download `json:"download,omitempty"`
+	Upload   *Upload   `json:"upload,omitempty"`
+	// Exit and UDP are the extra checks of a server that passed
+	// (Options.TraceURL, Options.DNSServer). Their failures do not fail
+	// the server: a trace site may be blocked and many servers do not
+	// relay UDP.
+	Exit *Exit `json:"exit,omitempty"`
+	UDP  *UDP  `json:"udp,omitempty"`
 
 	// Retried is set when the first attempt timed out and the entry was
 	// tried again at the end of the run; with OK it recovered on retry.
@@ -128,6 +135,8 @@ const (
 	AdviceURL Advice = "url"
 	// AdviceDownload: another download URL (Options.Download) may work.
 	AdviceDownload Advice = "download"
+	// AdviceUpload: another upload URL (Options.UploadURL) may work.
+	AdviceUpload Advice = "upload"
 	// AdviceSkewRange: the clock search was bounded; an exhaustive one
 	// (SkewSearch.Range) rules out every offset.
 	AdviceSkewRange Advice = "skew_range"
