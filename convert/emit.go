@@ -42,6 +42,11 @@ type EmitOptions struct {
 	// {network}, {security} and {index} (1-based) are replaced. Empty keeps
 	// names.
 	NameTemplate string
+	// ExtraPlaceholders are placeholders of the caller's own (written with
+	// braces, such as probe's "{latency}"), and ExtraValue gives node i's
+	// (0-based, in the order given) value for one of them.
+	ExtraPlaceholders []string
+	ExtraValue        func(i int, placeholder string) string
 	// Listen and Port are the socks inbound of xray-config (default
 	// 127.0.0.1:10808).
 	Listen string
@@ -73,13 +78,13 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 // error is for an unknown target, a name template with an unknown
 // placeholder, or a write or encoder failure.
 func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diagnostic, error) {
-	if err := CheckNameTemplate(opts.NameTemplate); err != nil {
+	if err := CheckNameTemplate(opts.NameTemplate, opts.ExtraPlaceholders...); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(Targets(), target) {
 		return nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
 	}
-	list := nodeList{nodes: nodes, names: uniqueNames(nodes, opts.NameTemplate)}
+	list := nodeList{nodes: nodes, names: uniqueNames(nodes, opts)}
 	if opts.AllOrNothing {
 		if diags := checkAll(list, target); hasErrors(diags) {
 			return diags, nil
@@ -359,19 +364,21 @@ func NamePlaceholders() []string {
 }
 
 // PlaceholderError is a name template's placeholder that is not one of
-// NamePlaceholders.
+// NamePlaceholders (or the caller's extra ones).
 type PlaceholderError struct {
 	Placeholder string // as written, such as "{foo}" (cut at 40 bytes)
+	// Known are the placeholders the template may use.
+	Known []string
 }
 
 func (e *PlaceholderError) Error() string {
-	return fmt.Sprintf("convert: name template: unknown placeholder %s; want %s", e.Placeholder, strings.Join(NamePlaceholders(), " "))
+	return fmt.Sprintf("convert: name template: unknown placeholder %s; want %s", e.Placeholder, strings.Join(e.Known, " "))
 }
 
 // CheckNameTemplate reports, as a *PlaceholderError, a placeholder in tmpl
-// that is not one of NamePlaceholders (a "{word}" that would otherwise be
-// written literally).
-func CheckNameTemplate(tmpl string) error {
+// that is not one of NamePlaceholders or extra (a "{word}" that would
+// otherwise be written literally).
+func CheckNameTemplate(tmpl string, extra ...string) error {
 	rest := tmpl
 	for {
 		i := strings.IndexByte(rest, '{')
@@ -388,8 +395,8 @@ func CheckNameTemplate(tmpl string) error {
 			rest = rest[1:]
 			continue
 		}
-		if !slices.Contains(NamePlaceholders(), ph) {
-			return &PlaceholderError{Placeholder: clip(ph)}
+		if known := append(NamePlaceholders(), extra...); !slices.Contains(known, ph) {
+			return &PlaceholderError{Placeholder: clip(ph), Known: known}
 		}
 		rest = rest[j+1:]
 	}
@@ -399,17 +406,24 @@ func CheckNameTemplate(tmpl string) error {
 // applied, and duplicates made unique ("name", "name-2", …). The nodes are
 // not changed; each is copied with its new name only while it is written,
 // so that the whole list is never held twice.
-func uniqueNames(nodes []*Node, tmpl string) []string {
+func uniqueNames(nodes []*Node, opts EmitOptions) []string {
+	tmpl := opts.NameTemplate
 	out := make([]string, len(nodes))
 	used := make(map[string]bool, len(nodes))
 	next := make(map[string]int)
 	for i, n := range nodes {
 		c := Node{Name: n.Name, Server: n.Server, Port: n.Port}
 		if tmpl != "" {
-			c.Name = strings.NewReplacer(
+			pairs := []string{
 				"{name}", n.Name, "{server}", n.Server, "{port}", strconv.Itoa(n.Port),
-				"{network}", n.network(), "{security}", orNone(n.Security), "{index}", strconv.Itoa(i+1),
-			).Replace(tmpl)
+				"{network}", n.network(), "{security}", orNone(n.Security), "{index}", strconv.Itoa(i + 1),
+			}
+			if opts.ExtraValue != nil {
+				for _, ph := range opts.ExtraPlaceholders {
+					pairs = append(pairs, ph, opts.ExtraValue(i, ph))
+				}
+			}
+			c.Name = strings.NewReplacer(pairs...).Replace(tmpl)
 		}
 		if c.Name == "" {
 			c.Name = joinHostPort(c.Server, c.Port)

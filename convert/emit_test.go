@@ -320,7 +320,7 @@ func TestNamesUniqueAndTemplated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.tmpl, func(t *testing.T) {
 			var got []string
-			got = uniqueNames(nodes, tt.tmpl)
+			got = uniqueNames(nodes, EmitOptions{NameTemplate: tt.tmpl})
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 				t.Errorf("names = %q, want %q", got, tt.want)
 			}
