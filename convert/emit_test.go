@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/xvmtools/xvm/convert/converttest"
 )
 
 // corpusNodes returns every corpus node that parses, renamed uniquely.
@@ -148,65 +148,22 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// mihomo's vmess option struct (adapter/outbound/vmess.go): the fields
-// without omitempty are required.
-var (
-	clashRequired  = []string{"name", "type", "server", "port", "uuid", "alterId", "cipher"}
-	clashVMessKeys = []string{"name", "type", "server", "port", "uuid", "alterId", "cipher", "udp", "network",
-		"tls", "alpn", "skip-cert-verify", "fingerprint", "client-fingerprint", "servername", "reality-opts",
-		"http-opts", "h2-opts", "grpc-opts", "ws-opts", "packet-addr", "xudp", "packet-encoding",
-		"global-padding", "authenticated-length", "tfo", "mptcp", "interface-name", "routing-mark",
-		"ip-version", "dialer-proxy", "smux"}
-	clashOpts = map[string][]string{
-		"ws-opts":      {"path", "headers", "max-early-data", "early-data-header-name", "v2ray-http-upgrade", "v2ray-http-upgrade-fast-open"},
-		"h2-opts":      {"host", "path"},
-		"http-opts":    {"method", "path", "headers"},
-		"grpc-opts":    {"grpc-service-name"},
-		"reality-opts": {"public-key", "short-id"},
-	}
-)
-
+// TestClashOutputHasMihomoKeys: every proxy has the keys mihomo's vmess
+// requires and none it does not know (converttest.MihomoVMessProblems).
 func TestClashOutputHasMihomoKeys(t *testing.T) {
 	out, _, err := Emit(corpusNodes(t), ToClashYAML, EmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Proxies []map[string]any `yaml:"proxies"`
-	}
-	if err := yaml.Unmarshal(out, &doc); err != nil {
+	proxies, problems, err := converttest.MihomoVMessProblems(out)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Proxies) < 50 {
-		t.Fatalf("only %d proxies emitted", len(doc.Proxies))
+	if len(proxies) < 50 {
+		t.Fatalf("only %d proxies emitted", len(proxies))
 	}
-	names := map[string]bool{}
-	for i, p := range doc.Proxies {
-		where := fmt.Sprintf("proxies[%d] %v", i, p["name"])
-		for _, k := range clashRequired {
-			if _, ok := p[k]; !ok {
-				t.Errorf("%s: required key %q missing", where, k)
-			}
-		}
-		allowOnly(t, where, p, clashVMessKeys...)
-		for k, allowed := range clashOpts {
-			if m, ok := p[k].(map[string]any); ok {
-				allowOnly(t, where+"."+k, m, allowed...)
-			}
-		}
-		if _, ok := p["port"].(int); !ok {
-			t.Errorf("%s: port %v is not an integer", where, p["port"])
-		}
-		switch nw, _ := p["network"].(string); nw {
-		case "", "tcp", "ws", "http", "h2", "grpc":
-		default:
-			t.Errorf("%s: network %q is not one mihomo's vmess knows", where, nw)
-		}
-		name := p["name"].(string)
-		if names[name] {
-			t.Errorf("%s: duplicate name", where)
-		}
-		names[name] = true
+	for _, p := range problems {
+		t.Error(p)
 	}
 }
 

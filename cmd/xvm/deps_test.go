@@ -34,10 +34,10 @@ func TestDependencyDirection(t *testing.T) {
 	// masking rule serve every package. Dialing (vmess/transport) stays
 	// with probe. probe may read inputs through convert.
 	//
-	// vmesstest and probetest are test helpers (like net/http/httptest):
-	// vmesstest starts Xray-core, so it may import it; nothing outside
-	// tests may import either.
-	testHelpers := []string{mod + "/vmess/vmesstest", mod + "/probe/probetest"}
+	// vmesstest, probetest and converttest are test helpers (like
+	// net/http/httptest): vmesstest starts Xray-core, so it may import it;
+	// nothing outside tests may import any of them.
+	testHelpers := []string{mod + "/vmess/vmesstest", mod + "/probe/probetest", mod + "/convert/converttest"}
 	seen := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
