@@ -37,6 +37,7 @@ type probeOptions struct {
 	SkewSpacing    time.Duration
 	ClockReference string
 	Sources        sourceOptions
+	Keep           keepOptions
 }
 
 func newProbeCmd(a *app) *cobra.Command {
@@ -53,6 +54,13 @@ subscription URL (see 'xvm convert --help'); the provider's usage and
 expiry are shown after the results. --include and --exclude keep servers by
 name. Entries that are the same server are probed once and reported under
 each name.
+
+--keep ok writes the servers that passed to stdout as a config (--to, any
+convert target), fastest first; the results then go to stderr, or to
+--results FILE. --name-template renames them with convert's placeholders
+and {latency} and {country}. For each server that passed, --exit-ip reads
+its exit address and country from --trace-url, --udp sends a DNS query to
+--dns-server over VMess UDP, and --upload POSTs a size to --upload-url.
 
 Every entry is tried once first; those that work get the rest of --count
 samples (fetching --url through the tunnel) and report the phases (DNS,
@@ -81,13 +89,15 @@ the seed manual's switch, forces the legacy (non-AEAD) header for every
 server. Current Xray speaks only AEAD, so such servers then fail as
 auth_rejected with a message that says so.
 
-Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
+Exit codes: 0 every server is ok (with --keep: a config was written);
+1 any failed (with --keep: none passed), or the run was interrupted;
 2 usage or unreadable input.`,
 		Example: `  xvm probe 'vmess://eyJ2Ijoi…'
   xvm probe --skew --count 5 sub.txt
   xvm probe --output ndjson --concurrency 64 clash.yaml | jq .
   xvm probe --skew-range 24h --conn-budget 800 expired.txt
-  xvm probe --download 25MB config.json`,
+  xvm probe --download 25MB config.json
+  xvm probe --exit-ip --keep ok --to clash --name-template '{country} {name} {latency}' "$SUB_URL" > clash.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("conn-budget") {
 				opts.ConnBudget = 0 // the library's: 64, or what --skew-range needs
@@ -111,12 +121,14 @@ Exit codes: 0 every server is ok; 1 any failed (or was interrupted);
 	f.StringVar(&opts.ClockReference, "clock-reference", "", `http(s) URL whose Date header checks this machine's clock when no server works, fetched directly (default: --url; "none" for no such request)`)
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
 	addSourceFlags(f, &opts.Sources)
+	addKeepFlags(f, &opts.Keep)
 	return cmd
 }
 
 // probeFlags names the flag behind each probe.Options field, for errors
 // the library reports by field.
-var probeFlags = map[string]string{"URL": "--url", "Download": "--download", "ClockReference": "--clock-reference"}
+var probeFlags = map[string]string{"URL": "--url", "Download": "--download", "ClockReference": "--clock-reference",
+	"TraceURL": "--trace-url", "DNSServer": "--dns-server", "UploadBytes": "--upload", "UploadURL": "--upload-url"}
 
 // optionError words a library error about an option with the flag's name.
 func optionError(err error) error {
@@ -183,6 +195,9 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		}
 		po.Download = u
 	}
+	if err := opts.Keep.check(&po); err != nil {
+		return err
+	}
 	// A bad --url is a usage error whatever the input holds.
 	if err := po.Validate(); err != nil {
 		return optionError(err)
@@ -190,10 +205,16 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if err := opts.Sources.check("probe"); err != nil {
 		return err
 	}
-	targets, sources, bad, err := readProbeTargets(ctx, a, opts, args)
+	targets, nodes, sources, bad, err := readProbeTargets(ctx, a, opts, args)
 	if err != nil {
 		return err
 	}
+	// Results go to stdout, or to --results, or to stderr with --keep.
+	out, outTTY, outColor, closeOut, err := opts.Keep.resultsWriter(a)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
 
 	// Results go to stdout; progress to stderr, only on a terminal.
 	var (
@@ -202,7 +223,7 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		clockOff *probe.ClockReading
 	)
 	// ndjson lines on a terminal would be garbled by the progress line.
-	showProgress := a.IO.ErrTTY && !a.Global.Quiet && !(opts.Output == "ndjson" && a.IO.OutTTY)
+	showProgress := a.IO.ErrTTY && !a.Global.Quiet && !(opts.Output == "ndjson" && outTTY)
 	prog := newProbeProgress(len(targets), time.Now)
 	po.OnResult = func(r probe.Result) {
 		mu.Lock()
@@ -213,7 +234,7 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		}
 		prog.add(r)
 		if opts.Output == "ndjson" && writeErr == nil {
-			writeErr = probe.WriteNDJSON(a.IO.Out, r)
+			writeErr = probe.WriteNDJSON(out, r)
 		}
 		if showProgress {
 			fmt.Fprint(a.IO.ErrOut, "\r\x1b[K"+prog.line())
@@ -242,16 +263,36 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	}
 	switch opts.Output {
 	case "json":
-		writeErr = probe.WriteJSON(a.IO.Out, results)
+		writeErr = probe.WriteJSON(out, results)
 	case "table":
-		writeErr = writeProbeTable(a.IO.Out, probe.Table(results), a.colorOut())
+		writeErr = writeProbeTable(out, probe.Table(results), outColor)
+	}
+	if writeErr == nil {
+		writeErr = closeOut()
 	}
 	if writeErr != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("probe: write output: %w", writeErr)}
 	}
-	diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}.print(sourceNotes(sources, time.Now()))
+	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
+	pr.print(sourceNotes(sources, time.Now()))
+	kept := 0
+	if opts.Keep.Keep != "" {
+		if kept, err = opts.Keep.writeKept(a.IO.Out, pr, results, nodes); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("probe: --keep: %w", err)}
+		}
+	}
 	if ctx.Err() != nil {
 		return &exitError{code: exitFindings, err: fmt.Errorf("probe: interrupted; %d of %d servers finished", len(results), len(targets))}
+	}
+	if opts.Keep.Keep != "" {
+		// The config is the product: failures are what --keep filters out.
+		if kept == 0 {
+			return &exitError{code: exitFindings, err: errors.New("probe: --keep ok: no server passed; nothing written")}
+		}
+		if !a.Global.Quiet {
+			fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %d of %d servers passed; written as %s, fastest first\n", kept, len(results), opts.Keep.To)
+		}
+		return nil
 	}
 	anyFailed := bad > 0
 	for _, r := range results {
@@ -276,6 +317,7 @@ var probeAdvice = map[probe.Advice]string{
 	probe.AdviceConnectTimeout: "raise --connect-timeout if the server is far or the network drops packets",
 	probe.AdviceURL:            "try another --url",
 	probe.AdviceDownload:       "try another --download",
+	probe.AdviceUpload:         "try another --upload-url",
 	probe.AdviceSkewRange:      "--skew-range 24h searches every offset",
 	probe.AdviceBudget:         "--conn-budget allows more connections to one server",
 	probe.AdviceLegacyForced:   "unset Xray_VMESS_AEAD_DISABLED",
@@ -333,7 +375,7 @@ func (p *probeProgress) line() string {
 // readProbeTargets reads every input through convert and maps the nodes to
 // probe targets. bad counts entries that could not be read; they are
 // reported on stderr and the rest are probed.
-func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []string) ([]probe.Target, []*subscription.Source, int, error) {
+func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []string) ([]probe.Target, []*convert.Node, []*subscription.Source, int, error) {
 	if len(args) == 0 {
 		args = []string{"-"}
 	}
@@ -345,28 +387,31 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 	for i, arg := range args {
 		name, data, err := in.read(ctx, arg, i)
 		if err != nil {
-			return nil, nil, 0, &exitError{code: exitUsage, err: err}
+			return nil, nil, nil, 0, &exitError{code: exitUsage, err: err}
 		}
 		if len(bytes.TrimSpace(data)) == 0 {
 			if arg == "-" {
-				return nil, nil, 0, usageErrorf("probe: no input on stdin: pipe links in, or give a link or file as an argument")
+				return nil, nil, nil, 0, usageErrorf("probe: no input on stdin: pipe links in, or give a link or file as an argument")
 			}
-			return nil, nil, 0, usageErrorf("probe: %s is empty: give a file of links, a subscription or a config", name)
+			return nil, nil, nil, 0, usageErrorf("probe: %s is empty: give a file of links, a subscription or a config", name)
 		}
 		res, err := convert.Parse(ctx, name, data, convert.Options{MaxInputBytes: opts.MaxInput})
 		if err != nil {
 			// convert's errors say "convert: NAME: …"; here it is probe's.
-			return nil, nil, 0, usageErrorf("probe: %s", strings.TrimPrefix(err.Error(), "convert: "))
+			return nil, nil, nil, 0, usageErrorf("probe: %s", strings.TrimPrefix(err.Error(), "convert: "))
 		}
 		pr.print(res.Diagnostics)
 		bad += res.Errors()
 		nodes = append(nodes, res.Nodes...)
 	}
-	var targets []probe.Target
+	var (
+		targets []probe.Target
+		probed  []*convert.Node // probed[i] is the node of targets[i]
+	)
 	if len(nodes) > 0 {
 		var err error
-		if nodes, err = selectNodes(pr, &opts.Sources, nodes, false); err != nil {
-			return nil, nil, 0, &exitError{code: exitUsage, err: fmt.Errorf("probe: %w", err)}
+		if nodes, err = selectNodes(pr, &opts.Sources, nodes, opts.Keep.Dedupe); err != nil {
+			return nil, nil, nil, 0, &exitError{code: exitUsage, err: fmt.Errorf("probe: %w", err)}
 		}
 	}
 	for _, n := range nodes {
@@ -383,11 +428,12 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 			}
 		}
 		targets = append(targets, t)
+		probed = append(probed, n)
 	}
 	if len(targets) == 0 {
-		return nil, nil, 0, &exitError{code: exitUsage, err: errors.New("probe: no VMess server could be read from the input; give a vmess:// link, a subscription or a config file")}
+		return nil, nil, nil, 0, &exitError{code: exitUsage, err: errors.New("probe: no VMess server could be read from the input; give a vmess:// link, a subscription or a config file")}
 	}
-	return targets, in.sources, bad, nil
+	return targets, probed, in.sources, bad, nil
 }
 
 // legacyForced reports the seed manual's switch that makes clients use
