@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
-
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -32,48 +30,6 @@ func traceServer(t *testing.T) *httptest.Server {
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
-}
-
-// dnsServer is a loopback UDP DNS server that answers every A query with
-// 192.0.2.1 and counts the queries it answered.
-func dnsServer(t *testing.T) (string, *atomic.Int64) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	var answered atomic.Int64
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true})
-			b.StartQuestions()
-			b.Question(q)
-			b.StartAnswers()
-			b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{192, 0, 2, 1}})
-			out, err := b.Finish()
-			if err != nil {
-				continue
-			}
-			pc.WriteTo(out, from)
-			answered.Add(1)
-		}
-	}()
-	return pc.LocalAddr().String(), &answered
 }
 
 // uploadServer reads POST bodies to the end and counts the bytes; /nope
@@ -103,13 +59,13 @@ func TestExtrasThroughXray(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	trace := traceServer(t)
-	dns, answered := dnsServer(t)
+	dns := vmesstest.StartDNS(t, [4]byte{192, 0, 2, 1})
 	up, received := uploadServer(t)
 
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.TraceURL = trace.URL + "/cdn-cgi/trace"
-	opts.DNSServer = dns
+	opts.DNSServer = dns.Addr
 	opts.UploadBytes = 3<<20 + 123
 	opts.UploadURL = up.URL + "/__up"
 	r := runOne(t, spec{name: "x", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), opts)
@@ -117,8 +73,8 @@ func TestExtrasThroughXray(t *testing.T) {
 	if r.Exit == nil || r.Exit.IP != "127.0.0.1" || r.Exit.Country != "NL" || r.Exit.Colo != "AMS" || r.Exit.Error != "" {
 		t.Errorf("exit %s", jsonOf(r.Exit))
 	}
-	if r.UDP == nil || !r.UDP.OK || r.UDP.RTTMs == nil || *r.UDP.RTTMs <= 0 || answered.Load() != 1 {
-		t.Errorf("udp %s, %d queries answered", jsonOf(r.UDP), answered.Load())
+	if r.UDP == nil || !r.UDP.OK || r.UDP.RTTMs == nil || *r.UDP.RTTMs <= 0 || dns.Answered.Load() != 1 {
+		t.Errorf("udp %s, %d queries answered", jsonOf(r.UDP), dns.Answered.Load())
 	}
 	if r.Upload == nil || r.Upload.Bytes != opts.UploadBytes || received.Load() != opts.UploadBytes || r.Upload.BytesPerS <= 0 || r.Upload.Seconds <= 0 {
 		t.Errorf("upload %s, server read %d bytes", jsonOf(r.Upload), received.Load())

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/dns/dnsmessage"
-
 	"github.com/xvmtools/xvm/convert/converttest"
 	"github.com/xvmtools/xvm/probe"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
@@ -167,7 +165,7 @@ func TestProbeCLIExtras(t *testing.T) {
 	})
 	site := httptest.NewServer(mux)
 	t.Cleanup(site.Close)
-	dns := answeringDNS(t)
+	dns := vmesstest.StartDNS(t, [4]byte{192, 0, 2, 1}).Addr
 	link := v2rayNLink("x", srv.Host, srv.Port, srv.ID, "tcp", nil)
 	common := []string{"probe", "--url", web, "--count", "1", "--timeout", "3s",
 		"--exit-ip", "--trace-url", site.URL + "/cdn-cgi/trace", "--udp", "--dns-server", dns,
@@ -199,44 +197,6 @@ func TestProbeCLIExtras(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "#JP-x\n") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-}
-
-// answeringDNS is a loopback DNS server answering every A query with
-// 192.0.2.1.
-func answeringDNS(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionAvailable: true})
-			b.StartQuestions()
-			b.Question(q)
-			b.StartAnswers()
-			b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{192, 0, 2, 1}})
-			if msg, err := b.Finish(); err == nil {
-				pc.WriteTo(msg, from)
-			}
-		}
-	}()
-	return pc.LocalAddr().String()
 }
 
 // TestProbeCLISameServer: a subscription naming one server three times

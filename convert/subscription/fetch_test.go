@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
 const (
@@ -269,7 +271,7 @@ func TestFetchRefused(t *testing.T) {
 
 // TestFetchDNS resolves through a loopback DNS server that knows no name.
 func TestFetchDNS(t *testing.T) {
-	res := nxdomainResolver(t)
+	res := vmesstest.StartDNS(t).Resolver()
 	_, err := Fetch(context.Background(), "http://sub.example.test/sub/"+testToken, Options{Resolver: res})
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Kind != KindDNS {
@@ -318,38 +320,4 @@ func TestFetchCanceled(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Kind != KindCanceled {
 		t.Fatalf("canceled: %v", err)
 	}
-}
-
-// nxdomainResolver is a resolver whose only server is a loopback UDP DNS
-// server answering every query "no such name" (RCODE 3).
-func nxdomainResolver(t *testing.T) *net.Resolver {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if n < 12 {
-				continue
-			}
-			resp := append([]byte(nil), buf[:n]...)
-			resp[2] = 0x80 | resp[2]&0x01 // QR, keep RD
-			resp[3] = 0x80 | 3            // RA, NXDOMAIN
-			// No answers, authorities or additionals; the question stays.
-			copy(resp[6:12], make([]byte, 6))
-			pc.WriteTo(resp, from)
-		}
-	}()
-	addr := pc.LocalAddr().String()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", addr)
-	}}
 }
