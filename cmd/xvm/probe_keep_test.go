@@ -250,3 +250,24 @@ func TestProbeKeepUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeURLUsageSummary: the provider's usage follows the results;
+// an expired subscription is a warning that names auth_rejected.
+func TestProbeURLUsageSummary(t *testing.T) {
+	web := probeWeb(t)
+	link := v2rayNLink("dead", "127.0.0.1", deadPort(t), vmesstest.NewUUID(), "tcp", nil)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Subscription-Userinfo", "upload=0; download=1073741824; total=10737418240; expire=1767139200")
+		w.Header().Set("Profile-Title", "Airport")
+		fmt.Fprint(w, link)
+	}))
+	t.Cleanup(s.Close)
+	out, errOut, code := runXVM(t, false, "", "probe", "--url", web, "--timeout", "2s", "--color", "never", s.URL+"/sub/"+subToken)
+	if code != 1 || !strings.Contains(out, "refused") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	want := "Airport: warning: subscription: 1 GiB of 10 GiB used, expired 2025-12-31 — the subscription has expired, so its servers will likely reject us (auth_rejected) (" + s.URL + "/sub/Z…B)"
+	if !strings.Contains(errOut, want) || strings.Contains(errOut, subToken) {
+		t.Fatalf("stderr:\n%s\nwant %q", errOut, want)
+	}
+}
