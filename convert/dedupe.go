@@ -62,7 +62,7 @@ func SameServer(a, b *Node) bool { return a.serverKey() == b.serverKey() }
 
 // Dedupe returns nodes without repeats of a server already listed, in
 // input order: the first of each server stays. Each node left out gets a
-// Note naming it and the node it repeats. Two nodes are the same server
+// Info naming it and the node it repeats. Two nodes are the same server
 // when their address and port, user id, transport, path (gRPC service
 // name), host, TLS server name (the address when unset) and transport
 // security are equal; letters in host names compare without case.
@@ -73,7 +73,7 @@ func Dedupe(nodes []*Node) ([]*Node, []Diagnostic) {
 	for _, n := range nodes {
 		k := n.serverKey()
 		if f, ok := first[k]; ok {
-			notes = append(notes, n.diag(Note, "", "same server as %q (%s%s); left out", f.label(), joinHostPort(f.Server, f.Port), f.where()))
+			notes = append(notes, n.diag(Info, "", "same server as %q (%s%s); left out", f.label(), joinHostPort(f.Server, f.Port), f.where()))
 			continue
 		}
 		first[k] = n

@@ -56,7 +56,7 @@ func TestDedupe(t *testing.T) {
 			}
 			if c.same {
 				n := notes[0]
-				if kept[0].Name != "A" || n.Severity != Note || n.Server != "B" || n.Line != 2 ||
+				if kept[0].Name != "A" || n.Severity != Info || n.Server != "B" || n.Line != 2 ||
 					n.Message != `same server as "A" (a.example:443, sub:1); left out` {
 					t.Fatalf("note %+v", n)
 				}

@@ -77,7 +77,7 @@ input, nothing to convert, or any failure with --strict (nothing written).`,
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:10808", "socks inbound of --to xray-config")
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
 	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show subscription tokens in messages unmasked")
-	f.BoolVar(&opts.Dedupe, "dedupe", false, "leave out servers listed more than once, with a note naming both")
+	f.BoolVar(&opts.Dedupe, "dedupe", false, "leave out servers listed more than once, with a line naming both")
 	addSourceFlags(f, &opts.Sources)
 	return cmd
 }

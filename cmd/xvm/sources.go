@@ -187,14 +187,14 @@ func fetchHint(err error) string {
 }
 
 // sourceNotes are the provider's notes about the subscriptions read:
-// usage and expiry as a Note, or a Warning when the subscription has
+// usage and expiry as an Info, or a Warning when the subscription has
 // expired or its data is used up — which makes a provider's servers
 // reject every user (auth_rejected) — and a Warning for a
 // subscription-userinfo header that could not be read.
 func sourceNotes(sources []*subscription.Source, now time.Time) []convert.Diagnostic {
 	var out []convert.Diagnostic
 	for _, s := range sources {
-		d := convert.Diagnostic{Severity: convert.Note, Input: s.Name()}
+		d := convert.Diagnostic{Severity: convert.Info, Input: s.Name()}
 		switch {
 		case s.Usage != nil:
 			d.Message = "subscription: " + s.Usage.Summary(now)
@@ -230,7 +230,7 @@ func selectNodes(pr diagPrinter, o *sourceOptions, nodes []*convert.Node, dedupe
 	all := len(nodes)
 	nodes, left := o.filterNodes(nodes)
 	if note := o.filterNote(left, all); note != "" {
-		pr.print([]convert.Diagnostic{{Severity: convert.Note, Message: note}})
+		pr.print([]convert.Diagnostic{{Severity: convert.Info, Message: note}})
 	}
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("none of the %d servers is left after --include/--exclude", all)
