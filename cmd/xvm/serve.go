@@ -31,6 +31,7 @@ type serveOptions struct {
 	SkewEvery       time.Duration
 	MaxTargets      int
 	MaxInput        int64
+	Sources         sourceOptions
 	Watch           time.Duration
 	ProbeLinks      bool
 	BearerTokenFile string
@@ -59,8 +60,10 @@ xvm serve probes its targets every --interval (give or take 5%), as
   /events    every result as it comes, as newline-delimited JSON
   /healthz   200 while running (never behind auth)
 
-TARGET is a share link or a file of them (anything 'xvm probe' reads); they
-form the group "default". --config FILE adds groups with their own
+TARGET is a share link, a file of them or a subscription URL (anything
+'xvm probe' reads); they form the group "default". Subscription URLs are
+fetched as 'xvm convert' fetches them (--user-agent, --header,
+--fetch-timeout, HTTP_PROXY) and again every hour. --config FILE adds groups with their own
 interval, URL, timeout and labels (see docs/serve.md). The config and the
 files it names are reloaded on SIGHUP and when they change; servers that
 did not change keep their results.
@@ -95,6 +98,7 @@ input, or an address that cannot be listened on.`,
 	f.StringVar(&opts.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "least log level: debug, info, warn or error")
 	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show user ids in messages unmasked")
+	addFetchFlags(f, &opts.Sources)
 	return cmd
 }
 
@@ -116,6 +120,9 @@ func runServe(ctx context.Context, a *app, opts *serveOptions, args []string) er
 	}
 	if opts.Watch < 0 {
 		return usageErrorf("serve: --watch must not be negative")
+	}
+	if err := opts.Sources.check("serve"); err != nil {
+		return err
 	}
 	for _, arg := range args {
 		if arg == "-" {
@@ -159,6 +166,7 @@ func runServe(ctx context.Context, a *app, opts *serveOptions, args []string) er
 		MaxTargets:    opts.MaxTargets,
 		MaxInputBytes: opts.MaxInput,
 		ForceLegacy:   legacyForced(a.IO.Getenv),
+		Fetch:         opts.Sources.serveFetch(a, false),
 		LinkTargets:   opts.ProbeLinks,
 		Auth:          auth,
 		WatchEvery:    watch,

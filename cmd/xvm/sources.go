@@ -16,6 +16,7 @@ import (
 
 	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/convert/subscription"
+	"github.com/xvmtools/xvm/probe/serve"
 )
 
 // sourceOptions are the flags of every verb that reads servers: how URL
@@ -32,11 +33,17 @@ type sourceOptions struct {
 }
 
 func addSourceFlags(f *pflag.FlagSet, o *sourceOptions) {
+	addFetchFlags(f, o)
+	f.StringVar(&o.Include, "include", "", "keep only servers whose name matches this regular expression (RE2; (?i) ignores case)")
+	f.StringVar(&o.Exclude, "exclude", "", "leave out servers whose name matches this regular expression")
+}
+
+// addFetchFlags adds the flags of fetching subscription URLs only (serve
+// has no name filters).
+func addFetchFlags(f *pflag.FlagSet, o *sourceOptions) {
 	f.StringVar(&o.UserAgent, "user-agent", subscription.DefaultUserAgent, "User-Agent of subscription requests (providers choose the format by it)")
 	f.StringArrayVar(&o.Headers, "header", nil, "extra header of subscription requests, 'Name: value' (repeatable)")
 	f.DurationVar(&o.FetchTimeout, "fetch-timeout", subscription.DefaultTimeout, "time limit of fetching one subscription URL, redirects and body included")
-	f.StringVar(&o.Include, "include", "", "keep only servers whose name matches this regular expression (RE2; (?i) ignores case)")
-	f.StringVar(&o.Exclude, "exclude", "", "leave out servers whose name matches this regular expression")
 }
 
 // check validates the flags and compiles what they hold.
@@ -97,6 +104,18 @@ func (o *sourceOptions) fetchOptions(a *app, maxBytes int64, showSecrets bool) s
 		MaxBytes:    maxBytes,
 		Proxy:       proxyFromEnv(a.IO.getenv),
 		ShowSecrets: showSecrets,
+	}
+}
+
+// serveFetch is serve's FetchFunc: a subscription URL's body, fetched as
+// convert and probe fetch it, at most max bytes.
+func (o *sourceOptions) serveFetch(a *app, showSecrets bool) serve.FetchFunc {
+	return func(ctx context.Context, url string, max int64) ([]byte, error) {
+		src, err := subscription.Fetch(ctx, url, o.fetchOptions(a, max, showSecrets))
+		if err != nil {
+			return nil, err
+		}
+		return src.Body, nil
 	}
 }
 

@@ -126,15 +126,19 @@ func TestSourceKind(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://sub.example/s?token=secret":      "https://sub.example/s",
-		"https://user:pw@sub.example/s#x":         "https://sub.example/s",
-		"https://sub.example/p@th":                "https://sub.example/p@th",
-		"http://sub.example/api/v1/client/secret": "http://sub.example/api/v1/client/secret",
+// TestSourceNameMasksTokens: a subscription URL is named in messages with
+// its tokens masked, those in the path included (Marzban's /sub/TOKEN).
+func TestSourceNameMasksTokens(t *testing.T) {
+	l := &loader{maxBytes: 1 << 20}
+	for _, u := range []string{
+		"https://sub.example/s?token=secret0123456789abcd",
+		"https://user:pw0123456789abcdef@sub.example/s#x",
+		"https://sub.example/sub/secret0123456789abcd/clash-meta",
 	} {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		_, _, err := l.read(context.Background(), u)
+		var se *SourceError
+		if !errors.As(err, &se) || strings.Contains(se.Error(), "secret0123456789abcd") || strings.Contains(se.Error(), "pw0123456789abcdef") || !strings.Contains(se.Source, "sub.example/s") {
+			t.Errorf("%s: %v", u, err)
 		}
 	}
 }
@@ -209,7 +213,7 @@ func TestSourceErrors(t *testing.T) {
 	tests := []struct {
 		src, want, secret string
 	}{
-		{"https://sub.example/s?token=hunter2", "https://sub.example/s: subscription URLs are not supported by this build", "hunter2"},
+		{"https://sub.example/s?token=hunter2", "https://sub.example/s?token=…: subscription URLs are not supported by this build", "hunter2"},
 		{filepath.Join(dir, "missing.txt"), "missing.txt", ""},
 		{empty, "empty; give a file of links", ""},
 		{junk, "junk.txt", ""},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/convert/subscription"
 	"github.com/xvmtools/xvm/probe"
 )
 
@@ -109,7 +110,7 @@ func (l *loader) read(ctx context.Context, src string) (string, []byte, error) {
 	case sourceLink:
 		return "link", []byte(src), nil
 	case sourceURL:
-		name := redactURL(src)
+		name := subscription.MaskURL(src)
 		if l.fetch == nil {
 			return "", nil, &SourceError{Source: name, Err: fmt.Errorf("subscription URLs are not supported by this build; save the subscription to a file")}
 		}
@@ -132,19 +133,4 @@ func (l *loader) read(ctx context.Context, src string) (string, []byte, error) {
 		return "", nil, &SourceError{Source: src, Err: fmt.Errorf("over the %d-byte input limit", l.maxBytes)}
 	}
 	return src, data, nil
-}
-
-// redactURL drops a URL's query and user info, where subscription tokens
-// live, for messages.
-func redactURL(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at >= 0 && at < strings.IndexByte(rest+"/", '/') {
-			rest = rest[at+1:]
-		}
-		u = scheme + "://" + rest
-	}
-	return u
 }
