@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,33 +17,9 @@ import (
 
 	"github.com/xvmtools/xvm/convert/converttest"
 	"github.com/xvmtools/xvm/probe"
+	"github.com/xvmtools/xvm/probe/probetest"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
-
-// relay forwards every connection to upstream, waiting delay before it
-// starts (a far server), and counts the connections.
-func relay(t *testing.T, upstream string, delay time.Duration) (host string, port int, conns *atomic.Int64) {
-	t.Helper()
-	conns = &atomic.Int64{}
-	addr := vmesstest.StartTCP(t, func(c net.Conn) {
-		conns.Add(1)
-		time.Sleep(delay)
-		up, err := net.Dial("tcp", upstream)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go func() {
-			io.Copy(up, c)
-			up.(*net.TCPConn).CloseWrite()
-		}()
-		io.Copy(c, up)
-	})
-	h, p, _ := net.SplitHostPort(addr)
-	var n int
-	fmt.Sscan(p, &n)
-	return h, n, conns
-}
 
 // serveSub serves links as a base64 subscription on loopback.
 func serveSub(t *testing.T, links ...string) string {
@@ -55,32 +30,24 @@ func serveSub(t *testing.T, links ...string) string {
 	return s.URL + "/sub/" + subToken
 }
 
-func deadPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
-}
+// refusedPort is a loopback port that refuses connections for the test.
+func refusedPort(t *testing.T) int { return probetest.StartRefusedPort(t).Port }
 
 // TestProbeKeepClash is the pipeline: a subscription URL in, probed
-// through in-process Xray servers (one near, one made far by a delaying
-// relay, one with a wrong id, one dead port), and the working servers out
+// through in-process Xray servers (one near, one made far by a relay at
+// 150 ms RTT, one with a wrong id, one refusing port), and the working servers out
 // as Clash YAML, fastest first, which passes the checks convert's Clash
 // output passes (mihomo's keys) and probes ok when read back.
 func TestProbeKeepClash(t *testing.T) {
 	web := probeWeb(t)
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	waitListen(t, srv.Addr)
-	farHost, farPort, _ := relay(t, srv.Addr, 150*time.Millisecond)
+	far := probetest.StartRelay(t, srv.Addr, 150*time.Millisecond)
 	sub := serveSub(t,
-		v2rayNLink("far", farHost, farPort, srv.ID, "tcp", nil),
+		v2rayNLink("far", far.Host, far.Port, srv.ID, "tcp", nil),
 		v2rayNLink("wrong id", srv.Host, srv.Port, vmesstest.NewUUID(), "tcp", nil),
 		v2rayNLink("near", srv.Host, srv.Port, srv.ID, "tcp", nil),
-		v2rayNLink("dead", "127.0.0.1", deadPort(t), srv.ID, "tcp", nil),
+		v2rayNLink("dead", "127.0.0.1", refusedPort(t), srv.ID, "tcp", nil),
 	)
 	results := filepath.Join(t.TempDir(), "results.json")
 	common := []string{"probe", "--url", web, "--count", "2", "--timeout", "3s", "--skew-range", "1h", "--skew-spacing", "1ms"}
@@ -141,7 +108,7 @@ func TestProbeKeepClash(t *testing.T) {
 // TestProbeKeepNothingPassed: no config, exit 1, and the reason.
 func TestProbeKeepNothingPassed(t *testing.T) {
 	web := probeWeb(t)
-	link := v2rayNLink("dead", "127.0.0.1", deadPort(t), vmesstest.NewUUID(), "tcp", nil)
+	link := v2rayNLink("dead", "127.0.0.1", refusedPort(t), vmesstest.NewUUID(), "tcp", nil)
 	out, errOut, code := runXVM(t, false, "", "probe", "--url", web, "--timeout", "2s", "--keep", "ok", link)
 	if code != 1 || out != "" || !strings.Contains(errOut, "no server passed; nothing written") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -205,7 +172,8 @@ func TestProbeCLISameServer(t *testing.T) {
 	web := probeWeb(t)
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	waitListen(t, srv.Addr)
-	host, port, conns := relay(t, srv.Addr, 0)
+	relay := probetest.StartRelay(t, srv.Addr, 0)
+	host, port := relay.Host, relay.Port
 	sub := serveSub(t,
 		v2rayNLink("HK 01", host, port, srv.ID, "tcp", nil),
 		v2rayNLink("Traffic left: 37 GB", host, port, srv.ID, "tcp", nil),
@@ -220,7 +188,7 @@ func TestProbeCLISameServer(t *testing.T) {
 			t.Errorf("no row for %q:\n%s", name, out)
 		}
 	}
-	if n := conns.Load(); n != 2 {
+	if n := relay.Conns(); n != 2 {
 		t.Errorf("the server saw %d connections, want 2 (one probe of 2 samples)", n)
 	}
 	// --dedupe leaves the repeats out before probing, with notes.
@@ -255,7 +223,7 @@ func TestProbeKeepUsage(t *testing.T) {
 // an expired subscription is a warning that names auth_rejected.
 func TestProbeURLUsageSummary(t *testing.T) {
 	web := probeWeb(t)
-	link := v2rayNLink("dead", "127.0.0.1", deadPort(t), vmesstest.NewUUID(), "tcp", nil)
+	link := v2rayNLink("dead", "127.0.0.1", refusedPort(t), vmesstest.NewUUID(), "tcp", nil)
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Subscription-Userinfo", "upload=0; download=1073741824; total=10737418240; expire=1767139200")
 		w.Header().Set("Profile-Title", "Airport")
