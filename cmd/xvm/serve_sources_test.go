@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,15 +48,7 @@ func TestServeSubscriptionURL(t *testing.T) {
 			t.Error("serve did not shut down")
 		}
 	}()
-	addrRE := regexp.MustCompile(`"listen":"(127\.0\.0\.1:\d+)"`)
-	var addr string
-	waitUntil(t, "serve to listen", func() bool {
-		m := addrRE.FindStringSubmatch(errOut.String())
-		if m != nil {
-			addr = m[1]
-		}
-		return m != nil
-	})
+	addr := serveListening(t, &errOut)
 	waitUntil(t, "the subscription's server in /metrics", func() bool {
 		resp, err := http.Get("http://" + addr + "/metrics")
 		if err != nil {

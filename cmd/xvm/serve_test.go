@@ -73,15 +73,7 @@ func TestServeCLI(t *testing.T) {
 			t.Error("serve did not shut down")
 		}
 	}()
-	addrRE := regexp.MustCompile(`"listen":"(127\.0\.0\.1:\d+)"`)
-	var addr string
-	waitUntil(t, "serve to listen", func() bool {
-		m := addrRE.FindStringSubmatch(errOut.String())
-		if m != nil {
-			addr = m[1]
-		}
-		return m != nil
-	})
+	addr := serveListening(t, &errOut)
 	get := func(path string) (int, string) {
 		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
 		req.Header.Set("Authorization", "Bearer sesame")
@@ -172,6 +164,21 @@ func TestServeUsageErrors(t *testing.T) {
 }
 
 // waitUntil polls cond; the bound only catches hangs.
+// serveListening waits for serve's JSON log to say where it listens.
+func serveListening(t *testing.T, errOut *syncBuffer) string {
+	t.Helper()
+	addrRE := regexp.MustCompile(`"listen":"(127\.0\.0\.1:\d+)"`)
+	var addr string
+	waitUntil(t, "serve to listen", func() bool {
+		m := addrRE.FindStringSubmatch(errOut.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
+	return addr
+}
+
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
