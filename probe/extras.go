@@ -42,19 +42,24 @@ func (p *prober) hasExtras() bool {
 
 // extras runs the extra checks on an entry whose server passed: upload,
 // exit IP, UDP, each on a connection of its own within the server's
-// budget. A failed upload fails the entry, as a failed download does; the
-// exit and UDP checks only report. It returns false when ctx was
-// cancelled.
+// budget. A failed upload fails the entry, as a failed download does
+// (one the budget did not allow is left out); the exit and UDP checks only
+// report. It returns false when ctx was cancelled.
 func (p *prober) extras(ctx context.Context, e *entry, sl *slot) bool {
 	r := &e.res
 	if p.uploadURL != nil {
 		up, err := p.upload(ctx, e, sl)
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return false
-		}
-		r.Upload = up
-		if err != nil {
+		case isBudget(err):
+			// Not measured: the server's budget went to other entries.
+			// That says nothing against the server, which passed.
+		case err != nil:
+			r.Upload = up
 			r.OK, r.Error = false, p.uploadFailure(e, err)
+		default:
+			r.Upload = up
 		}
 	}
 	if p.trace != nil {

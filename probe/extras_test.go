@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xvmtools/xvm/probe/probetest"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -191,5 +192,38 @@ func TestExtrasOptions(t *testing.T) {
 		if _, err := UploadSize(s); !errors.As(err, &oe) || oe.Option != "UploadBytes" {
 			t.Errorf("UploadSize(%q): %v", s, err)
 		}
+	}
+}
+
+// TestExtrasWithinBudget: the extra checks are connections to the server
+// like any other, so they come out of its budget; one the budget does not
+// allow is not run, and does not fail a server that passed.
+func TestExtrasWithinBudget(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	relay := probetest.StartRelay(t, srv.Addr, 0)
+	trace := traceServer(t)
+	up, received := uploadServer(t)
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Budget = 2 // the sample and the upload; nothing left for the trace
+	opts.TraceURL = trace.URL + "/cdn-cgi/trace"
+	opts.UploadBytes, opts.UploadURL = 1000, up.URL+"/__up"
+	r := runOne(t, spec{name: "x", host: relay.Host, port: relay.Port, id: srv.ID}.target(t), opts)
+	if !r.OK || r.Upload == nil || received.Load() != 1000 {
+		t.Fatalf("result %s, server read %d", jsonOf(r), received.Load())
+	}
+	if r.Exit == nil || !strings.Contains(r.Exit.Error, "budget") {
+		t.Errorf("exit %s, want the budget named", jsonOf(r.Exit))
+	}
+	if n := relay.Conns(); n != 2 {
+		t.Errorf("the server saw %d connections, want 2 (its budget)", n)
+	}
+
+	opts.Budget = 1 // the sample only: no upload, and still ok
+	opts.TraceURL = ""
+	r = runOne(t, spec{name: "x", host: relay.Host, port: relay.Port, id: srv.ID}.target(t), opts)
+	if !r.OK || r.Upload != nil {
+		t.Fatalf("result %s, want ok without an upload", jsonOf(r))
 	}
 }
