@@ -268,7 +268,9 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if n := resp.ContentLength; n > 0 && n <= limit && !isGzip(resp) {
-		buf.Grow(int(n))
+		// Room for the body and for ReadFrom's last read, which would
+		// otherwise grow (copy) the whole buffer to find the end.
+		buf.Grow(int(n) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
