@@ -3,8 +3,8 @@ package serve
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +33,8 @@ const scrapeTimeoutMargin = 500 * time.Millisecond
 // the request waits for that probe's result.
 func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	name := strings.TrimSpace(q.Get("target"))
+	raw := q.Get("target")
+	name := strings.TrimSpace(raw)
 	module := strings.TrimSpace(q.Get("module"))
 	bad := func(format string, args ...any) {
 		s.countProbeRequest("bad_request")
@@ -71,15 +72,20 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 		matches []*target
 		labels  probeLabels
 	)
-	for _, g := range s.groups {
-		if module != "" && g.Name != module {
-			continue
-		}
-		for _, t := range g.targets {
-			if t.name == name {
-				matches = append(matches, t)
-				labels = probeLabels{name: t.name, server: t.server, transport: t.transport, group: g.Name}
+	for _, want := range nameCandidates(raw) {
+		for _, g := range s.groups {
+			if module != "" && g.Name != module {
+				continue
 			}
+			for _, t := range g.targets {
+				if t.name == want {
+					matches = append(matches, t)
+					labels = probeLabels{name: t.name, server: t.server, transport: t.transport, group: labelValue(g.Name)}
+				}
+			}
+		}
+		if len(matches) > 0 {
+			break
 		}
 	}
 	s.mu.Unlock()
@@ -108,7 +114,8 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t := &l.targets[0]
-		labels = probeLabels{name: t.Name, server: net.JoinHostPort(t.Stream.Address, strconv.Itoa(int(t.Stream.Port))), transport: transportOf(t), group: module}
+		labels = probeLabels{group: labelValue(module)}
+		labels.name, labels.server, labels.transport = seriesIdentity(t)
 		res, ok = s.probeLink(ctx, t, settings)
 	default:
 		if sourceKind(name) == sourceLink {
@@ -129,7 +136,23 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(probeCollector{res: res, finished: ok, labels: labels, elapsed: elapsed})
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s}}).ServeHTTP(w, r)
+}
+
+// nameCandidates are the name labels a /probe target may mean, in the
+// order tried: the target as given, as a label value (a name that is not
+// UTF-8 or holds control characters is exported escaped, and one over
+// MaxLabelValueLen bytes cut), and both again without surrounding spaces.
+// So a target can be given as its name in the links or as the name label
+// Prometheus shows.
+func nameCandidates(target string) []string {
+	var out []string
+	for _, c := range []string{target, labelValue(target), strings.TrimSpace(target), labelValue(strings.TrimSpace(target))} {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func inModule(m string) string {
@@ -266,7 +289,7 @@ func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+		ch <- constMetric(d, prometheus.GaugeValue, v, lv...)
 	}
 	success := 0.0
 	if c.finished && r.OK {

@@ -37,28 +37,39 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range s.groups {
-		group := g.Name
-		ch <- prometheus.MustNewConstMetric(descTargets, prometheus.GaugeValue, float64(len(g.targets)), group)
-		ch <- prometheus.MustNewConstMetric(descInvalid, prometheus.GaugeValue, float64(g.invalid), group)
-		ch <- prometheus.MustNewConstMetric(descCycles, prometheus.CounterValue, float64(g.cycles), group)
-		ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(g.skipped), group)
+		group := labelValue(g.Name)
+		ch <- constMetric(descTargets, prometheus.GaugeValue, float64(len(g.targets)), group)
+		ch <- constMetric(descInvalid, prometheus.GaugeValue, float64(g.invalid), group)
+		ch <- constMetric(descCycles, prometheus.CounterValue, float64(g.cycles), group)
+		ch <- constMetric(descSkipped, prometheus.CounterValue, float64(g.skipped), group)
 		if g.lastCycle > 0 {
-			ch <- prometheus.MustNewConstMetric(descCycleTime, prometheus.GaugeValue, g.lastCycle.Seconds(), group)
+			ch <- constMetric(descCycleTime, prometheus.GaugeValue, g.lastCycle.Seconds(), group)
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(s.stats.reloadsOK), "success")
-	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(s.stats.reloadsFailed), "failure")
+	ch <- constMetric(descReloads, prometheus.CounterValue, float64(s.stats.reloadsOK), "success")
+	ch <- constMetric(descReloads, prometheus.CounterValue, float64(s.stats.reloadsFailed), "failure")
 	ok := 0.0
 	if s.stats.lastReloadOK {
 		ok = 1
 	}
-	ch <- prometheus.MustNewConstMetric(descReloadOK, prometheus.GaugeValue, ok)
-	ch <- prometheus.MustNewConstMetric(descReloadAt, prometheus.GaugeValue, float64(s.stats.lastReloadOKAt.Unix()))
+	ch <- constMetric(descReloadOK, prometheus.GaugeValue, ok)
+	ch <- constMetric(descReloadAt, prometheus.GaugeValue, float64(s.stats.lastReloadOKAt.Unix()))
 	for _, res := range probeRequestResults {
-		ch <- prometheus.MustNewConstMetric(descProbeRequests, prometheus.CounterValue, float64(s.stats.probeRequests[res]), res)
+		ch <- constMetric(descProbeRequests, prometheus.CounterValue, float64(s.stats.probeRequests[res]), res)
 	}
-	ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(subs))
-	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(dropped))
+	ch <- constMetric(descSubscribers, prometheus.GaugeValue, float64(subs))
+	ch <- constMetric(descDropped, prometheus.CounterValue, float64(dropped))
+}
+
+// constMetric is prometheus.NewConstMetric that never panics: a value it
+// refuses becomes an invalid metric, which the handler reports as an
+// error instead of a panic in the middle of a request.
+func constMetric(d *prometheus.Desc, typ prometheus.ValueType, v float64, labelValues ...string) prometheus.Metric {
+	m, err := prometheus.NewConstMetric(d, typ, v, labelValues...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return m
 }
 
 // newRegistry is the /metrics registry: the targets, the exporter's own

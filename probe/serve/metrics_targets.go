@@ -57,12 +57,13 @@ type seriesLabels struct {
 
 // labelTarget builds t's label pairs (under Server.mu, at load): name,
 // server, transport, group and every extra label name (empty when t's
-// group does not set it).
+// group does not set it). Every value is safe (labelValue): these series
+// pass no registry's checks.
 func labelTarget(t *target, extra []string) {
 	pair := func(k, v string) *dto.LabelPair { return &dto.LabelPair{Name: proto.String(k), Value: proto.String(v)} }
-	base := []*dto.LabelPair{pair("name", t.name), pair("server", t.server), pair("transport", t.transport), pair("group", t.group.Name)}
+	base := []*dto.LabelPair{pair("name", t.name), pair("server", t.server), pair("transport", t.transport), pair("group", labelValue(t.group.Name))}
 	for _, k := range extra {
-		base = append(base, pair(k, t.group.Settings.Labels[k]))
+		base = append(base, pair(k, labelValue(t.group.Settings.Labels[k])))
 	}
 	byName := func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) }
 	slices.SortFunc(base, byName)

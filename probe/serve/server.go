@@ -323,12 +323,7 @@ func (s *Server) load(ctx context.Context) error {
 				added++
 			}
 			t.group = g
-			t.name = truncateLabel(pt.Name)
-			t.server = truncateLabel(net.JoinHostPort(pt.Stream.Address, fmt.Sprint(pt.Stream.Port)))
-			if t.name == "" {
-				t.name = t.server
-			}
-			t.transport = transportOf(&pt)
+			t.name, t.server, t.transport = seriesIdentity(&pt)
 			byKey[key] = t
 			g.targets = append(g.targets, t)
 		}

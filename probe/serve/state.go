@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/xvmtools/xvm/probe"
 )
@@ -83,52 +81,6 @@ func targetKey(group string, t *probe.Target) (string, error) {
 	}
 	sum := sha256.Sum256(append([]byte(group+"\x00"), b...))
 	return hex.EncodeToString(sum[:16]), nil
-}
-
-// transportOf is "raw", "ws", "grpc+tls", …: the transport and its
-// security as probe's results and table name them (Xray's aliases tcp and
-// websocket read raw and ws). It is known before the first result, so a
-// target's labels never change.
-func transportOf(t *probe.Target) string {
-	n := strings.ToLower(t.Stream.Network)
-	switch n {
-	case "", "tcp":
-		n = "raw"
-	case "websocket":
-		n = "ws"
-	}
-	if strings.EqualFold(t.Stream.Security, "tls") {
-		n += "+tls"
-	}
-	return n
-}
-
-// truncateLabel cuts s to at most MaxLabelValueLen bytes on a rune
-// boundary.
-func truncateLabel(s string) string {
-	if len(s) <= MaxLabelValueLen {
-		return s
-	}
-	s = s[:MaxLabelValueLen]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// dedupeNames makes the targets' label sets unique within a group: two
-// users on one server with one transport and the same (or no) name would
-// otherwise be one series. The second gets " #2", and so on, in source
-// order.
-func dedupeNames(ts []*target) {
-	seen := map[[3]string]int{}
-	for _, t := range ts {
-		k := [3]string{t.name, t.server, t.transport}
-		seen[k]++
-		if n := seen[k]; n > 1 {
-			t.name = truncateLabel(fmt.Sprintf("%s #%d", t.name, n))
-		}
-	}
 }
 
 // The phases of xvm_probe_<phase>_seconds, as probe.Timings names them.

@@ -1,0 +1,127 @@
+package serve
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xvmtools/xvm/probe"
+)
+
+// Label values come from share links and subscriptions, which anyone can
+// write: a name may hold bytes that are not UTF-8, terminal escapes or line
+// breaks. Prometheus refuses a whole scrape over one label value that is
+// not UTF-8, and serve builds the per-target series itself (past the
+// registry's checks), so every value is made safe once, when the targets
+// are loaded: labelValue.
+
+// seriesIdentity are the name, server and transport labels of a target,
+// made safe (labelValue): the same for a configured target at load and for
+// a link probed through /probe.
+func seriesIdentity(t *probe.Target) (name, server, transport string) {
+	server = labelValue(net.JoinHostPort(t.Stream.Address, strconv.Itoa(int(t.Stream.Port))))
+	name = labelValue(t.Name)
+	if name == "" {
+		name = server
+	}
+	return name, server, labelValue(transportOf(t))
+}
+
+// labelValue is s as a label value: valid UTF-8 with control characters
+// shown escaped (escapeText), cut to MaxLabelValueLen bytes.
+func labelValue(s string) string { return truncateLabel(escapeText(s)) }
+
+// escapeText returns s with what is not text shown as visible escapes: a
+// byte that is not UTF-8 as \xNN, a C0 or C1 control character or DEL as
+// \n, \t, \xNN or \u0085, the Unicode line and paragraph separators as
+// \u2028 and \u2029. The result is valid UTF-8 and holds no line break, so
+// a name can neither break the exposition format nor a log line, and
+// names that differ in such bytes still differ.
+func escapeText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && isControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// isControl reports C0 and C1 control characters, DEL, and the Unicode
+// line and paragraph separators.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029
+}
+
+// transportOf is "raw", "ws", "grpc+tls", …: the transport and its
+// security as probe's results and table name them (Xray's aliases tcp and
+// websocket read raw and ws). It is known before the first result, so a
+// target's labels never change.
+func transportOf(t *probe.Target) string {
+	n := strings.ToLower(t.Stream.Network)
+	switch n {
+	case "", "tcp":
+		n = "raw"
+	case "websocket":
+		n = "ws"
+	}
+	if strings.EqualFold(t.Stream.Security, "tls") {
+		n += "+tls"
+	}
+	return n
+}
+
+// truncateLabel cuts s to at most MaxLabelValueLen bytes on a rune
+// boundary.
+func truncateLabel(s string) string {
+	if len(s) <= MaxLabelValueLen {
+		return s
+	}
+	s = s[:MaxLabelValueLen]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// dedupeNames makes the targets' label sets unique within a group: two
+// users on one server with one transport and the same (or no) name would
+// otherwise be one series. The second gets " #2", and so on, in source
+// order.
+func dedupeNames(ts []*target) {
+	seen := map[[3]string]int{}
+	for _, t := range ts {
+		k := [3]string{t.name, t.server, t.transport}
+		seen[k]++
+		if n := seen[k]; n > 1 {
+			t.name = truncateLabel(fmt.Sprintf("%s #%d", t.name, n))
+		}
+	}
+}

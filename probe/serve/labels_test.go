@@ -1,0 +1,108 @@
+package serve
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func TestEscapeText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"hk-1", "hk-1"},
+		{"香港 01 🇭🇰", "香港 01 🇭🇰"},
+		{"bad\xffname", `bad\xffname`},
+		{"a\nb\r\tc", `a\nb\r\tc`},
+		{"\x1b[31mred\x07", `\x1b[31mred\x07`},
+		{"nel\u0085sep\u2028", `nel\u0085sep\u2028`},
+		{"del\x7f", `del\x7f`},
+		{`back\slash`, `back\slash`},
+		{"\uFFFD kept", "\uFFFD kept"},
+	}
+	for _, tt := range tests {
+		got := escapeText(tt.in)
+		if got != tt.want {
+			t.Errorf("escapeText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("escapeText(%q) is not UTF-8", tt.in)
+		}
+	}
+	long := strings.Repeat("é", 100) + "\xff"
+	if got := labelValue(long); len(got) > MaxLabelValueLen || !utf8.ValidString(got) {
+		t.Errorf("labelValue of a long name: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+}
+
+// stdLink is a vmess://uuid@host:port link whose name (the fragment) is
+// written percent-encoded, so it can hold any byte.
+func stdLink(id string, port int, escapedName string) string {
+	return "vmess://" + id + "@127.0.0.1:" + strconv.Itoa(port) + "?type=tcp#" + escapedName
+}
+
+// TestHostileNamesExported: server names that are not UTF-8 or hold
+// control characters (a provider's links say what they like) leave
+// /metrics valid for Prometheus's own parser and promtool, and /probe of
+// such a name answers with valid metrics, not a panic.
+func TestHostileNamesExported(t *testing.T) {
+	promtool := findTool(t, "promtool", "prometheus")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "l.txt")
+	links := []string{
+		stdLink(fakeID(0), 20000, "bad%FFname"),
+		stdLink(fakeID(1), 20001, "%1B%5B31mred%0Aline%22q%5C"),
+		stdLink(fakeID(2), 20002, "nel%C2%85"+strings.Repeat("%FE", 200)),
+	}
+	os.WriteFile(path, []byte(strings.Join(links, "\n")+"\n"), 0o644)
+	s, clock := newTestServer(t, Options{Sources: []string{path}, LinkTargets: true})
+	s.dispatch(context.Background(), clock.add(time.Minute))
+	s.cycles.Wait()
+	h := s.Handler()
+
+	body := get(t, h, "/metrics").Body.String()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("Prometheus's parser refuses /metrics: %v", err)
+	}
+	names := map[string]bool{}
+	for _, m := range fams["xvm_probe_success"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "name" {
+				names[l.GetValue()] = true
+			}
+		}
+	}
+	for _, want := range []string{`bad\xffname`, `\x1b[31mred\nline"q\`} {
+		if !names[want] {
+			t.Errorf("no series named %q; names %v", want, names)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+
+	for _, target := range []string{"bad\xffname", `bad\xffname`, links[0]} {
+		rec := get(t, h, "/probe?target="+url.QueryEscape(target))
+		b := rec.Body.String()
+		if rec.Code != 200 || !strings.Contains(b, `name="bad\\xffname"`) {
+			t.Errorf("/probe?target=%q: %d\n%s", target, rec.Code, b)
+			continue
+		}
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		if _, err := p.TextToMetricFamilies(strings.NewReader(b)); err != nil {
+			t.Errorf("/probe?target=%q: the answer does not parse: %v", target, err)
+		}
+	}
+}
