@@ -100,11 +100,14 @@ func transportOf(t *probe.Target) string {
 
 // truncateLabel cuts s to at most MaxLabelValueLen bytes on a rune
 // boundary.
-func truncateLabel(s string) string {
-	if len(s) <= MaxLabelValueLen {
+func truncateLabel(s string) string { return cutUTF8(s, MaxLabelValueLen) }
+
+// cutUTF8 cuts s to at most n bytes on a rune boundary.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	s = s[:MaxLabelValueLen]
+	s = s[:n]
 	for len(s) > 0 && !utf8.ValidString(s) {
 		s = s[:len(s)-1]
 	}
@@ -113,15 +116,34 @@ func truncateLabel(s string) string {
 
 // dedupeNames makes the targets' label sets unique within a group: two
 // users on one server with one transport and the same (or no) name would
-// otherwise be one series. The second gets " #2", and so on, in source
-// order.
+// otherwise be one series. The first keeps its name; each later one gets
+// " #2", " #3", …, the lowest number that makes a name no target of the
+// group has (so names A, A, "A #2" become A, "A #3", "A #2"). The name is
+// cut before the suffix is added, so the suffix survives the length limit.
 func dedupeNames(ts []*target) {
-	seen := map[[3]string]int{}
+	type series [3]string
+	taken := make(map[series]bool, len(ts))
 	for _, t := range ts {
-		k := [3]string{t.name, t.server, t.transport}
-		seen[k]++
-		if n := seen[k]; n > 1 {
-			t.name = truncateLabel(fmt.Sprintf("%s #%d", t.name, n))
+		taken[series{t.name, t.server, t.transport}] = true
+	}
+	kept := make(map[series]bool, len(ts))
+	next := map[series]int{} // the next number to try, per duplicated name
+	for _, t := range ts {
+		k := series{t.name, t.server, t.transport}
+		if !kept[k] {
+			kept[k] = true
+			continue
 		}
+		n := max(next[k], 2)
+		for ; ; n++ {
+			suffix := " #" + strconv.Itoa(n)
+			name := cutUTF8(t.name, MaxLabelValueLen-len(suffix)) + suffix
+			if nk := (series{name, t.server, t.transport}); !taken[nk] {
+				taken[nk], kept[nk] = true, true
+				t.name = name
+				break
+			}
+		}
+		next[k] = n + 1
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,5 +105,75 @@ func TestHostileNamesExported(t *testing.T) {
 		if _, err := p.TextToMetricFamilies(strings.NewReader(b)); err != nil {
 			t.Errorf("/probe?target=%q: the answer does not parse: %v", target, err)
 		}
+	}
+}
+
+func TestDedupeNames(t *testing.T) {
+	long := strings.Repeat("n", MaxLabelValueLen)
+	type entry struct{ name, server string }
+	tests := []struct {
+		name string
+		in   []entry
+		want []string
+	}{
+		{"distinct", []entry{{"A", "h:1"}, {"B", "h:1"}}, []string{"A", "B"}},
+		{"same name, other servers", []entry{{"A", "h:1"}, {"A", "h:2"}}, []string{"A", "A"}},
+		{"twice", []entry{{"A", "h:1"}, {"A", "h:1"}, {"A", "h:1"}}, []string{"A", "A #2", "A #3"}},
+		{"a later name holds the suffix", []entry{{"A", "h:1"}, {"A", "h:1"}, {"A #2", "h:1"}}, []string{"A", "A #3", "A #2"}},
+		{"an earlier name holds the suffix", []entry{{"A #2", "h:1"}, {"A", "h:1"}, {"A", "h:1"}}, []string{"A #2", "A", "A #3"}},
+		{"at the length limit", []entry{{long, "h:1"}, {long, "h:1"}}, []string{long, long[:MaxLabelValueLen-3] + " #2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ts []*target
+			for _, e := range tt.in {
+				ts = append(ts, &target{name: e.name, server: e.server, transport: "raw"})
+			}
+			dedupeNames(ts)
+			seen := map[[2]string]bool{}
+			for i, tg := range ts {
+				if tg.name != tt.want[i] {
+					t.Errorf("target %d: name %q, want %q", i, tg.name, tt.want[i])
+				}
+				if len(tg.name) > MaxLabelValueLen {
+					t.Errorf("target %d: name of %d bytes", i, len(tg.name))
+				}
+				k := [2]string{tg.name, tg.server}
+				if seen[k] {
+					t.Errorf("two series named %q on %s", tg.name, tg.server)
+				}
+				seen[k] = true
+			}
+		})
+	}
+}
+
+// TestDuplicateNamesExported: names A, A and "A #2" for three users of
+// one server are three series in /metrics.
+func TestDuplicateNamesExported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.txt")
+	var links []string
+	for i, name := range []string{"A", "A", "A #2"} {
+		links = append(links, v2rayNLink(name, "127.0.0.1", 20000, fakeID(i), "tcp", nil))
+	}
+	os.WriteFile(path, []byte(strings.Join(links, "\n")+"\n"), 0o644)
+	s, clock := newTestServer(t, Options{Sources: []string{path}})
+	s.dispatch(context.Background(), clock.add(time.Minute))
+	s.cycles.Wait()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(get(t, s.Handler(), "/metrics").Body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, m := range fams["xvm_probe_success"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "name" {
+				names[l.GetValue()]++
+			}
+		}
+	}
+	if want := map[string]int{"A": 1, "A #2": 1, "A #3": 1}; !reflect.DeepEqual(names, want) {
+		t.Errorf("series by name %v, want %v", names, want)
 	}
 }
