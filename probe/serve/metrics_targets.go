@@ -32,6 +32,7 @@ var (
 	famLatency     = familyInfo{"xvm_probe_latency_seconds", "Median total time of the last probe's successful samples; absent when it failed.", dto.MetricType_GAUGE}
 	famOffset      = familyInfo{"xvm_probe_clock_offset_seconds", "The server's clock minus ours at the last measurement (> 0: the server is ahead).", dto.MetricType_GAUGE}
 	famUncertainty = familyInfo{"xvm_probe_clock_offset_uncertainty_seconds", "The true clock offset is within xvm_probe_clock_offset_seconds plus or minus this.", dto.MetricType_GAUGE}
+	famOffsetAt    = familyInfo{"xvm_probe_clock_offset_timestamp_seconds", "Unix time when xvm_probe_clock_offset_seconds was measured.", dto.MetricType_GAUGE}
 	famLastAt      = familyInfo{"xvm_probe_last_timestamp_seconds", "Unix time when the last probe of the server finished.", dto.MetricType_GAUGE}
 	famSamples     = familyInfo{"xvm_probe_samples_total", "Requests made through the server by probes.", dto.MetricType_COUNTER}
 	famLost        = familyInfo{"xvm_probe_samples_lost_total", "Requests through the server that failed.", dto.MetricType_COUNTER}
@@ -86,7 +87,7 @@ func (s *Server) gatherTargets() []*dto.MetricFamily {
 	defer s.mu.Unlock()
 	n := len(s.byKey)
 	success, verdict, latency := famSuccess.family(n), famVerdict.family(n*len(knownVerdicts)), famLatency.family(n)
-	offset, uncertainty, lastAt := famOffset.family(n), famUncertainty.family(n), famLastAt.family(n)
+	offset, uncertainty, offsetAt, lastAt := famOffset.family(n), famUncertainty.family(n), famOffsetAt.family(n), famLastAt.family(n)
 	samples, lost := famSamples.family(n), famLost.family(n)
 	var phases [numPhases]*dto.MetricFamily
 	for i := range phases {
@@ -121,6 +122,7 @@ func (s *Server) gatherTargets() []*dto.MetricFamily {
 			if t.hasOffset {
 				gauge(offset, l, t.offset)
 				gauge(uncertainty, l, t.uncertainty)
+				gauge(offsetAt, l, float64(t.offsetAt.UnixMilli())/1000)
 			}
 			gauge(lastAt, l, float64(t.lastAt.UnixMilli())/1000)
 			counter(samples, l, t.samples)
@@ -132,7 +134,7 @@ func (s *Server) gatherTargets() []*dto.MetricFamily {
 			}
 		}
 	}
-	out := []*dto.MetricFamily{success, verdict, latency, offset, uncertainty, lastAt, samples, lost}
+	out := []*dto.MetricFamily{success, verdict, latency, offset, uncertainty, offsetAt, lastAt, samples, lost}
 	out = append(out, phases[:]...)
 	return slices.DeleteFunc(out, func(f *dto.MetricFamily) bool { return len(f.Metric) == 0 })
 }

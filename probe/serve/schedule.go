@@ -192,14 +192,20 @@ func (s *Server) record(t *target, r probe.Result, fullSearch bool) {
 		lat = float64(r.Latency.Median)
 	}
 	t.history.add(now, r.OK, lat)
-	if r.Skew != nil {
+	after := t.verdict()
+	switch {
+	case r.Skew != nil:
 		t.hasOffset, t.offset, t.uncertainty, t.offsetAt = true, r.Skew.OffsetS, r.Skew.UncertaintyS, now
+	case before != "" && before != after:
+		// The server changed (a clock fixed, a restart, another host behind
+		// the name): the offset measured before describes what is gone.
+		// Drop it, and measure a working server again at its next probe.
+		t.hasOffset, t.offsetAt, t.searchedAt = false, time.Time{}, time.Time{}
 	}
 	if fullSearch && (r.Skew != nil || (r.Error != nil && r.Error.Kind == probe.KindAuthRejected)) {
 		t.searchedAt = now
 	}
 	s.releaseLocked(t)
-	after := t.verdict()
 	ev := s.eventLocked(t)
 	name, group := t.name, t.group.Name
 	s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -423,4 +424,113 @@ func TestSubscriptionsRefetched(t *testing.T) {
 		defer s.mu.Unlock()
 		return len(s.byKey) >= 4
 	})
+}
+
+// scriptedRun is a prober that answers each target with the next result
+// its script holds for the target's name (the last one again when the
+// script runs out), and records each probe's options.
+type scriptedRun struct {
+	mu     sync.Mutex
+	script map[string][]probe.Result
+	opts   map[string][]probe.Options
+}
+
+func (sr *scriptedRun) run(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
+	var out []probe.Result
+	for i, t := range targets {
+		sr.mu.Lock()
+		q := sr.script[t.Name]
+		r := q[0]
+		if len(q) > 1 {
+			sr.script[t.Name] = q[1:]
+		}
+		if sr.opts == nil {
+			sr.opts = map[string][]probe.Options{}
+		}
+		sr.opts[t.Name] = append(sr.opts[t.Name], opts)
+		sr.mu.Unlock()
+		r.Index, r.Name = i, t.Name
+		opts.OnResult(r)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// TestOffsetDroppedWhenVerdictChanges: a server 200 s behind (clock_skew,
+// offset measured) whose clock gets fixed (ok, nothing measured) no
+// longer exports the old offset, even when working servers are never
+// measured (skew_every 0); with skew_every on, it is measured again at
+// its next probe. The offset's series carry when it was measured.
+func TestOffsetDroppedWhenVerdictChanges(t *testing.T) {
+	skewed := probe.Result{Error: &probe.Failure{Kind: probe.KindClockSkew, Message: "behind"}, Skew: &probe.Skew{OffsetS: -200, UncertaintyS: 0.5}, Samples: 1, Lost: 1}
+	ok := probe.Result{OK: true, Samples: 1, Latency: &probe.Latency{Median: 20}}
+	measured := ok
+	measured.Skew = &probe.Skew{OffsetS: 0.2, UncertaintyS: 0.1}
+	for _, tt := range []struct {
+		name      string
+		skewEvery time.Duration
+		script    []probe.Result
+		// after the fix: the offset series, and whether the third probe
+		// measured the clock
+		wantOffset  string
+		wantMeasure bool
+	}{
+		{"never measured", 0, []probe.Result{skewed, ok, ok}, "", false},
+		{"measured again", 10 * time.Minute, []probe.Result{skewed, ok, measured}, "xvm_probe_clock_offset_seconds{group=\"default\",name=\"s0\",server=\"127.0.0.1:20000\",transport=\"raw\"} 0.2", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sr := &scriptedRun{script: map[string][]probe.Result{"s0": tt.script}}
+			defaults := DefaultSettings()
+			defaults.SkewEvery = tt.skewEvery
+			s, clock := newTestServer(t, Options{Defaults: defaults, Sources: []string{writeLinks(t, t.TempDir(), "l.txt", 1)}, Run: sr.run})
+			ctx := context.Background()
+			cycle := func() string {
+				s.dispatch(ctx, clock.add(31*time.Second))
+				s.cycles.Wait()
+				return get(t, s.Handler(), "/metrics").Body.String()
+			}
+			first := cycle()
+			measuredAt := clock.Now()
+			at, found := seriesValue(first, "xvm_probe_clock_offset_timestamp_seconds")
+			if !strings.Contains(first, "xvm_probe_clock_offset_seconds{") || !found || at != float64(measuredAt.Unix()) {
+				t.Fatalf("no offset, or not its time, after the clock_skew result:\n%s", grepLines(first, "clock_offset"))
+			}
+			fixed := cycle()
+			if strings.Contains(fixed, "xvm_probe_clock_offset") {
+				t.Errorf("the offset of the clock_skew verdict is still exported after the server works:\n%s", grepLines(fixed, "clock_offset"))
+			}
+			third := cycle()
+			if tt.wantOffset != "" && !strings.Contains(third, tt.wantOffset) {
+				t.Errorf("after the third probe, want %s:\n%s", tt.wantOffset, grepLines(third, "clock_offset"))
+			}
+			sr.mu.Lock()
+			defer sr.mu.Unlock()
+			if got := sr.opts["s0"][2].Skew; got != tt.wantMeasure {
+				t.Errorf("the probe after the fix measured the clock: %v, want %v", got, tt.wantMeasure)
+			}
+		})
+	}
+}
+
+// grepLines are the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// seriesValue is the value of the first series of family in an
+// exposition, and whether there is one.
+func seriesValue(body, family string) (float64, bool) {
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, family+"{") || strings.HasPrefix(l, family+" ") {
+			v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }
