@@ -5,10 +5,12 @@
 // newline-delimited JSON stream of results (/events) and a health check
 // (/healthz).
 //
-// A group's cycle probes all of its targets in one probe run, so the run's
-// concurrency bound and per-server politeness hold as with xvm probe; a
-// target whose previous probe is still running is skipped, never probed
-// twice at once. Cycles start every interval, give or take a 5% jitter.
+// A group's cycle probes its targets in a probe run per plan (plain
+// probes, clock offset measurements, short rechecks of rejecting servers),
+// side by side under the group's concurrency bound, so a slow batch does
+// not hold back the others; a target whose previous probe is still
+// running is skipped, never probed twice at once. Cycles start every
+// interval, give or take a 5% jitter.
 //
 // Targets come from share links, files that convert reads, and
 // subscription URLs (with a FetchFunc), listed on the command line or in a

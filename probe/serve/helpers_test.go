@@ -94,16 +94,30 @@ func fakeResult(i int, t probe.Target, rng *mrand.Rand) probe.Result {
 	return r
 }
 
-// instantRun is a prober that answers at once with fakeResult.
+// instantRun is a prober that answers at once with fakeResult. Each
+// target has a random source of its own, so its results do not depend on
+// the order in which runs that go side by side call the prober.
 func instantRun(seed uint64) RunFunc {
-	var mu sync.Mutex
-	rng := mrand.New(mrand.NewPCG(seed, seed))
+	type key struct {
+		name string
+		port uint16
+	}
+	var (
+		mu   sync.Mutex
+		rngs = map[key]*mrand.Rand{}
+	)
 	return func(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
-		mu.Lock()
-		defer mu.Unlock()
 		out := make([]probe.Result, 0, len(targets))
 		for i, t := range targets {
+			k := key{t.Name, uint16(t.Stream.Port)}
+			mu.Lock()
+			rng := rngs[k]
+			if rng == nil {
+				rng = mrand.New(mrand.NewPCG(seed, uint64(t.Stream.Port)))
+				rngs[k] = rng
+			}
 			r := fakeResult(i, t, rng)
+			mu.Unlock()
 			if opts.OnResult != nil {
 				opts.OnResult(r)
 			}

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/xvmtools/xvm/probe"
@@ -27,9 +28,9 @@ const idleWait = time.Hour
 
 // dispatch starts the cycles due at now and returns when the next one is
 // due. A cycle probes the group's targets that are not still busy from an
-// earlier cycle (or a /probe request) in one probe run, so the group gets
-// the run's concurrency bound and per-server politeness, as with
-// xvm probe. A busy target is skipped, never probed twice at once.
+// earlier cycle (or a /probe request), a probe run per plan, under the
+// group's concurrency bound (startCycleLocked). A busy target is skipped,
+// never probed twice at once.
 func (s *Server) dispatch(ctx context.Context, now time.Time) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,7 +87,14 @@ func planFor(t *target, every time.Duration, now time.Time) plan {
 	return planPlain
 }
 
-// startCycleLocked marks g's idle targets busy and starts probing them.
+// startCycleLocked plans g's idle targets and starts probing them: one
+// probe run per plan (a plain probe, an offset measurement, a short
+// recheck; their options differ), the runs side by side in lanes that
+// share the group's concurrency bound (planLanes), so that a slow batch,
+// such as full clock searches of rejecting servers, does not hold back
+// the others. A lane's first batch is claimed now; a later one (only when
+// the bound is smaller than the number of batches) when it starts, so its
+// targets stay free for the next cycle meanwhile.
 func (s *Server) startCycleLocked(ctx context.Context, g *group, now time.Time) {
 	g.cycles++
 	var batches [numPlans][]*target
@@ -95,31 +103,139 @@ func (s *Server) startCycleLocked(ctx context.Context, g *group, now time.Time) 
 			g.skipped++
 			continue
 		}
-		s.claimLocked(t)
 		p := planFor(t, g.Settings.SkewEvery, now)
 		batches[p] = append(batches[p], t)
 	}
-	settings := g.Settings
+	lanes := planLanes(batches, g.Settings.Concurrency)
+	for _, l := range lanes {
+		for _, t := range l.batches[0].targets {
+			s.claimLocked(t)
+		}
+	}
+	settings, since := g.Settings, s.claims
 	s.cycles.Add(1)
 	go func() {
 		defer s.cycles.Done()
 		start := s.clock.Now()
-		// One plan after the other: the group's concurrency bound holds
-		// across the cycle.
-		for p, batch := range batches {
-			if len(batch) > 0 {
-				s.probeBatch(ctx, batch, s.probeOptions(settings, plan(p)), plan(p))
-			}
+		var wg sync.WaitGroup
+		for _, l := range lanes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i, b := range l.batches {
+					targets := b.targets
+					if i > 0 {
+						if ctx.Err() != nil {
+							return
+						}
+						s.mu.Lock()
+						targets = s.claimLaterLocked(g, targets, since)
+						s.mu.Unlock()
+					}
+					if len(targets) > 0 {
+						opts := s.probeOptions(settings, b.plan)
+						opts.Concurrency = l.concurrency
+						s.probeBatch(ctx, targets, opts, b.plan)
+					}
+				}
+			}()
 		}
+		wg.Wait()
 		s.mu.Lock()
 		g.lastCycle = s.clock.Now().Sub(start)
 		s.mu.Unlock()
 	}()
 }
 
+// batch is the targets of one plan in a cycle: one probe run.
+type batch struct {
+	plan    plan
+	targets []*target
+}
+
+// lane runs its batches one after the other, with its share of the
+// group's concurrency.
+type lane struct {
+	concurrency int
+	batches     []batch
+}
+
+// planLanes spreads a cycle's non-empty batches over lanes that run side
+// by side: one lane per batch while the concurrency bound allows, else as
+// many lanes as the bound (the batches taking turns). The bound is shared
+// out so that the lanes together never exceed it: every lane gets one,
+// and the rest goes by what each lane can use (its targets, up to the
+// bound), so a small batch next to a large one still gets more than one.
+func planLanes(batches [numPlans][]*target, concurrency int) []lane {
+	var bs []batch
+	for p, ts := range batches {
+		if len(ts) > 0 {
+			bs = append(bs, batch{plan: plan(p), targets: ts})
+		}
+	}
+	if len(bs) == 0 {
+		return nil
+	}
+	concurrency = max(concurrency, 1)
+	lanes := make([]lane, min(len(bs), concurrency))
+	for i, b := range bs {
+		l := &lanes[i%len(lanes)]
+		l.batches = append(l.batches, b)
+	}
+	demand := make([]int, len(lanes))
+	total, extra := 0, 0
+	for i, l := range lanes {
+		n := 0
+		for _, b := range l.batches {
+			n += len(b.targets)
+		}
+		demand[i] = min(n, concurrency)
+		total += demand[i]
+		extra += demand[i] - 1
+	}
+	if total <= concurrency {
+		for i := range lanes {
+			lanes[i].concurrency = demand[i]
+		}
+		return lanes
+	}
+	spare, left := concurrency-len(lanes), concurrency
+	for i := range lanes {
+		lanes[i].concurrency = 1 + spare*(demand[i]-1)/extra
+		left -= lanes[i].concurrency
+	}
+	for i := 0; left > 0; i = (i + 1) % len(lanes) { // what rounding down left over
+		if lanes[i].concurrency < demand[i] {
+			lanes[i].concurrency++
+			left--
+		}
+	}
+	return lanes
+}
+
+// claimLaterLocked claims the targets of a batch that starts after its
+// cycle did: those still in the group, not busy (a busy one is skipped
+// and counted), and not claimed since the cycle began (since: s.claims
+// then), which a later cycle or a /probe request has probed already.
+func (s *Server) claimLaterLocked(g *group, ts []*target, since uint64) []*target {
+	out := ts[:0:0]
+	for _, t := range ts {
+		switch {
+		case s.byKey[t.key] != t || t.claimed > since:
+		case t.busy:
+			g.skipped++
+		default:
+			s.claimLocked(t)
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // claimLocked marks t busy.
 func (s *Server) claimLocked(t *target) {
-	t.busy = true
+	s.claims++
+	t.busy, t.claimed = true, s.claims
 	t.done = make(chan struct{})
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -433,11 +434,23 @@ type scriptedRun struct {
 	mu     sync.Mutex
 	script map[string][]probe.Result
 	opts   map[string][]probe.Options
+	// hold makes the probes of a name wait until its channel is closed.
+	hold map[string]chan struct{}
 }
 
 func (sr *scriptedRun) run(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
 	var out []probe.Result
 	for i, t := range targets {
+		sr.mu.Lock()
+		hold := sr.hold[t.Name]
+		sr.mu.Unlock()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-ctx.Done():
+				return out, nil
+			}
+		}
 		sr.mu.Lock()
 		q := sr.script[t.Name]
 		r := q[0]
@@ -533,4 +546,110 @@ func seriesValue(body, family string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// probes is how many times the target named name was probed.
+func (sr *scriptedRun) probes(name string) int {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	return len(sr.opts[name])
+}
+
+// TestSlowBatchDoesNotStarveOthers: a server whose probe hangs (its batch,
+// plain probes, does not end) does not keep a healthy server of another
+// batch (an offset measurement) from being probed every cycle: with room
+// for both batches at once, from the cycle the hang starts; with a bound
+// of one, from the next cycle on, and the hung cycle does not probe it
+// again late.
+func TestSlowBatchDoesNotStarveOthers(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		concurrency int
+		// probes of "healthy" after each of cycles 2, 3, 4 (the first
+		// cycle probed it once)
+		want [3]int
+	}{
+		{"side by side", 32, [3]int{2, 3, 4}},
+		{"bound of one", 1, [3]int{1, 2, 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "l.txt")
+			os.WriteFile(path, []byte(v2rayNLink("slow", "127.0.0.1", 20001, fakeID(1), "tcp", nil)+"\n"+v2rayNLink("healthy", "127.0.0.1", 20000, fakeID(0), "tcp", nil)+"\n"), 0o644)
+			sr := &scriptedRun{script: map[string][]probe.Result{
+				"slow":    {{Error: &probe.Failure{Kind: probe.KindRefused, Message: "refused"}}},
+				"healthy": {{OK: true, Samples: 1, Latency: &probe.Latency{Median: 10}}},
+			}}
+			defaults := DefaultSettings()
+			defaults.Concurrency = tt.concurrency
+			s, clock := newTestServer(t, Options{Defaults: defaults, Sources: []string{path}, Run: sr.run})
+			ctx := context.Background()
+			s.dispatch(ctx, clock.add(time.Minute))
+			s.cycles.Wait()
+			// From now on the plain probe of "slow" hangs; "healthy" is due
+			// for an offset measurement, another batch.
+			release := make(chan struct{})
+			sr.mu.Lock()
+			sr.hold = map[string]chan struct{}{"slow": release}
+			sr.mu.Unlock()
+			for i, want := range tt.want {
+				s.dispatch(ctx, clock.add(31*time.Second))
+				waitFor(t, fmt.Sprintf("probe %d of healthy (cycle %d)", want, i+2), func() bool { return sr.probes("healthy") >= want })
+			}
+			close(release)
+			s.cycles.Wait()
+			if got := sr.probes("healthy"); got != tt.want[2] {
+				t.Errorf("healthy was probed %d times, want %d: a late batch probed it again", got, tt.want[2])
+			}
+			if got := sr.probes("slow"); got != 2 {
+				t.Errorf("slow was probed %d times, want 2 (the later cycles skip it)", got)
+			}
+		})
+	}
+}
+
+func TestPlanLanes(t *testing.T) {
+	ts := func(n int) []*target { return make([]*target, n) }
+	type laneSpec struct {
+		concurrency int
+		plans       []plan
+	}
+	tests := []struct {
+		name        string
+		sizes       [numPlans]int
+		concurrency int
+		want        []laneSpec
+	}{
+		{"nothing", [numPlans]int{}, 32, nil},
+		{"one batch", [numPlans]int{100, 0, 0}, 32, []laneSpec{{32, []plan{planPlain}}}},
+		{"small batches get what they can use", [numPlans]int{3, 2, 0}, 32, []laneSpec{{3, []plan{planPlain}}, {2, []plan{planMeasure}}}},
+		{"the bound is shared", [numPlans]int{1000, 10, 0}, 32, []laneSpec{{25, []plan{planPlain}}, {7, []plan{planMeasure}}}},
+		{"three", [numPlans]int{100, 100, 100}, 32, []laneSpec{{11, []plan{planPlain}}, {11, []plan{planMeasure}}, {10, []plan{planRecheck}}}},
+		{"bound of one: one lane in turn", [numPlans]int{5, 5, 5}, 1, []laneSpec{{1, []plan{planPlain, planMeasure, planRecheck}}}},
+		{"bound of two", [numPlans]int{5, 5, 5}, 2, []laneSpec{{1, []plan{planPlain, planRecheck}}, {1, []plan{planMeasure}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var batches [numPlans][]*target
+			for p, n := range tt.sizes {
+				batches[p] = ts(n)
+			}
+			lanes := planLanes(batches, tt.concurrency)
+			var got []laneSpec
+			sum := 0
+			for _, l := range lanes {
+				ls := laneSpec{concurrency: l.concurrency}
+				for _, b := range l.batches {
+					ls.plans = append(ls.plans, b.plan)
+				}
+				got = append(got, ls)
+				sum += l.concurrency
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("lanes %+v, want %+v", got, tt.want)
+			}
+			if sum > tt.concurrency {
+				t.Errorf("the lanes' concurrency adds up to %d, over the bound %d", sum, tt.concurrency)
+			}
+		})
+	}
 }

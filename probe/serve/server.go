@@ -144,6 +144,8 @@ type Server struct {
 	// refreshTried is when the watcher last tried to fetch them again.
 	refreshTried time.Time
 	stats        selfStats
+	// claims counts the claims of targets for probing (target.claimed).
+	claims uint64
 }
 
 // selfStats are the exporter's own counters (guarded by Server.mu).

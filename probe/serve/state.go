@@ -29,6 +29,8 @@ type target struct {
 	// it ends. No second probe of a busy target starts.
 	busy bool
 	done chan struct{}
+	// claimed is Server.claims when the target was last claimed.
+	claimed uint64
 
 	has    bool
 	last   probe.Result
