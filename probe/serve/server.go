@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -131,13 +133,24 @@ type Server struct {
 	stop    context.CancelFunc
 	running atomic.Bool
 
+	// reloading serialises loads (a SIGHUP and the watcher may ask at
+	// once), so an older read never replaces a newer one.
+	reloading sync.Mutex
+
 	mu          sync.Mutex
 	rng         *mrand.Rand
 	groups      []*group
 	byKey       map[string]*target
 	topSettings Settings // a config's top level over Options.Defaults
 	labelKeys   []string // extra label names, sorted: the same on every series
-	watched     map[string]fileStamp
+	// watched are the stamps of the files the last load read (or tried to
+	// read), so that a load that failed is tried again only when a file
+	// changes once more.
+	watched map[string]fileStamp
+	// failures counts the loads that failed in a row; retryAt is when the
+	// watcher may try again after the last of them (a back-off).
+	failures int
+	retryAt  time.Time
 	// fetched is when the subscription URLs were last fetched; zero when
 	// there are none.
 	fetched time.Time
@@ -219,11 +232,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 // keep their results, history and schedule; a probe running across the
 // reload is not started twice. On error nothing changes.
 func (s *Server) Reload(ctx context.Context) error {
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
 	err := s.load(ctx)
 	s.mu.Lock()
 	if err != nil {
 		s.stats.reloadsFailed++
 		s.stats.lastReloadOK = false
+		s.failures++
+		s.retryAt = s.clock.Now().Add(reloadBackoff(s.opts.WatchEvery, s.failures))
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -237,12 +254,45 @@ func (s *Server) Reload(ctx context.Context) error {
 	return nil
 }
 
-// load reads every source and swaps the groups in.
+// maxReloadBackoff bounds the wait before the watcher tries a failed load
+// again.
+const maxReloadBackoff = time.Minute
+
+// reloadBackoff is how long the watcher waits after the failures-th failed
+// load in a row before it tries again (on a new change): a watch interval,
+// doubling with each failure, at most maxReloadBackoff.
+func reloadBackoff(every time.Duration, failures int) time.Duration {
+	d := max(every, time.Second)
+	for i := 1; i < failures && d < maxReloadBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxReloadBackoff)
+}
+
+// load reads every source and swaps the groups in. Whether it succeeds or
+// not, the watcher's stamps become those of the files it read.
 func (s *Server) load(ctx context.Context) error {
 	specs, top, stamps, err := s.readGroups()
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.loadGroups(ctx, specs, top, stamps)
 	}
+	if err != nil {
+		// Remember what was tried: the files read are not tried again
+		// until they change. The others keep the stamps they had.
+		s.mu.Lock()
+		watched := maps.Clone(s.watched)
+		if watched == nil {
+			watched = map[string]fileStamp{}
+		}
+		maps.Copy(watched, stamps)
+		s.watched = watched
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// loadGroups loads the groups' sources and swaps them in: all or nothing.
+func (s *Server) loadGroups(ctx context.Context, specs []Group, top Settings, stamps map[string]fileStamp) error {
 	type loadedGroup struct {
 		spec    Group
 		targets []probe.Target
@@ -370,49 +420,53 @@ func (s *Server) load(ctx context.Context) error {
 	s.stats.reloadsOK++
 	s.stats.lastReloadOK = true
 	s.stats.lastReloadOKAt = now
+	s.failures, s.retryAt = 0, time.Time{}
 	s.log.Info("targets loaded", "groups", len(groups), "targets", len(byKey), "added", added, "removed", removed)
 	return nil
 }
 
 // readGroups reads the config file (if any) and resolves the groups, the
 // command line's sources forming DefaultGroup. It also stamps every file
-// it depends on, for the watcher.
+// it depends on, for the watcher: on error, those it got to.
 func (s *Server) readGroups() ([]Group, Settings, map[string]fileStamp, error) {
 	stamps := map[string]fileStamp{}
 	top := s.opts.Defaults
 	var groups []Group
 	if s.opts.ConfigFile != "" {
-		data, st, err := readStamped(s.opts.ConfigFile, MaxConfigBytes)
-		if err != nil {
-			return nil, top, nil, &ConfigError{File: s.opts.ConfigFile, Msg: err.Error()}
-		}
+		data, st, err := readLimited(s.opts.ConfigFile, MaxConfigBytes)
 		stamps[s.opts.ConfigFile] = st
+		if err != nil {
+			return nil, top, stamps, &ConfigError{File: s.opts.ConfigFile, Msg: err.Error()}
+		}
 		cfg, err := ParseConfig(s.opts.ConfigFile, data)
 		if err != nil {
-			return nil, top, nil, err
+			return nil, top, stamps, err
 		}
 		if groups, err = cfg.Resolve(s.opts.ConfigFile, s.opts.Defaults); err != nil {
-			return nil, top, nil, err
+			return nil, top, stamps, err
 		}
 		top = cfg.Settings.over(s.opts.Defaults)
-	}
-	if len(s.opts.Sources) > 0 {
-		if err := s.opts.Defaults.Check(); err != nil {
-			return nil, top, nil, err
-		}
-		for _, g := range groups {
-			if g.Name == DefaultGroup {
-				return nil, top, nil, &ConfigError{File: s.opts.ConfigFile, Msg: fmt.Sprintf("group %q is also the group of the targets given on the command line; rename it", DefaultGroup)}
-			}
-		}
-		groups = append(groups, Group{Name: DefaultGroup, Settings: s.opts.Defaults, Sources: s.opts.Sources})
 	}
 	for _, g := range groups {
 		for _, src := range g.Sources {
 			if sourceKind(src) == sourceFile {
-				if st, err := stat(src); err == nil {
-					stamps[src] = st
-				}
+				stamps[src] = stamp(src)
+			}
+		}
+	}
+	if len(s.opts.Sources) > 0 {
+		if err := s.opts.Defaults.Check(); err != nil {
+			return nil, top, stamps, err
+		}
+		for _, g := range groups {
+			if g.Name == DefaultGroup {
+				return nil, top, stamps, &ConfigError{File: s.opts.ConfigFile, Msg: fmt.Sprintf("group %q is also the group of the targets given on the command line; rename it", DefaultGroup)}
+			}
+		}
+		groups = append(groups, Group{Name: DefaultGroup, Settings: s.opts.Defaults, Sources: s.opts.Sources})
+		for _, src := range s.opts.Sources {
+			if sourceKind(src) == sourceFile {
+				stamps[src] = stamp(src)
 			}
 		}
 	}
@@ -503,31 +557,43 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // fileStamp is what the watcher compares: a file's size and modification
-// time.
+// time, or that it could not be read.
 type fileStamp struct {
-	size  int64
-	mtime time.Time
+	size    int64
+	mtime   time.Time
+	missing bool
 }
 
-func stat(path string) (fileStamp, error) {
+// stamp is path's stamp now.
+func stamp(path string) fileStamp {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fileStamp{}, err
+		return fileStamp{missing: true}
 	}
-	return fileStamp{size: fi.Size(), mtime: fi.ModTime()}, nil
+	return fileStamp{size: fi.Size(), mtime: fi.ModTime()}
 }
 
-// readStamped reads a file of at most max bytes and stamps it.
-func readStamped(path string, max int64) ([]byte, fileStamp, error) {
-	st, err := stat(path)
+// readLimited reads a file of at most max bytes, reading no more than that
+// (and one byte to tell) whatever its size says, and stamps what it read.
+func readLimited(path string, max int64) ([]byte, fileStamp, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileStamp{missing: true}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fileStamp{missing: true}, err
+	}
+	st := fileStamp{size: fi.Size(), mtime: fi.ModTime()}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, st, err
 	}
-	if st.size > max {
+	if int64(len(data)) > max {
 		return nil, st, fmt.Errorf("over the %d-byte limit", max)
 	}
-	data, err := os.ReadFile(path)
-	return data, st, err
+	return data, st, nil
 }
 
 // watch reloads when the config file or a file it names changes. Polling
@@ -543,15 +609,29 @@ func (s *Server) watch(ctx context.Context) {
 			return
 		case <-s.clock.After(s.opts.WatchEvery):
 		}
-		switch {
-		case s.changed():
-			s.log.Info("a watched file changed; reloading")
-			s.Reload(ctx)
-		case s.refreshDue():
-			s.log.Info("fetching the subscriptions again")
-			s.Reload(ctx)
-		}
+		s.watchTick(ctx)
 	}
+}
+
+// watchTick is one look of the watcher: it reloads when a file changed
+// since the last load read it (after a failed load, not before its
+// back-off), or when the subscriptions are due to be fetched again.
+func (s *Server) watchTick(ctx context.Context) {
+	switch {
+	case s.changed() && s.backedOff():
+		s.log.Info("a watched file changed; reloading")
+		s.Reload(ctx)
+	case s.refreshDue():
+		s.log.Info("fetching the subscriptions again")
+		s.Reload(ctx)
+	}
+}
+
+// backedOff reports whether the back-off after failed loads is over.
+func (s *Server) backedOff() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.clock.Now().Before(s.retryAt)
 }
 
 // refreshDue reports whether the subscription URLs are due to be fetched
@@ -575,8 +655,7 @@ func (s *Server) changed() bool {
 	watched := s.watched
 	s.mu.Unlock()
 	for path, old := range watched {
-		st, err := stat(path)
-		if err != nil || st != old {
+		if stamp(path) != old {
 			return true
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
@@ -120,17 +118,9 @@ func (l *loader) read(ctx context.Context, src string) (string, []byte, error) {
 		}
 		return name, data, nil
 	}
-	f, err := os.Open(src)
+	data, _, err := readLimited(src, l.maxBytes)
 	if err != nil {
 		return "", nil, &SourceError{Source: src, Err: err}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, l.maxBytes+1))
-	if err != nil {
-		return "", nil, &SourceError{Source: src, Err: err}
-	}
-	if int64(len(data)) > l.maxBytes {
-		return "", nil, &SourceError{Source: src, Err: fmt.Errorf("over the %d-byte input limit", l.maxBytes)}
 	}
 	return src, data, nil
 }
