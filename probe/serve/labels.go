@@ -1,13 +1,13 @@
 package serve
 
 import (
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/xvmtools/xvm/probe"
+	"github.com/xvmtools/xvm/schema/safetext"
 )
 
 // Label values come from share links and subscriptions, which anyone can
@@ -30,55 +30,11 @@ func seriesIdentity(t *probe.Target) (name, server, transport string) {
 }
 
 // labelValue is s as a label value: valid UTF-8 with control characters
-// shown escaped (escapeText), cut to MaxLabelValueLen bytes.
-func labelValue(s string) string { return truncateLabel(escapeText(s)) }
-
-// escapeText returns s with what is not text shown as visible escapes: a
-// byte that is not UTF-8 as \xNN, a C0 or C1 control character or DEL as
-// \n, \t, \xNN or \u0085, the Unicode line and paragraph separators as
-// \u2028 and \u2029. The result is valid UTF-8 and holds no line break, so
-// a name can neither break the exposition format nor a log line, and
-// names that differ in such bytes still differ.
-func escapeText(s string) string {
-	clean := true
-	for _, r := range s {
-		if r == utf8.RuneError || isControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x80 && isControl(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case isControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// isControl reports C0 and C1 control characters, DEL, and the Unicode
-// line and paragraph separators.
-func isControl(r rune) bool {
-	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029
-}
+// shown as visible escapes (safetext.Escape, as every output of xvm shows
+// text from its input: a byte that is not UTF-8 as \xff, a line break as
+// \n, ESC as \x1b), cut to MaxLabelValueLen bytes. Names that differ in
+// such bytes still differ.
+func labelValue(s string) string { return truncateLabel(safetext.Escape(s)) }
 
 // transportOf is "raw", "ws", "grpc+tls", …: the transport and its
 // security as probe's results and table name them (Xray's aliases tcp and
