@@ -134,6 +134,7 @@ func (s *Server) handleProbe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.log.Warn("on-demand probe did not finish in time", "name", labels.name, "group", labels.group)
 	}
+	extendWrite(w, s.limits.write) // the probe took its time; the answer gets the usual limit
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(probeCollector{res: res, finished: ok, labels: labels, elapsed: elapsed})
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s}}).ServeHTTP(w, r)

@@ -89,10 +89,6 @@ func (b *broker) stats() (subscribers int, dropped uint64) {
 	return len(b.subs), b.dropped
 }
 
-// streamWriteTimeout bounds each write to an /events client, so a client
-// that stopped reading is dropped.
-const streamWriteTimeout = 30 * time.Second
-
 // handleEvents streams results as newline-delimited JSON: first the latest
 // result of every target that has one, then each new result as it comes.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +115,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	write := func(b []byte) bool {
-		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		// Each line has its own deadline, so a client that stopped
+		// reading is dropped after limits.stream.
+		rc.SetWriteDeadline(time.Now().Add(s.limits.stream))
 		if _, err := w.Write(b); err != nil {
 			return false
 		}

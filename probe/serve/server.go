@@ -123,6 +123,10 @@ type Server struct {
 	reg    *prometheus.Registry
 	// onDemand bounds the /probe requests probing at once.
 	onDemand chan struct{}
+	// limits bound HTTP clients; pageSlots and metricsSlots the answers
+	// of / and /metrics made at once.
+	limits                  httpLimits
+	pageSlots, metricsSlots renderSlots
 	// wake tells the scheduler that groups changed.
 	wake chan struct{}
 	// cycles counts the probe batches running.
@@ -199,10 +203,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		loader:   loader{maxBytes: opts.MaxInputBytes, forceLegacy: opts.ForceLegacy, fetch: opts.Fetch},
 		events:   newBroker(),
 		onDemand: make(chan struct{}, maxOnDemand),
+		limits:   defaultHTTPLimits(),
 		wake:     make(chan struct{}, 1),
 		byKey:    map[string]*target{},
 		stats:    selfStats{probeRequests: map[string]uint64{}},
 	}
+	s.pageSlots, s.metricsSlots = make(renderSlots, s.limits.renders), make(renderSlots, s.limits.renders)
 	s.stopCtx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -494,13 +500,9 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	hs := s.limits.httpServer(s.Handler())
+	hs.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	hs.BaseContext = func(net.Listener) context.Context { return ctx }
 	var bg sync.WaitGroup
 	bg.Add(2)
 	go func() { defer bg.Done(); s.schedule(ctx) }()
@@ -536,12 +538,12 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	protected := http.NewServeMux()
-	protected.HandleFunc("GET /{$}", s.handlePage)
-	protected.Handle("GET /metrics", s.metricsHandler())
+	protected.Handle("GET /{$}", s.bounded(s.pageSlots, http.HandlerFunc(s.handlePage)))
+	protected.Handle("GET /metrics", s.bounded(s.metricsSlots, s.metricsHandler()))
 	protected.HandleFunc("GET /probe", s.handleProbe)
 	protected.HandleFunc("GET /events", s.handleEvents)
 	mux.Handle("/", s.auth(protected))
-	return mux
+	return s.writeDeadline(mux)
 }
 
 // handleHealth answers 200 while the scheduler runs.
