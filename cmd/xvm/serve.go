@@ -55,7 +55,7 @@ xvm serve probes its targets every --interval (give or take 5%), as
   /metrics   Prometheus metrics: xvm_probe_success, xvm_probe_verdict{kind},
              xvm_probe_<phase>_seconds histograms, xvm_probe_clock_offset_seconds, …
   /probe     one probe on demand, blackbox_exporter style:
-             /probe?target=NAME&module=GROUP (or target=LINK)
+             /probe?target=NAME&module=GROUP (or target=LINK with --probe-links)
   /          a status page: verdicts, latency, clock offsets, 24 h history
   /events    every result as it comes, as newline-delimited JSON
   /healthz   200 while running (never behind auth)
@@ -92,7 +92,7 @@ input, or an address that cannot be listened on.`,
 	f.IntVar(&opts.MaxTargets, "max-targets", serve.DefaultMaxTargets, "most servers watched; bounds the series exported")
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input file accepted, in bytes")
 	f.DurationVar(&opts.Watch, "watch", 2*time.Second, "how often to check the config and its files for changes (0: only on SIGHUP)")
-	f.BoolVar(&opts.ProbeLinks, "probe-links", true, "let /probe take a share link as its target, not only a configured name")
+	f.BoolVar(&opts.ProbeLinks, "probe-links", false, "let /probe take a share link as its target, not only a configured name (anyone who can reach /probe can then make serve connect anywhere)")
 	f.StringVar(&opts.BearerTokenFile, "bearer-token-file", "", "require this file's token (Authorization: Bearer) on every endpoint but /healthz")
 	f.StringVar(&opts.BasicAuthFile, "basic-auth-file", "", "require HTTP basic auth with this file's USER:PASSWORD on every endpoint but /healthz")
 	f.StringVar(&opts.LogFormat, "log-format", "text", "log format on stderr: text or json")
@@ -192,6 +192,9 @@ func runServe(ctx context.Context, a *app, opts *serveOptions, args []string) er
 			}
 		}
 	}()
+	if opts.ProbeLinks && !auth.Enabled() && !isLoopback(l.Addr()) {
+		logger.Warn("--probe-links without --bearer-token-file or --basic-auth-file on a listener others can reach: anyone who reaches /probe can make serve connect to any host and port")
+	}
 	if err := s.Run(ctx, l); err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("serve: %w", err)}
 	}
@@ -251,4 +254,10 @@ func serveAuth(opts *serveOptions) (serve.Auth, error) {
 		auth.Username, auth.Password = user, pass
 	}
 	return auth, nil
+}
+
+// isLoopback reports whether a listener's address is on loopback only.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }

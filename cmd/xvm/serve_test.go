@@ -6,6 +6,7 @@ import (
 
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -104,6 +105,12 @@ func TestServeCLI(t *testing.T) {
 	})
 	if code, body := get("/probe?target=cli-ok&module=b"); code != 200 || !strings.Contains(body, "xvm_probe_success 1") {
 		t.Errorf("/probe: %d\n%s", code, body)
+	}
+	// Without --probe-links, /probe takes no link: it cannot be made to
+	// connect anywhere the config does not name.
+	link := v2rayNLink("elsewhere", srv.Host, srv.Port, srv.ID, "tcp", nil)
+	if code, body := get("/probe?target=" + neturl.QueryEscape(link)); code != 400 || !strings.Contains(body, "link targets are turned off") {
+		t.Errorf("/probe of a link by default: %d\n%s", code, body)
 	}
 	if strings.Contains(errOut.String(), srv.ID) {
 		t.Error("the log shows the user id")

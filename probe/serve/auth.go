@@ -13,7 +13,7 @@ import (
 // through timing.
 func (s *Server) auth(next http.Handler) http.Handler {
 	a := s.opts.Auth
-	if !a.enabled() {
+	if !a.Enabled() {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

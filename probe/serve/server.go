@@ -58,7 +58,8 @@ type Auth struct {
 	BearerToken        string
 }
 
-func (a Auth) enabled() bool { return a.Username != "" || a.BearerToken != "" }
+// Enabled reports whether the endpoints require credentials.
+func (a Auth) Enabled() bool { return a.Username != "" || a.BearerToken != "" }
 
 // Options configure a Server. Defaults, and ConfigFile or Sources, are
 // what a user sets; the rest have working zero values.
@@ -509,7 +510,7 @@ func (s *Server) Run(ctx context.Context, l net.Listener) error {
 	go func() { defer bg.Done(); s.watch(ctx) }()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(l) }()
-	s.log.Info("serving", "listen", l.Addr().String(), "auth", s.opts.Auth.enabled())
+	s.log.Info("serving", "listen", l.Addr().String(), "auth", s.opts.Auth.Enabled())
 
 	var err error
 	select {
