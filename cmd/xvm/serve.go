@@ -174,6 +174,10 @@ func runServe(ctx context.Context, a *app, opts *serveOptions, args []string) er
 		Probe:         probe.Options{ShowSecrets: opts.ShowSecrets},
 		Logger:        logger,
 	})
+	var tooMany *serve.TooManyTargetsError
+	if errors.As(err, &tooMany) {
+		return usageErrorf("serve: more than %d targets; split them over several exporters or raise --max-targets", tooMany.Max)
+	}
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}

@@ -143,6 +143,8 @@ func TestServeUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	links := filepath.Join(dir, "links.txt")
 	os.WriteFile(links, []byte(v2rayNLink("x", "127.0.0.1", 1, vmesstest.NewUUID(), "tcp", nil)+"\n"), 0o644)
+	links2 := filepath.Join(dir, "links2.txt")
+	os.WriteFile(links2, []byte(v2rayNLink("y", "127.0.0.1", 2, vmesstest.NewUUID(), "tcp", nil)+"\n"), 0o644)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("groups:\n  - name: a\n    intervall: 1m\n    targets: [links.txt]\n"), 0o644)
 	tests := []struct {
@@ -159,6 +161,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"missing file", []string{"serve", filepath.Join(dir, "nope.txt")}, "nope.txt"},
 		{"log level", []string{"serve", "--log-level", "loud", links}, "--log-level"},
 		{"listen", []string{"serve", "--listen", "127.0.0.1:99999", links}, "--listen"},
+		{"max targets", []string{"serve", "--max-targets", "1", links, links2}, "more than 1 targets; split them over several exporters or raise --max-targets"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xvmtools/xvm/probe"
+	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/schema/safetext"
 )
 
@@ -36,18 +37,12 @@ func seriesIdentity(t *probe.Target) (name, server, transport string) {
 // such bytes still differ.
 func labelValue(s string) string { return truncateLabel(safetext.Escape(s)) }
 
-// transportOf is "raw", "ws", "grpc+tls", …: the transport and its
-// security as probe's results and table name them (Xray's aliases tcp and
-// websocket read raw and ws). It is known before the first result, so a
-// target's labels never change.
+// transportOf is "raw", "ws", "grpc+tls", …: the transport in the
+// project's one vocabulary (schema.Network: Xray's aliases tcp and
+// websocket read raw and ws) and "+tls" when TLS wraps it. It is known
+// before the first result, so a target's labels never change.
 func transportOf(t *probe.Target) string {
-	n := strings.ToLower(t.Stream.Network)
-	switch n {
-	case "", "tcp":
-		n = "raw"
-	case "websocket":
-		n = "ws"
-	}
+	n, _ := schema.Network(t.Stream.Network)
 	if strings.EqualFold(t.Stream.Security, "tls") {
 		n += "+tls"
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/xvmtools/xvm/probe"
+	"github.com/xvmtools/xvm/vmess/transport"
 )
 
 func TestLabelValue(t *testing.T) {
@@ -168,5 +170,52 @@ func TestDuplicateNamesExported(t *testing.T) {
 	}
 	if want := map[string]int{"A": 1, "A #2": 1, "A #3": 1}; !reflect.DeepEqual(names, want) {
 		t.Errorf("series by name %v, want %v", names, want)
+	}
+}
+
+// TestTransportLabel: the transport label uses the project's network
+// names (schema.Network), whatever alias a link used.
+func TestTransportLabel(t *testing.T) {
+	tests := []struct{ network, security, want string }{
+		{"", "", "raw"},
+		{"tcp", "", "raw"},
+		{"websocket", "tls", "ws+tls"},
+		{"WS", "", "ws"},
+		{"splithttp", "tls", "xhttp+tls"},
+		{"grpc", "TLS", "grpc+tls"},
+		{"mkcp", "", "kcp"},
+	}
+	for _, tt := range tests {
+		tg := probe.Target{Stream: transport.Config{Network: tt.network, Security: tt.security}}
+		if got := transportOf(&tg); got != tt.want {
+			t.Errorf("network %q, security %q: %q, want %q", tt.network, tt.security, got, tt.want)
+		}
+	}
+}
+
+// TestProbeNamesAsWritten: /probe finds a name over the label length limit
+// by its full name and by its exported (cut) label, and a name with
+// surrounding spaces by itself, not by its trimmed twin.
+func TestProbeNamesAsWritten(t *testing.T) {
+	long := strings.Repeat("L", 200)
+	path := filepath.Join(t.TempDir(), "l.txt")
+	links := []string{
+		stdLink(fakeID(0), 20000, "%20spaced%20"),
+		stdLink(fakeID(1), 20001, "spaced"),
+		stdLink(fakeID(2), 20002, long),
+	}
+	os.WriteFile(path, []byte(strings.Join(links, "\n")+"\n"), 0o644)
+	s, _ := newTestServer(t, Options{Sources: []string{path}})
+	h := s.Handler()
+	for _, tt := range []struct{ target, server string }{
+		{" spaced ", "127.0.0.1:20000"},
+		{"spaced", "127.0.0.1:20001"},
+		{long, "127.0.0.1:20002"},
+		{long[:MaxLabelValueLen], "127.0.0.1:20002"},
+	} {
+		rec := get(t, h, "/probe?target="+url.QueryEscape(tt.target))
+		if want := `server="` + tt.server + `"`; rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/probe?target=%q (%d bytes): %d, want the target on %s\n%s", tt.target, len(tt.target), rec.Code, tt.server, rec.Body)
+		}
 	}
 }

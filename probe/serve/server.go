@@ -177,9 +177,17 @@ type selfStats struct {
 // maxOnDemand bounds concurrent /probe probes; more wait their turn.
 const maxOnDemand = 16
 
+// TooManyTargetsError is a load with more targets than Options.MaxTargets
+// allows.
+type TooManyTargetsError struct{ Max int }
+
+func (e *TooManyTargetsError) Error() string {
+	return fmt.Sprintf("serve: more than %d targets; split them over several exporters or raise the limit", e.Max)
+}
+
 // New loads the config and sources and returns a Server ready to Run.
-// An unusable config or source is an error (a *ConfigError, *SettingError
-// or *SourceError).
+// An unusable config or source is an error (a *ConfigError, *SettingError,
+// *SourceError or *TooManyTargetsError).
 func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MaxTargets <= 0 {
 		opts.MaxTargets = DefaultMaxTargets
@@ -332,7 +340,7 @@ func (s *Server) loadGroups(ctx context.Context, specs []Group, top Settings, st
 		}
 		total += len(lg.targets)
 		if total > s.opts.MaxTargets {
-			return fmt.Errorf("serve: more than %d targets; split them over several exporters or raise the limit", s.opts.MaxTargets)
+			return &TooManyTargetsError{Max: s.opts.MaxTargets}
 		}
 		read = append(read, lg)
 	}
