@@ -142,3 +142,66 @@ func TestReloadsSerialised(t *testing.T) {
 		t.Fatalf("%d targets after both reloads, want the 3 of the newer read", n)
 	}
 }
+
+// TestSubscriptionRetriedAfterAMinute: a subscription whose fetch fails
+// at its hourly refresh keeps the running targets and is asked again a
+// minute later, not at every look of the watcher; the fetch that works
+// brings its servers in.
+func TestSubscriptionRetriedAfterAMinute(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		fetches int
+		down    bool
+		servers = 1
+	)
+	fetch := func(ctx context.Context, u string, max int64) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		fetches++
+		if down {
+			return nil, fmt.Errorf("503 Service Unavailable")
+		}
+		var b strings.Builder
+		for i := range servers {
+			b.WriteString(v2rayNLink(fmt.Sprintf("s%d", i), "127.0.0.1", 20000+i, fakeID(i), "tcp", nil) + "\n")
+		}
+		return []byte(b.String()), nil
+	}
+	s, clock := newTestServer(t, Options{Sources: []string{"https://sub.example/s"}, Fetch: fetch, RefreshEvery: time.Hour})
+	ctx := context.Background()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return fetches }
+	mu.Lock()
+	down, servers = true, 2
+	mu.Unlock()
+
+	clock.add(time.Hour)
+	s.watchTick(ctx)
+	if n := count(); n != 2 {
+		t.Fatalf("%d fetches an hour in, want 2", n)
+	}
+	for range 5 { // 50 s of looks
+		clock.add(10 * time.Second)
+		s.watchTick(ctx)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d fetches within a minute of a failed one, want 2", n)
+	}
+	if n := len(s.byKey); n != 1 {
+		t.Fatalf("%d targets after the failed fetch, want the 1 running", n)
+	}
+	clock.add(10 * time.Second)
+	s.watchTick(ctx)
+	if n := count(); n != 3 {
+		t.Fatalf("%d fetches a minute after the failed one, want 3", n)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	clock.add(time.Minute)
+	s.watchTick(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.byKey); count() != 4 || n != 2 {
+		t.Fatalf("after the provider is back: %d fetches, %d targets; want 4, 2", count(), n)
+	}
+}
