@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,5 +225,41 @@ func TestSourceErrors(t *testing.T) {
 		if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.want) || (tt.secret != "" && strings.Contains(err.Error(), tt.secret)) {
 			t.Errorf("%s: %v, want a *SourceError with %q", tt.src, err, tt.want)
 		}
+	}
+}
+
+// TestFetchErrorsMasked: a fetcher's error that repeats the subscription
+// URL (net/http's *url.Error does) shows neither its path token, its
+// query nor its user info, in the message or in the *url.Error it wraps.
+func TestFetchErrorsMasked(t *testing.T) {
+	const raw = "https://alice:pw-0123456789@sub.example/link/Tok3nTok3nTok3n99?sub=2&key=k3yk3yk3y"
+	secrets := []string{"Tok3nTok3nTok3n99", "k3yk3yk3y", "pw-0123456789", "alice"}
+	for name, fetchErr := range map[string]error{
+		"url.Error":   &url.Error{Op: "Get", URL: raw, Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused")},
+		"wrapped":     fmt.Errorf("subscription: %w", &url.Error{Op: "Get", URL: raw, Err: context.DeadlineExceeded}),
+		"quoted":      fmt.Errorf("fetching %s: 403 Forbidden", raw),
+		"query alone": fmt.Errorf("bad answer for ?%s", strings.SplitN(raw, "?", 2)[1]),
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := &loader{maxBytes: 1 << 20, fetch: func(context.Context, string, int64) ([]byte, error) { return nil, fetchErr }}
+			_, _, err := l.read(context.Background(), raw)
+			var se *SourceError
+			if !errors.As(err, &se) {
+				t.Fatalf("%v: not a SourceError", err)
+			}
+			msg := err.Error()
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				msg += " | " + ue.Error()
+			}
+			for _, s := range secrets {
+				if strings.Contains(msg, s) {
+					t.Errorf("%q shows %q", msg, s)
+				}
+			}
+			if !strings.Contains(msg, "sub.example/link/") {
+				t.Errorf("%q does not name the subscription", msg)
+			}
+		})
 	}
 }

@@ -3,7 +3,9 @@ package serve
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
@@ -114,7 +116,7 @@ func (l *loader) read(ctx context.Context, src string) (string, []byte, error) {
 		}
 		data, err := l.fetch(ctx, src, l.maxBytes)
 		if err != nil {
-			return "", nil, &SourceError{Source: name, Err: err}
+			return "", nil, &SourceError{Source: name, Err: maskURLIn(err, src, name)}
 		}
 		return name, data, nil
 	}
@@ -124,3 +126,46 @@ func (l *loader) read(ctx context.Context, src string) (string, []byte, error) {
 	}
 	return src, data, nil
 }
+
+// maskURLIn returns a fetcher's error with the subscription URL raw, and
+// its secret parts, replaced by masked in the message: net/http's
+// *url.Error repeats the URL, token and all, and a fetcher may quote it
+// too. A *url.Error in the chain gets the masked URL as well, so nothing
+// that prints the chain shows the token.
+func maskURLIn(err error, raw, masked string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = masked
+	}
+	msg := strings.ReplaceAll(err.Error(), raw, masked)
+	if u, perr := url.Parse(raw); perr == nil {
+		secrets := []string{u.RawQuery, u.Query().Encode(), u.EscapedPath(), u.Path, u.RawFragment, u.Fragment}
+		if u.User != nil {
+			secrets = append(secrets, u.User.String())
+			if pw, ok := u.User.Password(); ok {
+				secrets = append(secrets, pw)
+			}
+		}
+		for _, v := range u.Query() {
+			secrets = append(secrets, v...)
+		}
+		for _, seg := range strings.Split(u.Path, "/") {
+			secrets = append(secrets, seg)
+		}
+		for _, sec := range secrets {
+			if len(sec) >= 6 && !strings.Contains(masked, sec) {
+				msg = strings.ReplaceAll(msg, sec, "…")
+			}
+		}
+	}
+	return &maskedError{msg: msg, err: err}
+}
+
+// maskedError is an error shown with its message masked (maskURLIn).
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
