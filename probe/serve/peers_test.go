@@ -62,7 +62,10 @@ func startScenario(t *testing.T, auth Auth) *scenario {
 		}
 		return p
 	}
-	write("main.txt", v2rayNLink("healthy", srv.Host, srv.Port, srv.ID, "tcp", nil)+"\n"+v2rayNLink("wrong-id", srv.Host, srv.Port, wrongID, "tcp", nil)+"\n")
+	// "bad\xffname" is a healthy server whose name is not UTF-8 (the link
+	// writes it percent-encoded): Prometheus must still take the scrape.
+	badName := "vmess://" + srv.ID + "@" + net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port)) + "?type=tcp#bad%FFname"
+	write("main.txt", v2rayNLink("healthy", srv.Host, srv.Port, srv.ID, "tcp", nil)+"\n"+v2rayNLink("wrong-id", srv.Host, srv.Port, wrongID, "tcp", nil)+"\n"+badName+"\n")
 	write("drift.txt", v2rayNLink("skewed", srv.Host, srv.Port, srv.ID, "tcp", nil)+"\n")
 	cfg := write("serve.yaml", fmt.Sprintf(`# the serve config of the interop tests
 interval: 2s
@@ -78,27 +81,17 @@ groups:
     targets: [drift.txt]
 `, web.URL))
 
-	// Our clock runs ahead for the skewed target only.
+	// Our clock runs ahead for the group "drift", whose only target is
+	// "skewed". Every batch goes to probe.Run whole, as serve gives it in
+	// production: the group's targets share one run (its concurrency,
+	// per-server spacing and result order).
 	run := func(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
-		var out []probe.Result
-		for i, tg := range targets {
-			o := opts
+		for _, tg := range targets {
 			if tg.Name == "skewed" {
-				o.Now = func() time.Time { return time.Now().Add(skewShift) }
+				opts.Now = func() time.Time { return time.Now().Add(skewShift) }
 			}
-			o.OnResult = func(r probe.Result) {
-				r.Index = i
-				if opts.OnResult != nil {
-					opts.OnResult(r)
-				}
-			}
-			res, err := probe.Run(ctx, []probe.Target{tg}, o)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, res...)
 		}
-		return out, nil
+		return probe.Run(ctx, targets, opts)
 	}
 	s, err := New(context.Background(), Options{
 		Defaults:    DefaultSettings(),
@@ -127,7 +120,7 @@ groups:
 		}
 	})
 	waitFor(t, "every target's first result", func() bool {
-		return hasResult(s, "healthy") && hasResult(s, "wrong-id") && hasResult(s, "skewed")
+		return hasResult(s, "healthy") && hasResult(s, "wrong-id") && hasResult(s, "skewed") && hasResult(s, `bad\xffname`)
 	})
 	return sc
 }
@@ -272,7 +265,9 @@ scrape_configs:
 		{query: `xvm_probe_clock_offset_seconds{job="xvm",name="healthy"}`, want: 0, within: 3},
 		{query: `xvm_probe_total_seconds_count{job="xvm",name="healthy"} > 0`, want: 1, within: math.Inf(1)},
 		{query: `xvm_probe_samples_total{job="xvm",name="wrong-id"} - xvm_probe_samples_lost_total{job="xvm",name="wrong-id"}`, want: 0},
-		{query: `xvm_serve_targets{job="xvm",group="main"}`, want: 2},
+		{query: `xvm_serve_targets{job="xvm",group="main"}`, want: 3},
+		// A name that is not UTF-8 is exported escaped, and the scrape holds.
+		{query: `xvm_probe_success{job="xvm",name="bad\\xffname",group="main"}`, want: 1},
 		{query: `up{job="xvm-probe",instance="healthy"}`, want: 1},
 		{query: `xvm_probe_success{job="xvm-probe",instance="healthy"}`, want: 1},
 		{query: `xvm_probe_success{job="xvm-probe",instance="wrong-id"}`, want: 0},
