@@ -92,12 +92,13 @@ func vecRegistry(s *Server) http.Handler {
 	success := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "xvm_probe_success"}, labels)
 	verdict := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "xvm_probe_verdict"}, append(labels, "kind"))
 	offset := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "xvm_probe_clock_offset_seconds"}, labels)
+	offsetAt := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "xvm_probe_clock_offset_timestamp_seconds"}, labels)
 	lastAt := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "xvm_probe_last_timestamp_seconds"}, labels)
 	samples := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "xvm_probe_samples_total"}, labels)
 	lost := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "xvm_probe_samples_lost_total"}, labels)
 	var phases [numPhases]*prometheus.HistogramVec
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(success, verdict, offset, lastAt, samples, lost)
+	reg.MustRegister(success, verdict, offset, offsetAt, lastAt, samples, lost)
 	for i, p := range phaseNames {
 		phases[i] = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "xvm_probe_" + p + "_seconds", Buckets: bucketBounds[:]}, labels)
 		reg.MustRegister(phases[i])
@@ -113,6 +114,7 @@ func vecRegistry(s *Server) http.Handler {
 			}
 			if t.hasOffset {
 				offset.WithLabelValues(lv...).Set(t.offset)
+				offsetAt.WithLabelValues(lv...).Set(float64(t.offsetAt.Unix()))
 			}
 			lastAt.WithLabelValues(lv...).Set(float64(t.lastAt.Unix()))
 			samples.WithLabelValues(lv...).Add(float64(t.samples))
