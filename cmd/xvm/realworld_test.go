@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -52,13 +53,15 @@ var realRefusals = map[string]realRefusal{
 var realDisagreements = map[string]string{}
 
 // realCounts is what the corpus holds, so that a change in any count is
-// seen: entries read, nodes, refused entries, notes (other protocols
-// skipped), Xray outputs built.
+// seen: server entries of the link lists (base64 subscriptions decoded),
+// distinct vmess:// links among them, config outbounds, nodes, refused
+// entries, notes (other protocols skipped), Xray outputs built, and nodes
+// whose outbound survives a round trip through both link forms.
 type realCounts struct {
-	Files, Links, ConfigOutbounds, Nodes, Refused, Skipped, Built, RoundTrips int
+	Files, Links, DistinctVMess, ConfigOutbounds, Nodes, Refused, Skipped, Built, RoundTrips int
 }
 
-var realWant = realCounts{Files: 11, Links: 87, ConfigOutbounds: 6, Nodes: 87, Refused: 6, Skipped: 15, Built: 87, RoundTrips: 79}
+var realWant = realCounts{Files: 14, Links: 316, DistinctVMess: 290, ConfigOutbounds: 6, Nodes: 315, Refused: 6, Skipped: 16, Built: 315, RoundTrips: 293}
 
 func TestRealWorldCorpus(t *testing.T) {
 	root := filepath.Join("..", "..", "testdata", "real")
@@ -76,6 +79,7 @@ func TestRealWorldCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got realCounts
+	distinct := map[string]bool{}
 	seenRefusals := map[string]bool{}
 	seenDisagreements := map[string]bool{}
 	for _, path := range files {
@@ -87,7 +91,7 @@ func TestRealWorldCorpus(t *testing.T) {
 		}
 		got.Files++
 		if strings.HasPrefix(rel, "links/") {
-			got.Links += countLinks(data)
+			got.Links += countLinks(data, distinct)
 		}
 		res, err := convert.Parse(context.Background(), rel, data, convert.Options{})
 		if err != nil {
@@ -157,6 +161,7 @@ func TestRealWorldCorpus(t *testing.T) {
 			t.Errorf("%s: listed as a disagreement with Xray, but they agree", k)
 		}
 	}
+	got.DistinctVMess = len(distinct)
 	t.Logf("corpus: %+v", got)
 	if got != realWant {
 		t.Errorf("corpus counts %+v; want %+v", got, realWant)
@@ -165,19 +170,47 @@ func TestRealWorldCorpus(t *testing.T) {
 
 // countLinks counts the server entries of a link list: lines that start
 // with a scheme (each link of a glued line counted), and client-profile
-// server lines of any protocol.
-func countLinks(data []byte) int {
+// server lines of any protocol. A whole-file base64 subscription is
+// decoded first. Each vmess:// link is added to distinct.
+func countLinks(data []byte, distinct map[string]bool) int {
+	if dec, ok := decodeSubscription(data); ok {
+		data = dec
+	}
 	n := 0
 	for _, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		switch {
 		case linkStart.MatchString(l):
-			n += len(gluedSeam.FindAllStringIndex(l, -1))
+			seams := gluedSeam.FindAllStringIndex(l, -1)
+			n += len(seams)
+			for i, s := range seams {
+				end := len(l)
+				if i+1 < len(seams) {
+					end = seams[i+1][0]
+				}
+				if link := l[s[0]:end]; strings.HasPrefix(link, "vmess://") {
+					distinct[link] = true
+				}
+			}
 		case serverLine.MatchString(l):
 			n++
 		}
 	}
 	return n
+}
+
+// decodeSubscription decodes a file that is one base64 text (wrapped or
+// not), as subscription servers send; ok is false for anything else.
+func decodeSubscription(data []byte) ([]byte, bool) {
+	t := strings.Join(strings.Fields(string(data)), "")
+	if t == "" || strings.Contains(t, "://") {
+		return nil, false
+	}
+	dec, err := base64.StdEncoding.DecodeString(t)
+	if err != nil {
+		dec, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(t, "="))
+	}
+	return dec, err == nil
 }
 
 var (
