@@ -27,7 +27,7 @@ func parseLink(s string) (*Node, []Diagnostic, error) {
 		// Parse reads every part; one link is asked for here.
 		s = parts[0]
 		glued = append(glued, Diagnostic{Severity: Warning, Field: "link", Message: fmt.Sprintf(
-			"%d links run together with no separator; only the first is read", len(parts))})
+			"%d links run together on one line; only the first is read", len(parts))})
 	}
 	n, warns, err := parseLinkDialect(s)
 	warns = append(glued, warns...)

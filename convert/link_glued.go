@@ -18,11 +18,17 @@ var linkSchemes = []string{
 	"anytls", "juicity", "brook", "mieru", "shadowtls", "naive+https",
 }
 
+// gluedSeparators may stand between two links run together on one line
+// (collectors have been seen to join links with a backtick); they belong
+// to neither link.
+const gluedSeparators = "`'\",;| \t"
+
 // splitGlued cuts a line holding several links run together into the
 // links. A "://" can never be part of base64, so after a vmess:// base64
-// body any known scheme starts the next link; elsewhere only vmess:// and
-// vmess1:// do (a remark such as "#join https://t.me/x" stays a remark).
-// A line without such a seam comes back as the one element.
+// body (and any gluedSeparators) any known scheme starts the next link;
+// elsewhere only vmess:// and vmess1:// do (a remark such as
+// "#join https://t.me/x" stays a remark). A line without such a seam comes
+// back as the one element.
 //
 // Where the base64 body of the current link ends is found once per link,
 // not once per seam: a seam is a split after a v2rayN body only if it
@@ -45,15 +51,19 @@ func splitGlued(line string) []string {
 		seg := line[start:j]
 		if scheme := gluedScheme(seg); scheme != "" {
 			cut := len(seg) - len(scheme)
-			if cut > len("vmess://") && (hasPrefixFold(scheme, "vmess") || start+cut <= bodyEnd) {
-				parts = append(parts, seg[:cut])
+			prev := strings.TrimRight(seg[:cut], gluedSeparators)
+			if len(prev) > len("vmess://") && (hasPrefixFold(scheme, "vmess") || start+len(prev) <= bodyEnd) {
+				parts = append(parts, prev)
 				start += cut
 				bodyEnd = v2rayNBodyEnd(line, start)
 			}
 		}
 		from = j + 3
 	}
-	return append(parts, line[start:])
+	if len(parts) == 0 {
+		return []string{line}
+	}
+	return append(parts, strings.TrimRight(line[start:], gluedSeparators))
 }
 
 // v2rayNBodyEnd returns where the run of base64 characters after the

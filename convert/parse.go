@@ -301,7 +301,7 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		}
 		parts := splitGlued(l)
 		if len(parts) > 1 {
-			p.report(Warning, first, errField("link", "%d links run together with no separator; each is read on its own", len(parts)))
+			p.report(Warning, first, errField("link", "%d links run together on one line; each is read on its own", len(parts)))
 		}
 		for _, part := range parts {
 			p.link(part, first)

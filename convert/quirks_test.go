@@ -239,6 +239,9 @@ func TestGluedLinks(t *testing.T) {
 		{"vless then vmess", vless + a, []string{"A"}, 1},
 		{"three", a + vless + b, []string{"A", "B"}, 1},
 		{"unpadded tail", strings.TrimRight(a, "=") + b, []string{"A", "B"}, 0},
+		// Seen in a collector's list: a backtick between the links.
+		{"backtick then vless", a + "`" + vless + "`", []string{"A"}, 1},
+		{"backtick then vmess", a + "`" + b, []string{"A", "B"}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,7 +253,7 @@ func TestGluedLinks(t *testing.T) {
 			if strings.Join(names, ",") != strings.Join(tc.names, ",") || res.Errors() != 0 {
 				t.Fatalf("names %v, diagnostics %v; want %v", names, res.Diagnostics, tc.names)
 			}
-			if !hasDiag(res.Diagnostics, Warning, "", "no separator") {
+			if !hasDiag(res.Diagnostics, Warning, "", "run together") {
 				t.Errorf("no warning about the glued links: %v", res.Diagnostics)
 			}
 			notes := 0
@@ -271,7 +274,7 @@ func TestGluedLinks(t *testing.T) {
 	}
 	// ParseLink reads the first and says what it left.
 	n, warns, err := ParseLink(a + b)
-	if err != nil || n.Name != "A" || !hasDiag(warns, Warning, "", "no separator") {
+	if err != nil || n.Name != "A" || !hasDiag(warns, Warning, "", "run together") {
 		t.Errorf("ParseLink: %+v %v %v", n, warns, err)
 	}
 }
