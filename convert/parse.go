@@ -293,6 +293,10 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 			p.report(Info, line, errors.New("informational line skipped"))
 			continue
 		}
+		if isSeparatorLine(l) {
+			p.report(Info, line, errors.New("separator line skipped"))
+			continue
+		}
 		first := line
 		if wrappedV2RayN(l, text) {
 			var more int
@@ -308,6 +312,23 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		}
 	}
 	return nil
+}
+
+// isSeparatorLine reports a line drawn between groups of links ("---",
+// "=====", "* * *"): three or more rule characters and nothing else but
+// spaces. It holds no entry, so it is skipped rather than refused.
+func isSeparatorLine(l string) bool {
+	rules := 0
+	for _, c := range l {
+		switch c {
+		case '-', '=', '*', '_', '~':
+			rules++
+		case ' ', '\t':
+		default:
+			return false
+		}
+	}
+	return rules >= 3
 }
 
 // quantumultXOther reports a Quantumult X server line of a protocol other

@@ -575,3 +575,24 @@ func TestProxyNamedVmess(t *testing.T) {
 		})
 	}
 }
+
+// TestSeparatorLinesSkipped: a line of dashes or equals signs between
+// groups of links (seen in a public node list) is not an entry: it is
+// skipped with a note, not refused.
+func TestSeparatorLinesSkipped(t *testing.T) {
+	a := v2raynJSON(map[string]any{"v": "2", "ps": "A", "add": "a.example.com", "port": "443", "id": corpusUUID})
+	b := v2raynJSON(map[string]any{"v": "2", "ps": "B", "add": "b.example.com", "port": "443", "id": corpusUUID})
+	for _, sep := range []string{"---", "=====", "***", "- - -"} {
+		res := parseAll(t, a+"\n"+sep+"\n"+b+"\n")
+		if len(res.Nodes) != 2 || res.Errors() != 0 {
+			t.Errorf("%q: %d nodes, diagnostics %v; want 2 nodes and no error", sep, len(res.Nodes), res.Diagnostics)
+		}
+		if !hasDiag(res.Diagnostics, Info, "", "separator") {
+			t.Errorf("%q: no note about the skipped line: %v", sep, res.Diagnostics)
+		}
+	}
+	// A lone "-" or a word is still not a link.
+	if res := parseAll(t, a+"\nhello\n"); res.Errors() != 1 {
+		t.Errorf("a word: %v; want it refused", res.Diagnostics)
+	}
+}
