@@ -23,11 +23,17 @@ func ParseLink(s string) (*Node, []Diagnostic, error) {
 
 func parseLink(s string) (*Node, []Diagnostic, error) {
 	var glued []Diagnostic
-	if parts := splitGlued(strings.TrimSpace(s)); len(parts) > 1 {
+	s = strings.TrimSpace(s)
+	if parts := splitGlued(s); len(parts) > 1 {
 		// Parse reads every part; one link is asked for here.
 		s = parts[0]
 		glued = append(glued, Diagnostic{Severity: Warning, Field: "link", Message: fmt.Sprintf(
 			"%d links run together on one line; only the first is read", len(parts))})
+	}
+	if body := strings.TrimRight(s, gluedSeparators); body != s && isV2RayNBody(body) {
+		glued = append(glued, Diagnostic{Severity: Warning, Field: "link", Message: fmt.Sprintf(
+			"%q after the link ignored", clip(s[len(body):]))})
+		s = body
 	}
 	n, warns, err := parseLinkDialect(s)
 	warns = append(glued, warns...)

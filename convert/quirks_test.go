@@ -596,3 +596,26 @@ func TestSeparatorLinesSkipped(t *testing.T) {
 		t.Errorf("a word: %v; want it refused", res.Diagnostics)
 	}
 }
+
+// TestTrailingSeparatorAfterV2RayNLink: a collector that ends every link
+// with a backtick leaves "…fQ==`" where the line ends; the base64 body is
+// whole, so the link is read, with a warning, not refused as truncated.
+func TestTrailingSeparatorAfterV2RayNLink(t *testing.T) {
+	a := v2raynJSON(map[string]any{"v": "2", "ps": "A", "add": "a.example.com", "port": "443", "id": corpusUUID})
+	for _, tail := range []string{"`", "`;", ","} {
+		res := parseAll(t, a+tail+"\n")
+		if len(res.Nodes) != 1 || res.Errors() != 0 {
+			t.Fatalf("%q: %d nodes, diagnostics %v; want the link read", tail, len(res.Nodes), res.Diagnostics)
+		}
+		if !hasDiag(res.Diagnostics, Warning, "link", "after the link") {
+			t.Errorf("%q: no warning: %v", tail, res.Diagnostics)
+		}
+		if _, warns, err := ParseLink(a + tail); err != nil || !hasDiag(warns, Warning, "link", "after the link") {
+			t.Errorf("%q: ParseLink: %v %v", tail, warns, err)
+		}
+	}
+	// A base64 body that is really cut short is still refused.
+	if res := parseAll(t, a[:len(a)-7]+"`\n"); res.Errors() != 1 {
+		t.Errorf("a truncated body: %v; want it refused", res.Diagnostics)
+	}
+}
