@@ -33,11 +33,7 @@ func (p *parser) xray(data []byte) error {
 			return nil
 		}
 	}
-	items, prefix, ok := outboundItems(v)
-	if !ok {
-		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
-	}
-	p.eachOutbound(data, format, items, prefix, func(field string, line int, m map[string]any) {
+	each := func(field string, line int, m map[string]any) {
 		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
 			p.report(Info, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
 			return
@@ -58,8 +54,59 @@ func (p *parser) xray(data []byte) error {
 			return
 		}
 		p.outbound(field, line, &o)
-	})
+	}
+	if x, ok := v.(map[string]any); ok && x["outbounds"] == nil && (x["outbound"] != nil || x["outboundDetour"] != nil) {
+		p.legacyOutbounds(data, format, x, each)
+		return nil
+	}
+	items, prefix, ok := outboundItems(v)
+	if !ok {
+		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
+	}
+	p.eachOutbound(data, format, items, prefix, each)
 	return nil
+}
+
+// legacyOutbounds reads a config from before V2Ray v4, which holds its
+// main outbound under "outbound" and the others under "outboundDetour".
+// Xray reads only "outbounds", so Xray itself would see no outbound here;
+// the outbounds are read all the same, with a warning that says so.
+func (p *parser) legacyOutbounds(data []byte, f schema.Format, x map[string]any, fn func(field string, line int, m map[string]any)) {
+	var main, detours *schema.Node
+	if doc, err := schema.LoadFormat(p.name, f, data); err == nil && doc.Root != nil && doc.Root.Kind == schema.Object {
+		main, detours = doc.Root.Get("outbound"), doc.Root.Get("outboundDetour")
+	}
+	lineOf := func(n *schema.Node) int {
+		if n == nil {
+			return 0
+		}
+		return n.Pos.Line
+	}
+	field := "outbound"
+	if x["outbound"] == nil {
+		field = "outboundDetour"
+	}
+	p.report(Warning, lineOf(main), errField(field,
+		`"outbound" and "outboundDetour" are V2Ray's keys from before v4; Xray reads only "outbounds" and would see no outbound in this config; read here as its outbounds (write them under "outbounds" for Xray)`))
+	if o := x["outbound"]; o != nil {
+		if m := asMap(o); m != nil {
+			fn("outbound", lineOf(main), m)
+		} else {
+			p.report(Error, lineOf(main), errField("outbound", "is not an object; want an outbound"))
+		}
+	}
+	for i, it := range asList(x["outboundDetour"]) {
+		f := fmt.Sprintf("outboundDetour[%d]", i)
+		line := 0
+		if detours != nil && detours.Kind == schema.Array && i < len(detours.Items) {
+			line = detours.Items[i].Pos.Line
+		}
+		if m := asMap(it); m != nil {
+			fn(f, line, m)
+		} else {
+			p.report(Error, line, errField(f, "is not an object; want an outbound"))
+		}
+	}
 }
 
 // outbound reads one Xray outbound. A vnext with several servers or users

@@ -619,3 +619,40 @@ func TestTrailingSeparatorAfterV2RayNLink(t *testing.T) {
 		t.Errorf("a truncated body: %v; want it refused", res.Diagnostics)
 	}
 }
+
+// TestLegacyV2RayOutboundKeys: V2Ray configs from before v4 (v2fly's
+// v2ray-examples still carry them) hold the main outbound under "outbound"
+// and the rest under "outboundDetour". Xray reads only "outbounds", so it
+// sees none of them; convert reads them, with a warning saying so, rather
+// than taking the whole config for one outbound without a protocol.
+func TestLegacyV2RayOutboundKeys(t *testing.T) {
+	cfg := `{
+ "outbound": {
+  "protocol": "vmess",
+  "settings": {"vnext": [{"address": "example.domain", "port": 443,
+   "users": [{"id": "` + corpusUUID + `", "alterId": 0, "security": "none"}]}]},
+  "streamSettings": {"network": "tcp", "security": "tls"}
+ },
+ "outboundDetour": [
+  {"tag": "direct", "protocol": "freedom"},
+  {"protocol": "vmess", "settings": {"vnext": [{"address": "b.example.com", "port": 8443,
+   "users": [{"id": "` + corpusUUID + `"}]}]}}
+ ]
+}`
+	res := parseAll(t, cfg)
+	if len(res.Nodes) != 2 || res.Errors() != 0 {
+		t.Fatalf("%d nodes, diagnostics %v; want both vmess outbounds read", len(res.Nodes), res.Diagnostics)
+	}
+	if res.Nodes[0].Server != "example.domain" || res.Nodes[1].Server != "b.example.com" {
+		t.Errorf("servers %q, %q", res.Nodes[0].Server, res.Nodes[1].Server)
+	}
+	if !hasDiag(res.Diagnostics, Warning, "outbound", "Xray reads only") {
+		t.Errorf("no warning about the legacy keys: %v", res.Diagnostics)
+	}
+	if !hasDiag(res.Diagnostics, Info, "outboundDetour[0]", "not vmess") {
+		t.Errorf("the freedom detour is not noted by its field: %v", res.Diagnostics)
+	}
+	if res.Nodes[0].Origin.Line != 2 {
+		t.Errorf("first node at line %d; want 2", res.Nodes[0].Origin.Line)
+	}
+}
