@@ -14,11 +14,15 @@ func (p *parser) singBox(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("convert: %s: not valid JSON: %v", p.name, err)
 	}
+	if m, ok := v.(map[string]any); ok {
+		v = foldKeys(m)
+	}
 	items, prefix, ok := outboundItems(v)
 	if !ok {
 		return fmt.Errorf("convert: %s: want a sing-box config, an outbound or a list of outbounds", p.name)
 	}
 	p.eachOutbound(data, schema.JSON, items, prefix, func(field string, line int, m map[string]any) {
+		m = foldKeys(m)
 		if t := str(m["type"]); t != "vmess" {
 			p.report(Info, line, errField(field, "type %q is not vmess; skipped", clip(t)))
 			return
@@ -101,28 +105,28 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 		warn("global_padding", "not expressible in Xray's outbound; not carried")
 	}
 	n.TFO = truthy(m["tcp_fast_open"])
-	if mux := asMap(m["multiplex"]); mux != nil && truthy(mux["enabled"]) {
+	if mux := foldKeys(asMap(m["multiplex"])); mux != nil && truthy(mux["enabled"]) {
 		warn("multiplex", "sing-mux is not Xray mux; not carried")
 	}
-	if t := asMap(m["tls"]); t != nil && truthy(t["enabled"]) {
+	if t := foldKeys(asMap(m["tls"])); t != nil && truthy(t["enabled"]) {
 		n.Security = "tls"
 		n.SNI = str(t["server_name"])
 		n.Insecure = truthy(t["insecure"])
 		for _, a := range asList(t["alpn"]) {
 			n.ALPN = append(n.ALPN, splitList(str(a))...)
 		}
-		if u := asMap(t["utls"]); u != nil && truthy(u["enabled"]) {
+		if u := foldKeys(asMap(t["utls"])); u != nil && truthy(u["enabled"]) {
 			n.Fingerprint = str(u["fingerprint"])
 			if n.Fingerprint == "" {
 				n.Fingerprint = "chrome"
 			}
 		}
-		if r := asMap(t["reality"]); r != nil && truthy(r["enabled"]) {
+		if r := foldKeys(asMap(t["reality"])); r != nil && truthy(r["enabled"]) {
 			n.Security = "reality"
 			n.PublicKey = str(r["public_key"])
 			n.ShortID = str(r["short_id"])
 		}
-		if e := asMap(t["ech"]); e != nil && truthy(e["enabled"]) {
+		if e := foldKeys(asMap(t["ech"])); e != nil && truthy(e["enabled"]) {
 			n.ECH = echFromPEM(strings.Join(strList(e["config"]), "\n"))
 		}
 		for k := range t {
@@ -133,7 +137,7 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 			}
 		}
 	}
-	if tr := asMap(m["transport"]); tr != nil {
+	if tr := foldKeys(asMap(m["transport"])); tr != nil {
 		tt := str(tr["type"])
 		nw, ok := singBoxTransports[tt]
 		if !ok {
@@ -160,6 +164,30 @@ func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
 	}
 	sortDiags(warns)
 	return n, warns, nil
+}
+
+// foldKeys lower-cases the keys of a sing-box options object. sing-box
+// decodes its options with a copy of encoding/json (sing's
+// common/json/internal/contextjson, decode.go), which matches a key to its
+// field without regard to case, the exact name first: "alter_Id" is
+// alter_id. sing-box's vmess option names are all lower-case, so the
+// lower-cased key names the field; a key whose lower-case form is also
+// present is left as it is (and so reported as unknown). Header maps are
+// not options objects and keep their keys.
+func foldKeys(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		l := strings.ToLower(k)
+		if _, exact := m[l]; l != k && exact {
+			out[k] = v
+			continue
+		}
+		out[l] = v
+	}
+	return out
 }
 
 func strList(v any) []string {

@@ -229,10 +229,13 @@ func isTOMLHeader(t []byte) bool {
 // looksSingBox tells sing-box JSON ("type":"vmess", "server") from Xray
 // JSON ("protocol", "vnext").
 func looksSingBox(t []byte) bool {
+	// Both sing-box and Xray match JSON keys to fields without regard to
+	// case (encoding/json), so the keys are looked for the same way.
+	t = bytes.ToLower(t)
 	if bytes.Contains(t, []byte(`"server_port"`)) {
 		return true
 	}
-	for _, xray := range []string{`"protocol"`, `"vnext"`, `"add"`, `"streamSettings"`} {
+	for _, xray := range []string{`"protocol"`, `"vnext"`, `"add"`, `"streamsettings"`} {
 		if bytes.Contains(t, []byte(xray)) {
 			return false
 		}

@@ -656,3 +656,28 @@ func TestLegacyV2RayOutboundKeys(t *testing.T) {
 		t.Errorf("first node at line %d; want 2", res.Nodes[0].Origin.Line)
 	}
 }
+
+// TestSingBoxKeysMatchWithoutCase: sing-box decodes its options with a copy
+// of encoding/json (sing's common/json/internal/contextjson, decode.go:
+// byExactName, then byFoldedName), so a key matches its field whatever its
+// case: "alter_Id" is alter_id, "Server_Port" is server_port. Real configs
+// carry such keys (generated "alter_Id": 0); convert reads them as sing-box
+// does instead of dropping them as unknown.
+func TestSingBoxKeysMatchWithoutCase(t *testing.T) {
+	cfg := `{"outbounds": [{"Type": "vmess", "Tag": "a", "Server": "a.example.com", "Server_Port": 443,
+ "UUID": "` + corpusUUID + `", "Security": "auto", "alter_Id": 64,
+ "TLS": {"Enabled": true, "Server_Name": "sni.example.com", "UTLS": {"Enabled": true, "Fingerprint": "firefox"}},
+ "Transport": {"Type": "ws", "Path": "/p", "Headers": {"Host": "h.example.com"}}}]}`
+	res := parseAll(t, cfg)
+	if len(res.Nodes) != 1 || res.Errors() != 0 {
+		t.Fatalf("%d nodes, diagnostics %v; want the outbound read", len(res.Nodes), res.Diagnostics)
+	}
+	n := res.Nodes[0]
+	if n.Server != "a.example.com" || n.Port != 443 || n.AlterID != 64 || n.Security != "tls" ||
+		n.SNI != "sni.example.com" || n.Fingerprint != "firefox" || n.Network != "ws" || n.Path != "/p" || n.Host != "h.example.com" {
+		t.Errorf("read %+v", n)
+	}
+	if hasDiag(res.Diagnostics, Warning, "", "unknown key") {
+		t.Errorf("a key sing-box reads is called unknown: %v", res.Diagnostics)
+	}
+}
