@@ -22,6 +22,12 @@ func (p *parser) xray(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("convert: %s: %v", p.name, err)
 	}
+	if x, ok := v.(map[string]any); ok {
+		// Xray decodes with encoding/json, which matches keys without
+		// regard to case: "Outbounds" and "Vnext" load.
+		x = canonKeys(x, "outbounds", "outbound", "outboundDetour", "vnext", "address", "id")
+		v = x
+	}
 	if x, ok := v.(map[string]any); ok && x["outbounds"] == nil {
 		switch {
 		case x["vnext"] != nil || (x["address"] != nil && x["id"] != nil):
@@ -34,7 +40,7 @@ func (p *parser) xray(data []byte) error {
 		}
 	}
 	each := func(field string, line int, m map[string]any) {
-		if proto := str(m["protocol"]); !strings.EqualFold(proto, "vmess") {
+		if proto := str(getFold(m, "protocol")); !strings.EqualFold(proto, "vmess") {
 			p.report(Info, line, errField(field, "protocol %q is not vmess; skipped", clip(proto)))
 			return
 		}
@@ -404,4 +410,45 @@ func jsonTypeName(k reflect.Kind) string {
 	default:
 		return "an object"
 	}
+}
+
+// getFold returns m[key], or failing that the value of a key that equals
+// key without regard to case, as encoding/json matches an object key to a
+// struct field (exact name first).
+func getFold(m map[string]any, key string) any {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return nil
+}
+
+// canonKeys returns m with each of names present under its own spelling
+// when m holds it in another case only (see getFold); m is not changed.
+func canonKeys(m map[string]any, names ...string) map[string]any {
+	out, copied := m, false
+	for _, name := range names {
+		if _, ok := m[name]; ok {
+			continue
+		}
+		for k, v := range m {
+			if !strings.EqualFold(k, name) {
+				continue
+			}
+			if !copied {
+				out, copied = make(map[string]any, len(m)), true
+				for k2, v2 := range m {
+					out[k2] = v2
+				}
+			}
+			delete(out, k)
+			out[name] = v
+			break
+		}
+	}
+	return out
 }

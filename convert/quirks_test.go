@@ -681,3 +681,24 @@ func TestSingBoxKeysMatchWithoutCase(t *testing.T) {
 		t.Errorf("a key sing-box reads is called unknown: %v", res.Diagnostics)
 	}
 }
+
+// TestXrayKeysMatchWithoutCase: Xray loads its JSON config with
+// encoding/json, which matches keys to fields without regard to case, so
+// "Outbounds"/"Protocol"/"Vnext" load (infra/conf/serial, Config.Build
+// builds the outbound). convert reads such a config as Xray does.
+func TestXrayKeysMatchWithoutCase(t *testing.T) {
+	cfg := `{"Outbounds":[{"Protocol":"VMess","Tag":"x","Settings":{"Vnext":[{"Address":"a.example.com","Port":443,
+ "Users":[{"ID":"` + corpusUUID + `"}]}]},"StreamSettings":{"Network":"ws","WSSettings":{"Path":"/p"}}}]}`
+	res := parseAll(t, cfg)
+	if len(res.Nodes) != 1 || res.Errors() != 0 {
+		t.Fatalf("%d nodes, diagnostics %v; want the outbound read", len(res.Nodes), res.Diagnostics)
+	}
+	if n := res.Nodes[0]; n.Server != "a.example.com" || n.Port != 443 || n.Network != "ws" || n.Path != "/p" {
+		t.Errorf("read %+v", n)
+	}
+	// A bare vnext object, keys capitalised.
+	res = parseAll(t, `{"Vnext":[{"Address":"b.example.com","Port":443,"Users":[{"Id":"`+corpusUUID+`"}]}]}`)
+	if len(res.Nodes) != 1 || res.Errors() != 0 {
+		t.Fatalf("bare settings: %d nodes, diagnostics %v", len(res.Nodes), res.Diagnostics)
+	}
+}
