@@ -56,59 +56,63 @@ var realRefusals = map[string]realRefusal{
 	"configs/xtls-examples-VMess-TCP-TLS.jsonc:outbounds[0]":                 {"address", "template with an empty address and id; Xray: empty id is not a UUID"},
 	"configs/xtls-examples-VMess-Websocket.jsonc:outbounds[0]":               {"address", "template with an empty address and id; Xray: empty id is not a UUID"},
 	"configs/xtls-examples-ReverseProxy-Vmess-TCP-bridge.jsonc:outbounds[0]": {"address", "template: address \"{{ protal.address }}\" holds spaces and braces, no host name can; Xray's loader takes it (see realDisagreements)"},
+	"configs/xtls-examples-VMess-mKCPSeed.jsonc:outbounds[0]":                {"address", "template: address \"{{ host }}\" and an empty id; Xray refuses the id"},
 	// sing-box's interop tests fill the id in at run time.
 	"configs/sing-box-test-vmess-grpc-client.json:outbounds[0]": {"id", "test template with an empty id (network \"gun\", client certificates); Xray: empty id is not a UUID"},
 	"configs/sing-box-test-vmess-ws-client.json:outbounds[0]":   {"id", "test template with an empty id (ws maxEarlyData 2048); Xray: empty id is not a UUID"},
-	"configs/xtls-examples-VMess-mKCPSeed.jsonc:outbounds[0]":   {"address", "template: address \"{{ host }}\" and an empty id; Xray refuses the id"},
-	"links/epodonios-vmess-page2.txt:45":                        {"id", "the aggregator's \"LATEST-UPDATE\" placeholder: id abbacac-aacb-… is neither a UUID nor a name of at most 30 bytes; Xray refuses it too"},
-	"links/mheidari98-vmess-base64.txt:10":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:11":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:14":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:16":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:18":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:20":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:22":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:23":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:24":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:25":                      {"base64", glued},
-	"links/mheidari98-vmess-base64.txt:13":                      {"base64", ellipsis},
-	"links/mheidari98-vmess-base64.txt:15":                      {"base64", ellipsis},
-	"links/mheidari98-vmess-base64.txt:17":                      {"base64", ellipsis},
-	"links/mheidari98-vmess-base64.txt:19":                      {"base64", ellipsis},
-	"links/mheidari98-vmess-base64.txt:21":                      {"base64", ellipsis},
-	"links/mheidari98-vmess-base64.txt:40":                      {"base64", pageCut},
-	"links/10ium-vmess-base64.txt:238":                          {"json", pageCut},
-	"links/rysf13-vmess.txt:4":                                  {"port", "the provider's notice entry (address \"1\", port 0, the remark asks to update the subscription); Xray's loader builds port 0, but no connection can be made to it, so xvm is stricter here"},
-	"links/epodonios-vmess-page2.txt:116":                       {"id", "another collector's placeholder (address 127.0.0.1, id bacacba-baac-…): not a UUID and over 30 bytes; Xray refuses it too"},
-	"links/epodonios-vmess-page2.txt:117":                       {"add", "the address is a URL (https://github.com/…, id \"Free\"), an advertisement, not a server: Xray's loader takes it as a domain name and fails only when traffic flows; refused, as issue 12 asks"},
-	"links/soroushmirzaei-vmess-base64.txt:1":                   {"id", "the collector's \"latest update\" header entry (address 127.0.0.1, id bccbaaa-caba-…, 35 bytes): not a UUID and over 30 bytes; Xray refuses it too"},
-	"links/soroushmirzaei-vmess-base64.txt:76":                  {"id", "the collector's \"developed by\" footer entry (address 127.0.0.1, id caaabcb-cbaa-…, 35 bytes): not a UUID and over 30 bytes; Xray refuses it too"},
-	"links/epodonios-vmess.txt:32":                              {"add", "a link holding only a remark (ps): no address, port or id"},
-	"singbox/box-for-magisk-readme.json:13":                     {"uuid", "placeholder uuid with g and h in it; sing-box and Xray refuse it"},
+
+	// Link lists: collectors' placeholders, Telegram copies, page cuts.
+	"links/epodonios-vmess-page2.txt:45":       {"id", "the aggregator's \"LATEST-UPDATE\" placeholder: id abbacac-aacb-… is neither a UUID nor a name of at most 30 bytes; Xray refuses it too"},
+	"links/mheidari98-vmess-base64.txt:10":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:11":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:14":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:16":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:18":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:20":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:22":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:23":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:24":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:25":     {"base64", glued},
+	"links/mheidari98-vmess-base64.txt:13":     {"base64", ellipsis},
+	"links/mheidari98-vmess-base64.txt:15":     {"base64", ellipsis},
+	"links/mheidari98-vmess-base64.txt:17":     {"base64", ellipsis},
+	"links/mheidari98-vmess-base64.txt:19":     {"base64", ellipsis},
+	"links/mheidari98-vmess-base64.txt:21":     {"base64", ellipsis},
+	"links/mheidari98-vmess-base64.txt:40":     {"base64", pageCut},
+	"links/10ium-vmess-base64.txt:238":         {"json", pageCut},
+	"links/rysf13-vmess.txt:4":                 {"port", "the provider's notice entry (address \"1\", port 0, the remark asks to update the subscription); Xray's loader builds port 0, but no connection can be made to it, so xvm is stricter here"},
+	"links/epodonios-vmess-page2.txt:116":      {"id", "another collector's placeholder (address 127.0.0.1, id bacacba-baac-…): not a UUID and over 30 bytes; Xray refuses it too"},
+	"links/epodonios-vmess-page2.txt:117":      {"add", "the address is a URL (https://github.com/…, id \"Free\"), an advertisement, not a server: Xray's loader takes it as a domain name and fails only when traffic flows; refused, as issue 12 asks"},
+	"links/soroushmirzaei-vmess-base64.txt:1":  {"id", "the collector's \"latest update\" header entry (address 127.0.0.1, id bccbaaa-caba-…, 35 bytes): not a UUID and over 30 bytes; Xray refuses it too"},
+	"links/soroushmirzaei-vmess-base64.txt:76": {"id", "the collector's \"developed by\" footer entry (address 127.0.0.1, id caaabcb-cbaa-…, 35 bytes): not a UUID and over 30 bytes; Xray refuses it too"},
+	"links/epodonios-vmess.txt:32":             {"add", "a link holding only a remark (ps): no address, port or id"},
+	"singbox/box-for-magisk-readme.json:13":    {"uuid", "placeholder uuid with g and h in it; sing-box and Xray refuse it"},
 }
 
 // realDisagreements are config outbounds where Xray's loader and convert
-// reach different verdicts, keyed "file:outbounds[i]".
+// reach different verdicts, keyed "file:outbounds[i]", or "file:outbounds"
+// for a config Xray reads no vmess outbound from while convert reads some.
 var realDisagreements = map[string]string{
 	// Xray's loader takes any string as a domain and a 1-30 byte id as a
 	// name (mapped to a UUID), so it builds this template; the dial would
 	// fail on the host name. convert refuses the address up front.
 	"configs/xtls-examples-ReverseProxy-Vmess-TCP-bridge.jsonc:outbounds[0]": "template address \"{{ protal.address }}\": Xray builds it, convert refuses it (no host name holds spaces or braces)",
+	// V2Ray configs from before v4 hold their outbounds under "outbound"
+	// and "outboundDetour"; Xray reads only "outbounds" and sees none.
+	"configs/v2fly-examples-HTTP2.json:outbounds":   legacyKeys,
+	"configs/v2fly-examples-TCP+TLS.json:outbounds": legacyKeys,
 	// The example predates Xray v26: the HTTP/2 transport ("network":
 	// "http") is now a load error. convert writes it as XHTTP stream-one
 	// with a warning, and that output builds.
-	// V2Ray configs from before v4 hold their outbounds under "outbound"
-	// and "outboundDetour"; Xray reads only "outbounds" and sees none.
-	"configs/v2fly-examples-HTTP2.json:outbounds":           legacyKeys,
-	"configs/v2fly-examples-TCP+TLS.json:outbounds":         legacyKeys,
 	"configs/xtls-examples-VMESS-H2-TLS.jsonc:outbounds[0]": "network \"http\" (HTTP/2): Xray v26 refuses the removed transport, convert migrates it to XHTTP stream-one with a warning",
 }
 
 // realCounts is what the corpus holds, so that a change in any count is
 // seen: server entries of the link lists (base64 subscriptions decoded),
 // distinct vmess:// links among them, config outbounds, nodes, refused
-// entries, notes (other protocols skipped, values Xray ignores), Xray outputs built, and nodes
-// whose outbound survives a round trip through both link forms.
+// entries, notes (other protocols skipped, values Xray ignores), Xray
+// outputs built, and nodes whose outbound survives a round trip through
+// both link forms.
 type realCounts struct {
 	Files, Links, DistinctVMess, ConfigOutbounds, Nodes, Refused, Skipped, Built, RoundTrips int
 }
