@@ -22,12 +22,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/schema/safetext"
 )
 
 // DefaultUserAgent is the User-Agent of mihomo (Clash Meta), the client
@@ -128,10 +130,15 @@ func IsURL(arg string) bool {
 // (convert.Parse reports it).
 func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 	display := rawURL
+	// hidden holds the secrets of every URL the fetch visits, to hide
+	// them wherever an error repeats one; nil shows them.
+	var hidden *safetext.Masker
 	if !opts.ShowSecrets {
 		display = MaskURL(rawURL)
+		hidden = &safetext.Masker{}
+		addURLSecrets(hidden, rawURL)
 	}
-	fail := func(kind Kind, err error) *Error { return &Error{Kind: kind, URL: display, Err: err} }
+	fail := func(kind Kind, err error) *Error { return &Error{Kind: kind, URL: display, Err: err, hidden: hidden} }
 
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
@@ -158,8 +165,17 @@ func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{
-		Transport: tr,
+		Transport: redirectGuard{tr},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			// Before anything is sent to it, the target's secrets join
+			// those that errors hide.
+			if hidden != nil {
+				addURLSecrets(hidden, req.URL.String())
+				addHostSecrets(hidden, req.URL.Hostname())
+			}
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return &RedirectError{Target: req.URL.String(), NotHTTP: true}
+			}
 			if len(via) > MaxRedirects {
 				return errTooManyRedirects
 			}
@@ -194,13 +210,21 @@ func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		kind, cause := classify(ctx, err)
-		return nil, fail(kind, cause)
+		e := fail(kind, cause)
+		var re *RedirectError
+		if errors.As(cause, &re) {
+			e.Target = re.Target
+			if !opts.ShowSecrets {
+				e.Target = MaskURL(re.Target)
+			}
+		}
+		return nil, e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := fail(KindStatus, nil)
 		e.Status, e.StatusText = resp.StatusCode, http.StatusText(resp.StatusCode)
-		e.Said = errorText(resp.Body)
+		e.Said = e.hide(errorText(resp.Body))
 		return nil, e
 	}
 	if resp.ContentLength > limit && !isGzip(resp) {
@@ -241,6 +265,53 @@ func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 }
 
 var errTooManyRedirects = fmt.Errorf("more than %d redirects", MaxRedirects)
+
+// errBadHeader stands for textproto's error about a malformed header
+// line, which quotes the line: a Location header carries the token.
+var errBadHeader = errors.New("the answer has a malformed header line")
+
+// RedirectError is a redirect a fetch did not follow: to a URL that does
+// not parse (Malformed) or that is not http or https (NotHTTP). Target is
+// the Location as the server sent it, secrets and all.
+type RedirectError struct {
+	Target             string
+	Malformed, NotHTTP bool
+}
+
+func (e *RedirectError) Error() string {
+	if e.Malformed {
+		return "redirected to a URL that does not parse"
+	}
+	return "redirected to a non-http URL"
+}
+
+// redirectGuard refuses a redirect whose Location does not parse, with a
+// RedirectError, before net/http's client reports it in words that quote
+// the Location (and the token in it).
+type redirectGuard struct{ next http.RoundTripper }
+
+func (g redirectGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := g.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		// The statuses net/http follows.
+	default:
+		return resp, nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return resp, nil
+	}
+	if _, err := req.URL.Parse(loc); err != nil {
+		resp.Body.Close()
+		return nil, &RedirectError{Target: loc, Malformed: true}
+	}
+	return resp, nil
+}
 
 type tooLarge struct{}
 
@@ -338,9 +409,15 @@ func classify(ctx context.Context, err error) (Kind, error) {
 		alertErr tls.AlertError
 		netErr   net.Error
 	)
+	var (
+		redirErr *RedirectError
+		protoErr textproto.ProtocolError
+	)
 	switch {
-	case errors.Is(err, errTooManyRedirects):
+	case errors.Is(err, errTooManyRedirects), errors.As(err, &redirErr):
 		return KindRedirects, err
+	case errors.As(err, &protoErr):
+		return KindNetwork, errBadHeader
 	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
 		return KindTimeout, err
 	case errors.Is(err, context.Canceled):
@@ -369,7 +446,7 @@ const (
 	KindTLS       Kind = "tls"       // the TLS handshake or certificate failed
 	KindTimeout   Kind = "timeout"   // the fetch took longer than its timeout
 	KindCanceled  Kind = "canceled"  // the caller gave up (Ctrl-C)
-	KindRedirects Kind = "redirects" // more than MaxRedirects redirects
+	KindRedirects Kind = "redirects" // more than MaxRedirects redirects, or one to a bad URL
 	KindStatus    Kind = "status"    // the server answered outside 2xx
 	KindTooLarge  Kind = "too_large" // the body is over the cap
 	KindBody      Kind = "body"      // the body could not be read (or un-gzipped)
@@ -390,8 +467,24 @@ type Error struct {
 	// Limit is the cap of a KindTooLarge error, and Size the announced
 	// size when the server gave one (0 when it did not).
 	Limit, Size int64
-	// Err is the cause, when there is one. It never holds the URL.
+	// Target is where a KindRedirects error was sent (a *RedirectError's
+	// target), masked like URL.
+	Target string
+	// Err is the cause, when there is one. Its text may repeat a URL of
+	// the fetch; Error hides the secrets in it.
 	Err error
+
+	// hidden holds the secrets of the URLs the fetch visited; nil when
+	// secrets are shown.
+	hidden *safetext.Masker
+}
+
+// hide masks the fetch's secrets in text meant for messages.
+func (e *Error) hide(text string) string {
+	if e.hidden == nil {
+		return text
+	}
+	return e.hidden.Mask(text)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -414,7 +507,15 @@ func (e *Error) Error() string {
 	case KindCanceled:
 		what = "canceled"
 	case KindRedirects:
-		what = fmt.Sprintf("more than %d redirects; the provider's URL loops", MaxRedirects)
+		var re *RedirectError
+		switch {
+		case errors.As(e.Err, &re) && re.Malformed:
+			what = fmt.Sprintf("redirected to a URL that does not parse (%s); the provider's redirect is broken — ask the provider for the current URL", e.Target)
+		case errors.As(e.Err, &re):
+			what = fmt.Sprintf("redirected to a non-http URL (%s), which is not fetched", e.Target)
+		default:
+			what = fmt.Sprintf("more than %d redirects; the provider's URL loops", MaxRedirects)
+		}
 	case KindStatus:
 		what = fmt.Sprintf("HTTP %d %s", e.Status, e.StatusText)
 		if e.Said != "" {
@@ -441,5 +542,5 @@ func (e *Error) Error() string {
 	default:
 		what = fmt.Sprintf("%v", e.Err)
 	}
-	return "subscription: " + e.URL + ": " + what
+	return "subscription: " + e.URL + ": " + e.hide(what)
 }

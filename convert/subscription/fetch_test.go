@@ -41,6 +41,16 @@ func gzipped(t testing.TB, s string) []byte {
 	return b.Bytes()
 }
 
+// locations are the Location headers /to/NAME answers with: ways a
+// provider's redirect can go wrong, each carrying the token.
+var locations = map[string]string{
+	"bad-escape": "/sub/" + testToken + "%zz",
+	"bad-host":   "http://[127.0.0.1:1/sub/" + testToken,
+	"ftp":        "ftp://files.example/sub/" + testToken,
+	"file":       "file:///etc/sub/" + testToken,
+	"token-host": "http://" + testToken + ".invalid/sub",
+}
+
 // subServer serves subscriptions the ways providers do, on loopback.
 func subServer(t *testing.T) (*httptest.Server, *atomic.Value) {
 	t.Helper()
@@ -105,6 +115,32 @@ func subServer(t *testing.T) (*httptest.Server, *atomic.Value) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Write([]byte("not gzip at all"))
 	})
+	mux.HandleFunc("/disabled", func(w http.ResponseWriter, r *http.Request) {
+		// A panel that repeats the token in its refusal.
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "token %s is disabled", testToken)
+	})
+	mux.HandleFunc("/to/", func(w http.ResponseWriter, r *http.Request) {
+		// Redirects to whatever Location the test names, written as is.
+		loc, ok := locations[strings.TrimPrefix(r.URL.Path, "/to/")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header()["Location"] = []string{loc}
+		w.WriteHeader(http.StatusFound)
+	})
+	mux.HandleFunc("/raw-location", func(w http.ResponseWriter, r *http.Request) {
+		// A Location with a control byte, which net/http's server would
+		// not write: the response is written by hand.
+		conn, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(bw, "HTTP/1.1 302 Found\r\nLocation: /plain?token=%s\x7f\r\nContent-Length: 0\r\n\r\n", testToken)
+		bw.Flush()
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	})
@@ -166,6 +202,19 @@ func TestFetch(t *testing.T) {
 			in: []string{"HTTP 404 Not Found", "/sub/Z…B", "token=Z…B", "flag=clash", "copy the URL again"}, never: []string{testToken}},
 		{name: "403 with message", path: "/forbidden", kind: KindStatus,
 			in: []string{"HTTP 403 Forbidden", `"{\"message\":\"Account unavailable\"}"`, "token was refused"}},
+		{name: "403 repeating the token", path: "/disabled?token=" + testToken, kind: KindStatus,
+			in: []string{"HTTP 403 Forbidden", "is disabled"}, never: []string{testToken}},
+		{name: "Location that does not parse (escape)", path: "/to/bad-escape", kind: KindRedirects,
+			in: []string{"redirected to a URL that does not parse"}, never: []string{testToken}},
+		{name: "Location that does not parse (host)", path: "/to/bad-host", kind: KindRedirects,
+			in: []string{"redirected to a URL that does not parse"}, never: []string{testToken}},
+		{name: "Location with a control byte", path: "/raw-location?token=" + testToken, kind: "any", never: []string{testToken}},
+		{name: "redirect to ftp", path: "/to/ftp", kind: KindRedirects,
+			in: []string{"redirected to a non-http URL", "ftp://files.example/sub/"}, never: []string{testToken}},
+		{name: "redirect to file", path: "/to/file", kind: KindRedirects,
+			in: []string{"redirected to a non-http URL"}, never: []string{testToken}},
+		{name: "redirect to a host named by the token", path: "/to/token-host", kind: KindDNS,
+			opts: Options{Resolver: vmesstest.StartDNS(t).Resolver()}, in: []string{"did not resolve"}, never: []string{testToken, strings.ToLower(testToken)}},
 		{name: "over the cap", path: "/big", opts: Options{MaxBytes: 1024}, kind: KindTooLarge,
 			in: []string{"2048 bytes, over the 1024-byte limit"}},
 		{name: "gzip bomb", path: "/bomb", opts: Options{MaxBytes: 64 << 10}, kind: KindTooLarge,
@@ -184,7 +233,7 @@ func TestFetch(t *testing.T) {
 				return
 			}
 			var fe *Error
-			if !errors.As(err, &fe) || fe.Kind != c.kind {
+			if !errors.As(err, &fe) || (c.kind != "any" && fe.Kind != c.kind) {
 				t.Fatalf("error %v (%T), want kind %s", err, err, c.kind)
 			}
 			msg := err.Error()

@@ -59,12 +59,16 @@ func FuzzTitle(f *testing.F) {
 }
 
 // FuzzMaskURL: masking never panics, and a token-looking query value or a
-// path segment after /sub/ never survives it.
+// path segment after /sub/ never survives it, whether or not the URL
+// parses.
 func FuzzMaskURL(f *testing.F) {
 	for _, s := range []string{
 		"https://panel.example/api/v1/client/subscribe?token=a1b2c3d4e5f6a7b8c9d0",
 		"https://u:p@x.example:8443/sub/abc/clash?flag=meta&url=https%3A%2F%2Fy%2Fsub%2Fz",
 		"http://[::1]:80/%zz?%zz=%zz",
+		"http://[127.0.0.1:1/sub/a1b2c3d4e5f6a7b8c9d0",
+		"/sub/a1b2c3d4e5f6a7b8c9d0%zz",
+		"file:///etc/sub/x",
 		"not a url",
 	} {
 		f.Add(s, "a1b2c3d4e5f6a7b8c9d0")
@@ -78,6 +82,10 @@ func FuzzMaskURL(f *testing.F) {
 			"https://h.example/p?token=" + token,
 			"https://h.example/sub/" + token + "/x",
 			"https://h.example/" + token,
+			// shapes that do not parse (a provider's broken Location)
+			"http://[h.example/sub/" + token,
+			"/sub/" + token + "%zz",
+			"http://h.example/%zz?token=" + token,
 		} {
 			if got := MaskURL(u); strings.Contains(got, token) {
 				t.Fatalf("MaskURL(%q) = %q shows the token", u, got)

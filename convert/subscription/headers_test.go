@@ -150,6 +150,12 @@ func TestMaskURL(t *testing.T) {
 		{"https://raw.example/user/repo/main/sub.txt", "https://raw.example/user/repo/main/sub.txt"},
 		// not a URL at all
 		{"::not a url " + tok, "::no…" + tok[len(tok)-4:]},
+		// Location headers that do not parse: masked by their shape
+		{"http://[127.0.0.1:1/sub/" + tok, "http://[127.0.0.1:1/sub/a…0"},
+		{"/sub/" + tok + "%zz?token=" + tok, "/sub/a…z?token=a…0"},
+		{"http://u:" + tok + "@h%zz.example/", "http://…:…@h…e/"},
+		{"http://" + tok + ".example:8080/x%zz", "http://a…0.example:8080/x%zz"},
+		{"file:///etc/sub/" + tok, "file:///etc/sub/a…0"},
 	} {
 		if got := MaskURL(c.in); got != c.want {
 			t.Errorf("MaskURL(%q)\n got %q\nwant %q", c.in, got, c.want)
