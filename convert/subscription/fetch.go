@@ -321,10 +321,14 @@ func isGzip(resp *http.Response) bool {
 	return strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
 }
 
+// preGrow bounds what readBody sets aside for an announced length before
+// the body arrives.
+const preGrow = 1 << 20
+
 // readBody reads the body, undoing gzip when the response says so or the
 // body starts with gzip's magic bytes (a .gz file served as is), and
 // fails once more than limit bytes came out. Memory grows with what
-// arrives, never with what a header announces.
+// arrives: of what a header announces, at most preGrow is set aside.
 func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	var r io.Reader = resp.Body
 	br := newPeekReader(resp.Body)
@@ -339,9 +343,11 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if n := resp.ContentLength; n > 0 && n <= limit && !isGzip(resp) {
-		// Room for the body and for ReadFrom's last read, which would
-		// otherwise grow (copy) the whole buffer to find the end.
-		buf.Grow(int(n) + bytes.MinRead)
+		// Room for the body, as announced, and for ReadFrom's last read,
+		// which would otherwise grow (copy) the whole buffer to find the
+		// end; but no more than preGrow: a server may announce the cap
+		// and send one byte, and memory must grow with what arrives.
+		buf.Grow(int(min(n, preGrow)) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {

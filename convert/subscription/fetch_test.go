@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -248,6 +249,33 @@ func TestFetch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFetchAnnouncedLengthNotAllocated: a Content-Length at the cap with
+// one byte behind it costs what arrives, not what was announced.
+func TestFetchAnnouncedLengthNotAllocated(t *testing.T) {
+	const announced = 64 << 20
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nv", announced)
+		bw.Flush()
+	}))
+	t.Cleanup(srv.Close)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Fetch(context.Background(), srv.URL+"/", Options{MaxBytes: announced})
+	runtime.ReadMemStats(&after)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Kind != KindBody {
+		t.Fatalf("a body cut short: %v", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Fatalf("fetching 1 byte of an announced %d allocated %d bytes", announced, got)
 	}
 }
 
