@@ -201,6 +201,8 @@ func fetchHint(err error) string {
 		if fe.Status == http.StatusNotAcceptable || fe.Status == http.StatusForbidden {
 			return "; some providers answer only known clients: try --user-agent"
 		}
+	case subscription.KindWebPage:
+		return " (--user-agent)"
 	}
 	return ""
 }

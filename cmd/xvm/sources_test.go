@@ -50,6 +50,17 @@ func startProvider(t *testing.T) *provider {
 	mux.HandleFunc("/big/"+subToken, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, strings.Repeat(providerLinks+"\n", 100))
 	})
+	mux.HandleFunc("/challenge/"+subToken, func(w http.ResponseWriter, r *http.Request) {
+		// A bot check answered with 200, as Cloudflare's is to some clients.
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		fmt.Fprint(w, "<!DOCTYPE html>\n<html lang=\"en-US\"><head><title>Just a moment...</title>\n"+
+			"<script src=\"https://challenges.example/orchestrate/jsch/v1\"></script></head>\n<body>Checking your browser</body></html>\n")
+	})
+	mux.HandleFunc("/php/"+subToken, func(w http.ResponseWriter, r *http.Request) {
+		// A panel that serves its base64 list with PHP's default type.
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		fmt.Fprint(w, base64.StdEncoding.EncodeToString([]byte(providerLinks)))
+	})
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Close)
 	return p
@@ -101,6 +112,10 @@ func TestConvertURL(t *testing.T) {
 			wantErr: []string{"over the 1000-byte limit; raise the limit if this is really a subscription (--max-input-size)"}},
 		{name: "proxy from the environment", args: []string{"convert", "--to", "uri", "http://sub.example.test/sub/" + subToken},
 			env: map[string]string{"http_proxy": prov.URL}, wantOut: []string{"#JP%2001"}, lastReq: "clash.meta/1.19.0||sub.example.test"},
+		{name: "a web page with 200", args: []string{"convert", prov.URL + "/challenge/" + subToken}, wantCode: 2,
+			wantErr: []string{"answered with a web page", "bot check or a login page"}},
+		{name: "a list served as text/html", args: []string{"convert", "--to", "uri", prov.URL + "/php/" + subToken},
+			wantOut: []string{"#JP%2001"}},
 		{name: "bad include", args: []string{"convert", "--include", "(", sub}, wantCode: 2, wantErr: []string{"--include \"(\": missing closing )"}},
 		{name: "bad header", args: []string{"convert", "--header", "no colon", sub}, wantCode: 2, wantErr: []string{"--header \"no colon\": want 'Name: value'"}},
 		{name: "bad header name", args: []string{"convert", "--header", "a b: c", sub}, wantCode: 2, wantErr: []string{"want 'Name: value'"}},

@@ -126,8 +126,8 @@ func IsURL(arg string) bool {
 }
 
 // Fetch GETs a subscription. Any failure is an *Error, whose Kind says
-// what went wrong; a 2xx answer with an empty body is not a failure here
-// (convert.Parse reports it).
+// what went wrong; a 2xx answer that is a web page is one (KindWebPage),
+// an empty body is not (convert.Parse reports it).
 func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 	display := rawURL
 	// hidden holds the secrets of every URL the fetch visits, to hide
@@ -245,6 +245,9 @@ func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 			kind = KindBody
 		}
 		return nil, fail(kind, cause)
+	}
+	if isWebPage(resp.Header.Get("Content-Type"), body) {
+		return nil, fail(KindWebPage, nil)
 	}
 	src := &Source{
 		URL:         rawURL,
@@ -387,6 +390,23 @@ func (p *peekReader) Read(b []byte) (int, error) {
 	return p.r.Read(b)
 }
 
+// isWebPage reports a body that is an HTML page: one that starts with
+// <!doctype or <html, or any body that starts with a tag under a text/html
+// Content-Type. No subscription format starts with "<"; a text/html type
+// alone says nothing (PHP panels send their lists with PHP's default).
+func isWebPage(contentType string, body []byte) bool {
+	b := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if len(b) == 0 || b[0] != '<' {
+		return false
+	}
+	head := strings.ToLower(string(b[:min(len(b), 9)]))
+	if strings.HasPrefix(head, "<!doctype") || strings.HasPrefix(head, "<html") {
+		return true
+	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/html")
+}
+
 // errorText is the body of an error response when it is one short line of
 // text or JSON, not a web page; "" otherwise.
 func errorText(r io.Reader) string {
@@ -456,6 +476,7 @@ const (
 	KindStatus    Kind = "status"    // the server answered outside 2xx
 	KindTooLarge  Kind = "too_large" // the body is over the cap
 	KindBody      Kind = "body"      // the body could not be read (or un-gzipped)
+	KindWebPage   Kind = "web_page"  // the answer is an HTML page, not a subscription
 	KindNetwork   Kind = "network"   // any other connection failure
 )
 
@@ -545,6 +566,8 @@ func (e *Error) Error() string {
 		}
 	case KindBody:
 		what = fmt.Sprintf("reading the body failed: %v", e.Err)
+	case KindWebPage:
+		what = "the provider answered with a web page, not a subscription: a bot check or a login page, or the panel's own site — open the URL in a browser to see it; some providers answer only known clients"
 	default:
 		what = fmt.Sprintf("%v", e.Err)
 	}

@@ -116,6 +116,20 @@ func subServer(t *testing.T) (*httptest.Server, *atomic.Value) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Write([]byte("not gzip at all"))
 	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		// A login page with 200 and no type: the body says what it is.
+		w.Header()["Content-Type"] = nil
+		fmt.Fprint(w, "\n  <HTML><body><form action=\"https://panel.example/login\"></form></body></HTML>")
+	})
+	mux.HandleFunc("/bot-check", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		fmt.Fprint(w, "<head><title>Just a moment...</title></head>")
+	})
+	mux.HandleFunc("/php", func(w http.ResponseWriter, r *http.Request) {
+		// PHP's default type on a base64 list.
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		fmt.Fprint(w, base64.StdEncoding.EncodeToString([]byte(testLinks)))
+	})
 	mux.HandleFunc("/disabled", func(w http.ResponseWriter, r *http.Request) {
 		// A panel that repeats the token in its refusal.
 		w.WriteHeader(http.StatusForbidden)
@@ -191,6 +205,9 @@ func TestFetch(t *testing.T) {
 		}},
 		{name: "gzip", path: "/gzip", check: wantBody},
 		{name: "gzip file", path: "/sub.gz", check: wantBody},
+		{name: "a list served as text/html", path: "/php", check: wantBody},
+		{name: "login page", path: "/login", kind: KindWebPage, in: []string{"answered with a web page"}},
+		{name: "bot check", path: "/bot-check", kind: KindWebPage, in: []string{"a bot check or a login page"}},
 		{name: "redirects", path: fmt.Sprintf("/redirect/%d", MaxRedirects-1), check: func(t *testing.T, src *Source) {
 			wantBody(t, src)
 			if !strings.HasSuffix(src.Final, "/plain") {
