@@ -119,7 +119,7 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
 	var nodes []*convert.Node
 	failed := 0
-	in := &inputReader{a: a, verb: "convert", max: opts.MaxInput, fetch: opts.Sources.fetchOptions(a, opts.MaxInput, opts.ShowSecrets)}
+	in := newInputReader(a, "convert", opts.MaxInput, &opts.Sources, opts.ShowSecrets)
 	for i, arg := range args {
 		name, data, err := in.read(ctx, arg, i)
 		if err != nil {

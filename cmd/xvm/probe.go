@@ -383,7 +383,7 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 	forceLegacy := legacyForced(a.IO.Getenv)
 	var nodes []*convert.Node
 	bad := 0
-	in := &inputReader{a: a, verb: "probe", max: opts.MaxInput, fetch: opts.Sources.fetchOptions(a, opts.MaxInput, opts.ShowSecrets)}
+	in := newInputReader(a, "probe", opts.MaxInput, &opts.Sources, opts.ShowSecrets)
 	for i, arg := range args {
 		name, data, err := in.read(ctx, arg, i)
 		if err != nil {

@@ -129,6 +129,10 @@ func runServe(ctx context.Context, a *app, opts *serveOptions, args []string) er
 			return usageErrorf("serve: '-' (stdin) cannot be read again on reload; give a file")
 		}
 	}
+	fetch, err := opts.Sources.serveFetch(a, false)
+	if err != nil {
+		return err
+	}
 	logger, err := serveLogger(a, opts)
 	if err != nil {
 		return err
@@ -166,7 +170,7 @@ func runServe(ctx context.Context, a *app, opts *serveOptions, args []string) er
 		MaxTargets:    opts.MaxTargets,
 		MaxInputBytes: opts.MaxInput,
 		ForceLegacy:   legacyForced(a.IO.Getenv),
-		Fetch:         opts.Sources.serveFetch(a, false),
+		Fetch:         fetch,
 		LinkTargets:   opts.ProbeLinks,
 		Auth:          auth,
 		WatchEvery:    watch,

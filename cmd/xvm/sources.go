@@ -95,47 +95,112 @@ func validHeaderName(k string) bool {
 	return true
 }
 
-// fetchOptions are the subscription fetch options for a verb's run.
-func (o *sourceOptions) fetchOptions(a *app, maxBytes int64, showSecrets bool) subscription.Options {
+// fetchOptions are the subscription fetch options for a verb's run. The
+// error is a usage error for a malformed proxy variable, which matters
+// only when a URL is fetched.
+func (o *sourceOptions) fetchOptions(a *app, maxBytes int64, showSecrets bool) (subscription.Options, error) {
+	proxy, err := proxyFromEnv(a.IO.getenv)
 	return subscription.Options{
 		UserAgent:   o.UserAgent,
 		Header:      o.header,
 		Timeout:     o.FetchTimeout,
 		MaxBytes:    maxBytes,
-		Proxy:       proxyFromEnv(a.IO.getenv),
+		Proxy:       proxy,
 		ShowSecrets: showSecrets,
-	}
+	}, err
 }
 
 // serveFetch is serve's FetchFunc: a subscription URL's body, fetched as
-// convert and probe fetch it, at most max bytes.
-func (o *sourceOptions) serveFetch(a *app, showSecrets bool) serve.FetchFunc {
+// convert and probe fetch it, at most max bytes. It fails for a malformed
+// proxy variable: serve fetches for as long as it runs.
+func (o *sourceOptions) serveFetch(a *app, showSecrets bool) (serve.FetchFunc, error) {
+	if _, err := o.fetchOptions(a, 0, showSecrets); err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("serve: %w", err)}
+	}
 	return func(ctx context.Context, url string, max int64) ([]byte, error) {
-		src, err := subscription.Fetch(ctx, url, o.fetchOptions(a, max, showSecrets))
+		fo, _ := o.fetchOptions(a, max, showSecrets)
+		src, err := subscription.Fetch(ctx, url, fo)
 		if err != nil {
 			return nil, err
 		}
 		return src.Body, nil
-	}
+	}, nil
 }
 
 // proxyFromEnv is the proxy choice of curl and Go: HTTPS_PROXY for https
 // URLs, HTTP_PROXY for http (upper or lower case), NO_PROXY's hosts
 // direct; loopback is never proxied. It is read here because only cmd/xvm
-// reads the environment.
-func proxyFromEnv(getenv func(string) string) func(*http.Request) (*url.URL, error) {
-	either := func(k string) string {
+// reads the environment. A value that is not a proxy URL is an error
+// naming the variable (x/net's httpproxy, which does the choosing, would
+// drop it and connect directly).
+func proxyFromEnv(getenv func(string) string) (func(*http.Request) (*url.URL, error), error) {
+	either := func(k string) (string, string) {
 		if v := getenv(k); v != "" {
-			return v
+			return k, v
 		}
-		return getenv(strings.ToLower(k))
+		return strings.ToLower(k), getenv(strings.ToLower(k))
 	}
-	cfg := httpproxy.Config{HTTPProxy: either("HTTP_PROXY"), HTTPSProxy: either("HTTPS_PROXY"), NoProxy: either("NO_PROXY")}
+	var cfg httpproxy.Config
+	for _, p := range []struct {
+		key string
+		to  *string
+	}{{"HTTP_PROXY", &cfg.HTTPProxy}, {"HTTPS_PROXY", &cfg.HTTPSProxy}} {
+		name, v := either(p.key)
+		if v == "" {
+			continue
+		}
+		if err := checkProxyURL(v); err != nil {
+			return nil, fmt.Errorf("%s=%q: %v; fix or unset it", name, maskProxyPassword(v), err)
+		}
+		*p.to = v
+	}
+	_, cfg.NoProxy = either("NO_PROXY")
 	if cfg.HTTPProxy == "" && cfg.HTTPSProxy == "" {
-		return nil
+		return nil, nil
 	}
 	choose := cfg.ProxyFunc()
-	return func(r *http.Request) (*url.URL, error) { return choose(r.URL) }
+	return func(r *http.Request) (*url.URL, error) { return choose(r.URL) }, nil
+}
+
+// checkProxyURL accepts a proxy URL with a host and a scheme net/http
+// can use, or host:port (http:// is added, as x/net's httpproxy does).
+// httpproxy's own fallback of adding http:// to anything that does not
+// parse would read "http://u:p@[::1" as the host "http:", so a value with
+// a scheme must parse as it is.
+func checkProxyURL(v string) error {
+	if !strings.Contains(v, "://") {
+		v = "http://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return errors.New("not a proxy URL such as http://proxy.example:3128")
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https", "socks5", "socks5h":
+		return nil
+	}
+	return fmt.Errorf("proxy scheme %q: want http, https, socks5 or socks5h", u.Scheme)
+}
+
+// maskProxyPassword hides the password of a proxy URL's user:password@,
+// whether or not the rest parses.
+func maskProxyPassword(v string) string {
+	rest, scheme := v, ""
+	if i := strings.Index(v, "://"); i >= 0 {
+		scheme, rest = v[:i+3], v[i+3:]
+	}
+	at := strings.LastIndex(rest, "@")
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 && end < at {
+		at = strings.LastIndex(rest[:end], "@")
+	}
+	if at < 0 {
+		return v
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return v
+	}
+	return scheme + user + ":…" + rest[at:]
 }
 
 // filterNodes applies --include and --exclude. It returns the kept nodes
@@ -164,12 +229,20 @@ func (o *sourceOptions) filterNote(left, of int) string {
 // inline share links and subscription URLs. It keeps the subscriptions it
 // fetched, for their provider notes.
 type inputReader struct {
-	a         *app
-	verb      string
-	max       int64
-	fetch     subscription.Options
+	a     *app
+	verb  string
+	max   int64
+	fetch subscription.Options
+	// fetchErr is fetchOptions' error, reported at the first URL.
+	fetchErr  error
 	usedStdin bool
 	sources   []*subscription.Source
+}
+
+// newInputReader reads a verb's inputs with its source options.
+func newInputReader(a *app, verb string, maxInput int64, o *sourceOptions, showSecrets bool) *inputReader {
+	fo, err := o.fetchOptions(a, maxInput, showSecrets)
+	return &inputReader{a: a, verb: verb, max: maxInput, fetch: fo, fetchErr: err}
 }
 
 // read reads argument i. A URL is fetched; its name is the provider's
@@ -177,6 +250,9 @@ type inputReader struct {
 func (r *inputReader) read(ctx context.Context, arg string, i int) (string, []byte, error) {
 	if !subscription.IsURL(arg) {
 		return readInput(r.a, r.verb, arg, i, r.max, &r.usedStdin)
+	}
+	if r.fetchErr != nil {
+		return "", nil, fmt.Errorf("%s: %w", r.verb, r.fetchErr)
 	}
 	src, err := subscription.Fetch(ctx, strings.TrimSpace(arg), r.fetch)
 	if err != nil {

@@ -83,6 +83,7 @@ func TestConvertURL(t *testing.T) {
 		wantOut   []string
 		wantNoOut []string
 		wantErr   []string
+		wantNoErr []string
 		lastReq   string
 	}{
 		{name: "fetched, usage noted with the title", args: []string{"convert", "--to", "uri", sub},
@@ -116,6 +117,14 @@ func TestConvertURL(t *testing.T) {
 			wantErr: []string{"answered with a web page", "bot check or a login page"}},
 		{name: "a list served as text/html", args: []string{"convert", "--to", "uri", prov.URL + "/php/" + subToken},
 			wantOut: []string{"#JP%2001"}},
+		{name: "a malformed proxy variable is named, its password masked", args: []string{"convert", sub},
+			env: map[string]string{"HTTP_PROXY": "http://me:Pr0xyPassw0rd@[::1"}, wantCode: 2,
+			wantErr: []string{`xvm: convert: HTTP_PROXY="http://me:…@[::1": not a proxy URL such as http://proxy.example:3128; fix or unset it`}, wantNoErr: []string{"Pr0xyPassw0rd"}},
+		{name: "a proxy scheme net/http cannot use", args: []string{"convert", sub},
+			env: map[string]string{"https_proxy": "ftp://proxy.example:21"}, wantCode: 2,
+			wantErr: []string{`https_proxy="ftp://proxy.example:21": proxy scheme "ftp": want http, https, socks5 or socks5h`}},
+		{name: "a malformed proxy variable does not matter to a file", args: []string{"convert", "--to", "uri", "vmess://" + convertUUID + "@a.example:443#A"},
+			env: map[string]string{"HTTP_PROXY": "http://[::1"}, wantOut: []string{"#A"}},
 		{name: "bad include", args: []string{"convert", "--include", "(", sub}, wantCode: 2, wantErr: []string{"--include \"(\": missing closing )"}},
 		{name: "bad header", args: []string{"convert", "--header", "no colon", sub}, wantCode: 2, wantErr: []string{"--header \"no colon\": want 'Name: value'"}},
 		{name: "bad header name", args: []string{"convert", "--header", "a b: c", sub}, wantCode: 2, wantErr: []string{"want 'Name: value'"}},
@@ -140,6 +149,11 @@ func TestConvertURL(t *testing.T) {
 			for _, s := range tt.wantErr {
 				if !strings.Contains(errOut, s) {
 					t.Errorf("stderr lacks %q:\n%s", s, errOut)
+				}
+			}
+			for _, s := range tt.wantNoErr {
+				if strings.Contains(errOut, s) {
+					t.Errorf("stderr holds %q:\n%s", s, errOut)
 				}
 			}
 			if !strings.Contains(strings.Join(tt.args, " "), "--show-secrets") && strings.Contains(errOut, subToken) {
