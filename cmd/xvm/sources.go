@@ -70,11 +70,21 @@ func (o *sourceOptions) check(verb string) error {
 		k, v, ok := strings.Cut(h, ":")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
-			return usageErrorf("%s: --header %q: want 'Name: value', such as 'Authorization: Bearer …'", verb, h)
+			return usageErrorf("%s: --header %q: want 'Name: value', such as 'Authorization: Bearer …'", verb, headerShown(h))
 		}
 		o.header.Add(textproto.CanonicalMIMEHeaderKey(k), v)
 	}
 	return nil
+}
+
+// headerShown is a --header value as an error may show it: what precedes
+// the first space or colon, since the rest may be a credential written
+// without its colon ("Authorization Bearer …").
+func headerShown(h string) string {
+	if i := strings.IndexAny(h, " \t:"); i >= 0 {
+		return h[:i] + "…"
+	}
+	return h
 }
 
 // unprefix drops regexp's "error parsing regexp: " from its messages.

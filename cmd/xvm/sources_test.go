@@ -126,7 +126,9 @@ func TestConvertURL(t *testing.T) {
 		{name: "a malformed proxy variable does not matter to a file", args: []string{"convert", "--to", "uri", "vmess://" + convertUUID + "@a.example:443#A"},
 			env: map[string]string{"HTTP_PROXY": "http://[::1"}, wantOut: []string{"#A"}},
 		{name: "bad include", args: []string{"convert", "--include", "(", sub}, wantCode: 2, wantErr: []string{"--include \"(\": missing closing )"}},
-		{name: "bad header", args: []string{"convert", "--header", "no colon", sub}, wantCode: 2, wantErr: []string{"--header \"no colon\": want 'Name: value'"}},
+		{name: "bad header", args: []string{"convert", "--header", "nocolon", sub}, wantCode: 2, wantErr: []string{"--header \"nocolon\": want 'Name: value'"}},
+		{name: "bad header hides what may be a credential", args: []string{"convert", "--header", "Authorization Bearer S3cr3tT0ken", sub}, wantCode: 2,
+			wantErr: []string{"--header \"Authorization…\": want 'Name: value'"}, wantNoErr: []string{"S3cr3tT0ken"}},
 		{name: "bad header name", args: []string{"convert", "--header", "a b: c", sub}, wantCode: 2, wantErr: []string{"want 'Name: value'"}},
 		{name: "bad fetch timeout", args: []string{"convert", "--fetch-timeout", "0s", sub}, wantCode: 2, wantErr: []string{"--fetch-timeout must be positive"}},
 	}
