@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -21,45 +22,86 @@ func parseLinks(t *testing.T, links ...string) []*Node {
 	return res.Nodes
 }
 
+// TestDedupe: one row per setting, saying whether two entries that
+// differ only in it are the same server. What the server checks (or what
+// picks which server or certificate is accepted) keeps them apart; what
+// only the client does merges them, and the note names those settings.
 func TestDedupe(t *testing.T) {
 	const id = corpusUUID
 	upper := strings.ToUpper(id)
-	base := "vmess://" + id + "@a.example:443?type=ws&security=tls&path=%2Fws&host=cdn.example"
+	link := func(host, query string) string { return "vmess://" + id + "@" + host + ":443?" + query }
+	base := link("a.example", "type=ws&security=tls&path=%2Fws&host=cdn.example")
+	tcp := link("a.example", "type=tcp")
+	kcp := link("a.example", "type=kcp&headerType=none&seed=seed1")
+	grpc := link("a.example", "type=grpc&security=tls&serviceName=g&authority=front.example")
+	xhttp := link("a.example", "type=xhttp&security=tls&path=%2Fx&mode=packet-up")
+	reality := link("a.example", "type=tcp&security=reality&sni=www.example&pbk=Ar5b6iHqWl8g4JtVvJmG0dB8Pcd7lWm3-dFcS5M2X1U&sid=6ba85179e30d4fc2&spx=%2F")
 	type spec struct {
 		name  string
+		first string // base when empty
 		other string
 		same  bool
+		// differs is the client-side settings the note names.
+		differs string
 	}
 	for _, c := range []spec{
-		{"only the name differs", base + "#B", true},
-		{"case of host, server and id", "vmess://" + upper + "@A.EXAMPLE:443?type=ws&security=tls&path=%2Fws&host=CDN.example#B", true},
-		{"sni equal to the address is the default", base + "&sni=a.example#B", true},
-		{"cipher and fingerprint are the client's", base + "&encryption=none&fp=chrome#B", true},
-		{"the same server in the v2rayN dialect", v2rayNLink(map[string]string{"v": "2", "ps": "B", "add": "a.example", "port": "443", "id": id, "net": "ws", "path": "/ws", "host": "cdn.example", "tls": "tls"}), true},
-		{"port", strings.Replace(base, ":443", ":8443", 1) + "#B", false},
-		{"id", strings.Replace(base, id, "b831bfb3-e84c-4647-a953-bbdd6e6d6391", 1) + "#B", false},
-		{"path", strings.Replace(base, "%2Fws", "%2Fws2", 1) + "#B", false},
-		{"path case", strings.Replace(base, "%2Fws", "%2FWS", 1) + "#B", false},
-		{"host", strings.Replace(base, "cdn.example", "cdn2.example", 1) + "#B", false},
-		{"sni", base + "&sni=other.example#B", false},
-		{"security", strings.Replace(base, "security=tls", "security=none", 1) + "#B", false},
-		{"network", strings.Replace(base, "type=ws", "type=httpupgrade", 1) + "#B", false},
+		{name: "only the name differs", other: base + "#B", same: true},
+		{name: "case of host, server and id", other: "vmess://" + upper + "@A.EXAMPLE:443?type=ws&security=tls&path=%2Fws&host=CDN.example#B", same: true},
+		{name: "sni equal to the address is the default", other: base + "&sni=a.example#B", same: true},
+		{name: "the same server in the v2rayN dialect", other: v2rayNLink(map[string]string{"v": "2", "ps": "B", "add": "a.example", "port": "443", "id": id, "net": "ws", "path": "/ws", "host": "cdn.example", "tls": "tls"}), same: true},
+		// client-side settings: the server accepts either
+		{name: "cipher", other: base + "&encryption=chacha20-poly1305#B", same: true, differs: "cipher"},
+		{name: "fingerprint", other: base + "&fp=firefox#B", same: true, differs: "fingerprint"},
+		{name: "alpn", other: base + "&alpn=h2#B", same: true, differs: "alpn"},
+		{name: "ws early data size", first: base + "&ed=2048", other: base + "&ed=4096#B", same: true, differs: "early data"},
+		{name: "REALITY spiderX", first: reality, other: strings.Replace(reality, "spx=%2F", "spx=%2Fother", 1) + "#B", same: true, differs: "spiderX"},
+		{name: "tcp header none is no header", first: tcp, other: tcp + "&headerType=none#B", same: true},
+		{name: "xhttp mode auto is the default", first: link("a.example", "type=xhttp&path=%2Fx"), other: link("a.example", "type=xhttp&path=%2Fx&mode=auto") + "#B", same: true},
+		// what the server checks
+		{name: "port", other: strings.Replace(base, ":443", ":8443", 1) + "#B"},
+		{name: "id", other: strings.Replace(base, id, "b831bfb3-e84c-4647-a953-bbdd6e6d6391", 1) + "#B"},
+		{name: "alterId", other: base + "&aid=64#B"},
+		{name: "path", other: strings.Replace(base, "%2Fws", "%2Fws2", 1) + "#B"},
+		{name: "path case", other: strings.Replace(base, "%2Fws", "%2FWS", 1) + "#B"},
+		{name: "host", other: strings.Replace(base, "cdn.example", "cdn2.example", 1) + "#B"},
+		{name: "sni", other: base + "&sni=other.example#B"},
+		{name: "security", other: strings.Replace(base, "security=tls", "security=none", 1) + "#B"},
+		{name: "network", other: strings.Replace(base, "type=ws", "type=httpupgrade", 1) + "#B"},
+		{name: "allowInsecure", other: base + "&allowInsecure=1#B"},
+		{name: "pinned certificate", other: base + "&pcs=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855#B"},
+		{name: "certificate name", other: base + "&vcn=cert.example#B"},
+		{name: "ECH config", other: base + "&ech=AEX%2BDQBBpQAgACB#B"},
+		{name: "ws early data header", first: base + "&ed=2048", other: base + "&ed=2048&eh=X-Early-Data#B"},
+		{name: "tcp header http", first: tcp, other: tcp + "&headerType=http#B"},
+		{name: "kcp seed", first: kcp, other: strings.Replace(kcp, "seed1", "seed2", 1) + "#B"},
+		{name: "kcp header", first: kcp, other: strings.Replace(kcp, "headerType=none", "headerType=wechat-video", 1) + "#B"},
+		{name: "gRPC authority", first: grpc, other: strings.Replace(grpc, "front.example", "front2.example", 1) + "#B"},
+		{name: "xhttp mode", first: xhttp, other: strings.Replace(xhttp, "packet-up", "stream-one", 1) + "#B"},
+		{name: "xhttp extra", first: xhttp, other: xhttp + "&extra=%7B%22downloadSettings%22%3A%7B%22address%22%3A%22b.example%22%7D%7D#B"},
+		{name: "REALITY public key", first: reality, other: strings.Replace(reality, "pbk=A", "pbk=B", 1) + "#B"},
+		{name: "REALITY short id", first: reality, other: strings.Replace(reality, "sid=6b", "sid=7b", 1) + "#B"},
+		{name: "REALITY ML-DSA key", first: reality, other: reality + "&pqv=" + base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{7}, 1952)) + "#B"},
+		{name: "final mask", first: kcp, other: kcp + "&fm=%7B%22udp%22%3A%5B%7B%22type%22%3A%22salamander%22%7D%5D%7D#B"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			nodes := parseLinks(t, base+"#A", c.other)
-			if got := SameServer(nodes[0], nodes[1]); got != c.same {
-				t.Fatalf("SameServer = %v, want %v", got, c.same)
+			first := c.first
+			if first == "" {
+				first = base
 			}
+			nodes := parseLinks(t, first+"#A", c.other)
 			kept, notes := Dedupe(nodes)
 			if c.same != (len(kept) == 1) || len(notes) != len(nodes)-len(kept) {
 				t.Fatalf("kept %d, notes %v", len(kept), notes)
 			}
-			if c.same {
-				n := notes[0]
-				if kept[0].Name != "A" || n.Severity != Info || n.Server != "B" || n.Line != 2 ||
-					n.Message != `same server as "A" (a.example:443, sub:1); left out` {
-					t.Fatalf("note %+v", n)
-				}
+			if !c.same {
+				return
+			}
+			want := `same server as "A" (a.example:443, sub:1); left out, the first listed is kept`
+			if c.differs != "" {
+				want += " (this entry's own " + c.differs + " is dropped with it)"
+			}
+			if n := notes[0]; kept[0].Name != "A" || n.Severity != Info || n.Server != "B" || n.Line != 2 || n.Message != want {
+				t.Fatalf("note %+v\nwant message %q", n, want)
 			}
 		})
 	}

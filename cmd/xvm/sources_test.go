@@ -102,8 +102,8 @@ func TestConvertURL(t *testing.T) {
 		{name: "dedupe names both", args: []string{"convert", "--to", "uri", "--dedupe", sub},
 			wantOut: []string{"#HK%2001", "#JP%2001"}, wantNoOut: []string{"Traffic", "Expires"},
 			wantErr: []string{
-				`Airport ✈:2: info: Traffic left: 37 GB: same server as "HK 01" (hk.example:443, Airport ✈:1); left out`,
-				`Airport ✈:4: info: Expires 2026-12-31: same server as "HK 01" (hk.example:443, Airport ✈:1); left out`,
+				`Airport ✈:2: info: Traffic left: 37 GB: same server as "HK 01" (hk.example:443, Airport ✈:1); left out, the first listed is kept`,
+				`Airport ✈:4: info: Expires 2026-12-31: same server as "HK 01" (hk.example:443, Airport ✈:1); left out, the first listed is kept`,
 			}},
 		{name: "404 names the URL masked", args: []string{"convert", prov.URL + "/sub/" + subToken + "x?token=" + subToken}, wantCode: 2,
 			wantErr: []string{"xvm: convert: subscription: " + prov.URL + "/sub/Z…x?token=Z…B: HTTP 404 Not Found"}},
