@@ -308,20 +308,29 @@ func (p *prober) plan(targets []Target) []*entry {
 		if t.tls() {
 			e.res.TransportSecurity = "tls"
 		}
-		acct, err := t.account()
-		if err == nil {
-			err = t.checkServer()
-		}
-		if err != nil {
-			e.res.Error = &Failure{Kind: KindProtocol, Message: err.Error()}
+		if f := planFailure(t); f != nil {
+			e.res.Error = f
 			e.done = true
 			continue
 		}
-		e.acct = acct
+		e.acct, _ = t.account()
 		e.srv = p.serverOf(t)
 		e.route = p.routeOf(t)
 	}
 	return entries
+}
+
+// planFailure is why t cannot be probed at all (no id, no port, a
+// malformed id or security), or nil. Its message names t.
+func planFailure(t *Target) *Failure {
+	_, err := t.account()
+	if err == nil {
+		err = t.checkServer()
+	}
+	if err != nil {
+		return &Failure{Kind: KindProtocol, Message: err.Error()}
+	}
+	return nil
 }
 
 // serverOf is the shared state of t's server (its address and port).

@@ -82,9 +82,15 @@ func Run(ctx context.Context, targets []Target, opts Options) ([]Result, error) 
 }
 
 // asMember is the result of a group's probe reported for one of its
-// members: the same measurements under the member's name and position.
+// members: the same measurements under the member's name, position and
+// address as it spelled it. A failure found before probing (no id, no
+// port) is the member's own, since its message names the entry.
 func asMember(r Result, t *Target, index int) Result {
 	r.Name = t.Name
 	r.Index = index
+	r.Address = t.Stream.Address
+	if f := planFailure(t); f != nil {
+		r.Error = f
+	}
 	return r
 }

@@ -2,11 +2,15 @@ package probe
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/vmess/transport"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -76,6 +80,90 @@ func TestSameKey(t *testing.T) {
 		c.edit(&o)
 		if got := sameKey(&base) == sameKey(&o); got != c.same {
 			t.Errorf("%s: same = %v, want %v", c.name, got, c.same)
+		}
+	}
+}
+
+// TestSameKeyWithinDedupe holds probe's shared probes to the one
+// definition of a repeat (docs/subscriptions.md#duplicates): entries
+// share a probe only when they are the same server as convert's --dedupe
+// sees it and equal in every client setting probe sends. The only pairs
+// probe may merge that --dedupe keeps apart differ in a setting probe
+// does not send, so its result cannot depend on it.
+func TestSameKeyWithinDedupe(t *testing.T) {
+	const id = "b831381d-6324-4d53-ad4f-8cda48b30811"
+	link := func(query string) string { return "vmess://" + id + "@a.example:443?" + query }
+	ws := link("type=ws&security=tls&path=%2Fws&host=cdn.example")
+	kcp := link("type=kcp&headerType=none&seed=seed1")
+	grpc := link("type=grpc&security=tls&serviceName=g&authority=front.example")
+	reality := link("type=tcp&security=reality&sni=www.example&pbk=Ar5b6iHqWl8g4JtVvJmG0dB8Pcd7lWm3-dFcS5M2X1U&sid=6ba85179e30d4fc2")
+	for _, c := range []struct {
+		name         string
+		a, b         string
+		server, send bool // same server (--dedupe), same probe
+		// unsent names the setting probe does not send, where the probe is
+		// shared but --dedupe keeps the entries apart.
+		unsent string
+	}{
+		{name: "name", a: ws, b: ws, server: true, send: true},
+		{name: "address case", a: ws, b: strings.Replace(ws, "a.example", "A.Example", 1), server: true, send: true},
+		{name: "fingerprint", a: ws, b: ws + "&fp=firefox", server: true},
+		{name: "alpn", a: ws, b: ws + "&alpn=h2", server: true},
+		{name: "cipher", a: ws, b: ws + "&encryption=aes-128-gcm", server: true},
+		{name: "alterId", a: ws, b: ws + "&aid=64"},
+		{name: "path", a: ws, b: strings.Replace(ws, "%2Fws", "%2Fw2", 1)},
+		{name: "sni", a: ws, b: ws + "&sni=other.example"},
+		{name: "allowInsecure", a: ws, b: ws + "&allowInsecure=1"},
+		{name: "pinned certificate", a: ws, b: ws + "&pcs=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{name: "tcp header", a: link("type=tcp"), b: link("type=tcp&headerType=http")},
+		{name: "kcp seed", a: kcp, b: strings.Replace(kcp, "seed1", "seed2", 1)},
+		{name: "kcp header", a: kcp, b: strings.Replace(kcp, "headerType=none", "headerType=wechat-video", 1)},
+		{name: "gRPC authority", a: grpc, b: strings.Replace(grpc, "front.example", "front2.example", 1)},
+		{name: "xhttp mode", a: link("type=xhttp&path=%2Fx&mode=packet-up"), b: link("type=xhttp&path=%2Fx&mode=stream-one")},
+		{name: "ws early data header", a: ws + "&ed=2048", b: ws + "&ed=2048&eh=X-Early-Data", send: true,
+			unsent: "the header name: probe, as Xray's client, puts early data in Sec-WebSocket-Protocol"},
+		{name: "REALITY public key", a: reality, b: strings.Replace(reality, "pbk=A", "pbk=B", 1), send: true,
+			unsent: "REALITY's keys: probe cannot dial REALITY, and says so for both"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := convert.Parse(context.Background(), "sub", []byte(c.a+"#A\n"+c.b+"#B"), convert.Options{})
+			if err != nil || len(res.Nodes) != 2 {
+				t.Fatalf("parse: %v %v", err, res.Diagnostics)
+			}
+			kept, _ := convert.Dedupe(res.Nodes)
+			server := len(kept) == 1
+			ta, tb := TargetFromNode(res.Nodes[0]), TargetFromNode(res.Nodes[1])
+			send := sameKey(&ta) == sameKey(&tb)
+			if server != c.server || send != c.send {
+				t.Fatalf("same server %v, same probe %v; want %v, %v", server, send, c.server, c.send)
+			}
+			if send && !server && c.unsent == "" {
+				t.Fatal("one probe for two servers, and no setting probe leaves unsent explains it")
+			}
+		})
+	}
+}
+
+// TestRunSameServerPerMember: entries that share a probe are each reported
+// as they were written: under their own name and address spelling, and a
+// failure found before probing (no user id) names the entry it is about.
+func TestRunSameServerPerMember(t *testing.T) {
+	targets := []Target{
+		{Name: "HK 01", Stream: transport.Config{Address: "HK.Example", Port: 443}},
+		{Name: "Traffic left: 37 GB", Stream: transport.Config{Address: "hk.example.", Port: 443}},
+	}
+	if uniq, _ := groupSame(targets); len(uniq) != 1 {
+		t.Fatalf("%d groups, want the two entries to share one probe", len(uniq))
+	}
+	res, err := Run(context.Background(), targets, Options{URL: "http://127.0.0.1:1/", Count: 1, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		tg := targets[i]
+		if r.Name != tg.Name || r.Address != tg.Stream.Address || r.Error == nil ||
+			r.Error.Message != fmt.Sprintf("probe: %q has no user id; add the id the server's admin gave you", tg.Name) {
+			t.Errorf("result %d: %s", i, jsonOf(r))
 		}
 	}
 }
