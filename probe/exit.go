@@ -28,6 +28,8 @@ type Exit struct {
 	Country string `json:"country,omitempty"`
 	Colo    string `json:"colo,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// NotMeasured says why the trace was not fetched.
+	NotMeasured NotMeasured `json:"not_measured,omitempty"`
 }
 
 // parseTrace reads a trace answer: "key=value" lines. ip must be an IP
@@ -82,6 +84,9 @@ func (p *prober) exit(ctx context.Context, e *entry, sl *slot) *Exit {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	body, err := p.getBody(ctx, e, sl, p.trace, maxTrace)
+	if isBudget(err) {
+		return &Exit{NotMeasured: NotMeasuredBudget}
+	}
 	if err == nil {
 		var ex *Exit
 		if ex, err = parseTrace(body); err == nil {

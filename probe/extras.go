@@ -35,6 +35,15 @@ func (p *prober) extrasOf(opts Options) error {
 	return nil
 }
 
+// NotMeasured says why an extra check (upload, exit, UDP) of a server that
+// passed was not made; the check's other fields are then empty.
+type NotMeasured string
+
+// NotMeasuredBudget: the connections the server's budget
+// (Options.Budget) allows were spent on other work, which says nothing
+// against the server.
+const NotMeasuredBudget NotMeasured = "budget"
+
 // hasExtras reports whether a server that passed gets extra checks.
 func (p *prober) hasExtras() bool {
 	return p.trace != nil || p.dnsHost != "" || p.uploadURL != nil
@@ -42,9 +51,10 @@ func (p *prober) hasExtras() bool {
 
 // extras runs the extra checks on an entry whose server passed: upload,
 // exit IP, UDP, each on a connection of its own within the server's
-// budget. A failed upload fails the entry, as a failed download does
-// (one the budget did not allow is left out); the exit and UDP checks only
-// report. It returns false when ctx was cancelled.
+// budget. A failed upload fails the entry, as a failed download does; the
+// exit and UDP checks only report. A check the budget did not allow is
+// marked NotMeasuredBudget, alike for all three. It returns false when
+// ctx was cancelled.
 func (p *prober) extras(ctx context.Context, e *entry, sl *slot) bool {
 	r := &e.res
 	if p.uploadURL != nil {
@@ -55,6 +65,7 @@ func (p *prober) extras(ctx context.Context, e *entry, sl *slot) bool {
 		case isBudget(err):
 			// Not measured: the server's budget went to other entries.
 			// That says nothing against the server, which passed.
+			r.Upload = &Upload{NotMeasured: NotMeasuredBudget}
 		case err != nil:
 			r.Upload = up
 			r.OK, r.Error = false, p.uploadFailure(e, err)

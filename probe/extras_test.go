@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -204,26 +206,65 @@ func TestExtrasWithinBudget(t *testing.T) {
 	relay := probetest.StartRelay(t, srv.Addr, 0)
 	trace := traceServer(t)
 	up, received := uploadServer(t)
+	dns := vmesstest.StartDNS(t)
 	opts := testOptions(web.URL)
 	opts.Count = 1
-	opts.Budget = 2 // the sample and the upload; nothing left for the trace
+	opts.Budget = 2 // the sample and the upload; nothing left for the trace and UDP
 	opts.TraceURL = trace.URL + "/cdn-cgi/trace"
+	opts.DNSServer = dns.Addr
 	opts.UploadBytes, opts.UploadURL = 1000, up.URL+"/__up"
 	r := runOne(t, spec{name: "x", host: relay.Host, port: relay.Port, id: srv.ID}.target(t), opts)
-	if !r.OK || r.Upload == nil || received.Load() != 1000 {
+	if !r.OK || r.Upload == nil || r.Upload.NotMeasured != "" || received.Load() != 1000 {
 		t.Fatalf("result %s, server read %d", jsonOf(r), received.Load())
-	}
-	if r.Exit == nil || !strings.Contains(r.Exit.Error, "budget") {
-		t.Errorf("exit %s, want the budget named", jsonOf(r.Exit))
 	}
 	if n := relay.Conns(); n != 2 {
 		t.Errorf("the server saw %d connections, want 2 (its budget)", n)
 	}
+	wantNotMeasured(t, r, "exit", "udp")
 
 	opts.Budget = 1 // the sample only: no upload, and still ok
-	opts.TraceURL = ""
 	r = runOne(t, spec{name: "x", host: relay.Host, port: relay.Port, id: srv.ID}.target(t), opts)
-	if !r.OK || r.Upload != nil {
+	if !r.OK || received.Load() != 1000 {
 		t.Fatalf("result %s, want ok without an upload", jsonOf(r))
+	}
+	wantNotMeasured(t, r, "upload", "exit", "udp")
+}
+
+// wantNotMeasured checks that each named extra check of r is marked not
+// measured for the budget, alike in the result, its JSON and the table.
+func wantNotMeasured(t *testing.T, r Result, checks ...string) {
+	t.Helper()
+	var js bytes.Buffer
+	if err := WriteNDJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var parsed map[string]map[string]any
+	json.Unmarshal(js.Bytes(), &parsed) // the non-object fields fail to fit; the checks' objects are read
+	detail := Table([]Result{r})[0].Cells[len(TableColumns())-1]
+	for _, c := range checks {
+		var got NotMeasured
+		switch c {
+		case "exit":
+			if r.Exit != nil {
+				got = r.Exit.NotMeasured
+			}
+		case "udp":
+			if r.UDP != nil {
+				got = r.UDP.NotMeasured
+			}
+		case "upload":
+			if r.Upload != nil {
+				got = r.Upload.NotMeasured
+			}
+		}
+		if got != NotMeasuredBudget {
+			t.Errorf("%s: not measured %q, want %q: %s", c, got, NotMeasuredBudget, jsonOf(r))
+		}
+		if parsed[c]["not_measured"] != "budget" {
+			t.Errorf("%s: JSON %s lacks not_measured: budget", c, js.Bytes())
+		}
+		if want := c + " not measured: the connection budget was spent"; !strings.Contains(detail, want) {
+			t.Errorf("table detail %q lacks %q", detail, want)
+		}
 	}
 }

@@ -163,12 +163,16 @@ func fmtBytes(b float64) string {
 func extrasDetail(r Result) []string {
 	var d []string
 	switch u := r.Upload; {
+	case u != nil && u.NotMeasured != "":
+		d = append(d, notMeasured("upload", u.NotMeasured))
 	case u != nil && u.BytesPerS > 0:
 		d = append(d, fmt.Sprintf("upload %s/s", fmtBytes(u.BytesPerS)))
 	case u != nil:
 		d = append(d, fmt.Sprintf("upload: %s sent in %.1fs", fmtBytes(float64(u.Bytes)), u.Seconds))
 	}
 	switch e := r.Exit; {
+	case e != nil && e.NotMeasured != "":
+		d = append(d, notMeasured("exit", e.NotMeasured))
 	case e != nil && e.Error == "":
 		s := "exit " + e.IP
 		if e.Country != "" {
@@ -182,10 +186,21 @@ func extrasDetail(r Result) []string {
 		d = append(d, "exit unknown: "+e.Error)
 	}
 	switch u := r.UDP; {
+	case u != nil && u.NotMeasured != "":
+		d = append(d, notMeasured("udp", u.NotMeasured))
 	case u != nil && u.OK && u.RTTMs != nil:
 		d = append(d, "udp "+fmtMillis(*u.RTTMs))
 	case u != nil:
 		d = append(d, "udp failed: "+u.Error)
 	}
 	return d
+}
+
+// notMeasured words an extra check that was not made.
+func notMeasured(check string, why NotMeasured) string {
+	switch why {
+	case NotMeasuredBudget:
+		return check + " not measured: the connection budget was spent"
+	}
+	return check + " not measured: " + string(why)
 }

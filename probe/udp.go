@@ -27,6 +27,8 @@ type UDP struct {
 	OK    bool    `json:"ok"`
 	RTTMs *Millis `json:"rtt_ms,omitempty"`
 	Error string  `json:"error,omitempty"`
+	// NotMeasured says why no query was sent.
+	NotMeasured NotMeasured `json:"not_measured,omitempty"`
 }
 
 // dnsQuery is a recursive query for the A records of name.
@@ -79,6 +81,9 @@ func (p *prober) udp(ctx context.Context, e *entry, sl *slot) *UDP {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
 	rtt, err := p.dnsThrough(ctx, e, sl)
+	if isBudget(err) {
+		return &UDP{NotMeasured: NotMeasuredBudget}
+	}
 	if err != nil {
 		if isTimeout(err) {
 			err = fmt.Errorf("no answer from %s within %s: the server does not relay UDP, or the DNS server is unreachable from it", p.opts.DNSServer, p.opts.Timeout)

@@ -33,6 +33,8 @@ type Upload struct {
 	Bytes     int64   `json:"bytes"`
 	Seconds   float64 `json:"seconds"`
 	BytesPerS float64 `json:"bytes_per_s,omitempty"`
+	// NotMeasured says why nothing was sent (Bytes and Seconds are 0).
+	NotMeasured NotMeasured `json:"not_measured,omitempty"`
 }
 
 // uploadChunk is how much one write sends.
