@@ -275,14 +275,20 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	}
 	pr := diagPrinter{w: a.IO.ErrOut, color: a.colorErr(), quiet: a.Global.Quiet}
 	pr.print(sourceNotes(sources, time.Now()))
+	if ctx.Err() != nil {
+		// With --keep, no config: one of the servers that passed before
+		// the interrupt would read as the list of all that work.
+		msg := fmt.Sprintf("probe: interrupted; %d of %d servers finished", len(results), len(targets))
+		if opts.Keep.Keep != "" {
+			msg += "; no config written"
+		}
+		return &exitError{code: exitFindings, err: errors.New(msg)}
+	}
 	kept := 0
 	if opts.Keep.Keep != "" {
 		if kept, err = opts.Keep.writeKept(a.IO.Out, pr, results, nodes); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("probe: --keep: %w", err)}
 		}
-	}
-	if ctx.Err() != nil {
-		return &exitError{code: exitFindings, err: fmt.Errorf("probe: interrupted; %d of %d servers finished", len(results), len(targets))}
 	}
 	if opts.Keep.Keep != "" {
 		// The config is the product: failures are what --keep filters out.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -112,6 +113,29 @@ func TestProbeKeepNothingPassed(t *testing.T) {
 	out, errOut, code := runXVM(t, false, "", "probe", "--url", web, "--timeout", "2s", "--keep", "ok", link)
 	if code != 1 || out != "" || !strings.Contains(errOut, "no server passed; nothing written") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// TestProbeKeepInterrupted: Ctrl-C during a --keep run writes no config
+// (a partial one would read as the working servers), exits 1 and says so.
+func TestProbeKeepInterrupted(t *testing.T) {
+	web := probeWeb(t)
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	bhPort := vmesstest.Port(t, vmesstest.StartBlackhole(t)) // accept, never answer
+	links := []string{
+		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
+		v2rayNLink("blackhole", "127.0.0.1", bhPort, srv.ID, "tcp", nil),
+	}
+	var out, errOut strings.Builder
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	// The working server needs milliseconds; 1 s leaves room for a busy
+	// machine before the interrupt.
+	time.AfterFunc(time.Second, cancel)
+	code := Main(ctx, append([]string{"probe", "--url", web, "--count", "1", "--timeout", "30s", "--keep", "ok", "--to", "uri"}, links...), ios)
+	if code != 1 || out.String() != "" || !strings.Contains(errOut.String(), "interrupted; 1 of 2 servers finished; no config written") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
 }
 
