@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -112,4 +113,16 @@ func (p *prober) getBody(ctx context.Context, e *entry, sl *slot, u *url.URL, ma
 		return nil, &statusError{status: resp.status, reason: resp.reason}
 	}
 	return readCapped(resp.body, max)
+}
+
+// readCapped reads r to the end, failing past max bytes.
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the answer is over %d bytes", max)
+	}
+	return b, nil
 }

@@ -2,8 +2,10 @@ package probe
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -137,4 +139,12 @@ func (p *prober) dnsThrough(ctx context.Context, e *entry, sl *slot) (time.Durat
 			return time.Since(start), nil
 		}
 	}
+}
+
+// random fills b from the run's random source.
+func (p *prober) random(b []byte) (int, error) {
+	if p.opts.Rand != nil {
+		return io.ReadFull(p.opts.Rand, b)
+	}
+	return rand.Read(b)
 }

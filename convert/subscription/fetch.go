@@ -81,9 +81,9 @@ type Options struct {
 
 // Source is one fetched subscription.
 type Source struct {
-	// URL is the URL as given, and Final the one that answered after
-	// redirects. Both hold secrets: print them through Display.
-	URL, Final string
+	// URL is the URL as given. It holds secrets: print it through
+	// Display.
+	URL string
 	// Title is the provider's name for the subscription (see Title); ""
 	// when it gave none.
 	Title string
@@ -251,7 +251,6 @@ func Fetch(ctx context.Context, rawURL string, opts Options) (*Source, error) {
 	}
 	src := &Source{
 		URL:         rawURL,
-		Final:       resp.Request.URL.String(),
 		Title:       Title(resp.Header),
 		Body:        body,
 		ContentType: resp.Header.Get("Content-Type"),

@@ -210,8 +210,8 @@ func TestFetch(t *testing.T) {
 		{name: "bot check", path: "/bot-check", kind: KindWebPage, in: []string{"a bot check or a login page"}},
 		{name: "redirects", path: fmt.Sprintf("/redirect/%d", MaxRedirects-1), check: func(t *testing.T, src *Source) {
 			wantBody(t, src)
-			if !strings.HasSuffix(src.Final, "/plain") {
-				t.Errorf("final %q", src.Final)
+			if src.Title != "Airport ✈ Premium" {
+				t.Errorf("title %q: want /plain's, where the redirects end", src.Title)
 			}
 		}},
 		{name: "too many redirects", path: fmt.Sprintf("/redirect/%d?token=%s", MaxRedirects, testToken), kind: KindRedirects,
