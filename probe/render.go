@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/xvmtools/xvm/schema/bytesize"
 )
 
 // WriteJSON writes results as one indented JSON array (the --output json
@@ -114,11 +116,11 @@ func Table(results []Result) []TableRow {
 		}
 		switch {
 		case r.Download != nil && r.OK:
-			detail = append(detail, fmt.Sprintf("download %s/s", fmtBytes(r.Download.BytesPerS)))
+			detail = append(detail, fmt.Sprintf("download %s/s", bytesize.Format(r.Download.BytesPerS)))
 		case r.Download != nil:
 			// A download that failed part way: what arrived, not a rate
 			// that would read as the server's speed.
-			detail = append(detail, fmt.Sprintf("%s arrived in %.1fs", fmtBytes(float64(r.Download.Bytes)), r.Download.Seconds))
+			detail = append(detail, fmt.Sprintf("%s arrived in %.1fs", bytesize.Format(float64(r.Download.Bytes)), r.Download.Seconds))
 		}
 		detail = append(detail, extrasDetail(r)...)
 		name := r.Name
@@ -144,20 +146,6 @@ func fmtMillis(m Millis) string {
 	}
 }
 
-// fmtBytes renders a byte count with a binary unit.
-func fmtBytes(b float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for b >= 1024 && i < len(units)-1 {
-		b /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatFloat(b, 'f', 0, 64) + " B"
-	}
-	return strconv.FormatFloat(b, 'f', 1, 64) + " " + units[i]
-}
-
 // extrasDetail describes the extra checks of a result for the table:
 // upload rate, exit address and UDP answer.
 func extrasDetail(r Result) []string {
@@ -166,9 +154,9 @@ func extrasDetail(r Result) []string {
 	case u != nil && u.NotMeasured != "":
 		d = append(d, notMeasured("upload", u.NotMeasured))
 	case u != nil && u.BytesPerS > 0:
-		d = append(d, fmt.Sprintf("upload %s/s", fmtBytes(u.BytesPerS)))
+		d = append(d, fmt.Sprintf("upload %s/s", bytesize.Format(u.BytesPerS)))
 	case u != nil:
-		d = append(d, fmt.Sprintf("upload: %s sent in %.1fs", fmtBytes(float64(u.Bytes)), u.Seconds))
+		d = append(d, fmt.Sprintf("upload: %s sent in %.1fs", bytesize.Format(float64(u.Bytes)), u.Seconds))
 	}
 	switch e := r.Exit; {
 	case e != nil && e.NotMeasured != "":

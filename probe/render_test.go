@@ -182,8 +182,8 @@ func TestTableDownloadDetail(t *testing.T) {
 		r    Result
 		want string
 	}{
-		{"finished", Result{Name: "a", OK: true, Download: &Download{Bytes: 1 << 20, Seconds: 0.5, BytesPerS: 2 << 20}}, "download 2.0 MiB/s"},
-		{"stalled", Result{Name: "b", Error: &Failure{Kind: KindTimeout, Message: "download: stalled"}, Download: &Download{Bytes: 5000, Seconds: 1.2, BytesPerS: 4167}}, "download: stalled; 4.9 KiB arrived in 1.2s"},
+		{"finished", Result{Name: "a", OK: true, Download: &Download{Bytes: 1 << 20, Seconds: 0.5, BytesPerS: 2 << 20}}, "download 2 MiB/s"},
+		{"stalled", Result{Name: "b", Error: &Failure{Kind: KindTimeout, Message: "download: stalled"}, Download: &Download{Bytes: 5000, Seconds: 1.2, BytesPerS: 4167}}, "download: stalled; 4.8 KiB arrived in 1.2s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

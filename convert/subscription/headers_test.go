@@ -76,17 +76,6 @@ func TestParseUsage(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{
-		0: "0 B", 1023: "1023 B", 1024: "1 KiB", 1536: "1.5 KiB", 13207024435: "12.2 GiB",
-		50 << 30: "50 GiB", 1<<40 - 1: "1023.9 GiB", 1 << 40: "1 TiB",
-	} {
-		if got := FormatBytes(n); got != want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestTitle(t *testing.T) {
 	for _, c := range []struct {
 		name string

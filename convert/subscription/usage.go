@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xvmtools/xvm/schema/bytesize"
 )
 
 // Usage is a provider's account of the subscription, from its
@@ -125,10 +127,10 @@ func (u Usage) Summary(now time.Time) string {
 
 func (u Usage) summary(now time.Time) string {
 	var b strings.Builder
-	b.WriteString(FormatBytes(u.Used()))
+	b.WriteString(bytesize.Format(float64(u.Used())))
 	if u.Total > 0 {
 		b.WriteString(" of ")
-		b.WriteString(FormatBytes(u.Total))
+		b.WriteString(bytesize.Format(float64(u.Total)))
 		b.WriteString(" used")
 	} else {
 		b.WriteString(" used (no data limit)")
@@ -142,22 +144,4 @@ func (u Usage) summary(now time.Time) string {
 		b.WriteString(u.Expire.Format(time.DateOnly))
 	}
 	return b.String()
-}
-
-// FormatBytes writes a byte count in binary units with at most one
-// decimal: "512 B", "1.5 KiB", "12.3 GiB", "50 GiB".
-func FormatBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	s := strconv.FormatFloat(math.Floor(f*10)/10, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
-	return s + " " + units[i]
 }
