@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"time"
 
@@ -51,12 +52,12 @@ func (o *sourceOptions) check(verb string) error {
 	var err error
 	if o.Include != "" {
 		if o.include, err = regexp.Compile(o.Include); err != nil {
-			return usageErrorf("%s: --include %q: %v", verb, o.Include, unprefix(err))
+			return usageErrorf("%s: --include %q: %s", verb, o.Include, regexpProblem(err))
 		}
 	}
 	if o.Exclude != "" {
 		if o.exclude, err = regexp.Compile(o.Exclude); err != nil {
-			return usageErrorf("%s: --exclude %q: %v", verb, o.Exclude, unprefix(err))
+			return usageErrorf("%s: --exclude %q: %s", verb, o.Exclude, regexpProblem(err))
 		}
 	}
 	if o.FetchTimeout <= 0 {
@@ -87,9 +88,14 @@ func headerShown(h string) string {
 	return h
 }
 
-// unprefix drops regexp's "error parsing regexp: " from its messages.
-func unprefix(err error) string {
-	return strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+// regexpProblem words a regexp compile error without regexp's "error
+// parsing regexp" prefix: what is wrong and where.
+func regexpProblem(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s: `%s`", se.Code, se.Expr)
+	}
+	return err.Error()
 }
 
 // validHeaderName reports an RFC 9110 field name (a token).
@@ -318,7 +324,11 @@ func sourceNotes(sources []*subscription.Source, now time.Time) []convert.Diagno
 			}
 		case s.UsageErr != nil:
 			d.Severity = convert.Warning
-			d.Message = fmt.Sprintf("subscription-userinfo header not understood: %v", strings.TrimPrefix(s.UsageErr.Error(), "subscription: "))
+			d.Message = "subscription-userinfo header not understood"
+			var ue *subscription.UsageError
+			if errors.As(s.UsageErr, &ue) {
+				d.Message += ": it " + ue.Reason
+			}
 		default:
 			continue
 		}

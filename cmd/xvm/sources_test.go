@@ -50,6 +50,10 @@ func startProvider(t *testing.T) *provider {
 	mux.HandleFunc("/big/"+subToken, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, strings.Repeat(providerLinks+"\n", 100))
 	})
+	mux.HandleFunc("/badinfo/"+subToken, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Subscription-Userinfo", "traffic=lots")
+		fmt.Fprint(w, providerLinks)
+	})
 	mux.HandleFunc("/challenge/"+subToken, func(w http.ResponseWriter, r *http.Request) {
 		// A bot check answered with 200, as Cloudflare's is to some clients.
 		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
@@ -125,7 +129,10 @@ func TestConvertURL(t *testing.T) {
 			wantErr: []string{`https_proxy="ftp://proxy.example:21": proxy scheme "ftp": want http, https, socks5 or socks5h`}},
 		{name: "a malformed proxy variable does not matter to a file", args: []string{"convert", "--to", "uri", "vmess://" + convertUUID + "@a.example:443#A"},
 			env: map[string]string{"HTTP_PROXY": "http://[::1"}, wantOut: []string{"#A"}},
-		{name: "bad include", args: []string{"convert", "--include", "(", sub}, wantCode: 2, wantErr: []string{"--include \"(\": missing closing )"}},
+		{name: "bad include", args: []string{"convert", "--include", "(", sub}, wantCode: 2, wantErr: []string{"xvm: convert: --include \"(\": missing closing ): `(`\n"}},
+		{name: "bad exclude", args: []string{"convert", "--exclude", "a**", sub}, wantCode: 2, wantErr: []string{"xvm: convert: --exclude \"a**\": invalid nested repetition operator: `**`\n"}},
+		{name: "a usage header not understood", args: []string{"convert", "--to", "uri", prov.URL + "/badinfo/" + subToken},
+			wantErr: []string{"/badinfo/Z…B: warning: subscription-userinfo header not understood: it holds none of upload, download, total, expire\n"}},
 		{name: "bad header", args: []string{"convert", "--header", "nocolon", sub}, wantCode: 2, wantErr: []string{"--header \"nocolon\": want 'Name: value'"}},
 		{name: "bad header hides what may be a credential", args: []string{"convert", "--header", "Authorization Bearer S3cr3tT0ken", sub}, wantCode: 2,
 			wantErr: []string{"--header \"Authorization…\": want 'Name: value'"}, wantNoErr: []string{"S3cr3tT0ken"}},

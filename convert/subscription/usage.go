@@ -1,7 +1,6 @@
 package subscription
 
 import (
-	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -30,9 +29,15 @@ type Usage struct {
 // in well under 200 bytes, so anything longer is not this header.
 const maxUsageHeader = 4096
 
+// UsageError is ParseUsage's failure. Reason says why, as a predicate
+// of the header ("holds none of …").
+type UsageError struct{ Reason string }
+
+func (e *UsageError) Error() string { return "subscription: subscription-userinfo " + e.Reason }
+
 // ErrNoUsage is ParseUsage's error for a header that holds none of the
 // fields.
-var ErrNoUsage = errors.New("subscription: subscription-userinfo holds none of upload, download, total, expire")
+var ErrNoUsage = &UsageError{Reason: "holds none of upload, download, total, expire"}
 
 // ParseUsage reads a subscription-userinfo header value. Fields are
 // separated by ';' (or ','), keys are case-insensitive, unknown keys are
@@ -42,7 +47,7 @@ var ErrNoUsage = errors.New("subscription: subscription-userinfo holds none of u
 func ParseUsage(header string) (Usage, error) {
 	var u Usage
 	if len(header) > maxUsageHeader {
-		return u, errors.New("subscription: subscription-userinfo is too long to be one")
+		return u, &UsageError{Reason: "is too long to be one"}
 	}
 	found := false
 	for _, field := range strings.FieldsFunc(header, func(r rune) bool { return r == ';' || r == ',' }) {
