@@ -284,19 +284,20 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		}
 		return &exitError{code: exitFindings, err: errors.New(msg)}
 	}
-	kept := 0
 	if opts.Keep.Keep != "" {
-		if kept, err = opts.Keep.writeKept(a.IO.Out, pr, results, nodes); err != nil {
+		passed, written, err := opts.Keep.writeKept(a.IO.Out, pr, results, nodes)
+		if err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("probe: --keep: %w", err)}
 		}
-	}
-	if opts.Keep.Keep != "" {
 		// The config is the product: failures are what --keep filters out.
-		if kept == 0 {
+		switch {
+		case passed == 0:
 			return &exitError{code: exitFindings, err: errors.New("probe: --keep ok: no server passed; nothing written")}
+		case written == 0:
+			return &exitError{code: exitFindings, err: fmt.Errorf("probe: --keep ok: %d of %d servers passed, but %s cannot express any of them; nothing written", passed, len(results), opts.Keep.To)}
 		}
 		if !a.Global.Quiet {
-			fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %d of %d servers passed; written as %s, fastest first\n", kept, len(results), opts.Keep.To)
+			fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %d of %d servers passed; %d written as %s, fastest first\n", passed, len(results), written, opts.Keep.To)
 		}
 		return nil
 	}

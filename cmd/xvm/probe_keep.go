@@ -139,12 +139,13 @@ func keptNodes(results []probe.Result, nodes []*convert.Node) ([]*convert.Node, 
 }
 
 // writeKept writes the servers that passed as --to, fastest first, to w,
-// and prints what the target could not carry. It reports how many it
-// wrote.
-func (o *keepOptions) writeKept(w io.Writer, pr diagPrinter, results []probe.Result, nodes []*convert.Node) (int, error) {
+// and prints what the target could not carry. It reports how many passed
+// and how many of those were written: the target leaves out a server it
+// cannot express, with an Error diagnostic naming it.
+func (o *keepOptions) writeKept(w io.Writer, pr diagPrinter, results []probe.Result, nodes []*convert.Node) (passed, written int, err error) {
 	kept, ok := keptNodes(results, nodes)
 	if len(kept) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	out, diags, err := convert.Emit(kept, convert.Target(o.To), convert.EmitOptions{
 		NameTemplate:      o.NameTemplate,
@@ -162,17 +163,20 @@ func (o *keepOptions) writeKept(w io.Writer, pr diagPrinter, results []probe.Res
 		},
 	})
 	if err != nil {
-		return 0, err
+		return len(kept), 0, err
 	}
 	pr.print(diags)
-	written := len(kept)
+	// Emit names each node by the unique name it gave it, so the servers
+	// left out are the distinct names of its Error diagnostics, however
+	// many each has.
+	left := map[string]bool{}
 	for _, d := range diags {
 		if d.Severity == convert.Error {
-			written--
+			left[d.Server] = true
 		}
 	}
 	if _, err := w.Write(out); err != nil {
-		return 0, fmt.Errorf("write the config: %w", err)
+		return len(kept), 0, fmt.Errorf("write the config: %w", err)
 	}
-	return written, nil
+	return len(kept), len(kept) - len(left), nil
 }

@@ -72,7 +72,7 @@ func TestProbeKeepClash(t *testing.T) {
 	if len(names) != 2 || !regexp.MustCompile(`^near \d+ms$`).MatchString(names[0]) || !regexp.MustCompile(`^far \d+ms$`).MatchString(names[1]) {
 		t.Fatalf("kept %q, want near then far with their latency", names)
 	}
-	if !strings.Contains(errOut, "2 of 4 servers passed; written as clash, fastest first") {
+	if !strings.Contains(errOut, "2 of 4 servers passed; 2 written as clash, fastest first") {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 	b, err := os.ReadFile(results)
@@ -112,6 +112,31 @@ func TestProbeKeepNothingPassed(t *testing.T) {
 	link := v2rayNLink("dead", "127.0.0.1", refusedPort(t), vmesstest.NewUUID(), "tcp", nil)
 	out, errOut, code := runXVM(t, false, "", "probe", "--url", web, "--timeout", "2s", "--keep", "ok", link)
 	if code != 1 || out != "" || !strings.Contains(errOut, "no server passed; nothing written") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// TestProbeKeepTargetCannotCarry: servers that passed but that the --to
+// target cannot express (mKCP in Clash) are counted apart from those
+// written, per server.
+func TestProbeKeepTargetCannotCarry(t *testing.T) {
+	web := probeWeb(t)
+	tcp := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	kcp := vmesstest.StartServer(t, vmesstest.ServerOptions{StreamSettings: `{"network":"kcp","finalmask":{"udp":[{"type":"header-wechat"},{"type":"mkcp-aes128gcm","settings":{"password":"seed1"}}]}}`})
+	waitListen(t, tcp.Addr)
+	kcpLink := v2rayNLink("kcp", kcp.Host, kcp.Port, kcp.ID, "kcp", map[string]string{"type": "wechat-video", "path": "seed1"})
+	tcpLink := v2rayNLink("tcp", tcp.Host, tcp.Port, tcp.ID, "tcp", nil)
+	args := []string{"probe", "--url", web, "--count", "1", "--timeout", "10s", "--keep", "ok", "--to", "clash"}
+
+	out, errOut, code := runXVM(t, false, "", append(args, kcpLink, tcpLink)...)
+	if code != 0 || !strings.Contains(out, "name: tcp") || strings.Contains(out, "name: kcp") ||
+		!strings.Contains(errOut, "kcp: network: cannot be written as clash") ||
+		!strings.Contains(errOut, "xvm: probe: 2 of 2 servers passed; 1 written as clash, fastest first") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	out, errOut, code = runXVM(t, false, "", append(args, kcpLink)...)
+	if code != 1 || out != "" || !strings.Contains(errOut, "1 of 1 servers passed, but clash cannot express any of them; nothing written") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
