@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
@@ -61,6 +62,10 @@ func (p *parser) xray(data []byte) error {
 		}
 		p.outbound(field, line, &o)
 	}
+	if list, ok := v.([]any); ok && slices.ContainsFunc(list, isWholeConfig) {
+		p.configList(data, format, list, each)
+		return nil
+	}
 	if x, ok := v.(map[string]any); ok && x["outbounds"] == nil && (x["outbound"] != nil || x["outboundDetour"] != nil) {
 		p.legacyOutbounds(data, format, x, each)
 		return nil
@@ -71,6 +76,112 @@ func (p *parser) xray(data []byte) error {
 	}
 	p.eachOutbound(data, format, items, prefix, each)
 	return nil
+}
+
+// isWholeConfig reports a list element that is a whole Xray config (it
+// has outbounds) rather than one outbound.
+func isWholeConfig(v any) bool {
+	m := asMap(v)
+	return m != nil && getFold(m, "outbounds") != nil
+}
+
+// localProtocols are outbounds that route inside the client (out
+// directly, drop, answer DNS, loop back): a config's plumbing, not a
+// server.
+var localProtocols = map[string]bool{"freedom": true, "blackhole": true, "dns": true, "loopback": true}
+
+// configList reads a list of whole Xray configs, one per server: the JSON
+// subscription Marzban and Remnawave serve to v2rayN 6.40 and later
+// (Marzban's V2rayJsonConfig: the template's inbounds, dns and routing
+// around a "proxy" outbound, with a "remarks" name). v2rayN imports each
+// element as a config named by its remarks (ServiceLib/Handler/Fmt/
+// V2rayFmt.cs, ResolveFull); here each element's vmess outbounds become
+// nodes named by its remarks — the remarks alone for the one vmess
+// outbound an element holds, "remarks (tag)" when it holds several — or
+// by their tags when it has none. Other proxies are skipped with a line
+// each, as in one config; the local outbounds (freedom, blackhole, dns,
+// loopback), which every element repeats, with one line for all. An
+// element that is an outbound rather than a config is read as one.
+func (p *parser) configList(data []byte, f schema.Format, list []any, each func(field string, line int, m map[string]any)) {
+	var root *schema.Node
+	if doc, err := schema.LoadFormat(p.name, f, data); err == nil && doc.Root != nil && doc.Root.Kind == schema.Array {
+		root = doc.Root
+	}
+	// lineOf is the line of list[i], or of list[i].outbounds[j] when j >= 0.
+	lineOf := func(i, j int) int {
+		if root == nil || i >= len(root.Items) {
+			return 0
+		}
+		n := root.Items[i]
+		if j >= 0 {
+			n = n.Get("outbounds")
+			if n == nil || n.Kind != schema.Array || j >= len(n.Items) {
+				return 0
+			}
+			n = n.Items[j]
+		}
+		return n.Pos.Line
+	}
+	configs, local := 0, map[string]int{}
+	for i, it := range list {
+		field := fmt.Sprintf("[%d]", i)
+		m := asMap(it)
+		if m == nil {
+			p.report(Error, lineOf(i, -1), errField(field, "is not an object; want an Xray config"))
+			continue
+		}
+		if !isWholeConfig(m) {
+			each(field, lineOf(i, -1), m)
+			continue
+		}
+		configs++
+		remarks := strings.TrimSpace(str(getFold(m, "remarks")))
+		outs := asList(getFold(m, "outbounds"))
+		vmess := 0
+		for _, o := range outs {
+			if om := asMap(o); om != nil && strings.EqualFold(str(getFold(om, "protocol")), "vmess") {
+				vmess++
+			}
+		}
+		for j, o := range outs {
+			of := fmt.Sprintf("%s.outbounds[%d]", field, j)
+			om := asMap(o)
+			if om == nil {
+				p.report(Error, lineOf(i, j), errField(of, "is not an object; want an outbound"))
+				continue
+			}
+			proto := strings.ToLower(str(getFold(om, "protocol")))
+			if localProtocols[proto] {
+				local[proto]++
+				continue
+			}
+			if proto == "vmess" && remarks != "" {
+				om = canonKeys(om, "tag")
+				name := remarks
+				if tag := str(om["tag"]); vmess > 1 && tag != "" {
+					name = fmt.Sprintf("%s (%s)", remarks, tag)
+				}
+				named := make(map[string]any, len(om))
+				for k, v := range om {
+					named[k] = v
+				}
+				named["tag"] = name
+				om = named
+			}
+			each(of, lineOf(i, j), om)
+		}
+	}
+	if len(local) > 0 {
+		kinds := make([]string, 0, len(local))
+		total := 0
+		for _, proto := range []string{"freedom", "blackhole", "dns", "loopback"} {
+			if local[proto] > 0 {
+				kinds = append(kinds, proto)
+				total += local[proto]
+			}
+		}
+		p.report(Info, 0, fmt.Errorf("a list of %d whole Xray configs (v2rayN's JSON subscription): %d %s outbounds, their local routing, skipped", configs, total, joinAnd(kinds)))
+	}
 }
 
 // legacyOutbounds reads a config from before V2Ray v4, which holds its

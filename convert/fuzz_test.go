@@ -41,6 +41,7 @@ func FuzzParseLink(f *testing.F) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("proxies:\n  - {name: a, type: vmess, server: a, port: 1, uuid: x, alterId: 0, cipher: auto}\n"), uint8(0))
 	f.Add([]byte(`{"outbounds":[{"protocol":"vmess","settings":{"vnext":[]}}]}`), uint8(4))
+	f.Add([]byte(`[{"remarks":"r","outbounds":[{"tag":"proxy","protocol":"vmess","settings":{"vnext":[{"address":"a","port":1,"users":[{"id":"x"}]}]}},{"protocol":"freedom"}]},{"outbounds":7},3]`), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, from uint8) {
 		formats := []Format{FormatAuto, FormatLinks, FormatClash, FormatSingBox, FormatXray}
 		res, err := Parse(context.Background(), "fuzz", data, Options{From: formats[int(from)%len(formats)], MaxInputBytes: 1 << 20})

@@ -40,7 +40,8 @@ func newConvertCmd(a *app) *cobra.Command {
 
 INPUT is a share link (vmess://, vmess1://, or a Quantumult X, Surge or Loon
 vmess line), a file holding links, a base64 subscription, Clash/mihomo YAML,
-sing-box JSON, or an Xray config in JSON, YAML or TOML; '-' (or no INPUT)
+sing-box JSON, an Xray config in JSON, YAML or TOML, or a JSON array of
+whole Xray configs (Marzban's and Remnawave's answer to v2rayN); '-' (or no INPUT)
 reads stdin. The format is detected unless --from says otherwise.
 
 An http:// or https:// INPUT is a subscription URL, fetched with mihomo's
