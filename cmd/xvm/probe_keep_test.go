@@ -145,13 +145,7 @@ func TestProbeKeepTargetCannotCarry(t *testing.T) {
 // (a partial one would read as the working servers), exits 1 and says so.
 func TestProbeKeepInterrupted(t *testing.T) {
 	web := probeWeb(t)
-	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
-	waitListen(t, srv.Addr)
-	bhPort := vmesstest.Port(t, vmesstest.StartBlackhole(t)) // accept, never answer
-	links := []string{
-		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
-		v2rayNLink("blackhole", "127.0.0.1", bhPort, srv.ID, "tcp", nil),
-	}
+	links := okAndBlackhole(t)
 	var out, errOut strings.Builder
 	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -254,17 +254,25 @@ func TestProbeCLIInsecureTLS(t *testing.T) {
 	}
 }
 
+// okAndBlackhole links a working server ("ok") and one that accepts and
+// never answers ("blackhole"), for runs interrupted while the second
+// hangs.
+func okAndBlackhole(t *testing.T) []string {
+	t.Helper()
+	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
+	waitListen(t, srv.Addr)
+	bhPort := vmesstest.Port(t, vmesstest.StartBlackhole(t)) // accept, never answer
+	return []string{
+		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
+		v2rayNLink("blackhole", "127.0.0.1", bhPort, srv.ID, "tcp", nil),
+	}
+}
+
 // TestProbeCLIInterrupt: Ctrl-C (a cancelled context) stops the run at
 // once, prints the servers that finished, and exits 1.
 func TestProbeCLIInterrupt(t *testing.T) {
 	url := probeWeb(t)
-	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
-	waitListen(t, srv.Addr)
-	bhPort := vmesstest.Port(t, vmesstest.StartBlackhole(t)) // accept, never answer
-	links := []string{
-		v2rayNLink("ok", srv.Host, srv.Port, srv.ID, "tcp", nil),
-		v2rayNLink("blackhole", "127.0.0.1", bhPort, srv.ID, "tcp", nil),
-	}
+	links := okAndBlackhole(t)
 	for _, output := range []string{"json", "table", "ndjson"} {
 		t.Run(output, func(t *testing.T) {
 			var out, errOut strings.Builder

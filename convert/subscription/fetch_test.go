@@ -147,14 +147,8 @@ func subServer(t *testing.T) (*httptest.Server, *atomic.Value) {
 	})
 	mux.HandleFunc("/raw-location", func(w http.ResponseWriter, r *http.Request) {
 		// A Location with a control byte, which net/http's server would
-		// not write: the response is written by hand.
-		conn, bw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		fmt.Fprintf(bw, "HTTP/1.1 302 Found\r\nLocation: /plain?token=%s\x7f\r\nContent-Length: 0\r\n\r\n", testToken)
-		bw.Flush()
+		// not write.
+		writeRaw(w, fmt.Sprintf("HTTP/1.1 302 Found\r\nLocation: /plain?token=%s\x7f\r\nContent-Length: 0\r\n\r\n", testToken))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
@@ -162,6 +156,18 @@ func subServer(t *testing.T) (*httptest.Server, *atomic.Value) {
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s, lastUA
+}
+
+// writeRaw answers with resp written by hand on the connection, for
+// responses net/http's server would not write, and closes it.
+func writeRaw(w http.ResponseWriter, resp string) {
+	conn, bw, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	bw.WriteString(resp)
+	bw.Flush()
 }
 
 func TestFetch(t *testing.T) {
@@ -274,13 +280,7 @@ func TestFetch(t *testing.T) {
 func TestFetchAnnouncedLengthNotAllocated(t *testing.T) {
 	const announced = 64 << 20
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, bw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		fmt.Fprintf(bw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nv", announced)
-		bw.Flush()
+		writeRaw(w, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nv", announced))
 	}))
 	t.Cleanup(srv.Close)
 	var before, after runtime.MemStats
