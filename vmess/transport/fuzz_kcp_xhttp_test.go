@@ -67,37 +67,47 @@ func FuzzUDPMasks(f *testing.F) {
 	})
 }
 
-// FuzzKCPInput feeds arbitrary datagrams to an mKCP session's input: it
-// must not panic, and whatever the peer sends, the session holds at most
-// its receiving window of segments and acks.
+// FuzzKCPInput feeds arbitrary datagrams to an mKCP session's input,
+// thousands of times over, with the data segments' numbers taken now as
+// they are and now relative to where the receiver stands, and the
+// session reading what is in order: it must not panic, and whatever the
+// peer sends, the session holds at most its receiving window of
+// segments (bounded in bytes too) and of pending acks.
 func FuzzKCPInput(f *testing.F) {
 	f.Add(appendKCPData(nil, 7, 0, 10, 0, 0, []byte("first")))
 	f.Add(appendKCPData(appendKCPData(nil, 7, 0, 10, 3, 0, []byte("x")), 7, 1, 10, 200, 0, nil))
+	f.Add(appendKCPData(appendKCPData(appendKCPData(nil, 7, 0, 10, 1, 0, []byte("a")), 7, 0, 10, 1, 0, []byte("a")), 7, 0, 11, 2, 0, make([]byte, 9000)))
 	f.Add(appendKCPAck(nil, 7, 0, 1<<31, 1<<31, 0xffffffff, []uint32{0, 1, 2, 1 << 31}))
 	f.Add(appendKCPCommand(nil, 7, kcpCmdTerminate, 1, 0xffffffff, 0xffffffff, 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := (&Config{KCP: KCPConfig{DownlinkCapacity: 1, UplinkCapacity: 1}}).kcpParams()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &kcpConn{p: p, conv: 7, start: time.Now(), remoteNext: 32, controlWindow: p.sendWindow,
-			recv: map[uint32][]byte{}, rto: 100, minRtt: p.tti,
-			readable: make(chan struct{}, 1), writable: make(chan struct{}, 1), wake: make(chan struct{}, 1)}
-		// Something in flight, so that acks have work to do.
-		for i := 0; i < 5; i++ {
-			c.window = append(c.window, kcpSent{number: c.nextNumber, payload: []byte("q")})
-			c.nextNumber++
-		}
-		for i := 0; i < 3; i++ {
+		c := testKCPSession(t, KCPConfig{DownlinkCapacity: 1, UplinkCapacity: 1})
+		var out [][]byte
+		var buf []byte
+		read := make([]byte, 4096)
+		// Read takes what is in order and never waits (a segment may be
+		// empty).
+		c.SetReadDeadline(aLongTimeAgo)
+		for round := 0; round < 2000; round++ {
 			segs, _, _ := parseKCPSegments(b, nil, nil)
+			if round%2 == 1 {
+				for i := range segs {
+					segs[i].number += c.recvNext
+				}
+			}
 			c.input(segs)
-			c.flush(nil, nil)
-		}
-		if uint32(len(c.recv)) > p.recvWindow {
-			t.Fatalf("%d segments held, window %d", len(c.recv), p.recvWindow)
-		}
-		if len(c.acks) > 3*int(p.recvWindow)+3*kcpMaxAcks {
-			t.Fatalf("%d acks pending", len(c.acks))
+			out, buf = c.flush(out[:0], buf[:0])
+			if uint32(len(c.recv)) > c.p.recvWindow {
+				t.Fatalf("round %d: %d segments held, window %d", round, len(c.recv), c.p.recvWindow)
+			}
+			if held := heldBytes(c); held > c.p.recvBytes+65535 {
+				t.Fatalf("round %d: %d bytes held, bound %d", round, held, c.p.recvBytes)
+			}
+			if uint32(len(c.acks)) > c.p.recvWindow {
+				t.Fatalf("round %d: %d acks pending, window %d", round, len(c.acks), c.p.recvWindow)
+			}
+			if round%7 == 0 {
+				c.Read(read)
+			}
 		}
 	})
 }

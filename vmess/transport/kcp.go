@@ -56,11 +56,16 @@ type KCPConfig struct {
 	Seed         string
 }
 
+// kcpMaxDocumentedMTU is the largest mtu Xray's documentation allows
+// (576-1460; its loader no longer checks).
+const kcpMaxDocumentedMTU = 1460
+
 // kcpParams is KCPConfig with Xray's defaults and derived sizes.
 type kcpParams struct {
 	mtu, tti, mss            uint32
 	sendWindow, recvWindow   uint32 // in-flight segments (Xray's Get*InFlightSize)
 	sendBuffer               uint32 // queued unacknowledged segments (GetSendingBufferSize)
+	recvBytes                int    // payload held for Read, at most
 	congestion               bool
 	masks                    []udpMaskSpec
 	maxDatagram, maskedBytes int
@@ -101,6 +106,9 @@ func (c *Config) kcpParams() (*kcpParams, error) {
 	}
 	p.sendWindow, p.recvWindow = inFlight(up), inFlight(down)
 	p.sendBuffer = uint32(uint64(wbuf) * 1024 * 1024 / uint64(p.mtu))
+	// The server's mtu may differ from ours; its segments are bounded
+	// by the largest mtu Xray documents, or ours when that is larger.
+	p.recvBytes = int(p.recvWindow) * int(max(p.mss, kcpMaxDocumentedMTU-kcpDataOverhead))
 
 	masks, err := parseFinalMask(c.FinalMask)
 	if err != nil {
@@ -219,10 +227,15 @@ type kcpConn struct {
 	// Receiving: segments wait in recv until Read takes them in order,
 	// as Xray's receiving worker keeps them; that bounds them to
 	// recvWindow.
-	recv       map[uint32][]byte
-	recvNext   uint32
-	leftover   []byte
+	recv      map[uint32][]byte
+	recvBytes int // payload bytes in recv
+	recvNext  uint32
+	leftover  []byte
+	// Acks wait in acks, one per number (ackIndex finds it), at most
+	// recvWindow of them; minAck is the lowest number among them.
 	acks       []kcpAck
+	ackIndex   map[uint32]int
+	minAck     uint32
 	acksDirty  bool
 	ackPending bool
 	// Round trip (Xray's RoundTripInfo).
@@ -251,14 +264,23 @@ func newKCPConn(udp net.Conn, p *kcpParams) (*kcpConn, error) {
 	if _, err := rand.Read(r[:]); err != nil {
 		return nil, err
 	}
-	c := &kcpConn{
-		udp: udp, p: p, masks: masks,
-		// Xray numbers conversations from a random start, per process.
-		conv:          binary.BigEndian.Uint16(r[:]),
+	// Xray numbers conversations from a random start, per process.
+	c := newKCPSession(p, masks, binary.BigEndian.Uint16(r[:]))
+	c.udp = udp
+	go c.readLoop()
+	go c.updateLoop()
+	return c, nil
+}
+
+// newKCPSession is a session's state before its socket and workers.
+func newKCPSession(p *kcpParams, masks []udpMask, conv uint16) *kcpConn {
+	return &kcpConn{
+		p: p, masks: masks, conv: conv,
 		start:         time.Now(),
 		remoteNext:    32,
 		controlWindow: p.sendWindow,
 		recv:          map[uint32][]byte{},
+		ackIndex:      map[uint32]int{},
 		rto:           100,
 		minRtt:        p.tti,
 		wake:          make(chan struct{}, 1),
@@ -266,9 +288,6 @@ func newKCPConn(udp net.Conn, p *kcpParams) (*kcpConn, error) {
 		writable:      make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
-	go c.readLoop()
-	go c.updateLoop()
-	return c, nil
 }
 
 // now is the session clock: milliseconds since it opened, as Xray's
@@ -385,19 +404,53 @@ func (c *kcpConn) onPeerClosed() {
 // inputData stores a data segment in the receiving window (Xray's
 // ReceivingWorker.ProcessSegment): one beyond the window is dropped
 // unacknowledged; every other one is acknowledged, duplicates too.
+//
+// Unlike Xray, a duplicate refreshes the number's pending ack instead
+// of queueing another, and the payload held for Read is bounded in
+// bytes: a hostile server could otherwise queue an ack per copy (and
+// make every segment walk them all) or fill the window with 64 KB
+// segments. A segment that would pass the byte bound is dropped
+// unacknowledged, as one beyond the window is, unless it is the next
+// one in order, which Read needs to make room.
 func (c *kcpConn) inputData(s *kcpSegment) {
 	if s.number-c.recvNext >= c.p.recvWindow {
 		return
 	}
+	_, held := c.recv[s.number]
+	if !held && s.number != c.recvNext && c.recvBytes+len(s.payload) > c.p.recvBytes {
+		return
+	}
 	c.clearAcks(s.sendingNext)
-	c.acks = append(c.acks, kcpAck{number: s.number, timestamp: s.timestamp})
-	c.acksDirty, c.ackPending = true, true
-	if _, ok := c.recv[s.number]; !ok {
+	c.addAck(s.number, s.timestamp)
+	if !held {
 		c.recv[s.number] = append(getSegmentBuf(int(c.p.mss)), s.payload...)
+		c.recvBytes += len(s.payload)
 	}
 	if s.number == c.recvNext {
 		signal(c.readable)
 	}
+}
+
+// addAck queues an ack for number n, or, when one is pending, makes it
+// due at once with the new timestamp (Xray queues a second entry, due at
+// once). Acks below recvNext are dropped to make room when the list is
+// full: every ack segment carries receivingNext, which acknowledges
+// them all. What remains then are numbers in [recvNext, recvNext +
+// recvWindow) other than n, so the list never exceeds recvWindow.
+func (c *kcpConn) addAck(n, timestamp uint32) {
+	c.acksDirty, c.ackPending = true, true
+	if i, ok := c.ackIndex[n]; ok {
+		c.acks[i].timestamp, c.acks[i].nextFlush = timestamp, 0
+		return
+	}
+	if uint32(len(c.acks)) >= c.p.recvWindow {
+		c.dropAcks(c.recvNext)
+	}
+	if len(c.acks) == 0 || before(n, c.minAck) {
+		c.minAck = n
+	}
+	c.ackIndex[n] = len(c.acks)
+	c.acks = append(c.acks, kcpAck{number: n, timestamp: timestamp})
 }
 
 // inputAck applies an ack segment (Xray's SendingWorker.ProcessSegment).
@@ -484,14 +537,25 @@ func (c *kcpConn) compact() {
 
 // clearAcks forgets pending acks below una (Xray's AckList.Clear).
 func (c *kcpConn) clearAcks(una uint32) {
+	if len(c.acks) > 0 && before(c.minAck, una) {
+		c.dropAcks(una)
+		c.acksDirty = true
+	}
+}
+
+// dropAcks removes the acks below una, keeping the others in order.
+func (c *kcpConn) dropAcks(una uint32) {
 	kept := c.acks[:0]
 	for _, a := range c.acks {
-		if !before(a.number, una) {
-			kept = append(kept, a)
+		if before(a.number, una) {
+			delete(c.ackIndex, a.number)
+			continue
 		}
-	}
-	if len(kept) < len(c.acks) {
-		c.acksDirty = true
+		if len(kept) == 0 || before(a.number, c.minAck) {
+			c.minAck = a.number
+		}
+		c.ackIndex[a.number] = len(kept)
+		kept = append(kept, a)
 	}
 	c.acks = kept
 }
@@ -702,6 +766,7 @@ func (c *kcpConn) Read(b []byte) (int, error) {
 				break
 			}
 			delete(c.recv, c.recvNext)
+			c.recvBytes -= len(seg)
 			c.recvNext++
 			advanced = true
 			k := copy(b[n:], seg)

@@ -349,3 +349,85 @@ func TestKCPParamsMatchXray(t *testing.T) {
 		}
 	}
 }
+
+// testKCPSession is a session without a socket for feeding segments
+// straight to input, with something in flight so acks have work to do.
+func testKCPSession(t testing.TB, k KCPConfig) *kcpConn {
+	t.Helper()
+	p, err := (&Config{KCP: k}).kcpParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newKCPSession(p, nil, 7)
+	for i := 0; i < 5; i++ {
+		c.window = append(c.window, kcpSent{number: c.nextNumber, payload: []byte("q")})
+		c.nextNumber++
+	}
+	return c
+}
+
+// heldBytes is the payload the session holds for Read.
+func heldBytes(c *kcpConn) int {
+	n := 0
+	for _, b := range c.recv {
+		n += len(b)
+	}
+	return n
+}
+
+// TestKCPDuplicatesKeepOneAck: a server that sends the same in-window
+// data segments again and again (2,000 datagrams of 70 segments each,
+// never advancing its sendingNext) leaves at most one pending ack per
+// number, never more than the receiving window. It used to queue an ack
+// per copy (140,000) and walk them all for every segment.
+func TestKCPDuplicatesKeepOneAck(t *testing.T) {
+	c := testKCPSession(t, KCPConfig{})
+	var d []byte
+	for i := uint32(0); i < 70; i++ {
+		d = appendKCPData(d, 7, 0, 10, 1+i, 0, []byte("dup"))
+	}
+	var out [][]byte
+	var buf []byte
+	for round := 0; round < 2000; round++ {
+		segs, _, err := parseKCPSegments(d, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.input(segs)
+		if uint32(len(c.acks)) > c.p.recvWindow {
+			t.Fatalf("round %d: %d acks pending, window %d", round, len(c.acks), c.p.recvWindow)
+		}
+		out, buf = c.flush(out[:0], buf[:0])
+	}
+	if len(c.acks) != 70 {
+		t.Errorf("%d acks pending, want one for each of the 70 numbers", len(c.acks))
+	}
+}
+
+// TestKCPOversizedSegmentsAreBounded: data segments far larger than any
+// mtu Xray documents (775 of 60 KB, numbered after a first segment that
+// never comes) are not all held: what waits for Read stays within the
+// window of the largest segments Xray's documented mtu (1460) makes, plus
+// the next segment in order. It used to hold 44 MB.
+func TestKCPOversizedSegmentsAreBounded(t *testing.T) {
+	c := testKCPSession(t, KCPConfig{})
+	big := bytes.Repeat([]byte{'b'}, 60000)
+	for i := uint32(1); i <= 775; i++ {
+		segs, _, err := parseKCPSegments(appendKCPData(nil, 7, 0, 10, i, 0, big), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.input(segs)
+	}
+	limit := int(c.p.recvWindow)*(kcpMaxDocumentedMTU-kcpDataOverhead) + 65535
+	if held := heldBytes(c); held > limit {
+		t.Fatalf("%d bytes held for Read, want at most %d", held, limit)
+	}
+	// The segment Read waits for is taken whatever is held, so a full
+	// buffer never stalls the session.
+	segs, _, _ := parseKCPSegments(appendKCPData(nil, 7, 0, 10, 0, 0, big), nil, nil)
+	c.input(segs)
+	if _, ok := c.recv[0]; !ok {
+		t.Fatal("the next segment in order was dropped")
+	}
+}
