@@ -120,7 +120,7 @@ func dialGRPC(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *T
 	}
 
 	start := time.Now()
-	cc, err := openH2(ctx, conn, &http2.Transport{DisableCompression: true, AllowHTTP: true})
+	cc, err := openH2(ctx, conn, &http2.Transport{DisableCompression: true, AllowHTTP: true, MaxHeaderListSize: maxXHTTPResponseHeader})
 	if err != nil {
 		return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("grpc: HTTP/2 connection to %s: %w (is the server gRPC%s?)", authority, err, map[bool]string{true: " over TLS", false: " without TLS"}[p.tls != nil])}
 	}

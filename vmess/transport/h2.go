@@ -88,7 +88,7 @@ func dialH2(ctx context.Context, conn net.Conn, cfg *Config, p *plan, trace *Tra
 			return nil, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: the server chose %q by ALPN, not h2; check that it runs the HTTP/2 transport", proto)}
 		}
 	}
-	t := &http2.Transport{AllowHTTP: true}
+	t := &http2.Transport{AllowHTTP: true, MaxHeaderListSize: maxXHTTPResponseHeader}
 	if h.IdleTimeout > 0 || h.HealthCheckTimeout > 0 {
 		t.ReadIdleTimeout = time.Duration(h.IdleTimeout) * time.Second
 		t.PingTimeout = time.Duration(h.HealthCheckTimeout) * time.Second

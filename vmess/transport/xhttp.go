@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -29,7 +30,9 @@ import (
 // x/net/http2 for HTTP/2. Unlike Xray, Dial owns its connections (one
 // session per Dial), so each phase is timed and bounded by ctx.
 
-// maxXHTTPResponseHeader bounds the header of every HTTP/1.1 answer.
+// maxXHTTPResponseHeader bounds the header of every answer, HTTP/1.1 or
+// HTTP/2 (net/http's and x/net's defaults are 10 MB): Xray's answers
+// carry at most ~1 KB of X-Padding.
 const maxXHTTPResponseHeader = 64 << 10
 
 // ErrXHTTPStatus is the cause when an XHTTP request is answered with a
@@ -117,7 +120,8 @@ func dialXHTTP(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Con
 		}
 	}
 	if x.version != httpVersion1 {
-		c.h2 = &http2.Transport{AllowHTTP: true, ReadIdleTimeout: x.keepAlive, IdleConnTimeout: 300 * time.Second}
+		c.h2 = &http2.Transport{AllowHTTP: true, ReadIdleTimeout: x.keepAlive, IdleConnTimeout: 300 * time.Second,
+			MaxHeaderListSize: maxXHTTPResponseHeader}
 	}
 	// A write deadline interrupts only a Write that is still blocked
 	// (by HTTP/2 flow control, or a slow HTTP/1.1 peer); the upload is
@@ -138,12 +142,12 @@ func dialXHTTP(ctx context.Context, cfg *Config, p *plan, trace *Trace) (net.Con
 	}
 	// The download: stream-one's single POST, or the GET of the others.
 	var body io.Reader
-	var pr *io.PipeReader
+	var ub *uploadBody
 	if x.mode == "stream-one" {
-		pr, c.pw = io.Pipe()
-		body = pr
+		ub, c.pw = newUploadBody()
+		body = ub
 	}
-	client, err := c.newClient(first, pr)
+	client, err := c.newClient(first, ub)
 	if err != nil {
 		return nil, &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
 	}
@@ -273,10 +277,10 @@ func (c *xhttpConn) newBudget() *xhttpClient {
 
 // newClient wraps conn (already dialed) as an HTTP client with a fresh
 // xmux budget. body, when set, is the streaming request body that will
-// be sent on conn over HTTP/1.1: it is closed when net/http closes the
+// be sent on conn over HTTP/1.1: it ends when net/http closes the
 // connection, because net/http's writer would otherwise wait on it for
 // ever after a failed exchange.
-func (c *xhttpConn) newClient(conn net.Conn, body *io.PipeReader) (*xhttpClient, error) {
+func (c *xhttpConn) newClient(conn net.Conn, body *uploadBody) (*xhttpClient, error) {
 	cl := c.newBudget()
 	if c.plan.version != httpVersion1 {
 		cc, err := c.h2.NewClientConn(conn)
@@ -290,7 +294,7 @@ func (c *xhttpConn) newClient(conn net.Conn, body *io.PipeReader) (*xhttpClient,
 	// off, as in Xray; each takes a connection given to it here.
 	conns := make(chan net.Conn, 1)
 	if body != nil {
-		conns <- &h1Conn{Conn: conn, onClose: func() { body.CloseWithError(net.ErrClosed) }}
+		conns <- &h1Conn{Conn: conn, onClose: body.connClosed}
 	} else {
 		conns <- conn
 	}
@@ -303,8 +307,6 @@ func (c *xhttpConn) newClient(conn net.Conn, body *io.PipeReader) (*xhttpClient,
 		return c.dialCtx(ctx)
 	}
 	cl.h1 = &http.Transport{DialContext: dial, DialTLSContext: dial, DisableKeepAlives: true, IdleConnTimeout: 300 * time.Second,
-		// A bound of our own (net/http's default is 10 MB): Xray's
-		// answers carry at most ~1 KB of X-Padding.
 		MaxResponseHeaderBytes: maxXHTTPResponseHeader}
 	return cl, nil
 }
@@ -321,6 +323,43 @@ func (c *h1Conn) Close() error {
 	c.once.Do(c.onClose)
 	return c.Conn.Close()
 }
+
+// uploadBody is a streaming request body fed through a pipe.
+type uploadBody struct {
+	pr       *io.PipeReader
+	connGone atomic.Bool
+}
+
+func newUploadBody() (*uploadBody, *io.PipeWriter) {
+	pr, pw := io.Pipe()
+	return &uploadBody{pr: pr}, pw
+}
+
+// Read reads the pipe. Once the HTTP/1.1 connection is gone the body
+// ends: net/http then reports the exchange's own failure (a response
+// header over the limit, say) rather than the body's "read/write on
+// closed pipe".
+func (b *uploadBody) Read(p []byte) (int, error) {
+	n, err := b.pr.Read(p)
+	if err != nil && b.connGone.Load() {
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// Close is the HTTP stack's when it is done with the body (the exchange
+// failed or ended): Writes feeding it fail from then on.
+func (b *uploadBody) Close() error { return b.pr.Close() }
+
+// connClosed ends the body and the Writes that feed it: net/http closed
+// the connection.
+func (b *uploadBody) connClosed() {
+	b.connGone.Store(true)
+	b.pr.CloseWithError(net.ErrClosed)
+}
+
+// fail ends the body and the Writes that feed it with err.
+func (b *uploadBody) fail(err error) { b.pr.CloseWithError(err) }
 
 // roundTrip sends a stream request (its connection was given to
 // newClient, or is dialed).
@@ -391,9 +430,9 @@ func appendPath(path, value string) string {
 // startStreamUpload opens stream-up's streaming POST. Xray does not wait
 // for its response; a refusal ends the upload pipe and shows in Write.
 func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) error {
-	pr, pw := io.Pipe()
+	ub, pw := newUploadBody()
 	c.pw = pw
-	req := c.streamRequest(pr)
+	req := c.streamRequest(ub)
 	if client.h1 != nil {
 		// A connection of its own, dialed within Dial.
 		conn, err := c.dialCtx(ctx)
@@ -401,7 +440,7 @@ func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) 
 			return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("xhttp: upload connection: %w", err)}
 		}
 		var err2 error
-		if client, err2 = c.newClient(conn, pr); err2 != nil {
+		if client, err2 = c.newClient(conn, ub); err2 != nil {
 			return &Error{Phase: PhaseUpgrade, Err: err2}
 		}
 	}
@@ -417,7 +456,7 @@ func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) 
 		if err != nil {
 			err = &Error{Phase: PhaseUpgrade, Err: c.explain(err)}
 			c.upErr <- err
-			pr.CloseWithError(err)
+			ub.fail(err)
 		}
 	}()
 	return nil
