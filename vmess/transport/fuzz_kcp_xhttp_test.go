@@ -4,13 +4,22 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/xtls/xray-core/infra/conf"
+	"github.com/xtls/xray-core/transport/internet/finalmask"
+	"github.com/xtls/xray-core/transport/internet/finalmask/header/dns"
 	xkcp "github.com/xtls/xray-core/transport/internet/kcp"
 )
 
@@ -128,27 +137,60 @@ func (d pipeDialer) DialContext(context.Context, string, string) (net.Conn, erro
 	return client, nil
 }
 
-// FuzzXHTTPResponse answers the XHTTP download request (HTTP/1.1) with
-// arbitrary bytes: Dial either fails with a typed phase error or returns
-// a stream whose reads end in an error, never a panic or a hang, and
-// reading stays bounded.
+// xhttpFuzzModes are the modes FuzzXHTTPResponse's variant picks from.
+var xhttpFuzzModes = []string{"packet-up", "stream-up", "stream-one"}
+
+// h2Answer is an HTTP/2 server's frames after its SETTINGS: the
+// response to stream 1 as a header block, then DATA frames, for seeds.
+func h2Answer(status string, continuation int, data ...string) []byte {
+	var b, block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	enc.WriteField(hpack.HeaderField{Name: ":status", Value: status})
+	fr := http2.NewFramer(&b, nil)
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndHeaders: continuation == 0})
+	for i := 0; i < continuation; i++ {
+		fr.WriteContinuation(1, i == continuation-1, append([]byte{0x00, 1, 'x', 100}, bytes.Repeat([]byte("p"), 100)...))
+	}
+	for i, d := range data {
+		fr.WriteData(1, i == len(data)-1, []byte(d))
+	}
+	return b.Bytes()
+}
+
+// FuzzXHTTPResponse answers an XHTTP session's requests with arbitrary
+// bytes, in each mode (variant % 3: packet-up, stream-up, stream-one)
+// over HTTP/1.1 or h2c (variant / 3 % 2; over h2c the bytes follow the
+// server's SETTINGS frame): Dial either fails with a typed upgrade-phase
+// error or returns a stream whose reads end in an error, never a panic
+// or a hang, and reading stays bounded.
 func FuzzXHTTPResponse(f *testing.F) {
-	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
-	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"))
-	f.Add([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
-	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"))
-	f.Add([]byte("HTTP/1.1 200 OK\r\nX-Padding: " + string(bytes.Repeat([]byte("X"), 2000)) + "\r\n\r\n"))
-	f.Add([]byte("\x16\x03\x01"))
-	f.Fuzz(func(t *testing.T, answer []byte) {
+	for v := byte(0); v < 3; v++ {
+		f.Add(v, []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+		f.Add(v, []byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+		f.Add(v+3, h2Answer("200", 0, "hello", "world"))
+		f.Add(v+3, h2Answer("200", 3, "data"))
+		f.Add(v+3, h2Answer("404", 0))
+	}
+	f.Add(byte(2), []byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add(byte(2), []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"))
+	f.Add(byte(2), []byte("HTTP/1.1 200 OK\r\nX-Padding: "+string(bytes.Repeat([]byte("X"), 2000))+"\r\n\r\n"))
+	f.Add(byte(2), []byte("\x16\x03\x01"))
+	f.Add(byte(5), []byte{0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}) // GOAWAY
+	f.Add(byte(4), []byte{0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 2})             // RST_STREAM
+	f.Fuzz(func(t *testing.T, variant byte, answer []byte) {
+		h2c := variant/3%2 == 1
 		serve := func(c net.Conn) {
 			c.SetDeadline(time.Now().Add(2 * time.Second))
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			if h2c {
+				go io.Copy(io.Discard, c)
+				http2.NewFramer(c, nil).WriteSettings()
+			} else if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 				return
 			}
 			c.Write(answer)
 		}
 		cfg := &Config{Address: "127.0.0.1", Port: 1, Network: "xhttp",
-			XHTTP:     XHTTPConfig{Mode: "stream-one"},
+			XHTTP:     XHTTPConfig{Mode: xhttpFuzzModes[variant%3], H2C: h2c},
 			NetDialer: pipeDialer{serve}}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -162,9 +204,111 @@ func FuzzXHTTPResponse(f *testing.F) {
 		}
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(2 * time.Second))
+		conn.Write([]byte("upload"))
 		n, err := io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
 		if err == nil && n == 1<<20 {
 			t.Fatalf("read 1 MiB from a %d-byte answer", len(answer))
+		}
+	})
+}
+
+// FuzzDNSQueryHeader builds header-dns's question for arbitrary domains
+// (a link's host or header.domain) with ours and with Xray's
+// (finalmask/header/dns): the same bytes after the random transaction
+// id, or both refuse; never a panic or a header longer than a DNS name
+// allows.
+func FuzzDNSQueryHeader(f *testing.F) {
+	for _, d := range []string{"www.baidu.com", "", ".", "a..b", `esc\.aped.example`, `trail\`, strings.Repeat("a", 64) + ".x", strings.Repeat("abc.", 70)} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, domain string) {
+		ours, err := dnsQueryHeader(domain)
+		if err == nil && len(ours) > 12+256+4 {
+			t.Fatalf("header of %d bytes", len(ours))
+		}
+		pc := &pipePC{}
+		conn, xerr := xrayDNSConn(domain, pc)
+		if (err == nil) != (xerr == nil) {
+			t.Fatalf("ours: %v; Xray: %v", err, xerr)
+		}
+		if err != nil {
+			return
+		}
+		conn.WriteTo([]byte{0xee}, &net.UDPAddr{})
+		x := pc.written[0]
+		if len(x) != len(ours)+1 || !bytes.Equal(x[2:len(ours)], ours[2:]) {
+			t.Fatalf("ours %x\nXray %x", ours, x[:len(x)-1])
+		}
+	})
+}
+
+// xrayDNSConn is Xray's header-dns client for domain over pc. Xray
+// panics on some names longer than a DNS name (its packDomainName
+// writes past its buffer); that counts as a refusal.
+func xrayDNSConn(domain string, pc net.PacketConn) (conn net.PacketConn, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("xray panicked: %v", r)
+		}
+	}()
+	return finalmask.NewUdpmaskManager([]finalmask.Udpmask{&dns.Config{Domain: domain}}).WrapPacketConnClient(pc)
+}
+
+// FuzzXHTTPExtra reads arbitrary xhttpSettings.extra (links carry it)
+// as Dial does and as Xray's loader does (infra/conf SplitHTTPConfig):
+// Dial never panics, refuses what Xray refuses, and what it accepts it
+// reads with the ranges Xray reads.
+func FuzzXHTTPExtra(f *testing.F) {
+	for _, s := range []string{`{}`, `{"xPaddingBytes":"10-20","scMaxEachPostBytes":1000,"xmux":{"hMaxRequestTimes":"3-5"}}`,
+		`{"headers":{"a":"b"},"noGRPCHeader":true}`, `{"xPaddingBytes":"-5--1"}`, `{"scMinPostsIntervalMs":"0-0"}`,
+		`{"xPaddingObfsMode":true}`, `{"downloadSettings":{}}`, `{"XPADDINGBYTES":"1-2"}`, `[]`, `{"xmux":{"maxConnections":1,"maxConcurrency":2}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, extra []byte) {
+		if len(extra) == 0 {
+			return // no extra
+		}
+		cfg := &Config{Address: "a", Network: "xhttp", XHTTP: XHTTPConfig{Path: "/p", Extra: extra}}
+		_, err := cfg.xhttpPlan(false)
+		if !json.Valid(extra) {
+			// Xray's whole config would not load.
+			if err == nil {
+				t.Fatalf("Dial accepted extra %q, which is not JSON", extra)
+			}
+			return
+		}
+		xc := conf.SplitHTTPConfig{Path: "/p", Extra: extra}
+		_, xerr := xc.Build()
+		var ue *UnsupportedError
+		if err != nil && errors.As(err, &ue) {
+			return // what xvm does not speak, refused by name
+		}
+		if xerr != nil && err == nil {
+			t.Fatalf("Xray refuses %s (%v); Dial accepted it", extra, xerr)
+		}
+		if xerr == nil && err != nil {
+			t.Fatalf("Xray accepts %s; Dial: %v", extra, err)
+		}
+	})
+}
+
+// FuzzParseRange reads arbitrary range strings with parseRange and with
+// Xray's conf.Int32Range: the same numbers, or both refuse.
+func FuzzParseRange(f *testing.F) {
+	for _, s := range []string{"5", "100-1000", "1000-100", "-114-514", "-1919--810", "", "a-b", "1-2-3", "99999999999", "-", "--", "+1-+2", " 1-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, _ := json.Marshal(s)
+		var ours Range
+		var xr conf.Int32Range
+		err := json.Unmarshal(raw, &ours)
+		xerr := json.Unmarshal(raw, &xr)
+		if (err == nil) != (xerr == nil) {
+			t.Fatalf("%q: ours %v, Xray %v", s, err, xerr)
+		}
+		if err == nil && (ours.From != xr.From || ours.To != xr.To) {
+			t.Fatalf("%q: ours %+v, Xray %d-%d", s, ours, xr.From, xr.To)
 		}
 	})
 }

@@ -165,6 +165,13 @@ func parseRange(s string) (int32, int32, error) {
 // SplitHTTPConfig), for "extra". encoding/json matches keys without
 // regard to case, as Xray's does.
 type xhttpJSON struct {
+	// Host, Path, Mode and Extra are read (so that a value of the wrong
+	// type is refused, as by Xray) and then ignored: Xray takes them from
+	// outside "extra".
+	Host                 string            `json:"host"`
+	Path                 string            `json:"path"`
+	Mode                 string            `json:"mode"`
+	Extra                json.RawMessage   `json:"extra"`
 	Headers              map[string]string `json:"headers"`
 	XPaddingBytes        Range             `json:"xPaddingBytes"`
 	XPaddingObfsMode     bool              `json:"xPaddingObfsMode"`
@@ -204,6 +211,21 @@ func (c *XHTTPConfig) applyExtra() error {
 	var x xhttpJSON
 	if err := json.Unmarshal(c.Extra, &x); err != nil {
 		return fmt.Errorf(`transport: xhttpSettings.extra does not load as Xray reads it ("Failed to unmarshal \"extra\""): %w`, err)
+	}
+	// Values Xray's loader refuses (SplitHTTPConfig.Build), though
+	// only the obfuscated padding xvm refuses below would use them.
+	switch x.XPaddingPlacement {
+	case "", "cookie", "header", "query", "queryInHeader":
+	default:
+		return fmt.Errorf("transport: xhttpSettings.extra.xPaddingPlacement %q is not one of Xray's (cookie, header, query, queryInHeader)", x.XPaddingPlacement)
+	}
+	switch x.XPaddingMethod {
+	case "", "repeat-x", "tokenish":
+	default:
+		return fmt.Errorf("transport: xhttpSettings.extra.xPaddingMethod %q is not one of Xray's (repeat-x, tokenish)", x.XPaddingMethod)
+	}
+	if x.ServerMaxHeaderBytes < 0 {
+		return errors.New("transport: xhttpSettings.extra.serverMaxHeaderBytes is negative (Xray refuses it)")
 	}
 	// Settings that change the requests in ways xvm does not reproduce.
 	// A value equal to Xray's default is accepted.
