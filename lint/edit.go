@@ -466,18 +466,19 @@ func (e *editor) braced(ks, ve int) bool {
 }
 
 // removeBraced removes member i, spanning [ks, ve), of a {…} object
-// together with one comma.
+// together with one comma. A comment between the value and its comma goes
+// with the member; anything after the comma on the same line stays, and
+// the member's line goes only when nothing but blanks and comments follow
+// it there.
 func (e *editor) removeBraced(parent *schema.Node, i int, title string, ks, ve int) *Fix {
 	src := e.src
 	ls, _ := e.lineOf(ks)
 	_, le := e.lineOf(ve)
 	blankBefore := len(bytes.Trim(src[ls:ks], " \t")) == 0
-	// The comma after the value, if any: on the value's line, after spaces.
+	// The comma after the value, if any: on the value's line, after blanks
+	// and block comments that close on that line.
 	comma := -1
-	j := ve
-	for j < le && (src[j] == ' ' || src[j] == '\t' || src[j] == '\r') {
-		j++
-	}
+	j := skipBlanksAndBlockComments(src, ve, le, e.format)
 	if j < le && src[j] == ',' {
 		comma = j
 		j++
@@ -485,7 +486,12 @@ func (e *editor) removeBraced(parent *schema.Node, i int, title string, ks, ve i
 	for j < le && (src[j] == ' ' || src[j] == '\t' || src[j] == '\r') {
 		j++
 	}
-	lineEnds := j == le || isComment(src[j:le], e.format)
+	if comma < 0 && i+1 < len(parent.Members) {
+		// The comma that separates this member from the next is on a later
+		// line, after a comment: leave such a layout to the user.
+		return nil
+	}
+	lineEnds := onlyCommentsLeft(src[j:le], e.format)
 	switch {
 	case blankBefore && lineEnds && (comma >= 0 || i == 0):
 		// The member's own line(s) go, comma and end-of-line comment with
@@ -500,8 +506,8 @@ func (e *editor) removeBraced(parent *schema.Node, i int, title string, ks, ve i
 		}
 		return newFix(title, Edit{Start: c, End: c + 1}, Edit{Start: ls, End: e.afterLine(ve)})
 	case comma >= 0 && lineEnds:
-		// `…, "alterId": 0,` ending a line: drop it with the spaces before
-		// it, keep the line break (and any comment).
+		// `…, "alterId": 0,` ending a line: drop it with the blanks before
+		// it, keep the line break (and any comment after the comma).
 		start := ks
 		for start > ls && (src[start-1] == ' ' || src[start-1] == '\t') {
 			start--
@@ -551,13 +557,36 @@ func (e *editor) commaAfter(prev *schema.Member, limit int) (int, bool) {
 	return 0, false
 }
 
-// isComment reports whether text starts with a comment of the format.
-func isComment(text []byte, f schema.Format) bool {
-	if len(text) == 0 {
-		return false
+// skipBlanksAndBlockComments returns the first offset from at, before
+// limit, that is neither a blank nor inside a /* */ comment closed before
+// limit.
+func skipBlanksAndBlockComments(src []byte, at, limit int, f schema.Format) int {
+	for at < limit {
+		switch {
+		case src[at] == ' ' || src[at] == '\t' || src[at] == '\r':
+			at++
+		case f == schema.JSON && bytes.HasPrefix(src[at:limit], []byte("/*")):
+			end := bytes.Index(src[at+2:limit], []byte("*/"))
+			if end < 0 {
+				return at
+			}
+			at += 2 + end + 2
+		default:
+			return at
+		}
 	}
-	if text[0] == '#' {
+	return at
+}
+
+// onlyCommentsLeft reports whether the rest of a line, text, holds nothing
+// but blanks and comments of the format: a line comment, or block comments
+// that close on the line. A block comment that opens here and closes on a
+// later line does not end the line: removing the line would cut it open.
+func onlyCommentsLeft(text []byte, f schema.Format) bool {
+	at := skipBlanksAndBlockComments(text, 0, len(text), f)
+	if at == len(text) {
 		return true
 	}
-	return f == schema.JSON && (bytes.HasPrefix(text, []byte("//")) || bytes.HasPrefix(text, []byte("/*")) && bytes.Contains(text, []byte("*/")))
+	rest := text[at:]
+	return rest[0] == '#' || f == schema.JSON && bytes.HasPrefix(rest, []byte("//"))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -169,12 +170,53 @@ func checkFixPromises(t *testing.T, l *Linter, name string, orig []byte, res Fix
 	if string(again.Source) != string(res.Source) {
 		t.Errorf("fixing twice differs from fixing once:\n%s", cmp.Diff(string(res.Source), string(again.Source)))
 	}
-	// Xray's loader builds what it built before.
-	if xrayBuild(name, orig) == nil {
-		if err := xrayBuild(name, res.Source); err != nil {
+	// Xray's loader builds what it built before, to the same config but
+	// for the fields the fixes name.
+	if was, err := xrayConfig(name, orig); err == nil {
+		now, err := xrayConfig(name, res.Source)
+		if err != nil {
 			t.Errorf("Xray built the input but not the fixed file: %v", err)
+			return
+		}
+		named := fixedFields(res.Fixed)
+		for _, p := range treeDiff("", xrayTree(was.ProtoReflect()), xrayTree(now.ProtoReflect()), nil) {
+			if !namesField(p, named) {
+				t.Errorf("after --fix Xray's config differs at %s, which no fix names (fixes name %v)", p, named)
+			}
 		}
 	}
+}
+
+// renameRE finds the new name in a rename fix's title.
+var renameRE = regexp.MustCompile("to `([^`]+)`")
+
+// fixedFields are the keys the applied fixes name: the key each finding is
+// on and, for a rename, the key's new name.
+func fixedFields(fixed []Diagnostic) []string {
+	var out []string
+	for _, d := range fixed {
+		if i := strings.LastIndexByte(d.Pointer, '/'); i >= 0 {
+			out = append(out, d.Pointer[i+1:])
+		}
+		if m := renameRE.FindStringSubmatch(d.Fix.Title); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// namesField reports whether a path of Xray's built config is a field one
+// of the keys names: an element of the path starts with the key, ignoring
+// case (`security` names Xray's `securitySettings`).
+func namesField(path string, keys []string) bool {
+	for _, el := range strings.Split(path, "/") {
+		for _, k := range keys {
+			if k != "" && strings.HasPrefix(strings.ToLower(el), strings.ToLower(k)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestFixCoverage: every fixable rule has a golden case in JSONC, YAML and
@@ -330,6 +372,18 @@ func TestFixEdges(t *testing.T) {
 			file: "a.json",
 			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{"alterId": 0, ` + id + `}]}]}`,
 			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + `}]}]}`,
+		},
+		{
+			name: "members after a block comment on the removed member's line stay",
+			file: "a.jsonc",
+			in:   "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{\n  \"alterId\": 0 /* old */, \"security\": \"none\", \"level\": 1,\n  " + id + "\n}]}]}",
+			want: "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{\n  \"security\": \"none\", \"level\": 1,\n  " + id + "\n}]}]}",
+		},
+		{
+			name: "a member after allowInsecure and a block comment stays",
+			file: "a.jsonc",
+			in:   "{\"protocol\": \"vmess\", \"settings\": {\"address\": \"a.example.com\", \"port\": 443, " + id + "}, \"streamSettings\": {\"security\": \"tls\", \"tlsSettings\": {\n  \"allowInsecure\": true /* self-signed */, \"serverName\": \"real.example.com\"\n}}}",
+			want: "{\"protocol\": \"vmess\", \"settings\": {\"address\": \"a.example.com\", \"port\": 443, " + id + "}, \"streamSettings\": {\"security\": \"tls\", \"tlsSettings\": {\n  \"serverName\": \"real.example.com\"\n}}}",
 		},
 		{
 			name: "member ending a line with others before it",

@@ -8,14 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ghodss/yaml"
 	xlog "github.com/xtls/xray-core/common/log"
+	xserial "github.com/xtls/xray-core/common/serial"
 	"github.com/xtls/xray-core/core"
 	"github.com/xtls/xray-core/features/outbound"
 	"github.com/xtls/xray-core/infra/conf/serial"
 	_ "github.com/xtls/xray-core/main/distro/all" // the features core.New starts
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/xvmtools/xvm/schema"
 )
@@ -24,6 +27,14 @@ import (
 // v1.260327.0) and builds it, as `xray run -test` would up to handler
 // creation. Documents that are not whole configs are wrapped into one.
 func xrayBuild(name string, data []byte) error {
+	_, err := xrayConfig(name, data)
+	return err
+}
+
+// xrayConfig is the config xrayBuild builds.
+func xrayConfig(name string, data []byte) (*core.Config, error) {
+	// Xray logs a deprecation warning for every VMess outbound it builds.
+	quietXray.Do(func() { xlog.RegisterHandler(quietXrayLog{}) })
 	f := schema.FormatOf(name, data)
 	doc, err := schema.Load(name, data)
 	kind := schema.ConfigKind
@@ -35,20 +46,19 @@ func xrayBuild(name string, data []byte) error {
 	}
 	if f == schema.TOML {
 		if kind != schema.ConfigKind {
-			return fmt.Errorf("test corpus: TOML documents must be whole configs")
+			return nil, fmt.Errorf("test corpus: TOML documents must be whole configs")
 		}
 		c, err := serial.DecodeTOMLConfig(bytes.NewReader(data))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		_, err = c.Build()
-		return err
+		return c.Build()
 	}
 	text := data
 	if f == schema.YAML {
 		j, err := yaml.YAMLToJSON(data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		text = j
 	}
@@ -65,10 +75,93 @@ func xrayBuild(name string, data []byte) error {
 	}
 	c, err := serial.DecodeJSONConfig(bytes.NewReader(wrapped))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = c.Build()
-	return err
+	return c.Build()
+}
+
+// xrayTree is a built config as plain values (objects by the fields' JSON
+// names, lists, scalars), with every TypedMessage opened into the message
+// it carries, so that two builds can be compared field by field.
+func xrayTree(m protoreflect.Message) map[string]any {
+	out := map[string]any{}
+	if tm, ok := m.Interface().(*xserial.TypedMessage); ok {
+		inner, err := tm.GetInstance()
+		if err != nil {
+			out["@type"], out["@bytes"] = tm.Type, fmt.Sprintf("%x", tm.Value)
+			return out
+		}
+		out = xrayTree(inner.ProtoReflect())
+		out["@type"] = tm.Type
+		return out
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		out[fd.JSONName()] = xrayValue(fd, v)
+		return true
+	})
+	return out
+}
+
+func xrayValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) any {
+	switch {
+	case fd.IsList():
+		l := v.List()
+		items := make([]any, l.Len())
+		for i := range items {
+			items[i] = xrayScalar(fd, l.Get(i))
+		}
+		return items
+	case fd.IsMap():
+		mp := map[string]any{}
+		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			mp[k.String()] = xrayScalar(fd.MapValue(), mv)
+			return true
+		})
+		return mp
+	}
+	return xrayScalar(fd, v)
+}
+
+func xrayScalar(fd protoreflect.FieldDescriptor, v protoreflect.Value) any {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return xrayTree(v.Message())
+	case protoreflect.BytesKind:
+		return fmt.Sprintf("%x", v.Bytes())
+	}
+	return v.Interface()
+}
+
+// treeDiff appends the paths ("outbound/0/…/allowInsecure") at which two
+// xrayTree values differ.
+func treeDiff(path string, a, b any, out []string) []string {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		for k := range keys {
+			out = treeDiff(path+"/"+k, am[k], bm[k], out)
+		}
+		return out
+	}
+	al, aok := a.([]any)
+	bl, bok := b.([]any)
+	if aok && bok && len(al) == len(bl) {
+		for i := range al {
+			out = treeDiff(fmt.Sprintf("%s/%d", path, i), al[i], bl[i], out)
+		}
+		return out
+	}
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		out = append(out, path)
+	}
+	return out
 }
 
 // corpusCase is one configuration of the differential corpus.
@@ -352,6 +445,8 @@ func stricterThanXray() map[string]string {
 }
 
 type quietXrayLog struct{}
+
+var quietXray sync.Once
 
 func (quietXrayLog) Handle(xlog.Message) {}
 
