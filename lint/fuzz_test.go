@@ -46,13 +46,16 @@ func FuzzLint(f *testing.F) {
 			}
 		}
 		for _, line := range strings.Split(strings.TrimSuffix(text.String(), "\n"), "\n") {
-			if strings.HasPrefix(line, "::") {
-				t.Fatalf("text output line starts a workflow command: %q", line)
+			if workflowCommand(line) {
+				t.Fatalf("text output line is a workflow command: %q", line)
 			}
 		}
 		for _, line := range strings.Split(strings.TrimSuffix(gh.String(), "\n"), "\n") {
 			if line != "" && !strings.HasPrefix(line, "::error file=fuzz") && !strings.HasPrefix(line, "::warning file=fuzz") && !strings.HasPrefix(line, "::notice file=fuzz") {
 				t.Fatalf("github output line is not one of ours: %q", line)
+			}
+			if strings.Contains(line, "##[") {
+				t.Fatalf("github output line holds a legacy workflow command: %q", line)
 			}
 		}
 	})

@@ -123,12 +123,12 @@ func writeSpaces(b *bufio.Writer, n int) {
 	b.WriteString(spaces[:max(n, 0)])
 }
 
-// textFile shows a file name: escaped, and never starting with "::", so
-// that a file named like a GitHub workflow command cannot act as one at
-// the start of a line.
+// textFile shows a file name: escaped, and never starting with "::", even
+// after blanks, so that a file named like a GitHub workflow command cannot
+// act as one at the start of a line ("./" keeps it a usable path).
 func textFile(name string) string {
 	name = safetext.Escape(name)
-	if strings.HasPrefix(name, "::") {
+	if safetext.CommandAt(name) >= 0 {
 		return "./" + name
 	}
 	return name
@@ -147,19 +147,35 @@ func sourceAndCaret(d Diagnostic) (src string, caretAt, width int) {
 	if strings.IndexByte(src, '\t') >= 0 {
 		src = strings.ReplaceAll(src, "\t", " ")
 	}
-	if esc := safetext.Escape(src); esc == src {
+	esc := safetext.Escape(src)
+	if esc == src {
 		// The common case, without copies: one character per column.
 		n := utf8.RuneCountInString(src)
 		at := min(max(d.Pos.Col-first, 0), n)
 		return src, at, max(1, min(w, n-at))
 	}
-	runes := []rune(src)
-	at := min(max(d.Pos.Col-first, 0), len(runes))
-	w = max(1, min(w, len(runes)-at))
-	before := safetext.Escape(string(runes[:at]))
-	under := safetext.Escape(string(runes[at:min(at+w, len(runes))]))
-	src = before + under + safetext.Escape(string(runes[min(at+w, len(runes)):]))
-	return src, utf8.RuneCountInString(before), max(1, utf8.RuneCountInString(under))
+	// The whole line is escaped at once (an escape may depend on what
+	// precedes it, as the bracket of "##[" does), and the caret is placed
+	// by the widths of its escaped prefixes: escaping a prefix gives a
+	// prefix of the escaped whole.
+	n := utf8.RuneCountInString(src)
+	at := min(max(d.Pos.Col-first, 0), n)
+	w = max(1, min(w, n-at))
+	caretAt = utf8.RuneCountInString(safetext.Escape(src[:runeOffset(src, at)]))
+	through := utf8.RuneCountInString(safetext.Escape(src[:runeOffset(src, at+w)]))
+	return esc, caretAt, max(1, through-caretAt)
+}
+
+// runeOffset is the byte offset of the n-th character of s (len(s) past
+// its end), counting an invalid byte as one character, as range does.
+func runeOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
 }
 
 func plural(n int, one, many string) string {
@@ -209,7 +225,7 @@ type jsonReport struct {
 // held twice in memory nor re-indented.
 func RenderJSON(w io.Writer, r Report) error {
 	c := Count(r.Diagnostics)
-	b := bufio.NewWriter(w)
+	b := bufio.NewWriter(&legacyGuard{w: w})
 	var buf []byte
 	b.WriteString("{\n  \"diagnostics\": [")
 	for i, d := range r.Diagnostics {
@@ -232,6 +248,54 @@ func RenderJSON(w io.Writer, r Report) error {
 	}
 	fmt.Fprintf(b, "],\n  \"files\": %d,\n  \"errors\": %d,\n  \"warnings\": %d\n}\n", r.Files, c.Errors, c.Warnings)
 	return b.Flush()
+}
+
+// legacyGuard writes JSON with the bracket of every "##[" written as
+// \u005b: a JSON log printed in a GitHub Actions job is read line by line
+// by the runner, which obeys a legacy workflow command (##[error] …)
+// anywhere in a line. In JSON "##[" can only occur inside a string, where
+// \u005b reads back as "[", so the document means the same.
+type legacyGuard struct {
+	w io.Writer
+	// last holds the final two bytes written so far, for a marker split
+	// between writes.
+	last [2]byte
+}
+
+func (g *legacyGuard) Write(p []byte) (int, error) {
+	var out []byte // made only when there is something to replace
+	from := 0
+	for i, c := range p {
+		if c != '[' {
+			continue
+		}
+		var b1, b2 byte // the two bytes before p[i]
+		switch i {
+		case 0:
+			b1, b2 = g.last[1], g.last[0]
+		case 1:
+			b1, b2 = p[0], g.last[1]
+		default:
+			b1, b2 = p[i-1], p[i-2]
+		}
+		if b1 == '#' && b2 == '#' {
+			out = append(append(out, p[from:i]...), `\u005b`...)
+			from = i + 1
+		}
+	}
+	switch {
+	case len(p) >= 2:
+		g.last = [2]byte{p[len(p)-2], p[len(p)-1]}
+	case len(p) == 1:
+		g.last = [2]byte{g.last[1], p[0]}
+	}
+	if out == nil {
+		return g.w.Write(p)
+	}
+	if _, err := g.w.Write(append(out, p[from:]...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // appendIndented appends d as encoding/json's Encoder with SetIndent(prefix,

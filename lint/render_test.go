@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -343,8 +344,8 @@ func TestRenderInjection(t *testing.T) {
 	for i := range rep.Diagnostics {
 		rep.Diagnostics[i].File = strings.TrimPrefix(rep.Diagnostics[i].File, "../")
 	}
-	if len(rep.Diagnostics) != 3 {
-		t.Fatalf("want 3 findings, got %v", rep.Diagnostics)
+	if len(rep.Diagnostics) != 4 {
+		t.Fatalf("want 4 findings, got %v", rep.Diagnostics)
 	}
 	render := map[string]func(*bytes.Buffer) error{
 		"injection.txt":    func(b *bytes.Buffer) error { return RenderText(b, rep, nil) },
@@ -370,7 +371,7 @@ func TestRenderInjection(t *testing.T) {
 			t.Errorf("%s: holds U+0085", file)
 		}
 		for _, line := range strings.Split(out, "\n") {
-			command := strings.HasPrefix(line, "::")
+			command := workflowCommand(line)
 			ours := strings.HasPrefix(line, "::error file=testdata/") || strings.HasPrefix(line, "::warning file=testdata/")
 			if file == "injection.github" && !ours {
 				t.Errorf("github: a line that is not one of ours: %q", line)
@@ -378,6 +379,7 @@ func TestRenderInjection(t *testing.T) {
 			if file != "injection.github" && command {
 				t.Errorf("%s: a line starts a workflow command: %q", file, line)
 			}
+
 		}
 	}
 	var parsed jsonReport
@@ -391,17 +393,100 @@ func TestRenderInjection(t *testing.T) {
 	if got := parsed.Diagnostics[1].Message; !strings.Contains(got, "x\n::error file=README.md") {
 		t.Errorf("JSON should carry the key as written, got %q", got)
 	}
+	if got := parsed.Diagnostics[2].Message; !strings.Contains(got, "`##[error]pwned`") {
+		t.Errorf("JSON should carry the key as written, got %q", got)
+	}
+	var sarif bytes.Buffer
+	if err := RenderSARIF(&sarif, rep, SARIFOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(sarif.Bytes()) || !strings.Contains(sarif.String(), `##\u005berror]pwned`) {
+		t.Errorf("SARIF should be valid JSON with the marker's bracket escaped:\n%s", sarif.String())
+	}
+	for _, line := range strings.Split(sarif.String(), "\n") {
+		if workflowCommand(line) {
+			t.Errorf("sarif: a line is a workflow command: %q", line)
+		}
+	}
+}
+
+// TestLegacyGuardAcrossWrites: a "##[" split between writes is caught.
+func TestLegacyGuardAcrossWrites(t *testing.T) {
+	for _, parts := range [][]string{
+		{`"a##[b"`},
+		{`"a#`, `#[b"`},
+		{`"a##`, `[b"`},
+		{`"a#`, `#`, `[b##`, `[`, `"`},
+		{`"[##`, `x[`, `"`},
+	} {
+		var b bytes.Buffer
+		g := &legacyGuard{w: &b}
+		for _, p := range parts {
+			if n, err := g.Write([]byte(p)); err != nil || n != len(p) {
+				t.Fatalf("Write(%q) = %d, %v", p, n, err)
+			}
+		}
+		want := strings.ReplaceAll(strings.Join(parts, ""), "##[", `##\u005b`)
+		if b.String() != want {
+			t.Errorf("%q: got %s, want %s", parts, b.String(), want)
+		}
+	}
+}
+
+// workflowCommand reports whether GitHub's runner reads line as a workflow
+// command: "::" after leading white space (ActionCommand.TryParseV2 trims
+// it), or the legacy "##[" anywhere (ActionCommand.TryParse).
+func workflowCommand(line string) bool {
+	return strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") || strings.Contains(line, "##[")
 }
 
 // TestTextFileNameIsNoCommand checks a file named like a workflow command
-// does not start a line of the text output with "::".
+// does not start a line of the text output with "::", even after blanks.
 func TestTextFileNameIsNoCommand(t *testing.T) {
-	var b bytes.Buffer
-	d := Diagnostic{File: "::error file=a::b.json", Pos: schema.Pos{Line: 1, Col: 1}, Rule: "syntax", Severity: Error, Message: "m"}
-	if err := RenderText(&b, Report{Diagnostics: []Diagnostic{d}, Files: 1}, nil); err != nil {
-		t.Fatal(err)
+	tests := []struct{ name, want string }{
+		{"::error file=a::b.json", "./::error file=a::b.json:1:1: error: m [syntax]"},
+		{"  ::error::pwned .json", "./  ::error::pwned .json:1:1: error: m [syntax]"},
+		{"\u00a0\u3000::error::pwned.json", "./\u00a0\u3000::error::pwned.json:1:1: error: m [syntax]"},
+		{"\t::error::pwned.json", "\\t::error::pwned.json:1:1: error: m [syntax]"}, // the tab is shown as \t
+		{"a ##[error]pwned.json", "a ##\\x5berror]pwned.json:1:1: error: m [syntax]"},
 	}
-	if !strings.HasPrefix(b.String(), "./::error file=a::b.json:1:1: error: m [syntax]") {
-		t.Errorf("got %q", b.String())
+	for _, tt := range tests {
+		var b bytes.Buffer
+		d := Diagnostic{File: tt.name, Pos: schema.Pos{Line: 1, Col: 1}, Rule: "syntax", Severity: Error, Message: "m"}
+		if err := RenderText(&b, Report{Diagnostics: []Diagnostic{d}, Files: 1}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(b.String(), tt.want) {
+			t.Errorf("%q: got %q, want it to start %q", tt.name, b.String(), tt.want)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+			if workflowCommand(line) {
+				t.Errorf("%q: line %q is a workflow command", tt.name, line)
+			}
+		}
+	}
+}
+
+// TestCaretUnderLegacyMarker: the source line is escaped as a whole, so a
+// "##[" split between the text before the caret and the text under it is
+// escaped too, and the caret stays under the character it marks.
+func TestCaretUnderLegacyMarker(t *testing.T) {
+	tests := []struct {
+		src       string
+		col, end  int
+		want      string
+		at, width int
+	}{
+		{src: "##[error]x", col: 3, end: 4, want: `##\x5berror]x`, at: 2, width: 4},
+		{src: "##[error]x", col: 2, end: 3, want: `##\x5berror]x`, at: 1, width: 1},
+		{src: "a\x1b##[b", col: 5, end: 6, want: `a\x1b##\x5bb`, at: 7, width: 4},
+		{src: "\xff##[", col: 4, end: 5, want: `\xff##\x5b`, at: 6, width: 4},
+	}
+	for _, tt := range tests {
+		d := Diagnostic{Source: tt.src, SourceCol: 1, Pos: schema.Pos{Line: 1, Col: tt.col}, End: schema.Pos{Line: 1, Col: tt.end}}
+		src, at, width := sourceAndCaret(d)
+		if src != tt.want || at != tt.at || width != tt.width {
+			t.Errorf("%q col %d: got %q at %d width %d, want %q at %d width %d", tt.src, tt.col, src, at, width, tt.want, tt.at, tt.width)
+		}
 	}
 }

@@ -50,7 +50,11 @@ with a comment on the line before: // xvm-disable-next-line RULE[,RULE]
 close match, a key in the wrong case, alterId, an unknown VMess security,
 a path without its slash, allowInsecure, a byte-order mark) by editing the
 bytes in place: comments, key order, indentation and line endings stay.
---fix --diff prints them as a unified diff instead.
+--fix --diff prints them as a unified diff instead. It goes to git apply
+only as written: a line that holds a user id (changed or context) is
+masked unless --show-secrets, and a line with control characters or a
+workflow-command marker (::, ##[) is escaped; such a line no longer
+matches the file and the diff does not apply.
 
 Exit codes: 0 no findings at or above --fail-on, 1 findings (with --diff:
 also when there is something to fix), 2 usage or I/O error.`,

@@ -62,7 +62,9 @@ func runLintFix(cmd *cobra.Command, a *app, o *lintOptions, l *lint.Linter, name
 	}
 	switch {
 	case o.Diff:
-		// stdout is the diff alone, so that it can go to git apply.
+		// stdout is the diff alone, so that it can go to git apply: it
+		// applies when --show-secrets (or no id on any of its lines, context
+		// included, is masked) and no line needed escaping.
 	case stdin:
 		if err := renderLint(a, a.IO.ErrOut, o.Format, rep); err != nil {
 			return err

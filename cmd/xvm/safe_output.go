@@ -15,20 +15,26 @@ import (
 // safetext.Masker unless --show-secrets. lint's renderers do the same in
 // package lint; machine formats (JSON) escape control characters already.
 
-// safeLine escapes a message and masks UUID-shaped text in it.
+// safeLine escapes a message that starts a line (safetext.AtLineStart:
+// not even after blanks may it begin with "::") and masks UUID-shaped
+// text in it.
 func safeLine(s string) string {
 	var m safetext.Masker
-	return safetext.Escape(m.Mask(s))
+	return safetext.AtLineStart(m.Mask(s))
 }
 
-// escapeRows escapes every cell of a table.
+// escapeRows escapes every cell of a table; the first cell starts a line.
 func escapeRows(rows []probe.TableRow) []probe.TableRow {
 	out := make([]probe.TableRow, len(rows))
 	for i, r := range rows {
 		out[i] = r
 		out[i].Cells = make([]string, len(r.Cells))
 		for j, c := range r.Cells {
-			out[i].Cells[j] = safetext.Escape(c)
+			if j == 0 {
+				out[i].Cells[j] = safetext.AtLineStart(c)
+			} else {
+				out[i].Cells[j] = safetext.Escape(c)
+			}
 		}
 	}
 	return out

@@ -12,6 +12,7 @@ package safetext
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,13 +24,17 @@ import (
 // that are not UTF-8 as \xNN. Everything else, backslashes included, is
 // kept, so ordinary text reads as written. The result holds no line break,
 // so no input can start a line of its own (a GitHub workflow command such
-// as ::error must start one).
+// as ::error must start one; see AtLineStart for text that starts a line).
+//
+// The bracket of "##[" is shown as \x5b: GitHub's runner still obeys the
+// legacy workflow commands (##[error], ##[add-mask], ##[stop-commands])
+// anywhere in a line (ActionCommand.TryParse in actions/runner).
 func Escape(s string) string {
 	i := 0
 	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == 0x7f {
+			if c < 0x20 || c == 0x7f || c == '[' && legacyMarker(s, i) {
 				break
 			}
 			i++
@@ -49,14 +54,46 @@ func Escape(s string) string {
 	b.WriteString(s[:i])
 	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if needsEscape(r, size) {
+		switch {
+		case needsEscape(r, size):
 			writeEscape(&b, s[i], r, size)
-		} else {
+		case r == '[' && legacyMarker(s, i):
+			b.WriteString(`\x5b`)
+		default:
 			b.WriteString(s[i : i+size])
 		}
 		i += size
 	}
 	return b.String()
+}
+
+// legacyMarker reports whether the '[' at s[i] ends "##[".
+func legacyMarker(s string, i int) bool {
+	return i >= 2 && s[i-1] == '#' && s[i-2] == '#'
+}
+
+// AtLineStart is Escape for text that starts a line of output (a file
+// name before its findings, the first cell of a table row): when the text,
+// after leading white space, begins with "::", its first colon is shown as
+// \x3a. GitHub's runner trims leading white space and then reads a line
+// that begins with "::" as a workflow command (ActionCommand.TryParseV2).
+func AtLineStart(s string) string {
+	s = Escape(s)
+	if i := CommandAt(s); i >= 0 {
+		return s[:i] + `\x3a` + s[i+1:]
+	}
+	return s
+}
+
+// CommandAt returns the offset of the "::" that would make a line starting
+// with s a workflow command (after leading white space, which the runner
+// trims, as unicode.IsSpace does), or -1.
+func CommandAt(s string) int {
+	t := strings.TrimLeftFunc(s, unicode.IsSpace)
+	if !strings.HasPrefix(t, "::") {
+		return -1
+	}
+	return len(s) - len(t)
 }
 
 // needsEscape reports whether rune r, read from size bytes, must be shown

@@ -20,10 +20,30 @@ func TestEscape(t *testing.T) {
 		{"line\u2028sep\u2029", `line\u2028sep\u2029`},
 		{"bidi \u202eevil\u202c \u2066x\u2069", `bidi \u202eevil\u202c \u2066x\u2069`},
 		{"bad \xff\xfe utf-8", `bad \xff\xfe utf-8`},
+		{"a ##[error]b ##[add-mask]c ##[stop-commands]t", `a ##\x5berror]b ##\x5badd-mask]c ##\x5bstop-commands]t`},
+		{"#[ # [ ##x[ [## ###[", `#[ # [ ##x[ [## ###\x5b`},
+		{"\n##[error]x", `\n##\x5berror]x`},
 	}
 	for _, tt := range tests {
 		if got := Escape(tt.in); got != tt.want {
 			t.Errorf("Escape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestAtLineStart(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"::error::x", `\x3a:error::x`},
+		{"  ::error::pwned .json", `  \x3a:error::pwned .json`},
+		{"\u00a0\u2003::warning::x", "\u00a0\u2003\\x3a:warning::x"},
+		{"\t::error::x", `\t::error::x`}, // the tab is shown, not trimmed
+		{"a::b", "a::b"},
+		{": :x", ": :x"},
+		{"##[error]x", `##\x5berror]x`},
+	}
+	for _, tt := range tests {
+		if got := AtLineStart(tt.in); got != tt.want {
+			t.Errorf("AtLineStart(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
