@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 )
@@ -185,45 +184,27 @@ type Document struct {
 	// ignores it); it is the zero Pos when there is none.
 	Trailing Pos
 
-	// lines holds the byte offset of each line start, made once by Load so
-	// that Line costs the same for the last line as for the first.
-	lines []int
+	// lines indexes the lines of Source, made once by Load.
+	lines *Lines
 }
 
-// lineStarts returns the byte offset of every line start of src.
-func lineStarts(src []byte) []int {
-	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
-	for i := 0; ; {
-		j := bytes.IndexByte(src[i:], '\n')
-		if j < 0 {
-			return starts
-		}
-		i += j + 1
-		starts = append(starts, i)
+// Lines returns the index of the document's lines, which the loader made
+// (or, for a Document made by hand, one made now).
+func (d *Document) Lines() *Lines {
+	if d.lines == nil {
+		d.lines = NewLines(d.Source)
 	}
+	return d.lines
 }
 
 // Line returns source line n (1-based) without its line terminator, or ""
 // when out of range.
-func (d *Document) Line(n int) string {
-	lines := d.lines
-	if lines == nil {
-		lines = lineStarts(d.Source) // a Document made by hand
-	}
-	if n < 1 || n > len(lines) {
-		return ""
-	}
-	end := len(d.Source)
-	if n < len(lines) {
-		end = lines[n] - 1
-	}
-	return strings.TrimSuffix(string(d.Source[lines[n-1]:end]), "\r")
-}
+func (d *Document) Line(n int) string { return string(d.Lines().Text(n)) }
 
 // SourceOnly returns a Document with no tree, for a source that could not
 // be parsed but whose lines are still shown.
 func SourceOnly(name string, src []byte) *Document {
-	return &Document{Name: name, Source: src, lines: lineStarts(src)}
+	return &Document{Name: name, Source: src, lines: NewLines(src)}
 }
 
 // Lookup resolves an RFC 6901 JSON pointer. Object tokens match keys the

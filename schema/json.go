@@ -122,7 +122,7 @@ type jsonParser struct {
 	name  string
 	src   []byte
 	i     int
-	li    *lineIndex
+	li    *Lines
 	nodes int
 	slab  []Node            // nodes are allocated in blocks
 	keys  map[string]string // interned keys: configs repeat the same few
@@ -142,8 +142,8 @@ func (p *jsonParser) node(k Kind) *Node {
 	return n
 }
 
-func parseJSON(name string, data []byte) (*Node, Pos, error) {
-	p := &jsonParser{name: name, src: stripComments(data), li: newLineIndex(data), keys: make(map[string]string)}
+func parseJSON(name string, data []byte, lines *Lines) (*Node, Pos, error) {
+	p := &jsonParser{name: name, src: stripComments(data), li: lines, keys: make(map[string]string)}
 	p.skipSpace()
 	if p.i >= len(p.src) {
 		return nil, Pos{}, p.errAt(p.i, "empty document: expected a JSON object or array")
@@ -160,13 +160,13 @@ func parseJSON(name string, data []byte) (*Node, Pos, error) {
 	p.skipSpace()
 	var trailing Pos
 	if p.i < len(p.src) {
-		trailing = p.li.pos(p.i)
+		trailing = p.li.Pos(p.i)
 	}
 	return n, trailing, nil
 }
 
 func (p *jsonParser) errAt(off int, format string, args ...any) error {
-	return &SyntaxError{File: p.name, Pos: p.li.pos(off), Msg: fmt.Sprintf(format, args...)}
+	return &SyntaxError{File: p.name, Pos: p.li.Pos(off), Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *jsonParser) skipSpace() {
@@ -210,7 +210,7 @@ func (p *jsonParser) value(depth int) (*Node, error) {
 			return nil, err
 		}
 		n := p.node(String)
-		n.Text, n.Pos, n.End = s, p.li.pos(start), p.li.pos(p.i)
+		n.Text, n.Pos, n.End = s, p.li.Pos(start), p.li.Pos(p.i)
 		return n, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
@@ -234,7 +234,7 @@ func (p *jsonParser) literal(word string, k Kind) (*Node, error) {
 	}
 	p.i += len(word)
 	n := p.node(k)
-	n.Pos, n.End = p.li.pos(start), p.li.pos(p.i)
+	n.Pos, n.End = p.li.Pos(start), p.li.Pos(p.i)
 	if k == Bool {
 		n.Text = word
 	}
@@ -281,7 +281,7 @@ func (p *jsonParser) number() (*Node, error) {
 	}
 	p.i = i
 	n := p.node(Number)
-	n.Text, n.Pos, n.End = string(s[start:i]), p.li.pos(start), p.li.pos(i)
+	n.Text, n.Pos, n.End = string(s[start:i]), p.li.Pos(start), p.li.Pos(i)
 	return n, nil
 }
 
@@ -360,12 +360,12 @@ func (p *jsonParser) str() (string, error) {
 
 func (p *jsonParser) object(depth int) (*Node, error) {
 	n := p.node(Object)
-	n.Pos = p.li.pos(p.i)
+	n.Pos = p.li.Pos(p.i)
 	p.i++ // {
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == '}' {
 		p.i++
-		n.End = p.li.pos(p.i)
+		n.End = p.li.Pos(p.i)
 		return n, nil
 	}
 	base := len(p.members)
@@ -389,7 +389,7 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := Member{Key: key, KeyPos: p.li.pos(kstart), KeyEnd: p.li.pos(p.i)}
+		m := Member{Key: key, KeyPos: p.li.Pos(kstart), KeyEnd: p.li.Pos(p.i)}
 		p.skipSpace()
 		if p.i >= len(p.src) || p.src[p.i] != ':' {
 			return nil, p.errAt(p.i, "expected ':' after key %q", key)
@@ -411,7 +411,7 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 			p.i++
 		case '}':
 			p.i++
-			n.End = p.li.pos(p.i)
+			n.End = p.li.Pos(p.i)
 			n.Members = append([]Member(nil), p.members[base:]...)
 			return n, nil
 		default:
@@ -422,12 +422,12 @@ func (p *jsonParser) object(depth int) (*Node, error) {
 
 func (p *jsonParser) array(depth int) (*Node, error) {
 	n := p.node(Array)
-	n.Pos = p.li.pos(p.i)
+	n.Pos = p.li.Pos(p.i)
 	p.i++ // [
 	p.skipSpace()
 	if p.i < len(p.src) && p.src[p.i] == ']' {
 		p.i++
-		n.End = p.li.pos(p.i)
+		n.End = p.li.Pos(p.i)
 		return n, nil
 	}
 	base := len(p.items)
@@ -451,7 +451,7 @@ func (p *jsonParser) array(depth int) (*Node, error) {
 			p.i++
 		case ']':
 			p.i++
-			n.End = p.li.pos(p.i)
+			n.End = p.li.Pos(p.i)
 			n.Items = append([]*Node(nil), p.items[base:]...)
 			return n, nil
 		default:

@@ -95,88 +95,19 @@ func LoadFormat(name string, f Format, data []byte) (*Document, error) {
 	if len(data) > MaxSize {
 		return nil, ErrTooLarge
 	}
-	doc := &Document{Name: name, Format: f, Source: data, lines: lineStarts(data)}
+	doc := &Document{Name: name, Format: f, Source: data, lines: NewLines(data)}
 	var err error
 	switch f {
 	case YAML:
 		doc.Root, err = parseYAML(name, data)
 	case TOML:
-		doc.Root, err = parseTOML(name, data)
+		doc.Root, err = parseTOML(name, data, doc.lines)
 	default:
 		doc.Format = JSON
-		doc.Root, doc.Trailing, err = parseJSON(name, data)
+		doc.Root, doc.Trailing, err = parseJSON(name, data, doc.lines)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return doc, nil
-}
-
-// lineIndex turns byte offsets into 1-based line and character columns.
-type lineIndex struct {
-	src    []byte
-	starts []int // byte offset of each line start
-	// cache for the last lookup: scanning forward is the common case.
-	lastLine, lastOff, lastCol int
-}
-
-func newLineIndex(src []byte) *lineIndex {
-	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
-	for i, c := range src {
-		if c == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return &lineIndex{src: src, starts: starts, lastLine: -1}
-}
-
-func (li *lineIndex) pos(off int) Pos {
-	if off < 0 {
-		off = 0
-	}
-	if off > len(li.src) {
-		off = len(li.src)
-	}
-	// Parsers move forward: try the cached line and the next few first.
-	if li.lastLine >= 0 && off >= li.starts[li.lastLine] {
-		line := li.lastLine
-		for k := 0; k < 4 && line+1 < len(li.starts) && off >= li.starts[line+1]; k++ {
-			line++
-		}
-		if line+1 >= len(li.starts) || off < li.starts[line+1] {
-			return li.finish(line, off)
-		}
-	}
-	lo, hi := 0, len(li.starts)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if li.starts[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return li.finish(lo, off)
-}
-
-func (li *lineIndex) finish(line, off int) Pos {
-	from, col := li.starts[line], 1
-	if li.lastLine == line && li.lastOff <= off {
-		from, col = li.lastOff, li.lastCol
-	}
-	for i := from; i < off; {
-		c := li.src[i]
-		if c < 0x80 {
-			i++
-		} else {
-			// skip continuation bytes of one UTF-8 sequence
-			i++
-			for i < off && li.src[i]&0xC0 == 0x80 {
-				i++
-			}
-		}
-		col++
-	}
-	li.lastLine, li.lastOff, li.lastCol = line, off, col
-	return Pos{Line: line + 1, Col: col}
 }

@@ -13,15 +13,15 @@ import (
 type tomlConv struct {
 	name  string
 	p     *unstable.Parser
-	li    *lineIndex
+	li    *Lines
 	nodes int
 	// index holds the members of tables that have many, by key: TOML keys
 	// are unique and matched exactly, and a table may hold any number.
 	index map[*Node]map[string]int
 }
 
-func parseTOML(name string, data []byte) (root *Node, err error) {
-	c := &tomlConv{name: name, p: &unstable.Parser{}, li: newLineIndex(data)}
+func parseTOML(name string, data []byte, lines *Lines) (root *Node, err error) {
+	c := &tomlConv{name: name, p: &unstable.Parser{}, li: lines}
 	c.p.Reset(data)
 	root = &Node{Kind: Object, Pos: Pos{1, 1}, End: Pos{1, 1}}
 	cur := root
@@ -72,7 +72,7 @@ func (c *tomlConv) parseError(err error) error {
 	if errors.As(err, &pe) {
 		msg = pe.Message
 		if off, ok := c.offsetOf(pe.Highlight); ok {
-			pos = c.li.pos(off)
+			pos = c.li.Pos(off)
 		}
 	}
 	return &SyntaxError{File: c.name, Pos: pos, Msg: "toml: " + msg}
@@ -98,7 +98,7 @@ type tomlKey struct {
 }
 
 func (c *tomlConv) rng(r unstable.Range) (Pos, Pos) {
-	return c.li.pos(int(r.Offset)), c.li.pos(int(r.Offset + r.Length))
+	return c.li.Pos(int(r.Offset)), c.li.Pos(int(r.Offset + r.Length))
 }
 
 func (c *tomlConv) keys(it unstable.Iterator) []tomlKey {

@@ -1,9 +1,6 @@
 package lsp
 
 import (
-	"bytes"
-	"unicode/utf8"
-
 	"github.com/xvmtools/xvm/schema"
 )
 
@@ -48,110 +45,51 @@ func pickEncoding(offered []string) encoding {
 	return utf16
 }
 
-// text is a document's bytes with the offset of each line, for turning
-// positions into offsets and back.
+// unit is the schema.Unit the encoding counts in.
+func (e encoding) unit() schema.Unit {
+	switch e {
+	case utf8Bytes:
+		return schema.Bytes
+	case utf32:
+		return schema.Runes
+	}
+	return schema.UTF16
+}
+
+// text is a document's bytes with its lines indexed once (schema.Lines),
+// for turning positions into offsets and back in time that does not grow
+// with the length of a line: the findings of a minified config all lie on
+// one line.
 type text struct {
-	src    []byte
-	starts []int
-	enc    encoding
+	src   []byte
+	lines *schema.Lines
+	unit  schema.Unit
 }
 
 func newText(src []byte, enc encoding) *text {
-	starts := make([]int, 1, 1+bytes.Count(src, []byte{'\n'}))
-	for i, c := range src {
-		if c == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return &text{src: src, starts: starts, enc: enc}
-}
-
-// lineEnd is the offset of line i's line break (or the end of the text).
-func (t *text) lineEnd(i int) int {
-	if i+1 < len(t.starts) {
-		end := t.starts[i+1] - 1
-		if end > t.starts[i] && t.src[end-1] == '\r' {
-			end--
-		}
-		return end
-	}
-	return len(t.src)
+	return &text{src: src, lines: schema.NewLines(src), unit: enc.unit()}
 }
 
 // offset turns an LSP position into a byte offset. Positions past the end
 // of a line or of the text are clamped, as the protocol asks.
 func (t *text) offset(p position) int {
-	if p.Line < 0 {
-		return 0
-	}
-	if p.Line >= len(t.starts) {
-		return len(t.src)
-	}
-	off, end := t.starts[p.Line], t.lineEnd(p.Line)
-	for units := 0; off < end && units < p.Character; {
-		r, n := utf8.DecodeRune(t.src[off:end])
-		units += t.width(r, n)
-		if units > p.Character {
-			break // inside a surrogate pair: stay before it
-		}
-		off += n
-	}
-	return off
-}
-
-func (t *text) width(r rune, n int) int {
-	switch t.enc {
-	case utf8Bytes:
-		return n
-	case utf32:
-		return 1
-	}
-	if r >= 0x10000 {
-		return 2
-	}
-	return 1
+	return t.lines.AtColumn(p.Line, p.Character, t.unit)
 }
 
 // position turns a byte offset into an LSP position.
 func (t *text) position(off int) position {
-	off = max(0, min(off, len(t.src)))
-	lo, hi := 0, len(t.starts)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if t.starts[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	units := 0
-	for i := t.starts[lo]; i < off; {
-		r, n := utf8.DecodeRune(t.src[i:off])
-		units += t.width(r, n)
-		i += n
-	}
-	return position{Line: lo, Character: units}
+	line, col := t.lines.Column(off, t.unit)
+	return position{Line: line, Character: col}
 }
 
 // byteOf turns a loader position (1-based line, column in code points)
-// into a byte offset.
+// into a byte offset, clamped as offset clamps.
 func (t *text) byteOf(p schema.Pos) int {
 	if p.Line < 1 {
 		return 0
 	}
-	if p.Line > len(t.starts) {
-		return len(t.src)
-	}
-	off, end := t.starts[p.Line-1], t.lineEnd(p.Line-1)
-	for col := 1; col < p.Col && off < end; col++ {
-		_, n := utf8.DecodeRune(t.src[off:end])
-		off += n
-	}
-	return off
+	return t.lines.AtColumn(p.Line-1, p.Col-1, schema.Runes)
 }
-
-// fromPos turns a loader position into an LSP position.
-func (t *text) fromPos(p schema.Pos) position { return t.position(t.byteOf(p)) }
 
 // span is the LSP range of [from, to); an invalid or backwards end gives
 // a one-character range.

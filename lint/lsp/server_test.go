@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	u16 "unicode/utf16"
 
 	"github.com/xvmtools/xvm/lint"
 )
@@ -97,7 +99,7 @@ func TestDiagnosticsMatchLint(t *testing.T) {
 		if g.Code != w.Rule || g.Source != "xvm" || !strings.HasPrefix(g.Message, w.Message) {
 			t.Errorf("diagnostic %d: %+v, want %s", i, g, w)
 		}
-		if g.Range.Start != txt.fromPos(w.Pos) {
+		if g.Range.Start != txt.position(txt.byteOf(w.Pos)) {
 			t.Errorf("diagnostic %d starts at %+v, want line %d col %d", i, g.Range.Start, w.Pos.Line-1, w.Pos.Col-1)
 		}
 	}
@@ -304,5 +306,29 @@ func TestWatchSettingsFiles(t *testing.T) {
 	}
 	if err := c.exit(true); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestFindingsOnOneLineFinish publishes 20,000 findings on one line that is
+// not ASCII, at UTF-16 columns that count characters outside the BMP
+// twice. Walking the line from its start for each finding took 22 s
+// here; the wait only catches such a stall (BenchmarkFindingsOnOneLine
+// measures).
+func TestFindingsOnOneLineFinish(t *testing.T) {
+	const n = 20_000
+	text := findingsOnOneLine(n)
+	c := startServer(t, Options{})
+	c.initialize("", nil)
+	got := c.open("file:///work/one-line.json", "json", text)
+	if len(got.Diagnostics) != n {
+		t.Fatalf("%d diagnostics, want %d", len(got.Diagnostics), n)
+	}
+	// The last finding: its key's column in UTF-16 units, counted here.
+	last := got.Diagnostics[n-1]
+	key := fmt.Sprintf(`"k%d😀"`, n-1)
+	at := strings.LastIndex(text, key)
+	want := len(u16.Encode([]rune(text[:at])))
+	if last.Range.Start != (position{Line: 0, Character: want}) || last.Range.End.Character != want+len(u16.Encode([]rune(key))) {
+		t.Errorf("last finding at %+v, want character %d", last.Range, want)
 	}
 }
