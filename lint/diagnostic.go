@@ -47,19 +47,32 @@ type Diagnostic struct {
 	Severity Severity
 	Message  string
 	Hint     string
-	// Source is the source line at Pos, with secrets masked unless asked
-	// otherwise; renderers echo it. A long line is cut to a window around
-	// Pos, each cut shown as "…"; SourceCol is the column of Source's first
-	// character (1, or 0 when unset, for a whole line).
-	Source    string
-	SourceCol int
 	// Fix, when set, resolves the finding mechanically (`xvm lint --fix`,
 	// an editor's code action). Its edits are byte offsets into the
-	// document as it was linted.
+	// document as it was linted. Lint sets it only when asked
+	// (Options.Fixes).
 	Fix *Fix
+	// Fixable says that the finding has a fix, when lint was asked to work
+	// fixes out (Options.Fixes), whether or not it kept it in Fix.
+	Fixable bool
 
-	fileIndex int
-	seq       int // the order in which the rules reported it
+	// src is the document's text, shared by its findings, for Excerpt.
+	src       *source
+	fileIndex int32
+	seq       int32 // the order in which the rules reported it
+}
+
+// Excerpt returns the source line of the finding, for a renderer to echo:
+// user ids masked unless Options.ShowSecrets, and a line longer than 200
+// characters cut to a window around Pos, each cut shown as "…". first is
+// the column of the excerpt's first character. It is empty when the
+// finding has no position or its document is not at hand (a Diagnostic
+// made by hand).
+func (d Diagnostic) Excerpt() (text string, first int) {
+	if d.src == nil || !d.Pos.IsValid() {
+		return "", 0
+	}
+	return d.src.excerpt(d.Pos.Line, d.Pos.Col)
 }
 
 // String is the compact form used by golden files:

@@ -45,7 +45,7 @@ func RenderDiff(w io.Writer, name string, before, after []byte, opts DiffOptions
 		return err
 	}
 	if !opts.ShowSecrets {
-		s := newSecrets(false, nil)
+		s := newSecrets(false)
 		s.collectSource(name, before)
 		s.collectSource(name, after)
 		text = s.text(text)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/xvmtools/xvm/schema"
 )
@@ -18,8 +21,9 @@ type fixer interface {
 	fix(e *editor, d Diagnostic) *Fix
 }
 
-// attachFixes gives each diagnostic of a fixable rule its Fix.
-func (l *Linter) attachFixes(c *checkContext, ds []Diagnostic) []Diagnostic {
+// attachFixes works out the fix of each diagnostic of a fixable rule,
+// marks the diagnostic Fixable, and keeps the Fix when keep is set.
+func (l *Linter) attachFixes(c *checkContext, ds []Diagnostic, keep bool) {
 	var e *editor
 	var fixers map[string]fixer
 	for i := range ds {
@@ -38,9 +42,13 @@ func (l *Linter) attachFixes(c *checkContext, ds []Diagnostic) []Diagnostic {
 		if e == nil {
 			e = newEditor(c)
 		}
-		ds[i].Fix = f.fix(e, ds[i])
+		if fix := f.fix(e, ds[i]); fix != nil {
+			ds[i].Fixable = true
+			if keep {
+				ds[i].Fix = fix
+			}
+		}
 	}
-	return ds
 }
 
 // editor turns positions of the loaded tree into byte edits of the source.
@@ -51,17 +59,135 @@ type editor struct {
 	c      *checkContext
 	src    []byte
 	format schema.Format
-	idx    *posIndex
+	lines  *schema.Lines
 	// shared holds YAML positions reached through more than one path: an
 	// anchored value used by aliases or a merge key. Editing one would
 	// edit every place that uses it.
 	shared map[schema.Pos]bool
 	// byPointer indexes the schema findings, built on first use.
 	byPointer map[findingKey]int
+	// objects indexes the members of large objects, built on first use.
+	objects map[*schema.Node]*memberIndex
+}
+
+// memberScan is the size up to which an object's members are searched
+// one by one; a larger object is indexed once (memberIndex), so that the
+// fixes of many of its members cost time in proportion to their number.
+const memberScan = 16
+
+// memberIndex is an object's members by where their key or value starts,
+// and by key as Xray matches keys (folded: see foldKey).
+type memberIndex struct {
+	at   map[schema.Pos]int
+	keys map[string]keyUse
+}
+
+// keyUse is how many members spell a key (in any case) and the last of
+// them, which is the one Xray reads.
+type keyUse struct{ n, last int }
+
+// members returns the index of object n, or nil when n is small enough to
+// search.
+func (e *editor) members(n *schema.Node) *memberIndex {
+	if len(n.Members) <= memberScan {
+		return nil
+	}
+	if x := e.objects[n]; x != nil {
+		return x
+	}
+	x := &memberIndex{at: make(map[schema.Pos]int, 2*len(n.Members)), keys: make(map[string]keyUse, len(n.Members))}
+	for j := range n.Members {
+		m := &n.Members[j]
+		x.at[m.KeyPos] = j
+		if _, ok := x.at[m.Value.Pos]; !ok {
+			x.at[m.Value.Pos] = j
+		}
+		k := foldKey(m.Key)
+		u := x.keys[k]
+		x.keys[k] = keyUse{n: u.n + 1, last: j}
+	}
+	if e.objects == nil {
+		e.objects = make(map[*schema.Node]*memberIndex)
+	}
+	e.objects[n] = x
+	return x
+}
+
+// member returns object n's member key as Node.Member does (matched
+// case-insensitively, the last match wins), through the index of a large
+// object.
+func (e *editor) member(n *schema.Node, key string) *schema.Member {
+	x := e.members(n)
+	if x == nil {
+		return n.Member(key)
+	}
+	u, ok := x.keys[foldKey(key)]
+	if !ok {
+		return nil
+	}
+	return &n.Members[u.last]
+}
+
+// foldKey maps a key to one spelling for all its case variants, as
+// strings.EqualFold matches them: every character becomes the smallest
+// of the characters it folds with (so "k", "K" and the Kelvin sign all
+// become "K").
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
+}
+
+// lookup resolves a JSON pointer as Document.Lookup does, through the
+// indexes of large objects.
+func (e *editor) lookup(pointer string) (*schema.Node, bool) {
+	n := e.c.doc.Root
+	if n == nil || pointer != "" && pointer[0] != '/' {
+		return nil, false
+	}
+	if pointer == "" {
+		return n, true
+	}
+	for _, tok := range strings.Split(pointer[1:], "/") {
+		tok = schema.UnescapePointer(tok)
+		switch n.Kind {
+		case schema.Object:
+			m := e.member(n, tok)
+			if m == nil {
+				return nil, false
+			}
+			n = m.Value
+		case schema.Array:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n.Items) {
+				return nil, false
+			}
+			n = n.Items[i]
+		default:
+			return nil, false
+		}
+	}
+	return n, true
 }
 
 func newEditor(c *checkContext) *editor {
-	e := &editor{c: c, src: c.doc.Source, format: c.doc.Format, idx: newPosIndex(c.doc.Source)}
+	e := &editor{c: c, src: c.doc.Source, format: c.doc.Format, lines: c.doc.Lines()}
 	if e.format == schema.YAML && c.doc.Root != nil && bytes.IndexByte(e.src, '*') >= 0 {
 		seen := make(map[schema.Pos]bool)
 		e.shared = make(map[schema.Pos]bool)
@@ -90,11 +216,11 @@ func newEditor(c *checkContext) *editor {
 	return e
 }
 
-func (e *editor) offset(p schema.Pos) (int, bool) { return e.idx.offset(p) }
+func (e *editor) offset(p schema.Pos) (int, bool) { return e.lines.Offset(p) }
 
 // lineOf returns the start of the line holding off, and the offset of its
 // line break (len(src) on the last line).
-func (e *editor) lineOf(off int) (start, end int) { return e.idx.lineOf(off) }
+func (e *editor) lineOf(off int) (start, end int) { return e.lines.Bounds(e.lines.LineOf(off)) }
 
 // afterLine returns the offset just past the line break that ends the
 // line holding off (len(src) on the last line).
@@ -118,22 +244,35 @@ func (e *editor) locate(d Diagnostic) (parent *schema.Node, i int, ok bool) {
 	if cut < 0 {
 		return nil, 0, false
 	}
-	n, _, found := e.c.doc.Lookup(d.Pointer[:cut])
+	n, found := e.lookup(d.Pointer[:cut])
 	if !found || n.Kind != schema.Object {
 		return nil, 0, false
 	}
 	key := schema.UnescapePointer(d.Pointer[cut+1:])
-	for j := range n.Members {
+	is := func(j int) bool {
 		m := &n.Members[j]
-		if !strings.EqualFold(m.Key, key) || (m.KeyPos != d.Pos && m.Value.Pos != d.Pos) {
-			continue
-		}
-		if e.shared[m.KeyPos] || e.shared[m.Value.Pos] {
-			return nil, 0, false
-		}
-		return n, j, true
+		return strings.EqualFold(m.Key, key) && (m.KeyPos == d.Pos || m.Value.Pos == d.Pos)
 	}
-	return nil, 0, false
+	j := -1
+	if x := e.members(n); x != nil {
+		if k, ok := x.at[d.Pos]; ok && is(k) {
+			j = k
+		}
+	} else {
+		for k := range n.Members {
+			if is(k) {
+				j = k
+				break
+			}
+		}
+	}
+	if j < 0 {
+		return nil, 0, false
+	}
+	if m := &n.Members[j]; e.shared[m.KeyPos] || e.shared[m.Value.Pos] {
+		return nil, 0, false
+	}
+	return n, j, true
 }
 
 // keySpan returns the bytes of member m's key as written (quotes included).
@@ -352,9 +491,15 @@ func (e *editor) replaceValue(n *schema.Node, title string, text func(orig []byt
 // written in table headers elsewhere.
 func (e *editor) renameKey(parent *schema.Node, i int, key, title string) *Fix {
 	m := &parent.Members[i]
-	for j := range parent.Members {
-		if j != i && strings.EqualFold(parent.Members[j].Key, key) {
+	if x := e.members(parent); x != nil {
+		if u, ok := x.keys[foldKey(key)]; ok && (u.n > 1 || u.last != i) {
 			return nil
+		}
+	} else {
+		for j := range parent.Members {
+			if j != i && strings.EqualFold(parent.Members[j].Key, key) {
+				return nil
+			}
 		}
 	}
 	if e.format == schema.TOML && (m.Value.Kind == schema.Object || m.Value.Kind == schema.Array) {

@@ -168,7 +168,7 @@ func (l *Linter) Run(ctx context.Context, names []string, read ReadFunc) (Report
 		}
 		ds, err := l.LintBytes(ctx, display, data)
 		for j := range ds {
-			ds[j].fileIndex = i
+			ds[j].fileIndex = int32(i)
 		}
 		results[i] = result{ds, err}
 	})

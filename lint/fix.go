@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 // Edit replaces the source bytes [Start, End) with New. Offsets are byte
@@ -211,7 +213,7 @@ const maxFixPasses = 8
 // result again changes nothing. Errors are those of LintBytes.
 func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixResult, error) {
 	res := FixResult{Source: data}
-	ds, err := l.LintBytes(ctx, name, data)
+	ds, err := l.lintFixes(ctx, name, data)
 	if err != nil {
 		return res, err
 	}
@@ -268,14 +270,14 @@ func keyOf(d Diagnostic) withheldKey {
 // and withholds fixes that made something new appear, until what is left
 // is clean. It returns the new text and its findings.
 func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo []Diagnostic, withheld map[withheldKey]bool, res *FixResult) (next []byte, nds, applied []Diagnostic, edits []Edit, err error) {
-	idx := newPosIndex(src)
+	idx := schema.NewLines(src)
 	type seen struct {
 		rule string
 		at   int
 	}
 	before := make(map[seen]int, len(ds))
 	for _, d := range ds {
-		if off, ok := idx.offset(d.Pos); ok {
+		if off, ok := idx.Offset(d.Pos); ok {
 			before[seen{d.Rule, off}]++
 		}
 	}
@@ -284,7 +286,7 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 		if len(applied) == 0 {
 			return src, ds, nil, nil, nil
 		}
-		nds, err = l.LintBytes(ctx, name, next)
+		nds, err = l.lintFixes(ctx, name, next)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -292,7 +294,7 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 		fixedAt := make(map[seen]int, len(applied))
 		for _, d := range applied {
 			exposing = exposing || d.Fix.exposes
-			if off, ok := idx.offset(d.Pos); ok {
+			if off, ok := idx.Offset(d.Pos); ok {
 				fixedAt[seen{d.Rule, off}]++
 			}
 		}
@@ -301,13 +303,13 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 		}
 		// What is new after the fixes, located in the old text.
 		var fresh []int
-		nidx, back := newPosIndex(next), newEditMap(edits)
+		nidx, back := schema.NewLines(next), newEditMap(edits)
 		left := make(map[seen]int, len(before))
 		for k, v := range before {
 			left[k] = v - fixedAt[k]
 		}
 		for _, d := range nds {
-			off, ok := nidx.offset(d.Pos)
+			off, ok := nidx.Offset(d.Pos)
 			if !ok {
 				continue
 			}
@@ -379,7 +381,7 @@ func (l *Linter) FixRun(ctx context.Context, names []string, read ReadFunc) ([]F
 		}
 		res, err := l.FixBytes(ctx, display, data)
 		for j := range res.Remaining {
-			res.Remaining[j].fileIndex = i
+			res.Remaining[j].fileIndex = int32(i)
 		}
 		out[i], errs[i] = FileFix{Name: names[i], Before: data, FixResult: res}, err
 	})

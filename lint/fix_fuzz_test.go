@@ -20,7 +20,7 @@ func FuzzFix(f *testing.F) {
 		}
 		ctx := context.Background()
 		name := "fuzz" + ext
-		ds, err := l.LintBytes(ctx, name, data)
+		ds, err := l.lintFixes(ctx, name, data)
 		if err != nil {
 			return
 		}

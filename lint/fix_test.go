@@ -122,11 +122,11 @@ func fixReport(res FixResult) string {
 func checkFixPromises(t *testing.T, l *Linter, name string, orig []byte, res FixResult) {
 	t.Helper()
 	ctx := context.Background()
-	before, err := l.LintBytes(ctx, name, orig)
+	before, err := l.lintFixes(ctx, name, orig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := l.LintBytes(ctx, name, res.Source)
+	after, err := l.lintFixes(ctx, name, res.Source)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,5 +411,54 @@ func TestFixEdges(t *testing.T) {
 			}
 			checkFixPromises(t, l, tt.file, []byte(tt.in), res)
 		})
+	}
+}
+
+// TestFixesOption: a lint works fixes out only when asked, and keeps them
+// only for AttachFixes.
+func TestFixesOption(t *testing.T) {
+	data, err := os.ReadFile("../testdata/lint/fix/port-range.jsonc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		fixes        Fixes
+		fixable, fix bool
+	}{
+		{NoFixes, false, false},
+		{CountFixes, true, false},
+		{AttachFixes, true, true},
+	} {
+		l := newTestLinter(t, Options{Fixes: tt.fixes})
+		ds, err := l.LintBytes(context.Background(), "a.jsonc", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixable, fix := 0, 0
+		for _, d := range ds {
+			if d.Fixable {
+				fixable++
+			}
+			if d.Fix != nil {
+				fix++
+			}
+		}
+		if (fixable > 0) != tt.fixable || (fix > 0) != tt.fix || tt.fix && fix != fixable {
+			t.Errorf("Fixes %d: %d fixable, %d fixes attached of %d findings", tt.fixes, fixable, fix, len(ds))
+		}
+	}
+}
+
+// TestFoldKeyIsEqualFold: two keys fold to one spelling exactly when
+// strings.EqualFold matches them, so the member index finds what a scan
+// found.
+func TestFoldKeyIsEqualFold(t *testing.T) {
+	keys := []string{"security", "Security", "SECURITY", "secuirty", "kelvin", "\u212aelvin", "Kelvin", "ſecurity", "straße", "STRASSE", "Straße", "ǅ", "ǆ", "Ǆ", "id", "İd", "ıd", "σ", "ς", "Σ", ""}
+	for _, a := range keys {
+		for _, b := range keys {
+			if (foldKey(a) == foldKey(b)) != strings.EqualFold(a, b) {
+				t.Errorf("%q, %q: foldKey equal %v, EqualFold %v", a, b, foldKey(a) == foldKey(b), strings.EqualFold(a, b))
+			}
+		}
 	}
 }

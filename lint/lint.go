@@ -37,7 +37,27 @@ type Options struct {
 	ShowSecrets bool
 	// Rules turns rules off or re-levels them, by rule id.
 	Rules map[string]RuleSetting
+	// Fixes says whether LintBytes and Run work out the fixes of their
+	// findings (default NoFixes; FixBytes always does).
+	Fixes Fixes
 }
+
+// Fixes says what a lint does about the fixes of its findings. Working a
+// fix out costs a little per finding and keeping it more (its title and
+// edits), so a lint that only reports does neither.
+type Fixes uint8
+
+// The ways of handling fixes.
+const (
+	// NoFixes leaves Diagnostic.Fix nil and Fixable false.
+	NoFixes Fixes = iota
+	// CountFixes works each fix out and sets Diagnostic.Fixable, keeping
+	// no Fix: enough to say how many findings `xvm lint --fix` would fix.
+	CountFixes
+	// AttachFixes sets Diagnostic.Fix (and Fixable): for an editor's code
+	// actions.
+	AttachFixes
+)
 
 // Linter runs the rules. Build it once with New; it is safe for
 // concurrent use.
@@ -89,29 +109,38 @@ func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Dia
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
 			doc = schema.SourceOnly(name, data)
-			return l.run(doc, se), nil
+			return l.run(doc, se, l.opts.Fixes), nil
 		}
 		return nil, fmt.Errorf("lint: %s: %w", name, err)
 	}
-	return l.run(doc, nil), nil
+	return l.run(doc, nil, l.opts.Fixes), nil
 }
 
-// Lint lints a loaded document.
-func (l *Linter) Lint(ctx context.Context, doc *schema.Document) ([]Diagnostic, error) {
+// lintFixes is LintBytes with the fixes attached, whatever the options
+// say: for FixBytes.
+func (l *Linter) lintFixes(ctx context.Context, name string, data []byte) ([]Diagnostic, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return l.run(doc, nil), nil
+	doc, err := schema.Load(name, data)
+	if err != nil {
+		var se *schema.SyntaxError
+		if errors.As(err, &se) {
+			return l.run(schema.SourceOnly(name, data), se, AttachFixes), nil
+		}
+		return nil, fmt.Errorf("lint: %s: %w", name, err)
+	}
+	return l.run(doc, nil, AttachFixes), nil
 }
 
-func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagnostic {
+func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes Fixes) []Diagnostic {
 	c := &checkContext{
 		doc:      doc,
 		target:   l.opts.Target,
 		now:      l.opts.Now(),
 		parseErr: parseErr,
 	}
-	secrets := newSecrets(l.opts.ShowSecrets, doc)
+	secrets := newSecrets(l.opts.ShowSecrets)
 	c.mask = secrets.mask
 	if parseErr == nil && doc.Root != nil {
 		c.kind = schema.Detect(doc.Root)
@@ -143,6 +172,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 	}
 
 	suppressed := suppressions(doc.Source)
+	src := &source{src: doc.Source, lines: doc.Lines(), secrets: secrets}
 	kept := c.out[:0]
 	for _, d := range c.out {
 		if c.superseded[ruleAt{d.Rule, d.Pointer}] {
@@ -159,12 +189,14 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError) []Diagn
 			continue
 		}
 		d.Message, d.Hint = secrets.text(d.Message), secrets.text(d.Hint)
-		if d.Pos.IsValid() {
-			d.Source, d.SourceCol = secrets.excerpt(d.Pos.Line, d.Pos.Col)
-		}
+		d.src = src
 		kept = append(kept, d)
 	}
-	return l.attachFixes(c, sortDiagnostics(kept))
+	ds := sortDiagnostics(kept)
+	if fixes != NoFixes {
+		l.attachFixes(c, ds, fixes == AttachFixes)
+	}
+	return ds
 }
 
 // suppressRE matches an inline suppression comment:

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
-	"unicode/utf8"
+	"sync"
 
 	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/schema/safetext"
@@ -18,13 +18,9 @@ import (
 type secrets struct {
 	show   bool
 	masker safetext.Masker
-	doc    *schema.Document
-	lines  map[int]*sourceLine // masked lines, made once per line
 }
 
-func newSecrets(show bool, doc *schema.Document) *secrets {
-	return &secrets{show: show, doc: doc}
-}
+func newSecrets(show bool) *secrets { return &secrets{show: show} }
 
 // collect adds the value of every key named id (any case) in the tree:
 // VMess and VLESS users, inbound clients.
@@ -106,67 +102,20 @@ func (s *secrets) text(v string) string {
 	return s.masker.Mask(v)
 }
 
-// sourceLine is one masked source line and what it takes to cut a window
-// out of it by column without walking it from the start.
-type sourceLine struct {
-	text  string
-	ascii bool
-	// every64 holds the byte offset of runes 0, 64, 128 … (lines that are
-	// not ASCII only).
-	every64 []int
-	runes   int
-}
-
-// line returns source line n, masked. A long line (a minified file) is
-// masked once and kept for the next finding on it; a short one costs
-// little to mask again, and keeping every line would cost memory.
-func (s *secrets) line(n int) *sourceLine {
-	if l, ok := s.lines[n]; ok {
-		return l
-	}
-	text := s.doc.Line(n)
-	if !s.show {
-		text = s.masker.Mask(text)
-	}
-	l := &sourceLine{text: text, ascii: true, runes: len(text)}
-	for i := 0; i < len(text); i++ {
-		if text[i] >= utf8.RuneSelf {
-			l.ascii = false
-			break
-		}
-	}
-	if !l.ascii {
-		l.runes = 0
-		for i := range text {
-			if l.runes%64 == 0 {
-				l.every64 = append(l.every64, i)
-			}
-			l.runes++
-		}
-	}
-	if len(text) > maxExcerpt {
-		if s.lines == nil {
-			s.lines = make(map[int]*sourceLine)
-		}
-		s.lines[n] = l
-	}
-	return l
-}
-
-// offset returns the byte offset of rune r (0-based) of the line.
-func (l *sourceLine) offset(r int) int {
-	if r >= l.runes {
-		return len(l.text)
-	}
-	if l.ascii {
-		return r
-	}
-	i := l.every64[r/64]
-	for k := r % 64; k > 0; k-- {
-		_, size := utf8.DecodeRuneInString(l.text[i:])
-		i += size
-	}
-	return i
+// source is what the findings of one document need to show their source
+// line: the text, its line index and the document's secrets. The findings
+// share it, and the excerpt is cut when a renderer asks for it (Excerpt),
+// so a finding keeps no copy of its line and formats that show none (JSON,
+// SARIF, an editor) cut none.
+type source struct {
+	mu      sync.Mutex // Lines caches as it goes; renderers may run in parallel
+	src     []byte
+	lines   *schema.Lines
+	secrets *secrets
+	// spans holds where the secrets of long lines are, found once per line
+	// in the whole line (a window could cut an id into unrecognisable
+	// parts): a minified file is one long line with many findings.
+	spans map[int][]safetext.Span
 }
 
 // The source excerpt of a finding is at most maxExcerpt characters, with
@@ -178,28 +127,56 @@ const (
 	excerptLead = 80
 )
 
-// excerpt cuts the window of line n that a finding at column col shows.
-// A cut is marked with "…", which stands for the text cut off; col is the
-// column of the excerpt's first character.
-func (s *secrets) excerpt(n, col int) (text string, first int) {
-	l := s.line(n)
-	if l.runes <= maxExcerpt {
-		return l.text, 1
+// excerpt cuts the window of line n that a finding at column col shows,
+// with the secrets hidden. A cut is marked with "…", which stands for the
+// text cut off; first is the column of the excerpt's first character.
+func (s *source) excerpt(n, col int) (text string, first int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	raw := s.lines.Text(n)
+	if raw == nil {
+		return "", 0
 	}
-	from := max(0, col-1-excerptLead) // runes, 0-based
-	to := min(l.runes, from+maxExcerpt)
+	line := string(raw)
+	// The line's length in characters, and the byte offset of a character.
+	start, _ := s.lines.Bounds(n - 1)
+	_, runes := s.lines.Column(start+len(raw), schema.Runes)
+	at := func(r int) int {
+		off, _ := s.lines.Offset(schema.Pos{Line: n, Col: r + 1})
+		return off - start
+	}
+	var spans []safetext.Span
+	if !s.secrets.show {
+		if runes > maxExcerpt {
+			var ok bool
+			if spans, ok = s.spans[n]; !ok {
+				spans = s.secrets.masker.Find(line)
+				if s.spans == nil {
+					s.spans = make(map[int][]safetext.Span)
+				}
+				s.spans[n] = spans
+			}
+		} else {
+			spans = s.secrets.masker.Find(line)
+		}
+	}
+	if runes <= maxExcerpt {
+		return safetext.HideIn(line, spans, 0, len(line)), 1
+	}
+	from := max(0, col-1-excerptLead) // characters, 0-based
+	to := min(runes, from+maxExcerpt)
 	from = max(0, to-maxExcerpt)
-	var b strings.Builder
 	first = from + 1
+	var b strings.Builder
 	if from > 0 {
 		b.WriteString("…")
 		from++ // the ellipsis stands for the first character
 	}
-	if to < l.runes {
-		b.WriteString(l.text[l.offset(from):l.offset(to-1)])
+	if to < runes {
+		b.WriteString(safetext.HideIn(line, spans, at(from), at(to-1)))
 		b.WriteString("…")
 	} else {
-		b.WriteString(l.text[l.offset(from):l.offset(to)])
+		b.WriteString(safetext.HideIn(line, spans, at(from), len(line)))
 	}
 	return b.String(), first
 }

@@ -74,8 +74,8 @@ func RenderText(w io.Writer, r Report, st Styler) error {
 		b.WriteString(st.Rule("[" + d.Rule + "]"))
 		b.WriteByte('\n')
 		hint := safetext.Escape(d.Hint)
-		if d.Source != "" && d.Pos.IsValid() {
-			src, caretAt, width := sourceAndCaret(d)
+		if excerpt, first := d.Excerpt(); excerpt != "" {
+			src, caretAt, width := sourceAndCaret(d, excerpt, first)
 			b.WriteByte(' ')
 			b.WriteString(st.Dim(string(num)))
 			b.WriteByte(' ')
@@ -134,16 +134,17 @@ func textFile(name string) string {
 	return name
 }
 
-// sourceAndCaret returns the escaped source excerpt of d, with tabs as one
-// space each, and where the caret goes under it: the number of characters
-// before it and its width (at least 1, at most to the end of the excerpt).
-func sourceAndCaret(d Diagnostic) (src string, caretAt, width int) {
-	first := max(d.SourceCol, 1)
+// sourceAndCaret returns the escaped source excerpt of d (excerpt, whose
+// first character is at column first), with tabs as one space each, and
+// where the caret goes under it: the number of characters before it and
+// its width (at least 1, at most to the end of the excerpt).
+func sourceAndCaret(d Diagnostic, excerpt string, first int) (src string, caretAt, width int) {
+	first = max(first, 1)
 	w := 1
 	if d.End.Line == d.Pos.Line && d.End.Col > d.Pos.Col {
 		w = d.End.Col - d.Pos.Col
 	}
-	src = d.Source
+	src = excerpt
 	if strings.IndexByte(src, '\t') >= 0 {
 		src = strings.ReplaceAll(src, "\t", " ")
 	}

@@ -246,7 +246,7 @@ func TestMask(t *testing.T) {
 		{"abcdefghij", "**********"},
 	}
 	for _, tt := range tests {
-		s := newSecrets(false, nil)
+		s := newSecrets(false)
 		if got := s.mask(tt.in); got != vmess.MaskID(tt.in) {
 			t.Errorf("mask(%q) = %q, want vmess.MaskID's %q", tt.in, got, vmess.MaskID(tt.in))
 		}
@@ -483,8 +483,8 @@ func TestCaretUnderLegacyMarker(t *testing.T) {
 		{src: "\xff##[", col: 4, end: 5, want: `\xff##\x5b`, at: 6, width: 4},
 	}
 	for _, tt := range tests {
-		d := Diagnostic{Source: tt.src, SourceCol: 1, Pos: schema.Pos{Line: 1, Col: tt.col}, End: schema.Pos{Line: 1, Col: tt.end}}
-		src, at, width := sourceAndCaret(d)
+		d := Diagnostic{Pos: schema.Pos{Line: 1, Col: tt.col}, End: schema.Pos{Line: 1, Col: tt.end}}
+		src, at, width := sourceAndCaret(d, tt.src, 1)
 		if src != tt.want || at != tt.at || width != tt.width {
 			t.Errorf("%q col %d: got %q at %d width %d, want %q at %d width %d", tt.src, tt.col, src, at, width, tt.want, tt.at, tt.width)
 		}

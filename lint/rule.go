@@ -166,7 +166,7 @@ type ruleAt struct{ rule, ptr string }
 
 // record keeps a finished finding and notes what it supersedes.
 func (c *checkContext) record(f *finding) {
-	f.d.seq = len(c.out)
+	f.d.seq = int32(len(c.out))
 	c.out = append(c.out, f.d)
 	if f.anchor != onValue {
 		return

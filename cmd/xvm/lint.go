@@ -127,7 +127,11 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 		// 200,000 findings under 300 MB (docs/lint.md). GOMEMLIMIT wins.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(lintMemoryLimit))
 	}
-	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules})
+	fixes := lint.NoFixes
+	if o.Format == "text" && !a.Global.Quiet {
+		fixes = lint.CountFixes // for "N of them can be fixed"
+	}
+	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes})
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func runLintFix(cmd *cobra.Command, a *app, o *lintOptions, l *lint.Linter, name
 	// What is left is reported as findings, not as fixes: the fixes xvm
 	// held back are counted below.
 	for i := range rep.Diagnostics {
-		rep.Diagnostics[i].Fix = nil
+		rep.Diagnostics[i].Fix, rep.Diagnostics[i].Fixable = nil, false
 	}
 	switch {
 	case o.Diff:
@@ -95,11 +95,11 @@ func runLintFix(cmd *cobra.Command, a *app, o *lintOptions, l *lint.Linter, name
 	return nil
 }
 
-// fixable counts the diagnostics that carry a fix.
+// fixable counts the diagnostics that have a fix.
 func fixable(ds []lint.Diagnostic) int {
 	n := 0
 	for _, d := range ds {
-		if d.Fix != nil {
+		if d.Fixable {
 			n++
 		}
 	}

@@ -90,7 +90,7 @@ func (s *settings) linterFor(path string) (*lint.Linter, error) {
 	e.linter, e.err = s.build(cfg)
 	if e.linter == nil {
 		var err error
-		if e.linter, err = lint.New(lint.Options{Now: s.now}); err != nil {
+		if e.linter, err = lint.New(lint.Options{Now: s.now, Fixes: lint.AttachFixes}); err != nil {
 			return nil, err
 		}
 	}
@@ -124,5 +124,5 @@ func (s *settings) build(cfg string) (*lint.Linter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return lint.New(lint.Options{Target: target, Now: s.now, Rules: fc.Rules})
+	return lint.New(lint.Options{Target: target, Now: s.now, Rules: fc.Rules, Fixes: lint.AttachFixes})
 }

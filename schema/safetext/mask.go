@@ -2,6 +2,7 @@ package safetext
 
 import (
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -123,6 +124,22 @@ func (m *Masker) Len() int { return len(m.exact) }
 
 // Mask returns s with every secret in it hidden.
 func (m *Masker) Mask(s string) string {
+	spans := m.Find(s)
+	if len(spans) == 0 {
+		return s
+	}
+	return HideIn(s, spans, 0, len(s))
+}
+
+// Span is a byte range [From, To) of a text that Mask hides.
+type Span struct{ From, To int }
+
+// Find returns the ranges of s that Mask hides, in order, merged where
+// they overlap. With HideIn, a caller that shows several windows of one
+// long text (source excerpts of a minified file) finds the secrets once,
+// in the whole text, so that a window cannot cut a secret into parts that
+// no longer look like it.
+func (m *Masker) Find(s string) []Span {
 	var spans []span
 	if len(m.exact) > 0 {
 		spans = m.tokens(s, spans)
@@ -130,9 +147,41 @@ func (m *Masker) Mask(s string) string {
 	}
 	spans = uuidShapes(s, spans)
 	if len(spans) == 0 {
-		return s
+		return nil
 	}
-	return hideSpans(s, spans)
+	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
+	out := make([]Span, 0, len(spans))
+	for i := 0; i < len(spans); {
+		from, to := spans[i].from, spans[i].to
+		for i++; i < len(spans) && spans[i].from < to; i++ {
+			to = max(to, spans[i].to)
+		}
+		out = append(out, Span{from, to})
+	}
+	return out
+}
+
+// HideIn returns s[from:to] with the secrets at spans (what Find returned
+// for s) hidden as Mask hides them. A secret the window cuts shows, of the
+// first and last four characters Mask keeps, only those inside the
+// window. With no secret in the window it returns s[from:to] itself.
+func HideIn(s string, spans []Span, from, to int) string {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].To > from })
+	if i == len(spans) || spans[i].From >= to {
+		return s[from:to]
+	}
+	var b strings.Builder
+	b.Grow(to - from)
+	at := from
+	for ; i < len(spans) && spans[i].From < to; i++ {
+		sp := spans[i]
+		lo, hi := max(sp.From, at), min(sp.To, to)
+		b.WriteString(s[at:lo])
+		hide(&b, s[sp.From:sp.To], lo-sp.From, hi-sp.From)
+		at = hi
+	}
+	b.WriteString(s[at:to])
+	return b.String()
 }
 
 // span is a byte range [from, to) of text to hide.
@@ -388,40 +437,20 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// hideSpans replaces the text of each span (merged where they overlap).
-func hideSpans(s string, spans []span) string {
-	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
-	var b strings.Builder
-	b.Grow(len(s))
-	at := 0
-	for i := 0; i < len(spans); {
-		from, to := spans[i].from, spans[i].to
-		for i++; i < len(spans) && spans[i].from < to; i++ {
-			to = max(to, spans[i].to)
-		}
-		if from < at {
-			from = at
-		}
-		b.WriteString(s[at:from])
-		hide(&b, s[from:to])
-		at = to
-	}
-	b.WriteString(s[at:])
-	return b.String()
-}
-
-// hide writes secret with every character but dashes turned into '*',
-// keeping the first and last four of a secret of 16 characters or more:
-// enough to tell ids apart, too little to use one.
-func hide(b *strings.Builder, secret string) {
+// hide writes the bytes [from, to) of secret with every character but
+// dashes turned into '*', keeping the first and last four characters of a
+// secret of 16 characters or more: enough to tell ids apart, too little
+// to use one.
+func hide(b *strings.Builder, secret string, from, to int) {
 	n := utf8.RuneCountInString(secret)
 	keep := 4
 	if n < 16 {
 		keep = 0
 	}
-	for i, j := 0, 0; j < len(secret); i++ {
+	for i, j := 0, 0; j < to; i++ {
 		r, size := utf8.DecodeRuneInString(secret[j:])
 		switch {
+		case j < from:
 		case i < keep || i >= n-keep:
 			b.WriteString(secret[j : j+size])
 		case r == '-':

@@ -186,3 +186,32 @@ func TestUUIDShapesAgreeWithRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestHideInIsAWindowOfMask: hiding a window of a text with the spans Find
+// found in the whole text gives that window of Mask's result (Mask keeps
+// the width in characters), for every window, secrets cut or not.
+func TestHideInIsAWindowOfMask(t *testing.T) {
+	var m Masker
+	m.Add(id)
+	m.Add("名字-secret-42") // multi-byte, inside longer text
+	m.Add("shortid")
+	s := `"id": "` + id + `", "path": "/x名字-secret-42y", id: shortid, 11111111-2222-3333-4444-555555555555é`
+	masked := []rune(m.Mask(s))
+	spans := m.Find(s)
+	offs := []int{}
+	for i := range s {
+		offs = append(offs, i)
+	}
+	offs = append(offs, len(s))
+	for a := 0; a < len(offs); a++ {
+		for b := a; b < len(offs); b++ {
+			got := HideIn(s, spans, offs[a], offs[b])
+			if want := string(masked[a:b]); got != want {
+				t.Fatalf("HideIn(%d, %d) = %q, want %q", a, b, got, want)
+			}
+		}
+	}
+	if HideIn(s, nil, 2, 5) != s[2:5] {
+		t.Error("no spans: want the window itself")
+	}
+}
