@@ -112,10 +112,20 @@ type source struct {
 	src     []byte
 	lines   *schema.Lines
 	secrets *secrets
-	// spans holds where the secrets of long lines are, found once per line
-	// in the whole line (a window could cut an id into unrecognisable
-	// parts): a minified file is one long line with many findings.
-	spans map[int][]safetext.Span
+	// long holds the lines longer than an excerpt that findings have
+	// asked for: a minified file is one long line with many findings, and
+	// copying it, or finding its secrets, once per finding would cost the
+	// square of its length.
+	long map[int]*longLine
+}
+
+// longLine is a long source line as text, its length in characters and
+// where its secrets are (found in the whole line: a window could cut an
+// id into parts that no longer look like one).
+type longLine struct {
+	text  string
+	runes int
+	spans []safetext.Span
 }
 
 // The source excerpt of a finding is at most maxExcerpt characters, with
@@ -137,31 +147,32 @@ func (s *source) excerpt(n, col int) (text string, first int) {
 	if raw == nil {
 		return "", 0
 	}
-	line := string(raw)
-	// The line's length in characters, and the byte offset of a character.
 	start, _ := s.lines.Bounds(n - 1)
-	_, runes := s.lines.Column(start+len(raw), schema.Runes)
+	if _, runes := s.lines.Column(start+len(raw), schema.Runes); runes <= maxExcerpt {
+		line := string(raw)
+		var spans []safetext.Span
+		if !s.secrets.show {
+			spans = s.secrets.masker.Find(line)
+		}
+		return safetext.HideIn(line, spans, 0, len(line)), 1
+	}
+	l := s.long[n]
+	if l == nil {
+		l = &longLine{text: string(raw)}
+		_, l.runes = s.lines.Column(start+len(raw), schema.Runes)
+		if !s.secrets.show {
+			l.spans = s.secrets.masker.Find(l.text)
+		}
+		if s.long == nil {
+			s.long = make(map[int]*longLine)
+		}
+		s.long[n] = l
+	}
+	line, spans, runes := l.text, l.spans, l.runes
+	// The byte offset in the line of a character.
 	at := func(r int) int {
 		off, _ := s.lines.Offset(schema.Pos{Line: n, Col: r + 1})
 		return off - start
-	}
-	var spans []safetext.Span
-	if !s.secrets.show {
-		if runes > maxExcerpt {
-			var ok bool
-			if spans, ok = s.spans[n]; !ok {
-				spans = s.secrets.masker.Find(line)
-				if s.spans == nil {
-					s.spans = make(map[int][]safetext.Span)
-				}
-				s.spans[n] = spans
-			}
-		} else {
-			spans = s.secrets.masker.Find(line)
-		}
-	}
-	if runes <= maxExcerpt {
-		return safetext.HideIn(line, spans, 0, len(line)), 1
 	}
 	from := max(0, col-1-excerptLead) // characters, 0-based
 	to := min(runes, from+maxExcerpt)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -242,6 +243,35 @@ func TestHostileSizesFinish(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScaleAllocationsDouble lints and renders each hostile input at two
+// sizes, n and 2n, and checks that the bytes allocated double with it:
+// a stage that copies a long line, or scans a whole object, per finding
+// allocates four times as much instead. Allocation counts do not depend
+// on the machine's load, so the test is exact where a timing would not be.
+func TestScaleAllocationsDouble(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large inputs; run without -short")
+	}
+	ls := scaleLinters(t)
+	for _, c := range scaleCases() {
+		n := c.sizes[0] / 2
+		small, large := c.gen(n), c.gen(2*n)
+		for _, format := range []string{"text", "json"} {
+			allocated := func(data []byte) uint64 {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				lintAndRender(t, ls[format], "gen"+c.ext, data, format, io.Discard)
+				runtime.ReadMemStats(&after)
+				return after.TotalAlloc - before.TotalAlloc
+			}
+			a, b := allocated(small), allocated(large)
+			if ratio := float64(b) / float64(a); ratio > 2.6 {
+				t.Errorf("%s, %s: %d → %d units allocated %d → %d bytes (×%.1f); want about ×2", c.name, format, n, 2*n, a, b, ratio)
+			}
+		}
 	}
 }
 
