@@ -120,7 +120,7 @@ func (p *parser) configList(data []byte, f schema.Format, list []any, each func(
 			}
 			n = n.Items[j]
 		}
-		return n.Pos.Line
+		return int(n.Pos.Line)
 	}
 	configs, local := 0, map[string]int{}
 	for i, it := range list {
@@ -197,7 +197,7 @@ func (p *parser) legacyOutbounds(data []byte, f schema.Format, x map[string]any,
 		if n == nil {
 			return 0
 		}
-		return n.Pos.Line
+		return int(n.Pos.Line)
 	}
 	field := "outbound"
 	if x["outbound"] == nil {
@@ -216,7 +216,7 @@ func (p *parser) legacyOutbounds(data []byte, f schema.Format, x map[string]any,
 		f := fmt.Sprintf("outboundDetour[%d]", i)
 		line := 0
 		if detours != nil && detours.Kind == schema.Array && i < len(detours.Items) {
-			line = detours.Items[i].Pos.Line
+			line = int(detours.Items[i].Pos.Line)
 		}
 		if m := asMap(it); m != nil {
 			fn(f, line, m)

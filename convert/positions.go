@@ -24,7 +24,7 @@ func entryLines(name string, f schema.Format, data []byte) []int {
 	}
 	lines := make([]int, len(list.Items))
 	for i, it := range list.Items {
-		lines[i] = it.Pos.Line
+		lines[i] = int(it.Pos.Line)
 	}
 	return lines
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	xlog "github.com/xtls/xray-core/common/log"
@@ -90,5 +91,38 @@ func TestLint5000Memory(t *testing.T) {
 	t.Logf("config %d bytes; lint allocated %d MB in total", len(data), alloc>>20)
 	if alloc > 200<<20 {
 		t.Errorf("lint allocated %d MB for a %d-byte config; budget is 200 MB", alloc>>20, len(data))
+	}
+}
+
+// TestFewFindingsKeepNoFile: the findings of a large file with few of them
+// keep copies of their lines, not the file, so that a run over many large
+// files holds little until it renders; their excerpts still show the line.
+func TestFewFindingsKeepNoFile(t *testing.T) {
+	l := newTestLinter(t, Options{})
+	size := 0
+	lint := func() []Diagnostic {
+		data := config5000(5000)
+		data = bytes.Replace(data, []byte(`"port": 1000,`), []byte(`"port": "1000",`), 1)
+		size = len(data)
+		ds, err := l.LintBytes(context.Background(), "gen.json", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ds := lint()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if len(ds) != 1 {
+		t.Fatalf("want the one quoted port, got %v", ds)
+	}
+	if kept := int64(after.HeapAlloc) - int64(before.HeapAlloc); kept > int64(size)/4 {
+		t.Errorf("one finding keeps %d bytes of a %d-byte file", kept, size)
+	}
+	if text, _ := ds[0].Excerpt(); !strings.Contains(text, `"port": "1000",`) {
+		t.Errorf("excerpt %q", text)
 	}
 }

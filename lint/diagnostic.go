@@ -72,7 +72,7 @@ func (d Diagnostic) Excerpt() (text string, first int) {
 	if d.src == nil || !d.Pos.IsValid() {
 		return "", 0
 	}
-	return d.src.excerpt(d.Pos.Line, d.Pos.Col)
+	return d.src.excerpt(int(d.Pos.Line), int(d.Pos.Col))
 }
 
 // String is the compact form used by golden files:

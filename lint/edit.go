@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -71,19 +72,29 @@ type editor struct {
 }
 
 // memberScan is the size up to which an object's members are searched
-// one by one; a larger object is indexed once (memberIndex), so that the
-// fixes of many of its members cost time in proportion to their number.
+// one by one; a larger object is searched through a memberIndex, so that
+// the fixes of many of its members cost time in proportion to their
+// number, and little memory.
 const memberScan = 16
 
-// memberIndex is an object's members by where their key or value starts,
-// and by key as Xray matches keys (folded: see foldKey).
+// memberIndex finds the members of a large object. Their keys are written
+// one after another, so a finding's member is found by binary search on
+// where keys start (a map is made only for the odd object whose keys are
+// not in that order). Members are counted by key, folded as Xray matches
+// keys, for each key asked about: one scan per key, and one map of every
+// key once more than keyScans keys have been asked about.
 type memberIndex struct {
-	at   map[schema.Pos]int
-	keys map[string]keyUse
+	byPos map[schema.Pos]int // when keys are not in source order
+	uses  map[string]keyUse
+	all   bool // uses holds every key of the object
 }
 
+// keyScans is how many keys of one object are counted by a scan each
+// before all of its keys are counted at once.
+const keyScans = 8
+
 // keyUse is how many members spell a key (in any case) and the last of
-// them, which is the one Xray reads.
+// them, which is the one Xray reads (-1 when none does).
 type keyUse struct{ n, last int }
 
 // members returns the index of object n, or nil when n is small enough to
@@ -95,16 +106,19 @@ func (e *editor) members(n *schema.Node) *memberIndex {
 	if x := e.objects[n]; x != nil {
 		return x
 	}
-	x := &memberIndex{at: make(map[schema.Pos]int, 2*len(n.Members)), keys: make(map[string]keyUse, len(n.Members))}
-	for j := range n.Members {
-		m := &n.Members[j]
-		x.at[m.KeyPos] = j
-		if _, ok := x.at[m.Value.Pos]; !ok {
-			x.at[m.Value.Pos] = j
+	x := &memberIndex{uses: make(map[string]keyUse)}
+	for j := 1; j < len(n.Members); j++ {
+		if !n.Members[j-1].KeyPos.Less(n.Members[j].KeyPos) {
+			x.byPos = make(map[schema.Pos]int, 2*len(n.Members))
+			for k := range n.Members {
+				m := &n.Members[k]
+				x.byPos[m.KeyPos] = k
+				if _, ok := x.byPos[m.Value.Pos]; !ok {
+					x.byPos[m.Value.Pos] = k
+				}
+			}
+			break
 		}
-		k := foldKey(m.Key)
-		u := x.keys[k]
-		x.keys[k] = keyUse{n: u.n + 1, last: j}
 	}
 	if e.objects == nil {
 		e.objects = make(map[*schema.Node]*memberIndex)
@@ -113,19 +127,56 @@ func (e *editor) members(n *schema.Node) *memberIndex {
 	return x
 }
 
+// at returns the member of n (indexed by x) whose key or value may start
+// at p: the last whose key starts at or before p.
+func (x *memberIndex) at(n *schema.Node, p schema.Pos) (int, bool) {
+	if x.byPos != nil {
+		j, ok := x.byPos[p]
+		return j, ok
+	}
+	j := sort.Search(len(n.Members), func(j int) bool { return p.Less(n.Members[j].KeyPos) }) - 1
+	return j, j >= 0
+}
+
+// use counts the members of n (indexed by x) that spell key.
+func (x *memberIndex) use(n *schema.Node, key string) keyUse {
+	k := foldKey(key)
+	if u, ok := x.uses[k]; ok || x.all {
+		if !ok {
+			return keyUse{last: -1}
+		}
+		return u
+	}
+	if len(x.uses) < keyScans {
+		u := keyUse{last: -1}
+		for j := range n.Members {
+			if strings.EqualFold(n.Members[j].Key, key) {
+				u = keyUse{n: u.n + 1, last: j}
+			}
+		}
+		x.uses[k] = u
+		return u
+	}
+	clear(x.uses)
+	for j := range n.Members {
+		f := foldKey(n.Members[j].Key)
+		x.uses[f] = keyUse{n: x.uses[f].n + 1, last: j}
+	}
+	x.all = true
+	return x.use(n, key)
+}
+
 // member returns object n's member key as Node.Member does (matched
-// case-insensitively, the last match wins), through the index of a large
-// object.
+// case-insensitively, the last match wins).
 func (e *editor) member(n *schema.Node, key string) *schema.Member {
 	x := e.members(n)
 	if x == nil {
 		return n.Member(key)
 	}
-	u, ok := x.keys[foldKey(key)]
-	if !ok {
-		return nil
+	if u := x.use(n, key); u.n > 0 {
+		return &n.Members[u.last]
 	}
-	return &n.Members[u.last]
+	return nil
 }
 
 // foldKey maps a key to one spelling for all its case variants, as
@@ -255,7 +306,7 @@ func (e *editor) locate(d Diagnostic) (parent *schema.Node, i int, ok bool) {
 	}
 	j := -1
 	if x := e.members(n); x != nil {
-		if k, ok := x.at[d.Pos]; ok && is(k) {
+		if k, ok := x.at(n, d.Pos); ok && is(k) {
 			j = k
 		}
 	} else {
@@ -492,7 +543,7 @@ func (e *editor) replaceValue(n *schema.Node, title string, text func(orig []byt
 func (e *editor) renameKey(parent *schema.Node, i int, key, title string) *Fix {
 	m := &parent.Members[i]
 	if x := e.members(parent); x != nil {
-		if u, ok := x.keys[foldKey(key)]; ok && (u.n > 1 || u.last != i) {
+		if u := x.use(parent, key); u.n > 1 || u.n == 1 && u.last != i {
 			return nil
 		}
 	} else {

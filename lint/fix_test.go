@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 // fixFormats are the syntaxes every fixable rule has a golden case in.
@@ -386,6 +388,24 @@ func TestFixEdges(t *testing.T) {
 			want: "{\"protocol\": \"vmess\", \"settings\": {\"address\": \"a.example.com\", \"port\": 443, " + id + "}, \"streamSettings\": {\"security\": \"tls\", \"tlsSettings\": {\n  \"serverName\": \"real.example.com\"\n}}}",
 		},
 		{
+			name: "fixes in an object too large to scan",
+			file: "a.json",
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + strings.Repeat(`, "email": "a@example.com"`, 18) + `, "Level": 1, "secuirty": "auto", "alterId": 0}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + strings.Repeat(`, "email": "a@example.com"`, 18) + `, "level": 1, "security": "auto"}]}]}`,
+		},
+		{
+			name: "no rename onto a key a large object has",
+			file: "a.json",
+			in:   `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + strings.Repeat(`, "email": "a@example.com"`, 18) + `, "Level": 1, "LEVEL": 2}]}]}`,
+			want: `{"vnext": [{"address": "a.example.com", "port": 443, "users": [{` + id + strings.Repeat(`, "email": "a@example.com"`, 18) + `, "Level": 1, "LEVEL": 2}]}]}`,
+		},
+		{
+			name: "a large YAML mapping whose merged keys come first",
+			file: "a.yaml",
+			in:   "base: &b {email: a@example.com}\nvnext:\n  - address: a.example.com\n    port: 443\n    users:\n      - <<: *b\n        id: 27848739-7e62-4138-9fd3-098a63964b6b\n" + strings.Repeat("        email: a@example.com\n", 17) + "        Level: 1\n        alterId: 0\n",
+			want: "base: &b {email: a@example.com}\nvnext:\n  - address: a.example.com\n    port: 443\n    users:\n      - <<: *b\n        id: 27848739-7e62-4138-9fd3-098a63964b6b\n" + strings.Repeat("        email: a@example.com\n", 17) + "        level: 1\n",
+		},
+		{
 			name: "member ending a line with others before it",
 			file: "a.json",
 			in:   "{\"vnext\": [{\"address\": \"a.example.com\", \"port\": 443, \"users\": [{" + id + ", \"alterId\": 0,\n  \"level\": 0}]}]}",
@@ -459,6 +479,55 @@ func TestFoldKeyIsEqualFold(t *testing.T) {
 			if (foldKey(a) == foldKey(b)) != strings.EqualFold(a, b) {
 				t.Errorf("%q, %q: foldKey equal %v, EqualFold %v", a, b, foldKey(a) == foldKey(b), strings.EqualFold(a, b))
 			}
+		}
+	}
+}
+
+// TestMemberIndex: the index of a large object finds each member by where
+// its key or value starts, whether or not the keys are in source order,
+// and counts members by key, case-insensitively, also once it has given
+// up counting key by key.
+func TestMemberIndex(t *testing.T) {
+	for _, sorted := range []bool{true, false} {
+		n := &schema.Node{Kind: schema.Object}
+		for j := 0; j < 40; j++ {
+			line := int32(j + 1)
+			if !sorted {
+				line = int32(40 - j) // written bottom-up
+			}
+			key := fmt.Sprintf("k%d", j%20)
+			if j%20 == 3 {
+				key = strings.ToUpper(key)
+			}
+			n.Members = append(n.Members, schema.Member{Key: key, KeyPos: schema.Pos{Line: line, Col: 1},
+				Value: &schema.Node{Kind: schema.Number, Pos: schema.Pos{Line: line, Col: 8}}})
+		}
+		e := &editor{}
+		x := e.members(n)
+		if x == nil || (x.byPos == nil) != sorted {
+			t.Fatalf("sorted %v: index %+v", sorted, x)
+		}
+		for j, m := range n.Members {
+			for _, p := range []schema.Pos{m.KeyPos, m.Value.Pos} {
+				if got, ok := x.at(n, p); !ok || got != j {
+					t.Errorf("sorted %v: at(%v) = %d, %v; want %d", sorted, p, got, ok, j)
+				}
+			}
+		}
+		for k := 0; k < 20; k++ { // more keys than keyScans
+			u := x.use(n, fmt.Sprintf("K%d", k))
+			if u.n != 2 || u.last != 20+k {
+				t.Errorf("sorted %v: use(K%d) = %+v, want 2 members, the last %d", sorted, k, u, 20+k)
+			}
+			if m := e.member(n, fmt.Sprintf("k%d", k)); m != &n.Members[20+k] {
+				t.Errorf("sorted %v: member(k%d) is not the last", sorted, k)
+			}
+		}
+		if !x.all {
+			t.Errorf("sorted %v: counted key by key past keyScans", sorted)
+		}
+		if u := x.use(n, "absent"); u.n != 0 || e.member(n, "absent") != nil {
+			t.Errorf("sorted %v: absent key found: %+v", sorted, u)
 		}
 	}
 }

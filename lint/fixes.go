@@ -47,7 +47,7 @@ func (ruleUnknownKey) fix(e *editor, d Diagnostic) *Fix {
 	if !ok || elsewhere(f.Key) != "" {
 		return nil
 	}
-	close := closeMatches(f.Key, f.Known)
+	close := closeMatches(f.Key, f.Detail.Known)
 	if len(close) != 1 {
 		return nil
 	}

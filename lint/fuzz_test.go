@@ -23,7 +23,7 @@ func FuzzLint(f *testing.F) {
 		}
 		lines := strings.Count(string(data), "\n") + 1
 		for _, d := range ds {
-			if d.Pos.Line < 1 || d.Pos.Line > lines || d.Pos.Col < 1 {
+			if d.Pos.Line < 1 || int(d.Pos.Line) > lines || d.Pos.Col < 1 {
 				t.Fatalf("diagnostic outside the file (%d lines): %v", lines, d)
 			}
 			if d.Rule == "" || d.Message == "" || d.Severity == 0 {

@@ -172,7 +172,6 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes F
 	}
 
 	suppressed := suppressions(doc.Source)
-	src := &source{src: doc.Source, lines: doc.Lines(), secrets: secrets}
 	kept := c.out[:0]
 	for _, d := range c.out {
 		if c.superseded[ruleAt{d.Rule, d.Pointer}] {
@@ -185,12 +184,17 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes F
 		if ok && set.Severity != 0 {
 			d.Severity = set.Severity
 		}
-		if rs, ok := suppressed[d.Pos.Line]; ok && (rs["*"] || rs[d.Rule]) {
+		if rs, ok := suppressed[int(d.Pos.Line)]; ok && (rs["*"] || rs[d.Rule]) {
 			continue
 		}
 		d.Message, d.Hint = secrets.text(d.Message), secrets.text(d.Hint)
-		d.src = src
 		kept = append(kept, d)
+	}
+	if len(kept) > 0 {
+		src := newSource(doc, kept, secrets)
+		for i := range kept {
+			kept[i].src = src
+		}
 	}
 	ds := sortDiagnostics(kept)
 	if fixes != NoFixes {

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -103,14 +104,21 @@ func (s *secrets) text(v string) string {
 }
 
 // source is what the findings of one document need to show their source
-// line: the text, its line index and the document's secrets. The findings
+// line: the lines they are on and the document's secrets. The findings
 // share it, and the excerpt is cut when a renderer asks for it (Excerpt),
 // so a finding keeps no copy of its line and formats that show none (JSON,
-// SARIF, an editor) cut none.
+// SARIF, an editor) cut none. It holds either the whole text, when the
+// findings' lines make up much of it (a hostile file of many findings, a
+// minified one), or copies of just those lines, so that a run over many
+// large files with a few findings each keeps no file in memory.
 type source struct {
-	mu      sync.Mutex // Lines caches as it goes; renderers may run in parallel
-	src     []byte
-	lines   *schema.Lines
+	mu sync.Mutex // the caches fill as excerpts are asked for
+	// src and lines are the whole text, or nil when only holds the lines
+	// (by number) that findings are on.
+	src   []byte
+	lines *schema.Lines
+	only  map[int][]byte
+
 	secrets *secrets
 	// long holds the lines longer than an excerpt that findings have
 	// asked for: a minified file is one long line with many findings, and
@@ -119,13 +127,48 @@ type source struct {
 	long map[int]*longLine
 }
 
-// longLine is a long source line as text, its length in characters and
-// where its secrets are (found in the whole line: a window could cut an
-// id into parts that no longer look like one).
+// newSource keeps what the findings ds of doc need for their excerpts.
+func newSource(doc *schema.Document, ds []Diagnostic, sec *secrets) *source {
+	s := &source{secrets: sec}
+	lines := doc.Lines()
+	size := 0
+	only := make(map[int][]byte)
+	for _, d := range ds {
+		n := int(d.Pos.Line)
+		if _, ok := only[n]; ok || !d.Pos.IsValid() {
+			continue
+		}
+		text := lines.Text(n)
+		only[n] = text
+		if size += len(text); 2*size > len(doc.Source) {
+			// Most of the text: keep it whole.
+			s.src, s.lines = doc.Source, lines
+			return s
+		}
+	}
+	for n, text := range only {
+		only[n] = bytes.Clone(text)
+	}
+	s.only = only
+	return s
+}
+
+// text returns line n without its line break.
+func (s *source) text(n int) []byte {
+	if s.lines != nil {
+		return s.lines.Text(n)
+	}
+	return s.only[n]
+}
+
+// longLine is a long source line as text, its length in characters, where
+// its secrets are (found in the whole line: a window could cut an id into
+// parts that no longer look like one) and its characters indexed.
 type longLine struct {
 	text  string
 	runes int
 	spans []safetext.Span
+	index *schema.Lines
 }
 
 // The source excerpt of a finding is at most maxExcerpt characters, with
@@ -143,12 +186,11 @@ const (
 func (s *source) excerpt(n, col int) (text string, first int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	raw := s.lines.Text(n)
+	raw := s.text(n)
 	if raw == nil {
 		return "", 0
 	}
-	start, _ := s.lines.Bounds(n - 1)
-	if _, runes := s.lines.Column(start+len(raw), schema.Runes); runes <= maxExcerpt {
+	if len(raw) <= maxExcerpt { // at most as many characters as bytes
 		line := string(raw)
 		var spans []safetext.Span
 		if !s.secrets.show {
@@ -158,8 +200,8 @@ func (s *source) excerpt(n, col int) (text string, first int) {
 	}
 	l := s.long[n]
 	if l == nil {
-		l = &longLine{text: string(raw)}
-		_, l.runes = s.lines.Column(start+len(raw), schema.Runes)
+		l = &longLine{text: string(raw), index: schema.NewLines(raw)}
+		_, l.runes = l.index.Column(len(raw), schema.Runes)
 		if !s.secrets.show {
 			l.spans = s.secrets.masker.Find(l.text)
 		}
@@ -169,11 +211,11 @@ func (s *source) excerpt(n, col int) (text string, first int) {
 		s.long[n] = l
 	}
 	line, spans, runes := l.text, l.spans, l.runes
-	// The byte offset in the line of a character.
-	at := func(r int) int {
-		off, _ := s.lines.Offset(schema.Pos{Line: n, Col: r + 1})
-		return off - start
+	if runes <= maxExcerpt {
+		return safetext.HideIn(line, spans, 0, len(line)), 1
 	}
+	// The byte offset in the line of a character.
+	at := func(r int) int { return l.index.AtColumn(0, r, schema.Runes) }
 	from := max(0, col-1-excerptLead) // characters, 0-based
 	to := min(runes, from+maxExcerpt)
 	from = max(0, to-maxExcerpt)

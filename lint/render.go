@@ -65,7 +65,7 @@ func RenderText(w io.Writer, r Report, st Styler) error {
 	var num []byte
 	for _, d := range r.Diagnostics {
 		num = strconv.AppendInt(num[:0], int64(d.Pos.Line), 10)
-		b.WriteString(st.Position(textFile(d.File) + ":" + string(num) + ":" + strconv.Itoa(d.Pos.Col) + ":"))
+		b.WriteString(st.Position(textFile(d.File) + ":" + string(num) + ":" + strconv.Itoa(int(d.Pos.Col)) + ":"))
 		b.WriteByte(' ')
 		b.WriteString(st.Severity(d.Severity, d.Severity.String()+":"))
 		b.WriteByte(' ')
@@ -142,7 +142,7 @@ func sourceAndCaret(d Diagnostic, excerpt string, first int) (src string, caretA
 	first = max(first, 1)
 	w := 1
 	if d.End.Line == d.Pos.Line && d.End.Col > d.Pos.Col {
-		w = d.End.Col - d.Pos.Col
+		w = int(d.End.Col - d.Pos.Col)
 	}
 	src = excerpt
 	if strings.IndexByte(src, '\t') >= 0 {
@@ -152,7 +152,7 @@ func sourceAndCaret(d Diagnostic, excerpt string, first int) (src string, caretA
 	if esc == src {
 		// The common case, without copies: one character per column.
 		n := utf8.RuneCountInString(src)
-		at := min(max(d.Pos.Col-first, 0), n)
+		at := min(max(int(d.Pos.Col)-first, 0), n)
 		return src, at, max(1, min(w, n-at))
 	}
 	// The whole line is escaped at once (an escape may depend on what
@@ -160,7 +160,7 @@ func sourceAndCaret(d Diagnostic, excerpt string, first int) (src string, caretA
 	// by the widths of its escaped prefixes: escaping a prefix gives a
 	// prefix of the escaped whole.
 	n := utf8.RuneCountInString(src)
-	at := min(max(d.Pos.Col-first, 0), n)
+	at := min(max(int(d.Pos.Col)-first, 0), n)
 	w = max(1, min(w, n-at))
 	caretAt = utf8.RuneCountInString(safetext.Escape(src[:runeOffset(src, at)]))
 	through := utf8.RuneCountInString(safetext.Escape(src[:runeOffset(src, at+w)]))
@@ -239,7 +239,7 @@ func RenderJSON(w io.Writer, r Report) error {
 		}
 		b.WriteString("\n    ")
 		buf = jsonDiagnostic{
-			File: d.File, Line: d.Pos.Line, Column: d.Pos.Col, EndLine: end.Line, EndColumn: end.Col,
+			File: d.File, Line: int(d.Pos.Line), Column: int(d.Pos.Col), EndLine: int(end.Line), EndColumn: int(end.Col),
 			Pointer: d.Pointer, Rule: d.Rule, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint,
 		}.appendIndented(buf[:0], "    ")
 		b.Write(buf)

@@ -293,7 +293,7 @@ func TestJSONDiagnosticMatchesEncoder(t *testing.T) {
 	}
 	var ds []Diagnostic
 	for i, s := range texts {
-		ds = append(ds, Diagnostic{File: s, Pos: schema.Pos{Line: i + 1, Col: 2}, End: schema.Pos{Line: i + 1, Col: 9},
+		ds = append(ds, Diagnostic{File: s, Pos: schema.Pos{Line: int32(i + 1), Col: 2}, End: schema.Pos{Line: int32(i + 1), Col: 9},
 			Pointer: "/a~1" + s, Rule: "rule-" + s, Severity: Warning, Message: s, Hint: s + s})
 	}
 	rep := Report{Diagnostics: ds, Files: 2}
@@ -303,8 +303,8 @@ func TestJSONDiagnosticMatchesEncoder(t *testing.T) {
 	}
 	want := jsonReport{Files: 2, Warnings: len(ds), Diagnostics: []jsonDiagnostic{}}
 	for _, d := range ds {
-		want.Diagnostics = append(want.Diagnostics, jsonDiagnostic{File: d.File, Line: d.Pos.Line, Column: d.Pos.Col,
-			EndLine: d.End.Line, EndColumn: d.End.Col, Pointer: d.Pointer, Rule: d.Rule, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint})
+		want.Diagnostics = append(want.Diagnostics, jsonDiagnostic{File: d.File, Line: int(d.Pos.Line), Column: int(d.Pos.Col),
+			EndLine: int(d.End.Line), EndColumn: int(d.End.Col), Pointer: d.Pointer, Rule: d.Rule, Severity: d.Severity.String(), Message: d.Message, Hint: d.Hint})
 	}
 	for _, r := range []jsonReport{want, {Diagnostics: []jsonDiagnostic{}}} {
 		var enc bytes.Buffer
@@ -473,7 +473,7 @@ func TestTextFileNameIsNoCommand(t *testing.T) {
 func TestCaretUnderLegacyMarker(t *testing.T) {
 	tests := []struct {
 		src       string
-		col, end  int
+		col, end  int32
 		want      string
 		at, width int
 	}{

@@ -28,10 +28,10 @@ func (ruleSchema) check(c *checkContext) {
 			continue
 		}
 		key := lastToken(f.Pointer)
-		msg, hint := f.Message, "see `xvm schema` for the allowed values"
-		if f.Keyword == "enum" {
-			vals := make([]string, 0, len(f.Allowed))
-			for _, a := range f.Allowed {
+		msg, hint := f.Detail.Message, "see `xvm schema` for the allowed values"
+		if f.Detail.Keyword == "enum" {
+			vals := make([]string, 0, len(f.Detail.Allowed))
+			for _, a := range f.Detail.Allowed {
 				if a != "" {
 					vals = append(vals, a)
 				}
@@ -51,7 +51,7 @@ func (ruleSchema) check(c *checkContext) {
 				}
 			}
 		}
-		if f.Keyword == "required" {
+		if f.Detail.Keyword == "required" {
 			msg = fmt.Sprintf("`%s` is missing; Xray refuses the object without it", f.Key)
 			hint = "add `" + f.Key + "`"
 			key = ""

@@ -27,7 +27,7 @@ func (ruleUnknownKey) check(c *checkContext) {
 		hint string
 		g    *suggester
 	}
-	objects := make(map[*string]object)
+	objects := make(map[*schema.FindingDetail]object)
 	for _, f := range c.findings {
 		if f.Kind != schema.UnknownKey || removedKeyReason(f.Pointer, c.target) != "" {
 			continue
@@ -41,14 +41,14 @@ func (ruleUnknownKey) check(c *checkContext) {
 			continue
 		}
 		var o object
-		if len(f.Known) > 0 {
+		if known := f.Detail.Known; len(known) > 0 {
 			var seen bool
-			if o, seen = objects[&f.Known[0]]; !seen {
-				o = object{hint: "remove it, or check the spelling against `xvm schema`", g: newSuggester(f.Known)}
-				if len(f.Known) <= 12 {
-					o.hint = "known keys here: " + strings.Join(f.Known, ", ")
+			if o, seen = objects[f.Detail]; !seen {
+				o = object{hint: "remove it, or check the spelling against `xvm schema`", g: newSuggester(known)}
+				if len(known) <= 12 {
+					o.hint = "known keys here: " + strings.Join(known, ", ")
 				}
-				objects[&f.Known[0]] = o
+				objects[f.Detail] = o
 			}
 		}
 		if o.g != nil {

@@ -183,9 +183,9 @@ func RenderSARIF(w io.Writer, r Report, opts SARIFOptions) error {
 		if d.Hint != "" {
 			msg += " (hint: " + d.Hint + ")"
 		}
-		region := sarifRegion{StartLine: max(1, d.Pos.Line), StartColumn: max(1, d.Pos.Col)}
+		region := sarifRegion{StartLine: max(1, int(d.Pos.Line)), StartColumn: max(1, int(d.Pos.Col))}
 		if d.End.IsValid() && !d.End.Less(d.Pos) {
-			region.EndLine, region.EndColumn = d.End.Line, d.End.Col
+			region.EndLine, region.EndColumn = int(d.End.Line), int(d.End.Col)
 		}
 		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifLocationOf(d.File, opts.BaseDir), Region: region}}
 		if d.Pointer != "" {

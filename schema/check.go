@@ -41,17 +41,26 @@ type Finding struct {
 	// Canonical is the known spelling (KeyCase) or the earlier key that
 	// this one repeats (DuplicateKey).
 	Key, Canonical string
-	// Known lists the keys the object may have (UnknownKey).
-	Known []string
-	// Keyword is the JSON Schema keyword that failed (Violation), Message
-	// the explanation, and Allowed the permitted values of an enum.
-	Keyword, Message string
-	Allowed          []string
 	// Node is the value concerned (Violation) and Member the key concerned
 	// (UnknownKey, KeyCase, DuplicateKey, NullValue): the pointer alone cannot tell an
 	// earlier duplicate key, or a case variant, from the one Xray keeps.
 	Node   *Node
 	Member *Member
+	// Detail is what only UnknownKey and Violation findings carry (never
+	// nil for them): kept apart so that the many findings of a hostile
+	// file (duplicate keys, say) stay small.
+	Detail *FindingDetail
+}
+
+// FindingDetail is the part of a Finding that only some kinds have.
+type FindingDetail struct {
+	// Known lists the keys the object may have (UnknownKey); the unknown
+	// keys of one object share one FindingDetail.
+	Known []string
+	// Keyword is the JSON Schema keyword that failed (Violation), Message
+	// the explanation, and Allowed the permitted values of an enum.
+	Keyword, Message string
+	Allowed          []string
 }
 
 // Check judges the subtree n (found at pointer base in its document)
@@ -312,7 +321,7 @@ func canonicalEnum(s string, scs []*jsonschema.Schema) string {
 }
 
 func (w *walker) violation(n *Node, p *path, keyword, msg string) {
-	w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: keyword, Message: msg})
+	w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Detail: &FindingDetail{Keyword: keyword, Message: msg}})
 }
 
 // typeOK applies "type". Integers are integer literals, as Xray's integer
@@ -443,7 +452,7 @@ func (w *walker) scalarChecks(n *Node, canonical string, all []*jsonschema.Schem
 		}
 		if len(sc.Enum) > 0 && !inEnum(n, canonical, sc.Enum) {
 			list, allowed := quoteAll(sc.Enum)
-			w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed})
+			w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Detail: &FindingDetail{Keyword: "enum", Message: "value must be one of " + list, Allowed: allowed}})
 		}
 		switch n.Kind {
 		case Number:
@@ -514,7 +523,7 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 		seen := newSeenKeys(len(n.Members))
 		// One path for all members: findings keep its String, never it.
 		cp := &path{parent: p, index: -1}
-		var known []string // the keys the object may have, made once
+		var known *FindingDetail // the keys the object may have, made once
 		for i := range n.Members {
 			mem := &n.Members[i]
 			key, props, isKnown := resolveKey(mem.Key, all)
@@ -523,9 +532,9 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 				key = mem.Key
 				if closed {
 					if known == nil {
-						known = knownKeys(all)
+						known = &FindingDetail{Known: knownKeys(all)}
 					}
-					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Known: known, Member: mem})
+					w.findings = append(w.findings, Finding{Kind: UnknownKey, Pointer: cp.String(), Key: mem.Key, Member: mem, Detail: known})
 					continue
 				}
 				props = extra
@@ -558,8 +567,8 @@ func (w *walker) walk(n *Node, scs []*jsonschema.Schema, p *path) any {
 			}
 			for _, req := range sc.Required {
 				if _, ok := seen.get(req); !ok {
-					w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Keyword: "required",
-						Message: "missing properties: " + strconv.Quote(req), Key: req})
+					w.findings = append(w.findings, Finding{Kind: Violation, Node: n, Pointer: p.String(), Key: req,
+						Detail: &FindingDetail{Keyword: "required", Message: "missing properties: " + strconv.Quote(req)}})
 				}
 			}
 		}
@@ -634,7 +643,7 @@ func (w *walker) refusesNull(props []*jsonschema.Schema, n *Node) bool {
 func (w *walker) drop(from, to int) {
 	for i := from; i < to; i++ {
 		f := &w.findings[i]
-		if f.Kind == Violation && f.Keyword != "type" && f.Keyword != "minimum" && f.Keyword != "maximum" {
+		if f.Kind == Violation && f.Detail.Keyword != "type" && f.Detail.Keyword != "minimum" && f.Detail.Keyword != "maximum" {
 			f.Kind = 0
 			w.dropped++
 		}

@@ -8,8 +8,8 @@ import (
 // Pos is a 1-based position in a source file. Col counts characters
 // (Unicode code points), not bytes.
 type Pos struct {
-	Line int
-	Col  int
+	Line int32
+	Col  int32
 }
 
 // Less reports whether p comes before q.

@@ -19,11 +19,11 @@ func checkTree(t *testing.T, d *Document) {
 		if depth > MaxDepth+2 {
 			t.Fatalf("tree deeper than MaxDepth")
 		}
-		if n.Pos.Line < 1 || n.Pos.Col < 1 || n.Pos.Line > lines {
+		if n.Pos.Line < 1 || n.Pos.Col < 1 || int(n.Pos.Line) > lines {
 			t.Fatalf("bad position %+v (%d lines)", n.Pos, lines)
 		}
 		for _, m := range n.Members {
-			if m.KeyPos.Line < 1 || m.KeyPos.Line > lines {
+			if m.KeyPos.Line < 1 || int(m.KeyPos.Line) > lines {
 				t.Fatalf("bad key position %+v for %q", m.KeyPos, m.Key)
 			}
 			walk(m.Value, depth+1)

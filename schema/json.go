@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // stripComments returns a copy of src in which every comment Xray's config
@@ -132,9 +133,14 @@ type jsonParser struct {
 	items   []*Node
 }
 
+// nodeSlab is how many nodes one block holds: as many as fill 32 KiB,
+// the largest of Go's small-object size classes, so that no block wastes
+// the rounding up to its class.
+const nodeSlab = 32 << 10 / int(unsafe.Sizeof(Node{}))
+
 func (p *jsonParser) node(k Kind) *Node {
 	if len(p.slab) == 0 {
-		p.slab = make([]Node, 256)
+		p.slab = make([]Node, nodeSlab)
 	}
 	n := &p.slab[0]
 	p.slab = p.slab[1:]

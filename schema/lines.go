@@ -123,19 +123,20 @@ func (x *Lines) LineOf(off int) int {
 // characters); ok is false when p is not in the source. A column may point
 // just past the last character of its line.
 func (x *Lines) Offset(p Pos) (int, bool) {
-	if p.Line < 1 || p.Line > len(x.starts) || p.Col < 1 {
+	line, want := int(p.Line)-1, int(p.Col)-1
+	if line < 0 || line >= len(x.starts) || want < 0 {
 		return 0, false
 	}
-	start, end := x.Bounds(p.Line - 1)
-	off, col := x.seek(p.Line-1, start, end, p.Col-1, Runes)
-	return off, col == p.Col-1
+	start, end := x.Bounds(line)
+	off, col := x.seek(line, start, end, want, Runes)
+	return off, col == want
 }
 
 // Pos returns the position (1-based line, column in characters) of byte
 // offset off, clamped to the source.
 func (x *Lines) Pos(off int) Pos {
 	line, col := x.Column(off, Runes)
-	return Pos{Line: line + 1, Col: col + 1}
+	return Pos{Line: int32(line + 1), Col: int32(col + 1)}
 }
 
 // Column returns the line (0-based) of byte offset off, clamped to the

@@ -124,7 +124,7 @@ func TestLinesAgreeWithAWalk(t *testing.T) {
 			}
 			if line < len(ls) {
 				_, want := nv.column(ls[line][1], Runes)
-				_, ok := x.Offset(Pos{Line: line + 1, Col: col + 1})
+				_, ok := x.Offset(Pos{Line: int32(line + 1), Col: int32(col + 1)})
 				if ok != (col <= want) {
 					t.Fatalf("Offset(%d:%d) ok %v, line has %d characters", line+1, col+1, ok, want)
 				}

@@ -255,7 +255,10 @@ func TestCheckNullIsAbsent(t *testing.T) {
 		}
 		var got []string
 		for _, f := range fs {
-			k := map[FindingKind]string{NullValue: "null", Violation: "violation " + f.Keyword}[f.Kind]
+			k := map[FindingKind]string{NullValue: "null"}[f.Kind]
+			if f.Kind == Violation {
+				k = "violation " + f.Detail.Keyword
+			}
 			if f.Member != nil {
 				k += fmt.Sprintf(" at %d:%d", f.Member.KeyPos.Line, f.Member.KeyPos.Col)
 			}

@@ -29,7 +29,7 @@ func (c *yamlConv) pos(line, col int) Pos {
 	if col < 1 {
 		col = 1
 	}
-	return Pos{Line: line, Col: col}
+	return Pos{Line: int32(line), Col: int32(col)}
 }
 
 // maxAliasNodes bounds what aliases may expand to (billion laughs).
@@ -61,11 +61,11 @@ func yamlError(name string, err error) error {
 			}
 		}
 	}
-	return &SyntaxError{File: name, Pos: Pos{Line: line, Col: 1}, Msg: "yaml: " + msg}
+	return &SyntaxError{File: name, Pos: Pos{Line: int32(line), Col: 1}, Msg: "yaml: " + msg}
 }
 
 func (c *yamlConv) errAt(n *yaml.Node, format string, args ...any) error {
-	return &SyntaxError{File: c.name, Pos: Pos{Line: n.Line, Col: n.Column}, Msg: fmt.Sprintf(format, args...)}
+	return &SyntaxError{File: c.name, Pos: Pos{Line: int32(n.Line), Col: int32(n.Column)}, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (c *yamlConv) node(y *yaml.Node, depth int) (*Node, error) {
@@ -158,7 +158,7 @@ func scalarEnd(y *yaml.Node, start Pos) Pos {
 	if strings.ContainsRune(y.Value, '\n') || y.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return Pos{Line: start.Line, Col: start.Col + 1}
 	}
-	return Pos{Line: start.Line, Col: start.Col + w}
+	return Pos{Line: start.Line, Col: start.Col + int32(w)}
 }
 
 // yaml11Bool recognises the plain scalars YAML 1.1 (yaml.v2, which Xray's

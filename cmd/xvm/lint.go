@@ -1,11 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -121,12 +121,6 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	}
 	failOn := set.FailOn
 
-	if a.IO.Getenv == nil || a.IO.Getenv("GOMEMLIMIT") == "" {
-		// A soft heap limit: near it the garbage collector works harder
-		// instead of letting garbage double the heap, which keeps a file of
-		// 200,000 findings under 300 MB (docs/lint.md). GOMEMLIMIT wins.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(lintMemoryLimit))
-	}
 	fixes := lint.NoFixes
 	if o.Format == "text" && !a.Global.Quiet {
 		fixes = lint.CountFixes // for "N of them can be fixed"
@@ -199,9 +193,6 @@ func renderLint(a *app, w io.Writer, format string, rep lint.Report) error {
 	return nil
 }
 
-// lintMemoryLimit is the soft memory limit lint runs under.
-const lintMemoryLimit = 256 << 20
-
 // settingError says where a bad lint setting came from, in the CLI's
 // words: "lint: --fail-on: unknown severity …" or
 // "lint: .xvm.yaml: rules: port-range: unknown rule level …".
@@ -224,8 +215,17 @@ func settingError(cfgPath string, err error) error {
 
 // readBounded reads at most schema.MaxSize bytes (plus one, so that the
 // loader can say the input is too large) instead of trusting a file's size.
+// A file's size, when it has one within the bound, sizes the buffer, so
+// that a large config is not copied through a growing one.
 func readBounded(r io.Reader) ([]byte, error) {
-	return io.ReadAll(io.LimitReader(r, schema.MaxSize+1))
+	var b bytes.Buffer
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() <= schema.MaxSize {
+			b.Grow(int(st.Size()) + bytes.MinRead)
+		}
+	}
+	_, err := b.ReadFrom(io.LimitReader(r, schema.MaxSize+1))
+	return b.Bytes(), err
 }
 
 // lintStyler colours text output with lipgloss on a terminal.

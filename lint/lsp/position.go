@@ -88,7 +88,7 @@ func (t *text) byteOf(p schema.Pos) int {
 	if p.Line < 1 {
 		return 0
 	}
-	return t.lines.AtColumn(p.Line-1, p.Col-1, schema.Runes)
+	return t.lines.AtColumn(int(p.Line)-1, int(p.Col)-1, schema.Runes)
 }
 
 // span is the LSP range of [from, to); an invalid or backwards end gives
