@@ -1,9 +1,11 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/xvmtools/xvm/schema"
@@ -201,10 +203,17 @@ type FixResult struct {
 // Changed reports whether the fixes changed the document.
 func (r FixResult) Changed() bool { return len(r.Fixed) > 0 }
 
-// maxFixPasses bounds FixBytes: fixes that overlap, or that were withheld
-// before other fixes changed the text, wait for the next pass; one or two
-// passes are usually enough.
-const maxFixPasses = 8
+// The fix loop is bounded: a pass applies every fix that does not overlap
+// another and lints the result once; when something new appears, the
+// fixes it is blamed on are withheld and the rest applied again (an
+// attempt: one more lint), and a further pass takes the fixes that
+// overlapped or were withheld before other fixes changed the text. One
+// pass, and one or two lints after the first, are the rule; a text that
+// was linted already is not linted again.
+const (
+	maxFixPasses   = 4
+	maxFixAttempts = 3
+)
 
 // FixBytes lints data, applies every fix, and lints the result again. A
 // fix after which lint finds something it did not find before, where the
@@ -212,10 +221,17 @@ const maxFixPasses = 8
 // fixes remain (fixes that overlapped wait for the next), so fixing the
 // result again changes nothing. Errors are those of LintBytes.
 func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixResult, error) {
+	res, _, err := l.fixBytes(ctx, name, data)
+	return res, err
+}
+
+// fixBytes is FixBytes, also returning its loop's state for tests.
+func (l *Linter) fixBytes(ctx context.Context, name string, data []byte) (FixResult, *fixLoop, error) {
 	res := FixResult{Source: data}
-	ds, err := l.lintFixes(ctx, name, data)
+	fl := &fixLoop{l: l, ctx: ctx, name: name}
+	ds, err := fl.lint(data)
 	if err != nil {
-		return res, err
+		return res, fl, err
 	}
 	// Fixes withheld on the current text, by rule and the offset of their
 	// first edit. Once other fixes change the text, they get another try:
@@ -232,9 +248,9 @@ func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixRes
 		if len(todo) == 0 {
 			break
 		}
-		next, nds, applied, _, err := l.fixPass(ctx, name, res.Source, ds, todo, withheld, &res)
+		next, nds, applied, err := fl.pass(res.Source, ds, todo, withheld, &res)
 		if err != nil {
-			return res, err
+			return res, fl, err
 		}
 		if len(applied) == 0 {
 			break
@@ -252,7 +268,7 @@ func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixRes
 	}
 	res.Withheld = kept
 	res.Remaining = ds
-	return res, nil
+	return res, fl, nil
 }
 
 // withheldKey names a fix across passes: the rule and the text it edits.
@@ -266,10 +282,45 @@ func keyOf(d Diagnostic) withheldKey {
 	return withheldKey{d.Rule, lo}
 }
 
-// fixPass applies todo to src (whose findings are ds), lints the result
-// and withholds fixes that made something new appear, until what is left
-// is clean. It returns the new text and its findings.
-func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo []Diagnostic, withheld map[withheldKey]bool, res *FixResult) (next []byte, nds, applied []Diagnostic, edits []Edit, err error) {
+// fixLoop is the state of one FixBytes: the texts it has linted, so that a
+// text met again (a withheld fix retried on the text where it was blamed)
+// is not linted twice.
+type fixLoop struct {
+	l      *Linter
+	ctx    context.Context
+	name   string
+	linted []lintedText
+	lints  int // how many texts it linted
+}
+
+type lintedText struct {
+	text []byte
+	ds   []Diagnostic
+}
+
+// lint lints text with fixes attached, or returns what linting it gave.
+func (fl *fixLoop) lint(text []byte) ([]Diagnostic, error) {
+	for _, t := range fl.linted {
+		if bytes.Equal(t.text, text) {
+			return t.ds, nil
+		}
+	}
+	fl.lints++
+	ds, err := fl.l.lintFixes(fl.ctx, fl.name, text)
+	if err != nil {
+		return nil, err
+	}
+	if len(fl.linted) == maxFixAttempts+1 {
+		fl.linted = fl.linted[1:]
+	}
+	fl.linted = append(fl.linted, lintedText{text, ds})
+	return ds, nil
+}
+
+// pass applies todo to src (whose findings are ds), lints the result and
+// withholds fixes that made something new appear, until what is left is
+// clean. It returns the new text and its findings, and the fixes applied.
+func (fl *fixLoop) pass(src []byte, ds, todo []Diagnostic, withheld map[withheldKey]bool, res *FixResult) (next []byte, nds, applied []Diagnostic, err error) {
 	idx := schema.NewLines(src)
 	type seen struct {
 		rule string
@@ -281,14 +332,14 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 			before[seen{d.Rule, off}]++
 		}
 	}
-	for attempt := 0; attempt < 4 && len(todo) > 0; attempt++ {
+	for attempt := 0; attempt < maxFixAttempts && len(todo) > 0; attempt++ {
+		var edits []Edit
 		next, applied, edits = applyFixes(src, todo)
 		if len(applied) == 0 {
-			return src, ds, nil, nil, nil
+			return src, ds, nil, nil
 		}
-		nds, err = l.lintFixes(ctx, name, next)
-		if err != nil {
-			return nil, nil, nil, nil, err
+		if nds, err = fl.lint(next); err != nil {
+			return nil, nil, nil, err
 		}
 		exposing := false
 		fixedAt := make(map[seen]int, len(applied))
@@ -299,7 +350,7 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 			}
 		}
 		if exposing {
-			return next, nds, applied, edits, nil
+			return next, nds, applied, nil
 		}
 		// What is new after the fixes, located in the old text.
 		var fresh []int
@@ -321,23 +372,20 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 			fresh = append(fresh, k.at)
 		}
 		if len(fresh) == 0 {
-			return next, nds, applied, edits, nil
+			return next, nds, applied, nil
 		}
 		// Withhold the fixes whose scope holds something new; if none
 		// does, the fixes interact in a way xvm cannot attribute: apply
 		// none of them.
+		slices.Sort(fresh)
 		var keep []Diagnostic
 		blamed := false
 		for _, d := range todo {
-			guilty := false
-			for _, at := range fresh {
-				// The scope's end is where the next member starts: not
-				// the fix's.
-				if lo, hi := d.Fix.scope[0], d.Fix.scope[1]; at == lo || lo <= at && at < hi {
-					guilty = true
-				}
-			}
-			if guilty {
+			// The scope's end is where the next member starts, not the
+			// fix's own: what is new at the scope's start is the fix's,
+			// even for a scope of no bytes.
+			lo, hi := d.Fix.scope[0], max(d.Fix.scope[1], d.Fix.scope[0]+1)
+			if k, _ := slices.BinarySearch(fresh, lo); k < len(fresh) && fresh[k] < hi {
 				blamed = true
 				withheld[keyOf(d)] = true
 				res.Withheld = append(res.Withheld, d)
@@ -350,11 +398,11 @@ func (l *Linter) fixPass(ctx context.Context, name string, src []byte, ds, todo 
 				withheld[keyOf(d)] = true
 			}
 			res.Withheld = append(res.Withheld, todo...)
-			return src, ds, nil, nil, nil
+			return src, ds, nil, nil
 		}
 		todo = keep
 	}
-	return src, ds, nil, nil, nil
+	return src, ds, nil, nil
 }
 
 // FileFix is what FixRun did to one named input.

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -528,6 +529,33 @@ func TestMemberIndex(t *testing.T) {
 		}
 		if u := x.use(n, "absent"); u.n != 0 || e.member(n, "absent") != nil {
 			t.Errorf("sorted %v: absent key found: %+v", sorted, u)
+		}
+	}
+}
+
+// TestFixLoopLints counts the lints --fix makes: the input's, and one of
+// the fixed text; one more when fixes are withheld (the text without
+// them), and none for retrying a withheld fix on the text where it was
+// blamed, which was linted already.
+func TestFixLoopLints(t *testing.T) {
+	six := config5000SixFixes(50)
+	withheld := bytes.ReplaceAll(six, []byte(`"security": "aes-128-cfb"`), []byte(`"secuirty": "aes-128-cfb"`))
+	for _, tt := range []struct {
+		name                   string
+		data                   []byte
+		fixed, withheld, lints int
+	}{
+		{"six fixes each", six, 300, 0, 2},
+		{"six fixes, one withheld each", withheld, 250, 50, 3},
+		{"nothing to fix", config5000(50), 0, 0, 1},
+	} {
+		l := newTestLinter(t, Options{})
+		res, fl, err := l.fixBytes(context.Background(), "gen.json", tt.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Fixed) != tt.fixed || len(res.Withheld) != tt.withheld || fl.lints != tt.lints {
+			t.Errorf("%s: fixed %d, withheld %d in %d lints; want %d, %d in %d", tt.name, len(res.Fixed), len(res.Withheld), fl.lints, tt.fixed, tt.withheld, tt.lints)
 		}
 	}
 }
