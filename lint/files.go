@@ -30,8 +30,9 @@ func lintableExt(name string) bool {
 
 // Expand turns PATH arguments into file names, in a stable order: files
 // as given, directories searched recursively for *.json *.jsonc *.yaml
-// *.yml *.toml (hidden directories skipped), globs expanded, and "-"
-// kept for stdin. A file named by several PATHs (or spelled two ways,
+// *.yml *.toml (hidden directories skipped), globs expanded (a PATH that
+// names an existing file or directory is taken as it is, even with *, ?
+// or [ in its name), and "-" kept for stdin. A file named by several PATHs (or spelled two ways,
 // such as "a.json" and "./a.json") is listed once, where it first
 // appears. A PATH that matches nothing, or a directory (or a glob of
 // directories) holding no such file, is an error: a wrong path in CI
@@ -53,7 +54,9 @@ func Expand(paths []string) ([]string, error) {
 			continue
 		}
 		matches := []string{p}
-		if strings.ContainsAny(p, "*?[") {
+		// A name that exists is a file or directory, whatever it holds
+		// ("proxy[1].json"); only one that does not is read as a glob.
+		if _, err := os.Lstat(p); err != nil && strings.ContainsAny(p, "*?[") {
 			m, err := filepath.Glob(p)
 			if err != nil {
 				return nil, fmt.Errorf("lint: bad pattern %q: %w", p, err)

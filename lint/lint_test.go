@@ -198,6 +198,37 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// TestExpandNameWithGlobCharacters: a file or directory whose name holds
+// [, * or ? is linted as named; only a PATH that does not exist is a glob.
+func TestExpandNameWithGlobCharacters(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"proxy[1].json", "a*b.yaml", "q?.toml", "d[x]/c.json", "proxy1.json"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"proxy[1].json", "proxy[1].json"},
+		{"a*b.yaml", "a*b.yaml"},
+		{"q?.toml", "q?.toml"},
+		{"d[x]", "d[x]/c.json"},
+		{"proxy[12].json", "proxy1.json"}, // no such file: a glob
+	} {
+		got, err := Expand([]string{filepath.Join(dir, tt.path)})
+		if err != nil {
+			t.Errorf("%s: %v", tt.path, err)
+			continue
+		}
+		if len(got) != 1 || got[0] != filepath.Join(dir, filepath.FromSlash(tt.want)) {
+			t.Errorf("%s: Expand = %v, want %s", tt.path, got, tt.want)
+		}
+	}
+}
+
 // TestExpandNothingToLint checks a PATH that yields no config file is an
 // error that names it, so a wrong path in CI cannot pass.
 func TestExpandNothingToLint(t *testing.T) {
