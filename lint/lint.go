@@ -40,6 +40,10 @@ type Options struct {
 	// Fixes says whether LintBytes and Run work out the fixes of their
 	// findings (default NoFixes; FixBytes always does).
 	Fixes Fixes
+	// StdinFormat is the syntax of standard input (the document named
+	// StdinName): JSON unless set, as Xray reads a config from stdin
+	// (core.LoadConfig: "stdin:" is JSON unless -format says otherwise).
+	StdinFormat schema.Format
 }
 
 // Fixes says what a lint does about the fixes of its findings. Working a
@@ -75,6 +79,11 @@ func New(opts Options) (*Linter, error) {
 	if opts.Now == nil {
 		return nil, errors.New("lint: Options.Now is not set: pass a clock (time.Now in the CLI)")
 	}
+	switch opts.StdinFormat {
+	case "", schema.JSON, schema.YAML, schema.TOML:
+	default:
+		return nil, &UnknownError{What: "stdin format", Value: string(opts.StdinFormat), Want: "json, yaml or toml"}
+	}
 	set, err := schema.Compile()
 	if err != nil {
 		return nil, err
@@ -97,14 +106,16 @@ func KnownRule(id string) bool {
 	return false
 }
 
-// LintBytes loads data (format from name, see schema.Load) and lints it.
-// A document that cannot be parsed gives one "syntax" diagnostic, not an
-// error: errors are for when xvm cannot do its job.
+// LintBytes loads data and lints it. The syntax comes from name (see
+// schema.FormatOf); standard input, named StdinName, is read as
+// Options.StdinFormat (JSON by default, as Xray reads it). A document that
+// cannot be parsed gives one "syntax" diagnostic, not an error: errors are
+// for when xvm cannot do its job.
 func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Diagnostic, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	doc, err := schema.Load(name, data)
+	doc, err := l.load(name, data)
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
@@ -116,13 +127,26 @@ func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Dia
 	return l.run(doc, nil, l.opts.Fixes), nil
 }
 
+// load parses data in the syntax its name says, standard input in
+// Options.StdinFormat.
+func (l *Linter) load(name string, data []byte) (*schema.Document, error) {
+	if name == StdinName {
+		f := l.opts.StdinFormat
+		if f == "" {
+			f = schema.JSON
+		}
+		return schema.LoadFormat(name, f, data)
+	}
+	return schema.Load(name, data)
+}
+
 // lintFixes is LintBytes with the fixes attached, whatever the options
 // say: for FixBytes.
 func (l *Linter) lintFixes(ctx context.Context, name string, data []byte) ([]Diagnostic, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	doc, err := schema.Load(name, data)
+	doc, err := l.load(name, data)
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ghodss/yaml"
+	"github.com/xtls/xray-core/common/cmdarg"
 	xlog "github.com/xtls/xray-core/common/log"
 	xserial "github.com/xtls/xray-core/common/serial"
 	"github.com/xtls/xray-core/core"
@@ -601,5 +602,64 @@ func TestStatsAPITagIsAnOutbound(t *testing.T) {
 	}
 	if len(ds) != 0 {
 		t.Errorf("findings on the stats API set-up: %v", ds)
+	}
+}
+
+// xrayFromStdin loads data the way `xray run -config stdin:` does, with
+// the format left to Xray (core.LoadConfig "auto": stdin is JSON), through
+// the loaders Xray registers, reading os.Stdin, which it points at data
+// for the call.
+func xrayFromStdin(t *testing.T, data []byte) error {
+	t.Helper()
+	quietXray.Do(func() { xlog.RegisterHandler(quietXrayLog{}) })
+	f, err := os.CreateTemp(t.TempDir(), "stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+	_, err = core.LoadConfig("auto", cmdarg.Arg{"stdin:"})
+	return err
+}
+
+// TestStdinAsXrayReadsIt lints documents as standard input and loads them
+// as Xray loads a config from stdin: Xray reads stdin as JSON (with
+// comments), so a YAML config there, or a pasted fragment that YAML would
+// read as a mapping, is refused by both; a JSON config is built by both.
+func TestStdinAsXrayReadsIt(t *testing.T) {
+	l := newTestLinter(t, Options{})
+	tests := []struct {
+		name string
+		text string
+		ok   bool // Xray builds it
+	}{
+		{"json config", cfg(ob("", "", "")), true},
+		{"json with comments", "// proxies\n" + cfg(ob("", "", "")) + " /* end */", true},
+		{"fragment", "\"stats\": {}\n\"api\": {\"tag\": \"api\"}\n", false},
+		{"yaml config", "outbounds:\n  - protocol: vmess\n    settings: {address: a.example.com, port: 443, id: " + goodID + "}\n", false},
+		{"string port", cfg(ob("", `"address": "a.example.com", "port": "443"`, "")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			xerr := xrayFromStdin(t, []byte(tt.text))
+			if (xerr == nil) != tt.ok {
+				t.Fatalf("Xray: %v; the test expects it to build: %v", xerr, tt.ok)
+			}
+			ds, err := l.LintBytes(context.Background(), StdinName, []byte(tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := Count(ds).Errors; (errs == 0) != tt.ok {
+				t.Errorf("Xray: %v; xvm: %d errors: %v", xerr, errs, ds)
+			}
+		})
 	}
 }

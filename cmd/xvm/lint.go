@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
@@ -29,6 +30,7 @@ type lintOptions struct {
 	ListRules   bool
 	Fix         bool
 	Diff        bool
+	StdinFormat string
 }
 
 func newLintCmd(a *app) *cobra.Command {
@@ -39,8 +41,10 @@ func newLintCmd(a *app) *cobra.Command {
 		Long: `Lint Xray configurations for what Xray silently ignores or only reports at start-up.
 
 PATH may be a file, a directory (searched for *.json *.jsonc *.yaml *.yml
-*.toml), a glob, or - for stdin. A document may be a whole Xray config, one
-outbound, a list of outbounds, or a bare VMess settings object.
+*.toml), a glob, or - for stdin, which is read as JSON, as Xray reads a
+config from stdin (--stdin-format yaml or toml says otherwise). A document
+may be a whole Xray config, one outbound, a list of outbounds, or a bare
+VMess settings object.
 
 Rules can be turned off or re-levelled with --disable, --rule, a .xvm.yaml
 file (found in the current directory, or given with --config), or inline
@@ -61,7 +65,8 @@ also when there is something to fix), 2 usage or I/O error.`,
 		Example: `  xvm lint config.json
   xvm lint --fix --diff configs/
   xvm lint --format sarif configs/ > xvm.sarif
-  cat outbound.yaml | xvm lint -
+  cat outbound.json | xvm lint -
+  xvm lint --stdin-format yaml - < outbound.yaml
   xvm lint --target seed --disable unknown-key old/*.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLint(cmd, a, o, args)
@@ -79,6 +84,7 @@ also when there is something to fix), 2 usage or I/O error.`,
 	f.BoolVar(&o.ListRules, "list-rules", false, "list the rules and exit")
 	f.BoolVar(&o.Fix, "fix", false, "apply the mechanical fixes (rules marked fix in --list-rules) to the files; from stdin, print the fixed document")
 	f.BoolVar(&o.Diff, "diff", false, "with --fix: print the fixes as a unified diff and write nothing (implies --fix)")
+	f.StringVar(&o.StdinFormat, "stdin-format", "json", "syntax of stdin (-): json (with comments), yaml or toml; Xray reads a config from stdin as JSON unless told")
 	return cmd
 }
 
@@ -100,6 +106,16 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	}
 	if len(args) == 0 {
 		return usageErrorf("lint: no PATH given: name files or directories, or - for stdin")
+	}
+	stdinFormat := schema.Format(strings.ToLower(o.StdinFormat))
+	switch stdinFormat {
+	case "jsonc":
+		stdinFormat = schema.JSON
+	case "yml":
+		stdinFormat = schema.YAML
+	case schema.JSON, schema.YAML, schema.TOML:
+	default:
+		return usageErrorf("lint: unknown --stdin-format %q: want json, yaml or toml", o.StdinFormat)
 	}
 
 	// .xvm.yaml first, then flags on top (lint.Merge).
@@ -125,7 +141,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	if o.Format == "text" && !a.Global.Quiet {
 		fixes = lint.CountFixes // for "N of them can be fixed"
 	}
-	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes})
+	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes, StdinFormat: stdinFormat})
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func TestLintFixStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(filepath.Join(fixDir, "fixed", "path-slash.yaml"))
-	out, errOut, code := runXVM(t, false, string(in), "lint", "--fix", "-")
+	out, errOut, code := runXVM(t, false, string(in), "lint", "--stdin-format", "yaml", "--fix", "-")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -171,7 +171,7 @@ func TestLintFixStdin(t *testing.T) {
 	}
 	// Nothing to fix: the document comes back as it was.
 	clean := "protocol: vmess\nsettings: {address: a.example.com, port: 443, id: 27848739-7e62-4138-9fd3-098a63964b6b}\n"
-	out, _, code = runXVM(t, false, clean, "lint", "--fix", "-")
+	out, _, code = runXVM(t, false, clean, "lint", "--stdin-format", "yaml", "--fix", "-")
 	if code != 0 || out != clean {
 		t.Errorf("clean stdin: exit %d, stdout %q", code, out)
 	}
