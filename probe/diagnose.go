@@ -14,16 +14,18 @@ import (
 // request's timestamp is more than 120 s from its clock. The evidence is
 // sought in order, cheapest first, and the first that decides ends it:
 //
-//  1. what other entries on the same route proved: one accepted our clock
+//  1. for the legacy header, whether AEAD is accepted — first, because
+//     every handshake of a diagnosis, and so everything other entries
+//     proved, is about AEAD requests;
+//  2. what other entries on the same route proved: one accepted our clock
 //     (the id is wrong), one with the same id found no offset (the same
 //     verdict), one found the route's offset (one handshake verifies it);
-//  2. for the legacy header, whether AEAD is accepted; for RAW without
-//     TLS, whether the server speaks TLS;
-//  3. the server's own clock, from the Date header of an HTTP-based
+//  3. for RAW without TLS, whether the server speaks TLS;
+//  4. the server's own clock, from the Date header of an HTTP-based
 //     transport, confirmed by one handshake at that offset;
-//  4. our own clock against the run's reference: when it is off, one
+//  5. our own clock against the run's reference: when it is off, one
 //     handshake at the reference's time;
-//  5. a clock search (SkewSearch): bounded by default, exhaustive on
+//  6. a clock search (SkewSearch): bounded by default, exhaustive on
 //     request, and always inside the server's connection budget.
 //
 // Every handshake, and the Date request and the TLS check, count against
@@ -81,7 +83,23 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 	route := e.route
 	key := e.acct.ID.String() // the parsed id: a UUID in any case, or a name's UUID
 
-	// 1. What other entries on this route proved.
+	// 1. The legacy header first: what other entries proved is about
+	// AEAD requests (every handshake of a diagnosis is one), so an entry
+	// whose own header differs tries AEAD before it shares their
+	// verdicts.
+	if dg.legacy {
+		if accepted, err := dg.search.handshake(ctx, 0); err == nil && accepted {
+			dg.data.Evidence = EvidenceAEAD
+			if t.ForceLegacy {
+				f := dg.fail(KindAuthRejected, "legacy (non-AEAD) auth was forced, and %s does not speak it: it accepts AEAD with the same id, as current Xray accepts only AEAD", t.server())
+				f.Advice = append(f.Advice, AdviceLegacyForced)
+				return f, nil
+			}
+			return dg.fail(KindAuthRejected, "%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", t.server(), e.acct.AlterID), nil
+		}
+	}
+
+	// 2. What other entries on this route proved.
 	if route.clockConfirmed() {
 		dg.data.Evidence = EvidenceClockAccepted
 		return dg.fail(KindAuthRejected, "%s rejected the user id %s, but accepted another entry's id with our clock, so the clock is fine: this id is wrong or not on that server%s",
@@ -103,18 +121,7 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 		}
 	}
 
-	// 2. The cheap explanations of the entry's own settings.
-	if dg.legacy {
-		if accepted, err := dg.search.handshake(ctx, 0); err == nil && accepted {
-			dg.data.Evidence = EvidenceAEAD
-			if t.ForceLegacy {
-				f := dg.fail(KindAuthRejected, "legacy (non-AEAD) auth was forced, and %s does not speak it: it accepts AEAD with the same id, as current Xray accepts only AEAD", t.server())
-				f.Advice = append(f.Advice, AdviceLegacyForced)
-				return f, nil
-			}
-			return dg.fail(KindAuthRejected, "%s rejects the legacy header (alterId %d) but accepts AEAD with the same id: set alterId to 0", t.server(), e.acct.AlterID), nil
-		}
-	}
+	// 3. A TLS server probed without TLS.
 	if t.drains() {
 		speaks, made := dg.p.speaksTLS(ctx, e, dg.sl)
 		if made {
@@ -126,12 +133,12 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 		}
 	}
 
-	// 3. The server's own clock, where its transport shows one.
+	// 4. The server's own clock, where its transport shows one.
 	if f, skew, done := dg.fromServerDate(ctx); done {
 		return f, skew
 	}
 
-	// 4. Our own clock, when the run's reference says it is off.
+	// 5. Our own clock, when the run's reference says it is off.
 	if dg.local != nil {
 		at := int(math.Round(dg.local.OffsetS))
 		if accepted, err := dg.search.handshake(ctx, at); err == nil && accepted {
@@ -140,7 +147,7 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 		}
 	}
 
-	// 5. The clock search, as far as the budget allows.
+	// 6. The clock search, as far as the budget allows.
 	dg.data.Evidence = EvidenceSearch
 	decided := dg.search.tried()
 	grid := slices.DeleteFunc(dg.p.opts.SkewSearch.grid(), func(o int) bool { return slices.Contains(decided, o) })
@@ -163,7 +170,7 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 	return f, nil
 }
 
-// fromServerDate is step 3: the Date of the server's answer to a plain
+// fromServerDate is step 4: the Date of the server's answer to a plain
 // HTTP request gives its clock, and one handshake at that offset confirms
 // it. done is false when it decided nothing (no Date; or a Date that may
 // be a front's, rejected).
@@ -269,9 +276,13 @@ func (dg *diagnosis) noOffset(cov *Coverage, by string) *Failure {
 		t.server(), dg.p.idText(t.ID), what, extra, dg.aeadToo())
 }
 
-// aeadToo ends an auth_rejected message of a legacy entry: its rejection
-// was checked with AEAD requests as well.
+// aeadToo ends an auth_rejected message of a legacy entry whose
+// rejection was checked with AEAD requests as well (every handshake of a
+// diagnosis is AEAD); empty when none decided anything.
 func (dg *diagnosis) aeadToo() string {
+	if len(dg.search.tried()) == 0 {
+		return ""
+	}
 	switch {
 	case dg.e.t.ForceLegacy:
 		return "; legacy auth was forced, and AEAD failed too"

@@ -233,3 +233,40 @@ func TestProbeLegacy(t *testing.T) {
 		t.Fatalf("result %s", jsonOf(r))
 	}
 }
+
+// TestProbeLegacyBesideAEADEntry: two entries with the same (right) id on
+// one Xray server, one with alterId 0 and one with alterId 4. The first is
+// accepted at our clock; the second must still be told to set alterId to 0
+// (one AEAD handshake), not that its id is wrong because another entry was
+// accepted. A legacy entry with a wrong id beside them says AEAD failed
+// too only because it tried AEAD.
+func TestProbeLegacyBesideAEADEntry(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	legacy := spec{name: "aid4", host: srv.Host, port: srv.Port, id: srv.ID}.target(t)
+	legacy.AlterID = 4
+	wrong := spec{name: "wrong aid4", host: srv.Host, port: srv.Port, id: vmesstest.NewUUID()}.target(t)
+	wrong.AlterID = 4
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Concurrency = 1 // the alterId 0 entry is accepted first
+	res, err := Run(context.Background(), []Target{
+		spec{name: "aid0", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), legacy, wrong,
+	}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].OK {
+		t.Fatalf("aid0: %s", jsonOf(res[0]))
+	}
+	r := res[1]
+	if r.OK || r.Error.Kind != KindAuthRejected || !strings.Contains(r.Error.Message, "set alterId to 0") ||
+		r.Error.Diagnosis.Evidence != EvidenceAEAD || r.Error.Diagnosis.Handshakes != 1 {
+		t.Fatalf("aid4: %s, want \"set alterId to 0\" from one AEAD handshake", jsonOf(r))
+	}
+	r = res[2]
+	if r.OK || r.Error.Kind != KindAuthRejected || r.Error.Diagnosis.Evidence != EvidenceClockAccepted ||
+		!strings.Contains(r.Error.Message, "alterId > 0 also failed with AEAD") || r.Error.Diagnosis.Handshakes != 1 {
+		t.Fatalf("wrong aid4: %s, want the id wrong after one AEAD handshake", jsonOf(r))
+	}
+}
