@@ -143,7 +143,12 @@ const (
 	stageURL                    // after it: the destination's part
 )
 
-func (e *stageError) Error() string { return e.err.Error() }
+func (e *stageError) Error() string {
+	if e.err == nil {
+		return "failed"
+	}
+	return e.err.Error()
+}
 func (e *stageError) Unwrap() error { return e.err }
 
 // connect opens one connection to e's server, within the server's budget,
@@ -184,7 +189,9 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	conn, err := transport.Dial(ctx, &cfg, trace)
 	if err != nil {
 		done()
-		if ctx.Err() == nil {
+		// Not when the run was interrupted; a lookup that ran into the
+		// attempt's own deadline is a verdict on the server.
+		if !errors.Is(ctx.Err(), context.Canceled) {
 			s.noteDial(err, retry)
 		}
 		return nil, nil, err

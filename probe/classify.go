@@ -59,6 +59,8 @@ func (p *prober) classify(t *Target, err error, u *url.URL, download bool) *Fail
 			return fail(KindTransport, nil, "%s; xvm cannot probe this server yet (use Xray's own client for it)", ue.Error())
 		case te.Phase == transport.PhaseConfig:
 			return fail(KindTransport, nil, "the transport settings are unusable: %v; fix the server entry", te.Err)
+		case te.Timeout() && te.Phase == transport.PhaseDNS:
+			return fail(KindTimeout, []Advice{AdviceTimeout}, "resolving %q did not finish within %s: the DNS server did not answer; check your DNS", t.Stream.Address, timeout)
 		case te.Timeout() && te.Phase == transport.PhaseConnect:
 			return fail(KindTimeout, []Advice{AdviceConnectTimeout}, "%s did not accept a TCP connection within %s: the host is down, or a firewall drops the connection", server, min(p.opts.ConnectTimeout, timeout))
 		case te.Timeout() && te.Phase == transport.PhaseTLS:

@@ -389,7 +389,7 @@ func (p *prober) screen(ctx context.Context, e *entry, sl *slot, retry bool) {
 		e.res.Retried = true
 		// A retry that ends without settling a dead server still
 		// settles it, so the server's other entries stop waiting.
-		defer e.srv.setReach(reachGone, nil)
+		defer e.srv.retried()
 	}
 	if f := p.shared(e); f != nil {
 		// Not tried: no sample (a retried entry's own attempt

@@ -490,3 +490,55 @@ func (d slowTo) DialContext(ctx context.Context, network, addr string) (net.Conn
 	var nd net.Dialer
 	return nd.DialContext(ctx, network, addr)
 }
+
+// silentResolver is a resolver whose DNS server never answers: every
+// lookup ends at its context's deadline.
+func silentResolver(t testing.TB) *net.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+// TestProbeSilentDNS: three entries on a name whose DNS server never
+// answers, at concurrency 1. The first lookup's timeout is tried again at
+// the end, and the other entries share its verdict, which names the DNS
+// phase: a message, never a nil error printed (it used to read
+// "%!v(PANIC=Error method: …)").
+func TestProbeSilentDNS(t *testing.T) {
+	t.Parallel() // it waits out timeouts; the others need not wait for it
+	var targets []Target
+	for i := range 3 {
+		targets = append(targets, spec{name: fmt.Sprint("n", i), host: "silent.example", port: 443, id: vmesstest.NewUUID()}.target(t))
+	}
+	opts := farOptions("http://127.0.0.1:1")
+	opts.Resolver = silentResolver(t)
+	opts.Timeout = shortOr(time.Second, 300*time.Millisecond)
+	opts.Concurrency = 1
+	res, err := Run(context.Background(), targets, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.OK || r.Error.Kind != KindTimeout || strings.Contains(r.Error.Message, "%!") || !strings.Contains(r.Error.Message, `resolving "silent.example" did not finish`) {
+			t.Fatalf("%s: %s, want a timeout of the lookup", r.Name, jsonOf(r))
+		}
+		if r.Error.Shared != (i > 0) || r.Retried != (i == 0) {
+			t.Errorf("%s: %s, want the first entry retried and its verdict shared", r.Name, jsonOf(r))
+		}
+	}
+}

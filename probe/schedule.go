@@ -44,7 +44,9 @@ type job struct {
 //     clock (the Date of a working server's response) or every entry has
 //     been screened, so that a diagnosis can say when our clock is off;
 //   - retries start only when nothing else is ready, and work on a pool of
-//     retryLimit slots of their own (a quarter of the concurrency).
+//     retryLimit slots of their own (a quarter of the concurrency); they
+//     count among their server's running jobs, so a retry and a screen of
+//     a server whose reach is unknown never run at once.
 //
 // A job holds its slot while it works, except while one of its TCP
 // connects is slow (see connectDialer): then it gives the slot back, and a
@@ -177,12 +179,29 @@ func (sc *scheduler) next() *job {
 		}
 	}
 	if len(sc.retries) > 0 && len(sc.first) == 0 && len(sc.later) == 0 && sc.retryActive+sc.retryWaiting < sc.retryLimit {
-		j := sc.retries[0]
-		sc.retries = sc.retries[1:]
-		sc.retryActive++
-		return j
+		for i, j := range sc.retries {
+			s := j.e.srv
+			if !sc.mayRun(s) {
+				continue
+			}
+			sc.retries = slices.Delete(sc.retries, i, i+1)
+			s.running++
+			sc.retryActive++
+			return j
+		}
 	}
 	return nil
+}
+
+// mayRun reports whether s may start one more job of any kind: it has
+// fewer than perServer running, and none while its reach is unknown (the
+// first connect decides for every entry on it).
+func (sc *scheduler) mayRun(s *server) bool {
+	if s.running >= sc.perServer {
+		return false
+	}
+	r, _ := s.reached()
+	return r != reachUnknown || s.running == 0
 }
 
 // take waits for a slot of the kind given (a job taking its slot back).
@@ -242,13 +261,10 @@ func (sc *scheduler) pick(list *[]*server) *job {
 
 // startable is the index of the job s may start now, or -1.
 func (sc *scheduler) startable(s *server) int {
-	if s.running >= sc.perServer {
-		return -1
+	if !sc.mayRun(s) {
+		return -1 // at the cap, or waiting for the first connect
 	}
-	switch r, _ := s.reached(); {
-	case r == reachUnknown && s.running > 0:
-		return -1 // wait for the first connect
-	case r == reachDead:
+	if r, _ := s.reached(); r == reachDead {
 		return -1 // wait for the retry at the end
 	}
 	for i, j := range s.queue {
@@ -295,17 +311,15 @@ func (sc *scheduler) finish(j *job) {
 	defer sc.mu.Unlock()
 	sc.pending--
 	s := j.e.srv
-	if j.kind != jobRetry {
-		s.running--
-		switch j.kind {
-		case jobScreen:
-			s.screens--
-			if sc.screens--; sc.screens == 0 {
-				sc.release()
-			}
-		case jobDiagnose:
-			s.diagnosing = false
+	s.running--
+	switch j.kind {
+	case jobScreen:
+		s.screens--
+		if sc.screens--; sc.screens == 0 {
+			sc.release()
 		}
+	case jobDiagnose:
+		s.diagnosing = false
 	}
 	// A retry may have settled a dead server whose other entries wait.
 	sc.list(s)

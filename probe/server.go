@@ -31,7 +31,7 @@ type server struct {
 
 	// Scheduling state, guarded by the scheduler's mutex.
 	queue      []*job
-	running    int
+	running    int // jobs running, retries included
 	screens    int // screen jobs queued or running
 	diagnosing bool
 	listed     bool
@@ -116,7 +116,7 @@ func (s *server) setReach(to reach, err error) {
 	case from == reachUnknown:
 		s.reach, s.fail = to, err
 	case from == reachDead && to == reachGone:
-		s.reach = reachGone
+		s.reach = reachGone // the error that made it dead stays
 	}
 	changed := s.reach != from
 	s.mu.Unlock()
@@ -126,21 +126,39 @@ func (s *server) setReach(to reach, err error) {
 }
 
 // noteDial records what a transport.Dial error says about reach; retry
-// tells whether this was the retry at the end of the run.
+// tells whether this was the retry at the end of the run. A lookup that
+// timed out counts as a dead host: every entry on the server shares its
+// name, so they wait for the retry instead of each timing out.
 func (s *server) noteDial(err error, retry bool) {
 	var te *transport.Error
-	if !errors.As(err, &te) {
+	if !errors.As(err, &te) || errors.Is(err, errBudget) {
 		return
 	}
+	dnsOrConnect := te.Phase == transport.PhaseDNS || te.Phase == transport.PhaseConnect
 	switch {
 	case te.Phase == transport.PhaseDNS && !te.Timeout():
 		s.setReach(reachNoName, err)
-	case te.Phase == transport.PhaseConnect && te.Timeout() && retry:
+	case dnsOrConnect && te.Timeout() && retry:
 		s.setReach(reachGone, err)
-	case te.Phase == transport.PhaseConnect && te.Timeout():
+	case dnsOrConnect && te.Timeout():
 		s.setReach(reachDead, err)
 	case te.Phase == transport.PhaseConnect:
 		s.setReach(reachRefused, err)
+	}
+}
+
+// retried settles a server whose retry at the end of the run ended
+// without a connect that decided its reach: one still dead is gone, with
+// the error that made it dead. Any other reach stays as it is.
+func (s *server) retried() {
+	s.mu.Lock()
+	dead := s.reach == reachDead
+	if dead {
+		s.reach = reachGone
+	}
+	s.mu.Unlock()
+	if dead && s.changed != nil {
+		s.changed(s)
 	}
 }
 
