@@ -195,6 +195,13 @@ func (dg *diagnosis) fromServerDate(ctx context.Context) (*Failure, *Skew, bool)
 		// The server's clock agrees with ours, and it took this id now.
 		dg.data.Evidence = EvidenceRetry
 		return dg.fail(KindAuthRejected, "%s rejected the first request but accepts our clock now (its Date header agrees with our clock); probe it again", t.server()), nil, true
+	case accepted && date.Front != "":
+		// The Date may be a front's: one accepted handshake puts the
+		// server's clock only within ±120 s of it. The window's edges
+		// (at most 16 handshakes, inside the budget) give the offset.
+		f, skew := dg.found(ctx, at)
+		f.Message += fmt.Sprintf("; measured around the offset of its Date header (%s, which may be a front whose clock is not the server's)", date.Front)
+		return f, skew, true
 	case accepted:
 		est := skewEstimate{center: at, Offset: date.OffsetS, Uncertainty: date.UncertaintyS}
 		dg.e.route.recordSkew(est)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -540,5 +541,69 @@ func TestProbeSilentDNS(t *testing.T) {
 		if r.Error.Shared != (i > 0) || r.Retried != (i == 0) {
 			t.Errorf("%s: %s, want the first entry retried and its verdict shared", r.Name, jsonOf(r))
 		}
+	}
+}
+
+// startFront starts a front for a WebSocket server at addr, as nginx or a
+// CDN would be: upgrade requests are passed to the server, and any other
+// request is answered by the front itself, with "Server: nginx" and a
+// Date from its own clock, now.
+func startFront(t testing.TB, addr string, now func() time.Time) (string, int) {
+	t.Helper()
+	host, port := listen(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var head []byte
+		buf := make([]byte, 4096)
+		for !strings.Contains(string(head), "\r\n\r\n") {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			head = append(head, buf[:n]...)
+		}
+		c.SetReadDeadline(time.Time{})
+		if !strings.Contains(strings.ToLower(string(head)), "\r\nupgrade:") {
+			fmt.Fprintf(c, "HTTP/1.1 404 Not Found\r\nServer: nginx\r\nDate: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", now().UTC().Format(http.TimeFormat))
+			return
+		}
+		up, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		if _, err := up.Write(head); err != nil {
+			return
+		}
+		go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
+		io.Copy(c, up)
+	})
+	return host, port
+}
+
+// TestProbeFrontDate: a front that answers plain requests itself (Server:
+// nginx) with a clock 60 s ahead of the VMess server's, whose clock is
+// 300 s ahead of ours. One handshake at the front's offset (+360 s) is
+// accepted — it is within the server's ±120 s — but proves the offset
+// only to ±120 s: the verdict measures the window (inside the budget)
+// and gives +300 s, naming the front, instead of +360 s "±0.5s".
+func TestProbeFrontDate(t *testing.T) {
+	now := func() time.Time { return time.Now().Add(-300 * time.Second) }
+	web := startURLWithClock(t, now) // the reference agrees with us
+	srv := startServer(t, vmesstest.ServerOptions{StreamSettings: `{"network":"ws","wsSettings":{"path":"/ws"}}`})
+	host, port := startFront(t, srv.Addr, func() time.Time { return time.Now().Add(60 * time.Second) })
+	relay := probetest.StartRelay(t, net.JoinHostPort(host, strconv.Itoa(port)), 0)
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Now = now
+	r := runOne(t, spec{name: "front", host: relay.Host, port: relay.Port, id: srv.ID, stream: `{"network":"ws","wsSettings":{"path":"/ws"}}`}.target(t), opts)
+	if r.OK || r.Error.Kind != KindClockSkew || r.Skew == nil || math.Abs(r.Skew.OffsetS-300) > 3 || r.Skew.UncertaintyS > 3 {
+		t.Fatalf("result %s, want clock_skew +300 s ± 3", jsonOf(r))
+	}
+	d := r.Error.Diagnosis
+	if d.Evidence != EvidenceServerDate || d.ServerDate == nil || d.ServerDate.Front != "Server: nginx" || !strings.Contains(r.Error.Message, "Server: nginx") {
+		t.Fatalf("result %s, want the front's Date named as such", jsonOf(r))
+	}
+	if n := settled(relay.Conns); n > DefaultBudget || d.Handshakes > 2+16 {
+		t.Fatalf("%d connections, %d handshakes; want the Date request, one handshake and at most 16 for the edges", n, d.Handshakes)
 	}
 }
