@@ -42,6 +42,10 @@ type diagnosis struct {
 	// the Date request).
 	extra int
 	data  Diagnosis
+	// core is the message of a verdict that the id is wrong, before the
+	// ending of a legacy entry: what another entry with the same id and
+	// route reuses (see rejectedID).
+	core string
 }
 
 // diagnose explains e's rejected first attempt.
@@ -65,8 +69,15 @@ func (p *prober) diagnose(ctx context.Context, e *entry, sl *slot) (*Failure, *S
 		dg.data.Handshakes = dg.extra + dg.search.handshakes()
 		if dg.search.budgetSpent() {
 			dg.data.BudgetSpent = true
+		}
+		if dg.data.BudgetSpent && !slices.Contains(f.Advice, AdviceBudget) {
 			f.Advice = append(f.Advice, AdviceBudget)
 		}
+	}
+	if dg.core != "" && f.Diagnosis == &dg.data && dg.data.Evidence != EvidenceSameID {
+		d := dg.data
+		d.LocalClock = nil // each entry's verdict adds its own
+		e.route.recordRejected(e.acct.ID.String(), &rejection{message: dg.core, diag: d, advice: slices.Clone(f.Advice)})
 	}
 	if dg.local != nil {
 		f.Diagnosis.LocalClock = dg.local
@@ -106,10 +117,12 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 			t.server(), dg.p.idText(t.ID), dg.aeadToo()), nil
 	}
 	if other, ok := route.wasRejected(key); ok {
-		d := *other
-		d.Evidence, d.Handshakes, d.BudgetSpent = EvidenceSameID, 0, false
-		f := dg.noOffset(d.Searched, "found for another entry with the same id and route")
-		f.Diagnosis = &d
+		// Its verdict and what it rested on; the handshakes are this
+		// entry's own (none, or the AEAD check of a legacy header).
+		dg.data = other.diag
+		dg.data.Evidence = EvidenceSameID
+		f := dg.fail(KindAuthRejected, "%s (found for another entry with the same id and route)%s", other.message, dg.aeadToo())
+		f.Advice = slices.Clone(other.advice)
 		return f, nil
 	}
 	if known, ok := route.knownSkew(); ok {
@@ -162,11 +175,10 @@ func (dg *diagnosis) run(ctx context.Context) (*Failure, *Skew) {
 	}
 	cov := dg.search.coverage()
 	dg.data.Searched = cov
-	f := dg.noOffset(cov, "")
+	f := dg.noOffset(cov)
 	if dg.p.opts.SkewSearch.Range <= 0 {
 		f.Advice = append(f.Advice, AdviceSkewRange)
 	}
-	route.recordRejected(key, &dg.data)
 	return f, nil
 }
 
@@ -209,9 +221,8 @@ func (dg *diagnosis) fromServerDate(ctx context.Context) (*Failure, *Skew, bool)
 		f.Message += "; read from its Date header and confirmed by a handshake at that offset"
 		return f, &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty}, true
 	case date.Front == "":
-		f := dg.fail(KindAuthRejected, "%s rejected the user id %s at its own clock: its Date header puts its clock %s, and a handshake at that offset was rejected too; the id is wrong, or the server is not VMess%s",
-			t.server(), dg.p.idText(t.ID), relative(date.OffsetS, date.UncertaintyS), dg.aeadToo())
-		dg.e.route.recordRejected(dg.e.acct.ID.String(), &dg.data)
+		f := dg.rejectedID(fmt.Sprintf("%s rejected the user id %s at its own clock: its Date header puts its clock %s, and a handshake at that offset was rejected too; the id is wrong, or the server is not VMess",
+			t.server(), dg.p.idText(t.ID), relative(date.OffsetS, date.UncertaintyS)))
 		return f, nil, true
 	}
 	dg.data.Evidence = ""
@@ -260,27 +271,32 @@ func (dg *diagnosis) skewed(est skewEstimate) *Failure {
 	return dg.fail(KindClockSkew, "%s", msg)
 }
 
-// noOffset is the auth_rejected verdict of a search that found no accepted
-// offset; by says whose search it was, when not this entry's.
-func (dg *diagnosis) noOffset(cov *Coverage, by string) *Failure {
+// noOffset is the auth_rejected verdict of a search that found no
+// accepted offset.
+func (dg *diagnosis) noOffset(cov *Coverage) *Failure {
 	t := dg.e.t
 	if cov == nil || cov.WithinS == 0 && cov.HoursS == 0 && cov.HalfHoursS == 0 {
 		dg.data.Evidence = EvidenceNone
-		return dg.fail(KindAuthRejected, "%s closed the connection without answering: it rejected the user id %s or our clock; the connections allowed to this server in one run were spent before this entry's clock search could start", t.server(), dg.p.idText(t.ID))
+		return dg.rejectedID(fmt.Sprintf("%s closed the connection without answering: it rejected the user id %s or our clock; the connections allowed to this server in one run were spent before this entry's clock search could start", t.server(), dg.p.idText(t.ID)))
 	}
 	what := "no clock offset " + cov.describe() + " was accepted"
-	switch {
-	case by != "":
-		what += " (" + by + ")"
-	case dg.search.budgetSpent():
+	if dg.search.budgetSpent() {
 		what += " before the connections allowed to this server in one run were spent"
 	}
 	extra := ""
 	if d := dg.data.ServerDate; d != nil && d.Front != "" {
 		extra = fmt.Sprintf("; its Date header (%s, which may be a front whose clock is not the server's) put its clock %s, and that offset was rejected too", d.Front, relative(d.OffsetS, d.UncertaintyS))
 	}
-	return dg.fail(KindAuthRejected, "%s rejected the user id %s: %s%s; the id is wrong, or the server is not VMess%s",
-		t.server(), dg.p.idText(t.ID), what, extra, dg.aeadToo())
+	return dg.rejectedID(fmt.Sprintf("%s rejected the user id %s: %s%s; the id is wrong, or the server is not VMess",
+		t.server(), dg.p.idText(t.ID), what, extra))
+}
+
+// rejectedID is the auth_rejected verdict that the id is wrong (or the
+// server is not VMess), whose message core an entry with the same id and
+// route reuses; a legacy entry adds that AEAD failed too.
+func (dg *diagnosis) rejectedID(core string) *Failure {
+	dg.core = core
+	return dg.fail(KindAuthRejected, "%s%s", core, dg.aeadToo())
 }
 
 // aeadToo ends an auth_rejected message of a legacy entry whose

@@ -61,9 +61,18 @@ type routeVerdicts struct {
 	// excludes our clock), for other rejected entries to verify.
 	skew *skewEstimate
 	// rejected maps parsed user ids that a diagnosis found accepted at no
-	// offset to that diagnosis, so an entry with the same id and route
-	// needs none of its own.
-	rejected map[string]*Diagnosis
+	// offset to that verdict, so an entry with the same id and route
+	// needs no diagnosis of its own.
+	rejected map[string]*rejection
+}
+
+// rejection is a diagnosis's verdict that an id is wrong, as another entry
+// with the same id reuses it: the message (without what only the first
+// entry's settings add), the diagnosis behind it and its advice.
+type rejection struct {
+	message string
+	diag    Diagnosis
+	advice  []Advice
 }
 
 // confirmClock records that the route's server accepted a handshake at our
@@ -101,21 +110,20 @@ func (rv *routeVerdicts) knownSkew() (skewEstimate, bool) {
 	return *rv.skew, true
 }
 
-// recordRejected notes that no offset was accepted for id, and how that
-// was found.
-func (rv *routeVerdicts) recordRejected(id string, d *Diagnosis) {
+// recordRejected keeps the verdict that no offset was accepted for id.
+func (rv *routeVerdicts) recordRejected(id string, r *rejection) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	if rv.rejected == nil {
-		rv.rejected = map[string]*Diagnosis{}
+		rv.rejected = map[string]*rejection{}
 	}
-	rv.rejected[id] = d
+	rv.rejected[id] = r
 }
 
-// wasRejected is the diagnosis that found no offset for id, if any.
-func (rv *routeVerdicts) wasRejected(id string) (*Diagnosis, bool) {
+// wasRejected is the verdict that found no offset for id, if any.
+func (rv *routeVerdicts) wasRejected(id string) (*rejection, bool) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	d, ok := rv.rejected[id]
-	return d, ok
+	r, ok := rv.rejected[id]
+	return r, ok
 }

@@ -270,3 +270,34 @@ func TestProbeLegacyBesideAEADEntry(t *testing.T) {
 		t.Fatalf("wrong aid4: %s, want the id wrong after one AEAD handshake", jsonOf(r))
 	}
 }
+
+// TestProbeSameWrongIDTwiceByDate: two entries with the same wrong id on
+// a WebSocket server, whose Date header settles the first (no search).
+// The second reuses that verdict and its reasoning; it must not say the
+// budget was spent, which it was not.
+func TestProbeSameWrongIDTwiceByDate(t *testing.T) {
+	web := startURL(t)
+	ws := `{"network":"ws","wsSettings":{"path":"/ws"}}`
+	srv := startServer(t, vmesstest.ServerOptions{StreamSettings: ws})
+	wrong := vmesstest.NewUUID()
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	res, err := Run(context.Background(), []Target{
+		spec{name: "a", host: srv.Host, port: srv.Port, id: wrong, stream: ws}.target(t),
+		spec{name: "b", host: srv.Host, port: srv.Port, id: wrong, stream: ws}.target(t),
+	}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evidence := map[Evidence]int{}
+	for _, r := range res {
+		if r.OK || r.Error.Kind != KindAuthRejected || !strings.Contains(r.Error.Message, "at its own clock") ||
+			strings.Contains(r.Error.Message, "spent") || r.Error.Diagnosis.BudgetSpent || slices.Contains(r.Error.Advice, AdviceBudget) {
+			t.Fatalf("%s: %s, want the Date's verdict, and no word of a spent budget", r.Name, jsonOf(r))
+		}
+		evidence[r.Error.Diagnosis.Evidence]++
+	}
+	if evidence[EvidenceServerDate] != 1 || evidence[EvidenceSameID] != 1 {
+		t.Fatalf("evidence %v, want one from the Date and one shared", evidence)
+	}
+}
