@@ -284,7 +284,7 @@ func TestProbeSameWrongIDTwiceByDate(t *testing.T) {
 	opts.Count = 1
 	res, err := Run(context.Background(), []Target{
 		spec{name: "a", host: srv.Host, port: srv.Port, id: wrong, stream: ws}.target(t),
-		spec{name: "b", host: srv.Host, port: srv.Port, id: wrong, stream: ws}.target(t),
+		spec{name: "b", host: srv.Host, port: srv.Port, id: wrong, stream: ws, security: "aes-128-gcm"}.target(t),
 	}, opts)
 	if err != nil {
 		t.Fatal(err)
