@@ -157,17 +157,31 @@ func writeClashWS(n *Node, p *clashProxy, warn warnFunc) error {
 }
 
 // wsPath returns the ws/httpupgrade path with early data expressed the
-// way Xray reads it (?ed=N inside the path).
+// way Xray reads it (?ed=N inside the path), warning about what Xray
+// cannot carry.
 func (n *Node) wsPath(warn warnFunc) string {
+	p, w := n.XrayPath()
+	if w != "" {
+		warn("early-data-header-name", "%s", w)
+	}
+	return p
+}
+
+// XrayPath is a ws or httpupgrade node's path as Xray reads it: early data
+// given outside the path (EarlyData: Clash's max-early-data, sing-box's
+// max_early_data) moved into it as "?ed=N", the one way Xray reads it.
+// warning, when not empty, says what of it Xray cannot carry: an early
+// data header other than Sec-WebSocket-Protocol.
+func (n *Node) XrayPath() (path, warning string) {
 	p := n.Path
 	if n.EarlyData <= 0 {
-		return p
+		return p, ""
 	}
 	if n.EarlyDataHeader != "" && !strings.EqualFold(n.EarlyDataHeader, "Sec-WebSocket-Protocol") {
-		warn("early-data-header-name", "Xray sends early data only in Sec-WebSocket-Protocol; %q not carried", clip(n.EarlyDataHeader))
+		warning = fmt.Sprintf("Xray sends early data only in Sec-WebSocket-Protocol; %q not carried", clip(n.EarlyDataHeader))
 	}
 	if strings.Contains(p, "ed=") {
-		return p
+		return p, warning
 	}
 	if p == "" {
 		p = "/"
@@ -176,7 +190,7 @@ func (n *Node) wsPath(warn warnFunc) string {
 	if strings.Contains(p, "?") {
 		sep = "&"
 	}
-	return fmt.Sprintf("%s%sed=%d", p, sep, n.EarlyData)
+	return fmt.Sprintf("%s%sed=%d", p, sep, n.EarlyData), warning
 }
 
 // headersWithHost is the transport headers with Host among them, for

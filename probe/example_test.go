@@ -2,12 +2,10 @@ package probe_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/probe"
-	"github.com/xvmtools/xvm/schema/conf"
 )
 
 // A --download value is a size or a URL.
@@ -21,20 +19,23 @@ func ExampleDownloadURL() {
 	// http://192.0.2.7/file.bin
 }
 
-// An Xray outbound (as convert produces it) becomes a probe target.
-func ExampleTargetFromOutbound() {
-	var o conf.Outbound
-	json.Unmarshal([]byte(`{"protocol":"vmess","tag":"tokyo",
+// An Xray config goes the way of every input: convert reads its VMess
+// outbounds into nodes, and each node becomes a probe target.
+func ExampleTargetFromNode_xray() {
+	config := `{"outbounds":[{"protocol":"vmess","tag":"tokyo",
 		"settings":{"vnext":[{"address":"jp.example.net","port":443,
 			"users":[{"id":"b831381d-6324-4d53-ad4f-8cda48b30811","security":"auto"}]}]},
 		"streamSettings":{"network":"ws","security":"tls","wsSettings":{"path":"/v?ed=2048"},
-			"tlsSettings":{"serverName":"jp.example.net"}}}`), &o)
-	t, err := probe.TargetFromOutbound(&o)
+			"tlsSettings":{"serverName":"jp.example.net"}}}]}`
+	res, err := convert.Parse(context.Background(), "config.json", []byte(config), convert.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(t.Name, t.Stream.Address, t.Stream.Port, t.Stream.Network, t.Stream.Security, t.Stream.WS.Path, t.Validate())
+	for _, n := range res.Nodes {
+		t := probe.TargetFromNode(n)
+		fmt.Println(t.Name, t.Stream.Address, t.Stream.Port, t.Stream.Network, t.Stream.Security, t.Stream.WS.Path, t.Validate())
+	}
 	// Output:
 	// tokyo jp.example.net 443 ws tls /v?ed=2048 <nil>
 }

@@ -1,25 +1,22 @@
 package probe
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
-	"github.com/xvmtools/xvm/schema/conf"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
 // network is everything probe knows about one transport, so that adding a
-// transport to probe is one entry in networks: how a convert node and an
-// Xray outbound describe it, which of its settings a front (a CDN, nginx)
-// may route by, and where a plain HTTP request to it is answered with the
-// server's Date header.
+// transport to probe is one entry in networks: how a convert node
+// describes it, which of its settings a front (a CDN, nginx) may route
+// by, and where a plain HTTP request to it is answered with the server's
+// Date header.
 type network struct {
-	// fromNode and fromOutbound copy the transport's own settings onto
-	// the stream config (address, port and TLS are copied for every
-	// network by the callers).
-	fromNode     func(n *convert.Node, c *transport.Config)
-	fromOutbound func(ss *conf.StreamSettings, c *transport.Config)
+	// fromNode copies the transport's own settings onto the stream
+	// config (address, port and TLS are copied for every network by
+	// TargetFromNode); warn says what of them cannot be carried.
+	fromNode func(n *convert.Node, c *transport.Config, warn func(string))
 	// route is the part of c a front may route requests by; it goes into
 	// the route key (see routeKey).
 	route func(c *transport.Config) any
@@ -36,7 +33,7 @@ type network struct {
 // only, and transport.Dial refuses it by that name.
 var networks = map[string]network{
 	"raw": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
 			if !strings.EqualFold(n.HeaderType, "http") {
 				return
 			}
@@ -52,32 +49,11 @@ var networks = map[string]network{
 				}
 			}
 		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			raw := ss.Raw()
-			if raw == nil || raw.Header == nil {
-				return
-			}
-			c.Raw.HeaderType = raw.Header.Type
-			if rq := raw.Header.Request; rq != nil {
-				c.Raw.Request = transport.HTTPRequest{Version: rq.Version, Method: rq.Method, Path: rq.Path}
-				if len(rq.Headers) > 0 {
-					c.Raw.Request.Headers = make(map[string][]string, len(rq.Headers))
-					for k, v := range rq.Headers {
-						c.Raw.Request.Headers[k] = v
-					}
-				}
-			}
-		},
 		route: func(c *transport.Config) any { return &c.Raw },
 	},
 	"ws": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
-			c.WS = transport.WSConfig{Path: earlyDataPath(n), Host: n.Host, Headers: n.Headers}
-		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			if ws := ss.WSSettings; ws != nil {
-				c.WS = transport.WSConfig{Path: ws.Path, Host: ws.Host, Headers: ws.Headers}
-			}
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
+			c.WS = transport.WSConfig{Path: xrayPath(n, warn), Host: n.Host, Headers: n.Headers}
 		},
 		route: func(c *transport.Config) any { return &c.WS },
 		httpTarget: func(c *transport.Config) (string, string) {
@@ -85,13 +61,8 @@ var networks = map[string]network{
 		},
 	},
 	"httpupgrade": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
-			c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: earlyDataPath(n), Host: n.Host, Headers: n.Headers}
-		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			if hu := ss.HTTPUpgradeSettings; hu != nil {
-				c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: hu.Path, Host: hu.Host, Headers: hu.Headers}
-			}
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
+			c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: xrayPath(n, warn), Host: n.Host, Headers: n.Headers}
 		},
 		route: func(c *transport.Config) any { return &c.HTTPUpgrade },
 		httpTarget: func(c *transport.Config) (string, string) {
@@ -99,13 +70,8 @@ var networks = map[string]network{
 		},
 	},
 	"grpc": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
 			c.GRPC = transport.GRPCConfig{ServiceName: n.ServiceName, Authority: n.Authority, MultiMode: strings.EqualFold(n.GRPCMode, "multi")}
-		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			if g := ss.GRPCSettings; g != nil {
-				c.GRPC = transport.GRPCConfig{ServiceName: g.ServiceName, MultiMode: g.MultiMode, Authority: g.Authority, UserAgent: g.UserAgent}
-			}
 		},
 		route: func(c *transport.Config) any { return &c.GRPC },
 		httpTarget: func(c *transport.Config) (string, string) {
@@ -114,13 +80,8 @@ var networks = map[string]network{
 		},
 	},
 	"xhttp": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
 			c.XHTTP = transport.XHTTPConfig{Host: n.Host, Path: n.Path, Mode: n.XHTTPMode, Headers: n.Headers, Extra: n.XHTTPExtra}
-		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			if x := ss.XHTTP(); x != nil {
-				c.XHTTP = transport.XHTTPConfig{Host: x.Host, Path: x.Path, Mode: x.Mode, Headers: x.Headers, Extra: x.Extra}
-			}
 		},
 		route: func(c *transport.Config) any { return &c.XHTTP },
 		// A plain GET to the path is refused for its missing padding,
@@ -130,7 +91,7 @@ var networks = map[string]network{
 		},
 	},
 	"kcp": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
 			// A link's mKCP is the legacy form: without a header or
 			// seed it still means mkcp-original, as convert writes it.
 			header := n.HeaderType
@@ -139,36 +100,16 @@ var networks = map[string]network{
 			}
 			c.KCP = transport.KCPConfig{MTU: uint32(max(n.MTU, 0)), TTI: uint32(max(n.TTI, 0)), HeaderType: header, HeaderDomain: n.Host, Seed: n.Seed}
 		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			k := ss.KCPSettings
-			if k == nil {
-				return
-			}
-			c.KCP = transport.KCPConfig{MTU: uint32(max(k.MTU, 0)), TTI: uint32(max(k.TTI, 0)),
-				UplinkCapacity: uint32(max(k.UplinkCapacity, 0)), DownlinkCapacity: uint32(max(k.DownlinkCapacity, 0)),
-				Congestion: k.Congestion, Seed: k.Seed}
-			if len(k.Header) > 0 {
-				var h struct{ Type, Domain string }
-				if json.Unmarshal(k.Header, &h) == nil {
-					c.KCP.HeaderType, c.KCP.HeaderDomain = h.Type, h.Domain
-				}
-			}
-		},
 		route: func(c *transport.Config) any { return &c.KCP },
 	},
 	"h2": {
-		fromNode: func(n *convert.Node, c *transport.Config) {
+		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
 			c.HTTP = transport.HTTPConfig{Host: splitComma(n.Host), Path: n.Path}
 			if len(n.Headers) > 0 {
 				c.HTTP.Headers = make(map[string][]string, len(n.Headers))
 				for k, v := range n.Headers {
 					c.HTTP.Headers[k] = []string{v}
 				}
-			}
-		},
-		fromOutbound: func(ss *conf.StreamSettings, c *transport.Config) {
-			if h := ss.HTTPSettings; h != nil {
-				c.HTTP = transport.HTTPConfig{Host: h.Host, Path: h.Path}
 			}
 		},
 		route: func(c *transport.Config) any { return &c.HTTP },
@@ -195,22 +136,14 @@ func networkName(n string) string {
 	return n
 }
 
-// earlyDataPath is a node's ws or httpupgrade path with early data given
-// outside the path (Clash max-early-data, sing-box max_early_data) moved
-// into it as "?ed=N", the one way Xray reads it.
-func earlyDataPath(n *convert.Node) string {
-	p := n.Path
-	if n.EarlyData <= 0 || strings.Contains(p, "ed=") {
-		return p
+// xrayPath is a node's ws or httpupgrade path as Xray reads it (early data
+// moved into it as "?ed=N"), warning about what it cannot carry.
+func xrayPath(n *convert.Node, warn func(string)) string {
+	p, w := n.XrayPath()
+	if w != "" {
+		warn(w)
 	}
-	if p == "" {
-		p = "/"
-	}
-	sep := "?"
-	if strings.Contains(p, "?") {
-		sep = "&"
-	}
-	return p + sep + "ed=" + itoa(n.EarlyData)
+	return p
 }
 
 // httpPath is a transport path as a request path: early data ("?ed=N")

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/probe/probetest"
-	"github.com/xvmtools/xvm/schema/conf"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
@@ -58,8 +58,9 @@ func startURLWithClock(t testing.TB, now func() time.Time) *httptest.Server {
 	return s
 }
 
-// spec describes a test target; target builds it from an Xray outbound
-// (JSON) through TargetFromOutbound, as the CLI's Xray inputs are.
+// spec describes a test target; target builds it as the CLI and serve
+// do: an Xray outbound (JSON) read by convert into a node, then
+// TargetFromNode.
 type spec struct {
 	name     string
 	host     string
@@ -79,16 +80,27 @@ func (s spec) target(t testing.TB) Target {
 	if s.stream != "" {
 		ob += `,"streamSettings":` + s.stream
 	}
-	ob += "}"
-	var o conf.Outbound
-	if err := json.Unmarshal([]byte(ob), &o); err != nil {
-		t.Fatalf("outbound %s: %v", ob, err)
-	}
-	tg, err := TargetFromOutbound(&o)
+	return targetFromXray(t, `{"outbounds":[`+ob+`}]}`)
+}
+
+// targetFromXray reads an Xray config of one VMess outbound through
+// convert and maps its node with TargetFromNode, as the CLI reads an Xray
+// input.
+func targetFromXray(t testing.TB, config string) Target {
+	t.Helper()
+	res, err := convert.Parse(context.Background(), "test.json", []byte(config), convert.Options{})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", config, err)
 	}
-	return tg
+	for _, d := range res.Diagnostics {
+		if d.Severity == convert.Error {
+			t.Fatalf("%s: %s", config, d.Message)
+		}
+	}
+	if len(res.Nodes) != 1 {
+		t.Fatalf("%s: %d nodes, want 1", config, len(res.Nodes))
+	}
+	return TargetFromNode(res.Nodes[0])
 }
 
 // startServer starts an Xray VMess server and waits until it accepts TCP
@@ -433,7 +445,7 @@ func TestProbeFailures(t *testing.T) {
 			url: fmt.Sprintf("http://127.0.0.1:%d/generate_204", closedPort(t)), wantKind: KindDestination, timeout: long, connected: true},
 		{name: "unknown host", target: spec{name: "n", host: "no-such-host.invalid", port: 443, id: id}.target(t),
 			wantKind: KindDNS, timeout: long},
-		{name: "unsupported transport", target: spec{name: "x", host: srv.Host, port: srv.Port, id: id, stream: `{"network":"hysteria"}`}.target(t),
+		{name: "unsupported transport", target: spec{name: "x", host: srv.Host, port: srv.Port, id: id, stream: `{"network":"quic"}`}.target(t),
 			wantKind: KindTransport, timeout: long},
 	}
 	for _, tt := range tests {

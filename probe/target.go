@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,8 +12,8 @@ import (
 )
 
 // Target is one server to probe: a VMess user on a server reached through
-// one transport. It is probe's own model; target_from.go builds it from a
-// convert node or an Xray outbound.
+// one transport. It is probe's own model; TargetFromNode builds it from a
+// convert node.
 type Target struct {
 	// Name labels the server in results (a share link's remark, an
 	// outbound tag, …). It never holds the user id.
@@ -36,6 +37,16 @@ type Target struct {
 
 	// Stream is the server address, port and transport.
 	Stream transport.Config
+
+	// warnings are what TargetFromNode could not carry (see Warnings).
+	warnings []string
+}
+
+// Warnings lists what probing this target will not do as its source
+// says: what the mapping from a node could not carry, then the stream's
+// own warnings (transport.Config.Warnings).
+func (t *Target) Warnings() []string {
+	return append(slices.Clone(t.warnings), t.Stream.Warnings()...)
 }
 
 // account builds the vmess account, or says what is wrong with the target.

@@ -1,79 +1,22 @@
 package probe
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
-	"github.com/xvmtools/xvm/schema/conf"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
-// TargetFromOutbound maps an Xray VMess outbound (the schema/conf types)
-// onto a Target. The name is the outbound's tag. It fails for an outbound
-// that is not VMess or does not name exactly one server and user.
-//
-// Stream settings that transport cannot dial (hysteria, quic, REALITY, …)
-// are carried as they are: probing such a target reports a transport
-// failure that names the setting, rather than dropping the server.
-func TargetFromOutbound(o *conf.Outbound) (Target, error) {
-	if o == nil || !strings.EqualFold(o.Protocol, "vmess") {
-		return Target{}, fmt.Errorf("probe: outbound %q is not VMess", tagOf(o))
-	}
-	srv, user, ok := o.Settings.Target()
-	if !ok {
-		return Target{}, fmt.Errorf("probe: outbound %q must name exactly one server with one user", tagOf(o))
-	}
-	if srv.Port < 1 || srv.Port > 65535 {
-		return Target{}, fmt.Errorf("probe: outbound %q: port %d is out of range 1–65535", tagOf(o), srv.Port)
-	}
-	t := Target{
-		Name:        o.Tag,
-		ID:          user.ID,
-		AlterID:     user.AlterID,
-		Security:    user.Security,
-		Experiments: user.Experiments,
-		Stream:      transport.Config{Address: srv.Address, Port: uint16(srv.Port)},
-	}
-	ss := o.StreamSettings
-	if ss == nil {
-		return t, nil
-	}
-	t.Stream.Network = ss.Network
-	t.Stream.Security = ss.Security
-	if tl := ss.TLSSettings; tl != nil {
-		t.Stream.TLS = transport.TLSConfig{
-			ServerName:           tl.ServerName,
-			ALPN:                 tl.ALPN,
-			Fingerprint:          tl.Fingerprint,
-			PinnedPeerCertSHA256: splitComma(tl.PinnedPeerCertSha256),
-			VerifyPeerCertByName: splitComma(tl.VerifyPeerCertByName),
-			AllowInsecure:        tl.AllowInsecure,
-			// Carried so that Dial refuses ECH by name instead of
-			// probing without it.
-			ECHConfigList: tl.ECHConfigList,
-		}
-	}
-	if so := ss.Sockopt; so != nil {
-		// Likewise: a dialerProxy chain is refused by name, not skipped.
-		t.Stream.Sockopt.DialerProxy = so.DialerProxy
-	}
-	// mKCP's masks, and TCP masks that Dial refuses by name.
-	t.Stream.FinalMask = ss.FinalMask
-	if nw, ok := networks[networkName(ss.Network)]; ok {
-		nw.fromOutbound(ss, &t.Stream)
-	}
-	return t, nil
-}
-
 // TargetFromNode maps a convert node (one server read from a link, a
-// subscription, Clash, sing-box or an Xray config) onto a Target directly,
-// keeping every field probing can use — alterId for the legacy header,
-// allowInsecure — and every transport by its own name: a node whose
-// transport xvm cannot dial (hysteria, quic, REALITY, …) keeps that name,
-// and probing it fails as a transport failure that says so; h2 stays h2
-// (convert's Xray output would rewrite it to XHTTP). The
+// subscription, Clash, sing-box or an Xray config) onto a Target. It is
+// probe's one mapping: an Xray outbound is read into a node by convert
+// first, as the CLI reads every input. It keeps every field probing can
+// use — alterId for the legacy header, allowInsecure — and every
+// transport by its own name: a node whose transport xvm cannot dial
+// (quic, REALITY, …) keeps that name, and probing it fails as a
+// transport failure that says so; h2 stays h2 (convert's Xray output would
+// rewrite it to XHTTP). What it cannot carry is in Target.Warnings. The
 // result may still be unprobeable; check it with Target.Validate.
 func TargetFromNode(n *convert.Node) Target {
 	if n == nil {
@@ -111,7 +54,7 @@ func TargetFromNode(n *convert.Node) Target {
 	}
 	t.Stream.FinalMask = n.FinalMask
 	if nw, ok := networks[t.Stream.Network]; ok {
-		nw.fromNode(n, &t.Stream)
+		nw.fromNode(n, &t.Stream, func(w string) { t.warnings = append(t.warnings, w) })
 	}
 	return t
 }
@@ -134,13 +77,6 @@ func sniFallback(n *convert.Node) string {
 		}
 	}
 	return ""
-}
-
-func tagOf(o *conf.Outbound) string {
-	if o == nil {
-		return ""
-	}
-	return o.Tag
 }
 
 func splitComma(s string) []string {

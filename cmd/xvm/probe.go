@@ -430,7 +430,7 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 			continue
 		}
 		if !a.Global.Quiet {
-			for _, w := range t.Stream.Warnings() {
+			for _, w := range t.Warnings() {
 				fmt.Fprintf(a.IO.ErrOut, "xvm: probe: %s: warning: %s\n", t.Label(), w)
 			}
 		}
