@@ -510,7 +510,9 @@ func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 			return
 		}
 		if isBudget(err) {
-			break // the budget went to other work on this server
+			// The budget went to other work on this server.
+			r.Notes = append(r.Notes, p.budgetNote(e, fmt.Sprintf("%d of %d samples", r.Samples, p.opts.Count)))
+			break
 		}
 		r.Samples++
 		if err != nil {
@@ -530,8 +532,14 @@ func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil && search.handshakes() > 0 {
+		switch {
+		case err == nil && search.handshakes() > 0:
 			r.Skew = &Skew{OffsetS: est.Offset, UncertaintyS: est.Uncertainty, Handshakes: search.handshakes()}
+			if search.budgetSpent() {
+				r.Notes = append(r.Notes, p.budgetNote(e, "clock offset measured only to ±"+strconv.FormatFloat(est.Uncertainty, 'f', 1, 64)+"s"))
+			}
+		case search.budgetSpent():
+			r.Notes = append(r.Notes, p.budgetNote(e, "clock offset not measured"))
 		}
 	}
 	if p.download != nil {
@@ -539,25 +547,37 @@ func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil || s.downloadTime > 0 {
-			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
-		}
 		switch {
+		case isBudget(err):
+			// Not a failure of the server, which passed.
+			r.Notes = append(r.Notes, p.budgetNote(e, "download not made"))
 		case err != nil:
 			// What arrived before it failed is still a measurement, but a
 			// rate would read as the server's speed, so there is none (as
 			// in the table).
+			if s.downloadTime > 0 {
+				r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
+			}
 			f := p.classify(e.t, err, p.download, true)
 			f.Message = "download: " + f.Message
 			r.OK, r.Error = false, f
-		case s.downloadTime > 0:
-			r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
+		default:
+			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
+			if s.downloadTime > 0 {
+				r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
+			}
 		}
 	}
 	if r.OK && !p.extras(ctx, e, sl) {
 		return
 	}
 	p.finish(e)
+}
+
+// budgetNote says that what (a measurement of e's) was left out or cut
+// short because e's server's budget was spent.
+func (p *prober) budgetNote(e *entry, what string) Note {
+	return Note{Message: fmt.Sprintf("%s: the %d connections allowed to %s in one run were spent on other entries and checks", what, p.opts.Budget, e.t.server()), Advice: []Advice{AdviceBudget}}
 }
 
 // isBudget reports an attempt the server's budget did not allow.

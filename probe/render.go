@@ -123,6 +123,9 @@ func Table(results []Result) []TableRow {
 			detail = append(detail, fmt.Sprintf("%s arrived in %.1fs", bytesize.Format(float64(r.Download.Bytes)), r.Download.Seconds))
 		}
 		detail = append(detail, extrasDetail(r)...)
+		for _, n := range r.Notes {
+			detail = append(detail, n.Message)
+		}
 		name := r.Name
 		if name == "" {
 			name = "-"

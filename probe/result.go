@@ -100,6 +100,18 @@ type Result struct {
 	// Retried is set when the first attempt timed out and the entry was
 	// tried again at the end of the run; with OK it recovered on retry.
 	Retried bool `json:"retried,omitempty"`
+
+	// Notes say what a result leaves out and why, when that is not a
+	// failure of the server: samples, a clock measurement, a download or
+	// an upload the server's budget did not allow.
+	Notes []Note `json:"notes,omitempty"`
+}
+
+// Note is a measurement a result leaves out or cuts short, and why, with
+// advice codes for the caller to word.
+type Note struct {
+	Message string   `json:"message"`
+	Advice  []Advice `json:"advice,omitempty"`
 }
 
 // Failure is a failed probe: its kind, a message that says what happened

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,34 @@ func TestProbeIPv6(t *testing.T) {
 	wantOK(t, r)
 	if got := Table([]Result{r})[0].Cells[1]; got != fmt.Sprintf("[::1]:%d", srv.Port) {
 		t.Fatalf("server cell %q", got)
+	}
+}
+
+// TestProbeBudgetCutsSamples: a server that works, whose budget is spent
+// before its samples and its download are done, is still ok; notes say
+// which measurements the budget left out, with the budget advice (a
+// spent budget used to fail a working server when a download was asked
+// for, and to cut samples silently).
+func TestProbeBudgetCutsSamples(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	opts := testOptions(web.URL)
+	opts.Count = 3
+	opts.Budget = 2
+	opts.Download = web.URL + "/bytes?n=1000"
+	r := runOne(t, spec{name: "cut", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), opts)
+	wantOK(t, r)
+	if r.Error != nil || r.Samples != 2 || r.Download != nil || len(r.Notes) != 2 {
+		t.Fatalf("result %s, want ok with 2 samples, no download and two notes", jsonOf(r))
+	}
+	for i, want := range []string{"2 of 3 samples", "download not made"} {
+		n := r.Notes[i]
+		if !strings.Contains(n.Message, want) || !strings.Contains(n.Message, "connections allowed") || !slices.Equal(n.Advice, []Advice{AdviceBudget}) {
+			t.Errorf("note %d %s, want it to say %q and why, with the budget advice", i, jsonOf(n), want)
+		}
+		noFlags(t, n.Message)
+	}
+	if row := Table([]Result{r})[0]; !strings.Contains(row.Cells[len(row.Cells)-1], "download not made") {
+		t.Errorf("table detail %q does not say the download was not made", row.Cells[len(row.Cells)-1])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -330,23 +331,36 @@ var probeAdvice = map[probe.Advice]string{
 	probe.AdviceLegacyForced:   "unset Xray_VMESS_AEAD_DISABLED",
 }
 
-// adviseProbe appends the worded advice of r's failure to a copy of its
-// failure (results share the library's Failure values).
+// adviseProbe appends the worded advice of r's failure and notes to
+// copies of them (results share the library's values).
 func adviseProbe(r *probe.Result) {
-	if r.Error == nil || len(r.Error.Advice) == 0 {
-		return
+	if r.Error != nil {
+		if words := probeAdviceWords(r.Error.Advice); words != "" {
+			f := *r.Error
+			f.Message += " — " + words
+			r.Error = &f
+		}
 	}
+	if len(r.Notes) > 0 {
+		notes := slices.Clone(r.Notes)
+		for i := range notes {
+			if words := probeAdviceWords(notes[i].Advice); words != "" {
+				notes[i].Message += " — " + words
+			}
+		}
+		r.Notes = notes
+	}
+}
+
+// probeAdviceWords words advice codes with this command's flags.
+func probeAdviceWords(advice []probe.Advice) string {
 	var words []string
-	for _, a := range r.Error.Advice {
+	for _, a := range advice {
 		if w, ok := probeAdvice[a]; ok {
 			words = append(words, w)
 		}
 	}
-	if len(words) > 0 {
-		f := *r.Error
-		f.Message += " — " + strings.Join(words, "; ")
-		r.Error = &f
-	}
+	return strings.Join(words, "; ")
 }
 
 // probeProgress is the progress line: done of total, ok and failed, and
