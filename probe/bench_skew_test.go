@@ -3,6 +3,8 @@ package probe
 import (
 	"context"
 	"fmt"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,4 +118,35 @@ func BenchmarkFarRejecting(b *testing.B) {
 		most = max(most, r.Conns())
 	}
 	b.ReportMetric(float64(most)/float64(b.N), "conns/server")
+}
+
+// BenchmarkCloseAfterRequest is TestProbeCloseAfterRequest timed: a
+// server that reads the request and closes without a byte, which looks
+// like a VMess rejection, probed with a 3 s timeout. The issue asks for
+// its verdict within the timeout plus 2 s (ns/op); conns/op is what the
+// server received.
+func BenchmarkCloseAfterRequest(b *testing.B) {
+	web := startURL(b)
+	var conns atomic.Int64
+	host, port := listen(b, func(c net.Conn) {
+		conns.Add(1)
+		buf := make([]byte, 64<<10)
+		for {
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	tg := spec{name: "closes", host: host, port: port, id: vmesstest.NewUUID()}.target(b)
+	opts := Options{URL: web.URL + "/generate_204", Timeout: 3 * time.Second}
+	b.ResetTimer()
+	for range b.N {
+		res, err := Run(context.Background(), []Target{tg}, opts)
+		if err != nil || res[0].OK || res[0].Error.Kind != KindAuthRejected {
+			b.Fatalf("%v: %s", err, jsonOf(res))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(settled(conns.Load))/float64(b.N), "conns/op")
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,19 +50,21 @@ func TestDownloadURL(t *testing.T) {
 }
 
 // TestProbeSlowDownload: the timeout bounds each gap in a download, not
-// the whole transfer. A 3 s download of 30 kB in 1 kB steps with a 1 s
-// timeout succeeds with every byte (it used to be cut at 1 s and reported
-// as a timeout); with -short, 1.5 s with a 500 ms timeout. Adopted from the
-// review's reproduction.
+// the whole transfer. A 4 s download of 40 kB in 1 kB steps with a 2 s
+// timeout succeeds with every byte (it used to be cut at the timeout and
+// reported as a timeout); with -short, 2 s with a 1 s timeout. A gap
+// would have to last 20 steps to fail it, which leaves room for a busy
+// machine; it runs alone (not in parallel with the tests that wait out
+// timeouts) for the same reason. Adopted from the review's reproduction.
 func TestProbeSlowDownload(t *testing.T) {
-	t.Parallel() // it waits out timeouts; the others need not wait for it
 	mux := http.NewServeMux()
 	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	const steps = 40
 	step := shortOr(100*time.Millisecond, 50*time.Millisecond)
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "30000")
+		w.Header().Set("Content-Length", strconv.Itoa(steps*1000))
 		buf := make([]byte, 1000)
-		for range 30 {
+		for range steps {
 			if _, err := w.Write(buf); err != nil {
 				return
 			}
@@ -74,16 +77,16 @@ func TestProbeSlowDownload(t *testing.T) {
 	srv := startServer(t, vmesstest.ServerOptions{})
 	opts := testOptions(web.URL)
 	opts.Count = 1
-	opts.Timeout = 10 * step
+	opts.Timeout = steps / 2 * step
 	opts.Download = web.URL + "/slow"
 	r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID, security: "aes-128-gcm"}.target(t), opts)
-	if !r.OK || r.Download == nil || r.Download.Bytes != 30000 {
-		t.Fatalf("a slow but steady download of 30 steps with a timeout of 10 failed: %s", jsonOf(r))
+	if !r.OK || r.Download == nil || r.Download.Bytes != steps*1000 {
+		t.Fatalf("a slow but steady download of %d steps with a timeout of %d failed: %s", steps, steps/2, jsonOf(r))
 	}
-	// The server's sleeps alone take 29 steps: the download outlived the
-	// timeout, which is the point.
-	if min := (29 * step).Seconds(); r.Download.Seconds < min {
-		t.Fatalf("download took %.3f s, want ≥ %.3f s (30 steps of %v)", r.Download.Seconds, min, step)
+	// The server's sleeps alone take steps-1 steps: the download
+	// outlived the timeout, which is the point.
+	if min := ((steps - 1) * step).Seconds(); r.Download.Seconds < min {
+		t.Fatalf("download took %.3f s, want ≥ %.3f s (%d steps of %v)", r.Download.Seconds, min, steps, step)
 	}
 }
 

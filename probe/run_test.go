@@ -17,8 +17,8 @@ import (
 // TestProbeSlowServersDoNotStall mixes a blackhole (accepts, never
 // answers) and a garbage-speaking server with healthy servers at
 // concurrency 2: every healthy server finishes while the blackhole holds
-// its slot, and the blackhole costs its timeout twice (it is tried again
-// at the end, before it is called a timeout) and no more.
+// its slot — before the blackhole's verdict, which takes its timeout twice
+// (it is tried again at the end, before it is called a timeout).
 func TestProbeSlowServersDoNotStall(t *testing.T) {
 	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
@@ -35,13 +35,13 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 	for i := range 6 {
 		targets = append(targets, spec{name: fmt.Sprintf("ok%d", i), host: srv.Host, port: srv.Port, id: srv.ID}.target(t))
 	}
-	// Room for a busy machine: the healthy servers must beat 3/4 of it.
 	const timeout = 3 * time.Second
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Concurrency = 2
 	opts.Timeout = timeout
-	start, done := recordFinish(&opts)
+	place := recordOrder(&opts)
+	start := time.Now()
 	res, err := Run(context.Background(), targets, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -61,18 +61,18 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 		if !r.OK {
 			t.Fatalf("%s: %s, want ok", r.Name, jsonOf(r))
 		}
-		// The healthy servers share the slot the blackhole does not hold,
-		// so each finishes long before its first timeout.
-		if done[r.Name] >= timeout*3/4 {
-			t.Errorf("%s finished after %v: it waited for a blackhole (timeout %v)", r.Name, done[r.Name], timeout)
+		// The healthy servers share the slot the blackhole does not hold.
+		if place[r.Name] > place["blackhole"] {
+			t.Errorf("%s finished after the blackhole (order %v): it waited for it", r.Name, place)
 		}
 	}
 	if !res[0].Retried || !strings.Contains(res[0].Error.Message, "also on a second try") {
 		t.Errorf("blackhole %s: want it tried again before the verdict", jsonOf(res[0]))
 	}
-	// A hang catcher: the blackhole's two timeouts and some slack.
-	if slack := time.Second; total > 2*timeout+slack {
-		t.Errorf("the run took %v, want at most %v", total, 2*timeout+slack)
+	// A hang catcher, not a speed test: the blackhole's two timeouts,
+	// with room for a busy machine.
+	if limit := 4 * timeout; total > limit {
+		t.Errorf("the run took %v, want at most %v", total, limit)
 	}
 }
 
@@ -162,18 +162,18 @@ func TestProbeCancel(t *testing.T) {
 	}
 }
 
-// recordFinish sets opts.OnResult to note, by target name, how long after
-// start (now) each result arrived. Read done after Run returns.
-func recordFinish(opts *Options) (start time.Time, done map[string]time.Duration) {
+// recordOrder sets opts.OnResult to note the order in which results
+// become final: place maps each target's name to its position (0 first).
+// Tests compare places, not times, so a busy machine cannot fail them.
+func recordOrder(opts *Options) (place map[string]int) {
 	var mu sync.Mutex
-	done = map[string]time.Duration{}
-	start = time.Now()
+	place = map[string]int{}
 	opts.OnResult = func(r Result) {
 		mu.Lock()
-		done[r.Name] = time.Since(start)
+		place[r.Name] = len(place)
 		mu.Unlock()
 	}
-	return start, done
+	return place
 }
 
 // forwarder relays TCP connections to addr; connection number n (from 1)
