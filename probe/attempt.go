@@ -41,13 +41,11 @@ func (s sample) timings() *Timings {
 }
 
 // sealing says how a tunnel's VMess request header is made: the auth-id
-// timestamp shifted by offset (the clock search), the AEAD header forced
-// (alterId 0), and whether this is the retry at the end of the run, whose
-// connect timeout settles a dead server.
+// timestamp shifted by offset (the clock search), and the AEAD header
+// forced (alterId 0).
 type sealing struct {
 	offset time.Duration
 	aead   bool
-	retry  bool
 }
 
 // maxDrain is the most bytes Xray reads from a rejected RAW connection
@@ -154,8 +152,9 @@ func (e *stageError) Unwrap() error { return e.err }
 // connect opens one connection to e's server, within the server's budget,
 // its cap of open connections and its pace: transport.Dial of cfg with the
 // run's dialer, resolver and connect timeout. The returned func gives the
-// cap back; call it when the connection is closed.
-func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.Config, trace *transport.Trace, retry bool) (net.Conn, func(), error) {
+// cap back; call it when the connection is closed. A retry (the job's
+// slot says so) that fails to connect settles a dead server.
+func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.Config, trace *transport.Trace) (net.Conn, func(), error) {
 	s := e.srv
 	if !s.take() {
 		return nil, nil, errBudget
@@ -165,7 +164,14 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
-	done := func() { <-s.open }
+	done := func() {
+		<-s.open
+		sl.end()
+	}
+	if err := sl.begin(ctx); err != nil {
+		done()
+		return nil, nil, err
+	}
 	if err := s.pace(ctx); err != nil {
 		done()
 		return nil, nil, err
@@ -177,28 +183,26 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	if inner == nil {
 		inner = &net.Dialer{}
 	}
-	cfg.NetDialer = &connectDialer{inner: inner, timeout: p.opts.ConnectTimeout, slow: p.slowConnect, slot: sl}
+	d := &connectDialer{inner: inner, srv: s, timeout: p.opts.ConnectTimeout, slow: p.slowConnect, slot: sl}
+	cfg.NetDialer = d
 	if cfg.Resolver == nil {
 		cfg.Resolver = p.opts.Resolver
 	}
-	// The slot first: a slow connect gave it back.
-	if err := sl.acquire(ctx); err != nil {
-		done()
-		return nil, nil, err
-	}
+	d.inDial.Store(true)
 	conn, err := transport.Dial(ctx, &cfg, trace)
+	d.inDial.Store(false)
+	// A slow connect parked the attempt: it goes on with the slot.
+	if herr := sl.hold(ctx); herr != nil && err == nil {
+		conn.Close()
+		err = herr
+	}
 	if err != nil {
 		done()
 		// Not when the run was interrupted; a lookup that ran into the
 		// attempt's own deadline is a verdict on the server.
 		if !errors.Is(ctx.Err(), context.Canceled) {
-			s.noteDial(err, retry)
+			s.noteDial(err, sl.retry)
 		}
-		return nil, nil, err
-	}
-	if err := sl.acquire(ctx); err != nil {
-		conn.Close()
-		done()
 		return nil, nil, err
 	}
 	return conn, done, nil
@@ -223,7 +227,7 @@ type tunnel struct {
 // tagged with its stage and the sample holds the phases that completed.
 func (p *prober) openTunnel(ctx context.Context, e *entry, sl *slot, u *url.URL, how sealing) (*tunnel, sample, error) {
 	tn := &tunnel{clock: newPhaseClock(), start: time.Now()}
-	raw, done, err := p.connect(ctx, e, sl, e.t.Stream, tn.clock.transportTrace(func() { e.srv.setReach(reachUp, nil) }), how.retry)
+	raw, done, err := p.connect(ctx, e, sl, e.t.Stream, tn.clock.transportTrace(func() { e.srv.setReach(reachUp, nil) }))
 	if err != nil {
 		return nil, tn.clock.partial(), &stageError{stageDial, err}
 	}
@@ -301,12 +305,11 @@ func (p *prober) stream(ctx context.Context, tn *tunnel, u *url.URL) (net.Conn, 
 }
 
 // fetch is one sample: a tunnel to the URL's host, its GET, the response
-// head, and the phases it took. retry marks the retry at the end of the
-// run.
-func (p *prober) fetch(ctx context.Context, e *entry, sl *slot, retry bool) (sample, error) {
+// head, and the phases it took.
+func (p *prober) fetch(ctx context.Context, e *entry, sl *slot) (sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	tn, s, err := p.openTunnel(ctx, e, sl, p.url, sealing{retry: retry})
+	tn, s, err := p.openTunnel(ctx, e, sl, p.url, sealing{})
 	if err != nil {
 		return s, err
 	}

@@ -157,7 +157,7 @@ func (p *prober) serverDate(ctx context.Context, e *entry, sl *slot) (_ *DateRea
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
-	conn, done, err := p.connect(ctx, e, sl, cfg, nil, false)
+	conn, done, err := p.connect(ctx, e, sl, cfg, nil)
 	if err != nil {
 		return nil, !errors.Is(err, errBudget)
 	}

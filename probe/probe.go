@@ -335,7 +335,7 @@ func planFailure(t *Target) *Failure {
 
 // serverOf is the shared state of t's server (its address and port).
 func (p *prober) serverOf(t *Target) *server {
-	key := hostPort(strings.ToLower(t.Stream.Address), int(t.Stream.Port))
+	key := serverKey(t.Stream.Address, int(t.Stream.Port))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.servers[key]
@@ -364,10 +364,8 @@ func (p *prober) routeOf(t *Target) *routeVerdicts {
 // do runs one job.
 func (p *prober) do(ctx context.Context, j *job, sl *slot) {
 	switch j.kind {
-	case jobScreen:
-		p.screen(ctx, j.e, sl, false)
-	case jobRetry:
-		p.screen(ctx, j.e, sl, true)
+	case jobScreen, jobRetry:
+		p.screen(ctx, j.e, sl)
 	case jobSample:
 		p.sample(ctx, j.e, sl)
 	case jobDiagnose:
@@ -379,12 +377,13 @@ func (p *prober) do(ctx context.Context, j *job, sl *slot) {
 	}
 }
 
-// screen is an entry's first attempt (or, with retry, its second one at
-// the end of the run), and what follows from it: samples for one that
+// screen is an entry's first attempt (or, for a retry job — its slot says
+// so — its second one at the end of the run), and what follows from it: samples for one that
 // worked, a diagnosis for a rejection, a retry for a timeout, a verdict
 // for everything else. An entry whose server already failed to connect
 // for another entry shares that verdict without trying.
-func (p *prober) screen(ctx context.Context, e *entry, sl *slot, retry bool) {
+func (p *prober) screen(ctx context.Context, e *entry, sl *slot) {
+	retry := sl.retry
 	if retry {
 		e.res.Retried = true
 		// A retry that ends without settling a dead server still
@@ -403,9 +402,9 @@ func (p *prober) screen(ctx context.Context, e *entry, sl *slot, retry bool) {
 		err error
 	)
 	if e.t.drains() && p.url.Scheme == "https" {
-		s, err = p.firstWithCheck(ctx, e, sl, retry)
+		s, err = p.firstWithCheck(ctx, e, sl)
 	} else {
-		s, err = p.fetch(ctx, e, sl, retry)
+		s, err = p.fetch(ctx, e, sl)
 	}
 	if ctx.Err() != nil {
 		return // interrupted: the entry is dropped
@@ -475,7 +474,7 @@ func (p *prober) shared(e *entry) *Failure {
 // look like a timeout. Alongside the attempt it sends one padded plain
 // request at our own clock, which a rejecting server closes at once; if
 // that one is rejected, the attempt is abandoned and reported as rejected.
-func (p *prober) firstWithCheck(ctx context.Context, e *entry, sl *slot, retry bool) (sample, error) {
+func (p *prober) firstWithCheck(ctx context.Context, e *entry, sl *slot) (sample, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type outcome struct {
@@ -484,7 +483,7 @@ func (p *prober) firstWithCheck(ctx context.Context, e *entry, sl *slot, retry b
 	}
 	first := make(chan outcome, 1)
 	go func() {
-		s, err := p.fetch(ctx, e, sl, retry)
+		s, err := p.fetch(ctx, e, sl)
 		first <- outcome{s, err}
 	}()
 	ok, _, err := p.handshakeAt(ctx, e, sl, 0)
@@ -505,7 +504,7 @@ func (p *prober) firstWithCheck(ctx context.Context, e *entry, sl *slot, retry b
 func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 	r := &e.res
 	for i := 1; i < p.opts.Count; i++ {
-		s, err := p.fetch(ctx, e, sl, false)
+		s, err := p.fetch(ctx, e, sl)
 		if ctx.Err() != nil {
 			return
 		}

@@ -25,7 +25,7 @@ func routeKey(t *Target) string {
 		SNI       string `json:",omitempty"`
 		Transport any    `json:",omitempty"`
 	}{
-		Server:   hostPort(strings.ToLower(c.Address), int(c.Port)),
+		Server:   serverKey(c.Address, int(c.Port)),
 		Network:  t.network(),
 		Security: strings.ToLower(c.Security),
 	}

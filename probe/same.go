@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/xvmtools/xvm/vmess"
 )
@@ -19,7 +18,7 @@ import (
 func sameKey(t *Target) string {
 	c := *t
 	c.Name = ""
-	c.Stream.Address = strings.ToLower(strings.TrimSuffix(c.Stream.Address, "."))
+	c.Stream.Address = normHost(c.Stream.Address)
 	if id, err := vmess.ParseID(c.ID); err == nil {
 		c.ID = id.String()
 	}

@@ -650,3 +650,81 @@ func TestProbeFrontDate(t *testing.T) {
 		t.Fatalf("%d connections, %d handshakes; want the Date request, one handshake and at most 16 for the edges", n, d.Handshakes)
 	}
 }
+
+// dialCounter counts the dials its inner dialer makes (every TCP
+// connection attempt, refused ones included).
+type dialCounter struct {
+	inner transport.ContextDialer
+	n     atomic.Int64
+}
+
+func (d *dialCounter) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.n.Add(1)
+	return d.inner.DialContext(ctx, network, addr)
+}
+
+// TestProbeBudgetPerDial: the budget counts TCP connections, not attempts.
+// A name with two addresses, the first refusing, costs two connections
+// per attempt; with a budget of 3 and 3 samples asked for, the server
+// receives at most 3 (it used to receive 6: the budget was taken once per
+// attempt), and the entry stays ok with a note of the samples left out.
+func TestProbeBudgetPerDial(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	relay := probetest.StartRelay(t, srv.Addr, 0)
+	dns := vmesstest.StartDNS(t, [4]byte{127, 0, 0, 2}, [4]byte{127, 0, 0, 1}) // nothing listens on 127.0.0.2
+	opts := testOptions(web.URL)
+	opts.Count = 3
+	opts.Budget = 3
+	opts.Resolver = dns.Resolver()
+	dialer := &dialCounter{inner: &net.Dialer{}}
+	opts.NetDialer = dialer
+	r := runOne(t, spec{name: "two", host: "two.example", port: relay.Port, id: srv.ID}.target(t), opts)
+	wantOK(t, r)
+	if n := dialer.n.Load(); n > 3 {
+		t.Fatalf("%d TCP connections, want at most the budget of 3: %s", n, jsonOf(r))
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0].Message, "of 3 samples") {
+		t.Fatalf("result %s, want a note of the samples the budget left out", jsonOf(r))
+	}
+}
+
+// TestProbeBudgetKey: one server, however its host is spelled, has one
+// budget: a name in another case or with a trailing dot, an IPv6 address
+// written out in full or in brackets. With a budget of 1, the second
+// spelling is skipped.
+func TestProbeBudgetKey(t *testing.T) {
+	web := startURL(t)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	relay := probetest.StartRelay(t, srv.Addr, 0)
+	dns := vmesstest.StartDNS(t, [4]byte{127, 0, 0, 1})
+	v6 := startServer(t, vmesstest.ServerOptions{Listen: "::1"})
+	for _, tc := range []struct {
+		name string
+		a, b string
+	}{
+		{name: "name", a: "probe.example", b: "Probe.EXAMPLE."},
+		{name: "ipv6", a: "::1", b: "[0:0:0:0:0:0:0:1]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port, id := relay.Port, srv.ID
+			if tc.name == "ipv6" {
+				port, id = v6.Port, v6.ID
+			}
+			a := spec{name: "a", host: "127.0.0.1", port: port, id: id}.target(t)
+			b := spec{name: "b", host: "127.0.0.1", port: port, id: id, security: "aes-128-gcm"}.target(t)
+			a.Stream.Address, b.Stream.Address = tc.a, tc.b
+			opts := testOptions(web.URL)
+			opts.Count = 1
+			opts.Budget = 1
+			opts.Resolver = dns.Resolver()
+			res, err := Run(context.Background(), []Target{a, b}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res[0].OK || res[1].OK || res[1].Error.Kind != KindSkipped {
+				t.Fatalf("results %s, want the first ok and the second skipped (one budget)", jsonOf(res))
+			}
+		})
+	}
+}

@@ -2,9 +2,15 @@ package probe
 
 import (
 	"context"
+	"io"
+	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xvmtools/xvm/vmess/transport"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
 // TestSchedulerRetryWaitsForScreen: a retry counts among its server's
@@ -37,5 +43,121 @@ func TestSchedulerRetryWaitsForScreen(t *testing.T) {
 	}
 	if s.running != 0 {
 		t.Fatalf("running = %d after the run, want 0", s.running)
+	}
+}
+
+// fakeDialer answers every dial with one end of a pipe after wait(n),
+// where n counts the dials from 1.
+type fakeDialer struct {
+	n    atomic.Int64
+	wait func(n int64)
+}
+
+func (d *fakeDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.wait(d.n.Add(1))
+	c, s := net.Pipe()
+	go func() { io.Copy(io.Discard, s) }()
+	return c, nil
+}
+
+// slotProber is a prober whose scheduler has one slot, held by the
+// returned slot, and an entry on a server with budget to spare.
+func slotProber(t *testing.T, d transport.ContextDialer, connectTimeout time.Duration) (*prober, *entry, *slot) {
+	t.Helper()
+	p, err := newProber(Options{NetDialer: d, ConnectTimeout: connectTimeout, Concurrency: 1, Budget: 1 << 20, Spacing: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := Target{ID: vmesstest.NewUUID(), Stream: transport.Config{Address: "127.0.0.1", Port: 1}}
+	e := &entry{t: &tg, srv: p.serverOf(&tg)}
+	p.sched.active = 1
+	return p, e, &slot{sc: p.sched, held: true}
+}
+
+// holds reports whether sl holds the run's one slot, as the scheduler
+// counts it.
+func holds(p *prober, sl *slot) bool {
+	sl.mu.Lock()
+	held := sl.held
+	sl.mu.Unlock()
+	p.sched.mu.Lock()
+	defer p.sched.mu.Unlock()
+	return held && p.sched.active == 1
+}
+
+// TestSlotAfterSlowConnect: a connect as slow as the moment it gives the
+// job's slot back still holds the slot when connect returns, and the
+// scheduler counts it once: the give-back cannot land after the take-back
+// (a timer that fired could release it again).
+func TestSlotAfterSlowConnect(t *testing.T) {
+	d := &fakeDialer{wait: func(n int64) { time.Sleep(time.Millisecond + time.Duration(n%7)*50*time.Microsecond) }}
+	p, e, sl := slotProber(t, d, 2*time.Millisecond) // gives the slot back after 1 ms
+	for i := range 300 {
+		conn, done, err := p.connect(context.Background(), e, sl, e.t.Stream, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		done()
+		time.Sleep(100 * time.Microsecond) // a late give-back would land here
+		if !holds(p, sl) {
+			t.Fatalf("connect %d: the job lost its slot (held %v, active %d)", i, sl.held, p.sched.active)
+		}
+	}
+}
+
+// TestSlotSharedByParallelAttempts: two attempts of one job (a
+// diagnosis's parallel handshakes) share its slot. While one waits on a
+// slow connect and the other works, the job keeps the slot; it gives it
+// back only when every attempt in flight waits on a slow connect.
+func TestSlotSharedByParallelAttempts(t *testing.T) {
+	release := make(chan struct{})
+	d := &fakeDialer{wait: func(n int64) {
+		if n == 1 {
+			<-release // the first connect is slow
+		}
+	}}
+	p, e, sl := slotProber(t, d, 20*time.Millisecond) // gives the slot back after 10 ms
+	slow := make(chan error, 1)
+	go func() {
+		conn, done, err := p.connect(context.Background(), e, sl, e.t.Stream, nil)
+		if err == nil {
+			conn.Close()
+			done()
+		}
+		slow <- err
+	}()
+	for d.n.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	conn, done, err := p.connect(context.Background(), e, sl, e.t.Stream, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		sl.mu.Lock()
+		parked := sl.parked
+		sl.mu.Unlock()
+		if parked == 1 {
+			break // the slow connect is due to give the slot back
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow connect never parked")
+		}
+	}
+	if !holds(p, sl) {
+		t.Fatalf("the job gave its slot back while one of its attempts worked (held %v, active %d)", sl.held, p.sched.active)
+	}
+	conn.Close()
+	done() // now the only attempt in flight waits on a slow connect
+	if holds(p, sl) || p.sched.active != 0 {
+		t.Fatalf("the slot is still taken (held %v, active %d) while the only attempt waits on a slow connect", sl.held, p.sched.active)
+	}
+	close(release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if !holds(p, sl) {
+		t.Fatalf("the slow attempt went on without the slot (held %v, active %d)", sl.held, p.sched.active)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xvmtools/xvm/vmess/transport"
@@ -16,7 +17,7 @@ import (
 // may start (the pace), and whether it answers a TCP connect at all
 // (reach), which every entry on it shares.
 type server struct {
-	key string // host:port, the host in lower case
+	key string // serverKey: host:port, the host normalised
 
 	budget  int
 	spacing time.Duration
@@ -62,13 +63,6 @@ func (s *server) take() bool {
 	}
 	s.used++
 	return true
-}
-
-// left is how many connections the budget still allows.
-func (s *server) left() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.budget - s.used
 }
 
 // pace waits until the next connection to this server may start: at least
@@ -163,31 +157,100 @@ func (s *server) retried() {
 }
 
 // slot is one job's share of the run's concurrency (or of the retries'
-// pool). A job holds it while it works, except while a TCP connect of its
-// own is slow: a dead host then costs a goroutine, not a share of the
-// concurrency (see connectDialer).
+// pool). A job holds it while it works. Its attempts may run in parallel
+// (a diagnosis's handshakes share the job's slot), and the slot is given
+// back only while every attempt in flight waits on a slow TCP connect: a
+// dead host then costs a goroutine, not a share of the concurrency (see
+// connectDialer). An attempt that goes on takes it back first.
 type slot struct {
 	sc    *scheduler
 	retry bool
-	mu    sync.Mutex
-	held  bool
+
+	mu   sync.Mutex
+	held bool
+	// attempts counts the attempts in flight (connect to close), parked
+	// those of them waiting on a slow connect.
+	attempts, parked int
+	// taking is closed when a pending take ends; nil when none is.
+	taking chan struct{}
 }
 
-// acquire takes the slot back unless it is held.
-func (s *slot) acquire(ctx context.Context) error {
+// begin counts an attempt in flight, which needs the slot.
+func (s *slot) begin(ctx context.Context) error {
+	s.mu.Lock()
+	s.attempts++
+	s.mu.Unlock()
+	return s.hold(ctx)
+}
+
+// end counts an attempt that is over.
+func (s *slot) end() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.held {
-		return nil
-	}
-	if err := s.sc.take(ctx, s.retry); err != nil {
-		return err
-	}
-	s.held = true
-	return nil
+	s.attempts--
+	s.giveBack()
 }
 
-// release gives the slot back if it is held.
+// park counts an attempt whose connect is slow, and gives the slot back
+// when every attempt in flight is parked.
+func (s *slot) park() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.parked++
+	s.giveBack()
+}
+
+// unpark counts a parked attempt whose connect is over; it takes the slot
+// back with hold before it goes on.
+func (s *slot) unpark() {
+	s.mu.Lock()
+	s.parked--
+	s.mu.Unlock()
+}
+
+// giveBack puts the slot back when it is held and every attempt in flight
+// is parked. The caller holds s.mu.
+func (s *slot) giveBack() {
+	if s.held && s.attempts > 0 && s.parked == s.attempts {
+		s.held = false
+		s.sc.put(s.retry)
+	}
+}
+
+// hold takes the slot back unless it is held. One take is pending at a
+// time; other attempts of the job wait for it.
+func (s *slot) hold(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		if s.held {
+			s.mu.Unlock()
+			return nil
+		}
+		if w := s.taking; w != nil {
+			s.mu.Unlock()
+			select {
+			case <-w:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		w := make(chan struct{})
+		s.taking = w
+		s.mu.Unlock()
+		err := s.sc.take(ctx, s.retry)
+		s.mu.Lock()
+		s.taking = nil
+		close(w)
+		if err == nil {
+			s.held = true
+		}
+		s.mu.Unlock()
+		return err
+	}
+}
+
+// release gives the slot back for good: the job is done.
 func (s *slot) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,21 +260,66 @@ func (s *slot) release() {
 	}
 }
 
-// connectDialer is the TCP dialer under transport.Dial for one attempt:
-// each connect gets the run's connect timeout, and a connect still pending
-// after slow gives the job's slot back (connect takes it again once Dial
-// is done, so that the wait for it is in no phase's timing).
+// connectDialer is the TCP (or, for mKCP, UDP) dialer under
+// transport.Dial for one attempt. Every dial is a connection the server
+// receives: connect charges the budget and paces the first, and the
+// dialer each one after it (a TLS ClientHello tried again on a fresh
+// connection, the next address of a name, XHTTP's further connections).
+// Each dial gets the run's connect timeout, and one still pending after
+// slow parks the attempt (see slot), which takes the slot back once the
+// dial is over: connect does that after transport.Dial returns, so that
+// the wait is in no phase's timing, and the dialer itself for a dial
+// after that.
 type connectDialer struct {
 	inner   transport.ContextDialer
+	srv     *server
 	timeout time.Duration
 	slow    time.Duration
 	slot    *slot
+
+	dials  atomic.Int32
+	inDial atomic.Bool // connect's transport.Dial is under way
 }
 
 func (d *connectDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.dials.Add(1) > 1 {
+		if !d.srv.take() {
+			return nil, errBudget
+		}
+		if err := d.srv.pace(ctx); err != nil {
+			return nil, err
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	t := time.AfterFunc(d.slow, d.slot.release)
-	defer t.Stop()
-	return d.inner.DialContext(cctx, network, addr)
+	var (
+		mu             sync.Mutex
+		parked, landed bool
+	)
+	t := time.AfterFunc(d.slow, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !landed {
+			parked = true
+			d.slot.park()
+		}
+	})
+	conn, err := d.inner.DialContext(cctx, network, addr)
+	mu.Lock()
+	landed = true
+	mu.Unlock()
+	t.Stop()
+	if !parked {
+		return conn, err
+	}
+	d.slot.unpark()
+	if !d.inDial.Load() {
+		if herr := d.slot.hold(ctx); herr != nil {
+			if conn != nil {
+				conn.Close()
+			}
+			return nil, herr
+		}
+	}
+	return conn, err
 }

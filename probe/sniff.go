@@ -76,7 +76,7 @@ func (p *prober) speaksTLS(ctx context.Context, e *entry, sl *slot) (tls, made b
 	defer cancel()
 	// The entry is RAW without TLS or disguise: Dial is a plain TCP
 	// connection to it.
-	conn, done, err := p.connect(ctx, e, sl, e.t.Stream, nil, false)
+	conn, done, err := p.connect(ctx, e, sl, e.t.Stream, nil)
 	if err != nil {
 		return false, !errors.Is(err, errBudget)
 	}

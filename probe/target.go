@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,4 +132,26 @@ func (t *Target) drains() bool {
 
 func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// serverKey names a server (host:port) for its budget, its reach and its
+// routes, with the host as a resolver sees it: case and a trailing dot do
+// not matter, and an IP address is written one way ("[::1]",
+// "0:0:0:0:0:0:0:1" and "::1" are one server). Names are not resolved up
+// front, so a name and an address it resolves to are two servers, each
+// with a budget of its own.
+func serverKey(host string, port int) string {
+	return hostPort(normHost(host), port)
+}
+
+// normHost is host in the form serverKey uses.
+func normHost(host string) string {
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		h = h[1 : len(h)-1]
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		h = a.Unmap().String()
+	}
+	return h
 }

@@ -109,7 +109,7 @@ func (p *prober) dnsThrough(ctx context.Context, e *entry, sl *slot) (time.Durat
 	if err != nil {
 		return 0, err
 	}
-	raw, done, err := p.connect(ctx, e, sl, e.t.Stream, nil, false)
+	raw, done, err := p.connect(ctx, e, sl, e.t.Stream, nil)
 	if err != nil {
 		return 0, err
 	}

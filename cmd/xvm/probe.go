@@ -111,7 +111,7 @@ Exit codes: 0 every server is ok (with --keep: a config was written);
 	f.IntVar(&opts.Count, "count", probe.DefaultCount, "samples per server (the first decides whether it works; only those that do get the rest)")
 	f.DurationVar(&opts.Timeout, "timeout", probe.DefaultTimeout, "time limit of each attempt up to the response headers, and of each gap between data in a download")
 	f.DurationVar(&opts.ConnectTimeout, "connect-timeout", probe.DefaultConnectTimeout, "time limit of each TCP connect (a dead host costs this, twice)")
-	f.IntVar(&opts.Concurrency, "concurrency", probe.DefaultConcurrency, "entries probed at once (a connect still waiting for the server does not count)")
+	f.IntVar(&opts.Concurrency, "concurrency", probe.DefaultConcurrency, "entries probed at once (one whose connects are all slow to answer does not count)")
 	f.IntVar(&opts.ConnBudget, "conn-budget", probe.DefaultBudget, "most connections one server (host:port) receives in the run, all its entries, samples and diagnosis together; larger by default with --skew-range")
 	f.BoolVar(&opts.Skew, "skew", false, "measure the clock offset even when the handshake succeeds")
 	f.StringVar(&opts.Download, "download", "", "measure throughput: a size (10MB, 25MiB) or an http(s) URL")
