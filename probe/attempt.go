@@ -321,7 +321,7 @@ func (p *prober) fetch(ctx context.Context, e *entry, sl *slot) (sample, error) 
 	end := time.Now()
 	s = tn.clock.partial() // every phase is done: the header came with the response
 	s.firstByte, s.total, s.rtt = firstByte.Sub(reqAt), end.Sub(tn.start), s.handshake
-	if !resp.date.IsZero() {
+	if !resp.date.IsZero() && !fromCache(resp.header) {
 		s.date = clockFromDate(resp.date, sentAt, sentAt.Add(end.Sub(reqAt)))
 	}
 	return s, nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,10 +131,29 @@ func (p *prober) fetchReference(ctx context.Context) *clockSpan {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	date, err := http.ParseTime(resp.Header.Get("Date"))
-	if err != nil {
+	if err != nil || fromCache(resp.Header) {
 		return nil
 	}
 	return clockFromDate(date, sent, received)
+}
+
+// fromCache reports a response a cache may have served: its Date is when
+// the origin made it, which may be long ago (RFC 9110 §6.6.1, RFC 9111
+// §4.2.3), so it says nothing about the clock now. An Age header is what
+// a cache must add (RFC 9111 §5.1); caches that do not add one say "HIT"
+// in a header of their own (Squid's and Varnish's X-Cache, nginx's
+// X-Cache-Status, Cloudflare's CF-Cache-Status, Fastly's X-Served-By
+// beside X-Cache).
+func fromCache(h http.Header) bool {
+	if h.Get("Age") != "" {
+		return true
+	}
+	for _, k := range []string{"X-Cache", "X-Cache-Status", "Cf-Cache-Status", "X-Proxy-Cache", "X-Cache-Lookup"} {
+		if strings.Contains(strings.ToUpper(h.Get(k)), "HIT") {
+			return true
+		}
+	}
+	return false
 }
 
 // serverDate reads the clock of the web server behind an HTTP-based

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -724,6 +725,51 @@ func TestProbeBudgetKey(t *testing.T) {
 			}
 			if !res[0].OK || res[1].OK || res[1].Error.Kind != KindSkipped {
 				t.Fatalf("results %s, want the first ok and the second skipped (one budget)", jsonOf(res))
+			}
+		})
+	}
+}
+
+// TestProbeCachedDateIsNoReference: a response served from a cache
+// carries the Date its origin stamped, which may be minutes old (RFC 9111
+// §4: the Age header says how old). A Date 5 minutes behind our clock
+// from a cached answer — through a working server, or fetched directly —
+// must not make the run blame our clock.
+func TestProbeCachedDateIsNoReference(t *testing.T) {
+	for _, hint := range []map[string]string{{"Age": "300"}, {"X-Cache": "HIT from squid"}, {"CF-Cache-Status": "HIT"}} {
+		t.Run(fmt.Sprint(hint), func(t *testing.T) {
+			web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Date", time.Now().Add(-5*time.Minute).UTC().Format(http.TimeFormat))
+				for k, v := range hint {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			t.Cleanup(web.Close)
+			good := startServer(t, vmesstest.ServerOptions{})
+			bad := startServer(t, vmesstest.ServerOptions{})
+			opts := testOptions(web.URL)
+			opts.Count = 1
+			opts.ClockReference = web.URL + "/generate_204"
+			res, err := Run(context.Background(), []Target{
+				spec{name: "works", host: good.Host, port: good.Port, id: good.ID}.target(t),
+				spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t),
+			}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res[1]
+			if !res[0].OK || r.OK || r.Error.Kind != KindAuthRejected || r.Error.Diagnosis.LocalClock != nil || strings.Contains(r.Error.Message, "this machine's clock") {
+				t.Fatalf("results %s, want the cached Date ignored", jsonOf(res))
+			}
+			// And directly, when no server works.
+			opts.Now = nil
+			res, err = Run(context.Background(), []Target{spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t)}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := res[0]; r.OK || r.Error.Diagnosis == nil || r.Error.Diagnosis.LocalClock != nil {
+				t.Fatalf("result %s, want the cached Date of the direct reference ignored", jsonOf(r))
 			}
 		})
 	}
