@@ -138,10 +138,10 @@ func asList(v any) []any {
 func (p *parser) clash(data []byte) error {
 	doc, err := yamlDoc(data)
 	if err != nil {
-		return fmt.Errorf("convert: %s: not valid YAML: %v", p.name, err)
+		return p.inputError(0, "not valid YAML: %v", err)
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return fmt.Errorf("convert: %s: want a Clash config with a proxies: list", p.name)
+		return p.inputError(0, "want a Clash config with a proxies: list")
 	}
 	root := doc.Content[0]
 	var proxies *yaml.Node
@@ -151,14 +151,14 @@ func (p *parser) clash(data []byte) error {
 		}
 	}
 	if proxies == nil || proxies.Kind != yaml.SequenceNode {
-		return fmt.Errorf("convert: %s: no proxies: list; want a Clash config with a proxies: list", p.name)
+		return p.inputError(0, "no proxies: list; want a Clash config with a proxies: list")
 	}
 	budget := 1 << 20
 	for i, item := range proxies.Content {
 		line := item.Line
 		v, err := yamlToAny(item, &budget, 0)
 		if err != nil {
-			return fmt.Errorf("convert: %s:%d: %v", p.name, line, err)
+			return p.inputError(line, "%v", err)
 		}
 		m := asMap(v)
 		if m == nil {

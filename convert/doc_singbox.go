@@ -12,14 +12,14 @@ import (
 func (p *parser) singBox(data []byte) error {
 	v, err := jsonValue(data)
 	if err != nil {
-		return fmt.Errorf("convert: %s: not valid JSON: %v", p.name, err)
+		return p.inputError(0, "not valid JSON: %v", err)
 	}
 	if m, ok := v.(map[string]any); ok {
 		v = foldKeys(m)
 	}
 	items, prefix, ok := outboundItems(v)
 	if !ok {
-		return fmt.Errorf("convert: %s: want a sing-box config, an outbound or a list of outbounds", p.name)
+		return p.inputError(0, "want a sing-box config, an outbound or a list of outbounds")
 	}
 	p.eachOutbound(data, schema.JSON, items, prefix, func(field string, line int, m map[string]any) {
 		m = foldKeys(m)

@@ -21,7 +21,7 @@ import (
 func (p *parser) xray(data []byte) error {
 	v, format, err := xrayValue(data)
 	if err != nil {
-		return fmt.Errorf("convert: %s: %v", p.name, err)
+		return p.inputError(0, "%v", err)
 	}
 	if x, ok := v.(map[string]any); ok {
 		// Xray decodes with encoding/json, which matches keys without
@@ -72,7 +72,7 @@ func (p *parser) xray(data []byte) error {
 	}
 	items, prefix, ok := outboundItems(v)
 	if !ok {
-		return fmt.Errorf("convert: %s: want an Xray config, an outbound or a list of outbounds", p.name)
+		return p.inputError(0, "want an Xray config, an outbound or a list of outbounds")
 	}
 	p.eachOutbound(data, format, items, prefix, each)
 	return nil

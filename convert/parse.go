@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -73,7 +74,7 @@ func Parse(ctx context.Context, name string, data []byte, opts Options) (Result,
 		max = DefaultMaxInputBytes
 	}
 	if int64(len(data)) > max {
-		return Result{}, fmt.Errorf("convert: %s: input is %d bytes, over the %d-byte limit; split it or raise the limit", name, len(data), max)
+		return Result{}, &InputError{Input: name, Reason: fmt.Sprintf("input is %d bytes, over the %d-byte limit; split it or raise the limit", len(data), max)}
 	}
 	p := &parser{ctx: ctx, name: name}
 	data = bytes.TrimPrefix(data, utf8BOM)
@@ -92,7 +93,7 @@ func Parse(ctx context.Context, name string, data []byte, opts Options) (Result,
 	case FormatXray:
 		err = p.xray(data)
 	default:
-		return Result{}, fmt.Errorf("convert: %s: unknown input format %q; want links, clash, sing-box or xray", name, from)
+		return Result{}, &InputError{Input: name, Reason: fmt.Sprintf("unknown input format %q; want links, clash, sing-box or xray", from)}
 	}
 	if err != nil {
 		return Result{}, err
@@ -102,6 +103,36 @@ func Parse(ctx context.Context, name string, data []byte, opts Options) (Result,
 			Message: fmt.Sprintf("%d more diagnostics (%d errors) not shown", p.res.Suppressed, p.res.SuppressedErrors)})
 	}
 	return p.res, nil
+}
+
+// InputError is an input Parse cannot read as a whole: too large, of no
+// known format, a document that does not parse. Its message names the
+// input (and the line, when one decides) after "convert: "; a caller that
+// words it as its own takes the fields.
+type InputError struct {
+	// Input is the name Parse was given; Line is 1-based, 0 when no one
+	// line decides.
+	Input  string
+	Line   int
+	Reason string
+}
+
+// Error is "convert: NAME: reason", or "convert: NAME:LINE: reason".
+func (e *InputError) Error() string {
+	return "convert: " + e.Where() + ": " + e.Reason
+}
+
+// Where is the input's name, with the line when one decides.
+func (e *InputError) Where() string {
+	if e.Line > 0 {
+		return e.Input + ":" + strconv.Itoa(e.Line)
+	}
+	return e.Input
+}
+
+// inputError is an *InputError about p's input.
+func (p *parser) inputError(line int, format string, args ...any) error {
+	return &InputError{Input: p.name, Line: line, Reason: fmt.Sprintf(format, args...)}
 }
 
 type parser struct {
@@ -248,7 +279,7 @@ func looksSingBox(t []byte) bool {
 func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" {
-		return fmt.Errorf("convert: %s: empty input; want share links, a subscription or a config", p.name)
+		return p.inputError(0, "empty input; want share links, a subscription or a config")
 	}
 	if mayDecode && !strings.Contains(trimmed, "://") && !hasClientLine(trimmed) {
 		if dec, err := decodeBase64Lenient(trimmed); err == nil {
@@ -261,7 +292,7 @@ func (p *parser) links(text string, lineBase int, mayDecode bool) error {
 		if strings.HasPrefix(trimmed, "{") {
 			return p.xray([]byte(trimmed))
 		}
-		return fmt.Errorf("convert: %s: not share links, a base64 subscription or a config; want vmess:// links, one per line", p.name)
+		return p.inputError(0, "not share links, a base64 subscription or a config; want vmess:// links, one per line")
 	}
 	line := lineBase
 	profile, section := false, ""

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +182,11 @@ func TestParseRejects(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "convert: ") {
 				t.Errorf("error %q lacks the package prefix", err)
+			}
+			// Typed, so a caller words it without cutting text.
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Input != "in" || !strings.HasSuffix(err.Error(), ": "+ie.Reason) {
+				t.Errorf("error %q (%T) is not an *InputError naming the input", err, err)
 			}
 		})
 	}

@@ -417,9 +417,13 @@ func readProbeTargets(ctx context.Context, a *app, opts *probeOptions, args []st
 			return nil, nil, nil, 0, usageErrorf("probe: %s is empty: give a file of links, a subscription or a config", name)
 		}
 		res, err := convert.Parse(ctx, name, data, convert.Options{MaxInputBytes: opts.MaxInput})
-		if err != nil {
-			// convert's errors say "convert: NAME: …"; here it is probe's.
-			return nil, nil, nil, 0, usageErrorf("probe: %s", strings.TrimPrefix(err.Error(), "convert: "))
+		var ie *convert.InputError
+		switch {
+		case errors.As(err, &ie):
+			// The input as a whole is unreadable: said as probe's.
+			return nil, nil, nil, 0, usageErrorf("probe: %s: %s", ie.Where(), ie.Reason)
+		case err != nil:
+			return nil, nil, nil, 0, usageErrorf("probe: reading %s: %v", name, err)
 		}
 		pr.print(res.Diagnostics)
 		bad += res.Errors()
