@@ -157,14 +157,17 @@ func fromCache(h http.Header) bool {
 }
 
 // serverDate reads the clock of the web server behind an HTTP-based
-// transport (ws, httpupgrade, grpc, with or without TLS): one plain HTTP/1.1
-// GET for the transport's path over the entry's TCP (and TLS) connection,
-// whose answer — an error page, an upgrade refusal — carries a Date header.
-// nil when the transport is not HTTP-based or the answer has no Date;
-// made says whether a connection was made (it counts against the budget).
+// transport: one plain HTTP/1.1 GET for the transport's path over the
+// entry's TCP (and TLS) connection, whose answer — an error page, an
+// upgrade refusal — carries a Date header. Xray's WebSocket and XHTTP
+// servers answer it themselves; its HTTPUpgrade and gRPC servers answer
+// nothing, so for those it is asked only over TLS, where a front that
+// answers is plausible. nil when the transport is not HTTP-based or the
+// answer has no Date; made says whether a connection was made (it counts
+// against the budget).
 func (p *prober) serverDate(ctx context.Context, e *entry, sl *slot) (_ *DateReading, made bool) {
 	nw, ok := networks[e.t.network()]
-	if !ok || nw.httpTarget == nil {
+	if !ok || nw.httpTarget == nil || nw.dateFromFront && !e.t.tls() {
 		return nil, false
 	}
 	path, host := nw.httpTarget(&e.t.Stream)

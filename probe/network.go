@@ -26,6 +26,11 @@ type network struct {
 	// server's clock in one request. nil: the transport does not speak
 	// HTTP (raw).
 	httpTarget func(c *transport.Config) (path, host string)
+	// dateFromFront says that Xray's own server for the transport answers
+	// a plain request with nothing (HTTPUpgrade closes, gRPC wants
+	// HTTP/2), so only a front (a CDN, nginx) would show a Date: the
+	// request is made only over TLS, where a front is plausible.
+	dateFromFront bool
 }
 
 // networks maps probe's name of a transport (see networkName) to what
@@ -68,6 +73,7 @@ var networks = map[string]network{
 		httpTarget: func(c *transport.Config) (string, string) {
 			return httpPath(c.HTTPUpgrade.Path), httpHost(c.HTTPUpgrade.Host, c)
 		},
+		dateFromFront: true,
 	},
 	"grpc": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
@@ -78,6 +84,7 @@ var networks = map[string]network{
 			path := "/" + strings.TrimPrefix(c.GRPC.ServiceName, "/") + "/Tun"
 			return path, httpHost(c.GRPC.Authority, c)
 		},
+		dateFromFront: true,
 	},
 	"xhttp": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {

@@ -774,3 +774,30 @@ func TestProbeCachedDateIsNoReference(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeNoDateRequestWithoutFront: Xray's own HTTPUpgrade and gRPC
+// servers answer a plain request with nothing, so without TLS — where a
+// front that would answer is not plausible — a wrong id's diagnosis
+// spends no connection on a Date request: its connections are the first
+// attempt and the search's handshakes.
+func TestProbeNoDateRequestWithoutFront(t *testing.T) {
+	web := startURL(t)
+	for _, stream := range []string{
+		`{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`,
+		`{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`,
+	} {
+		t.Run(stream, func(t *testing.T) {
+			srv := startServer(t, vmesstest.ServerOptions{StreamSettings: stream})
+			relay := probetest.StartRelay(t, srv.Addr, 0)
+			opts := testOptions(web.URL)
+			opts.Count = 1
+			r := runOne(t, spec{name: "x", host: relay.Host, port: relay.Port, id: vmesstest.NewUUID(), stream: stream}.target(t), opts)
+			if r.OK || r.Error.Kind != KindAuthRejected || r.Error.Diagnosis.Evidence != EvidenceSearch {
+				t.Fatalf("result %s, want auth_rejected from the search", jsonOf(r))
+			}
+			if d := r.Error.Diagnosis; d.Handshakes != len(boundedGrid()) || settled(relay.Conns) != int64(1+d.Handshakes) {
+				t.Fatalf("%d handshakes, %d connections; want the %d of the search and the first attempt, no Date request", d.Handshakes, relay.Conns(), len(boundedGrid()))
+			}
+		})
+	}
+}

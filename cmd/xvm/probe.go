@@ -71,8 +71,9 @@ auth_rejected, clock_skew, destination, protocol, or skipped. A timeout
 is tried once more at the end, at lower concurrency.
 
 A rejected handshake is diagnosed: what other entries on the server
-proved, the server's Date header (WebSocket, HTTPUpgrade, gRPC), this
-machine's clock against a reference, and a search of the clock offsets
+proved, the server's Date header (WebSocket and XHTTP; HTTPUpgrade and
+gRPC over TLS, where a CDN front may answer), this machine's clock
+against a reference, and a search of the clock offsets
 real mistakes make (±14 min, whole and half hours within ±14 h);
 --skew-range 24h searches every offset. A server whose clock is off gives
 clock_skew with the offset; one that accepts no offset gives auth_rejected
