@@ -31,6 +31,8 @@ type sample struct {
 
 	bytes        int64
 	downloadTime time.Duration
+	// downloadCut: the download reached Options.DownloadTime.
+	downloadCut bool
 }
 
 func (s sample) timings() *Timings {
@@ -360,10 +362,12 @@ func (p *prober) handshakeAt(ctx context.Context, e *entry, sl *slot, offset tim
 	return false, 0, err
 }
 
-// fetchDownload fetches the download URL through a tunnel to its end. Timeout
-// bounds it up to the response headers; the body is then bounded only by
-// ctx and by Timeout per gap between data, so a download may take minutes
-// as long as bytes keep coming.
+// fetchDownload fetches the download URL through a tunnel to its end, or
+// until DownloadTime after the request (then downloadCut is set, and
+// what arrived is the measurement). Timeout bounds it up to the response
+// headers; the body is then bounded by DownloadTime and by Timeout per
+// gap between data, so a slow download is measured as long as bytes keep
+// coming.
 func (p *prober) fetchDownload(ctx context.Context, e *entry, sl *slot) (sample, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
@@ -381,11 +385,16 @@ func (p *prober) fetchDownload(ctx context.Context, e *entry, sl *slot) (sample,
 		return s, &stageError{stageURL, &statusError{status: resp.status, reason: resp.reason}}
 	}
 	// The attempt's deadline and its context no longer apply: only
-	// parent (Ctrl-C) and the idle timeout do.
+	// parent (Ctrl-C), the download's time limit and the idle timeout do.
 	tn.stop()
-	n, err := copyIdle(parent, resp.body, tn.raw, p.opts.Timeout)
+	limit, stop := context.WithDeadlineCause(parent, reqAt.Add(p.opts.DownloadTime), errDownloadTime)
+	defer stop()
+	n, err := copyIdle(limit, resp.body, tn.raw, p.opts.Timeout)
 	s.bytes = n
 	s.downloadTime = time.Since(reqAt)
+	if err != nil && parent.Err() == nil && errors.Is(context.Cause(limit), errDownloadTime) {
+		s.downloadCut, err = true, nil
+	}
 	if err != nil {
 		if parent.Err() == nil && isTimeout(err) {
 			err = &stallError{bytes: n, idle: p.opts.Timeout, err: err}
@@ -396,6 +405,9 @@ func (p *prober) fetchDownload(ctx context.Context, e *entry, sl *slot) (sample,
 	}
 	return s, nil
 }
+
+// errDownloadTime ends a download at Options.DownloadTime.
+var errDownloadTime = errors.New("probe: the download's time limit")
 
 // statusError is a download URL that did not answer 2xx.
 type statusError struct {

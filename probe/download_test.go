@@ -184,3 +184,42 @@ func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeDownloadTimeLimit: a download is cut at DownloadTime after its
+// request; what arrived by then is the measurement (with a rate), the
+// server stays ok, and a note says the download was cut, with the advice
+// to allow longer. Here the server needs at least 4 s for the whole body.
+func TestProbeDownloadTimeLimit(t *testing.T) {
+	const steps = 40
+	mux := http.NewServeMux()
+	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(steps*1000))
+		buf := make([]byte, 1000)
+		for range steps {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	web := httptest.NewServer(mux)
+	t.Cleanup(web.Close)
+	srv := startServer(t, vmesstest.ServerOptions{})
+	opts := testOptions(web.URL)
+	opts.Count = 1
+	opts.Download = web.URL + "/slow"
+	opts.DownloadTime = time.Second
+	r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), opts)
+	if !r.OK || r.Download == nil || r.Download.Bytes >= steps*1000 || len(r.Notes) != 1 {
+		t.Fatalf("result %s, want ok with part of the body and a note", jsonOf(r))
+	}
+	if n := r.Notes[0]; !strings.Contains(n.Message, "download stopped at its 1s limit") || !slices.Equal(n.Advice, []Advice{AdviceDownloadTime}) {
+		t.Fatalf("note %s, want the limit named and its advice", jsonOf(n))
+	}
+	if r.Download.Bytes > 0 && r.Download.BytesPerS <= 0 {
+		t.Fatalf("download %s: a cut download is still a rate", jsonOf(r.Download))
+	}
+	noFlags(t, r.Notes[0].Message)
+}

@@ -31,6 +31,7 @@ const (
 	DefaultPerServer      = 6
 	DefaultBudget         = 64
 	DefaultSpacing        = 10 * time.Millisecond
+	DefaultDownloadTime   = 30 * time.Second
 )
 
 // Options configure a probe run. The zero value probes DefaultURL three
@@ -79,6 +80,10 @@ type Options struct {
 	// Download, when set, is a URL downloaded once through every server
 	// that passed, to measure throughput (see DownloadURL).
 	Download string
+	// DownloadTime is the most a download may take from its request
+	// written; 0 means DefaultDownloadTime. One cut there is a
+	// measurement of what arrived, with a note, not a failure.
+	DownloadTime time.Duration
 	// ShowSecrets puts user ids into messages unmasked.
 	ShowSecrets bool
 
@@ -216,6 +221,9 @@ func newProber(opts Options) (*prober, error) {
 	}
 	if opts.Spacing <= 0 {
 		opts.Spacing = DefaultSpacing
+	}
+	if opts.DownloadTime <= 0 {
+		opts.DownloadTime = DefaultDownloadTime
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -564,6 +572,10 @@ func (p *prober) sample(ctx context.Context, e *entry, sl *slot) {
 			r.Download = &Download{Bytes: s.bytes, Seconds: roundTo(s.downloadTime.Seconds(), 1e-3)}
 			if s.downloadTime > 0 {
 				r.Download.BytesPerS = roundTo(float64(s.bytes)/s.downloadTime.Seconds(), 1)
+			}
+			if s.downloadCut {
+				r.Notes = append(r.Notes, Note{Message: fmt.Sprintf("download stopped at its %s limit after %d bytes; the rate is of what arrived", p.opts.DownloadTime, s.bytes),
+					Advice: []Advice{AdviceDownloadTime}})
 			}
 		}
 	}

@@ -103,7 +103,8 @@ type Result struct {
 
 	// Notes say what a result leaves out and why, when that is not a
 	// failure of the server: samples, a clock measurement, a download or
-	// an upload the server's budget did not allow.
+	// an upload the server's budget did not allow, a download cut at its
+	// time limit.
 	Notes []Note `json:"notes,omitempty"`
 }
 
@@ -155,6 +156,9 @@ const (
 	// AdviceBudget: the server's connection budget (Options.Budget) ran
 	// out before the diagnosis or the samples were complete.
 	AdviceBudget Advice = "budget"
+	// AdviceDownloadTime: the download was cut at its time limit
+	// (Options.DownloadTime); a longer one measures more of it.
+	AdviceDownloadTime Advice = "download_time"
 	// AdviceLegacyForced: legacy auth was forced (Target.ForceLegacy) and
 	// the server speaks only AEAD.
 	AdviceLegacyForced Advice = "legacy_forced"

@@ -35,7 +35,8 @@ type probeOptions struct {
 	ShowSecrets    bool
 	MaxInput       int64
 	SkewRange      time.Duration
-	SkewSpacing    time.Duration
+	Spacing        time.Duration
+	DownloadTime   time.Duration
 	ClockReference string
 	Sources        sourceOptions
 	Keep           keepOptions
@@ -82,7 +83,7 @@ working servers too.
 
 Politeness: one server (host:port) receives at most --conn-budget
 connections in a run (default 64), all its entries together, at most 6
-at once, at least --skew-spacing apart.
+at once, at least --spacing apart.
 
 User ids are masked in all output unless --show-secrets.
 
@@ -101,8 +102,15 @@ Exit codes: 0 every server is ok (with --keep: a config was written);
   xvm probe --download 25MB config.json
   xvm probe --exit-ip --keep ok --to clash --name-template '{country} {name} {latency}' "$SUB_URL" > clash.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("conn-budget") {
+			if cmd.Flags().Changed("skew-spacing") {
+				// cobra keeps pflag's own deprecation notice to itself.
+				fmt.Fprintln(a.IO.ErrOut, "xvm: probe: warning: --skew-spacing has been deprecated, use --spacing (it paces every connection to a server, not only the clock search)")
+			}
+			switch {
+			case !cmd.Flags().Changed("conn-budget"):
 				opts.ConnBudget = 0 // the library's: 64, or what --skew-range needs
+			case opts.ConnBudget < 1 || opts.ConnBudget > 100000:
+				return usageErrorf("probe: --conn-budget %d: want 1 to 100000", opts.ConnBudget)
 			}
 			return runProbe(cmd.Context(), a, opts, args)
 		},
@@ -119,7 +127,11 @@ Exit codes: 0 every server is ok (with --keep: a config was written);
 	f.StringVar(&opts.Output, "output", "table", "output: table, json or ndjson")
 	f.BoolVar(&opts.ShowSecrets, "show-secrets", false, "show user ids in messages unmasked")
 	f.DurationVar(&opts.SkewRange, "skew-range", 0, "search every clock offset within this range when a handshake is rejected, e.g. 24h (default: ±14m, and whole and half hours within ±14h)")
-	f.DurationVar(&opts.SkewSpacing, "skew-spacing", probe.DefaultSpacing, "least time between two connections to one server")
+	f.DurationVar(&opts.Spacing, "spacing", probe.DefaultSpacing, "least time between two connections to one server")
+	// The old name, from when only the clock search was paced.
+	f.DurationVar(&opts.Spacing, "skew-spacing", probe.DefaultSpacing, "least time between two connections to one server")
+	_ = f.MarkDeprecated("skew-spacing", "use --spacing (it paces every connection to a server, not only the clock search)")
+	f.DurationVar(&opts.DownloadTime, "download-time", probe.DefaultDownloadTime, "most time a --download may take; the rate is then of what arrived")
 	f.StringVar(&opts.ClockReference, "clock-reference", "", `http(s) URL whose Date header checks this machine's clock when no server works, fetched directly (default: --url; "none" for no such request)`)
 	f.Int64Var(&opts.MaxInput, "max-input-size", convert.DefaultMaxInputBytes, "largest input accepted, in bytes")
 	addSourceFlags(f, &opts.Sources)
@@ -159,17 +171,17 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if opts.Concurrency < 1 || opts.Concurrency > 4096 {
 		return usageErrorf("probe: --concurrency %d: want 1 to 4096", opts.Concurrency)
 	}
-	if opts.ConnBudget < 0 || opts.ConnBudget > 100000 {
-		return usageErrorf("probe: --conn-budget %d: want 1 to 100000", opts.ConnBudget)
-	}
 	if opts.MaxInput <= 0 {
 		return usageErrorf("probe: --max-input-size must be positive")
 	}
 	if opts.SkewRange != 0 && (opts.SkewRange < 2*time.Minute || opts.SkewRange > 7*24*time.Hour) {
 		return usageErrorf("probe: --skew-range %s: want 2m to 168h", opts.SkewRange)
 	}
-	if opts.SkewSpacing < 0 {
-		return usageErrorf("probe: --skew-spacing must not be negative")
+	if opts.Spacing < 0 {
+		return usageErrorf("probe: --spacing must not be negative")
+	}
+	if opts.DownloadTime <= 0 {
+		return usageErrorf("probe: --download-time must be positive, such as 30s")
 	}
 	po := probe.Options{
 		URL:            opts.URL,
@@ -180,7 +192,8 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		Budget:         opts.ConnBudget,
 		Skew:           opts.Skew,
 		ShowSecrets:    opts.ShowSecrets,
-		Spacing:        max(opts.SkewSpacing, time.Nanosecond),
+		Spacing:        max(opts.Spacing, time.Nanosecond),
+		DownloadTime:   opts.DownloadTime,
 		SkewSearch:     probe.SkewSearch{Range: opts.SkewRange},
 		ClockReference: opts.ClockReference,
 	}
@@ -329,6 +342,7 @@ var probeAdvice = map[probe.Advice]string{
 	probe.AdviceUpload:         "try another --upload-url",
 	probe.AdviceSkewRange:      "--skew-range 24h searches every offset",
 	probe.AdviceBudget:         "--conn-budget allows more connections to one server",
+	probe.AdviceDownloadTime:   "--download-time allows a longer download",
 	probe.AdviceLegacyForced:   "unset Xray_VMESS_AEAD_DISABLED",
 }
 

@@ -51,7 +51,7 @@ func TestProbeKeepClash(t *testing.T) {
 		v2rayNLink("dead", "127.0.0.1", refusedPort(t), srv.ID, "tcp", nil),
 	)
 	results := filepath.Join(t.TempDir(), "results.json")
-	common := []string{"probe", "--url", web, "--count", "2", "--timeout", "3s", "--skew-range", "1h", "--skew-spacing", "1ms"}
+	common := []string{"probe", "--url", web, "--count", "2", "--timeout", "3s", "--skew-range", "1h", "--spacing", "1ms"}
 
 	out, errOut, code := runXVM(t, false, "", append(common, "--keep", "ok", "--to", "clash", "--name-template", "{name} {latency}",
 		"--output", "json", "--results", results, sub)...)

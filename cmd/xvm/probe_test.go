@@ -76,7 +76,7 @@ func TestProbeCLI(t *testing.T) {
 		v2rayNLink("raw-wrong-id", raw.Host, raw.Port, wrongID, "tcp", nil),
 		v2rayNLink("ws-ok", ws.Host, ws.Port, ws.ID, "ws", map[string]string{"path": "/ws"}),
 	}
-	common := []string{"probe", "--url", url, "--count", "2", "--timeout", "3s", "--skew-range", "1h", "--skew-spacing", "1ms"}
+	common := []string{"probe", "--url", url, "--count", "2", "--timeout", "3s", "--skew-range", "1h", "--spacing", "1ms"}
 
 	t.Run("json", func(t *testing.T) {
 		out, errOut, code := runXVM(t, false, "", append(append(common, "--output", "json"), links...)...)
@@ -173,7 +173,7 @@ func TestProbeCLIJSONGolden(t *testing.T) {
 	}
 	// One at a time, so the working entry has finished when the wrong id
 	// is diagnosed (its message then cites it) and the golden is stable.
-	out, errOut, code := runXVM(t, false, "", append([]string{"probe", "--concurrency", "1", "--url", url, "--count", "2", "--timeout", "3s", "--skew", "--skew-range", "1h", "--skew-spacing", "1ms", "--output", "json"}, links...)...)
+	out, errOut, code := runXVM(t, false, "", append([]string{"probe", "--concurrency", "1", "--url", url, "--count", "2", "--timeout", "3s", "--skew", "--skew-range", "1h", "--spacing", "1ms", "--output", "json"}, links...)...)
 	if code != 1 {
 		t.Fatalf("exit %d; stderr %q", code, errOut)
 	}
@@ -335,6 +335,10 @@ func TestProbeCLIUsage(t *testing.T) {
 		{"blank stdin", " \n\t\n", []string{"probe", "-"}, "xvm: probe: no input on stdin"},
 		{"empty file", "", []string{"probe", emptyFile}, "xvm: probe: " + emptyFile + " is empty: give a file of links, a subscription or a config\n"},
 		{"garbage on stdin", "hello world\n", []string{"probe", "-"}, ""},
+		{"zero budget", "", []string{"probe", "--conn-budget", "0", "vmess://x"}, "xvm: probe: --conn-budget 0: want 1 to 100000"},
+		{"budget too large", "", []string{"probe", "--conn-budget", "100001", "vmess://x"}, "--conn-budget 100001: want 1 to 100000"},
+		{"negative spacing", "", []string{"probe", "--spacing", "-1s", "vmess://x"}, "--spacing must not be negative"},
+		{"zero download time", "", []string{"probe", "--download-time", "0s", "vmess://x"}, "--download-time must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,7 +419,7 @@ func TestProbeCLILegacySwitch(t *testing.T) {
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	waitListen(t, srv.Addr)
 	link := v2rayNLink("srv", srv.Host, srv.Port, srv.ID, "tcp", nil)
-	args := []string{"probe", "--url", url, "--count", "1", "--timeout", "3s", "--skew-range", "10m", "--skew-spacing", "1ms", "--output", "json", link}
+	args := []string{"probe", "--url", url, "--count", "1", "--timeout", "3s", "--skew-range", "10m", "--spacing", "1ms", "--output", "json", link}
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -482,7 +486,7 @@ func TestProbeCLINeverPrintsIDs(t *testing.T) {
 		for _, tty := range []bool{false, true} {
 			for _, show := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s tty=%v show-secrets=%v", output, tty, show), func(t *testing.T) {
-					args := []string{"probe", "--url", url, "--count", "1", "--timeout", "3s", "--skew-range", "10m", "--skew-spacing", "1ms", "--output", output}
+					args := []string{"probe", "--url", url, "--count", "1", "--timeout", "3s", "--skew-range", "10m", "--spacing", "1ms", "--output", output}
 					if show {
 						args = append(args, "--show-secrets")
 					}
@@ -639,5 +643,19 @@ func TestProbeAdviceWorded(t *testing.T) {
 		if probeAdvice[a] == "" {
 			t.Errorf("advice %q has no words", a)
 		}
+	}
+}
+
+// TestProbeCLISkewSpacingAlias: --skew-spacing, the old name of --spacing
+// (from when only the clock search was paced), still works and says it
+// is deprecated.
+func TestProbeCLISkewSpacingAlias(t *testing.T) {
+	link := v2rayNLink("r", "127.0.0.1", refusedPort(t), vmesstest.NewUUID(), "tcp", nil)
+	out, errOut, code := runXVM(t, false, "", "probe", "--skew-spacing", "5ms", "--output", "json", link)
+	if code != 1 || !strings.Contains(out, `"kind": "refused"`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want the refused port probed", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "--skew-spacing has been deprecated, use --spacing") {
+		t.Fatalf("stderr %q does not say --skew-spacing is deprecated", errOut)
 	}
 }
