@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -24,35 +25,15 @@ type response struct {
 	body io.Reader
 }
 
-// headCap limits reads to left bytes until lifted (after the headers).
-type headCap struct {
-	r      io.Reader
-	left   int
-	lifted bool
-}
-
 var errHeadTooLong = errors.New("the HTTP response headers exceed 64 KiB")
-
-func (h *headCap) Read(p []byte) (int, error) {
-	if h.lifted {
-		return h.r.Read(p)
-	}
-	if h.left <= 0 {
-		return 0, errHeadTooLong
-	}
-	if len(p) > h.left {
-		p = p[:h.left]
-	}
-	n, err := h.r.Read(p)
-	h.left -= n
-	return n, err
-}
 
 // readResponse reads the HTTP response head from the tunnel and says when
 // its first byte arrived.
 func readResponse(r io.Reader) (*response, time.Time, error) {
-	hc := &headCap{r: r, left: maxResponseHead}
-	br := bufio.NewReaderSize(hc, 4096)
+	// The head may use maxResponseHead bytes (an end of input there is
+	// the cap, not the server's); the limit is lifted for the body.
+	lr := &io.LimitedReader{R: r, N: maxResponseHead}
+	br := bufio.NewReaderSize(lr, 4096)
 	if _, err := br.Peek(1); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, time.Time{}, errEmptyReply
@@ -62,11 +43,11 @@ func readResponse(r io.Reader) (*response, time.Time, error) {
 	first := time.Now()
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
 	if err != nil {
+		if lr.N == 0 {
+			return nil, first, fmt.Errorf("%w: %w", errBadReply, errHeadTooLong)
+		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, first, fmt.Errorf("%w: the reply ended inside the HTTP headers", errBadReply)
-		}
-		if errors.Is(err, errHeadTooLong) {
-			return nil, first, fmt.Errorf("%w: %w", errBadReply, err)
 		}
 		if isTimeout(err) {
 			return nil, first, err
@@ -76,7 +57,7 @@ func readResponse(r io.Reader) (*response, time.Time, error) {
 	if resp.StatusCode < 100 || resp.StatusCode > 999 {
 		return nil, first, fmt.Errorf("%w: status %d", errBadReply, resp.StatusCode)
 	}
-	hc.lifted = true
+	lr.N = math.MaxInt64
 	date, _ := http.ParseTime(resp.Header.Get("Date"))
 	return &response{status: resp.StatusCode, reason: strings.TrimPrefix(resp.Status, fmt.Sprint(resp.StatusCode)+" "),
 		header: resp.Header, date: date, body: resp.Body}, first, nil

@@ -154,7 +154,7 @@ func run(ctx context.Context, targets []Target, opts Options) ([]Result, error) 
 	entries := p.plan(targets)
 	for _, e := range entries {
 		if e.done {
-			p.emit(e)
+			p.finish(e)
 		} else {
 			p.sched.add(&job{kind: jobScreen, e: e})
 		}
@@ -594,20 +594,12 @@ func (p *prober) budgetNote(e *entry, what string) Note {
 // isBudget reports an attempt the server's budget did not allow.
 func isBudget(err error) bool { return errors.Is(err, errBudget) }
 
-// finish marks e done and hands its result to OnResult.
+// finish marks e done (if it was not at plan time) and hands its result
+// to OnResult.
 func (p *prober) finish(e *entry) {
 	p.emitMu.Lock()
 	defer p.emitMu.Unlock()
 	e.done = true
-	if p.opts.OnResult != nil {
-		p.opts.OnResult(e.res)
-	}
-}
-
-// emit hands a result that was done at plan time to OnResult.
-func (p *prober) emit(e *entry) {
-	p.emitMu.Lock()
-	defer p.emitMu.Unlock()
 	if p.opts.OnResult != nil {
 		p.opts.OnResult(e.res)
 	}

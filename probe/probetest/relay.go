@@ -13,7 +13,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -222,20 +221,6 @@ func (r *Relay) pipe(dst, src net.Conn, count *atomic.Int64) {
 			}
 		}
 	}
-}
-
-// HostPort splits a loopback address such as the helpers return.
-func HostPort(tb testing.TB, addr string) (string, int) {
-	tb.Helper()
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		tb.Fatalf("probetest: %v", err)
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		tb.Fatalf("probetest: port of %q: %v", addr, err)
-	}
-	return h, port
 }
 
 // Dialer dials TCP with one round trip of delay before each connection,
