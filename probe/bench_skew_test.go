@@ -3,8 +3,6 @@ package probe
 import (
 	"context"
 	"fmt"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,17 +125,7 @@ func BenchmarkFarRejecting(b *testing.B) {
 // server received.
 func BenchmarkCloseAfterRequest(b *testing.B) {
 	web := startURL(b)
-	var conns atomic.Int64
-	host, port := listen(b, func(c net.Conn) {
-		conns.Add(1)
-		buf := make([]byte, 64<<10)
-		for {
-			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-			if _, err := c.Read(buf); err != nil {
-				return
-			}
-		}
-	})
+	host, port, conns := startCloseAfterRequest(b)
 	tg := spec{name: "closes", host: host, port: port, id: vmesstest.NewUUID()}.target(b)
 	opts := Options{URL: web.URL + "/generate_204", Timeout: 3 * time.Second}
 	b.ResetTimer()

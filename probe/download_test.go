@@ -57,23 +57,9 @@ func TestDownloadURL(t *testing.T) {
 // machine; it runs alone (not in parallel with the tests that wait out
 // timeouts) for the same reason. Adopted from the review's reproduction.
 func TestProbeSlowDownload(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	const steps = 40
 	step := shortOr(100*time.Millisecond, 50*time.Millisecond)
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(steps*1000))
-		buf := make([]byte, 1000)
-		for range steps {
-			if _, err := w.Write(buf); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			time.Sleep(step)
-		}
-	})
-	web := httptest.NewServer(mux)
-	t.Cleanup(web.Close)
+	web := startSlowWeb(t, steps, step)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	opts := testOptions(web.URL)
 	opts.Count = 1
@@ -88,6 +74,28 @@ func TestProbeSlowDownload(t *testing.T) {
 	if min := ((steps - 1) * step).Seconds(); r.Download.Seconds < min {
 		t.Fatalf("download took %.3f s, want ≥ %.3f s (%d steps of %v)", r.Download.Seconds, min, steps, step)
 	}
+}
+
+// startSlowWeb starts a web server whose /slow sends steps kilobytes, one
+// every step, and whose /generate_204 answers at once.
+func startSlowWeb(t *testing.T, steps int, step time.Duration) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(steps*1000))
+		buf := make([]byte, 1000)
+		for range steps {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(step)
+		}
+	})
+	web := httptest.NewServer(mux)
+	t.Cleanup(web.Close)
+	return web
 }
 
 // TestProbeStalledDownload: a download that stops bringing data fails
@@ -191,21 +199,7 @@ func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
 // to allow longer. Here the server needs at least 4 s for the whole body.
 func TestProbeDownloadTimeLimit(t *testing.T) {
 	const steps = 40
-	mux := http.NewServeMux()
-	mux.HandleFunc("/generate_204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(steps*1000))
-		buf := make([]byte, 1000)
-		for range steps {
-			if _, err := w.Write(buf); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	web := httptest.NewServer(mux)
-	t.Cleanup(web.Close)
+	web := startSlowWeb(t, steps, 100*time.Millisecond)
 	srv := startServer(t, vmesstest.ServerOptions{})
 	opts := testOptions(web.URL)
 	opts.Count = 1

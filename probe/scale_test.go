@@ -162,17 +162,9 @@ func TestProbeOurClockOff(t *testing.T) {
 		// our clock is 5 minutes ahead. A wrong id elsewhere is diagnosed
 		// with that warning first.
 		web := startURLWithClock(t, func() time.Time { return time.Now().Add(-5 * time.Minute) })
-		good := startServer(t, vmesstest.ServerOptions{})
-		bad := startServer(t, vmesstest.ServerOptions{})
 		opts := farOptions(web.URL)
 		opts.Count = 1
-		res, err := Run(context.Background(), []Target{
-			spec{name: "works", host: good.Host, port: good.Port, id: good.ID}.target(t),
-			spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t),
-		}, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, good := workingAndWrong(t, opts)
 		r := res[1]
 		if !res[0].OK || r.OK || r.Error.Kind != KindAuthRejected || !ourClockFirst(r.Error.Message) {
 			t.Fatalf("results %s, want the wrong id's verdict to name our clock first", jsonOf(res))
@@ -181,6 +173,22 @@ func TestProbeOurClockOff(t *testing.T) {
 			t.Fatalf("diagnosis %s, want the reference read through the working server", jsonOf(r.Error.Diagnosis))
 		}
 	})
+}
+
+// workingAndWrong probes two servers with opts: one that takes our id
+// ("works", first) and one that does not hold it ("wrong").
+func workingAndWrong(t *testing.T, opts Options) ([]Result, *vmesstest.Server) {
+	t.Helper()
+	good := startServer(t, vmesstest.ServerOptions{})
+	bad := startServer(t, vmesstest.ServerOptions{})
+	res, err := Run(context.Background(), []Target{
+		spec{name: "works", host: good.Host, port: good.Port, id: good.ID}.target(t),
+		spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t),
+	}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, good
 }
 
 // ourClockFirst reports a message that opens with this machine's clock
@@ -208,18 +216,7 @@ func ourClockFirst(msg string) bool {
 func TestProbeCloseAfterRequest(t *testing.T) {
 	t.Parallel() // it waits out timeouts; the others need not wait for it
 	web := startURL(t)
-	var conns atomic.Int64
-	host, port := listen(t, func(c net.Conn) {
-		conns.Add(1)
-		// Take the request (until the client pauses), then close.
-		buf := make([]byte, 64<<10)
-		for {
-			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-			if _, err := c.Read(buf); err != nil {
-				return
-			}
-		}
-	})
+	host, port, conns := startCloseAfterRequest(t)
 	opts := Options{URL: web.URL + "/generate_204", Timeout: 3 * time.Second}
 	start := time.Now()
 	r := runOne(t, spec{name: "closes", host: host, port: port, id: vmesstest.NewUUID()}.target(t), opts)
@@ -233,6 +230,24 @@ func TestProbeCloseAfterRequest(t *testing.T) {
 	if n := settled(conns.Load); n > DefaultBudget {
 		t.Fatalf("%d connections, want at most %d", n, DefaultBudget)
 	}
+}
+
+// startCloseAfterRequest starts a server that takes a request (until the
+// client pauses) and closes without a byte; conns counts its connections.
+func startCloseAfterRequest(t testing.TB) (host string, port int, conns *atomic.Int64) {
+	t.Helper()
+	conns = new(atomic.Int64)
+	host, port = listen(t, func(c net.Conn) {
+		conns.Add(1)
+		buf := make([]byte, 64<<10)
+		for {
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	return host, port, conns
 }
 
 // TestProbeH2Link: an h2 link is dialed as h2, and not as xhttp (which it
@@ -746,25 +761,17 @@ func TestProbeCachedDateIsNoReference(t *testing.T) {
 				w.WriteHeader(http.StatusNoContent)
 			}))
 			t.Cleanup(web.Close)
-			good := startServer(t, vmesstest.ServerOptions{})
-			bad := startServer(t, vmesstest.ServerOptions{})
 			opts := testOptions(web.URL)
 			opts.Count = 1
 			opts.ClockReference = web.URL + "/generate_204"
-			res, err := Run(context.Background(), []Target{
-				spec{name: "works", host: good.Host, port: good.Port, id: good.ID}.target(t),
-				spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t),
-			}, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res, _ := workingAndWrong(t, opts)
 			r := res[1]
 			if !res[0].OK || r.OK || r.Error.Kind != KindAuthRejected || r.Error.Diagnosis.LocalClock != nil || strings.Contains(r.Error.Message, "this machine's clock") {
 				t.Fatalf("results %s, want the cached Date ignored", jsonOf(res))
 			}
 			// And directly, when no server works.
-			opts.Now = nil
-			res, err = Run(context.Background(), []Target{spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t)}, opts)
+			bad := startServer(t, vmesstest.ServerOptions{})
+			res, err := Run(context.Background(), []Target{spec{name: "wrong", host: bad.Host, port: bad.Port, id: vmesstest.NewUUID()}.target(t)}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
