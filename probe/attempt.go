@@ -193,18 +193,21 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	d.inDial.Store(true)
 	conn, err := transport.Dial(ctx, &cfg, trace)
 	d.inDial.Store(false)
-	// A slow connect parked the attempt: it goes on with the slot.
-	if herr := sl.hold(ctx); herr != nil && err == nil {
-		conn.Close()
-		err = herr
-	}
 	if err != nil {
+		// The attempt is over: it needs no slot to say so (a dead
+		// host's job ends without waiting for one).
 		done()
 		// Not when the run was interrupted; a lookup that ran into the
 		// attempt's own deadline is a verdict on the server.
 		if !errors.Is(ctx.Err(), context.Canceled) {
 			s.noteDial(err, sl.retry)
 		}
+		return nil, nil, err
+	}
+	// A slow connect parked the attempt: it goes on with the slot.
+	if err := sl.hold(ctx); err != nil {
+		conn.Close()
+		done()
 		return nil, nil, err
 	}
 	return conn, done, nil

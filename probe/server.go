@@ -267,9 +267,9 @@ func (s *slot) release() {
 // connection, the next address of a name, XHTTP's further connections).
 // Each dial gets the run's connect timeout, and one still pending after
 // slow parks the attempt (see slot), which takes the slot back once the
-// dial is over: connect does that after transport.Dial returns, so that
-// the wait is in no phase's timing, and the dialer itself for a dial
-// after that.
+// dial has connected: connect does that after transport.Dial returns, so
+// that the wait is in no phase's timing, and the dialer itself for a dial
+// after that. A failed dial ends its attempt without waiting for a slot.
 type connectDialer struct {
 	inner   transport.ContextDialer
 	srv     *server
@@ -313,12 +313,10 @@ func (d *connectDialer) DialContext(ctx context.Context, network, addr string) (
 		return conn, err
 	}
 	d.slot.unpark()
-	if !d.inDial.Load() {
-		if herr := d.slot.hold(ctx); herr != nil {
-			if conn != nil {
-				conn.Close()
-			}
-			return nil, herr
+	if err == nil && !d.inDial.Load() {
+		if err := d.slot.hold(ctx); err != nil {
+			conn.Close()
+			return nil, err
 		}
 	}
 	return conn, err

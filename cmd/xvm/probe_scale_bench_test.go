@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -29,12 +30,16 @@ const scaleRTT = 150 * time.Millisecond
 // BenchmarkProbeSubscription runs the xvm binary, as a user would, with
 // default flags (only --url, pointed at a loopback web server, and
 // --output json) on a base64 subscription of N entries, every server
-// behind a relay at 150 ms RTT: 60 % healthy (raw and ws, half each),
-// 10 % on servers that do not hold the subscription's id, 25 % on dead
-// hosts (SYNs unanswered) and 5 % on refused ports; each entry has a
-// host:port of its own, the order is shuffled. It reports the wall time,
-// the binary's peak RSS, the verdicts that were wrong and the most
-// connections any rejecting server received.
+// behind a relay at 150 ms RTT: 60 % healthy (raw and ws), 10 % on
+// servers that do not hold the entry's id, 25 % on dead hosts (SYNs
+// unanswered) and 5 % on refused ports. Entries come in servers of 1, 2,
+// 3, 1 and 5 entries in turn (2.4 on average; the ids of one server's
+// entries differ), as providers list one server several times: so a
+// server's budget is shared by all its entries, and a dead or refusing
+// host's verdict by the entries on it. The order is shuffled. It reports
+// the wall time, the binary's peak RSS, the verdicts that were wrong, the
+// most connections any rejecting server received and the connections
+// in all.
 //
 // The binary is built from this tree unless XVM_BIN names one (e.g. an
 // older xvm, for a before/after table); XVM_BENCH_ARGS adds flags.
@@ -67,30 +72,23 @@ type scaleScenario struct {
 	all       []*probetest.Relay
 }
 
+// scaleGroups are the sizes of the scenario's servers, in turn.
+var scaleGroups = []int{1, 2, 3, 1, 5}
+
 func startScaleScenario(b *testing.B, n int) *scaleScenario {
 	b.Helper()
 	web := startScaleWeb(b)
 	wsStream := `{"network":"ws","wsSettings":{"path":"/ws"}}`
-	okRaw := vmesstest.StartServer(b, vmesstest.ServerOptions{})
-	id := okRaw.ID
-	okWS := vmesstest.StartServer(b, vmesstest.ServerOptions{IDs: []string{id}, StreamSettings: wsStream})
+	// The healthy servers hold as many ids as a server has entries.
+	var ids []string
+	for range slices.Max(scaleGroups) {
+		ids = append(ids, vmesstest.NewUUID())
+	}
+	okRaw := vmesstest.StartServer(b, vmesstest.ServerOptions{IDs: ids})
+	okWS := vmesstest.StartServer(b, vmesstest.ServerOptions{IDs: ids, StreamSettings: wsStream})
 	badRaw := vmesstest.StartServer(b, vmesstest.ServerOptions{})
 	badWS := vmesstest.StartServer(b, vmesstest.ServerOptions{StreamSettings: wsStream})
 	sc := &scaleScenario{url: web, want: map[string]string{}}
-	kinds := make([]string, n)
-	for i := range n {
-		switch p := i * 100 / n; {
-		case p < 60:
-			kinds[i] = "ok"
-		case p < 70:
-			kinds[i] = "reject"
-		case p < 95:
-			kinds[i] = "dead"
-		default:
-			kinds[i] = "refused"
-		}
-	}
-	rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	relay := func(upstream string) *probetest.Relay {
 		r, err := probetest.NewRelay(upstream, scaleRTT)
 		if err != nil {
@@ -100,26 +98,16 @@ func startScaleScenario(b *testing.B, n int) *scaleScenario {
 		sc.all = append(sc.all, r)
 		return r
 	}
-	type entry struct {
-		name, host, net string
-		port            int
-		extra           map[string]string
-	}
-	entries := make([]entry, n)
-	for i, k := range kinds {
-		e := entry{name: fmt.Sprintf("%s-raw-%05d", k, i), host: "127.0.0.1", net: "tcp"}
-		ws := i%2 == 1
-		if ws {
-			e.name, e.net, e.extra = fmt.Sprintf("%s-ws-%05d", k, i), "ws", map[string]string{"path": "/ws"}
-		}
+	// server starts one server of kind k and says where it is and what
+	// its entries should come out as.
+	server := func(k string, ws bool) (port int, want string) {
 		switch k {
 		case "ok":
 			up := okRaw.Addr
 			if ws {
 				up = okWS.Addr
 			}
-			e.port = relay(up).Port
-			sc.want[e.name] = "ok"
+			return relay(up).Port, "ok"
 		case "reject":
 			up := badRaw.Addr
 			if ws {
@@ -127,38 +115,59 @@ func startScaleScenario(b *testing.B, n int) *scaleScenario {
 			}
 			r := relay(up)
 			sc.rejecting = append(sc.rejecting, r)
-			e.port = r.Port
-			sc.want[e.name] = string(probe.KindAuthRejected)
+			return r.Port, string(probe.KindAuthRejected)
 		case "dead":
 			d, err := probetest.NewDeadHost()
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { d.Close() })
-			e.port = d.Port
-			sc.want[e.name] = string(probe.KindTimeout)
-		case "refused":
-			// Reserved, so no other program on the machine can listen
-			// there during a long run.
-			r, err := probetest.NewRefusedPort()
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { r.Close() })
-			e.port = r.Port
-			sc.want[e.name] = string(probe.KindRefused)
+			return d.Port, string(probe.KindTimeout)
 		}
-		entries[i] = e
+		// Reserved, so no other program on the machine can listen there
+		// during a long run.
+		r, err := probetest.NewRefusedPort()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { r.Close() })
+		return r.Port, string(probe.KindRefused)
 	}
-	links := make([]string, n)
-	for i, e := range entries {
-		links[i] = v2rayNLink(e.name, e.host, e.port, id, e.net, e.extra)
+	var links []string
+	servers := 0
+	for _, kind := range []struct {
+		name    string
+		percent int
+	}{{"ok", 60}, {"reject", 10}, {"dead", 25}, {"refused", 5}} {
+		left := n * kind.percent / 100
+		for g := 0; left > 0; g++ {
+			size := min(scaleGroups[g%len(scaleGroups)], left)
+			left -= size
+			ws := servers%2 == 1
+			servers++
+			port, want := server(kind.name, ws)
+			for j := range size {
+				name := fmt.Sprintf("%s-%d-%d", kind.name, servers, j)
+				id := vmesstest.NewUUID() // not held by any server
+				if kind.name == "ok" {
+					id = ids[j]
+				}
+				net, extra := "tcp", map[string]string(nil)
+				if ws {
+					name, net, extra = name+"-ws", "ws", map[string]string{"path": "/ws"}
+				}
+				sc.want[name] = want
+				links = append(links, v2rayNLink(name, "127.0.0.1", port, id, net, extra))
+			}
+		}
 	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(links), func(i, j int) { links[i], links[j] = links[j], links[i] })
 	sc.file = filepath.Join(b.TempDir(), "sub.txt")
 	sub := base64.StdEncoding.EncodeToString([]byte(strings.Join(links, "\n")))
 	if err := os.WriteFile(sc.file, []byte(sub), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("%d entries on %d servers", len(links), servers)
 	return sc
 }
 
