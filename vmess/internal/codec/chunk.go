@@ -440,6 +440,9 @@ func (r *BodyReader) next(dst []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if plain, ok, err := r.openBuffered(dst, data, padLen); ok || err != nil {
+		return plain, err
+	}
 	b := r.grow(data + padLen)
 	if _, err := r.readFull(b); err != nil {
 		return nil, errTruncated("payload", err)
@@ -465,6 +468,35 @@ func (r *BodyReader) next(dst []byte) ([]byte, error) {
 		return sealed[4:], nil
 	}
 	return sealed, nil
+}
+
+// peeker is a buffered source (a *bufio.Reader) whose bytes can be used
+// where they lie.
+type peeker interface {
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+}
+
+// openBuffered opens an AEAD chunk straight from the source's buffer
+// into dst, saving the copy into r.buf, when the source is buffered, the
+// chunk fits its buffer and dst holds the plaintext. ok is false (and
+// nothing consumed) when it cannot; next then reads the chunk as usual.
+func (r *BodyReader) openBuffered(dst []byte, data, padLen int) (plain []byte, ok bool, err error) {
+	st := r.st
+	pk, buffered := r.src.(peeker)
+	if !buffered || st.aead == nil || st.cfb != nil || len(dst) < data-st.overhead {
+		return nil, false, nil
+	}
+	b, perr := pk.Peek(data + padLen)
+	if perr != nil {
+		return nil, false, nil // too large for the buffer, or cut short: read it as usual
+	}
+	plain, err = st.aead.Open(dst[:0], st.nextNonce(), b[:data], nil)
+	pk.Discard(data + padLen)
+	if err != nil {
+		return nil, true, errProtocol("chunk failed authentication (corrupted or not our keys)")
+	}
+	return plain, true, nil
 }
 
 // Read reads body bytes with stream semantics.
