@@ -18,6 +18,7 @@ import (
 func sameKey(t *Target) string {
 	c := *t
 	c.Name = ""
+	c.warnings = nil // what the source asked for and probing leaves out: nothing sent
 	c.Stream.Address = normHost(c.Stream.Address)
 	if id, err := vmess.ParseID(c.ID); err == nil {
 		c.ID = id.String()
