@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/convert"
@@ -193,16 +191,7 @@ type diagPrinter struct {
 }
 
 func (p diagPrinter) print(diags []convert.Diagnostic) {
-	var errStyle, warnStyle, noteStyle lipgloss.Style
-	if p.color {
-		// A renderer of our own: the caller decided that this stream is
-		// styled, whatever lipgloss would detect on stdout.
-		r := lipgloss.NewRenderer(p.w)
-		r.SetColorProfile(termenv.ANSI)
-		errStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("1"))
-		warnStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("3"))
-		noteStyle = r.NewStyle().Bold(true).Foreground(lipgloss.Color("6"))
-	}
+	pal := newPalette(p.w, p.color)
 	for _, d := range diags {
 		if p.quiet && d.Severity == convert.Info {
 			// -q drops info messages only: a warning says something was lost or
@@ -214,13 +203,7 @@ func (p diagPrinter) print(diags []convert.Diagnostic) {
 			line += fmt.Sprintf(" (use --to %s)", d.Carrier)
 		}
 		if p.color {
-			style := noteStyle
-			switch d.Severity {
-			case convert.Error:
-				style = errStyle
-			case convert.Warning:
-				style = warnStyle
-			}
+			style := pal.severity(d.Severity)
 			sev := d.Severity.String()
 			line = strings.Replace(line, sev+":", style.Render(sev)+":", 1)
 		}

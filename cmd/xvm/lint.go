@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/lint"
@@ -244,37 +242,16 @@ func readBounded(r io.Reader) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// lintStyler colours text output with lipgloss on a terminal.
-type lintStyler struct {
-	err, warn, info, pos, rule, caret, dim lipgloss.Style
-}
+// lintStyler colours lint's text output with the palette.
+type lintStyler struct{ p palette }
 
-// newLintStyler styles for w. The caller has already decided that w gets
-// colour (TTY, --color, NO_COLOR), so the profile is set, not detected.
-func newLintStyler(w io.Writer) *lintStyler {
-	r := lipgloss.NewRenderer(w)
-	r.SetColorProfile(termenv.ANSI)
-	return &lintStyler{
-		err:   r.NewStyle().Foreground(lipgloss.Color("9")).Bold(true),
-		warn:  r.NewStyle().Foreground(lipgloss.Color("11")).Bold(true),
-		info:  r.NewStyle().Foreground(lipgloss.Color("12")).Bold(true),
-		pos:   r.NewStyle().Bold(true),
-		rule:  r.NewStyle().Foreground(lipgloss.Color("8")),
-		caret: r.NewStyle().Foreground(lipgloss.Color("10")).Bold(true),
-		dim:   r.NewStyle().Foreground(lipgloss.Color("8")),
-	}
-}
+// newLintStyler styles for w, which the caller has decided gets colour.
+func newLintStyler(w io.Writer) *lintStyler { return &lintStyler{newPalette(w, true)} }
 
 func (s *lintStyler) Severity(sev lint.Severity, text string) string {
-	switch sev {
-	case lint.Error:
-		return s.err.Render(text)
-	case lint.Warning:
-		return s.warn.Render(text)
-	}
-	return s.info.Render(text)
+	return s.p.severity(sev).Render(text)
 }
-func (s *lintStyler) Position(text string) string { return s.pos.Render(text) }
-func (s *lintStyler) Rule(text string) string     { return s.rule.Render(text) }
-func (s *lintStyler) Caret(text string) string    { return s.caret.Render(text) }
-func (s *lintStyler) Dim(text string) string      { return s.dim.Render(text) }
+func (s *lintStyler) Position(text string) string { return s.p.bold.Render(text) }
+func (s *lintStyler) Rule(text string) string     { return s.p.dim.Render(text) }
+func (s *lintStyler) Caret(text string) string    { return s.p.ok.Render(text) }
+func (s *lintStyler) Dim(text string) string      { return s.p.dim.Render(text) }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
 	"github.com/xvmtools/xvm/convert"
@@ -506,19 +505,8 @@ func writeProbeTable(w io.Writer, rows []probe.TableRow, color bool) error {
 			widths[i] = max(widths[i], lipgloss.Width(c))
 		}
 	}
-	var (
-		head, okStyle, skewStyle, failStyle, dim lipgloss.Style
-	)
-	if color {
-		// Our own renderer: the caller decided this stream is styled.
-		re := lipgloss.NewRenderer(w)
-		re.SetColorProfile(termenv.ANSI)
-		head = re.NewStyle().Bold(true)
-		okStyle = re.NewStyle().Foreground(lipgloss.Color("2")).Bold(true)
-		skewStyle = re.NewStyle().Foreground(lipgloss.Color("3")).Bold(true)
-		failStyle = re.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
-		dim = re.NewStyle().Foreground(lipgloss.Color("8"))
-	}
+	pal := newPalette(w, color)
+	head, okStyle, skewStyle, failStyle, dim := pal.bold, pal.ok, pal.warn, pal.err, pal.dim
 	line := func(cells []string, style func(i int, s string) string) string {
 		var b strings.Builder
 		for i, c := range cells {
