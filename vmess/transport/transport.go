@@ -15,6 +15,8 @@
 package transport
 
 import (
+	"github.com/xvmtools/xvm/vmess"
+
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -312,18 +314,14 @@ func (c *Config) Warnings() []string {
 	return w
 }
 
+// normNetwork is vmess.StreamNetwork's canonical name, known or not,
+// but for h3: the vocabulary files it with h2 (Xray refuses both as its
+// removed HTTP transport), while a dialer asked for HTTP/3 must not speak
+// HTTP/2 over TCP in its place, so h3 stays a network xvm does not dial.
 func normNetwork(n string) string {
-	switch n = strings.ToLower(n); n {
-	case "", "tcp", "raw":
-		return "raw"
-	case "websocket", "ws":
-		return "ws"
-	case "splithttp", "xhttp":
-		return "xhttp"
-	case "mkcp", "kcp":
-		return "kcp"
-	case "http", "h2":
-		return "h2"
+	c, _ := vmess.StreamNetwork(n)
+	if c == "h2" && strings.EqualFold(strings.TrimSpace(n), "h3") {
+		return "h3"
 	}
-	return n
+	return c
 }
