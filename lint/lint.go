@@ -119,8 +119,7 @@ func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Dia
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
-			doc = schema.SourceOnly(name, data)
-			return l.run(doc, se, l.opts.Fixes), nil
+			return l.run(l.sourceOnly(name, data), se, l.opts.Fixes), nil
 		}
 		return nil, fmt.Errorf("lint: %s: %w", name, err)
 	}
@@ -130,14 +129,26 @@ func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Dia
 // load parses data in the syntax its name says, standard input in
 // Options.StdinFormat.
 func (l *Linter) load(name string, data []byte) (*schema.Document, error) {
+	return schema.LoadFormat(name, l.format(name, data), data)
+}
+
+// format is the syntax load reads name in.
+func (l *Linter) format(name string, data []byte) schema.Format {
 	if name == StdinName {
-		f := l.opts.StdinFormat
-		if f == "" {
-			f = schema.JSON
+		if l.opts.StdinFormat == "" {
+			return schema.JSON
 		}
-		return schema.LoadFormat(name, f, data)
+		return l.opts.StdinFormat
 	}
-	return schema.Load(name, data)
+	return schema.FormatOf(name, data)
+}
+
+// sourceOnly is the Document of a source that did not parse, with the
+// format it was read in (its comments are found by that format's rules).
+func (l *Linter) sourceOnly(name string, data []byte) *schema.Document {
+	doc := schema.SourceOnly(name, data)
+	doc.Format = l.format(name, data)
+	return doc
 }
 
 // lintFixes is LintBytes with the fixes attached, whatever the options
@@ -150,7 +161,7 @@ func (l *Linter) lintFixes(ctx context.Context, name string, data []byte) ([]Dia
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
-			return l.run(schema.SourceOnly(name, data), se, AttachFixes), nil
+			return l.run(l.sourceOnly(name, data), se, AttachFixes), nil
 		}
 		return nil, fmt.Errorf("lint: %s: %w", name, err)
 	}
@@ -195,7 +206,7 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes F
 		r.check(c)
 	}
 
-	suppressed := suppressions(doc.Source)
+	suppressed := suppressions(doc)
 	kept := c.out[:0]
 	for _, d := range c.out {
 		if c.superseded[ruleAt{d.Rule, d.Pointer}] {
@@ -228,28 +239,39 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes F
 }
 
 // suppressRE matches an inline suppression comment:
-// "xvm-disable-next-line rule-a, rule-b" (any comment style) silences
-// those rules on the next line; with no rule it silences every rule.
+// "xvm-disable-next-line rule-a, rule-b" silences those rules on the next
+// line; with no rule it silences every rule.
 var suppressRE = regexp.MustCompile(`xvm-disable-next-line\b([ \t]+[a-z0-9, \t-]+)?`)
 
-func suppressions(src []byte) map[int]map[string]bool {
+// suppressions maps a line (1-based) to the rules silenced on it. Only a
+// real comment of the document's format counts: a string value that reads
+// "// xvm-disable-next-line" is data, and must not hide findings.
+func suppressions(doc *schema.Document) map[int]map[string]bool {
+	src := doc.Source
 	if !bytes.Contains(src, []byte("xvm-disable-next-line")) {
 		return nil
 	}
 	out := make(map[int]map[string]bool)
-	for i, line := range strings.Split(string(src), "\n") {
-		m := suppressRE.FindStringSubmatch(line)
-		if m == nil {
-			continue
+	for _, c := range schema.Comments(doc.Format, src) {
+		text := src[c.Start:c.End]
+		for _, m := range suppressRE.FindAllSubmatchIndex(text, -1) {
+			rules := map[string]bool{}
+			if m[2] >= 0 {
+				for _, r := range strings.FieldsFunc(string(text[m[2]:m[3]]), func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+					rules[r] = true
+				}
+			}
+			if len(rules) == 0 {
+				rules["*"] = true
+			}
+			next := doc.Lines().LineOf(c.Start+m[0]) + 2
+			for r := range rules {
+				if out[next] == nil {
+					out[next] = map[string]bool{}
+				}
+				out[next][r] = true
+			}
 		}
-		rules := map[string]bool{}
-		for _, r := range strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
-			rules[r] = true
-		}
-		if len(rules) == 0 {
-			rules["*"] = true
-		}
-		out[i+2] = rules
 	}
 	return out
 }

@@ -35,6 +35,22 @@ func checkTree(t *testing.T, d *Document) {
 	walk(d.Root, 0)
 }
 
+// checkComments asserts that Comments returns spans in order, apart,
+// inside the source, each opening with a comment marker.
+func checkComments(t *testing.T, f Format, src []byte) {
+	t.Helper()
+	last := 0
+	for _, c := range Comments(f, src) {
+		if c.Start < last || c.End < c.Start || c.End > len(src) {
+			t.Fatalf("comment %+v out of order or bounds (after %d, source %d bytes)", c, last, len(src))
+		}
+		if src[c.Start] != '#' && src[c.Start] != '/' {
+			t.Fatalf("comment %+v opens with %q", c, src[c.Start])
+		}
+		last = c.End
+	}
+}
+
 func fuzzFormat(f *testing.F, name string, seeds ...string) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -44,6 +60,7 @@ func fuzzFormat(f *testing.F, name string, seeds ...string) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkComments(t, FormatOf(name, data), data)
 		d, err := Load(name, data)
 		if err != nil {
 			if _, ok := err.(*SyntaxError); !ok && err != ErrTooLarge {

@@ -13,105 +13,20 @@ import (
 // "…" and '…' left alone) is replaced by spaces. Newlines are kept, so byte
 // offsets, lines and columns stay those of the original file.
 func stripComments(src []byte) []byte {
-	const (
-		content = iota
-		escape
-		dquote
-		dquoteEscape
-		squote
-		squoteEscape
-		comment
-		slash
-		multi
-		multiStar
-	)
 	var out []byte // copied on the first comment: most files have none
-	state := content
-	blank := func(i int) {
+	blank := func(from, to int) {
 		if out == nil {
 			out = make([]byte, len(src))
 			copy(out, src)
 		}
-		if out[i] != '\n' {
-			out[i] = ' '
-		}
-	}
-	for i, x := range src {
-		switch state {
-		case content:
-			switch x {
-			case '"':
-				state = dquote
-			case '\'':
-				state = squote
-			case '\\':
-				state = escape
-			case '#':
-				state = comment
-				blank(i)
-			case '/':
-				state = slash
-			}
-		case escape:
-			state = content
-		case dquote:
-			switch x {
-			case '"':
-				state = content
-			case '\\':
-				state = dquoteEscape
-			}
-		case dquoteEscape:
-			state = dquote
-		case squote:
-			switch x {
-			case '\'':
-				state = content
-			case '\\':
-				state = squoteEscape
-			}
-		case squoteEscape:
-			state = squote
-		case comment:
-			if x == '\n' {
-				state = content
-			} else {
-				blank(i)
-			}
-		case slash:
-			switch x {
-			case '/':
-				state = comment
-				blank(i - 1)
-				blank(i)
-			case '*':
-				state = multi
-				blank(i - 1)
-				blank(i)
-			default:
-				// Xray emits "/" and x and goes back to plain content,
-				// even when x is a quote.
-				state = content
-			}
-		case multi:
-			blank(i)
-			if x == '*' {
-				state = multiStar
-			}
-		case multiStar:
-			blank(i)
-			switch x {
-			case '/':
-				state = content
-			case '*':
-			default:
-				state = multi
+		for i := from; i < to; i++ {
+			if out[i] != '\n' {
+				out[i] = ' '
 			}
 		}
 	}
-	if state == slash && len(src) > 0 {
-		// Xray drops a lone trailing "/".
-		blank(len(src) - 1)
+	if scanJSONComments(src, func(c Comment) { blank(c.Start, c.End) }) {
+		blank(len(src)-1, len(src))
 	}
 	if out == nil {
 		return src
