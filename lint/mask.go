@@ -23,8 +23,9 @@ type secrets struct {
 
 func newSecrets(show bool) *secrets { return &secrets{show: show} }
 
-// collect adds the value of every key named id (any case) in the tree:
-// VMess and VLESS users, inbound clients.
+// collect adds the value of every key that holds an id in the tree (see
+// idKey): VMess and VLESS users, inbound clients, and ids under a misspelt
+// key, which lint's did-you-mean quotes the line of.
 func (s *secrets) collect(n *schema.Node) {
 	if s.show || n == nil {
 		return
@@ -33,7 +34,7 @@ func (s *secrets) collect(n *schema.Node) {
 	case schema.Object:
 		for i := range n.Members {
 			m := &n.Members[i]
-			if m.Value.Kind == schema.String && strings.EqualFold(m.Key, "id") {
+			if m.Value.Kind == schema.String && idKey(m.Key) {
 				s.masker.Add(m.Value.Text)
 			}
 			s.collect(m.Value)
@@ -55,9 +56,30 @@ func (s *secrets) collectSource(name string, data []byte) {
 	s.collectLoose(data)
 }
 
-// looseIDRE finds `id` keys and their values in text that could not be
-// parsed: JSON ("id": "…"), YAML (id: …, 'id': '…') and TOML (id = "…").
-var looseIDRE = regexp.MustCompile(`(?i)(?:^|[^\w-])["']?id["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"?|'(?:[^'\n]|'')*'?|[^\s"',}\]#][^,}\]#\n]*)`)
+// idKey reports whether a key's value is to be kept secret: `id` in any
+// case, a key that starts or ends with "id" (`idd`, `uuid`, `userId`,
+// `users_id`: a misspelt or foreign name for it, which lint suggests
+// renaming to `id` while it shows the line), and `password` (the
+// credential of the protocols that have no id) — but not the keys of Xray
+// that only end in "id" (`alterId`, REALITY's `shortId`), whose values
+// lint quotes.
+func idKey(k string) bool {
+	if len(k) < 2 || len(k) > 32 {
+		return false
+	}
+	switch k = strings.ToLower(k); k {
+	case "alterid", "shortid":
+		return false
+	case "password":
+		return true
+	}
+	return strings.HasPrefix(k, "id") || strings.HasSuffix(k, "id")
+}
+
+// looseIDRE finds the keys idKey names and their values in text that could
+// not be parsed: JSON ("id": "…"), YAML (id: …, 'id': '…') and TOML
+// (id = "…").
+var looseIDRE = regexp.MustCompile(`(?i)(?:^|[^\w-])["']?(\w*id|id\w*|password)["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"?|'(?:[^'\n]|'')*'?|[^\s"',}\]#][^,}\]#\n]*)`)
 
 // collectLoose adds the values of id keys in a source that could not be
 // parsed, so that the line of a syntax error does not show an id in full
@@ -67,6 +89,10 @@ func (s *secrets) collectLoose(src []byte) {
 		return
 	}
 	for _, m := range looseIDRE.FindAllSubmatch(src, -1) {
+		if !idKey(string(m[1])) {
+			continue
+		}
+		m[1] = m[2]
 		v := string(m[1])
 		switch {
 		case strings.HasPrefix(v, `"`):
