@@ -226,7 +226,7 @@ type jsonReport struct {
 // held twice in memory nor re-indented.
 func RenderJSON(w io.Writer, r Report) error {
 	c := Count(r.Diagnostics)
-	b := bufio.NewWriter(&legacyGuard{w: w})
+	b := bufio.NewWriter(&jsonGuard{w: w})
 	var buf []byte
 	b.WriteString("{\n  \"diagnostics\": [")
 	for i, d := range r.Diagnostics {
@@ -251,37 +251,63 @@ func RenderJSON(w io.Writer, r Report) error {
 	return b.Flush()
 }
 
-// legacyGuard writes JSON with the bracket of every "##[" written as
-// \u005b: a JSON log printed in a GitHub Actions job is read line by line
-// by the runner, which obeys a legacy workflow command (##[error] …)
-// anywhere in a line. In JSON "##[" can only occur inside a string, where
-// \u005b reads back as "[", so the document means the same.
-type legacyGuard struct {
+// jsonGuard writes JSON so that what a person reads it in acts on none
+// of it, as the text formats are escaped: the bracket of every "##[" is
+// written \u005b (a JSON log printed in a GitHub Actions job is read line
+// by line by the runner, which obeys a legacy workflow command, ##[error]
+// …, anywhere in a line), and every character safetext.Escape escapes that
+// encoding/json leaves raw (DEL, C1 controls such as U+0085,
+// bidirectional overrides such as U+202E) as \uXXXX. In JSON such text can only occur
+// inside a string, where the escape reads back as the same character, so
+// the document means the same.
+type jsonGuard struct {
 	w io.Writer
 	// last holds the final two bytes written so far, for a marker split
-	// between writes.
-	last [2]byte
+	// between writes; partial, a character cut by the end of a write.
+	last    [2]byte
+	partial []byte
 }
 
-func (g *legacyGuard) Write(p []byte) (int, error) {
+func (g *jsonGuard) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(g.partial) > 0 {
+		p = append(g.partial, p...)
+		g.partial = nil
+	}
+	// Hold back a character the write cuts, to escape it whole.
+	if i := lastRuneStart(p); i >= 0 && !utf8.FullRune(p[i:]) {
+		g.partial = append([]byte(nil), p[i:]...)
+		p = p[:i]
+	}
 	var out []byte // made only when there is something to replace
 	from := 0
-	for i, c := range p {
-		if c != '[' {
-			continue
-		}
-		var b1, b2 byte // the two bytes before p[i]
-		switch i {
-		case 0:
-			b1, b2 = g.last[1], g.last[0]
-		case 1:
-			b1, b2 = p[0], g.last[1]
-		default:
-			b1, b2 = p[i-1], p[i-2]
-		}
-		if b1 == '#' && b2 == '#' {
-			out = append(append(out, p[from:i]...), `\u005b`...)
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '[':
+			var b1, b2 byte // the two bytes before p[i]
+			switch i {
+			case 0:
+				b1, b2 = g.last[1], g.last[0]
+			case 1:
+				b1, b2 = p[0], g.last[1]
+			default:
+				b1, b2 = p[i-1], p[i-2]
+			}
+			if b1 == '#' && b2 == '#' {
+				out = append(append(out, p[from:i]...), `\u005b`...)
+				from = i + 1
+			}
+		case c == 0x7f: // DEL, which encoding/json leaves raw
+			out = append(append(out, p[from:i]...), `\u007f`...)
 			from = i + 1
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(p[i:])
+			if safetext.Unsafe(r) {
+				out = append(append(out, p[from:i]...), fmt.Sprintf(`\u%04x`, r)...)
+				from = i + size
+			}
+			i += size - 1
 		}
 	}
 	switch {
@@ -291,12 +317,26 @@ func (g *legacyGuard) Write(p []byte) (int, error) {
 		g.last = [2]byte{g.last[1], p[0]}
 	}
 	if out == nil {
-		return g.w.Write(p)
+		if _, err := g.w.Write(p); err != nil {
+			return 0, err
+		}
+		return n, nil
 	}
 	if _, err := g.w.Write(append(out, p[from:]...)); err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return n, nil
+}
+
+// lastRuneStart returns the offset of the first byte of the last
+// character of p (-1 for none): at most three bytes back.
+func lastRuneStart(p []byte) int {
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // appendIndented appends d as encoding/json's Encoder with SetIndent(prefix,

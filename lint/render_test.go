@@ -285,11 +285,11 @@ func TestSuggestLongList(t *testing.T) {
 
 // TestJSONDiagnosticMatchesEncoder checks the hand-written JSON of a
 // diagnostic, and of a whole report, byte for byte against encoding/json
-// for strings that need escaping.
+// (through the same jsonGuard) for strings that need escaping.
 func TestJSONDiagnosticMatchesEncoder(t *testing.T) {
 	texts := []string{
 		"", "plain", `quote " and \ backslash`, "nl\n cr\r tab\t bs\b ff\f nul\x00 esc\x1b del\x7f",
-		"<html> & 'apos'", "ünïcode 中文 😀", "bad \xff\xfe utf-8 \xe2\x82", "seps \u2028 \u2029", "c1 \u0085",
+		"<html> & 'apos'", "ünïcode 中文 😀", "bad \xff\xfe utf-8 \xe2\x82", "seps \u2028 \u2029", "c1 \u0085", "bidi \u202e\u2066 rlm \u200f", "marker ##[x]",
 	}
 	var ds []Diagnostic
 	for i, s := range texts {
@@ -308,7 +308,8 @@ func TestJSONDiagnosticMatchesEncoder(t *testing.T) {
 	}
 	for _, r := range []jsonReport{want, {Diagnostics: []jsonDiagnostic{}}} {
 		var enc bytes.Buffer
-		e := json.NewEncoder(&enc)
+		// RenderJSON is encoding/json's text with the guard's escapes.
+		e := json.NewEncoder(&jsonGuard{w: &enc})
 		e.SetIndent("", "  ")
 		e.SetEscapeHTML(false)
 		if err := e.Encode(r); err != nil {
@@ -420,7 +421,7 @@ func TestLegacyGuardAcrossWrites(t *testing.T) {
 		{`"[##`, `x[`, `"`},
 	} {
 		var b bytes.Buffer
-		g := &legacyGuard{w: &b}
+		g := &jsonGuard{w: &b}
 		for _, p := range parts {
 			if n, err := g.Write([]byte(p)); err != nil || n != len(p) {
 				t.Fatalf("Write(%q) = %d, %v", p, n, err)

@@ -213,7 +213,7 @@ func RenderSARIF(w io.Writer, r Report, opts SARIFOptions) error {
 			Results:            results,
 		}},
 	}
-	enc := json.NewEncoder(&legacyGuard{w: w})
+	enc := json.NewEncoder(&jsonGuard{w: w})
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(log)

@@ -96,6 +96,13 @@ func CommandAt(s string) int {
 	return len(s) - len(t)
 }
 
+// Unsafe reports whether Escape shows the character r escaped: a control
+// character, a line or paragraph separator or a bidirectional control.
+// Machine formats (JSON, SARIF) write these as \uXXXX escapes, which read
+// back as the same text, so that the raw character reaches no terminal or
+// log a person reads them in.
+func Unsafe(r rune) bool { return r != utf8.RuneError && needsEscape(r, utf8.RuneLen(r)) }
+
 // needsEscape reports whether rune r, read from size bytes, must be shown
 // escaped.
 func needsEscape(r rune, size int) bool {
