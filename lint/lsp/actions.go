@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"context"
 	"strconv"
 
 	udiff "github.com/aymanbagabas/go-udiff"
@@ -9,8 +10,8 @@ import (
 // codeActions offers lint's fix for each finding in the range as a quick
 // fix, and all of them at once as source.fixAll.xvm (what `xvm lint --fix`
 // would write).
-func (s *server) codeActions(p codeActionParams) (any, error) {
-	d, src, ds, ok := s.snapshot(p.TextDocument.URI)
+func (s *server) codeActions(ctx context.Context, p codeActionParams) (any, error) {
+	d, src, ds, ok := s.snapshot(ctx, p.TextDocument.URI)
 	actions := []codeAction{}
 	if !ok {
 		return actions, nil
@@ -40,7 +41,7 @@ func (s *server) codeActions(p codeActionParams) (any, error) {
 		})
 	}
 	if wantAll && fixable {
-		if a, ok := s.fixAll(d, src, t); ok {
+		if a, ok := s.fixAll(ctx, d, src, t); ok {
 			actions = append(actions, a)
 		}
 	}
@@ -74,12 +75,12 @@ func overlaps(a, b lspRange) bool {
 }
 
 // fixAll is every fix at once, as line edits of the document.
-func (s *server) fixAll(d *document, src []byte, t *text) (codeAction, bool) {
+func (s *server) fixAll(ctx context.Context, d *document, src []byte, t *text) (codeAction, bool) {
 	l, _ := s.settings.linterFor(d.path)
 	if l == nil {
 		return codeAction{}, false
 	}
-	res, err := l.FixBytes(s.ctx, d.name(), src)
+	res, err := l.FixBytes(ctx, d.name(), src)
 	if err != nil || !res.Changed() {
 		return codeAction{}, false
 	}

@@ -3,7 +3,9 @@ package lsp
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -109,4 +111,76 @@ func docOfLines(f schema.Format, n int) string {
 		b.WriteString(`  {"sec`)
 	}
 	return b.String()
+}
+
+// fuzzParams holds valid params of every method the server handles, the
+// seeds of FuzzHandle (TestFuzzCoversEveryMethod keeps it complete).
+var fuzzParams = map[string]string{
+	"initialize":                       `{"rootUri":"file:///w","capabilities":{"general":{"positionEncodings":["utf-8"]}},"initializationOptions":{"target":"seed"}}`,
+	"initialized":                      `{}`,
+	"$/cancelRequest":                  `{"id":2}`,
+	"$/setTrace":                       `{"value":"off"}`,
+	"shutdown":                         ``,
+	"workspace/didChangeConfiguration": `{"settings":{}}`,
+	"textDocument/didSave":             `{"textDocument":{"uri":"file:///w/a.json"}}`,
+	"workspace/didChangeWatchedFiles":  `{"changes":[{"uri":"file:///w/.xvm.yaml","type":2}]}`,
+	"textDocument/didOpen":             `{"textDocument":{"uri":"file:///w/b.yaml","languageId":"yaml","version":1,"text":"outbounds:\n  - protocol: vmess\n    port: '1'\n"}}`,
+	"textDocument/didChange":           `{"textDocument":{"uri":"file:///w/a.json","version":2},"contentChanges":[{"range":{"start":{"line":1,"character":3},"end":{"line":1,"character":9}},"text":"\"sec"}]}`,
+	"textDocument/didClose":            `{"textDocument":{"uri":"file:///w/a.json"}}`,
+	"textDocument/hover":               `{"textDocument":{"uri":"file:///w/a.json"},"position":{"line":4,"character":12}}`,
+	"textDocument/completion":          `{"textDocument":{"uri":"file:///w/a.json"},"position":{"line":4,"character":12}}`,
+	"textDocument/codeAction":          `{"textDocument":{"uri":"file:///w/a.json"},"range":{"start":{"line":0,"character":0},"end":{"line":99,"character":0}},"context":{"diagnostics":[],"only":["quickfix","source.fixAll"]}}`,
+}
+
+// handlerNames is every method in handlers, sorted.
+func handlerNames() []string {
+	names := make([]string, 0, len(handlers))
+	for n := range handlers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestFuzzCoversEveryMethod(t *testing.T) {
+	for _, n := range handlerNames() {
+		if _, ok := fuzzParams[n]; !ok {
+			t.Errorf("FuzzHandle has no seed for %s", n)
+		}
+	}
+	for n := range fuzzParams {
+		if handlers[n] == nil {
+			t.Errorf("FuzzHandle seeds %s, which the server does not handle", n)
+		}
+	}
+}
+
+// FuzzHandle dispatches one message on each method the server handles, as
+// a request and as a notification, with any params, on a session with an
+// open document: it never panics, and a request is answered exactly once.
+func FuzzHandle(f *testing.F) {
+	names := handlerNames()
+	for i, n := range names {
+		f.Add(uint8(i), []byte(fuzzParams[n]), true)
+		f.Add(uint8(i), []byte(fuzzParams[n]), false)
+	}
+	f.Add(uint8(0), []byte(`{"textDocument":{"uri":"file:///w/a.json"},"position":{"line":-1,"character":99999999}}`), true)
+	f.Add(uint8(0), []byte(`null`), true)
+	f.Fuzz(func(t *testing.T, which uint8, params []byte, request bool) {
+		s, out := newTestServer(t)
+		s.handle(&message{Method: "textDocument/didOpen", Params: json.RawMessage(`{"textDocument":{"uri":"file:///w/a.json","languageId":"json","version":1,"text":` + mustJSON(t, jsonDoc) + `}}`)})
+		before := strings.Count(out.String(), `"id":2,`)
+		m := &message{Method: names[int(which)%len(names)]}
+		if len(params) > 0 {
+			m.Params = params
+		}
+		if request {
+			m.ID = json.RawMessage("2")
+		}
+		s.handle(m)
+		got := strings.Count(out.String(), `"id":2,`) - before
+		if request && got != 1 {
+			t.Fatalf("%s as a request answered %d times:\n%s", m.Method, got, out.String())
+		}
+	})
 }

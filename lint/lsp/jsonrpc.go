@@ -51,6 +51,7 @@ const (
 	codeInvalidParams        = -32602
 	codeServerNotInitialized = -32002
 	codeRequestFailed        = -32803
+	codeRequestCancelled     = -32800
 )
 
 // readMessage reads one message framed by LSP's base protocol: headers

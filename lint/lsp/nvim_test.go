@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	unicode16 "unicode/utf16"
 )
 
 // serverEnv makes the test binary itself the language server: Neovim
@@ -83,20 +84,26 @@ out:close()
 vim.cmd("qa!")
 `
 
+// nvimFixture has characters outside ASCII before the findings on their
+// lines (CJK, one UTF-16 unit and three bytes each; an emoji, two units and
+// four bytes), so that a server that counted columns in bytes or in
+// characters instead of UTF-16 units would put Neovim's diagnostics, and
+// the quick fix's edit, in the wrong place.
 const nvimFixture = `{
   "outbounds": [
     {
       "protocol": "vmess",
       "Tag": "proxy",
-      "settings": {"vnext": [{"address": "a.example.com", "port": "443",
-        "users": [{"id": "27848739-7e62-4138-9fd3-098a63964b6b", "security": "auto", "secuirty": "none"}]}]}
+      "settings": {"vnext": [{"address": "a.example.com", /* 代理 😀 */ "port": "443",
+        "users": [{"id": "27848739-7e62-4138-9fd3-098a63964b6b", /* 用户 🔑 */ "security": "auto", "secuirty": "none"}]}]}
     }
   ]
 }
 `
 
 // TestNeovim is the language server under a real editor's client: Neovim
-// from Debian's packages (.ci/run installs it), headless.
+// from Debian's packages (.ci/run installs it), headless, starting the
+// xvm binary built from this tree as `xvm lsp`.
 func TestNeovim(t *testing.T) {
 	nvim, err := exec.LookPath("nvim")
 	if err != nil {
@@ -111,15 +118,30 @@ func TestNeovim(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, SettingsFile), []byte("rules:\n  key-case: off\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	xvm := filepath.Join(dir, "xvm")
+	if out, err := exec.Command("go", "build", "-o", xvm, "github.com/xvmtools/xvm/cmd/xvm").CombinedOutput(); err != nil {
+		t.Fatalf("go build xvm: %v\n%s", err, out)
 	}
+	lines := strings.Split(nvimFixture, "\n")
+	// at is where text starts on line n: its byte column (what Neovim
+	// reports) and its UTF-16 column (what LSP positions count).
+	at := func(n int, text string) (byteCol, utf16Col int) {
+		t.Helper()
+		i := strings.Index(lines[n], text)
+		if i < 0 {
+			t.Fatalf("line %d lacks %q", n, text)
+		}
+		return i, len(unicode16.Encode([]rune(lines[n][:i])))
+	}
+	portByte, portUnit := at(5, `"443"`)
+	keyByte, _ := at(6, `"secuirty"`)
+	_, securityUnit := at(6, `"security"`)
+	_, autoUnit := at(6, `"auto"`)
 	outFile := filepath.Join(dir, "out.tsv")
-	lua := fmt.Sprintf("OUT = %q\nFIXTURE = %q\nROOT = %q\nSERVER = { %q }\n", outFile, fixture, dir, self) +
-		"HOVER = { line = 6, character = 70 }\n" + // on "security"
-		"COMPLETE = { line = 6, character = 78 }\n" + // inside the quotes of "auto"
-		"ACTION = { line = 5, character = 68 }\n" + // on "443"
+	lua := fmt.Sprintf("OUT = %q\nFIXTURE = %q\nROOT = %q\nSERVER = { %q, \"lsp\" }\n", outFile, fixture, dir, xvm) +
+		fmt.Sprintf("HOVER = { line = 6, character = %d }\n", securityUnit+2) + // on "security"
+		fmt.Sprintf("COMPLETE = { line = 6, character = %d }\n", autoUnit+3) + // inside the quotes of "auto"
+		fmt.Sprintf("ACTION = { line = 5, character = %d }\n", portUnit+2) + // on "443"
 		nvimScript
 	script := filepath.Join(dir, "test.lua")
 	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
@@ -163,9 +185,9 @@ func TestNeovim(t *testing.T) {
 		}
 	}
 	wantDiags := []string{
-		// line col end_line end_col severity source code message
-		`5 66 5 71 1 xvm port-range port is the string "443"; Xray refuses a string here | hint: remove the quotes: 443`,
-		"6 85 6 95 2 xvm unknown-key unknown key `secuirty` (did you mean `security`?); Xray ignores it silently | hint: rename it to `security`",
+		// line col end_line end_col (bytes, as Neovim keeps them) severity source code message
+		fmt.Sprintf(`5 %d 5 %d 1 xvm port-range port is the string "443"; Xray refuses a string here | hint: remove the quotes: 443`, portByte, portByte+5),
+		fmt.Sprintf("6 %d 6 %d 2 xvm unknown-key unknown key `secuirty` (did you mean `security`?); Xray ignores it silently | hint: rename it to `security`", keyByte, keyByte+10),
 	}
 	if strings.Join(diags, "\n") != strings.Join(wantDiags, "\n") {
 		t.Errorf("diagnostics in Neovim:\n%s\nwant (key-case is off in .xvm.yaml):\n%s", strings.Join(diags, "\n"), strings.Join(wantDiags, "\n"))
@@ -179,8 +201,8 @@ func TestNeovim(t *testing.T) {
 	if !contains(actions, "quickfix write the port as the number 443") {
 		t.Errorf("code actions in Neovim: %q", actions)
 	}
-	if !strings.Contains(line, `"port": 443,`) {
-		t.Errorf("after applying the quick fix the line is %q", line)
+	if want := strings.Replace(lines[5], `"443"`, "443", 1); line != want {
+		t.Errorf("after applying the quick fix the line is\n%q\nwant\n%q", line, want)
 	}
 	if after != "port-range gone" {
 		t.Errorf("diagnostics after the fix: %q", after)

@@ -8,6 +8,7 @@ package lsp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,41 +47,41 @@ var ErrNoShutdown = errors.New("lsp: exit without shutdown")
 // Serve answers one client on in and out until it sends exit, in ends, or
 // ctx is done. A clean exit (shutdown, then exit) returns nil.
 func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
-	if opts.Now == nil {
-		return errors.New("lsp: Options.Now is not set: pass a clock (time.Now in the CLI)")
-	}
-	if opts.Debounce <= 0 {
-		opts.Debounce = DefaultDebounce
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	set, err := schema.Compile()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s := &server{
-		ctx:     ctx,
-		opts:    opts,
-		conn:    &conn{w: out},
-		schemas: set,
-		docs:    make(map[string]*document),
-		shown:   make(map[string]bool),
+	s, err := newServer(ctx, out, opts, set)
+	if err != nil {
+		return err
 	}
 	defer s.stopTimers()
 
-	msgs := make(chan *message)
-	readErr := make(chan error, 1)
+	// The reader runs ahead of the handler by a few messages, so that a
+	// $/cancelRequest reaches the server while the request it cancels
+	// still waits, and cancels the one being answered.
+	// The reader's error comes after the messages read before it, in the
+	// same queue.
+	type read struct {
+		m   *message
+		err error
+	}
+	msgs := make(chan read, readAhead)
 	go func() {
 		r := bufio.NewReader(in)
 		for {
 			m, err := readMessage(r)
-			if err != nil {
-				readErr <- err
-				return
+			if err == nil && m.Method == "$/cancelRequest" {
+				s.cancels.cancel(m.Params)
 			}
 			select {
-			case msgs <- m:
+			case msgs <- read{m, err}:
 			case <-ctx.Done():
+				return
+			}
+			if err != nil {
 				return
 			}
 		}
@@ -89,18 +90,47 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-readErr:
-			if errors.Is(err, io.EOF) {
+		case r := <-msgs:
+			if errors.Is(r.err, io.EOF) {
 				return io.ErrUnexpectedEOF // the client went away without exit
 			}
-			return err
-		case m := <-msgs:
-			if done, err := s.handle(m); done {
+			if r.err != nil {
+				return r.err
+			}
+			if done, err := s.handle(r.m); done {
 				return err
 			}
 		}
 	}
 }
+
+// newServer is the state of a session that writes to out and ends with
+// ctx, with the compiled schemas set.
+func newServer(ctx context.Context, out io.Writer, opts Options, set *schema.Set) (*server, error) {
+	if opts.Now == nil {
+		return nil, errors.New("lsp: Options.Now is not set: pass a clock (time.Now in the CLI)")
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = DefaultDebounce
+	}
+	return &server{
+		ctx:     ctx,
+		opts:    opts,
+		conn:    &conn{w: out},
+		schemas: set,
+		docs:    make(map[string]*document),
+		shown:   make(map[string]bool),
+	}, nil
+}
+
+// Bounds on what a client may make the server hold: the messages read
+// ahead of the one being handled, the open documents and their bytes. A
+// document past them is not tracked (and not linted); the user is told.
+const (
+	readAhead    = 4
+	maxDocuments = 256
+	maxOpenBytes = 2 * schema.MaxSize
+)
 
 // server is the state of one session.
 type server struct {
@@ -116,9 +146,12 @@ type server struct {
 	// registration of workspace/didChangeWatchedFiles).
 	watch bool
 
-	mu    sync.Mutex
-	docs  map[string]*document
-	shown map[string]bool // settings errors already shown
+	cancels cancels
+
+	mu        sync.Mutex
+	docs      map[string]*document
+	openBytes int             // the bytes of the open documents' texts
+	shown     map[string]bool // settings files whose error was shown
 }
 
 // document is one open text document.
@@ -173,9 +206,22 @@ func (s *server) handle(m *message) (done bool, err error) {
 	if s.shutdown && isRequest {
 		return false, s.conn.replyError(m.ID, codeInvalidRequest, "the server is shutting down")
 	}
-	result, rerr := s.dispatch(m)
+	ctx := s.ctx
+	if isRequest {
+		var stop func()
+		ctx, stop = s.cancels.begin(s.ctx, m.ID)
+		defer stop()
+		if ctx.Err() != nil && s.ctx.Err() == nil {
+			// Cancelled while it waited: not worth answering.
+			return false, s.conn.replyError(m.ID, codeRequestCancelled, "cancelled by the client")
+		}
+	}
+	result, rerr := s.dispatch(ctx, m)
 	if !isRequest {
 		return false, nil
+	}
+	if ctx.Err() != nil && s.ctx.Err() == nil {
+		return false, s.conn.replyError(m.ID, codeRequestCancelled, "cancelled by the client")
 	}
 	if rerr != nil {
 		var pe *paramsError
@@ -208,79 +254,91 @@ func decode(raw json.RawMessage, v any) error {
 	return nil
 }
 
-func (s *server) dispatch(m *message) (any, error) {
-	switch m.Method {
-	case "initialize":
-		return s.initialize(m.Params)
-	case "initialized":
-		if s.watch {
-			// Ask to hear about settings files changing on disk, so that
-			// open documents are linted again with the new rules.
-			w := fileWatchers{}
-			w.Watchers = append(w.Watchers, struct {
-				GlobPattern string `json:"globPattern"`
-			}{"**/" + SettingsFile})
-			_ = s.conn.write(request{JSONRPC: "2.0", ID: "xvm-watch-settings", Method: "client/registerCapability",
-				Params: map[string]any{"registrations": []registration{{ID: "xvm-settings", Method: "workspace/didChangeWatchedFiles", RegisterOptions: w}}}})
+// handler answers one method; ctx ends when the client cancels the
+// request (or the session ends).
+type handler func(s *server, ctx context.Context, params json.RawMessage) (any, error)
+
+// with decodes a handler's params into P first.
+func with[P any](f func(s *server, ctx context.Context, p P) (any, error)) handler {
+	return func(s *server, ctx context.Context, raw json.RawMessage) (any, error) {
+		var p P
+		if err := decode(raw, &p); err != nil {
+			return nil, err
 		}
+		return f(s, ctx, p)
+	}
+}
+
+// handlers is every method the server answers or heeds, in one table (the
+// fuzz target dispatches on each). A request for any other method is
+// answered "method not found"; another notification is ignored.
+var handlers = map[string]handler{
+	"initialize": func(s *server, _ context.Context, raw json.RawMessage) (any, error) { return s.initialize(raw) },
+	"initialized": func(s *server, _ context.Context, _ json.RawMessage) (any, error) {
+		s.initializedNote()
 		return nil, nil
-	case "$/cancelRequest", "$/setTrace":
-		return nil, nil
-	case "workspace/didChangeConfiguration":
-		s.relintAll()
-		return nil, nil
-	case "shutdown":
+	},
+	// The reader acts on a cancellation as it arrives (see Serve).
+	"$/cancelRequest": func(*server, context.Context, json.RawMessage) (any, error) { return nil, nil },
+	"$/setTrace":      func(*server, context.Context, json.RawMessage) (any, error) { return nil, nil },
+	"shutdown": func(s *server, _ context.Context, _ json.RawMessage) (any, error) {
 		s.shutdown = true
 		s.stopTimers()
 		return nil, nil
-	case "textDocument/didOpen":
-		var p didOpenParams
-		if err := decode(m.Params, &p); err != nil {
-			return nil, err
-		}
+	},
+	"workspace/didChangeConfiguration": relint,
+	// A settings file may have changed: lint again now.
+	"textDocument/didSave":            relint,
+	"workspace/didChangeWatchedFiles": relint,
+	"textDocument/didOpen": with(func(s *server, _ context.Context, p didOpenParams) (any, error) {
 		s.open(p.TextDocument)
 		return nil, nil
-	case "textDocument/didChange":
-		var p didChangeParams
-		if err := decode(m.Params, &p); err != nil {
-			return nil, err
-		}
+	}),
+	"textDocument/didChange": with(func(s *server, _ context.Context, p didChangeParams) (any, error) {
 		s.change(p)
 		return nil, nil
-	case "textDocument/didSave", "workspace/didChangeWatchedFiles":
-		// A settings file may have changed: lint again now.
-		s.relintAll()
-		return nil, nil
-	case "textDocument/didClose":
-		var p didCloseParams
-		if err := decode(m.Params, &p); err != nil {
-			return nil, err
-		}
+	}),
+	"textDocument/didClose": with(func(s *server, _ context.Context, p didCloseParams) (any, error) {
 		s.close(p.TextDocument.URI)
 		return nil, nil
-	case "textDocument/hover":
-		var p textDocumentPositionParams
-		if err := decode(m.Params, &p); err != nil {
-			return nil, err
-		}
+	}),
+	"textDocument/hover": with(func(s *server, _ context.Context, p textDocumentPositionParams) (any, error) {
 		return s.hover(p)
-	case "textDocument/completion":
-		var p textDocumentPositionParams
-		if err := decode(m.Params, &p); err != nil {
-			return nil, err
-		}
+	}),
+	"textDocument/completion": with(func(s *server, _ context.Context, p textDocumentPositionParams) (any, error) {
 		return s.complete(p)
-	case "textDocument/codeAction":
-		var p codeActionParams
-		if err := decode(m.Params, &p); err != nil {
-			return nil, err
-		}
-		return s.codeActions(p)
+	}),
+	"textDocument/codeAction": with((*server).codeActions),
+}
+
+func relint(s *server, _ context.Context, _ json.RawMessage) (any, error) {
+	s.relintAll()
+	return nil, nil
+}
+
+func (s *server) dispatch(ctx context.Context, m *message) (any, error) {
+	if h, ok := handlers[m.Method]; ok {
+		return h(s, ctx, m.Params)
 	}
 	if strings.HasPrefix(m.Method, "$/") {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("%w %q", errUnknownMethod, m.Method)
+}
+
+// initializedNote asks a client that can watch files to tell the server
+// when a settings file changes on disk, so that open documents are linted
+// again with the new rules.
+func (s *server) initializedNote() {
+	if !s.watch {
+		return
+	}
+	w := fileWatchers{}
+	w.Watchers = append(w.Watchers, struct {
+		GlobPattern string `json:"globPattern"`
+	}{"**/" + SettingsFile})
+	_ = s.conn.write(request{JSONRPC: "2.0", ID: "xvm-watch-settings", Method: "client/registerCapability",
+		Params: map[string]any{"registrations": []registration{{ID: "xvm-settings", Method: "workspace/didChangeWatchedFiles", RegisterOptions: w}}}})
 }
 
 func (s *server) initialize(raw json.RawMessage) (any, error) {
@@ -335,13 +393,30 @@ func uriPath(uri string) string {
 
 func (s *server) open(item textDocumentItem) {
 	s.mu.Lock()
-	d := &document{uri: item.URI, path: uriPath(item.URI), lang: item.LanguageID, version: item.Version, text: []byte(item.Text)}
-	if old := s.docs[item.URI]; old != nil && old.timer != nil {
-		old.timer.Stop()
+	old := s.docs[item.URI]
+	if old != nil {
+		s.untrack(old)
 	}
+	if len(s.docs) >= maxDocuments || s.openBytes+len(item.Text) > maxOpenBytes {
+		s.mu.Unlock()
+		_ = s.conn.notify("window/showMessage", map[string]any{"type": 2, "message": fmt.Sprintf(
+			"xvm: not linting %s: the server holds at most %d documents of %d MiB in all; close some", item.URI, maxDocuments, maxOpenBytes>>20)})
+		return
+	}
+	d := &document{uri: item.URI, path: uriPath(item.URI), lang: item.LanguageID, version: item.Version, text: []byte(item.Text)}
 	s.docs[item.URI] = d
+	s.openBytes += len(d.text)
 	s.mu.Unlock()
 	s.schedule(d, 0)
+}
+
+// untrack forgets an open document; s.mu is held.
+func (s *server) untrack(d *document) {
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	delete(s.docs, d.uri)
+	s.openBytes -= len(d.text)
 }
 
 func (s *server) change(p didChangeParams) {
@@ -351,6 +426,7 @@ func (s *server) change(p didChangeParams) {
 		s.mu.Unlock()
 		return
 	}
+	before := len(d.text)
 	for _, c := range p.ContentChanges {
 		if c.Range == nil {
 			d.text = []byte(c.Text)
@@ -366,16 +442,23 @@ func (s *server) change(p didChangeParams) {
 		d.text = next
 	}
 	d.version = p.TextDocument.Version
+	s.openBytes += len(d.text) - before
+	tooMuch := s.openBytes > maxOpenBytes
 	s.mu.Unlock()
+	if tooMuch {
+		s.close(d.uri)
+		_ = s.conn.notify("window/showMessage", map[string]any{"type": 2, "message": fmt.Sprintf(
+			"xvm: stopped linting %s: the open documents are over %d MiB in all", d.uri, maxOpenBytes>>20)})
+		return
+	}
 	s.schedule(d, s.opts.Debounce)
 }
 
 func (s *server) close(uri string) {
 	s.mu.Lock()
 	d := s.docs[uri]
-	delete(s.docs, uri)
-	if d != nil && d.timer != nil {
-		d.timer.Stop()
+	if d != nil {
+		s.untrack(d)
 	}
 	s.mu.Unlock()
 	if d != nil {
@@ -421,7 +504,7 @@ func (s *server) lintAndPublish(d *document) {
 	s.mu.Lock()
 	text, version, name := d.text, d.version, d.name()
 	s.mu.Unlock()
-	ds, err := s.lint(d, name, text)
+	ds, err := s.lint(s.ctx, d, name, text)
 	if err != nil {
 		return
 	}
@@ -444,21 +527,22 @@ func (s *server) lintAndPublish(d *document) {
 
 // lint runs the linter the document's settings call for. A settings file
 // lint cannot use is shown to the user once, and the defaults apply.
-func (s *server) lint(d *document, name string, text []byte) ([]lint.Diagnostic, error) {
+func (s *server) lint(ctx context.Context, d *document, name string, text []byte) ([]lint.Diagnostic, error) {
 	l, err := s.settings.linterFor(d.path)
-	if err != nil {
+	var se *settingsError
+	if errors.As(err, &se) {
 		s.mu.Lock()
-		first := !s.shown[err.Error()]
-		s.shown[err.Error()] = true
+		first := !s.shown[se.File]
+		s.shown[se.File] = true
 		s.mu.Unlock()
 		if first {
-			_ = s.conn.notify("window/showMessage", map[string]any{"type": 1, "message": "xvm: " + strings.TrimPrefix(err.Error(), "lsp: ") + " (linting with the defaults)"})
+			_ = s.conn.notify("window/showMessage", map[string]any{"type": 1, "message": "xvm: " + se.File + ": " + se.Err.Error() + " (linting with the defaults)"})
 		}
 	}
 	if l == nil {
 		return nil, err
 	}
-	return l.LintBytes(s.ctx, name, text)
+	return l.LintBytes(ctx, name, text)
 }
 
 // toDiagnostic converts a finding; the hint follows the message.
@@ -479,7 +563,7 @@ func toDiagnostic(t *text, d lint.Diagnostic) diagnostic {
 
 // snapshot returns the document's text and its latest lint, linting it now
 // when the latest lint saw older text.
-func (s *server) snapshot(uri string) (*document, []byte, []lint.Diagnostic, bool) {
+func (s *server) snapshot(ctx context.Context, uri string) (*document, []byte, []lint.Diagnostic, bool) {
 	s.mu.Lock()
 	d := s.docs[uri]
 	if d == nil {
@@ -490,9 +574,64 @@ func (s *server) snapshot(uri string) (*document, []byte, []lint.Diagnostic, boo
 	s.mu.Unlock()
 	if string(linted) != string(text) {
 		var err error
-		if ds, err = s.lint(d, name, text); err != nil {
+		if ds, err = s.lint(ctx, d, name, text); err != nil {
 			return d, text, nil, true
 		}
 	}
 	return d, text, ds, true
+}
+
+// cancels is what the client cancelled: the reader marks a request as the
+// cancellation arrives; the handler checks before it answers, and the
+// request being answered has its context cancelled.
+type cancels struct {
+	mu        sync.Mutex
+	cancelled map[string]bool // requests not begun yet
+	current   string          // the request being answered
+	stop      context.CancelFunc
+}
+
+// maxCancelled bounds the ids of cancelled requests kept: a cancellation
+// of a request already answered is never looked up again.
+const maxCancelled = 1024
+
+// cancel heeds the params of $/cancelRequest.
+func (c *cancels) cancel(params json.RawMessage) {
+	var p struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(params, &p) != nil || len(p.ID) == 0 {
+		return
+	}
+	key := string(bytes.TrimSpace(p.ID))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if key == c.current && c.stop != nil {
+		c.stop()
+		return
+	}
+	if c.cancelled == nil || len(c.cancelled) >= maxCancelled {
+		c.cancelled = make(map[string]bool)
+	}
+	c.cancelled[key] = true
+}
+
+// begin starts answering request id: its context is cancelled already
+// when the client cancelled it while it waited. Call done when answered.
+func (c *cancels) begin(parent context.Context, id json.RawMessage) (ctx context.Context, done func()) {
+	key := string(bytes.TrimSpace(id))
+	ctx, stop := context.WithCancel(parent)
+	c.mu.Lock()
+	if c.cancelled[key] {
+		delete(c.cancelled, key)
+		stop()
+	}
+	c.current, c.stop = key, stop
+	c.mu.Unlock()
+	return ctx, func() {
+		c.mu.Lock()
+		c.current, c.stop = "", nil
+		c.mu.Unlock()
+		stop()
+	}
 }

@@ -2,7 +2,6 @@ package lsp
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -101,7 +100,18 @@ func (s *settings) linterFor(path string) (*lint.Linter, error) {
 	return e.linter, e.err
 }
 
-// build makes the linter a settings file describes.
+// settingsError is a settings file the server could not use: documents
+// are linted with the defaults, and the user is told once per file.
+type settingsError struct {
+	File string
+	Err  error
+}
+
+func (e *settingsError) Error() string { return "lsp: " + e.File + ": " + e.Err.Error() }
+func (e *settingsError) Unwrap() error { return e.Err }
+
+// build makes the linter a settings file describes, with the client's
+// target laid over it the way xvm lint lays its flags (lint.Merge).
 func (s *settings) build(cfg string) (*lint.Linter, error) {
 	var fc lint.FileConfig
 	if cfg != "" {
@@ -109,20 +119,16 @@ func (s *settings) build(cfg string) (*lint.Linter, error) {
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && s.config == "":
 		case err != nil:
-			return nil, fmt.Errorf("lsp: read %s: %w", cfg, err)
+			return nil, &settingsError{File: cfg, Err: err}
 		default:
 			if fc, err = lint.ParseFileConfig(data); err != nil {
-				return nil, fmt.Errorf("lsp: %s: %w", cfg, err)
+				return nil, &settingsError{File: cfg, Err: err}
 			}
 		}
 	}
-	targetName := fc.Target
-	if s.target != "" {
-		targetName = s.target
-	}
-	target, err := lint.ParseTarget(targetName)
+	set, err := lint.Merge(fc, lint.Flags{Target: s.target})
 	if err != nil {
-		return nil, err
+		return nil, &settingsError{File: cfg, Err: err}
 	}
-	return lint.New(lint.Options{Target: target, Now: s.now, Rules: fc.Rules, Fixes: lint.AttachFixes})
+	return lint.New(lint.Options{Target: set.Target, Now: s.now, Rules: set.Rules, Fixes: lint.AttachFixes})
 }
