@@ -44,6 +44,13 @@ type Options struct {
 	// StdinName): JSON unless set, as Xray reads a config from stdin
 	// (core.LoadConfig: "stdin:" is JSON unless -format says otherwise).
 	StdinFormat schema.Format
+	// OnlyXray skips a document that parses but is no Xray document (none
+	// of a config's, an outbound's or VMess settings' keys at its top;
+	// rule document-kind): it gets no findings. For linting a whole
+	// repository, where package.json and CI files sit beside the configs.
+	// A document that does not parse is still reported: it may be a
+	// config.
+	OnlyXray bool
 }
 
 // Fixes says what a lint does about the fixes of its findings. Working a
@@ -179,6 +186,9 @@ func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes F
 	c.mask = secrets.mask
 	if parseErr == nil && doc.Root != nil {
 		c.kind = schema.Detect(doc.Root)
+		if l.opts.OnlyXray && c.kind == schema.UnknownKind && !scalarRoot(doc.Root) {
+			return nil
+		}
 		c.buildViews()
 		root := schema.RootFor(c.kind)
 		if c.kind == schema.OutboundListKind {

@@ -416,3 +416,32 @@ func TestSupersedesIsDeclared(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyXray: with Options.OnlyXray a document that parses but is no
+// Xray document gets no findings; a config, and a file that does not
+// parse, still do.
+func TestOnlyXray(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, src string
+		want            bool // findings expected
+	}{
+		{"package.json", "package.json", `{"name": "x", "version": "1.0.0"}`, false},
+		{"compose file", "compose.yaml", "services:\n  web: {image: nginx}\n", false},
+		{"a config", "a.json", `{"outbounds": [{"protocol": "vmess", "settings": {"address": "a.example.com", "port": "443", "id": "27848739-7e62-4138-9fd3-098a63964b6b"}}]}`, true},
+		{"an outbound", "a.yaml", "protocol: vmess\nsettings: {address: a.example.com, port: '443', id: 27848739-7e62-4138-9fd3-098a63964b6b}\n", true},
+		{"broken", "a.json", `{"name": `, true},
+		{"a bare string", "a.json", `"stats"`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, only := range []bool{false, true} {
+				ds, err := newTestLinter(t, Options{OnlyXray: only}).LintBytes(context.Background(), tc.file, []byte(tc.src))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := tc.want || !only; (len(ds) > 0) != want {
+					t.Errorf("OnlyXray %v: %d findings, want some: %v", only, len(ds), want)
+				}
+			}
+		})
+	}
+}

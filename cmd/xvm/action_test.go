@@ -95,6 +95,7 @@ func TestActionShape(t *testing.T) {
 type actionRunner struct {
 	t          *testing.T
 	root, temp string
+	workspace  string // the job's working directory; root when empty
 	inputs     map[string]string
 	outputs    map[string]map[string]string // step id -> outputs
 	path       []string
@@ -178,6 +179,9 @@ func (r *actionRunner) runStep(s actionStep) (int, string) {
 	// What the runner runs for `shell: bash` (the script in a file as {0}).
 	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", script)
 	cmd.Dir = r.root
+	if r.workspace != "" {
+		cmd.Dir = r.workspace
+	}
 	env := os.Environ()
 	pathVar := strings.Join(append(append([]string{}, r.path...), os.Getenv("PATH")), string(os.PathListSeparator))
 	env = append(env, "PATH="+pathVar, "GITHUB_OUTPUT="+outFile, "GITHUB_PATH="+pathFile)
@@ -258,14 +262,64 @@ func TestActionSteps(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("rules:\n  port-range: off\n  address-format: off\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A workspace like a repository's: configs (one in a directory and a
+	// file whose names hold spaces) beside other JSON and YAML.
+	ws := filepath.Join(temp, "workspace")
+	for name, from := range map[string]string{
+		"my configs/bad port.yaml":   "testdata/lint/err/port-address.yaml",
+		"clean.json":                 "testdata/lint/ok/outbound.json",
+		"package.json":               "",
+		"docker-compose.yml":         "",
+		".github/workflows/ci.yml":   "",
+		"deploy/proxy config.jsonc":  "testdata/lint/ok/full-config.jsonc",
+		"deploy/k8s/deployment.yaml": "",
+	} {
+		data := []byte("name: x\nversion: 1.0.0\nservices: {web: {image: nginx}}\n")
+		if strings.HasSuffix(name, ".json") {
+			data = []byte(`{"name": "x", "version": "1.0.0", "dependencies": {}}`)
+		}
+		if from != "" {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(root, from)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(ws, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const badPort = "::error file=my configs/bad port.yaml,line="
 	tests := []struct {
-		name     string
-		inputs   map[string]string
-		code     string // the lint step's exit-code output
-		want     []string
-		upload   bool
-		resultRC int
+		name      string
+		workspace string
+		inputs    map[string]string
+		code      string // the lint step's exit-code output
+		want      []string
+		notWant   []string
+		upload    bool
+		resultRC  int
 	}{
+		{name: "default: the Xray configs of the checkout", workspace: ws, inputs: map[string]string{}, code: "1",
+			want: []string{badPort}, notWant: []string{"package.json", "docker-compose", "deployment.yaml", "ci.yml"}, resultRC: 1},
+		{name: "quoted path with spaces", workspace: ws, inputs: map[string]string{"paths": `"my configs/bad port.yaml"`}, code: "1",
+			want: []string{badPort}, resultRC: 1},
+		{name: "single quotes, one per line", workspace: ws, inputs: map[string]string{"paths": "'my configs/bad port.yaml'\nclean.json\n'deploy/proxy config.jsonc'"}, code: "1",
+			want: []string{badPort}, resultRC: 1},
+		{name: "backslash before the spaces", workspace: ws, inputs: map[string]string{"paths": `my\ configs/bad\ port.yaml clean.json`}, code: "1",
+			want: []string{badPort}, resultRC: 1},
+		{name: "directory with a space", workspace: ws, inputs: map[string]string{"paths": `"my configs" "deploy/proxy config.jsonc"`}, code: "1",
+			want: []string{badPort}, resultRC: 1},
+		{name: "glob in a directory with a space", workspace: ws, inputs: map[string]string{"paths": `"my configs/*.yaml"`}, code: "1",
+			want: []string{badPort}, resultRC: 1},
+		{name: "unquoted, a space separates paths", workspace: ws, inputs: map[string]string{"paths": "my configs/bad port.yaml"}, code: "2",
+			want: []string{"stat my: no such file"}, resultRC: 2},
+		{name: "unmatched quote", workspace: ws, inputs: map[string]string{"paths": `"my configs/bad port.yaml`}, code: "2",
+			want: []string{"::error title=xvm lint::the paths input has an unmatched quote"}, resultRC: 2},
+		{name: "named files are linted whatever they are", workspace: ws, inputs: map[string]string{"paths": "package.json", "fail-on": "warning"}, code: "1",
+			want: []string{"::warning file=package.json"}, resultRC: 1},
 		{name: "clean files", inputs: map[string]string{"paths": "testdata/lint/ok"}, code: "0", resultRC: 0},
 		{name: "annotations", inputs: map[string]string{"paths": "testdata/lint/ok\ntestdata/lint/err/port-address.yaml"}, code: "1",
 			want: []string{"::error file=testdata/lint/err/port-address.yaml,line="}, resultRC: 1},
@@ -287,7 +341,7 @@ func TestActionSteps(t *testing.T) {
 			for k, v := range tt.inputs {
 				in[k] = v
 			}
-			r := &actionRunner{t: t, root: root, temp: t.TempDir(), inputs: in, outputs: map[string]map[string]string{}, path: install.path}
+			r := &actionRunner{t: t, root: root, workspace: tt.workspace, temp: t.TempDir(), inputs: in, outputs: map[string]map[string]string{}, path: install.path}
 			r.temp = temp // runner.temp is shared by the steps of a job
 			_, out := r.runStep(steps["Lint"])
 			if got := r.outputs["lint"]["exit-code"]; got != tt.code {
@@ -296,6 +350,11 @@ func TestActionSteps(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
 				}
 			}
 			if tt.inputs["sarif"] != "true" && strings.Contains(out, `"$schema"`) {

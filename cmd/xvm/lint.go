@@ -29,6 +29,7 @@ type lintOptions struct {
 	Fix         bool
 	Diff        bool
 	StdinFormat string
+	OnlyXray    bool
 }
 
 func newLintCmd(a *app) *cobra.Command {
@@ -82,6 +83,7 @@ also when there is something to fix), 2 usage or I/O error.`,
 	f.BoolVar(&o.ListRules, "list-rules", false, "list the rules and exit")
 	f.BoolVar(&o.Fix, "fix", false, "apply the mechanical fixes (rules marked fix in --list-rules) to the files; from stdin, print the fixed document")
 	f.BoolVar(&o.Diff, "diff", false, "with --fix: print the fixes as a unified diff and write nothing (implies --fix)")
+	f.BoolVar(&o.OnlyXray, "only-xray", false, "skip files that parse but are no Xray config, outbound or VMess settings (for linting a whole repository)")
 	f.StringVar(&o.StdinFormat, "stdin-format", "json", "syntax of stdin (-): json (with comments), yaml or toml; Xray reads a config from stdin as JSON unless told")
 	return cmd
 }
@@ -139,7 +141,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	if o.Format == "text" && !a.Global.Quiet {
 		fixes = lint.CountFixes // for "N of them can be fixed"
 	}
-	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes, StdinFormat: stdinFormat})
+	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes, StdinFormat: stdinFormat, OnlyXray: o.OnlyXray})
 	if err != nil {
 		return err
 	}
