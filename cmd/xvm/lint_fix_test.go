@@ -204,3 +204,97 @@ func TestLintSaysWhatIsFixable(t *testing.T) {
 		t.Errorf("stderr %q", errOut)
 	}
 }
+
+// TestLintDiffGitApply checks each condition docs/lint.md gives for `git
+// apply` to accept the diff of --fix --diff, with `git apply --check` in a
+// temporary repository: run where xvm ran, on the names xvm was given.
+func TestLintDiffGitApply(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal("git is not on PATH")
+	}
+	// The id is the fourth line after the port: outside the diff's three
+	// lines of context.
+	const farID = "protocol: vmess\nsettings:\n  port: \"443\"\n  address: a.example.com\n  level: 0\n  email: a@example.com\n  id: my-secret-user-name\n"
+	const nearID = "protocol: vmess\nsettings:\n  port: \"443\"\n  id: my-secret-user-name\n  address: a.example.com\n"
+	tests := []struct {
+		name  string
+		file  string // written under the repository, relative to it
+		text  string
+		dir   string // where xvm and git apply run, relative to the repository
+		arg   string // the PATH xvm is given; file when empty
+		show  bool   // --show-secrets
+		apply bool
+	}{
+		{name: "no id within the context, masked", file: "a.yaml", text: farID, apply: true},
+		{name: "an id within the context, masked", file: "a.yaml", text: nearID, apply: false},
+		{name: "an id within the context, --show-secrets", file: "a.yaml", text: nearID, show: true, apply: true},
+		{name: "CRLF line endings", file: "a.yaml", text: strings.ReplaceAll(farID, "\n", "\r\n"), apply: true},
+		{name: "no newline at the end", file: "a.yaml", text: strings.TrimSuffix(farID, "\n"), apply: true},
+		{name: "a space in the file name", file: "my configs/a b.yaml", text: farID, apply: true},
+		{name: "run in a subdirectory", file: "configs/a.yaml", text: farID, dir: "configs", arg: "a.yaml", apply: true},
+		{name: "run at the top, naming a subdirectory", file: "configs/a.yaml", text: farID, apply: true},
+		{name: "a bidirectional control within the context", file: "a.yaml", text: strings.Replace(farID, "  level: 0", "  level: 0 # \u202e", 1), show: true, apply: false},
+		{name: "a tab within the context", file: "a.yaml", text: strings.Replace(farID, "  level: 0", "  level: 0 #\tx", 1), show: true, apply: true},
+		{name: "an absolute name", file: "a.yaml", text: farID, arg: "ABS", apply: false},
+		{name: "a name outside the directory", file: "other/a.yaml", text: farID, dir: "configs", arg: "../other/a.yaml", apply: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := t.TempDir()
+			run := func(dir string, args ...string) {
+				t.Helper()
+				cmd := exec.Command(git, args...)
+				cmd.Dir = dir
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("git %v: %v\n%s", args, err, out)
+				}
+			}
+			path := filepath.Join(repo, tt.file)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(repo, tt.dir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(tt.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			run(repo, "init", "-q", ".")
+			run(repo, "add", "-A")
+			run(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "configs")
+
+			dir := filepath.Join(repo, tt.dir)
+			arg := tt.arg
+			switch arg {
+			case "":
+				arg = tt.file
+			case "ABS":
+				arg = path
+			}
+			wd, _ := os.Getwd()
+			if err := os.Chdir(dir); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"lint", "--fix", "--diff", arg}
+			if tt.show {
+				args = append(args, "--show-secrets")
+			}
+			patch, errOut, code := runXVM(t, false, "", args...)
+			os.Chdir(wd)
+			if code != 1 || patch == "" {
+				t.Fatalf("xvm %v: exit %d, want 1 with a diff\n%s", args, code, errOut)
+			}
+			patchFile := filepath.Join(t.TempDir(), "fix.patch")
+			if err := os.WriteFile(patchFile, []byte(patch), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(git, "apply", "--check", patchFile)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if (err == nil) != tt.apply {
+				t.Errorf("git apply --check: %v (want it to apply: %v)\n%s\npatch:\n%s", err, tt.apply, out, patch)
+			}
+		})
+	}
+}
