@@ -197,10 +197,6 @@ func (d *Document) Lines() *Lines {
 	return d.lines
 }
 
-// Line returns source line n (1-based) without its line terminator, or ""
-// when out of range.
-func (d *Document) Line(n int) string { return string(d.Lines().Text(n)) }
-
 // SourceOnly returns a Document with no tree, for a source that could not
 // be parsed but whose lines are still shown.
 func SourceOnly(name string, src []byte) *Document {

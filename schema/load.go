@@ -72,7 +72,7 @@ func Sniff(data []byte) Format {
 			// "[[outbounds]]" or "[outbounds.settings]" is TOML; "[" or
 			// "[{" or "[ \"x\"" is JSON.
 			inner := bytes.TrimSpace(bytes.Trim(t, "[]"))
-			if len(inner) > 0 && bytes.IndexAny(inner, "{\"'") < 0 && bytes.HasSuffix(t, []byte("]")) && !bytes.ContainsAny(inner, ",") {
+			if len(inner) > 0 && !bytes.ContainsAny(inner, "{\"'") && bytes.HasSuffix(t, []byte("]")) && !bytes.ContainsAny(inner, ",") {
 				return TOML
 			}
 			return JSON

@@ -42,10 +42,9 @@ func TestValueChecksAgreeWithXray(t *testing.T) {
 	const pbk = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	const pin = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 	type tc struct {
-		name  string
-		ours  func() bool
-		xray  func() error
-		valid bool
+		name string
+		ours func() bool
+		xray func() error
 	}
 	reality := func(fp, key, sid string) func() error {
 		return func() error {

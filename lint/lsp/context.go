@@ -127,8 +127,7 @@ func jsonCursor(src []byte, off int) cursor {
 				if j := bytes.Index(src[i+2:off], []byte("*/")); j >= 0 {
 					i += j + 3
 				} else {
-					i = off // the cursor is in a comment
-					return cursor{}
+					return cursor{} // the cursor is in a comment
 				}
 			}
 		case '{':
