@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/xvmtools/xvm/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -22,12 +25,20 @@ func newTestLinter(t testing.TB, opts Options) *Linter {
 	if opts.Now == nil {
 		opts.Now = testNow
 	}
-	l, err := New(opts)
+	set, err := compiledSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := newLinter(opts, set)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
+
+// compiledSchemas compiles the schemas once for all the tests (a Set is
+// read-only once compiled).
+var compiledSchemas = sync.OnceValues(schema.Compile)
 
 func lintFile(t *testing.T, l *Linter, path string) []Diagnostic {
 	t.Helper()

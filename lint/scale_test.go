@@ -223,13 +223,14 @@ func BenchmarkScale(b *testing.B) {
 // with a finding each over 20) and lint now takes well under a second. The
 // bound only catches such a hang; the doubling benchmarks measure.
 func TestHostileSizesFinish(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large inputs; run without -short")
-	}
 	ls := scaleLinters(t)
 	for _, c := range scaleCases() {
 		t.Run(c.name, func(t *testing.T) {
-			data := c.gen(c.hang)
+			n := c.hang
+			if testing.Short() {
+				n /= 16 // smaller, so that -short stays quick; full size without it
+			}
+			data := c.gen(n)
 			for _, format := range []string{"text", "json"} {
 				done := make(chan struct{})
 				go func() {
@@ -252,12 +253,12 @@ func TestHostileSizesFinish(t *testing.T) {
 // allocates four times as much instead. Allocation counts do not depend
 // on the machine's load, so the test is exact where a timing would not be.
 func TestScaleAllocationsDouble(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large inputs; run without -short")
-	}
 	ls := scaleLinters(t)
 	for _, c := range scaleCases() {
 		n := c.sizes[0] / 2
+		if testing.Short() {
+			n /= 4 // smaller, so that -short stays quick; full size without it
+		}
 		small, large := c.gen(n), c.gen(2*n)
 		for _, format := range []string{"text", "json"} {
 			allocated := func(data []byte) uint64 {
