@@ -231,3 +231,23 @@ func TestSettingsPrecedence(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeMessageNotReadAhead: a message over readAheadSize is handled
+// before the reader reads on (so at most one is held); the session goes
+// on in order after it.
+func TestLargeMessageNotReadAhead(t *testing.T) {
+	c := startServer(t, Options{})
+	c.initialize("", nil)
+	big := `{"outbounds": [` + strings.Repeat(`{"protocol": "freedom", "tag": "direct"}, `, readAheadSize/40) + `{"protocol": "freedom"}]}`
+	if len(big) <= readAheadSize {
+		t.Fatalf("document of %d bytes is not over readAheadSize", len(big))
+	}
+	c.open("file:///w/big.json", "json", big)
+	m := c.call("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": "file:///w/big.json"}, "position": map[string]any{"line": 0, "character": 20}})
+	if m.Error != nil {
+		t.Errorf("hover after a large message: %+v", m.Error)
+	}
+	if err := c.exit(true); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+}

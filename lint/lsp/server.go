@@ -64,25 +64,41 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 	// still waits, and cancels the one being answered.
 	// The reader's error comes after the messages read before it, in the
 	// same queue.
+	// A large message (a whole document) is not read ahead of: the reader
+	// waits until it is handled, so the server holds at most one.
 	type read struct {
-		m   *message
-		err error
+		m       *message
+		err     error
+		handled chan struct{} // closed when handled; nil for a small message
 	}
 	msgs := make(chan read, readAhead)
 	go func() {
 		r := bufio.NewReader(in)
 		for {
 			m, err := readMessage(r)
-			if err == nil && m.Method == "$/cancelRequest" {
-				s.cancels.cancel(m.Params)
+			var handled chan struct{}
+			if err == nil {
+				if m.Method == "$/cancelRequest" {
+					s.cancels.cancel(m.Params)
+				}
+				if len(m.Params)+len(m.Result) > readAheadSize {
+					handled = make(chan struct{})
+				}
 			}
 			select {
-			case msgs <- read{m, err}:
+			case msgs <- read{m, err, handled}:
 			case <-ctx.Done():
 				return
 			}
 			if err != nil {
 				return
+			}
+			if handled != nil {
+				select {
+				case <-handled:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()
@@ -97,7 +113,11 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error
 			if r.err != nil {
 				return r.err
 			}
-			if done, err := s.handle(r.m); done {
+			done, err := s.handle(r.m)
+			if r.handled != nil {
+				close(r.handled)
+			}
+			if done {
 				return err
 			}
 		}
@@ -127,9 +147,10 @@ func newServer(ctx context.Context, out io.Writer, opts Options, set *schema.Set
 // ahead of the one being handled, the open documents and their bytes. A
 // document past them is not tracked (and not linted); the user is told.
 const (
-	readAhead    = 4
-	maxDocuments = 256
-	maxOpenBytes = 2 * schema.MaxSize
+	readAhead     = 4
+	readAheadSize = 1 << 20 // a message larger is not read ahead of
+	maxDocuments  = 256
+	maxOpenBytes  = 2 * schema.MaxSize
 )
 
 // server is the state of one session.
