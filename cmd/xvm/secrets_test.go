@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -143,8 +144,22 @@ func requireNoID(t *testing.T, what, out string, ids []string) {
 // the WebSocket path (the transport's errors once quoted it).
 func TestNoOutputShowsAnID(t *testing.T) {
 	dir := t.TempDir()
+	// The built binary as well as Main in-process: what a user runs.
+	bin := filepath.Join(dir, "xvm")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 	for _, c := range lintIDCorpus() {
 		path := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "-")+"/"+c.file, c.text)
+		t.Run("built xvm lint "+c.name, func(t *testing.T) {
+			for _, args := range [][]string{{"--format", "text"}, {"--format", "json"}, {"--format", "sarif"}, {"--format", "github"}, {"--diff"}} {
+				out, err := exec.Command(bin, append(append([]string{"lint", "--fail-on", "info"}, args...), path)...).CombinedOutput()
+				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+					t.Fatalf("xvm lint %v: %v, want exit 1\n%s", args, err, out)
+				}
+				requireNoID(t, fmt.Sprintf("built xvm lint %v", args), string(out), c.ids)
+			}
+		})
 		for _, format := range []string{"text", "json", "sarif", "github"} {
 			for _, tty := range []bool{false, true} {
 				t.Run(fmt.Sprintf("lint %s %s tty=%v", c.name, format, tty), func(t *testing.T) {
