@@ -491,3 +491,25 @@ func TestCaretUnderLegacyMarker(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONGuardRunesAcrossWrites: a character the guard escapes is
+// escaped whole when a write cuts it, wherever the cut falls, and the
+// rest passes through byte for byte.
+func TestJSONGuardRunesAcrossWrites(t *testing.T) {
+	const in = `{"a": "x` + "\u202e" + `y` + "\u0085" + `z 中文 😀 ##[q` + "\x7f" + `"}`
+	const want = `{"a": "x\u202ey\u0085z 中文 😀 ##\u005bq\u007f"}`
+	for cut := 0; cut <= len(in); cut++ {
+		for cut2 := cut; cut2 <= len(in); cut2++ {
+			var b bytes.Buffer
+			g := &jsonGuard{w: &b}
+			for _, p := range []string{in[:cut], in[cut:cut2], in[cut2:]} {
+				if n, err := g.Write([]byte(p)); err != nil || n != len(p) {
+					t.Fatalf("Write(%q) = %d, %v", p, n, err)
+				}
+			}
+			if b.String() != want {
+				t.Fatalf("cut at %d and %d: got %s, want %s", cut, cut2, b.String(), want)
+			}
+		}
+	}
+}
