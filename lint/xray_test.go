@@ -170,6 +170,10 @@ type corpusCase struct {
 	name string
 	ext  string // ".json" unless set
 	text string
+	// buildsWithNotes marks configs Xray builds whose only oddities are
+	// what Xray reads as absent (a null), case-variant keys or the stats
+	// API's tag as a rule's outboundTag: lint may say at most a note.
+	buildsWithNotes bool
 }
 
 const goodID = "27848739-7e62-4138-9fd3-098a63964b6b"
@@ -311,20 +315,20 @@ func differentialCorpus() []corpusCase {
 		{name: "raw http header path number", text: ob("", "", `"streamSettings": {"rawSettings": {"header": {"type": "http", "request": {"path": 5}}}}`)},
 		{name: "hysteria auth number", text: ob("", "", `"streamSettings": {"network": "hysteria", "hysteriaSettings": {"version": 2, "auth": 5}}`)},
 		// null is as if the key were absent (encoding/json leaves the field alone)
-		{name: "null user security", text: ob(`"id": "`+goodID+`", "security": null`, "", "")},
-		{name: "null tlsSettings", text: ob("", "", `"streamSettings": {"security": "tls", "tlsSettings": null}`)},
-		{name: "null mux", text: ob("", "", `"mux": null`)},
-		{name: "null streamSettings", text: ob("", "", `"streamSettings": null`)},
-		{name: "null network", text: ob("", "", `"streamSettings": {"network": null, "security": null}`)},
-		{name: "null alpn", text: ob("", "", tlsStream(`, "alpn": null`))},
-		{name: "null level and alterId", text: ob(`"id": "`+goodID+`", "level": null, "alterId": null`, "", "")},
-		{name: "null tag", text: `{"protocol": "vmess", "tag": null, "settings": {"address": "a.example.com", "port": 443, "id": "` + goodID + `"}}`},
-		{name: "null ws settings and path", text: cfg(ob("", "", `"streamSettings": {"network": "ws", "wsSettings": null}`), `{"protocol": "vmess", "tag": "b", "settings": {"address": "a.example.com", "port": 443, "id": "`+goodID+`"}, "streamSettings": {"network": "ws", "wsSettings": {"path": null}}}`)},
-		{name: "null sockopt and concurrency", text: ob("", "", `"streamSettings": {"sockopt": null}, "mux": {"enabled": true, "concurrency": null}`)},
-		{name: "null routing", text: `{"outbounds": [` + ob("", "", "") + `], "routing": null}`},
-		{name: "null after a port", text: ob("", `"address": "a.example.com", "port": 443, "port": null`, "")},
-		{name: "stats api tag as outboundTag", text: `{"api": {"tag": "api", "services": ["StatsService"]}, "stats": {}, "outbounds": [` + ob("", "", "") + `], "routing": {"rules": [{"type": "field", "inboundTag": ["api"], "outboundTag": "api"}]}}`},
-		{name: "case-variant keys", text: `{"Outbounds": [{"protocol": "vmess", "Settings": {"vnext": [{"Address": "a.example.com", "port": 443, "users": [{"id": "` + goodID + `"}]}]}}]}`},
+		{name: "null user security", text: ob(`"id": "`+goodID+`", "security": null`, "", ""), buildsWithNotes: true},
+		{name: "null tlsSettings", text: ob("", "", `"streamSettings": {"security": "tls", "tlsSettings": null}`), buildsWithNotes: true},
+		{name: "null mux", text: ob("", "", `"mux": null`), buildsWithNotes: true},
+		{name: "null streamSettings", text: ob("", "", `"streamSettings": null`), buildsWithNotes: true},
+		{name: "null network", text: ob("", "", `"streamSettings": {"network": null, "security": null}`), buildsWithNotes: true},
+		{name: "null alpn", text: ob("", "", tlsStream(`, "alpn": null`)), buildsWithNotes: true},
+		{name: "null level and alterId", text: ob(`"id": "`+goodID+`", "level": null, "alterId": null`, "", ""), buildsWithNotes: true},
+		{name: "null tag", text: `{"protocol": "vmess", "tag": null, "settings": {"address": "a.example.com", "port": 443, "id": "` + goodID + `"}}`, buildsWithNotes: true},
+		{name: "null ws settings and path", text: cfg(ob("", "", `"streamSettings": {"network": "ws", "wsSettings": null}`), `{"protocol": "vmess", "tag": "b", "settings": {"address": "a.example.com", "port": 443, "id": "`+goodID+`"}, "streamSettings": {"network": "ws", "wsSettings": {"path": null}}}`), buildsWithNotes: true},
+		{name: "null sockopt and concurrency", text: ob("", "", `"streamSettings": {"sockopt": null}, "mux": {"enabled": true, "concurrency": null}`), buildsWithNotes: true},
+		{name: "null routing", text: `{"outbounds": [` + ob("", "", "") + `], "routing": null}`, buildsWithNotes: true},
+		{name: "null after a port", text: ob("", `"address": "a.example.com", "port": 443, "port": null`, ""), buildsWithNotes: true},
+		{name: "stats api tag as outboundTag", text: statsAPIConfig(), buildsWithNotes: true},
+		{name: "case-variant keys", text: `{"Outbounds": [{"protocol": "vmess", "Settings": {"vnext": [{"Address": "a.example.com", "port": 443, "users": [{"id": "` + goodID + `"}]}]}}]}`, buildsWithNotes: true},
 		{name: "yaml list", ext: ".yaml", text: "- protocol: vmess\n  settings:\n    address: a.example.com\n    port: 443\n    id: " + goodID + "\n"},
 
 		// broken
@@ -542,14 +546,14 @@ func TestWhatXrayReadsAsAbsentIsAtMostANote(t *testing.T) {
 	l := newTestLinter(t, Options{})
 	n := 0
 	for _, c := range differentialCorpus() {
-		if !strings.HasPrefix(c.name, "null ") && c.name != "case-variant keys" && c.name != "stats api tag as outboundTag" {
+		if !c.buildsWithNotes {
 			continue
-		}
-		if err := xrayBuild("a.json", []byte(c.text)); err != nil {
-			continue // a null where Xray then misses a value: an error of its own
 		}
 		n++
 		t.Run(c.name, func(t *testing.T) {
+			if err := xrayBuild("a.json", []byte(c.text)); err != nil {
+				t.Fatalf("Xray refuses it: %v", err)
+			}
 			ds, err := l.LintBytes(context.Background(), "a.json", []byte(c.text))
 			if err != nil {
 				t.Fatal(err)
@@ -564,18 +568,18 @@ func TestWhatXrayReadsAsAbsentIsAtMostANote(t *testing.T) {
 	}
 }
 
+// statsAPIConfig is Xray's standard stats API set-up: the API's tag is
+// a routing rule's outboundTag, though no outbound has it.
+func statsAPIConfig() string {
+	return `{"api": {"tag": "api", "services": ["StatsService"]}, "stats": {}, "outbounds": [` + ob("", "", "") + `], "routing": {"rules": [{"type": "field", "inboundTag": ["api"], "outboundTag": "api"}]}}`
+}
+
 // TestStatsAPITagIsAnOutbound starts Xray with the standard stats API
 // set-up and checks that it registers the API's tag as an outbound, which is
 // why a routing rule may name it.
 func TestStatsAPITagIsAnOutbound(t *testing.T) {
 	xlog.RegisterHandler(quietXrayLog{})
-	var text string
-	for _, c := range differentialCorpus() {
-		if c.name == "stats api tag as outboundTag" {
-			text = c.text
-		}
-	}
-	c, err := serial.DecodeJSONConfig(strings.NewReader(text))
+	c, err := serial.DecodeJSONConfig(strings.NewReader(statsAPIConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +604,7 @@ func TestStatsAPITagIsAnOutbound(t *testing.T) {
 		t.Fatal("Xray has no outbound tagged api")
 	}
 	l := newTestLinter(t, Options{})
-	ds, err := l.LintBytes(context.Background(), "a.json", []byte(text))
+	ds, err := l.LintBytes(context.Background(), "a.json", []byte(statsAPIConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
