@@ -42,7 +42,7 @@ func ParseFileConfig(data []byte) (FileConfig, error) {
 	}
 	fc := FileConfig{Target: raw.Target, FailOn: raw.FailOn, Rules: make(map[string]RuleSetting)}
 	if fc.Target != "" {
-		if _, err := ParseTarget(fc.Target); err != nil {
+		if _, err := ParseRuntime(fc.Target); err != nil {
 			return FileConfig{}, &SettingError{Origin: FromFile, Setting: SettingTarget, Err: err}
 		}
 	}
@@ -93,7 +93,7 @@ type Flags struct {
 
 // Settings are the merged settings of one run.
 type Settings struct {
-	Target Target
+	Target Runtime
 	// FailOn is the least severity that fails the run.
 	FailOn Severity
 	// Rules is for Options.Rules; never nil.
@@ -111,7 +111,7 @@ func Merge(file FileConfig, flags Flags) (Settings, error) {
 	if flags.Target != "" {
 		targetName, targetFrom = flags.Target, FromFlags
 	}
-	target, err := ParseTarget(targetName)
+	target, err := ParseRuntime(targetName)
 	if err != nil {
 		return Settings{}, &SettingError{Origin: targetFrom, Setting: SettingTarget, Err: err}
 	}

@@ -23,22 +23,22 @@ func TestMerge(t *testing.T) {
 		flags Flags
 		want  Settings
 	}{
-		{"defaults", FileConfig{}, Flags{}, Settings{Target: TargetXray, FailOn: Error, Rules: map[string]RuleSetting{}}},
-		{"the file alone", file, Flags{}, Settings{Target: TargetSeed, FailOn: Warning, Rules: file.Rules}},
+		{"defaults", FileConfig{}, Flags{}, Settings{Target: RuntimeXray, FailOn: Error, Rules: map[string]RuleSetting{}}},
+		{"the file alone", file, Flags{}, Settings{Target: RuntimeSeed, FailOn: Warning, Rules: file.Rules}},
 		{"flags replace the file's target and fail-on", file, Flags{Target: "xray", FailOn: "info"},
-			Settings{Target: TargetXray, FailOn: Info, Rules: file.Rules}},
+			Settings{Target: RuntimeXray, FailOn: Info, Rules: file.Rules}},
 		{"disable over the file's level", file, Flags{Disable: []string{"alter-id"}},
-			Settings{Target: TargetSeed, FailOn: Warning, Rules: map[string]RuleSetting{
+			Settings{Target: RuntimeSeed, FailOn: Warning, Rules: map[string]RuleSetting{
 				"unknown-key": {Off: true}, "alter-id": {Off: true}, "port-range": {Off: true, Severity: Warning}}}},
 		{"rule after disable", FileConfig{}, Flags{Disable: []string{"alter-id"}, Rules: []string{"alter-id=info"}},
-			Settings{Target: TargetXray, FailOn: Error, Rules: map[string]RuleSetting{"alter-id": {Severity: Info}}}},
+			Settings{Target: RuntimeXray, FailOn: Error, Rules: map[string]RuleSetting{"alter-id": {Severity: Info}}}},
 		{"rule off", FileConfig{}, Flags{Rules: []string{"alter-id=off"}},
-			Settings{Target: TargetXray, FailOn: Error, Rules: map[string]RuleSetting{"alter-id": {Off: true}}}},
+			Settings{Target: RuntimeXray, FailOn: Error, Rules: map[string]RuleSetting{"alter-id": {Off: true}}}},
 		{"enable keeps the file's level", file, Flags{Enable: []string{"port-range", "unknown-key"}},
-			Settings{Target: TargetSeed, FailOn: Warning, Rules: map[string]RuleSetting{
+			Settings{Target: RuntimeSeed, FailOn: Warning, Rules: map[string]RuleSetting{
 				"unknown-key": {}, "alter-id": {Severity: Error}, "port-range": {Severity: Warning}}}},
 		{"enable wins over disable", FileConfig{}, Flags{Disable: []string{"alter-id"}, Enable: []string{"alter-id"}},
-			Settings{Target: TargetXray, FailOn: Error, Rules: map[string]RuleSetting{"alter-id": {}}}},
+			Settings{Target: RuntimeXray, FailOn: Error, Rules: map[string]RuleSetting{"alter-id": {}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -417,7 +417,7 @@ func TestFixEdges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := Options{}
 			if tt.seed {
-				opts.Target = TargetSeed
+				opts.Runtime = RuntimeSeed
 			}
 			l := newTestLinter(t, opts)
 			res, err := l.FixBytes(context.Background(), tt.file, []byte(tt.in))

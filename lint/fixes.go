@@ -77,7 +77,7 @@ func (ruleKeyCase) fix(e *editor, d Diagnostic) *Fix {
 // Xray alterId > 0 still selects legacy authentication, so removing it
 // would change what the client speaks: no fix.
 func (ruleAlterID) fix(e *editor, d Diagnostic) *Fix {
-	if e.c.target == TargetSeed {
+	if e.c.target == RuntimeSeed {
 		return nil
 	}
 	parent, i, ok := e.locate(d)

@@ -73,7 +73,7 @@ func TestGoldenOK(t *testing.T) {
 // manual's semantics when its name says "seed", else current Xray.
 func optionsFor(file string) Options {
 	if strings.Contains(filepath.Base(file), "seed") {
-		return Options{Target: TargetSeed}
+		return Options{Runtime: RuntimeSeed}
 	}
 	return Options{}
 }

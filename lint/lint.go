@@ -28,10 +28,11 @@ type RuleSetting struct {
 
 // Options configure a Linter.
 type Options struct {
-	// Target is the Xray the config must run on (default TargetXray).
-	Target Target
+	// Runtime is the Xray the config must run on (default RuntimeXray):
+	// the "target" setting.
+	Runtime Runtime
 	// Now is the clock dated removals are judged against. It must be set
-	// for TargetXray; tests pass a fixed time.
+	// for RuntimeXray; tests pass a fixed time.
 	Now func() time.Time
 	// ShowSecrets prints user ids in full instead of masking them.
 	ShowSecrets bool
@@ -90,8 +91,8 @@ func New(opts Options) (*Linter, error) {
 // newLinter is New with the schemas compiled already (tests share one
 // compilation: it takes tens of milliseconds).
 func newLinter(opts Options, set *schema.Set) (*Linter, error) {
-	if opts.Target == "" {
-		opts.Target = TargetXray
+	if opts.Runtime == "" {
+		opts.Runtime = RuntimeXray
 	}
 	if opts.Now == nil {
 		return nil, errors.New("lint: Options.Now is not set: pass a clock (time.Now in the CLI)")
@@ -132,11 +133,11 @@ func (l *Linter) LintBytes(ctx context.Context, name string, data []byte) ([]Dia
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
-			return l.run(l.sourceOnly(name, data), se, l.opts.Fixes), nil
+			return l.lintDocument(l.sourceOnly(name, data), se, l.opts.Fixes), nil
 		}
 		return nil, fmt.Errorf("lint: %s: %w", name, err)
 	}
-	return l.run(doc, nil, l.opts.Fixes), nil
+	return l.lintDocument(doc, nil, l.opts.Fixes), nil
 }
 
 // load parses data in the syntax its name says, standard input in
@@ -174,17 +175,17 @@ func (l *Linter) lintFixes(ctx context.Context, name string, data []byte) ([]Dia
 	if err != nil {
 		var se *schema.SyntaxError
 		if errors.As(err, &se) {
-			return l.run(l.sourceOnly(name, data), se, AttachFixes), nil
+			return l.lintDocument(l.sourceOnly(name, data), se, AttachFixes), nil
 		}
 		return nil, fmt.Errorf("lint: %s: %w", name, err)
 	}
-	return l.run(doc, nil, AttachFixes), nil
+	return l.lintDocument(doc, nil, AttachFixes), nil
 }
 
-func (l *Linter) run(doc *schema.Document, parseErr *schema.SyntaxError, fixes Fixes) []Diagnostic {
+func (l *Linter) lintDocument(doc *schema.Document, parseErr *schema.SyntaxError, fixes Fixes) []Diagnostic {
 	c := &checkContext{
 		doc:      doc,
-		target:   l.opts.Target,
+		target:   l.opts.Runtime,
 		now:      l.opts.Now(),
 		parseErr: parseErr,
 	}

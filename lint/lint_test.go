@@ -38,18 +38,18 @@ func TestAllowInsecureFollowsTheClock(t *testing.T) {
 	tests := []struct {
 		name   string
 		now    time.Time
-		target Target
+		target Runtime
 		want   Severity
 	}{
-		{"before the cut-off", time.Date(2026, 5, 31, 23, 59, 0, 0, time.UTC), TargetXray, Warning},
-		{"at the cut-off", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), TargetXray, Error},
-		{"today", testNow(), TargetXray, Error},
-		{"seed target", testNow(), TargetSeed, Warning},
+		{"before the cut-off", time.Date(2026, 5, 31, 23, 59, 0, 0, time.UTC), RuntimeXray, Warning},
+		{"at the cut-off", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), RuntimeXray, Error},
+		{"today", testNow(), RuntimeXray, Error},
+		{"seed target", testNow(), RuntimeSeed, Warning},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now := tt.now
-			l := newTestLinter(t, Options{Target: tt.target, Now: func() time.Time { return now }})
+			l := newTestLinter(t, Options{Runtime: tt.target, Now: func() time.Time { return now }})
 			ds, err := l.LintBytes(context.Background(), "a.json", src)
 			if err != nil {
 				t.Fatal(err)
@@ -68,18 +68,18 @@ func TestTargets(t *testing.T) {
 	h2 := []byte(`{"protocol": "vmess", "settings": {"address": "a.example.com", "port": 443, "id": "27848739-7e62-4138-9fd3-098a63964b6b"}, "streamSettings": {"network": "h2", "security": "tls", "tlsSettings": {"serverName": "a.example.com"}}}`)
 	tests := []struct {
 		name   string
-		target Target
+		target Runtime
 		src    []byte
 		want   []string
 	}{
-		{"xray refuses several servers and users", TargetXray, multi, []string{"error vnext-count", "error vnext-count"}},
-		{"seed allows them", TargetSeed, multi, nil},
-		{"xray refuses h2", TargetXray, h2, []string{"error transport-removed"}},
-		{"seed warns about h2", TargetSeed, h2, []string{"warning transport-removed"}},
+		{"xray refuses several servers and users", RuntimeXray, multi, []string{"error vnext-count", "error vnext-count"}},
+		{"seed allows them", RuntimeSeed, multi, nil},
+		{"xray refuses h2", RuntimeXray, h2, []string{"error transport-removed"}},
+		{"seed warns about h2", RuntimeSeed, h2, []string{"warning transport-removed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newTestLinter(t, Options{Target: tt.target})
+			l := newTestLinter(t, Options{Runtime: tt.target})
 			ds, err := l.LintBytes(context.Background(), "a.json", tt.src)
 			if err != nil {
 				t.Fatal(err)

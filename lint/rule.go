@@ -7,26 +7,27 @@ import (
 	"github.com/xvmtools/xvm/schema"
 )
 
-// Target is the Xray the configuration must run on.
-type Target string
+// Runtime is the Xray the configuration must run on, named by the
+// "target" setting (it is not probe's Target, a server).
+type Runtime string
 
-// The targets.
+// The runtimes.
 const (
-	// TargetXray is current Xray-core: v26.3.27 (module v1.260327.0) and
+	// RuntimeXray is current Xray-core: v26.3.27 (module v1.260327.0) and
 	// its dated removals, judged against the clock in Options.
-	TargetXray Target = "xray"
-	// TargetSeed is the seed manual's older semantics: several vnext
+	RuntimeXray Runtime = "xray"
+	// RuntimeSeed is the seed manual's older semantics: several vnext
 	// servers and users allowed, alterId meaningful, h2/quic transports.
-	TargetSeed Target = "seed"
+	RuntimeSeed Runtime = "seed"
 )
 
-// ParseTarget reads a target's name; an unknown one is an *UnknownError.
-func ParseTarget(s string) (Target, error) {
+// ParseRuntime reads a runtime's name as the "target" setting gives it; an unknown one is an *UnknownError.
+func ParseRuntime(s string) (Runtime, error) {
 	switch strings.ToLower(s) {
 	case "", "xray", "current", "xray-core", "v26.3.27":
-		return TargetXray, nil
+		return RuntimeXray, nil
 	case "seed", "legacy", "manual":
-		return TargetSeed, nil
+		return RuntimeSeed, nil
 	}
 	return "", &UnknownError{What: "target", Value: s, Want: "xray (current Xray-core) or seed (the seed manual)"}
 }
@@ -142,7 +143,7 @@ type settingsView struct {
 type checkContext struct {
 	doc      *schema.Document
 	kind     schema.DocKind
-	target   Target
+	target   Runtime
 	now      time.Time
 	findings []schema.Finding
 	parseErr *schema.SyntaxError

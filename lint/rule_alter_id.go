@@ -46,12 +46,12 @@ func (ruleAlterID) check(c *checkContext) {
 		if v == 0 {
 			// The seed manual's own example writes alterId 0 to ask for
 			// AEAD; current Xray has no such key any more.
-			if c.target != TargetSeed {
+			if c.target != RuntimeSeed {
 				at.severity(Info).hint("remove it").report("alterId 0 is the default, and current Xray ignores the key (it always uses VMessAEAD)")
 			}
 			continue
 		}
-		if c.target == TargetSeed {
+		if c.target == RuntimeSeed {
 			at.hint("set alterId to 0 to use VMessAEAD").
 				reportf("alterId %d selects legacy MD5 authentication; the seed manual recommends 0 (VMessAEAD)", v)
 			continue

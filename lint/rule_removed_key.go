@@ -21,7 +21,7 @@ func (ruleRemovedKey) meta() RuleMeta {
 }
 
 // removedKeyReason says why Xray refuses the key at ptr, or "".
-func removedKeyReason(ptr string, t Target) string {
+func removedKeyReason(ptr string, t Runtime) string {
 	parent, key := ptr, lastToken(ptr)
 	if i := strings.LastIndexByte(ptr, '/'); i >= 0 {
 		parent = ptr[:i]
@@ -30,7 +30,7 @@ func removedKeyReason(ptr string, t Target) string {
 	k := strings.ToLower(key)
 	switch {
 	case obj == "kcpsettings" && (k == "header" || k == "seed"):
-		if t == TargetSeed {
+		if t == RuntimeSeed {
 			return ""
 		}
 		return "mKCP `" + key + "` was removed; express it with `finalmask` (udp masks header-* and mkcp-aes128gcm)"

@@ -52,7 +52,7 @@ func (ruleAllowInsecure) check(c *checkContext) {
 		}
 		at := c.atKey(tls, m).hint("remove it and set `pinnedPeerCertSha256` to the server certificate's SHA-256")
 		switch {
-		case c.target == TargetSeed:
+		case c.target == RuntimeSeed:
 			at.severity(Warning).report("`allowInsecure: true` disables certificate verification; current Xray refuses it")
 		case !c.now.Before(allowInsecureCutoff()):
 			at.report("`allowInsecure` was removed: current Xray refuses it since 2026-06-01 (use `pinnedPeerCertSha256`)")

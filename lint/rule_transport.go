@@ -34,7 +34,7 @@ func (ruleTransportRemoved) check(c *checkContext) {
 		default:
 			continue
 		}
-		if c.target == TargetSeed {
+		if c.target == RuntimeSeed {
 			c.atValue(ob.stream.ptr, m).severity(Warning).hint("move to `xhttp` before upgrading Xray").
 				reportf("network %q: %s in current Xray", n, why)
 			continue

@@ -65,7 +65,7 @@ func (c *checkContext) count(list place, key, what, split string) {
 	switch n := len(list.node.Items); {
 	case n == 0:
 		c.atPlace(list).hint("add one "+what).reportf("`%s` is empty; Xray refuses it (needs exactly one %s)", key, what)
-	case n > 1 && c.target != TargetSeed:
+	case n > 1 && c.target != RuntimeSeed:
 		c.atPlace(list).hint(split).reportf("`%s` has %d entries; current Xray refuses more than one %s", key, n, what)
 	}
 }

@@ -141,7 +141,7 @@ func runLint(cmd *cobra.Command, a *app, o *lintOptions, args []string) error {
 	if o.Format == "text" && !a.Global.Quiet {
 		fixes = lint.CountFixes // for "N of them can be fixed"
 	}
-	l, err := lint.New(lint.Options{Target: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes, StdinFormat: stdinFormat, OnlyXray: o.OnlyXray})
+	l, err := lint.New(lint.Options{Runtime: set.Target, Now: time.Now, ShowSecrets: o.ShowSecrets, Rules: set.Rules, Fixes: fixes, StdinFormat: stdinFormat, OnlyXray: o.OnlyXray})
 	if err != nil {
 		return err
 	}

@@ -383,7 +383,7 @@ func (s *server) initialize(raw json.RawMessage) (any, error) {
 	if o := p.InitializationOptions; o != nil {
 		s.settings.config, s.settings.target = o.Config, o.Target
 		if o.Target != "" {
-			if _, err := lint.ParseTarget(o.Target); err != nil {
+			if _, err := lint.ParseRuntime(o.Target); err != nil {
 				return nil, &paramsError{err}
 			}
 		}

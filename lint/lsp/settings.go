@@ -130,5 +130,5 @@ func (s *settings) build(cfg string) (*lint.Linter, error) {
 	if err != nil {
 		return nil, &settingsError{File: cfg, Err: err}
 	}
-	return lint.New(lint.Options{Target: set.Target, Now: s.now, Rules: set.Rules, Fixes: lint.AttachFixes})
+	return lint.New(lint.Options{Runtime: set.Target, Now: s.now, Rules: set.Rules, Fixes: lint.AttachFixes})
 }
