@@ -95,10 +95,20 @@ func BenchmarkProbeDownloadCLI(b *testing.B) {
 		xrayRates = append(xrayRates, float64(size)/(total-pre)/1e6)
 	}
 	mx, mr := median(xvmRates), median(xrayRates)
+	// Each round's ratio, xvm's run beside the xray run that follows it:
+	// their spread says how far one round can be trusted on this machine.
+	ratios := make([]float64, len(xvmRates))
+	for i := range ratios {
+		ratios[i] = xvmRates[i] / xrayRates[i]
+	}
 	b.ReportMetric(mx, "xvm-MB/s")
 	b.ReportMetric(mr, "xray-MB/s")
 	b.ReportMetric(mx/mr, "ratio")
-	b.Logf("%d MiB, %d rounds: xvm %v MB/s, xray+curl %v MB/s; medians %.0f and %.0f, ratio %.2f", size>>20, rounds, rounded(xvmRates), rounded(xrayRates), mx, mr, mx/mr)
+	b.ReportMetric(median(ratios), "round-ratio-median")
+	b.ReportMetric(slices.Min(ratios), "round-ratio-min")
+	b.ReportMetric(slices.Max(ratios), "round-ratio-max")
+	b.Logf("%d MiB, %d rounds: xvm %v MB/s, xray+curl %v MB/s; medians %.0f and %.0f, ratio %.2f; round ratios %.2f (median %.2f)",
+		size>>20, rounds, rounded(xvmRates), rounded(xrayRates), mx, mr, mx/mr, ratios, median(ratios))
 }
 
 // startXrayClient runs the xray binary as a client of srv with a SOCKS
