@@ -175,7 +175,7 @@ func TestProbeDownloadFailureNamesDownloadURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := testOptions(web.URL)
 			opts.Count = 1
-			opts.Timeout = 2 * time.Second
+			opts.Timeout = shortOr(2*time.Second, time.Second)
 			opts.Download = tt.url
 			r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), opts)
 			if r.OK || r.Error == nil || r.Error.Kind != tt.kind {
@@ -204,12 +204,12 @@ func TestProbeDownloadTimeLimit(t *testing.T) {
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Download = web.URL + "/slow"
-	opts.DownloadTime = time.Second
+	opts.DownloadTime = shortOr(time.Second, 300*time.Millisecond)
 	r := runOne(t, spec{name: "dl", host: srv.Host, port: srv.Port, id: srv.ID}.target(t), opts)
 	if !r.OK || r.Download == nil || r.Download.Bytes >= steps*1000 || len(r.Notes) != 1 {
 		t.Fatalf("result %s, want ok with part of the body and a note", jsonOf(r))
 	}
-	if n := r.Notes[0]; !strings.Contains(n.Message, "download stopped at its 1s limit") || !slices.Equal(n.Advice, []Advice{AdviceDownloadTime}) {
+	if n := r.Notes[0]; !strings.Contains(n.Message, "download stopped at its "+opts.DownloadTime.String()+" limit") || !slices.Equal(n.Advice, []Advice{AdviceDownloadTime}) {
 		t.Fatalf("note %s, want the limit named and its advice", jsonOf(n))
 	}
 	if r.Download.Bytes > 0 && r.Download.BytesPerS <= 0 {

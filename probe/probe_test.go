@@ -450,6 +450,7 @@ func TestProbeFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // the cases wait, each for its own server
 			opts := testOptions(web.URL)
 			opts.Timeout = tt.timeout
 			if tt.url != "" {

@@ -35,7 +35,7 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 	for i := range 6 {
 		targets = append(targets, spec{name: fmt.Sprintf("ok%d", i), host: srv.Host, port: srv.Port, id: srv.ID}.target(t))
 	}
-	const timeout = 3 * time.Second
+	timeout := shortOr(3*time.Second, time.Second)
 	opts := testOptions(web.URL)
 	opts.Count = 1
 	opts.Concurrency = 2
@@ -69,9 +69,9 @@ func TestProbeSlowServersDoNotStall(t *testing.T) {
 	if !res[0].Retried || !strings.Contains(res[0].Error.Message, "also on a second try") {
 		t.Errorf("blackhole %s: want it tried again before the verdict", jsonOf(res[0]))
 	}
-	// A hang catcher, not a speed test: the blackhole's two timeouts,
-	// with room for a busy machine.
-	if limit := 4 * timeout; total > limit {
+	// A hang catcher, not a speed test (the order above is the claim):
+	// the blackhole's two timeouts, with room for a busy machine.
+	if limit := 10 * timeout; total > limit {
 		t.Errorf("the run took %v, want at most %v", total, limit)
 	}
 }
