@@ -387,7 +387,7 @@ func TestProbeRecoveredOnRetry(t *testing.T) {
 
 // TestProbeBudget: a server named by more entries than its budget allows
 // gets no more connections than the budget; the entries beyond it are
-// skipped and say why.
+// skipped and say why. A larger budget (--conn-budget) lets them all in.
 func TestProbeBudget(t *testing.T) {
 	web := startURL(t)
 	// 70 users, so the entries are 70 clients of one server, not one
@@ -397,34 +397,111 @@ func TestProbeBudget(t *testing.T) {
 		ids[i] = vmesstest.NewUUID()
 	}
 	srv := startServer(t, vmesstest.ServerOptions{IDs: ids})
-	relay := probetest.StartRelay(t, srv.Addr, 0)
+	for _, tc := range []struct {
+		name   string
+		budget int // 0: the default
+		ok     int
+	}{
+		{"default", 0, DefaultBudget},
+		{"raised", 70, 70},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			relay := probetest.StartRelay(t, srv.Addr, 0)
+			var targets []Target
+			for i := range 70 {
+				targets = append(targets, spec{name: fmt.Sprint("e", i), host: relay.Host, port: relay.Port, id: ids[i]}.target(t))
+			}
+			opts := testOptions(web.URL)
+			opts.Count = 1
+			opts.Budget = tc.budget
+			res, err := Run(context.Background(), targets, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[Kind]int{}
+			for _, r := range res {
+				if r.OK {
+					kinds["ok"]++
+					continue
+				}
+				if r.Error.Kind != KindSkipped || !slices.Contains(r.Error.Advice, AdviceBudget) {
+					t.Fatalf("%s: %s", r.Name, jsonOf(r))
+				}
+				kinds[r.Error.Kind]++
+			}
+			if kinds["ok"] != tc.ok || kinds[KindSkipped] != 70-tc.ok {
+				t.Fatalf("verdicts %v, want %d ok and the rest skipped", kinds, tc.ok)
+			}
+			if n := settled(relay.Conns); n != int64(tc.ok) {
+				t.Fatalf("the server saw %d connections, want %d", n, tc.ok)
+			}
+		})
+	}
+}
+
+// TestProbePacing: connections to one server start at least Spacing
+// apart, across all its entries, even where 6 may be open at once. The
+// first connection of ten may start late (a busy machine), so the claim
+// checked is a lower bound that load cannot break: the ten starts span at
+// least 8 spacings (9 are owed). Without the pace they come within
+// milliseconds.
+func TestProbePacing(t *testing.T) {
+	web := startURL(t)
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = vmesstest.NewUUID()
+	}
+	srv := startServer(t, vmesstest.ServerOptions{IDs: ids})
 	var targets []Target
-	for i := range 70 {
-		targets = append(targets, spec{name: fmt.Sprint("e", i), host: relay.Host, port: relay.Port, id: ids[i]}.target(t))
+	for i, id := range ids {
+		targets = append(targets, spec{name: fmt.Sprint("e", i), host: srv.Host, port: srv.Port, id: id}.target(t))
 	}
 	opts := testOptions(web.URL)
 	opts.Count = 1
+	opts.Spacing = 40 * time.Millisecond
+	dialer := &dialTimes{}
+	opts.NetDialer = dialer
 	res, err := Run(context.Background(), targets, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[Kind]int{}
 	for _, r := range res {
-		if r.OK {
-			kinds["ok"]++
-			continue
-		}
-		if r.Error.Kind != KindSkipped || !slices.Contains(r.Error.Advice, AdviceBudget) {
-			t.Fatalf("%s: %s", r.Name, jsonOf(r))
-		}
-		kinds[r.Error.Kind]++
+		wantOK(t, r)
 	}
-	if kinds["ok"] != DefaultBudget || kinds[KindSkipped] != 70-DefaultBudget {
-		t.Fatalf("verdicts %v, want %d ok and the rest skipped", kinds, DefaultBudget)
+	at := dialer.of(srv.Addr)
+	if len(at) != len(ids) {
+		t.Fatalf("%d connections, want %d", len(at), len(ids))
 	}
-	if n := settled(relay.Conns); n != DefaultBudget {
-		t.Fatalf("the server saw %d connections, want %d", n, DefaultBudget)
+	if span, least := at[len(at)-1].Sub(at[0]), time.Duration(len(at)-2)*opts.Spacing; span < least {
+		t.Fatalf("%d connections started within %v, want at least %v (%v apart)", len(at), span, least, opts.Spacing)
 	}
+}
+
+// dialTimes is a dialer that notes when each connection to an address
+// starts.
+type dialTimes struct {
+	mu sync.Mutex
+	at map[string][]time.Time
+}
+
+func (d *dialTimes) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	if d.at == nil {
+		d.at = map[string][]time.Time{}
+	}
+	d.at[addr] = append(d.at[addr], time.Now())
+	d.mu.Unlock()
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
+}
+
+// of is the start times of addr's connections, in order.
+func (d *dialTimes) of(addr string) []time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at := slices.Clone(d.at[addr])
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	return at
 }
 
 // v2rayNLink makes a v2rayN share link (base64 JSON) of the given fields.

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -44,6 +45,44 @@ func TestSchedulerRetryWaitsForScreen(t *testing.T) {
 	}
 	if s.running != 0 {
 		t.Fatalf("running = %d after the run, want 0", s.running)
+	}
+}
+
+// TestSchedulerRetriesAtLowerConcurrency: the retries of first attempts
+// that timed out run at the end on a pool of a quarter of the run's
+// concurrency, so a second wait for dead hosts is gentler than the first.
+func TestSchedulerRetriesAtLowerConcurrency(t *testing.T) {
+	p, err := newProber(Options{Concurrency: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.sched.retryLimit != 2 {
+		t.Fatalf("retry pool of %d at concurrency 8, want 2", p.sched.retryLimit)
+	}
+	var (
+		mu        sync.Mutex
+		cur, most int
+	)
+	sc := newScheduler(8, DefaultPerServer, 2, func(ctx context.Context, j *job, sl *slot) {
+		mu.Lock()
+		cur++
+		most = max(most, cur)
+		mu.Unlock()
+		time.Sleep(200 * time.Millisecond) // long enough for the others to start, were they allowed
+		mu.Lock()
+		cur--
+		mu.Unlock()
+	}, func() bool { return true })
+	for i := range 6 {
+		// Each on a server of its own, so nothing but the pool holds
+		// them back.
+		s := &server{key: fmt.Sprintf("h%d.example:1", i), budget: DefaultBudget, open: make(chan struct{}, DefaultPerServer)}
+		s.changed = sc.changed
+		sc.add(&job{kind: jobRetry, e: &entry{srv: s}})
+	}
+	sc.run(context.Background())
+	if most != 2 {
+		t.Fatalf("%d retries ran at once, want the pool's 2", most)
 	}
 }
 

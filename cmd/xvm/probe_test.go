@@ -659,3 +659,19 @@ func TestProbeCLISkewSpacingAlias(t *testing.T) {
 		t.Fatalf("stderr %q does not say --skew-spacing is deprecated", errOut)
 	}
 }
+
+// TestReadmeStatesProbeDefaults: the README's front door says what xvm
+// probe sends to one server at most by default, and those numbers are the
+// library's defaults (a change to one must change the other).
+func TestReadmeStatesProbeDefaults(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(raw)), " ") // lines wrap anywhere
+	want := fmt.Sprintf("By default `xvm probe` opens **at most %d connections to one server (host:port) in a run**, all its entries together, at most %d at once and %d ms apart",
+		probe.DefaultBudget, probe.DefaultPerServer, probe.DefaultSpacing.Milliseconds())
+	if !strings.Contains(readme, want) {
+		t.Fatalf("README.md does not say %q", want)
+	}
+}
