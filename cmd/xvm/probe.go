@@ -28,6 +28,9 @@ type probeOptions struct {
 	ConnectTimeout time.Duration
 	Concurrency    int
 	ConnBudget     int
+	// ConnBudgetSet: --conn-budget was given (else the library chooses:
+	// 64, or what --skew-range needs).
+	ConnBudgetSet  bool
 	Skew           bool
 	Download       string
 	Output         string
@@ -41,7 +44,11 @@ type probeOptions struct {
 	Keep           keepOptions
 }
 
-func newProbeCmd(a *app) *cobra.Command {
+func newProbeCmd(a *app) *cobra.Command { return probeCommand(a, runProbe) }
+
+// probeCommand is the probe verb calling run with its flags; tests give
+// their own run to see what the flags became.
+func probeCommand(a *app, run func(context.Context, *app, *probeOptions, []string) error) *cobra.Command {
 	opts := &probeOptions{}
 	cmd := &cobra.Command{
 		Use:   "probe [flags] [TARGET|-]...",
@@ -105,13 +112,8 @@ Exit codes: 0 every server is ok (with --keep: a config was written);
 				// cobra keeps pflag's own deprecation notice to itself.
 				fmt.Fprintln(a.IO.ErrOut, "xvm: probe: warning: --skew-spacing has been deprecated, use --spacing (it paces every connection to a server, not only the clock search)")
 			}
-			switch {
-			case !cmd.Flags().Changed("conn-budget"):
-				opts.ConnBudget = 0 // the library's: 64, or what --skew-range needs
-			case opts.ConnBudget < 1 || opts.ConnBudget > 100000:
-				return usageErrorf("probe: --conn-budget %d: want 1 to 100000", opts.ConnBudget)
-			}
-			return runProbe(cmd.Context(), a, opts, args)
+			opts.ConnBudgetSet = cmd.Flags().Changed("conn-budget")
+			return run(cmd.Context(), a, opts, args)
 		},
 	}
 	f := cmd.Flags()
@@ -152,35 +154,44 @@ func optionError(err error) error {
 	return &exitError{code: exitUsage, err: err}
 }
 
-func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) error {
+// libraryOptions checks the flags and makes the library's options of
+// them: the one place where a flag becomes a probe.Options field.
+func (opts *probeOptions) libraryOptions() (probe.Options, error) {
 	switch opts.Output {
 	case "table", "json", "ndjson":
 	default:
-		return usageErrorf("probe: --output %q: want table, json or ndjson", opts.Output)
+		return probe.Options{}, usageErrorf("probe: --output %q: want table, json or ndjson", opts.Output)
 	}
 	if opts.Count < 1 || opts.Count > 100 {
-		return usageErrorf("probe: --count %d: want 1 to 100", opts.Count)
+		return probe.Options{}, usageErrorf("probe: --count %d: want 1 to 100", opts.Count)
 	}
 	if opts.Timeout <= 0 {
-		return usageErrorf("probe: --timeout must be positive, such as 5s")
+		return probe.Options{}, usageErrorf("probe: --timeout must be positive, such as 5s")
 	}
 	if opts.ConnectTimeout <= 0 {
-		return usageErrorf("probe: --connect-timeout must be positive, such as 2s")
+		return probe.Options{}, usageErrorf("probe: --connect-timeout must be positive, such as 2s")
 	}
 	if opts.Concurrency < 1 || opts.Concurrency > 4096 {
-		return usageErrorf("probe: --concurrency %d: want 1 to 4096", opts.Concurrency)
+		return probe.Options{}, usageErrorf("probe: --concurrency %d: want 1 to 4096", opts.Concurrency)
 	}
 	if opts.MaxInput <= 0 {
-		return usageErrorf("probe: --max-input-size must be positive")
+		return probe.Options{}, usageErrorf("probe: --max-input-size must be positive")
 	}
 	if opts.SkewRange != 0 && (opts.SkewRange < 2*time.Minute || opts.SkewRange > 7*24*time.Hour) {
-		return usageErrorf("probe: --skew-range %s: want 2m to 168h", opts.SkewRange)
+		return probe.Options{}, usageErrorf("probe: --skew-range %s: want 2m to 168h", opts.SkewRange)
 	}
 	if opts.Spacing < 0 {
-		return usageErrorf("probe: --spacing must not be negative")
+		return probe.Options{}, usageErrorf("probe: --spacing must not be negative")
 	}
 	if opts.DownloadTime <= 0 {
-		return usageErrorf("probe: --download-time must be positive, such as 30s")
+		return probe.Options{}, usageErrorf("probe: --download-time must be positive, such as 30s")
+	}
+	budget := 0 // the library's: 64, or what --skew-range needs
+	if opts.ConnBudgetSet {
+		if opts.ConnBudget < 1 || opts.ConnBudget > 100000 {
+			return probe.Options{}, usageErrorf("probe: --conn-budget %d: want 1 to 100000", opts.ConnBudget)
+		}
+		budget = opts.ConnBudget
 	}
 	po := probe.Options{
 		URL:            opts.URL,
@@ -188,7 +199,7 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 		Timeout:        opts.Timeout,
 		ConnectTimeout: opts.ConnectTimeout,
 		Concurrency:    opts.Concurrency,
-		Budget:         opts.ConnBudget,
+		Budget:         budget,
 		Skew:           opts.Skew,
 		ShowSecrets:    opts.ShowSecrets,
 		Spacing:        max(opts.Spacing, time.Nanosecond),
@@ -205,9 +216,17 @@ func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) er
 	if opts.Download != "" {
 		u, err := probe.DownloadURL(opts.Download)
 		if err != nil {
-			return optionError(err)
+			return probe.Options{}, optionError(err)
 		}
 		po.Download = u
+	}
+	return po, nil
+}
+
+func runProbe(ctx context.Context, a *app, opts *probeOptions, args []string) error {
+	po, err := opts.libraryOptions()
+	if err != nil {
+		return err
 	}
 	if err := opts.Keep.check(&po); err != nil {
 		return err

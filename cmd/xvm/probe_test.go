@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -673,5 +674,47 @@ func TestReadmeStatesProbeDefaults(t *testing.T) {
 		probe.DefaultBudget, probe.DefaultPerServer, probe.DefaultSpacing.Milliseconds())
 	if !strings.Contains(readme, want) {
 		t.Fatalf("README.md does not say %q", want)
+	}
+}
+
+// TestProbeFlagsBecomeOptions: each of probe's politeness and clock flags
+// reaches the library's option it names, and left out it leaves the
+// library's default (0, or the reference fetched from --url).
+func TestProbeFlagsBecomeOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want func(po probe.Options) bool
+	}{
+		{"defaults", nil, func(po probe.Options) bool {
+			return po.Budget == 0 && po.ConnectTimeout == probe.DefaultConnectTimeout && po.Concurrency == probe.DefaultConcurrency &&
+				po.Spacing == probe.DefaultSpacing && po.SkewSearch.Range == 0 && po.ClockReference == probe.DefaultURL
+		}},
+		{"conn-budget", []string{"--conn-budget", "800"}, func(po probe.Options) bool { return po.Budget == 800 }},
+		{"connect-timeout", []string{"--connect-timeout", "750ms"}, func(po probe.Options) bool { return po.ConnectTimeout == 750*time.Millisecond }},
+		{"concurrency", []string{"--concurrency", "32"}, func(po probe.Options) bool { return po.Concurrency == 32 }},
+		{"spacing", []string{"--spacing", "0"}, func(po probe.Options) bool { return po.Spacing == time.Nanosecond }},
+		{"skew-range", []string{"--skew-range", "24h"}, func(po probe.Options) bool { return po.SkewSearch.Range == 24*time.Hour && po.Budget == 0 }},
+		{"clock-reference", []string{"--clock-reference", "https://time.example/"}, func(po probe.Options) bool { return po.ClockReference == "https://time.example/" }},
+		{"clock-reference follows --url", []string{"--url", "http://u.example/204"}, func(po probe.Options) bool { return po.ClockReference == "http://u.example/204" }},
+		{"no clock reference", []string{"--clock-reference", "none"}, func(po probe.Options) bool { return po.ClockReference == "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got probe.Options
+			cmd := probeCommand(&app{}, func(_ context.Context, _ *app, opts *probeOptions, _ []string) error {
+				var err error
+				got, err = opts.libraryOptions()
+				return err
+			})
+			cmd.SetArgs(append(tc.args, "vmess://x"))
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.want(got) {
+				t.Fatalf("%v gave %+v", tc.args, got)
+			}
+		})
 	}
 }
