@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 
 	"io"
 	"net/http"
@@ -115,6 +116,14 @@ func TestServeCLI(t *testing.T) {
 	if strings.Contains(errOut.String(), srv.ID) {
 		t.Error("the log shows the user id")
 	}
+	// The log is structured: with --log-format json every line is one
+	// slog record.
+	for _, line := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
+		var rec struct{ Time, Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Time == "" || rec.Level == "" || rec.Msg == "" {
+			t.Errorf("log line %q is not a JSON record with time, level and msg (%v)", line, err)
+		}
+	}
 
 	// Shutdown ends an open event stream, and serve exits 0 (the deferred
 	// check).
@@ -197,5 +206,14 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeListensOnLoopbackByDefault: serve is reachable from this
+// machine only, unless --listen says otherwise.
+func TestServeListensOnLoopbackByDefault(t *testing.T) {
+	f := newServeCmd(&app{}).Flags().Lookup("listen")
+	if f == nil || f.DefValue != "127.0.0.1:9477" {
+		t.Fatalf("--listen defaults to %v, want 127.0.0.1:9477", f)
 	}
 }

@@ -506,6 +506,19 @@ func TestStatusPageInChromium(t *testing.T) {
 			t.Fatal("the page shows a user id")
 		}
 	}
+	// Sorted by name and filtered by text, as a bookmarked #fragment
+	// asks: the rows come in name order, and those the filter leaves out
+	// are hidden.
+	dom = string(chrome("--dump-dom", page+"#s=0&d=1"))
+	if i, j, k := strings.Index(dom, ">healthy<"), strings.Index(dom, ">skewed<"), strings.Index(dom, ">wrong-id<"); i < 0 || !(i < j && j < k) {
+		t.Errorf("rows not sorted by name with #s=0 (healthy at %d, skewed at %d, wrong-id at %d)", i, j, k)
+	}
+	dom = string(chrome("--dump-dom", page+"#q=wrong"))
+	for name, hidden := range map[string]bool{"healthy": true, "skewed": true, "wrong-id": false} {
+		if got := rowHidden(dom, name); got != hidden {
+			t.Errorf("with #q=wrong the row of %s is hidden=%v, want %v", name, got, hidden)
+		}
+	}
 	for _, shot := range []struct {
 		file string
 		w, h int
@@ -526,4 +539,16 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", path)
 	}
+}
+
+// rowHidden reports whether the status page's row of the server named
+// name has the hidden attribute in a DOM dump.
+func rowHidden(dom, name string) bool {
+	at := strings.Index(dom, ">"+name+"<")
+	start := strings.LastIndex(dom[:max(at, 0)], "<tr ")
+	if at < 0 || start < 0 {
+		return false
+	}
+	tag, _, _ := strings.Cut(dom[start:], ">")
+	return strings.Contains(tag, " hidden")
 }

@@ -653,3 +653,40 @@ func TestPlanLanes(t *testing.T) {
 		})
 	}
 }
+
+// TestRunsAsPoliteAsProbe: every probe run serve makes — a cycle's
+// plans and a /probe request — leaves the connection budget, the
+// connections open to one server, their spacing and the connect timeout
+// to the probe library's defaults, the same as `xvm probe`'s.
+func TestRunsAsPoliteAsProbe(t *testing.T) {
+	dir := t.TempDir()
+	writeLinks(t, dir, "links.txt", 3)
+	cfg := filepath.Join(dir, "serve.yaml")
+	os.WriteFile(cfg, []byte("groups:\n  - name: a\n    targets: [links.txt]\n"), 0o644)
+	var (
+		mu   sync.Mutex
+		seen []probe.Options
+	)
+	inner := instantRun(1)
+	s, clock := newTestServer(t, Options{ConfigFile: cfg, Run: func(ctx context.Context, targets []probe.Target, opts probe.Options) ([]probe.Result, error) {
+		mu.Lock()
+		seen = append(seen, opts)
+		mu.Unlock()
+		return inner(ctx, targets, opts)
+	}})
+	s.dispatch(context.Background(), clock.add(time.Minute))
+	s.cycles.Wait()
+	if rec := get(t, s.Handler(), "/probe?target=s0"); rec.Code != 200 {
+		t.Fatalf("/probe: %d %s", rec.Code, rec.Body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 {
+		t.Fatalf("%d probe runs, want a cycle's and /probe's", len(seen))
+	}
+	for _, o := range seen {
+		if o.Budget != 0 || o.PerServer != 0 || o.Spacing != 0 || o.ConnectTimeout != 0 {
+			t.Errorf("a run with budget %d, per server %d, spacing %v, connect timeout %v; want probe's defaults (0)", o.Budget, o.PerServer, o.Spacing, o.ConnectTimeout)
+		}
+	}
+}
