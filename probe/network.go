@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
+	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
@@ -124,23 +125,19 @@ var networks = map[string]network{
 }
 
 // networkName is probe's name for a streamSettings network or a node's
-// transport: "raw" for raw, tcp and none given; "ws" for websocket,
-// "xhttp" for splithttp, "kcp" for mkcp, "h2" for http (the aliases Xray
-// and transport.Dial read); any other name in lower case, as given.
+// transport: schema.Network's, the one spelling lint, convert and probe
+// share ("raw" for tcp and none given, "ws" for websocket, "xhttp" for
+// splithttp, "kcp" for mkcp, "h2" for http; other names lower-cased), but
+// for h3. schema reads h3 as Xray's config loader once did, as the HTTP/2
+// transport; probing an h3 entry as HTTP/2 would give a verdict about
+// another transport, so it keeps its name and transport.Dial refuses it
+// by that name (Xray moved HTTP/3 to XHTTP).
 func networkName(n string) string {
-	switch n = strings.ToLower(strings.TrimSpace(n)); n {
-	case "", "tcp", "raw":
-		return "raw"
-	case "websocket":
-		return "ws"
-	case "splithttp":
-		return "xhttp"
-	case "mkcp":
-		return "kcp"
-	case "http":
-		return "h2"
+	name, _ := schema.Network(n)
+	if strings.EqualFold(strings.TrimSpace(n), "h3") {
+		return "h3"
 	}
-	return n
+	return name
 }
 
 // xrayPath is a node's ws or httpupgrade path as Xray reads it (early data
