@@ -2,7 +2,10 @@ package probe
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/xvmtools/xvm/convert"
 	"github.com/xvmtools/xvm/vmess/transport"
+	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
 
 // TestTargetFromXrayOutbound: an Xray outbound reaches probe as the CLI
@@ -234,4 +238,34 @@ func TestEveryConvertNetworkDialsOrIsNamed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProbeH2Link: an h2 link is dialed as h2, and not as xhttp (which it
+// used to be, through a conversion to Xray's outbound): here the port is
+// closed, so the verdict is that of the connect.
+func TestProbeH2Link(t *testing.T) {
+	link := v2rayNLink(t, map[string]string{"ps": "h2", "add": "127.0.0.1", "port": strconv.Itoa(closedPort(t)), "id": vmesstest.NewUUID(), "net": "h2", "path": "/h", "host": "a.example", "tls": "tls"})
+	res, err := convert.Parse(context.Background(), "link", []byte(link), convert.Options{})
+	if err != nil || len(res.Nodes) != 1 {
+		t.Fatalf("parse: %v, %d nodes", err, len(res.Nodes))
+	}
+	tg := TargetFromNode(res.Nodes[0])
+	r := runOne(t, tg, farOptions("http://127.0.0.1:1"))
+	if r.OK || r.Error.Kind != KindRefused || r.Network != "h2" || strings.Contains(r.Error.Message, "xhttp") || tg.Stream.HTTP.Path != "/h" {
+		t.Fatalf("result %s, want the h2 link dialed (a refused connect)", jsonOf(r))
+	}
+}
+
+// v2rayNLink makes a v2rayN share link (base64 JSON) of the given fields.
+func v2rayNLink(t testing.TB, fields map[string]string) string {
+	t.Helper()
+	m := map[string]string{"v": "2", "aid": "0", "scy": "auto", "type": "none"}
+	for k, v := range fields {
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "vmess://" + base64.StdEncoding.EncodeToString(b)
 }

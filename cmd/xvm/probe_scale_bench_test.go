@@ -138,7 +138,8 @@ func startScaleScenario(b *testing.B, n int) *scaleScenario {
 	for _, kind := range []struct {
 		name    string
 		percent int
-	}{{"ok", 60}, {"reject", 10}, {"dead", 25}, {"refused", 5}} {
+		heldID  bool // its entries carry ids the server holds
+	}{{"ok", 60, true}, {"reject", 10, false}, {"dead", 25, false}, {"refused", 5, false}} {
 		left := n * kind.percent / 100
 		for g := 0; left > 0; g++ {
 			size := min(scaleGroups[g%len(scaleGroups)], left)
@@ -149,7 +150,7 @@ func startScaleScenario(b *testing.B, n int) *scaleScenario {
 			for j := range size {
 				name := fmt.Sprintf("%s-%d-%d", kind.name, servers, j)
 				id := vmesstest.NewUUID() // not held by any server
-				if kind.name == "ok" {
+				if kind.heldID {
 					id = ids[j]
 				}
 				net, extra := "tcp", map[string]string(nil)
