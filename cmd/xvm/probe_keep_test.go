@@ -146,12 +146,13 @@ func TestProbeKeepTargetCannotCarry(t *testing.T) {
 func TestProbeKeepInterrupted(t *testing.T) {
 	web := probeWeb(t)
 	links := okAndBlackhole(t)
-	var out, errOut strings.Builder
-	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
-	// The working server needs milliseconds; 1 s leaves room for a busy
-	// machine before the interrupt.
-	time.AfterFunc(time.Second, cancel)
+	defer cancel()
+	// The interrupt comes when the progress line shows the working
+	// server done.
+	var out strings.Builder
+	errOut := &interruptOn{want: "1/2 servers: 1 ok", cancel: cancel}
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: errOut, ErrTTY: true, Getenv: func(string) string { return "" }}
 	code := Main(ctx, append([]string{"probe", "--url", web, "--count", "1", "--timeout", "30s", "--keep", "ok", "--to", "uri"}, links...), ios)
 	if code != 1 || out.String() != "" || !strings.Contains(errOut.String(), "interrupted; 1 of 2 servers finished; no config written") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())

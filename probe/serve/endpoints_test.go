@@ -88,6 +88,7 @@ func TestProbeEndpoint(t *testing.T) {
 // TestProbeEndpointScrapeTimeout: a probe that outlives Prometheus's
 // scrape timeout answers in time, with success 0 and kind timeout.
 func TestProbeEndpointScrapeTimeout(t *testing.T) {
+	t.Parallel() // it waits for the scrape timeout; the others need not
 	g := newGatedRun()
 	s, _ := newTestServer(t, Options{Sources: []string{writeLinks(t, t.TempDir(), "l.txt", 1)}, Run: g.run})
 	rec := get(t, s.Handler(), "/probe?target=s0", "X-Prometheus-Scrape-Timeout-Seconds", "1.2")

@@ -103,8 +103,16 @@ func watchedServer(t *testing.T, n int) *Server {
 // time, each for the write limit, after which the server drops them; a
 // client that reads gets its answer meanwhile.
 func TestSlowReadersBounded(t *testing.T) {
-	for _, path := range []string{"/metrics", "/"} {
+	t.Parallel() // it waits for the write limit; the others need not
+	for _, tc := range []struct {
+		path string
+		// inFlight: the answers in the making show in /metrics' own
+		// in-flight gauge (the page's renders do not).
+		inFlight bool
+	}{{"/metrics", true}, {"/", false}} {
+		path := tc.path
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			s := watchedServer(t, 300) // about 1 MB of /metrics, 0.6 MB of page
 			addr, l := serveOn(t, s)
 			var stuck []net.Conn
@@ -127,7 +135,7 @@ func TestSlowReadersBounded(t *testing.T) {
 					worst = max(worst, int(v))
 				}
 			}
-			if path == "/metrics" && worst > 2 {
+			if tc.inFlight && worst > 2 {
 				t.Errorf("%d scrapes were in the making at once, want at most 2", worst)
 			}
 			for i, c := range stuck {
@@ -141,6 +149,7 @@ func TestSlowReadersBounded(t *testing.T) {
 // events its buffer cannot hold (counted), never slows the probes, and is
 // dropped once a line cannot be written within the stream's limit.
 func TestEventsSlowConsumer(t *testing.T) {
+	t.Parallel() // it waits for the stream limit; the others need not
 	s := watchedServer(t, 2)
 	addr, l := serveOn(t, s)
 	c := stuckClient(t, addr, "/events")
@@ -188,6 +197,7 @@ func TestEventsStreamCap(t *testing.T) {
 // TestRequestLimits: a header over the limit is refused (431), and a
 // client that sends a body slower than the read limit is cut off.
 func TestRequestLimits(t *testing.T) {
+	t.Parallel() // it waits for the read limit; the others need not
 	s := watchedServer(t, 1)
 	addr, l := serveOn(t, s)
 
