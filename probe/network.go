@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
-	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
@@ -125,15 +125,16 @@ var networks = map[string]network{
 }
 
 // networkName is probe's name for a streamSettings network or a node's
-// transport: schema.Network's, the one spelling lint, convert and probe
-// share ("raw" for tcp and none given, "ws" for websocket, "xhttp" for
+// transport: vmess.StreamNetwork's, the one spelling every package shares
+// ("raw" for tcp and none given, "ws" for websocket, "xhttp" for
 // splithttp, "kcp" for mkcp, "h2" for http; other names lower-cased), but
-// for h3. schema reads h3 as Xray's config loader once did, as the HTTP/2
-// transport; probing an h3 entry as HTTP/2 would give a verdict about
-// another transport, so it keeps its name and transport.Dial refuses it
-// by that name (Xray moved HTTP/3 to XHTTP).
+// for h3, as the dialer reads it too (transport.Config.Network): the
+// vocabulary files h3 with h2, as Xray's config loader once did, and
+// probing an h3 entry as HTTP/2 would give a verdict about another
+// transport, so it keeps its name and transport.Dial refuses it by that
+// name (Xray moved HTTP/3 to XHTTP).
 func networkName(n string) string {
-	name, _ := schema.Network(n)
+	name, _ := vmess.StreamNetwork(n)
 	if strings.EqualFold(strings.TrimSpace(n), "h3") {
 		return "h3"
 	}

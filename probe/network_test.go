@@ -3,11 +3,11 @@ package probe
 import (
 	"testing"
 
-	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/vmess"
 )
 
-// TestNetworkName: probe names a transport as schema.Network does, so
-// lint, convert and probe agree, except h3, which keeps its name so that
+// TestNetworkName: probe names a transport as vmess.StreamNetwork does,
+// so every package agrees, except h3, which keeps its name so that
 // the dialer refuses it as what it is rather than probing HTTP/2.
 func TestNetworkName(t *testing.T) {
 	for _, tc := range []struct {
@@ -25,8 +25,8 @@ func TestNetworkName(t *testing.T) {
 		if got := networkName(tc.in); got != tc.want {
 			t.Errorf("networkName(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-		if s, _ := schema.Network(tc.in); s != tc.want && tc.want != "h3" {
-			t.Errorf("schema.Network(%q) = %q, probe says %q: the two vocabularies differ", tc.in, s, tc.want)
+		if s, _ := vmess.StreamNetwork(tc.in); s != tc.want && tc.want != "h3" {
+			t.Errorf("vmess.StreamNetwork(%q) = %q, probe says %q: the two vocabularies differ", tc.in, s, tc.want)
 		}
 	}
 }
