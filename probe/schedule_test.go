@@ -21,26 +21,14 @@ import (
 // run's slots, and used to start beside a screen).
 func TestSchedulerRetryWaitsForScreen(t *testing.T) {
 	s := &server{key: "h.example:1", budget: DefaultBudget, open: make(chan struct{}, DefaultPerServer)}
-	var (
-		mu        sync.Mutex
-		cur, most int
-	)
-	sc := newScheduler(2, DefaultPerServer, 1, func(ctx context.Context, j *job, sl *slot) {
-		mu.Lock()
-		cur++
-		most = max(most, cur)
-		mu.Unlock()
-		time.Sleep(20 * time.Millisecond) // long enough for the other to start, were it allowed
-		mu.Lock()
-		cur--
-		mu.Unlock()
-	}, func() bool { return true })
+	jobs := &overlap{hold: 20 * time.Millisecond}
+	sc := newScheduler(2, DefaultPerServer, 1, jobs.do, func() bool { return true })
 	s.changed = sc.changed
 	sc.add(&job{kind: jobScreen, e: &entry{srv: s}})
 	sc.add(&job{kind: jobRetry, e: &entry{srv: s}})
 	sc.add(&job{kind: jobRetry, e: &entry{srv: s}})
 	sc.run(context.Background())
-	if most != 1 {
+	if most := jobs.most(); most != 1 {
 		t.Fatalf("%d jobs of a server with unknown reach ran at once, want 1", most)
 	}
 	if s.running != 0 {
@@ -59,20 +47,8 @@ func TestSchedulerRetriesAtLowerConcurrency(t *testing.T) {
 	if p.sched.retryLimit != 2 {
 		t.Fatalf("retry pool of %d at concurrency 8, want 2", p.sched.retryLimit)
 	}
-	var (
-		mu        sync.Mutex
-		cur, most int
-	)
-	sc := newScheduler(8, DefaultPerServer, 2, func(ctx context.Context, j *job, sl *slot) {
-		mu.Lock()
-		cur++
-		most = max(most, cur)
-		mu.Unlock()
-		time.Sleep(200 * time.Millisecond) // long enough for the others to start, were they allowed
-		mu.Lock()
-		cur--
-		mu.Unlock()
-	}, func() bool { return true })
+	jobs := &overlap{hold: 200 * time.Millisecond}
+	sc := newScheduler(8, DefaultPerServer, 2, jobs.do, func() bool { return true })
 	for i := range 6 {
 		// Each on a server of its own, so nothing but the pool holds
 		// them back.
@@ -81,9 +57,35 @@ func TestSchedulerRetriesAtLowerConcurrency(t *testing.T) {
 		sc.add(&job{kind: jobRetry, e: &entry{srv: s}})
 	}
 	sc.run(context.Background())
-	if most != 2 {
+	if most := jobs.most(); most != 2 {
 		t.Fatalf("%d retries ran at once, want the pool's 2", most)
 	}
+}
+
+// overlap is a scheduler's job function that holds each job for hold
+// (long enough for others to start, were they allowed) and counts how
+// many ran at once.
+type overlap struct {
+	hold      time.Duration
+	mu        sync.Mutex
+	cur, peak int
+}
+
+func (o *overlap) do(ctx context.Context, j *job, sl *slot) {
+	o.mu.Lock()
+	o.cur++
+	o.peak = max(o.peak, o.cur)
+	o.mu.Unlock()
+	time.Sleep(o.hold)
+	o.mu.Lock()
+	o.cur--
+	o.mu.Unlock()
+}
+
+func (o *overlap) most() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.peak
 }
 
 // fakeDialer answers every dial with one end of a pipe after wait(n),
