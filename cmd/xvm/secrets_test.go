@@ -149,9 +149,16 @@ func TestNoOutputShowsAnID(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, c := range lintIDCorpus() {
+	for i, c := range lintIDCorpus() {
 		path := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "-")+"/"+c.file, c.text)
+		// -short: the built binary on the first case only; Main in-process
+		// below still sees every case in every format.
+		builtToo := i == 0 || !testing.Short()
 		t.Run("built xvm lint "+c.name, func(t *testing.T) {
+			t.Parallel()
+			if !builtToo {
+				return
+			}
 			for _, args := range [][]string{{"--format", "text"}, {"--format", "json"}, {"--format", "sarif"}, {"--format", "github"}, {"--diff"}} {
 				out, err := exec.Command(bin, append(append([]string{"lint", "--fail-on", "info"}, args...), path)...).CombinedOutput()
 				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
@@ -163,6 +170,7 @@ func TestNoOutputShowsAnID(t *testing.T) {
 		for _, format := range []string{"text", "json", "sarif", "github"} {
 			for _, tty := range []bool{false, true} {
 				t.Run(fmt.Sprintf("lint %s %s tty=%v", c.name, format, tty), func(t *testing.T) {
+					t.Parallel()
 					out, errOut, code := runXVM(t, tty, "", "lint", "--fail-on", "info", "--format", format, path)
 					if code != 1 {
 						t.Fatalf("exit %d, want 1 (a finding on the id's line); stderr %q\n%s", code, errOut, out)
@@ -172,13 +180,16 @@ func TestNoOutputShowsAnID(t *testing.T) {
 			}
 		}
 		t.Run("lint --diff "+c.name, func(t *testing.T) {
+			t.Parallel()
 			out, errOut, _ := runXVM(t, false, "", "lint", "--diff", path)
 			requireNoID(t, "lint --diff", out+errOut, c.ids)
 		})
 		t.Run("lsp "+c.name, func(t *testing.T) {
+			t.Parallel()
 			requireNoID(t, "xvm lsp", lspSession(t, "file://"+path, c.text), c.ids)
 		})
 		t.Run("lint "+c.name+" --show-secrets", func(t *testing.T) {
+			t.Parallel()
 			out, _, _ := runXVM(t, false, "", "lint", "--show-secrets", path)
 			if !strings.Contains(strings.ToLower(out), strings.ToLower(c.ids[0])) && !strings.Contains(c.text, `\u`) {
 				t.Errorf("--show-secrets does not show the id %q:\n%s", c.ids[0], out)
@@ -189,6 +200,7 @@ func TestNoOutputShowsAnID(t *testing.T) {
 		path := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "-")+"/"+c.file, c.text)
 		for _, to := range []string{"xray", "xray-config", "v2rayn", "uri", "clash", "sing-box", "yaml", "toml"} {
 			t.Run(fmt.Sprintf("convert %s --to %s", c.name, to), func(t *testing.T) {
+				t.Parallel()
 				_, errOut, code := runXVM(t, false, "", "convert", "--to", to, path)
 				if code == 0 && errOut == "" {
 					t.Fatalf("no message at all: the case tests nothing")
@@ -197,6 +209,7 @@ func TestNoOutputShowsAnID(t *testing.T) {
 			})
 		}
 		t.Run("probe reads "+c.name, func(t *testing.T) {
+			t.Parallel()
 			out, errOut, code := runXVM(t, false, "", "probe", "--count", "1", "--timeout", "2s", "--url", "http://127.0.0.1:1/", path)
 			if code == 0 {
 				t.Fatalf("every server passed; want them refused:\n%s", out)
@@ -219,6 +232,7 @@ func TestNoOutputShowsAnID(t *testing.T) {
 	for _, output := range []string{"table", "json", "ndjson"} {
 		for _, tty := range []bool{false, true} {
 			t.Run(fmt.Sprintf("probe --output %s tty=%v", output, tty), func(t *testing.T) {
+				t.Parallel()
 				args := append([]string{"probe", "--count", "1", "--timeout", "3s", "--url", "http://127.0.0.1:1/", "--output", output}, links...)
 				out, errOut, code := runXVM(t, tty, "", args...)
 				if code != 1 || !strings.Contains(out, "transport") {
