@@ -1,7 +1,9 @@
 package transport_test
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -10,6 +12,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/transport"
 	"github.com/xvmtools/xvm/vmess/vmesstest"
 )
@@ -153,6 +156,140 @@ func TestGRPCWriteDeadline(t *testing.T) {
 			if el < tt.want-10*time.Millisecond || el > tt.want+700*time.Millisecond {
 				t.Errorf("Write gave up after %v, want %v", el, tt.want)
 			}
+		})
+	}
+}
+
+// TestPassedDeadlinesLeaveStreamsWorking: on every transport, a read or
+// write deadline that passes while nobody reads or writes, and a Read
+// that gives up at its deadline, leave the stream working once the
+// deadline is cleared: the next write is echoed back. Deadlines belong
+// to the stream, never to a connection a background reader shares (HTTP/2's
+// frame reader, an HTTP/1.1 upload's answer reader), where one passing
+// used to break XHTTP, gRPC and h2 sessions for good ("io: read/write on
+// closed pipe", or i/o timeout on every later Read).
+func TestPassedDeadlinesLeaveStreamsWorking(t *testing.T) {
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	echo := vmesstest.StartEcho(t)
+	type target struct {
+		id   string
+		host string
+		port int
+	}
+	xray := func(ss string) func() target {
+		return func() target {
+			s := startServer(t, ss)
+			return target{s.ID, s.Host, s.Port}
+		}
+	}
+	sing := func(c *vmesstest.Cert) func() target {
+		return func() target {
+			s := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{HTTP: &vmesstest.SingHTTPTransport{Cert: c}})
+			return target{s.ID, s.Host, s.Port}
+		}
+	}
+	xhttpPlain := xray(`{"network":"xhttp","xhttpSettings":{"path":"/x"}}`)
+	xhttpTLS := xray(tlsServer(cert, "xhttp", `"xhttpSettings":{"path":"/x"}`))
+	cases := []struct {
+		name   string
+		server func() target
+		client func(*transport.Config)
+		// xrayRaces: the Xray server races in its own code (see
+		// race_on_test.go).
+		xrayRaces bool
+	}{
+		{"raw", xray(""), func(*transport.Config) {}, false},
+		{"ws", xray(`{"network":"ws","wsSettings":{"path":"/ws"}}`), func(c *transport.Config) { c.Network, c.WS.Path = "ws", "/ws" }, false},
+		{"httpupgrade", xray(`{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`), func(c *transport.Config) {
+			c.Network, c.HTTPUpgrade.Path = "httpupgrade", "/up"
+		}, false},
+		{"grpc", xray(`{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`), func(c *transport.Config) {
+			c.Network, c.GRPC.ServiceName = "grpc", "gun"
+		}, false},
+		{"grpc-tls-multi", xray(tlsServer(cert, "grpc", `"grpcSettings":{"serviceName":"gun"}`)), func(c *transport.Config) {
+			pinned("")(c, cert)
+			c.Network, c.GRPC = "grpc", transport.GRPCConfig{ServiceName: "gun", MultiMode: true}
+		}, false},
+		{"h2-tls", sing(cert), func(c *transport.Config) { pinned("")(c, cert); c.Network = "h2" }, false},
+		{"h2c", sing(nil), func(c *transport.Config) { c.Network = "h2" }, false},
+		{"kcp", xray(`{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`), func(c *transport.Config) {
+			c.Network, c.KCP.HeaderType = "kcp", "none"
+		}, true},
+	}
+	for _, mode := range []string{"packet-up", "stream-up", "stream-one"} {
+		for _, v := range xhttpVersions[:3] {
+			srv := xhttpPlain
+			if v.tls {
+				srv = xhttpTLS
+			}
+			cases = append(cases, struct {
+				name      string
+				server    func() target
+				client    func(*transport.Config)
+				xrayRaces bool
+			}{"xhttp-" + mode + "-" + v.name, srv, func(c *transport.Config) {
+				if v.tls {
+					pinned("")(c, cert)
+				}
+				c.Network, c.XHTTP = "xhttp", transport.XHTTPConfig{Path: "/x", Mode: mode}
+				v.set(c)
+			}, mode == "packet-up"})
+		}
+	}
+	// Servers start before the subtests go parallel (see
+	// TestHalfCloseReachesEOF).
+	targets := make([]target, len(cases))
+	for i, tc := range cases {
+		if tc.xrayRaces && !xrayRaceFree {
+			continue
+		}
+		targets[i] = tc.server()
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.xrayRaces && !xrayRaceFree {
+				t.Log("not run under -race: the Xray server races in its own code (see race_on_test.go)")
+				return
+			}
+			t.Parallel()
+			srv := targets[i]
+			cfg := &transport.Config{Address: srv.host, Port: uint16(srv.port)}
+			tc.client(cfg)
+			conn := dialTransport(t, cfg)
+			// Only a hang should end the test this way.
+			guard := time.AfterFunc(30*time.Second, func() { conn.Close() })
+			defer guard.Stop()
+			id, _ := vmess.ParseID(srv.id)
+			vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, echoDest(t, echo), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exchange := func(step string) {
+				t.Helper()
+				msg := []byte("after " + step)
+				if _, err := vc.Write(msg); err != nil {
+					t.Fatalf("%s: write: %v", step, err)
+				}
+				got := make([]byte, len(msg))
+				if _, err := io.ReadFull(vc, got); err != nil || !bytes.Equal(got, msg) {
+					t.Fatalf("%s: read %q, %v", step, got, err)
+				}
+			}
+			exchange("nothing")
+			vc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			time.Sleep(200 * time.Millisecond)
+			vc.SetReadDeadline(time.Time{})
+			exchange("an idle read deadline")
+			vc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			time.Sleep(200 * time.Millisecond)
+			vc.SetWriteDeadline(time.Time{})
+			exchange("an idle write deadline")
+			vc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := vc.Read(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Read with nothing to read: %v, want os.ErrDeadlineExceeded", err)
+			}
+			vc.SetReadDeadline(time.Time{})
+			exchange("a Read that timed out")
 		})
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -150,7 +149,7 @@ type grpcConn struct {
 	wbuf    []byte      // with h2Stream.wmu held
 	wclosed atomic.Bool // CloseWrite was called
 
-	rmu     sync.Mutex
+	// Used by the goroutine of the stream's streamReader only.
 	br      *bufio.Reader
 	msg     []byte
 	pending [][]byte
@@ -200,14 +199,8 @@ func (g *grpcConn) writeErr(err error) error {
 	defer t.Stop()
 	select {
 	case <-g.respReady:
-		if !g.rmu.TryLock() {
-			break // a Read is busy on the body and will report
-		}
-		defer g.rmu.Unlock()
-		if g.br == nil {
-			if rerr := g.checkResponse(); rerr != nil {
-				return rerr
-			}
+		if rerr := g.checkResponse(); rerr != nil {
+			return rerr
 		}
 	case <-t.C:
 	}
@@ -221,10 +214,17 @@ func (g *grpcConn) CloseWrite() error {
 	return g.pw.Close()
 }
 
+// Read returns the payloads of the server's messages.
 func (g *grpcConn) Read(b []byte) (int, error) {
+	return g.readStream(b, func() io.Reader { return grpcPayload{g} })
+}
+
+// grpcPayload reads the payloads of the tunnel's messages, once the
+// response has come.
+type grpcPayload struct{ *grpcConn }
+
+func (g grpcPayload) Read(b []byte) (int, error) {
 	<-g.respReady
-	g.rmu.Lock()
-	defer g.rmu.Unlock()
 	for len(g.pending) == 0 {
 		if g.rerr != nil {
 			return 0, g.rerr

@@ -137,27 +137,23 @@ type h2Conn struct{ *h2Stream }
 // Read returns response body, once the response has come (servers send
 // it with their first data) with status 200.
 func (c *h2Conn) Read(b []byte) (int, error) {
-	select {
-	case <-c.respReady:
-	case <-c.read.wait():
-		return 0, os.ErrDeadlineExceeded
-	}
-	if c.respErr != nil {
+	return c.readStream(b, func() io.Reader { return h2Body{c.h2Stream} })
+}
+
+// h2Body reads the response body of an HTTP/2 transport stream, once
+// the response has come.
+type h2Body struct{ s *h2Stream }
+
+func (r h2Body) Read(b []byte) (int, error) {
+	<-r.s.respReady
+	if err := r.s.respErr; err != nil {
 		var te *Error
-		if errors.As(c.respErr, &te) {
-			return 0, c.respErr
-		}
-		err := c.mapErr(c.respErr, false)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if errors.As(err, &te) {
 			return 0, err
 		}
 		return 0, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: %w", err)}
 	}
-	n, err := c.resp.Body.Read(b)
-	if err != nil && err != io.EOF {
-		err = c.mapErr(err, false)
-	}
-	return n, err
+	return r.s.resp.Body.Read(b)
 }
 
 func (c *h2Conn) Write(b []byte) (int, error) {

@@ -37,9 +37,16 @@ func openH2(ctx context.Context, conn net.Conn, t *http2.Transport) (*http2.Clie
 // carries the upload and whose response body the download: the shape of
 // gRPC's gun tunnel and of the HTTP/2 transport. The request runs in the
 // background; respReady closes when its response (or failure) is known.
+//
+// The stream's deadlines never reach the connection: HTTP/2 reads all
+// frames in one goroutine and writes from several, and a deadline that
+// passes there ends the whole session. Reads go through a streamReader
+// instead, and a write deadline ends a Write blocked on the body pipe.
 type h2Stream struct {
 	cc     *http2.ClientConn
+	raw    net.Conn
 	cancel context.CancelFunc
+	done   <-chan struct{} // closed by Close
 	pw     *io.PipeWriter
 	wmu    sync.Mutex // held by a Write in progress
 
@@ -47,8 +54,11 @@ type h2Stream struct {
 	resp      *http.Response
 	respErr   error
 
-	connDeadlines // also holds the underlying conn (raw)
-	closeOnce     sync.Once
+	rmu sync.Mutex
+	sr  *streamReader // the download, once read
+
+	streamDeadlines
+	closeOnce sync.Once
 }
 
 // startH2Stream sends req on cc with a pipe as its body, in a context
@@ -60,7 +70,7 @@ func startH2Stream(ctx context.Context, cc *http2.ClientConn, conn net.Conn, req
 	pr, pw := io.Pipe()
 	req.Body, req.ContentLength = pr, -1
 	req = req.WithContext(streamCtx)
-	s := &h2Stream{cc: cc, cancel: cancel, pw: pw, respReady: make(chan struct{}), connDeadlines: connDeadlines{raw: conn}}
+	s := &h2Stream{cc: cc, raw: conn, cancel: cancel, done: streamCtx.Done(), pw: pw, respReady: make(chan struct{})}
 	// A write deadline interrupts only a Write that is still blocked
 	// (by HTTP/2 flow control); the stream is then broken for good.
 	s.write.onExpire = func() {
@@ -82,6 +92,17 @@ func startH2Stream(ctx context.Context, cc *http2.ClientConn, conn net.Conn, req
 		close(s.respReady)
 	}()
 	return s
+}
+
+// readStream returns what download (the stream's payload decoder, which
+// reads the response) gives, within the read deadline.
+func (s *h2Stream) readStream(b []byte, download func() io.Reader) (int, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.sr == nil {
+		s.sr = newStreamReader(download())
+	}
+	return s.sr.read(b, &s.read, s.done)
 }
 
 // mapErr marks failures after a passed deadline with
@@ -108,6 +129,11 @@ func (s *h2Stream) Close() error {
 		s.cc.Close()
 		s.raw.Close()
 		s.stop()
+		s.rmu.Lock()
+		if s.sr != nil {
+			s.sr.stop()
+		}
+		s.rmu.Unlock()
 	})
 	return nil
 }

@@ -83,8 +83,8 @@ type wsConn struct {
 	ws    *websocket.Conn
 	upErr error
 
-	rmu    sync.Mutex
-	reader io.Reader
+	rmu sync.Mutex
+	sr  *streamReader // the messages' payload, once upgraded
 
 	connDeadlines // also holds the underlying conn (raw)
 	closeOnce     sync.Once
@@ -241,8 +241,11 @@ func (c *wsConn) runUpgrade(early []byte) error {
 	return c.upErr
 }
 
+// restoreDeadlines puts the conn's deadlines back after the upgrade
+// used them: reads have none (they go through a streamReader, which
+// keeps the read deadline), writes the write deadline.
 func (c *wsConn) restoreDeadlines() {
-	c.raw.SetReadDeadline(c.read.get())
+	c.raw.SetReadDeadline(time.Time{})
 	c.raw.SetWriteDeadline(c.write.get())
 }
 
@@ -292,17 +295,31 @@ func (c *wsConn) Read(b []byte) (int, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if c.sr == nil {
+		c.sr = newStreamReader(&wsPayload{ws: c.ws})
+	}
+	return c.sr.read(b, &c.read, c.closed)
+}
+
+// wsPayload reads the payload of the server's messages one after
+// another.
+type wsPayload struct {
+	ws     *websocket.Conn
+	reader io.Reader
+}
+
+func (p *wsPayload) Read(b []byte) (int, error) {
 	for {
-		if c.reader == nil {
-			_, r, err := c.ws.NextReader()
+		if p.reader == nil {
+			_, r, err := p.ws.NextReader()
 			if err != nil {
 				return 0, wsErr(err)
 			}
-			c.reader = r
+			p.reader = r
 		}
-		n, err := c.reader.Read(b)
+		n, err := p.reader.Read(b)
 		if errors.Is(err, io.EOF) {
-			c.reader = nil
+			p.reader = nil
 			if n == 0 {
 				continue
 			}
@@ -348,6 +365,11 @@ func (c *wsConn) Close() error {
 		}
 		c.stop()
 		err = c.raw.Close()
+		c.rmu.Lock()
+		if c.sr != nil {
+			c.sr.stop()
+		}
+		c.rmu.Unlock()
 	})
 	return err
 }

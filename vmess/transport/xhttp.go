@@ -54,14 +54,12 @@ type xhttpConn struct {
 	h2 *http2.Transport
 
 	mu    sync.Mutex
-	raws  []net.Conn // every connection of the session, for deadlines and Close
-	rdl   time.Time  // deadlines to apply to connections opened later
-	wdl   time.Time
+	raws  []net.Conn // every connection of the session, for Close
 	first net.Conn
 
 	download io.ReadCloser
 	rmu      sync.Mutex
-	rerr     error
+	sr       *streamReader // the download, once read
 
 	// Streaming upload (stream-up, stream-one).
 	pw      *io.PipeWriter
@@ -72,8 +70,12 @@ type xhttpConn struct {
 	// packet-up
 	up *packetUploader
 
-	read, write deadline
-	closeOnce   sync.Once
+	// The session's deadlines never reach its connections: HTTP/2 reads
+	// every stream's frames in one goroutine (a deadline passing there
+	// ends the session), and net/http takes a timed-out read of an
+	// HTTP/1.1 body for a broken connection.
+	streamDeadlines
+	closeOnce sync.Once
 }
 
 // newSessionID is a random (version 4) UUID, as Xray's uuid.New.
@@ -203,18 +205,11 @@ func (c *xhttpConn) explain(err error) error {
 	return fmt.Errorf("xhttp over HTTP/1.1: %w", err)
 }
 
-// adopt records a connection of the session: it takes the session's
-// current deadlines and is closed with it.
+// adopt records a connection of the session, to be closed with it.
 func (c *xhttpConn) adopt(conn net.Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.raws = append(c.raws, conn)
-	if !c.rdl.IsZero() {
-		conn.SetReadDeadline(c.rdl)
-	}
-	if !c.wdl.IsZero() {
-		conn.SetWriteDeadline(c.wdl)
-	}
 }
 
 // awaitResponse runs rt, which sends a request on conn, and waits for its
@@ -462,21 +457,24 @@ func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) 
 	return nil
 }
 
+// Read returns the download's bytes.
 func (c *xhttpConn) Read(b []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	if c.rerr != nil {
-		return 0, c.rerr
+	if c.sr == nil {
+		c.sr = newStreamReader(xhttpDownload{c})
 	}
-	n, err := c.download.Read(b)
-	if err != nil {
-		if err != io.EOF {
-			err = c.mapErr(err, &c.read)
-		}
-		c.rerr = err
-		if n > 0 {
-			return n, nil
-		}
+	return c.sr.read(b, &c.read, c.ctx.Done())
+}
+
+// xhttpDownload reads the download's body, marking a failure after
+// Close.
+type xhttpDownload struct{ c *xhttpConn }
+
+func (d xhttpDownload) Read(b []byte) (int, error) {
+	n, err := d.c.download.Read(b)
+	if err != nil && err != io.EOF {
+		err = d.c.mapErr(err, &d.c.read)
 	}
 	return n, err
 }
@@ -560,45 +558,15 @@ func (c *xhttpConn) Close() error {
 			conn.Close()
 		}
 		c.mu.Unlock()
-		c.read.stop()
-		c.write.stop()
+		c.stop()
+		c.rmu.Lock()
+		if c.sr != nil {
+			c.sr.stop()
+		}
+		c.rmu.Unlock()
 	})
 	return nil
 }
 
 func (c *xhttpConn) LocalAddr() net.Addr  { return c.first.LocalAddr() }
 func (c *xhttpConn) RemoteAddr() net.Addr { return c.first.RemoteAddr() }
-
-// SetDeadline sets both deadlines.
-func (c *xhttpConn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
-	return c.SetWriteDeadline(t)
-}
-
-// SetReadDeadline bounds Reads. It applies to the session's connections
-// themselves: when it passes during a read, the session is broken for
-// good (an HTTP stream cannot resume a half-read frame).
-func (c *xhttpConn) SetReadDeadline(t time.Time) error {
-	c.read.set(t)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.rdl = t
-	for _, conn := range c.raws {
-		conn.SetReadDeadline(t)
-	}
-	return nil
-}
-
-// SetWriteDeadline bounds Writes, including one blocked by flow control
-// or a full packet-up buffer; when it passes during a Write the upload
-// is broken for good.
-func (c *xhttpConn) SetWriteDeadline(t time.Time) error {
-	c.write.set(t)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.wdl = t
-	for _, conn := range c.raws {
-		conn.SetWriteDeadline(t)
-	}
-	return nil
-}
