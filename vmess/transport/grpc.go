@@ -195,14 +195,10 @@ func (g *grpcConn) writeErr(err error) error {
 		// response has nothing to add.
 		return g.mapErr(err, true)
 	}
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	select {
-	case <-g.respReady:
+	if g.awaitResponse() {
 		if rerr := g.checkResponse(); rerr != nil {
 			return rerr
 		}
-	case <-t.C:
 	}
 	return g.mapErr(err, true)
 }

@@ -146,14 +146,20 @@ type h2Body struct{ s *h2Stream }
 
 func (r h2Body) Read(b []byte) (int, error) {
 	<-r.s.respReady
-	if err := r.s.respErr; err != nil {
-		var te *Error
-		if errors.As(err, &te) {
-			return 0, err
-		}
-		return 0, &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: %w", err)}
+	if err := h2RespErr(r.s.respErr); err != nil {
+		return 0, err
 	}
 	return r.s.resp.Body.Read(b)
+}
+
+// h2RespErr is a failed HTTP/2 transport request's error as an upgrade
+// failure (nil when it did not fail).
+func h2RespErr(err error) error {
+	var te *Error
+	if err == nil || errors.As(err, &te) {
+		return err
+	}
+	return &Error{Phase: PhaseUpgrade, Err: fmt.Errorf("h2: %w", err)}
 }
 
 func (c *h2Conn) Write(b []byte) (int, error) {
@@ -170,22 +176,17 @@ func (c *h2Conn) Write(b []byte) (int, error) {
 }
 
 // writeErr explains a failed Write: when the server refused the request
-// (it answers a wrong path or host at once), the HTTP/2 stack closes the
-// request body before the response is recorded here, so the response,
-// when it comes within a second, says why.
+// (it answers a wrong path or host at once) or the request failed (an
+// answer header over the limit), the HTTP/2 stack closes the request
+// body before the outcome is recorded here, so the outcome says why.
 func (c *h2Conn) writeErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) || isClosed(c.write.wait()) {
 		return c.mapErr(err, true)
 	}
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	select {
-	case <-c.respReady:
-		var te *Error
-		if errors.As(c.respErr, &te) {
-			return c.respErr
+	if c.awaitResponse() {
+		if rerr := h2RespErr(c.respErr); rerr != nil {
+			return rerr
 		}
-	case <-t.C:
 	}
 	return c.mapErr(err, true)
 }

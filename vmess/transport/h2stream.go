@@ -105,6 +105,28 @@ func (s *h2Stream) readStream(b []byte, download func() io.Reader) (int, error) 
 	return s.sr.read(b, &s.read, s.done)
 }
 
+// respWait bounds how long a failed Write waits for the request's
+// outcome. The HTTP/2 stack closes the request body only when the stream
+// has ended, and the outcome follows at once, so this only keeps an
+// unforeseen case from hanging a Write.
+const respWait = 10 * time.Second
+
+// awaitResponse waits, after the HTTP/2 stack closed the request body,
+// until the request's outcome is known, and reports whether it is; it
+// gives up at the write deadline, at Close, or after respWait.
+func (s *h2Stream) awaitResponse() bool {
+	t := time.NewTimer(respWait)
+	defer t.Stop()
+	select {
+	case <-s.respReady:
+		return true
+	case <-s.write.wait():
+	case <-s.done:
+	case <-t.C:
+	}
+	return false
+}
+
 // mapErr marks failures after a passed deadline with
 // os.ErrDeadlineExceeded.
 func (s *h2Stream) mapErr(err error, write bool) error {
