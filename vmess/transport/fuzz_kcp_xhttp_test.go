@@ -89,7 +89,8 @@ func FuzzKCPInput(f *testing.F) {
 	f.Add(appendKCPAck(nil, 7, 0, 1<<31, 1<<31, 0xffffffff, []uint32{0, 1, 2, 1 << 31}))
 	f.Add(appendKCPCommand(nil, 7, kcpCmdTerminate, 1, 0xffffffff, 0xffffffff, 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := testKCPSession(t, KCPConfig{DownlinkCapacity: 1, UplinkCapacity: 1})
+		one := uint32(1)
+		c := testKCPSession(t, KCPConfig{DownlinkCapacity: &one, UplinkCapacity: &one})
 		var out [][]byte
 		var buf []byte
 		read := make([]byte, 4096)

@@ -34,14 +34,17 @@ type KCPConfig struct {
 	// 10–5000); 0 means 50.
 	TTI uint32
 	// UplinkCapacity and DownlinkCapacity size the sending and receiving
-	// windows, in MB/s; 0 means 5 and 20.
-	UplinkCapacity   uint32
-	DownlinkCapacity uint32
+	// windows, in MB/s; nil means 5 and 20. As in Xray, a capacity set
+	// to 0 is not the default: it gives the smallest window, 8 segments
+	// (transport/internet/kcp/config.go: GetSendingInFlightSize).
+	UplinkCapacity   *uint32
+	DownlinkCapacity *uint32
 	// Congestion shrinks the sending window when segments are lost.
 	Congestion bool
-	// WriteBufferSize bounds unacknowledged data, in MB; 0 means 2.
+	// WriteBufferSize bounds unacknowledged data, in MB; nil means 2, and
+	// 0 means 512 KiB, as in Xray's loader (infra/conf KCPConfig.Build).
 	// (readBufferSize has no effect in Xray either.)
-	WriteBufferSize uint32
+	WriteBufferSize *uint32
 
 	// HeaderType, HeaderDomain and Seed are the legacy kcpSettings
 	// header.type (none, srtp, utp, wechat-video, dtls, wireguard, dns),
@@ -87,25 +90,28 @@ func (c *Config) kcpParams() (*kcpParams, error) {
 		return nil, fmt.Errorf("transport: kcpSettings.mtu %d cannot carry a segment; Xray's default is 1350", p.mtu)
 	}
 	p.mss = p.mtu - kcpDataOverhead
-	up, down, wbuf := uint32(5), uint32(20), uint32(2)
-	if k.UplinkCapacity != 0 {
-		up = k.UplinkCapacity
+	up, down, wbufBytes := uint64(5), uint64(20), uint64(2<<20)
+	if k.UplinkCapacity != nil {
+		up = uint64(*k.UplinkCapacity)
 	}
-	if k.DownlinkCapacity != 0 {
-		down = k.DownlinkCapacity
+	if k.DownlinkCapacity != nil {
+		down = uint64(*k.DownlinkCapacity)
 	}
-	if k.WriteBufferSize != 0 {
-		wbuf = k.WriteBufferSize
+	if k.WriteBufferSize != nil {
+		wbufBytes = 512 << 10
+		if *k.WriteBufferSize > 0 {
+			wbufBytes = uint64(*k.WriteBufferSize) << 20
+		}
 	}
 	// Xray's formula: capacity (MB/s) / mtu / updates per second, at
 	// least 8. (Xray divides by 1000/tti, which is 0 above 1000 ms and
 	// makes it panic; 1 stands in here.)
 	perSecond := max(1, 1000/p.tti)
-	inFlight := func(capacity uint32) uint32 {
-		return max(8, uint32(uint64(capacity)*1024*1024/uint64(p.mtu)/uint64(perSecond)))
+	inFlight := func(capacity uint64) uint32 {
+		return uint32(max(8, capacity*1024*1024/uint64(p.mtu)/uint64(perSecond)))
 	}
 	p.sendWindow, p.recvWindow = inFlight(up), inFlight(down)
-	p.sendBuffer = uint32(uint64(wbuf) * 1024 * 1024 / uint64(p.mtu))
+	p.sendBuffer = uint32(wbufBytes / uint64(p.mtu))
 	// The server's mtu may differ from ours; its segments are bounded
 	// by the largest mtu Xray documents, or ours when that is larger.
 	p.recvBytes = int(p.recvWindow) * int(max(p.mss, kcpMaxDocumentedMTU-kcpDataOverhead))

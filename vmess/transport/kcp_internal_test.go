@@ -3,11 +3,13 @@ package transport
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	xconf "github.com/xtls/xray-core/infra/conf"
 	"github.com/xtls/xray-core/transport/internet/finalmask"
 	"github.com/xtls/xray-core/transport/internet/finalmask/header/dns"
 	"github.com/xtls/xray-core/transport/internet/finalmask/header/dtls"
@@ -319,32 +321,40 @@ func TestLegacyKCPMasks(t *testing.T) {
 }
 
 // TestKCPParamsMatchXray: window sizes derived from kcpSettings agree
-// with Xray's own Config getters.
+// with Xray's own: the same JSON read by Xray's loader (infra/conf
+// KCPConfig.Build) and its Config getters. A capacity or buffer size set
+// to 0 is not the default in Xray: capacity 0 gives the smallest window
+// (8 segments), writeBufferSize 0 gives 512 KiB.
 func TestKCPParamsMatchXray(t *testing.T) {
-	for _, k := range []KCPConfig{{}, {MTU: 1400, TTI: 20, UplinkCapacity: 100, DownlinkCapacity: 100, WriteBufferSize: 4}, {TTI: 1000, UplinkCapacity: 1}} {
-		p, err := (&Config{KCP: k}).kcpParams()
+	u := func(v uint32) *uint32 { return &v }
+	for _, tc := range []struct {
+		json string
+		k    KCPConfig
+	}{
+		{`{}`, KCPConfig{}},
+		{`{"mtu":1400,"tti":20,"uplinkCapacity":100,"downlinkCapacity":100,"writeBufferSize":4}`,
+			KCPConfig{MTU: 1400, TTI: 20, UplinkCapacity: u(100), DownlinkCapacity: u(100), WriteBufferSize: u(4)}},
+		{`{"tti":1000,"uplinkCapacity":1}`, KCPConfig{TTI: 1000, UplinkCapacity: u(1)}},
+		{`{"uplinkCapacity":0,"downlinkCapacity":0,"writeBufferSize":0}`,
+			KCPConfig{UplinkCapacity: u(0), DownlinkCapacity: u(0), WriteBufferSize: u(0)}},
+		{`{"tti":10,"uplinkCapacity":0}`, KCPConfig{TTI: 10, UplinkCapacity: u(0)}},
+	} {
+		p, err := (&Config{KCP: tc.k}).kcpParams()
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := &xkcp.Config{}
-		if k.MTU != 0 {
-			x.Mtu = &xkcp.MTU{Value: k.MTU}
+		var xc xconf.KCPConfig
+		if err := json.Unmarshal([]byte(tc.json), &xc); err != nil {
+			t.Fatal(err)
 		}
-		if k.TTI != 0 {
-			x.Tti = &xkcp.TTI{Value: k.TTI}
+		built, err := xc.Build()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if k.UplinkCapacity != 0 {
-			x.UplinkCapacity = &xkcp.UplinkCapacity{Value: k.UplinkCapacity}
-		}
-		if k.DownlinkCapacity != 0 {
-			x.DownlinkCapacity = &xkcp.DownlinkCapacity{Value: k.DownlinkCapacity}
-		}
-		if k.WriteBufferSize != 0 {
-			x.WriteBuffer = &xkcp.WriteBuffer{Size: k.WriteBufferSize * 1024 * 1024}
-		}
+		x := built.(*xkcp.Config)
 		if p.sendWindow != x.GetSendingInFlightSize() || p.recvWindow != x.GetReceivingInFlightSize() ||
 			p.sendBuffer != x.GetSendingBufferSize() || p.mtu != x.GetMTUValue() || p.tti != x.GetTTIValue() {
-			t.Errorf("%+v: ours %d/%d/%d, Xray %d/%d/%d", k, p.sendWindow, p.recvWindow, p.sendBuffer,
+			t.Errorf("%s: ours %d/%d/%d, Xray %d/%d/%d", tc.json, p.sendWindow, p.recvWindow, p.sendBuffer,
 				x.GetSendingInFlightSize(), x.GetReceivingInFlightSize(), x.GetSendingBufferSize())
 		}
 	}

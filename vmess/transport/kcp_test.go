@@ -222,3 +222,20 @@ func TestKCPConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { wantConfigError(t, tt.cfg, tt.want, tt.unsupported) })
 	}
 }
+
+// TestKCPZeroCapacity: uplinkCapacity and downlinkCapacity given as 0
+// mean what Xray makes of them, the smallest window (8 segments), not
+// the defaults: a session with them on both sides, against an Xray
+// inbound configured so, still moves data both ways (slowly).
+func TestKCPZeroCapacity(t *testing.T) {
+	if racesInXray(t, "kcp") {
+		return
+	}
+	echo := vmesstest.StartEcho(t)
+	srv := startServer(t, `{"network":"kcp","kcpSettings":{"uplinkCapacity":0,"downlinkCapacity":0}}`)
+	zero := uint32(0)
+	cfg := &transport.Config{Address: srv.Host, Port: uint16(srv.Port), Network: "kcp",
+		KCP: transport.KCPConfig{UplinkCapacity: &zero, DownlinkCapacity: &zero}}
+	conn := dialTransport(t, cfg)
+	sessionTest(t, conn, srv.ID, vmess.SecurityAES128GCM, echo, 256<<10)
+}
