@@ -52,6 +52,7 @@ type serverKey struct {
 	insecure            bool
 	pcs, vcn, ech       string
 	reality             string
+	method              string
 }
 
 func (n *Node) serverKey() serverKey {
@@ -85,6 +86,8 @@ func (n *Node) serverKey() serverKey {
 		k.seed = n.Seed
 	case "quic":
 		k.quic = strings.ToLower(n.QUICSecurity) + "\x00" + n.QUICKey
+	case "h2":
+		k.method = strings.ToUpper(n.Method) // a server may accept one method only
 	case "grpc":
 		k.path = n.ServiceName // gRPC's path is its service name
 		k.authority = strings.ToLower(n.Authority)

@@ -52,15 +52,21 @@ type Node struct {
 	// Headers are extra transport request headers other than Host.
 	Headers map[string]string
 
-	Seed         string // mKCP seed
-	MTU, TTI     int    // mKCP
-	QUICSecurity string // removed QUIC transport
-	QUICKey      string
-	ServiceName  string // gRPC
-	GRPCMode     string // gun (default) or multi
-	Authority    string // gRPC authority
-	XHTTPMode    string // auto, packet-up, stream-up, stream-one
-	XHTTPExtra   json.RawMessage
+	Seed     string // mKCP seed
+	MTU, TTI int    // mKCP
+	// UplinkCapacity, DownlinkCapacity (MB/s) and WriteBufferSize (MB)
+	// are mKCP's; nil means not given, which Xray tells from 0 (the
+	// smallest window, not the default).
+	UplinkCapacity, DownlinkCapacity, WriteBufferSize *int
+	Congestion                                        bool   // mKCP
+	Method                                            string // HTTP/2 request method; empty means PUT
+	QUICSecurity                                      string // removed QUIC transport
+	QUICKey                                           string
+	ServiceName                                       string // gRPC
+	GRPCMode                                          string // gun (default) or multi
+	Authority                                         string // gRPC authority
+	XHTTPMode                                         string // auto, packet-up, stream-up, stream-one
+	XHTTPExtra                                        json.RawMessage
 	// EarlyData and EarlyDataHeader are ws early data given outside the
 	// path (Clash max-early-data, sing-box max_early_data).
 	EarlyData       int

@@ -24,6 +24,7 @@ var kcpPart = &transportPart{
 		if n.MTU != 0 || n.TTI != 0 {
 			warn("mtu/tti", "v2rayN's link has no key for them; not carried")
 		}
+		n.warnKCPTuning(warn)
 	},
 	readURI: func(n *Node, q *query, _ warnFunc) error {
 		n.HeaderType = q.get("headerType")
@@ -37,7 +38,8 @@ var kcpPart = &transportPart{
 		}
 		return nil
 	},
-	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {
+	writeURI: func(n *Node, add func(k, v string), warn warnFunc) {
+		n.warnKCPTuning(warn)
 		add("headerType", n.HeaderType)
 		add("host", n.Host)
 		add("seed", n.Seed)
@@ -54,6 +56,8 @@ var kcpPart = &transportPart{
 			return nil
 		}
 		n.MTU, n.TTI = k.MTU, k.TTI
+		n.UplinkCapacity, n.DownlinkCapacity, n.WriteBufferSize = k.UplinkCapacity, k.DownlinkCapacity, k.WriteBufferSize
+		n.Congestion = k.Congestion
 		n.Seed = k.Seed
 		if len(k.Header) > 0 {
 			var h struct {
@@ -67,11 +71,12 @@ var kcpPart = &transportPart{
 	},
 	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "kcp"
-		if n.MTU != 0 || n.TTI != 0 {
-			if n.TTI != 0 && (n.TTI < 10 || n.TTI > 5000) {
-				return refuse("tti", "%d is out of Xray's range 10-5000", n.TTI)
-			}
-			ss.KCPSettings = &conf.KCPSettings{MTU: n.MTU, TTI: n.TTI}
+		if n.TTI != 0 && (n.TTI < 10 || n.TTI > 5000) {
+			return refuse("tti", "%d is out of Xray's range 10-5000", n.TTI)
+		}
+		if n.MTU != 0 || n.TTI != 0 || n.UplinkCapacity != nil || n.DownlinkCapacity != nil || n.WriteBufferSize != nil || n.Congestion {
+			ss.KCPSettings = &conf.KCPSettings{MTU: n.MTU, TTI: n.TTI, UplinkCapacity: n.UplinkCapacity, DownlinkCapacity: n.DownlinkCapacity,
+				WriteBufferSize: n.WriteBufferSize, Congestion: n.Congestion}
 		}
 		if len(n.FinalMask) > 0 {
 			if n.HeaderType != "" || n.Seed != "" {
@@ -128,4 +133,12 @@ func (n *Node) kcpNote() (Diagnostic, bool) {
 		return Diagnostic{}, false
 	}
 	return n.diag(Info, "kcp header/seed", "written as finalmask.udp masks (Xray v26 removed kcpSettings.header and seed)"), true
+}
+
+// warnKCPTuning says that a link, which has no keys for them, drops the
+// node's mKCP capacities, congestion and write buffer.
+func (n *Node) warnKCPTuning(warn warnFunc) {
+	if n.UplinkCapacity != nil || n.DownlinkCapacity != nil || n.WriteBufferSize != nil || n.Congestion {
+		warn("uplinkCapacity/downlinkCapacity/congestion/writeBufferSize", "a link has no key for them; not carried")
+	}
 }

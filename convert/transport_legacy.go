@@ -19,8 +19,16 @@ var h2Part = &transportPart{
 	readURI:     readURIPathLike,
 	writeURI:    writeURIPathLike,
 	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
-		if h := ss.HTTPSettings; h != nil {
-			n.Host, n.Path = strings.Join(h.Host, ","), h.Path
+		h := ss.HTTPSettings
+		if h == nil {
+			return nil
+		}
+		n.Host, n.Path, n.Method = strings.Join(h.Host, ","), h.Path, h.Method
+		for k, vs := range h.Headers {
+			if len(vs) > 0 {
+				// Of several values the client sends the last.
+				n.setHeader(k, vs[len(vs)-1])
+			}
 		}
 		return nil
 	},
@@ -28,6 +36,9 @@ var h2Part = &transportPart{
 		ss.Network = "xhttp"
 		ss.XHTTPSettings = &conf.XHTTPSettings{Host: firstOf(n.Host), Path: n.Path, Mode: "stream-one"}
 		warn("network", "HTTP/2 transport was removed from Xray; written as XHTTP stream-one (the server must have migrated too)")
+		if n.Method != "" || len(n.Headers) > 0 {
+			warn("method/headers", "XHTTP has no HTTP/2 method or headers of its own; not carried")
+		}
 		if len(splitList(n.Host)) > 1 {
 			warn("host", "only the first of several HTTP/2 hosts is carried")
 		}
@@ -49,12 +60,20 @@ var h2Part = &transportPart{
 	readSingBox: func(n *Node, tr map[string]any, _ warnFunc) {
 		n.Host = strings.Join(strList(tr["host"]), ",")
 		n.Path = str(tr["path"])
+		n.Method = str(tr["method"])
+		for k, v := range asMap(tr["headers"]) {
+			// sing-box takes a string or a list; the client sends the
+			// last value.
+			if vs := strList(v); len(vs) > 0 {
+				n.setHeader(k, vs[len(vs)-1])
+			}
+		}
 	},
 	writeSingBox: func(n *Node, o *sbOutbound, _ warnFunc) error {
 		if n.Security != "tls" {
 			return refuse("network", "HTTP/2 needs TLS in sing-box")
 		}
-		t := &sbTransport{Type: "http", Path: n.Path}
+		t := &sbTransport{Type: "http", Path: n.Path, Method: n.Method, Headers: n.Headers}
 		if hosts := splitList(n.Host); len(hosts) > 0 {
 			t.Host = hosts
 		}

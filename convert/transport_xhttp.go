@@ -51,6 +51,12 @@ var xhttpPart = &transportPart{
 		}
 		n.Host, n.Path, n.XHTTPMode = x.Host, x.Path, x.Mode
 		n.XHTTPExtra = x.Extra
+		if len(x.Extra) == 0 && len(x.Others) > 0 {
+			// Without extra, Xray reads the other members as it would
+			// inside extra (SplitHTTPConfig.Build); a node carries them
+			// there, as links do.
+			n.XHTTPExtra = xhttpExtraOf(x)
+		}
 		field := "streamSettings.xhttpSettings.headers"
 		if ss.XHTTPSettings == nil {
 			field = "streamSettings.splithttpSettings.headers"
@@ -78,4 +84,19 @@ func xhttpMode(m, field string, warn warnFunc) string {
 	}
 	warn(field, "unknown XHTTP mode %q; want auto, packet-up, stream-up or stream-one; using auto", clip(m))
 	return ""
+}
+
+// xhttpExtraOf is the extra object that stands for the members of x
+// given beside host, path and mode: its others, and its headers (which
+// extra, once present, must carry too).
+func xhttpExtraOf(x *conf.XHTTPSettings) json.RawMessage {
+	m := make(map[string]json.RawMessage, len(x.Others)+1)
+	for k, v := range x.Others {
+		m[k] = v
+	}
+	if len(x.Headers) > 0 {
+		m["headers"], _ = json.Marshal(x.Headers)
+	}
+	b, _ := json.Marshal(m)
+	return b
 }

@@ -106,13 +106,15 @@ var networks = map[string]network{
 			if header == "" && len(n.FinalMask) == 0 {
 				header = "none"
 			}
-			c.KCP = transport.KCPConfig{MTU: uint32(max(n.MTU, 0)), TTI: uint32(max(n.TTI, 0)), HeaderType: header, HeaderDomain: n.Host, Seed: n.Seed}
+			c.KCP = transport.KCPConfig{MTU: uint32(max(n.MTU, 0)), TTI: uint32(max(n.TTI, 0)), HeaderType: header, HeaderDomain: n.Host, Seed: n.Seed,
+				UplinkCapacity: kcpSize(n.UplinkCapacity), DownlinkCapacity: kcpSize(n.DownlinkCapacity), WriteBufferSize: kcpSize(n.WriteBufferSize),
+				Congestion: n.Congestion}
 		},
 		route: func(c *transport.Config) any { return &c.KCP },
 	},
 	"h2": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
-			c.HTTP = transport.HTTPConfig{Host: splitComma(n.Host), Path: n.Path}
+			c.HTTP = transport.HTTPConfig{Host: splitComma(n.Host), Path: n.Path, Method: n.Method}
 			if len(n.Headers) > 0 {
 				c.HTTP.Headers = make(map[string][]string, len(n.Headers))
 				for k, v := range n.Headers {
@@ -122,6 +124,18 @@ var networks = map[string]network{
 		},
 		route: func(c *transport.Config) any { return &c.HTTP },
 	},
+}
+
+// kcpSize is an mKCP capacity or buffer size as transport.KCPConfig
+// holds it: nil stays nil (Xray's default), a negative one is 0 (Xray's
+// loader reads these as unsigned and refuses a negative number; 0 is
+// its smallest).
+func kcpSize(v *int) *uint32 {
+	if v == nil {
+		return nil
+	}
+	u := uint32(max(*v, 0))
+	return &u
 }
 
 // networkName is probe's name for a streamSettings network or a node's

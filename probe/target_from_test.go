@@ -23,6 +23,7 @@ import (
 // target — with every setting probing uses. alterId reads as 0, as
 // current Xray reads it (it ignores the field; convert warns).
 func TestTargetFromXrayOutbound(t *testing.T) {
+	u32 := func(v uint32) *uint32 { return &v }
 	const (
 		id   = "b831381d-6324-4d53-ad4f-8cda48b30811"
 		pinA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -62,6 +63,18 @@ func TestTargetFromXrayOutbound(t *testing.T) {
 		{"h2", `{"protocol":"vmess","settings":{"address":"h","port":11,"id":"` + id + `"},"streamSettings":{"network":"http","security":"tls","httpSettings":{"host":["a.com","b.com"],"path":"/h"}}}`,
 			Target{Name: "h:11", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 11, Network: "h2", Security: "tls",
 				HTTP: transport.HTTPConfig{Host: []string{"a.com", "b.com"}, Path: "/h"}, TLS: transport.TLSConfig{ServerName: "h"}}}},
+		// Members beside host, path and mode are what Xray reads as
+		// extra when there is none (SplitHTTPConfig.Build).
+		{"xhttp settings without extra", `{"protocol":"vmess","settings":{"address":"h","port":12,"id":"` + id + `"},"streamSettings":{"network":"xhttp","xhttpSettings":{"path":"/x","mode":"packet-up","headers":{"A":"1"},"xPaddingBytes":"2000-3000","scMaxEachPostBytes":50000,"noGRPCHeader":true,"xmux":{"hMaxRequestTimes":10}}}}`,
+			Target{Name: "h:12", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 12, Network: "xhttp",
+				XHTTP: transport.XHTTPConfig{Path: "/x", Mode: "packet-up", Headers: map[string]string{"A": "1"},
+					Extra: []byte(`{"headers":{"A":"1"},"noGRPCHeader":true,"scMaxEachPostBytes":50000,"xPaddingBytes":"2000-3000","xmux":{"hMaxRequestTimes":10}}`)}}}},
+		{"kcp tuning", `{"protocol":"vmess","settings":{"address":"h","port":13,"id":"` + id + `"},"streamSettings":{"network":"kcp","kcpSettings":{"uplinkCapacity":0,"downlinkCapacity":100,"congestion":true,"writeBufferSize":4}}}`,
+			Target{Name: "h:13", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 13, Network: "kcp",
+				KCP: transport.KCPConfig{HeaderType: "none", UplinkCapacity: u32(0), DownlinkCapacity: u32(100), Congestion: true, WriteBufferSize: u32(4)}}}},
+		{"h2 method and headers", `{"protocol":"vmess","settings":{"address":"h","port":14,"id":"` + id + `"},"streamSettings":{"network":"h2","httpSettings":{"host":["a.com"],"path":"/h","method":"POST","headers":{"X":["1","2"]}}}}`,
+			Target{Name: "h:14", ID: id, Security: "auto", Stream: transport.Config{Address: "h", Port: 14, Network: "h2",
+				HTTP: transport.HTTPConfig{Host: []string{"a.com"}, Path: "/h", Method: "POST", Headers: map[string][]string{"X": {"2"}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

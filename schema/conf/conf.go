@@ -292,24 +292,63 @@ type XHTTPSettings struct {
 	Mode    string            `json:"mode,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Extra   json.RawMessage   `json:"extra,omitempty"`
+	// Others are the members given beside these (xPaddingBytes,
+	// scMaxEachPostBytes, xmux, …), as read; without Extra, Xray's
+	// loader (infra/conf SplitHTTPConfig.Build) uses them as it would
+	// the same members inside Extra. Not written back.
+	Others map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON reads the named members and keeps the others in Others.
+func (x *XHTTPSettings) UnmarshalJSON(b []byte) error {
+	type plain XHTTPSettings
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	for k := range all {
+		// Go's decoder, Xray's too, matches member names to fields
+		// without regard to case.
+		for _, named := range []string{"host", "path", "mode", "headers", "extra"} {
+			if strings.EqualFold(k, named) {
+				delete(all, k)
+			}
+		}
+	}
+	if len(all) == 0 {
+		all = nil
+	}
+	*x = XHTTPSettings(p)
+	x.Others = all
+	return nil
 }
 
 // KCPSettings is kcpSettings. Header and Seed are build errors in Xray
 // v1.260327.0 (expressed as finalmask.udp masks instead).
+// The capacities and writeBufferSize are pointers: Xray tells a 0 given
+// from none given (0 is the smallest window, not the default).
 type KCPSettings struct {
 	MTU              int             `json:"mtu,omitempty"`
 	TTI              int             `json:"tti,omitempty"`
-	UplinkCapacity   int             `json:"uplinkCapacity,omitempty"`
-	DownlinkCapacity int             `json:"downlinkCapacity,omitempty"`
+	UplinkCapacity   *int            `json:"uplinkCapacity,omitempty"`
+	DownlinkCapacity *int            `json:"downlinkCapacity,omitempty"`
 	Congestion       bool            `json:"congestion,omitempty"`
+	WriteBufferSize  *int            `json:"writeBufferSize,omitempty"`
 	Header           json.RawMessage `json:"header,omitempty"`
 	Seed             string          `json:"seed,omitempty"`
 }
 
-// HTTPSettings is the removed HTTP/2 transport (network "h2"/"http").
+// HTTPSettings is the removed HTTP/2 transport (network "h2"/"http"), as
+// V2Ray and Xray before v25 read it.
 type HTTPSettings struct {
-	Host []string `json:"host,omitempty"`
-	Path string   `json:"path,omitempty"`
+	Host    []string              `json:"host,omitempty"`
+	Path    string                `json:"path,omitempty"`
+	Method  string                `json:"method,omitempty"`
+	Headers map[string]StringList `json:"headers,omitempty"`
 }
 
 // QUICSettings is the removed QUIC transport.
