@@ -89,15 +89,37 @@ func benchCases() []benchCase {
 	}
 }
 
-// pingXray sends one byte through the Xray client listening at addr and
-// reads the echo back into one: one round trip on a fresh connection,
-// returned open.
-func pingXray(b *testing.B, addr string, one []byte) net.Conn {
-	c, err := net.Dial("tcp", addr)
+// xrayDial opens a stream to addr through Xray's client in process
+// (core.Dial): Xray's VMess outbound and transport, with no inbound or
+// loopback hop in front, as xvm's Dial has none.
+// The session's context ends with Close, or after 120 s should it hang.
+func xrayDial(b *testing.B, xc *vmesstest.Client, addr string) net.Conn {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	c, err := xc.Dial(ctx, addr)
 	if err != nil {
+		cancel()
 		b.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &sessionConn{Conn: c, cancel: cancel}
+}
+
+// sessionConn ends its session's context once closed.
+type sessionConn struct {
+	net.Conn
+	cancel context.CancelFunc
+}
+
+func (c *sessionConn) Close() error {
+	err := c.Conn.Close()
+	c.cancel()
+	return err
+}
+
+// pingXray sends one byte through Xray's client to the echo server at
+// addr and reads the echo back into one: one round trip on a fresh
+// stream, returned open.
+func pingXray(b *testing.B, xc *vmesstest.Client, addr string, one []byte) net.Conn {
+	c := xrayDial(b, xc, addr)
 	if _, err := c.Write([]byte("x")); err != nil {
 		b.Fatal(err)
 	}
@@ -130,9 +152,8 @@ func addrDest(b *testing.B, addr string) vmess.Destination {
 }
 
 // BenchmarkHandshake measures connect → first echoed byte: for xvm,
-// Dial + VMess request + response; for Xray, a connection to its client's
-// dokodemo-door inbound that Xray's VMess outbound carries to the same
-// server (one extra loopback hop, and Xray's gRPC client reuses its
+// Dial + VMess request + response; for Xray, core.Dial through its VMess
+// outbound to the same server, in process (Xray's gRPC client reuses its
 // HTTP/2 connection across sessions while Dial opens a fresh one).
 func BenchmarkHandshake(b *testing.B) {
 	cert := vmesstest.NewCert(b, "vmess.test", "127.0.0.1")
@@ -158,10 +179,10 @@ func BenchmarkHandshake(b *testing.B) {
 		})
 		b.Run(bc.name+"/xray", func(b *testing.B) {
 			xc := vmesstest.StartClient(b, vmesstest.ClientOptions{Server: srv, Security: "aes-128-gcm",
-				StreamSettings: bc.xray(cert), Forward: echo.Addr})
+				StreamSettings: bc.xray(cert)})
 			one := make([]byte, 1)
 			for b.Loop() {
-				pingXray(b, xc.Addr, one).Close()
+				pingXray(b, xc, echo.Addr, one).Close()
 			}
 		})
 		if !strings.HasPrefix(bc.name, "grpc") {
@@ -176,12 +197,12 @@ func BenchmarkHandshake(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				xc, err := vmesstest.NewClient(vmesstest.ClientOptions{Server: srv, Security: "aes-128-gcm",
-					StreamSettings: bc.xray(cert), Forward: echo.Addr})
+					StreamSettings: bc.xray(cert)})
 				if err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				c := pingXray(b, xc.Addr, one)
+				c := pingXray(b, xc, echo.Addr, one)
 				b.StopTimer()
 				c.Close()
 				xc.Close()
@@ -192,7 +213,8 @@ func BenchmarkHandshake(b *testing.B) {
 }
 
 // BenchmarkDownload measures 64 MiB from a loopback source through the
-// Xray VMess server, with our client and with Xray's. The clock stops at
+// Xray VMess server, with our client and with Xray's (core.Dial in
+// process, no inbound hop), side by side in one run. The clock stops at
 // the last byte, not at the end of stream, which Xray's client delays by
 // its 1 s uplinkOnly policy while the uplink is still open.
 //
@@ -226,14 +248,10 @@ func BenchmarkDownload(b *testing.B) {
 		})
 		b.Run(bc.name+"/xray", func(b *testing.B) {
 			xc := vmesstest.StartClient(b, vmesstest.ClientOptions{Server: srv, Security: "aes-128-gcm",
-				StreamSettings: bc.xray(cert), Forward: src.Addr})
+				StreamSettings: bc.xray(cert)})
 			var total int64
 			for b.Loop() {
-				c, err := net.Dial("tcp", xc.Addr)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c.SetDeadline(time.Now().Add(120 * time.Second))
+				c := xrayDial(b, xc, src.Addr)
 				n, err := io.CopyBuffer(io.Discard, io.LimitReader(c, benchDownload), buf)
 				if err != nil {
 					b.Fatalf("got %d bytes, %v", n, err)

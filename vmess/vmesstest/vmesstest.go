@@ -16,6 +16,7 @@ package vmesstest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	clog "github.com/xtls/xray-core/common/log"
+	xnet "github.com/xtls/xray-core/common/net"
 	"github.com/xtls/xray-core/core"
 	"github.com/xtls/xray-core/infra/conf/serial"
 
@@ -193,6 +195,24 @@ type Client struct {
 
 // Close stops the client.
 func (c *Client) Close() error { return c.instance.Close() }
+
+// Dial opens a TCP stream to addr ("host:port") through the client's
+// VMess outbound in process, with Xray's core.Dial: the session starts
+// at Xray's dispatcher, with no local inbound and no loopback hop in
+// front of it, so a benchmark measures Xray's client alone. ctx is the
+// session's for its whole life (Xray's outbound runs in it): cancel it
+// after closing the conn, not before.
+func (c *Client) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("vmesstest: Dial %q: %w", addr, err)
+	}
+	p, err := xnet.PortFromString(port)
+	if err != nil {
+		return nil, fmt.Errorf("vmesstest: Dial %q: %w", addr, err)
+	}
+	return core.Dial(ctx, c.instance, xnet.TCPDestination(xnet.ParseAddress(host), p))
+}
 
 // StartClient starts an Xray client and stops it when the test ends.
 func StartClient(tb testing.TB, opts ClientOptions) *Client {
