@@ -113,3 +113,73 @@ func TestVMessCodecStaysInternal(t *testing.T) {
 		t.Fatal("not even the vmess package imports its internal codec; the test is not looking at the module")
 	}
 }
+
+// TestModuleAllowList: the non-test code of the module imports only the
+// modules listed here, and the vmess packages fewer still, so a new
+// dependency is a decision made in review, not a side effect. sing-box
+// and sing-vmess (github.com/sagernet/...) are test-only peers, like
+// Xray-core: vmesstest starts them, and nothing else may reach them.
+func TestModuleAllowList(t *testing.T) {
+	const mod = "github.com/xvmtools/xvm"
+	// Test helpers start peers (Xray-core, sing-box); tests alone use them.
+	helpers := []string{mod + "/vmess/vmesstest", mod + "/probe/probetest", mod + "/convert/converttest"}
+	vmessOnly := []string{"golang.org/x/crypto", "golang.org/x/net", "golang.org/x/sys", "golang.org/x/text"}
+	transport := append(slices.Clone(vmessOnly),
+		"github.com/gorilla/websocket",
+		"github.com/refraction-networking/utls", "github.com/klauspost/compress", "github.com/andybalholm/brotli", // uTLS and its certificate compression
+	)
+	all := append(slices.Clone(transport),
+		"google.golang.org/protobuf", "gopkg.in/yaml.v3", "github.com/pelletier/go-toml/v2",
+		"github.com/santhosh-tekuri/jsonschema/v5", "github.com/aymanbagabas/go-udiff",
+		// Prometheus exposition (probe/serve)
+		"github.com/prometheus/client_golang", "github.com/prometheus/client_model", "github.com/prometheus/common",
+		"github.com/prometheus/procfs", "github.com/beorn7/perks", "github.com/cespare/xxhash/v2", "github.com/munnerz/goautoneg",
+		// the CLI (cmd/xvm only, see TestDependencyDirection)
+		"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/charmbracelet/lipgloss", "github.com/charmbracelet/colorprofile",
+		"github.com/charmbracelet/x/ansi", "github.com/charmbracelet/x/cellbuf", "github.com/charmbracelet/x/term",
+		"github.com/aymanbagabas/go-osc52/v2", "github.com/lucasb-eyer/go-colorful", "github.com/mattn/go-isatty",
+		"github.com/mattn/go-runewidth", "github.com/muesli/termenv", "github.com/rivo/uniseg", "github.com/xo/terminfo",
+	)
+	rules := []struct {
+		pkgs    string // a package pattern
+		allowed []string
+	}{
+		{mod + "/vmess", vmessOnly},
+		{mod + "/vmess/transport", transport},
+		{mod + "/...", all},
+	}
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}`, r.pkgs).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list: %v\n%s", err, out)
+		}
+		var roots []string
+		for _, p := range strings.Fields(string(out)) {
+			if !slices.ContainsFunc(helpers, func(h string) bool { return p == h || strings.HasPrefix(p, h+"/") }) {
+				roots = append(roots, p)
+			}
+		}
+		args := append([]string{"list", "-deps", "-f", `{{if not .Standard}}{{.ImportPath}} {{with .Module}}{{.Path}}{{end}}{{end}}`}, roots...)
+		out, err = exec.Command("go", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps: %v\n%s", err, out)
+		}
+		modules := 0
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			pkg, m, _ := strings.Cut(line, " ")
+			if m == "" || m == mod {
+				continue
+			}
+			modules++
+			switch {
+			case strings.HasPrefix(m, "github.com/sagernet/"):
+				t.Errorf("%s (from %s) reaches %s: sing-box is a test-only peer", r.pkgs, pkg, m)
+			case !slices.Contains(r.allowed, m):
+				t.Errorf("%s reaches %s (package %s), which is not on its allow-list; add it here if it is meant", r.pkgs, m, pkg)
+			}
+		}
+		if modules == 0 {
+			t.Errorf("%s: no module outside the standard library; the test is not looking at the code", r.pkgs)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,26 +154,6 @@ func TestXHTTPFailuresNamePhase(t *testing.T) {
 	}
 }
 
-// countingRelay forwards TCP connections to target and counts them.
-func countingRelay(t *testing.T, target string) (string, *atomic.Int32) {
-	t.Helper()
-	var n atomic.Int32
-	addr := vmesstest.StartTCP(t, func(c net.Conn) {
-		n.Add(1)
-		up, err := net.Dial("tcp", target)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go func() {
-			io.Copy(up, c)
-			up.(*net.TCPConn).CloseWrite()
-		}()
-		io.Copy(c, up)
-	})
-	return addr, &n
-}
-
 // TestXHTTPXmuxMovesUploads: with xmux hMaxRequestTimes = 3, a
 // packet-up session's uploads move to a new connection once three
 // requests (the download GET and two POSTs) have used one, as Xray's
@@ -192,11 +171,11 @@ func TestXHTTPXmuxMovesUploads(t *testing.T) {
 		// conns expected: HTTP/1.1 opens the download connection, the
 		// first upload connection, then one per rotation; h2c carries
 		// the first uploads with the download, then one per rotation.
-		want int32
+		want int64
 	}{{"http1.1", false, 4}, {"h2c", true, 3}} {
 		t.Run(v.name, func(t *testing.T) {
-			relay, count := countingRelay(t, srv.Addr)
-			cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(vmesstest.Port(t, relay)), Network: "xhttp",
+			relay := vmesstest.StartRelay(t, srv.Addr)
+			cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(vmesstest.Port(t, relay.Addr)), Network: "xhttp",
 				XHTTP: transport.XHTTPConfig{Path: "/x", H2C: v.h2c, ScMinPostsIntervalMs: transport.Range{From: 1, To: 1},
 					Xmux: transport.XmuxConfig{HMaxRequestTimes: transport.Range{From: 3, To: 3}}}}
 			conn := dialTransport(t, cfg)
@@ -216,7 +195,7 @@ func TestXHTTPXmuxMovesUploads(t *testing.T) {
 					t.Fatalf("echo %d: %v", i, err)
 				}
 			}
-			if got := count.Load(); got != v.want {
+			if got := relay.Conns(); got != v.want {
 				t.Errorf("%d connections, want %d", got, v.want)
 			}
 		})
