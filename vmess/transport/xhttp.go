@@ -39,6 +39,13 @@ const maxXHTTPResponseHeader = 64 << 10
 // status other than 200.
 var ErrXHTTPStatus = errors.New("xhttp: server refused the request")
 
+// ErrXHTTPUploadEnded is the cause when a Write fails because the
+// streaming upload request (stream-up, stream-one) ended under it: its
+// connection closed or the server reset it. Xray's server ends the whole
+// session then (the upload is its request reader), so the download ends
+// too.
+var ErrXHTTPUploadEnded = errors.New("xhttp: the upload request ended (its connection closed or the server ended it)")
+
 // xhttpConn is one XHTTP session as a net.Conn.
 type xhttpConn struct {
 	plan    *xhttpPlan
@@ -343,14 +350,15 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 }
 
 // Close is the HTTP stack's when it is done with the body (the exchange
-// failed or ended): Writes feeding it fail from then on.
-func (b *uploadBody) Close() error { return b.pr.Close() }
+// failed or ended): Writes feeding it fail from then on, with
+// ErrXHTTPUploadEnded unless something said why first.
+func (b *uploadBody) Close() error { return b.pr.CloseWithError(ErrXHTTPUploadEnded) }
 
 // connClosed ends the body and the Writes that feed it: net/http closed
 // the connection.
 func (b *uploadBody) connClosed() {
 	b.connGone.Store(true)
-	b.pr.CloseWithError(net.ErrClosed)
+	b.pr.CloseWithError(ErrXHTTPUploadEnded)
 }
 
 // fail ends the body and the Writes that feed it with err.

@@ -2,9 +2,11 @@ package transport_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -261,4 +263,52 @@ func TestXHTTPServerHangsUp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestXHTTPStreamUpCut: when the connection carrying stream-up's upload
+// POST dies mid-session (HTTP/1.1, where it is a connection of its own),
+// Xray's server ends the whole session: the upload was its request
+// reader (splithttp hub.go: ServeHTTP pushes the POST body as the
+// session's upload reader, whose error ends the VMess inbound). The
+// client's Writes then fail with ErrXHTTPUploadEnded (they said "io:
+// read/write on closed pipe") and its Read ends (EOF or an error) soon
+// after, rather than the download going on with half a session.
+func TestXHTTPStreamUpCut(t *testing.T) {
+	echo := vmesstest.StartEcho(t)
+	srv := startServer(t, `{"network":"xhttp","xhttpSettings":{"path":"/x","mode":"stream-up"}}`)
+	relay := vmesstest.StartRelay(t, srv.Addr)
+	cfg := &transport.Config{Address: "127.0.0.1", Port: uint16(vmesstest.Port(t, relay.Addr)), Network: "xhttp",
+		XHTTP: transport.XHTTPConfig{Path: "/x", Mode: "stream-up"}}
+	conn := dialTransport(t, cfg)
+	// Generous: only a hang should end the test this way.
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	id, _ := vmess.ParseID(srv.ID)
+	vc, err := vmess.Client(conn, vmess.Account{ID: id, Security: vmess.SecurityAES128GCM}, echoDest(t, echo), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("before the cut")
+	if _, err := vc.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(vc, make([]byte, len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	if n := relay.Conns(); n != 2 {
+		t.Fatalf("%d connections, want 2 (download GET, upload POST)", n)
+	}
+	relay.Cut(1) // the upload
+	var werr error
+	for i := 0; i < 100 && werr == nil; i++ {
+		_, werr = vc.Write(make([]byte, 16<<10))
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !errors.Is(werr, transport.ErrXHTTPUploadEnded) {
+		t.Fatalf("Write after the cut: %v, want ErrXHTTPUploadEnded", werr)
+	}
+	_, rerr := io.Copy(io.Discard, vc)
+	if errors.Is(rerr, os.ErrDeadlineExceeded) {
+		t.Fatalf("the download went on after the upload was cut: %v", rerr)
+	}
+	t.Logf("write: %v; read ended with %v", werr, rerr)
 }
