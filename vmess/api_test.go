@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseSecurity(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want Security
@@ -39,6 +40,7 @@ func TestParseSecurity(t *testing.T) {
 // TestAutoResolution is the seed's rule: aes-128-gcm on amd64, arm64 and
 // s390x, chacha20-poly1305 elsewhere.
 func TestAutoResolution(t *testing.T) {
+	t.Parallel()
 	for arch, want := range map[string]Security{
 		"amd64": SecurityAES128GCM, "arm64": SecurityAES128GCM, "s390x": SecurityAES128GCM,
 		"386": SecurityChaCha20Poly1305, "arm": SecurityChaCha20Poly1305, "riscv64": SecurityChaCha20Poly1305,
@@ -55,6 +57,7 @@ func TestAutoResolution(t *testing.T) {
 // TestDefaultOptions pins the option bytes to what Xray's outbound sends
 // (docs/protocol.md#option-bytes-each-client-sends).
 func TestDefaultOptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		acct Account
 		want Options
@@ -81,6 +84,7 @@ func TestDefaultOptions(t *testing.T) {
 }
 
 func TestClientRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	id := mustID(t, vecUUID)
 	p := Options(OptionChunkStream | OptionGlobalPadding)
 	tests := []struct {
@@ -109,6 +113,7 @@ func TestClientRejectsBadInput(t *testing.T) {
 }
 
 func TestWriteAfterCloseWrite(t *testing.T) {
+	t.Parallel()
 	c, err := Client(readConn{}, Account{ID: mustID(t, vecUUID)}, Destination{Host: "a", Port: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +130,7 @@ func TestWriteAfterCloseWrite(t *testing.T) {
 }
 
 func TestPacketConnDestination(t *testing.T) {
+	t.Parallel()
 	pc, err := ClientPacket(readConn{}, Account{ID: mustID(t, vecUUID)}, Destination{Host: "dns.example", Port: 53}, nil)
 	if err != nil {
 		t.Fatal(err)

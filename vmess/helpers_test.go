@@ -27,6 +27,7 @@ func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // TestOptionBitsMatchCodec: the exported option bits are the ones the
 // codec frames with.
 func TestOptionBitsMatchCodec(t *testing.T) {
+	t.Parallel()
 	for _, b := range []struct {
 		ours  Options
 		codec byte

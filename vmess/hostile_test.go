@@ -146,6 +146,7 @@ func TestHostileResponses(t *testing.T) {
 // body and then blocks until the client reads, so a Read that waited for
 // the Write would deadlock.
 func TestReadDuringLongWrite(t *testing.T) {
+	t.Parallel()
 	cli, srv := net.Pipe()
 	defer cli.Close()
 	defer srv.Close()
@@ -181,6 +182,7 @@ func TestReadDuringLongWrite(t *testing.T) {
 // arrived (before the response, or between chunks) leaves the Conn usable:
 // extending the deadline lets the next Read continue.
 func TestTimeoutThenResume(t *testing.T) {
+	t.Parallel()
 	cli, srv := net.Pipe()
 	defer cli.Close()
 	defer srv.Close()

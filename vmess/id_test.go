@@ -12,6 +12,7 @@ import (
 // Xray-core's own uuid.ParseString: both accept or both refuse, with the
 // same bytes.
 func TestParseIDMatchesXray(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want string // canonical result when pinned; every case is compared with Xray
@@ -55,6 +56,7 @@ func TestParseIDMatchesXray(t *testing.T) {
 }
 
 func TestMaskID(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"27848739-7e62-4138-9fd3-098a63964b6b": "2784…4b6b",
 		"short":                                "…",
@@ -77,6 +79,7 @@ func TestMaskID(t *testing.T) {
 // TestParseIDErrorReasons: every refusal is an *IDError whose Reason and
 // Length say why, for callers that choose their own words.
 func TestParseIDErrorReasons(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in   string
 		want IDReason

@@ -12,6 +12,7 @@ import (
 // "xn--bcher-kva" is RFC 3492's own example; the Xray end-to-end check is
 // TestInteropIDNA.
 func TestDestinationIDNA(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		host    string
 		domain  string

@@ -110,6 +110,31 @@ var securities = []securityCase{
 	{"chacha20-poly1305+AuthenticatedLength", vmess.SecurityChaCha20Poly1305, true},
 }
 
+// testSecurities are the securities an interop matrix runs with: all of
+// them, or under -short (a quick run while iterating) one AEAD with and
+// one without AuthenticatedLength and none, still against Xray.
+func testSecurities() []securityCase {
+	if !testing.Short() {
+		return securities
+	}
+	var out []securityCase
+	for _, sc := range securities {
+		switch sc.name {
+		case "aes-128-gcm", "none", "chacha20-poly1305+AuthenticatedLength":
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// shortSize is n in the default run and small under -short.
+func shortSize(n, small int) int {
+	if testing.Short() {
+		return small
+	}
+	return n
+}
+
 // echoTCP writes data while reading the echo concurrently, half-closes,
 // and checks that exactly data comes back followed by EOF.
 func echoTCP(t *testing.T, c *vmess.Conn, written <-chan struct{}, data []byte) {
@@ -159,10 +184,11 @@ func echoTCP(t *testing.T, c *vmess.Conn, written <-chan struct{}, data []byte) 
 	}
 }
 
-// TestInteropTCP sends small and large (8 MiB each way, with half-close)
-// streams through an in-process Xray VMess server to a loopback echo
-// server, for every security value.
+// TestInteropTCP sends small and large (8 MiB each way, 1 MiB under
+// -short; with half-close) streams through an in-process Xray VMess
+// server to a loopback echo server, for every security value.
 func TestInteropTCP(t *testing.T) {
+	t.Parallel()
 	// Xray closes a session whose downlink has been idle for downlinkOnly
 	// (1 s by default) after the uplink ended. On a loaded machine the
 	// reader of a large echo can be starved that long, and Xray then cuts
@@ -171,13 +197,13 @@ func TestInteropTCP(t *testing.T) {
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	patient := vmesstest.StartServer(t, vmesstest.ServerOptions{Policy: `{"levels":{"0":{"downlinkOnly":5}}}`})
 	echo := vmesstest.StartEcho(t)
-	large := make([]byte, 8<<20+12345)
+	large := make([]byte, shortSize(8<<20, 1<<20)+12345)
 	rand.Read(large)
-	for _, sc := range securities {
+	for _, sc := range testSecurities() {
 		for _, size := range []struct {
 			name string
 			data []byte
-		}{{"small", []byte("hello through xray\n")}, {"8MiB", large}} {
+		}{{"small", []byte("hello through xray\n")}, {"large", large}} {
 			t.Run(sc.name+"/"+size.name, func(t *testing.T) {
 				// Each stream ends ~1 s after half-close (freedom's
 				// downlinkOnly timer), so let the waits overlap.
@@ -197,6 +223,7 @@ func TestInteropTCP(t *testing.T) {
 
 // TestInteropDestinations reaches IPv4, IPv6 and domain destinations.
 func TestInteropDestinations(t *testing.T) {
+	t.Parallel()
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	echo4 := vmesstest.StartEcho(t)
 	echo6 := vmesstest.StartEchoOn(t, "[::1]:0") // this test needs IPv6 loopback
@@ -239,6 +266,7 @@ func TestInteropDestinations(t *testing.T) {
 
 // TestInteropHTTP fetches a page from an HTTP server behind Xray.
 func TestInteropHTTP(t *testing.T) {
+	t.Parallel()
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	body := bytes.Repeat([]byte("xvm "), 50000)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +274,7 @@ func TestInteropHTTP(t *testing.T) {
 		w.Write(body)
 	}))
 	defer hs.Close()
-	for _, sc := range securities {
+	for _, sc := range testSecurities() {
 		t.Run(sc.name, func(t *testing.T) {
 			var times []string
 			tr := &vmess.Trace{
@@ -280,16 +308,18 @@ func TestInteropHTTP(t *testing.T) {
 }
 
 // TestInteropUDP exchanges datagrams with a UDP echo server behind Xray
-// (command 0x02): small ones, and over 8 MiB in lock-step max-size
-// datagrams, both through Conn and through the PacketConn wrapper.
+// (command 0x02): small ones, and over 8 MiB (1 MiB under -short) in
+// lock-step max-size datagrams, both through Conn and through the
+// PacketConn wrapper.
 func TestInteropUDP(t *testing.T) {
+	t.Parallel()
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{})
 	uecho := vmesstest.StartUDPEcho(t)
-	for _, sc := range securities {
+	for _, sc := range testSecurities() {
 		if sc.sec == vmess.SecurityZero {
 			continue // no framing: datagram boundaries are lost (checked below)
 		}
-		for _, size := range []string{"small", "8MiB"} {
+		for _, size := range []string{"small", "large"} {
 			t.Run(sc.name+"/"+size, func(t *testing.T) {
 				t.Parallel()
 				raw, err := net.Dial("tcp", srv.Addr)
@@ -303,9 +333,9 @@ func TestInteropUDP(t *testing.T) {
 				}
 				pc.SetDeadline(time.Now().Add(60 * time.Second))
 				sizes := []int{1, 17, 512, 1400}
-				if size == "8MiB" {
+				if size == "large" {
 					sizes = nil
-					for total := 0; total < 8<<20; total += 8000 {
+					for total := 0; total < shortSize(8<<20, 1<<20); total += 8000 {
 						sizes = append(sizes, 8000)
 					}
 				}
@@ -377,6 +407,7 @@ func TestRejections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // the handshake-timeout cases wait 2 s each
 			acct := account(t, tt.srv.ID, vmess.SecurityAES128GCM, false)
 			if tt.acct != nil {
 				acct = tt.acct(tt.srv)
@@ -433,6 +464,10 @@ func TestRejections(t *testing.T) {
 // client sends its punycode form (Xray's server refuses any domain byte
 // outside [A-Za-z0-9._-]), and Xray's DNS hosts entry for that form leads
 // to the echo server.
+//
+// Not parallel: run beside other Xray instances, this one's freedom
+// outbound sometimes did not resolve the name through its own hosts
+// entry and the session ended at once (2 of 3 runs with -count=3).
 func TestInteropIDNA(t *testing.T) {
 	srv := vmesstest.StartServer(t, vmesstest.ServerOptions{
 		DNS:       `{"hosts":{"xn--bcher-kva.test":"127.0.0.1"}}`,

@@ -186,6 +186,7 @@ func (s *legacyServer) handle(conn net.Conn, seen *legacySeen) error {
 }
 
 func TestLegacyRoundTrip(t *testing.T) {
+	t.Parallel()
 	id := mustID(t, vecUUID)
 	payload := bytes.Repeat([]byte("legacy vmess "), 3000)
 	tests := []struct {

@@ -87,6 +87,7 @@ func opt(o Options) *Options { return &o }
 // security and option combination and both commands: Xray decodes our
 // header and body, and encodes a reply that our client reads.
 func TestXraySessionRoundTrip(t *testing.T) {
+	t.Parallel()
 	const uid = "b831381d-6324-4d53-ad4f-8cda48b30811"
 	big := make([]byte, 300<<10)
 	rand.Read(big)

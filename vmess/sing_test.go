@@ -75,6 +75,7 @@ func singEchoUDP(t *testing.T, srv *vmesstest.SingServer, uecho *vmesstest.UDPEc
 // MD5/AES-CFB request header, the AES-CFB response header, and every body
 // sing can pair with it, over TCP (with half-close) and UDP.
 func TestSingLegacy(t *testing.T) {
+	t.Parallel()
 	srv := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{Users: []vmesstest.SingUser{{ID: vmesstest.NewUUID(), AlterID: 4}}})
 	echo := vmesstest.StartEcho(t)
 	uecho := vmesstest.StartUDPEcho(t)
@@ -99,10 +100,11 @@ func TestSingLegacy(t *testing.T) {
 // TestSingAEAD runs AEAD-auth (alterId 0) sessions against sing for every
 // body security it implements, with and without AuthenticatedLength.
 func TestSingAEAD(t *testing.T) {
+	t.Parallel()
 	srv := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{})
 	echo := vmesstest.StartEcho(t)
 	uecho := vmesstest.StartUDPEcho(t)
-	for _, sc := range securities {
+	for _, sc := range testSecurities() {
 		acct := account(t, srv.ID, sc.sec, sc.authLen)
 		t.Run(sc.name+"/tcp", func(t *testing.T) { singEchoTCP(t, srv, echo, acct, nil) })
 		if sc.sec == vmess.SecurityZero {
@@ -229,6 +231,7 @@ func TestSingRejections(t *testing.T) {
 // the server's (the helper's Now) both move a request in or out of it.
 // AEAD auth ids in the same server are checked against the system clock.
 func TestSingLegacyClock(t *testing.T) {
+	t.Parallel()
 	echo := vmesstest.StartEcho(t)
 	for _, tt := range []struct {
 		name         string
@@ -275,6 +278,7 @@ func TestSingLegacyClock(t *testing.T) {
 // TestSingDestinations reaches IPv4, IPv6 and domain destinations through
 // sing (AEAD and legacy), which parses the address itself.
 func TestSingDestinations(t *testing.T) {
+	t.Parallel()
 	srv := vmesstest.StartSingServer(t, vmesstest.SingServerOptions{Users: []vmesstest.SingUser{{ID: vmesstest.NewUUID(), AlterID: 1}}})
 	echo4 := vmesstest.StartEcho(t)
 	echo6 := vmesstest.StartEchoOn(t, "[::1]:0")
@@ -336,6 +340,7 @@ func (c *splitConn) Write(p []byte) (int, error) {
 // client sends the header and the first data in one write, so only
 // something in between can split it.
 func TestSingFirstRead(t *testing.T) {
+	t.Parallel()
 	echo := vmesstest.StartEcho(t)
 	for _, tt := range []struct {
 		name    string

@@ -109,6 +109,7 @@ func loopbackAddr(t *testing.T, addr string) *net.TCPAddr {
 // own VMess outbound and through Dial to capture servers and compares
 // the requests they make.
 func TestRequestsMatchXray(t *testing.T) {
+	t.Parallel()
 	id := vmesstest.NewUUID()
 	tests := []struct {
 		name    string
@@ -207,6 +208,7 @@ func TestRequestsMatchXray(t *testing.T) {
 // early-data comparison out) is false only in a -race build, so the
 // default `go test` run compares it.
 func TestRaceConstantMatchesBuild(t *testing.T) {
+	t.Parallel()
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		t.Fatal("no build info in the test binary")

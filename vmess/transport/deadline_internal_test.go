@@ -15,6 +15,7 @@ import (
 // The split points put the end of the header (CRLFCRLF) across the
 // timeout, where a reader that starts over cannot find it.
 func TestHTTPHeaderResumesAfterTimeout(t *testing.T) {
+	t.Parallel()
 	const resp = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\nBODY"
 	tests := []struct {
 		name  string
@@ -63,6 +64,7 @@ func TestHTTPHeaderResumesAfterTimeout(t *testing.T) {
 // exactly while the deadline has passed, through every kind of move, and
 // onExpire runs each time it passes.
 func TestDeadline(t *testing.T) {
+	t.Parallel()
 	var d deadline
 	fired := make(chan struct{}, 10)
 	d.onExpire = func() { fired <- struct{}{} }

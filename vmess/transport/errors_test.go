@@ -176,6 +176,7 @@ func TestFailuresNamePhase(t *testing.T) {
 // nothing to check at the transport layer: Dial succeeds and the VMess
 // client is the one that notices the server is not speaking VMess.
 func TestPlainRawClientToTLSServer(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test")
 	echo := vmesstest.StartEcho(t)
 	srv := startServer(t, tlsServer(cert, "raw", ""))
@@ -207,7 +208,7 @@ func TestDeadlines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dns.Close()
+	t.Cleanup(func() { dns.Close() }) // after the parallel subtests
 	silentResolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", dns.LocalAddr().String())
@@ -233,6 +234,7 @@ func TestDeadlines(t *testing.T) {
 	udpPort := silentUDP(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each waits out its own deadline
 			cfg := tt.cfg
 			if cfg.Address == "" {
 				cfg.Address = "127.0.0.1"
@@ -275,6 +277,7 @@ func (blockingDialer) DialContext(ctx context.Context, _, _ string) (net.Conn, e
 }
 
 func TestRefused(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +294,7 @@ func TestRefused(t *testing.T) {
 // TestUnsupported checks that every stream setting xvm cannot dial is
 // named in a typed error before any I/O.
 func TestUnsupported(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		network, security, want string
 	}{
@@ -326,6 +330,7 @@ func TestUnsupported(t *testing.T) {
 // (Encrypted Client Hello, chaining through another outbound) are refused
 // by name before any I/O rather than silently ignored.
 func TestUnsupportedSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  transport.Config
@@ -369,6 +374,7 @@ func TestUnsupportedSettings(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  transport.Config
@@ -398,6 +404,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  transport.Config
@@ -448,6 +455,7 @@ func TestConnDeadlines(t *testing.T) {
 			if racesInXray(t, tc.name) {
 				return
 			}
+			t.Parallel() // each waits out its own deadline
 			srv := startServer(t, tc.server(cert))
 			id, _ := vmess.ParseID(srv.ID)
 			cfg := clientConfig(t, srv, tc, cert)
@@ -493,6 +501,7 @@ func startDNSMulti(t *testing.T, answers ...[4]byte) *net.Resolver {
 // TestDNSPhase dials a domain through an injected resolver and checks
 // that every phase is reported in order, end to end through Xray.
 func TestDNSPhase(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test")
 	echo := vmesstest.StartEcho(t)
 	srv := startServer(t, tlsServer(cert, "ws", `"wsSettings":{"path":"/ws"}`))
@@ -542,6 +551,7 @@ func (s stallFirstDialer) DialContext(ctx context.Context, network, addr string)
 // TestConnectFallsBack checks that a resolved name whose first address
 // never answers still connects through the next one within the deadline.
 func TestConnectFallsBack(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, "")
 	var tried []string
 	cfg := &transport.Config{Address: "two.test", Port: uint16(srv.Port),

@@ -55,6 +55,7 @@ func sameHello(a, b *utls.ClientHelloID) bool {
 // lowercase the name and trim nothing; "random" is drawn per Dial rather
 // than once per process, from the same ModernFingerprints set.
 func TestFingerprintNamesMatchXray(t *testing.T) {
+	t.Parallel()
 	t.Run("xray-names-accepted", func(t *testing.T) {
 		for _, name := range xrayFingerprintNames() {
 			for _, spelled := range []string{name, strings.ToUpper(name)} {

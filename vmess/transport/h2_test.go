@@ -29,6 +29,7 @@ func singH2(t *testing.T, cert *vmesstest.Cert, host []string, path, method stri
 // against sing-box's V2Ray HTTP transport server (which Xray's current
 // release no longer has).
 func TestH2OverSingBox(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
 	tlsSrv := singH2(t, cert, []string{"a.example", "b.example"}, "/h2", "")
@@ -59,7 +60,7 @@ func TestH2OverSingBox(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		for _, sec := range securities {
+		for _, sec := range testSecurities() {
 			t.Run(tt.name+"/"+sec.String(), func(t *testing.T) {
 				t.Parallel()
 				cfg := &transport.Config{Address: tt.srv.Host, Port: uint16(tt.srv.Port)}
@@ -85,6 +86,7 @@ func TestH2OverSingBox(t *testing.T) {
 // TestH2HalfCloseAndUDP: the end of the request body reaches sing-box
 // (END_STREAM), and VMess UDP datagrams keep their boundaries.
 func TestH2HalfCloseAndUDP(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
 	udpEcho := vmesstest.StartUDPEcho(t)
@@ -133,6 +135,7 @@ func TestH2HalfCloseAndUDP(t *testing.T) {
 // TestH2FailuresNamePhase: a wrong path, host or method, and each TLS
 // mismatch, fail in the named phase against sing-box's server.
 func TestH2FailuresNamePhase(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	tlsSrv := singH2(t, cert, []string{"right.example"}, "/h2", "PUT")
 	plainSrv := singH2(t, nil, nil, "/h2", "")
@@ -194,6 +197,7 @@ func TestH2FailuresNamePhase(t *testing.T) {
 // whose destination never answers, with os.ErrDeadlineExceeded and not a
 // transport phase error, while sing-box has not yet answered the request.
 func TestH2ConnDeadline(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	srv := singH2(t, cert, nil, "/", "")
 	silent := silentServer(t)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
@@ -94,4 +95,35 @@ func (f failure) check(t *testing.T, err error) {
 		t.Errorf("error %q does not mention %q", err, f.text)
 	}
 	t.Logf("%v", err)
+}
+
+// shortened is all in the default run. Under -short (a quick run while
+// iterating) it is the cases keep picks: the interop matrices get
+// smaller there, keeping at least one case per transport against the
+// real peer, and are never skipped.
+func shortened[T any](all []T, keep func(T) bool) []T {
+	if !testing.Short() {
+		return all
+	}
+	var out []T
+	for _, c := range all {
+		if keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// testSecurities are the body securities a matrix runs with: all four,
+// or aes-128-gcm alone under -short.
+func testSecurities() []vmess.Security {
+	return shortened(securities, func(s vmess.Security) bool { return s == vmess.SecurityAES128GCM })
+}
+
+// shortSize is n in the default run and small under -short.
+func shortSize(n, small int) int {
+	if testing.Short() {
+		return small
+	}
+	return n
 }

@@ -128,6 +128,7 @@ func TestUpgradeFloodIsBounded(t *testing.T) {
 // transport error, whether the server refuses it, the path does not
 // parse, or the server echoes it back.
 func TestErrorsKeepPathSecret(t *testing.T) {
+	t.Parallel()
 	const id = "b831381d-6324-4d53-ad4f-8cda48b30811"
 	echoStatus := loopbackAddr(t, vmesstest.StartTCP(t, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(10 * time.Second))

@@ -18,6 +18,7 @@ import (
 // (transport/internet/grpc/config_test.go); the functions they test are
 // unexported there, so they are copied rather than called.
 func TestGRPCServiceName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"hello", "hello"},
 		{"hello/world!", "hello%2Fworld%21"},
@@ -35,6 +36,7 @@ func TestGRPCServiceName(t *testing.T) {
 }
 
 func TestGRPCTunName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"hello", "Tun"},
 		{"/my/sample/path/tun_service|multi_service", "tun_service"},
@@ -51,6 +53,7 @@ func TestGRPCTunName(t *testing.T) {
 }
 
 func TestGRPCTunMultiName(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"hello", "TunMulti"},
 		{"/my/sample/path/tun_service|multi_service", "multi_service"},
@@ -68,6 +71,7 @@ func TestGRPCTunMultiName(t *testing.T) {
 
 // TestSplitEarlyData follows infra/conf WebSocketConfig.Build.
 func TestSplitEarlyData(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		path string
@@ -91,6 +95,7 @@ func TestSplitEarlyData(t *testing.T) {
 }
 
 func TestParseHunks(t *testing.T) {
+	t.Parallel()
 	hunk := func(b ...[]byte) []byte {
 		var out []byte
 		for _, x := range b {
@@ -132,6 +137,7 @@ func TestParseHunks(t *testing.T) {
 }
 
 func TestReadGRPCMessage(t *testing.T) {
+	t.Parallel()
 	msg := appendHunk(nil, []byte("payload"))
 	got, err := readGRPCMessage(bytes.NewReader(msg), nil)
 	if err != nil || !bytes.Equal(got, msg[5:]) {
@@ -161,6 +167,7 @@ func upgradeReq() *http.Request {
 }
 
 func TestReadUpgradeResponse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -190,6 +197,7 @@ func TestReadUpgradeResponse(t *testing.T) {
 }
 
 func TestReadHTTPHeader(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, rest string
 		err            bool
@@ -220,6 +228,7 @@ func TestReadHTTPHeader(t *testing.T) {
 // TestHTTPRequestHeaderLayout checks the disguise request against the
 // layout Xray's Authenticator.GetClientWriter produces.
 func TestHTTPRequestHeaderLayout(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	got := string(httpRequestHeader(&HTTPRequest{Version: "1.0", Method: "PUT", Path: []string{"/only"},
 		Headers: map[string][]string{"b": {"2"}, "A": {"1"}}}, now))

@@ -25,6 +25,7 @@ import (
 // TestKCPSegmentsMatchXray serializes each kind of segment with our
 // codec and with Xray's, and parses both with the other side's parser.
 func TestKCPSegmentsMatchXray(t *testing.T) {
+	t.Parallel()
 	payload := []byte("segment payload")
 	data := xkcp.NewDataSegment()
 	data.Conv, data.Option, data.Timestamp, data.Number, data.SendingNext = 0xabcd, 1, 123456, 77, 70
@@ -152,6 +153,7 @@ func wrapOurs(t *testing.T, masks []udpMask, payload []byte) []byte {
 // (all but the random starting values and nonces) are compared byte for
 // byte in TestUDPMaskSequencesMatchXray.
 func TestUDPMasksMatchXray(t *testing.T) {
+	t.Parallel()
 	for _, tc := range maskCases {
 		t.Run(tc.name, func(t *testing.T) {
 			ours, err := newUDPMasks(tc.specs)
@@ -199,6 +201,7 @@ func TestUDPMasksMatchXray(t *testing.T) {
 // (srtp's number, wechat's serial, dtls's sequence and cycling length)
 // advance exactly as Xray's do from the same start.
 func TestUDPMaskSequencesMatchXray(t *testing.T) {
+	t.Parallel()
 	ours := []udpMask{&srtpMask{number: 0xfffe}, &wechatMask{sn: 0xfffe}, &dtlsMask{epoch: 7, length: 17}}
 	x := []func(p []byte){
 		newXraySerializer(&srtp.Config{}, 4, 0xfffe),
@@ -273,6 +276,7 @@ func newXraySerializer(cfg finalmask.Udpmask, size int, start uint32) func([]byt
 // TestDNSHeaderMatchesXray compares header-dns's fixed part with Xray's
 // for several domains (the 2-byte transaction id is random in both).
 func TestDNSHeaderMatchesXray(t *testing.T) {
+	t.Parallel()
 	for _, d := range []string{"www.baidu.com", "a", "x.y.z.example", `esc\.aped.example`, "trailing.dot."} {
 		t.Run(d, func(t *testing.T) {
 			pc := &pipePC{}
@@ -296,6 +300,7 @@ func TestDNSHeaderMatchesXray(t *testing.T) {
 // TestLegacyKCPMasks: header.type and seed stand for the masks convert
 // writes for them (header first, then mkcp-aes128gcm or mkcp-original).
 func TestLegacyKCPMasks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		header, domain, seed string
 		want                 string
@@ -326,6 +331,7 @@ func TestLegacyKCPMasks(t *testing.T) {
 // to 0 is not the default in Xray: capacity 0 gives the smallest window
 // (8 segments), writeBufferSize 0 gives 512 KiB.
 func TestKCPParamsMatchXray(t *testing.T) {
+	t.Parallel()
 	u := func(v uint32) *uint32 { return &v }
 	for _, tc := range []struct {
 		json string
@@ -391,6 +397,7 @@ func heldBytes(c *kcpConn) int {
 // number, never more than the receiving window. It used to queue an ack
 // per copy (140,000) and walk them all for every segment.
 func TestKCPDuplicatesKeepOneAck(t *testing.T) {
+	t.Parallel()
 	c := testKCPSession(t, KCPConfig{})
 	var d []byte
 	for i := uint32(0); i < 70; i++ {
@@ -420,6 +427,7 @@ func TestKCPDuplicatesKeepOneAck(t *testing.T) {
 // window of the largest segments Xray's documented mtu (1460) makes, plus
 // the next segment in order. It used to hold 44 MB.
 func TestKCPOversizedSegmentsAreBounded(t *testing.T) {
+	t.Parallel()
 	c := testKCPSession(t, KCPConfig{})
 	big := bytes.Repeat([]byte{'b'}, 60000)
 	for i := uint32(1); i <= 775; i++ {

@@ -17,6 +17,7 @@ import (
 // stack Xray's server uses, which prefers the X25519MLKEM768 hybrid) with
 // fresh randomized hellos and no retry: every draw must complete.
 func TestRandomizedHelloAgainstGoServer(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "r.test")
 	pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
 	if err != nil {
@@ -64,6 +65,7 @@ func TestRandomizedHelloAgainstGoServer(t *testing.T) {
 // from the handshake state rather than from the error's text; an
 // ordinary failure (no HelloRetryRequest) is not.
 func TestUnusableDrawIsTyped(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "r.test")
 	pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
 	if err != nil {

@@ -59,6 +59,7 @@ func hash(c *testCert) []byte {
 // (tls.Config.GetTLSConfig().VerifyPeerCertificate, run in the test)
 // over chains, pins, verifyPeerCertByName lists and server names.
 func TestVerifyMatchesXray(t *testing.T) {
+	t.Parallel()
 	ca := makeCert(t, "Test CA", true, nil)
 	leaf := makeCert(t, "leaf.test", false, ca)
 	self := makeCert(t, "self.test", false, nil)

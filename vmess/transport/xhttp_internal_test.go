@@ -11,6 +11,7 @@ import (
 // (infra/conf SplitHTTPConfig.Build) and checks that Dial reads "extra"
 // the same way: extra replaces everything but host, path and mode.
 func TestXHTTPExtraAsXray(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, json string
 		cfg        XHTTPConfig
@@ -91,6 +92,7 @@ func mapsEqual(a, b map[string]string) bool {
 // TestRangeMatchesXray reads range values with Range and with
 // Xray's conf.Int32Range: the same numbers or the same refusal.
 func TestRangeMatchesXray(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`5`, `"5"`, `"100-1000"`, `"1000-100"`, `"-114-514"`, `"-1919--810"`, `""`, `"a-b"`, `"1-2-3"`, `1.5`, `null`, `true`, `"99999999999"`, `-3`} {
 		t.Run(in, func(t *testing.T) {
 			var ours Range

@@ -24,11 +24,13 @@ var securities = []vmess.Security{vmess.SecurityAES128GCM, vmess.SecurityChaCha2
 
 // xhttpVersions are the HTTP stacks XHTTP runs over, and what the client
 // config sets to choose each.
-var xhttpVersions = []struct {
+type xhttpVersion struct {
 	name string
 	tls  bool
 	set  func(*transport.Config)
-}{
+}
+
+var xhttpVersions = []xhttpVersion{
 	{"http1.1", false, func(*transport.Config) {}},
 	{"h2c", false, func(c *transport.Config) { c.XHTTP.H2C = true }},
 	{"tls-h2", true, func(*transport.Config) {}},
@@ -56,13 +58,14 @@ func sessionTest(t *testing.T, conn net.Conn, srvID string, sec vmess.Security, 
 // over TLS) with every body security, against one Xray XHTTP inbound
 // without TLS and one with, and checks the phases reported.
 func TestXHTTPOverXray(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
 	plain := startServer(t, `{"network":"xhttp","xhttpSettings":{"path":"/x"}}`)
 	secure := startServer(t, tlsServer(cert, "xhttp", `"xhttpSettings":{"path":"/x"}`))
 	for _, mode := range []string{"auto", "packet-up", "stream-up", "stream-one"} {
 		for _, v := range xhttpVersions {
-			for _, sec := range securities {
+			for _, sec := range testSecurities() {
 				name := mode + "/" + v.name + "/" + sec.String()
 				t.Run(name, func(t *testing.T) {
 					if (mode == "auto" || mode == "packet-up") && !xrayRaceFree {
@@ -107,6 +110,7 @@ func TestXHTTPOverXray(t *testing.T) {
 // TestXHTTPFailuresNamePhase: a wrong path or host, and each TLS
 // mismatch, fail in the phase that names them, within the deadline.
 func TestXHTTPFailuresNamePhase(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	plain := startServer(t, `{"network":"xhttp","xhttpSettings":{"path":"/x","host":"right.example"}}`)
 	secure := startServer(t, tlsServer(cert, "xhttp", `"xhttpSettings":{"path":"/x"}`))
@@ -161,6 +165,7 @@ func TestXHTTPFailuresNamePhase(t *testing.T) {
 // requests (the download GET and two POSTs) have used one, as Xray's
 // XmuxManager does, and the session goes on.
 func TestXHTTPXmuxMovesUploads(t *testing.T) {
+	t.Parallel()
 	if !xrayRaceFree {
 		t.Log("not run under -race: Xray-core's packet-up server races when a session ends (see TestXHTTPOverXray)")
 		return
@@ -207,6 +212,7 @@ func TestXHTTPXmuxMovesUploads(t *testing.T) {
 // TestXHTTPConfigErrors: settings Xray's loader refuses are refused
 // before any I/O, and the ones xvm does not speak are named.
 func TestXHTTPConfigErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		x           transport.XHTTPConfig
@@ -238,6 +244,7 @@ func TestXHTTPConfigErrors(t *testing.T) {
 // error, in every mode, not at the deadline: net/http's HTTP/1.1 writer
 // waits on a streaming request body until someone closes it.
 func TestXHTTPServerHangsUp(t *testing.T) {
+	t.Parallel()
 	for _, answer := range []string{"", "\x16\x03\x01\x00\x02\x02\x28", "HTTP/1.1 200 OK\r\nContent-Length: zz\r\n\r\n"} {
 		addr := vmesstest.StartTCP(t, func(c net.Conn) {
 			c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -274,6 +281,7 @@ func TestXHTTPServerHangsUp(t *testing.T) {
 // read/write on closed pipe") and its Read ends (EOF or an error) soon
 // after, rather than the download going on with half a session.
 func TestXHTTPStreamUpCut(t *testing.T) {
+	t.Parallel()
 	echo := vmesstest.StartEcho(t)
 	srv := startServer(t, `{"network":"xhttp","xhttpSettings":{"path":"/x","mode":"stream-up"}}`)
 	relay := vmesstest.StartRelay(t, srv.Addr)

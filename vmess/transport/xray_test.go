@@ -215,6 +215,7 @@ func echoDest(t testing.TB, echo *vmesstest.EchoServer) vmess.Destination {
 // with the same stream settings and moves data both ways through an echo
 // destination, with two body securities.
 func TestVMessOverTransports(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
 	for _, tc := range transportCases() {
@@ -227,7 +228,8 @@ func TestVMessOverTransports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, sec := range []vmess.Security{vmess.SecurityAES128GCM, vmess.SecurityChaCha20Poly1305} {
+			secs := shortened([]vmess.Security{vmess.SecurityAES128GCM, vmess.SecurityChaCha20Poly1305}, func(s vmess.Security) bool { return s == vmess.SecurityAES128GCM })
+			for _, sec := range secs {
 				t.Run(sec.String(), func(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 					defer cancel()
@@ -333,6 +335,7 @@ func startServer(t testing.TB, streamSettings string) *vmesstest.Server {
 // to a UDP echo behind the Xray server: datagram boundaries must survive
 // the WebSocket messages, gRPC hunks and TLS records underneath.
 func TestUDPOverTransports(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartUDPEcho(t)
 	host, port, _ := net.SplitHostPort(echo.Addr)
@@ -379,6 +382,7 @@ func TestUDPOverTransports(t *testing.T) {
 // a clean io.EOF: the end of stream must travel through each transport
 // (TLS close_notify, WebSocket close, gRPC END_STREAM and trailers).
 func TestHalfCloseReachesEOF(t *testing.T) {
+	t.Parallel()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
 	for _, tc := range transportCases() {

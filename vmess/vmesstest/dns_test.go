@@ -11,6 +11,7 @@ import (
 // TestStartDNS: the server's addresses come back for any name, and a
 // server without addresses makes every name "no such host".
 func TestStartDNS(t *testing.T) {
+	t.Parallel()
 	s := StartDNS(t, [4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2})
 	addrs, err := s.Resolver().LookupHost(context.Background(), "anything.example")
 	slices.Sort(addrs)

@@ -12,6 +12,7 @@ import (
 // handler, is closed when the handler returns, and when the test ends the
 // listener is closed and every handler still running has returned.
 func TestStartTCP(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		conns int
@@ -56,6 +57,7 @@ func TestStartTCP(t *testing.T) {
 // TestStartBlackhole checks that the blackhole accepts and never answers,
 // and that its connections are released when the test ends.
 func TestStartBlackhole(t *testing.T) {
+	t.Parallel()
 	var c net.Conn
 	t.Run("serve", func(t *testing.T) {
 		addr := StartBlackhole(t)

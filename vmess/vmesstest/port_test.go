@@ -15,6 +15,7 @@ import (
 // the system picks the TCP ports freePort starts from; every port freePort
 // returns must be outside them.
 func TestFreePortIsFreeForUDP(t *testing.T) {
+	t.Parallel()
 	held := map[int]bool{}
 	for len(held) < 3000 {
 		port := 32768 + rand.IntN(28232)
@@ -43,6 +44,7 @@ func TestFreePortIsFreeForUDP(t *testing.T) {
 // Xray mKCP inbound on a UDP port an mKCP inbound already has starts
 // without an error.
 func TestXraySharesUDPPortSilently(t *testing.T) {
+	t.Parallel()
 	first := StartServer(t, ServerOptions{StreamSettings: `{"network":"kcp"}`})
 	inst, err := Start(map[string]any{
 		"log": map[string]any{"loglevel": "none"},

@@ -23,6 +23,7 @@ import (
 // sides: Xray's VMess client reaches an echo server through Xray's VMess
 // server, over raw TCP and over WebSocket with TLS.
 func TestXrayClientThroughServer(t *testing.T) {
+	t.Parallel()
 	echo := StartEcho(t)
 	cert := NewCert(t, "localhost", "127.0.0.1")
 	tests := []struct {
@@ -62,6 +63,7 @@ func TestXrayClientThroughServer(t *testing.T) {
 }
 
 func TestSourceSendsExactly(t *testing.T) {
+	t.Parallel()
 	src := StartSource(t, 100000)
 	c, err := net.Dial("tcp", src.Addr)
 	if err != nil {
@@ -75,6 +77,7 @@ func TestSourceSendsExactly(t *testing.T) {
 }
 
 func TestServerRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	_, err := NewServer(ServerOptions{StreamSettings: `{"network":"quic"}`})
 	if err == nil || !strings.Contains(err.Error(), "xray refused the config") {
 		t.Fatalf("err = %v, want xray to refuse the removed quic transport", err)
@@ -99,6 +102,7 @@ func (c *captureLog) Handle(m clog.Message) {
 // it to a silent handler instead, so the handler in place before it (here
 // a capture standing in for the stdout one) never sees it.
 func TestConfigWarningsStayOffStdout(t *testing.T) {
+	t.Parallel()
 	capture := &captureLog{}
 	clog.RegisterHandler(capture)
 	StartServer(t, ServerOptions{})
@@ -113,6 +117,7 @@ func TestConfigWarningsStayOffStdout(t *testing.T) {
 
 // TestEchoOnIPv6 serves TCP and UDP echo on IPv6 loopback.
 func TestEchoOnIPv6(t *testing.T) {
+	t.Parallel()
 	echo := StartEchoOn(t, "[::1]:0")
 	if !strings.HasPrefix(echo.Addr, "[::1]:") {
 		t.Fatalf("Addr = %q, want [::1]:port", echo.Addr)
@@ -148,6 +153,7 @@ func TestEchoOnIPv6(t *testing.T) {
 // panic and close the connection rather than crash the test binary. The
 // request is sealed by hand with Xray's own header sealing.
 func TestSingServerRecoversPanic(t *testing.T) {
+	t.Parallel()
 	srv := StartSingServer(t, SingServerOptions{})
 	id, err := vmess.ParseID(srv.ID)
 	if err != nil {
