@@ -8,5 +8,6 @@ package transport_test
 // synchronisation, and so do its XHTTP client (splithttp WaitReadCloser),
 // its packet-up server (uploadQueue's closed field) and its mKCP server
 // (ReceivingWorker's leftOver, read outside its lock), so any test that
-// runs them reports races that are not ours.
+// runs them reports races that are not ours. TestAgainstXrayProcess
+// covers our side of those under -race, with Xray in a child process.
 const xrayRaceFree = false

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,10 +80,18 @@ type Server struct {
 	ID  string
 
 	instance *core.Instance
+	proc     *exec.Cmd // a server started by StartServerProcess instead
 }
 
 // Close stops the server.
-func (s *Server) Close() error { return s.instance.Close() }
+func (s *Server) Close() error {
+	if s.proc != nil {
+		s.proc.Process.Kill()
+		s.proc.Wait()
+		return nil
+	}
+	return s.instance.Close()
+}
 
 // NewUUID returns a random RFC 4122 version 4 UUID string.
 func NewUUID() string {
@@ -108,6 +117,24 @@ func StartServer(tb testing.TB, opts ServerOptions) *Server {
 
 // NewServer starts an Xray VMess server; the caller closes it.
 func NewServer(opts ServerOptions) (*Server, error) {
+	ids, listen, config := serverConfig(opts)
+	inst, port, err := startWithFreePort(listen, config)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		Addr:     net.JoinHostPort(listen, strconv.Itoa(port)),
+		Host:     listen,
+		Port:     port,
+		IDs:      ids,
+		ID:       ids[0],
+		instance: inst,
+	}, nil
+}
+
+// serverConfig is the user ids, the listen address and the whole Xray
+// config for a port of a server described by opts.
+func serverConfig(opts ServerOptions) ([]string, string, func(port int) map[string]any) {
 	ids := opts.IDs
 	if len(ids) == 0 {
 		ids = []string{NewUUID()}
@@ -120,21 +147,21 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	for i, id := range ids {
 		clients[i] = map[string]any{"id": id, "email": fmt.Sprintf("user%d@vmesstest", i)}
 	}
-	inbound := map[string]any{
-		"tag":      "vmess-in",
-		"listen":   listen,
-		"protocol": "vmess",
-		"settings": map[string]any{"clients": clients},
-	}
-	if opts.StreamSettings != "" {
-		inbound["streamSettings"] = json.RawMessage(opts.StreamSettings)
-	}
 	outbounds := opts.Outbounds
 	if outbounds == "" {
 		outbounds = `[{"protocol":"freedom","tag":"direct"}]`
 	}
-	inst, port, err := startWithFreePort(listen, func(port int) map[string]any {
-		inbound["port"] = port
+	return ids, listen, func(port int) map[string]any {
+		inbound := map[string]any{
+			"tag":      "vmess-in",
+			"listen":   listen,
+			"port":     port,
+			"protocol": "vmess",
+			"settings": map[string]any{"clients": clients},
+		}
+		if opts.StreamSettings != "" {
+			inbound["streamSettings"] = json.RawMessage(opts.StreamSettings)
+		}
 		cfg := map[string]any{
 			"log":       map[string]any{"loglevel": "none", "access": "none", "error": "none"},
 			"inbounds":  []any{inbound},
@@ -150,18 +177,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			cfg["dns"] = json.RawMessage(opts.DNS)
 		}
 		return cfg
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &Server{
-		Addr:     net.JoinHostPort(listen, strconv.Itoa(port)),
-		Host:     listen,
-		Port:     port,
-		IDs:      ids,
-		ID:       ids[0],
-		instance: inst,
-	}, nil
 }
 
 // ClientOptions describe an Xray client: a local inbound whose traffic goes
