@@ -1,9 +1,7 @@
 package transport_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/transport"
@@ -45,13 +43,7 @@ func TestAgainstXrayProcess(t *testing.T) {
 			srv := vmesstest.StartServerProcess(t, vmesstest.ServerOptions{StreamSettings: tc.server})
 			cfg := &transport.Config{Address: srv.Host, Port: uint16(srv.Port)}
 			tc.client(cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			conn, err := transport.Dial(ctx, cfg, nil)
-			if err != nil {
-				t.Fatalf("Dial: %v", err)
-			}
-			defer conn.Close()
+			conn := dialTransport(t, cfg)
 			sessionTest(t, conn, srv.ID, vmess.SecurityAES128GCM, echo, shortSize(1<<20, 128<<10))
 		})
 	}
