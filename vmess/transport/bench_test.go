@@ -185,13 +185,14 @@ func BenchmarkHandshake(b *testing.B) {
 				pingXray(b, xc, echo.Addr, one).Close()
 			}
 		})
-		if !strings.HasPrefix(bc.name, "grpc") {
+		if !strings.HasPrefix(bc.name, "grpc") && !strings.HasPrefix(bc.name, "xhttp") {
 			continue
 		}
-		// Xray keeps one gRPC connection per outbound and reuses it, so
-		// the loop above times only a new stream after the first op. A
-		// new Xray client per op (started with the timer stopped) times a
-		// fresh connection, which is what Dial always makes.
+		// Xray keeps its gRPC and XHTTP (xmux) connections per outbound
+		// and reuses them, so the loop above times only a new stream
+		// (or requests) after the first op. A new Xray client per op
+		// (started with the timer stopped) times a fresh connection,
+		// which is what Dial always makes.
 		b.Run(bc.name+"/xray-fresh", func(b *testing.B) {
 			one := make([]byte, 1)
 			for b.Loop() {
