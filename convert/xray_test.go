@@ -2,6 +2,7 @@ package convert
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -70,5 +71,44 @@ func TestSmokeXray(t *testing.T) {
 		if err := buildWithXray(t, o); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestXrayTransportTuningRoundTrips: kcpSettings' capacities (0 kept as
+// 0: Xray's smallest window, not its default), congestion and
+// writeBufferSize, and xhttpSettings members beside host/path/mode
+// (carried as extra, which Xray reads the same) come back out of ToXray,
+// and Xray's loader builds the result.
+func TestXrayTransportTuningRoundTrips(t *testing.T) {
+	const id = "b831bfb3-e84c-4647-a953-bbdd6e6d6390"
+	for _, tc := range []struct {
+		name, stream string
+		want         []string // fragments of the written streamSettings
+	}{
+		{"kcp", `{"network":"kcp","kcpSettings":{"uplinkCapacity":0,"downlinkCapacity":100,"congestion":true,"writeBufferSize":4}}`,
+			[]string{`"uplinkCapacity":0`, `"downlinkCapacity":100`, `"congestion":true`, `"writeBufferSize":4`}},
+		{"xhttp", `{"network":"xhttp","xhttpSettings":{"path":"/x","mode":"packet-up","xPaddingBytes":"2000-3000","scMaxEachPostBytes":50000}}`,
+			[]string{`"extra":{"scMaxEachPostBytes":50000,"xPaddingBytes":"2000-3000"}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := `{"outbounds":[{"protocol":"vmess","settings":{"address":"h.test","port":1,"id":"` + id + `"},"streamSettings":` + tc.stream + `}]}`
+			res, err := Parse(context.Background(), "c.json", []byte(cfg), Options{})
+			if err != nil || len(res.Nodes) != 1 {
+				t.Fatalf("%d nodes, %v", len(res.Nodes), err)
+			}
+			o, _, err := ToXray(res.Nodes[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := buildWithXray(t, o); err != nil {
+				t.Fatalf("Xray refuses the output: %v", err)
+			}
+			raw, _ := json.Marshal(o.StreamSettings)
+			for _, w := range tc.want {
+				if !bytes.Contains(raw, []byte(w)) {
+					t.Errorf("%s lacks %s", raw, w)
+				}
+			}
+		})
 	}
 }
