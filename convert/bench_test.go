@@ -51,7 +51,7 @@ func BenchmarkEmitDoubling(b *testing.B) {
 		if err != nil || len(res.Nodes) != n {
 			b.Fatalf("parse: %v, %d nodes", err, len(res.Nodes))
 		}
-		for _, target := range []Target{ToXrayJSON, ToXrayYAML, ToClashYAML} {
+		for _, target := range []OutputFormat{ToXrayJSON, ToXrayYAML, ToClashYAML} {
 			b.Run(fmt.Sprintf("%s/links=%d", target, n), func(b *testing.B) {
 				loopPerInputByte(b, len(links), func() error {
 					_, err := EmitTo(io.Discard, res.Nodes, target, EmitOptions{})

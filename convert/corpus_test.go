@@ -165,7 +165,7 @@ func TestRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			x1 := xrayJSON(t, n)
-			for _, target := range Targets() {
+			for _, target := range OutputFormats() {
 				out, diags, err := Emit([]*Node{n}, target, EmitOptions{})
 				if err != nil {
 					t.Fatalf("Emit %s: %v", target, err)
@@ -184,7 +184,7 @@ func TestRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			viaXray := parseOne(t, "xray", xb)
-			for _, target := range []Target{ToV2RayNLink, ToURILink} {
+			for _, target := range []OutputFormat{ToV2RayNLink, ToURILink} {
 				link, diags, err := Emit([]*Node{viaXray}, target, EmitOptions{})
 				if err != nil || hasLoss(diags) {
 					continue // lossy pair: reported by the table test

@@ -16,24 +16,24 @@ import (
 	"github.com/xvmtools/xvm/schema/conf"
 )
 
-// Target is an output dialect for Emit.
-type Target string
+// OutputFormat is an output dialect for Emit.
+type OutputFormat string
 
 // Output dialects.
 const (
-	ToXrayJSON   Target = "xray"        // JSON array of OutboundObjects
-	ToXrayConfig Target = "xray-config" // runnable client config with a socks inbound
-	ToV2RayNLink Target = "v2rayn"      // vmess:// base64 JSON links, one per line
-	ToURILink    Target = "uri"         // vmess://uuid@host:port?… links, one per line
-	ToClashYAML  Target = "clash"       // mihomo proxies: list
-	ToSingBox    Target = "sing-box"    // sing-box {"outbounds": […]}
-	ToXrayYAML   Target = "yaml"        // Xray config {outbounds} in YAML
-	ToXrayTOML   Target = "toml"        // Xray config {outbounds} in TOML
+	ToXrayJSON   OutputFormat = "xray"        // JSON array of OutboundObjects
+	ToXrayConfig OutputFormat = "xray-config" // runnable client config with a socks inbound
+	ToV2RayNLink OutputFormat = "v2rayn"      // vmess:// base64 JSON links, one per line
+	ToURILink    OutputFormat = "uri"         // vmess://uuid@host:port?… links, one per line
+	ToClashYAML  OutputFormat = "clash"       // mihomo proxies: list
+	ToSingBox    OutputFormat = "sing-box"    // sing-box {"outbounds": […]}
+	ToXrayYAML   OutputFormat = "yaml"        // Xray config {outbounds} in YAML
+	ToXrayTOML   OutputFormat = "toml"        // Xray config {outbounds} in TOML
 )
 
-// Targets lists every output dialect, in a new slice on each call.
-func Targets() []Target {
-	return []Target{ToXrayJSON, ToXrayConfig, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox, ToXrayYAML, ToXrayTOML}
+// OutputFormats lists every output dialect, in a new slice on each call.
+func OutputFormats() []OutputFormat {
+	return []OutputFormat{ToXrayJSON, ToXrayConfig, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox, ToXrayYAML, ToXrayTOML}
 }
 
 // EmitOptions tune Emit.
@@ -59,7 +59,7 @@ type EmitOptions struct {
 
 // Emit writes nodes in the target dialect and returns the output; it is
 // EmitTo into a buffer.
-func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic, error) {
+func Emit(nodes []*Node, target OutputFormat, opts EmitOptions) ([]byte, []Diagnostic, error) {
 	var buf bytes.Buffer
 	diags, err := EmitTo(&buf, nodes, target, opts)
 	if err != nil {
@@ -77,11 +77,11 @@ func Emit(nodes []*Node, target Target, opts EmitOptions) ([]byte, []Diagnostic,
 // time, so memory stays proportional to one node, not to the output. The
 // error is for an unknown target, a name template with an unknown
 // placeholder, or a write or encoder failure.
-func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diagnostic, error) {
+func EmitTo(w io.Writer, nodes []*Node, target OutputFormat, opts EmitOptions) ([]Diagnostic, error) {
 	if err := CheckNameTemplate(opts.NameTemplate, opts.ExtraPlaceholders...); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(Targets(), target) {
+	if !slices.Contains(OutputFormats(), target) {
 		return nil, fmt.Errorf("convert: unknown target %q; want one of %s", target, targetList())
 	}
 	list := nodeList{nodes: nodes, names: uniqueNames(nodes, opts)}
@@ -138,7 +138,7 @@ func EmitTo(w io.Writer, nodes []*Node, target Target, opts EmitOptions) ([]Diag
 
 // checkAll converts every node for target without encoding it: the
 // diagnostics writing would give, with nothing written.
-func checkAll(list nodeList, target Target) []Diagnostic {
+func checkAll(list nodeList, target OutputFormat) []Diagnostic {
 	var diags []Diagnostic
 	switch target {
 	case ToClashYAML:
@@ -327,7 +327,7 @@ func emitEach[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), d
 }
 
 func targetList() string {
-	ts := Targets()
+	ts := OutputFormats()
 	s := make([]string, len(ts))
 	for i, t := range ts {
 		s[i] = string(t)

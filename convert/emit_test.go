@@ -169,7 +169,7 @@ func TestClashOutputHasMihomoKeys(t *testing.T) {
 
 func TestXrayTargetsBuildWithXray(t *testing.T) {
 	nodes := corpusNodes(t)
-	for _, target := range []Target{ToXrayJSON, ToXrayConfig, ToXrayYAML, ToXrayTOML} {
+	for _, target := range []OutputFormat{ToXrayJSON, ToXrayConfig, ToXrayYAML, ToXrayTOML} {
 		t.Run(string(target), func(t *testing.T) {
 			out, diags, err := Emit(nodes, target, EmitOptions{})
 			if err != nil {
@@ -219,7 +219,7 @@ func TestXrayTargetsBuildWithXray(t *testing.T) {
 func TestNotConvertible(t *testing.T) {
 	tests := []struct {
 		link   string
-		target Target
+		target OutputFormat
 		field  string
 	}{
 		{"vmess://" + corpusUUID + "@e.example.com:443?type=kcp#k", ToClashYAML, "network"},
@@ -348,7 +348,7 @@ func TestEmitWritesNothingWhenNothingCan(t *testing.T) {
 	good := baseNode("ws")
 	big := baseNode("ws") // a node whose output is larger than any write buffer
 	big.Name, big.Path = "big", "/"+strings.Repeat("p", 20000)
-	refusedBy := map[Target]*Node{ToXrayJSON: realityWS, ToXrayConfig: realityWS, ToXrayYAML: realityWS, ToXrayTOML: realityWS,
+	refusedBy := map[OutputFormat]*Node{ToXrayJSON: realityWS, ToXrayConfig: realityWS, ToXrayYAML: realityWS, ToXrayTOML: realityWS,
 		ToClashYAML: kcp, ToSingBox: kcp}
 	for target, bad := range refusedBy {
 		t.Run(string(target), func(t *testing.T) {

@@ -29,7 +29,7 @@ func FuzzParseLink(f *testing.F) {
 				t.Fatalf("outbound does not marshal: %v", err)
 			}
 		}
-		for _, target := range Targets() {
+		for _, target := range OutputFormats() {
 			if _, _, err := Emit([]*Node{n}, target, EmitOptions{}); err != nil {
 				t.Fatalf("Emit %s: %v", target, err)
 			}
@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"outbounds":[{"protocol":"vmess","settings":{"vnext":[]}}]}`), uint8(4))
 	f.Add([]byte(`[{"remarks":"r","outbounds":[{"tag":"proxy","protocol":"vmess","settings":{"vnext":[{"address":"a","port":1,"users":[{"id":"x"}]}]}},{"protocol":"freedom"}]},{"outbounds":7},3]`), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, from uint8) {
-		formats := []Format{FormatAuto, FormatLinks, FormatClash, FormatSingBox, FormatXray}
+		formats := []InputFormat{FormatAuto, FormatLinks, FormatClash, FormatSingBox, FormatXray}
 		res, err := Parse(context.Background(), "fuzz", data, Options{From: formats[int(from)%len(formats)], MaxInputBytes: 1 << 20})
 		if err != nil {
 			return

@@ -14,7 +14,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files under ../testdata/convert/golden")
 
 // goldenExt is the file extension of each target's golden output.
-var goldenExt = map[Target]string{
+var goldenExt = map[OutputFormat]string{
 	ToXrayJSON: "xray.json", ToXrayConfig: "xray-config.json", ToV2RayNLink: "v2rayn.txt",
 	ToURILink: "uri.txt", ToClashYAML: "clash.yaml", ToSingBox: "sing-box.json",
 	ToXrayYAML: "xray.yaml", ToXrayTOML: "xray.toml",
@@ -35,7 +35,7 @@ func TestGoldenEmit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, target := range Targets() {
+		for _, target := range OutputFormats() {
 			t.Run(in+"/"+string(target), func(t *testing.T) {
 				out, _, err := Emit(res.Nodes, target, EmitOptions{})
 				if err != nil {

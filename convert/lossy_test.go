@@ -93,7 +93,7 @@ func lossCases() []lossCase {
 func TestNothingDroppedSilently(t *testing.T) {
 	// The plain nodes themselves convert cleanly everywhere they can.
 	for _, nw := range []string{"ws", "grpc", "raw"} {
-		for _, target := range Targets() {
+		for _, target := range OutputFormats() {
 			if _, d, _ := Emit([]*Node{baseNode(nw)}, target, EmitOptions{}); len(d) > 0 {
 				t.Fatalf("base %s node is not clean for %s: %v", nw, target, d)
 			}
@@ -101,7 +101,7 @@ func TestNothingDroppedSilently(t *testing.T) {
 	}
 	table := map[string][]string{}
 	for _, c := range lossCases() {
-		for _, target := range Targets() {
+		for _, target := range OutputFormats() {
 			t.Run(c.field+"/"+string(target), func(t *testing.T) {
 				n := c.node()
 				out, diags, err := Emit([]*Node{n}, target, EmitOptions{})
@@ -161,7 +161,7 @@ var flagName = regexp.MustCompile(`(^|[\s(])--[a-z]`)
 func TestLossesNameACarrierNotAFlag(t *testing.T) {
 	carried := map[string]bool{}
 	for _, c := range lossCases() {
-		for _, target := range Targets() {
+		for _, target := range OutputFormats() {
 			_, diags, err := Emit([]*Node{c.node()}, target, EmitOptions{})
 			if err != nil {
 				t.Fatal(err)

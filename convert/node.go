@@ -208,7 +208,7 @@ type Diagnostic struct {
 	// Carrier is a target that carries what this warning says was lost,
 	// when there is one ("" otherwise): data for the caller's advice,
 	// which Message leaves out.
-	Carrier Target
+	Carrier OutputFormat
 }
 
 // String formats the diagnostic as "INPUT:LINE: severity: SERVER: FIELD: message".

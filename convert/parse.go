@@ -11,16 +11,16 @@ import (
 	"strings"
 )
 
-// Format is an input dialect family for Parse.
-type Format string
+// InputFormat is an input dialect family for Parse.
+type InputFormat string
 
 // Input formats. FormatAuto detects the format from the content.
 const (
-	FormatAuto    Format = ""
-	FormatLinks   Format = "links"    // share links, client lines, subscriptions (base64 or plain)
-	FormatClash   Format = "clash"    // Clash / mihomo YAML
-	FormatSingBox Format = "sing-box" // sing-box JSON
-	FormatXray    Format = "xray"     // Xray JSON, YAML or TOML
+	FormatAuto    InputFormat = ""
+	FormatLinks   InputFormat = "links"    // share links, client lines, subscriptions (base64 or plain)
+	FormatClash   InputFormat = "clash"    // Clash / mihomo YAML
+	FormatSingBox InputFormat = "sing-box" // sing-box JSON
+	FormatXray    InputFormat = "xray"     // Xray JSON, YAML or TOML
 )
 
 // DefaultMaxInputBytes is the input size cap when Options.MaxInputBytes is 0.
@@ -29,7 +29,7 @@ const DefaultMaxInputBytes = 64 << 20
 // Options tune Parse.
 type Options struct {
 	// From forces an input format; FormatAuto detects it.
-	From Format
+	From InputFormat
 	// MaxInputBytes caps the input size; 0 means DefaultMaxInputBytes.
 	MaxInputBytes int64
 }
@@ -195,7 +195,7 @@ func (p *parser) report(sev Severity, line int, err error) {
 }
 
 // detect guesses the input format from its first significant bytes.
-func detect(data []byte) Format {
+func detect(data []byte) InputFormat {
 	t := bytes.TrimSpace(data)
 	if len(t) == 0 {
 		return FormatLinks

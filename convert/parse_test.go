@@ -20,7 +20,7 @@ type diagWant struct {
 func TestParseDocuments(t *testing.T) {
 	tests := []struct {
 		file      string
-		from      Format
+		from      InputFormat
 		wantNames []string
 		wantDiags []diagWant // every Error and Info, in order
 		check     func(t *testing.T, nodes []*Node)
@@ -234,7 +234,7 @@ func TestParseBoundsDiagnostics(t *testing.T) {
 func TestDetect(t *testing.T) {
 	tests := []struct {
 		in   string
-		want Format
+		want InputFormat
 	}{
 		{"vmess://abc", FormatLinks},
 		{"dm1lc3M6Ly9hYmM=", FormatLinks},
@@ -279,7 +279,7 @@ func TestSNIDefaultsKeepTheSourceMeaning(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := parseOne(t, "in", []byte(tt.in))
-			for _, target := range []Target{ToXrayJSON, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox} {
+			for _, target := range []OutputFormat{ToXrayJSON, ToV2RayNLink, ToURILink, ToClashYAML, ToSingBox} {
 				out, _, err := Emit([]*Node{n}, target, EmitOptions{})
 				if err != nil {
 					t.Fatal(err)

@@ -432,7 +432,7 @@ func TestYAMLEscapesControlCharacters(t *testing.T) {
 		}
 		nodes = append(nodes, n)
 	}
-	for _, target := range []Target{ToXrayYAML, ToClashYAML} {
+	for _, target := range []OutputFormat{ToXrayYAML, ToClashYAML} {
 		out, diags, err := Emit(nodes, target, EmitOptions{})
 		if err != nil || len(diags) > 0 {
 			t.Fatalf("%s: %v %v", target, err, diags)

@@ -60,7 +60,7 @@ func TestDefaultOptions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		acct Account
-		want Options
+		want RequestOptions
 	}{
 		{Account{Security: SecurityAES128GCM}, 0x0d},
 		{Account{Security: SecurityChaCha20Poly1305}, 0x0d},
@@ -77,7 +77,7 @@ func TestDefaultOptions(t *testing.T) {
 			}
 		})
 	}
-	o := Options(0x01)
+	o := RequestOptions(0x01)
 	if got := (Account{Security: SecurityAES128GCM, Options: &o}).options(); got != 0x01 {
 		t.Fatalf("explicit options ignored: %#x", got)
 	}
@@ -86,7 +86,7 @@ func TestDefaultOptions(t *testing.T) {
 func TestClientRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	id := mustID(t, vecUUID)
-	p := Options(OptionChunkStream | OptionGlobalPadding)
+	p := RequestOptions(OptionChunkStream | OptionGlobalPadding)
 	tests := []struct {
 		name string
 		acct Account

@@ -43,7 +43,7 @@ type Conn struct {
 	domain  string
 	legacy  bool
 	sec     Security
-	opts    Options
+	opts    RequestOptions
 	udp     bool
 	v       byte
 	reqKey  [16]byte

@@ -29,7 +29,7 @@ func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 func TestOptionBitsMatchCodec(t *testing.T) {
 	t.Parallel()
 	for _, b := range []struct {
-		ours  Options
+		ours  RequestOptions
 		codec byte
 	}{
 		{OptionChunkStream, codec.OptionChunkStream},

@@ -80,7 +80,7 @@ func readAllMB(r buf.Reader) ([][]byte, error) {
 	}
 }
 
-func opt(o Options) *Options { return &o }
+func opt(o RequestOptions) *RequestOptions { return &o }
 
 // TestXraySessionRoundTrip runs our client against Xray's own server
 // session (proxy/vmess/encoding.ServerSession) in memory, for every
@@ -175,7 +175,7 @@ func TestXraySessionRoundTrip(t *testing.T) {
 				}
 				// Datagram boundaries exist unless the body is unframed
 				// (zero, or none without S), as in Xray.
-				packets := udp && !(req.Security == protocol.SecurityType_NONE && !Options(req.Option).Has(OptionChunkStream))
+				packets := udp && !(req.Security == protocol.SecurityType_NONE && !RequestOptions(req.Option).Has(OptionChunkStream))
 				if !packets {
 					if !bytes.Equal(bytes.Join(got, nil), bytes.Join(sent, nil)) {
 						t.Fatalf("Xray read %d bytes, we sent %d", len(bytes.Join(got, nil)), len(bytes.Join(sent, nil)))
@@ -209,7 +209,7 @@ func TestXraySessionRoundTrip(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				if Options(req.Option).Has(OptionChunkStream) {
+				if RequestOptions(req.Option).Has(OptionChunkStream) {
 					bw.WriteMultiBuffer(buf.MultiBuffer{})
 				}
 				conn.in = &reply

@@ -241,25 +241,25 @@ func resolveAuto(goarch string) Security {
 	return SecurityChaCha20Poly1305
 }
 
-// Options is the request options byte (S, M, P, A bits).
-type Options uint8
+// RequestOptions is the request options byte (S, M, P, A bits).
+type RequestOptions uint8
 
 // Request option bits.
 const (
 	// OptionChunkStream (S) frames the body in chunks (and, for AEAD
 	// securities, enables the end-of-stream chunk).
-	OptionChunkStream Options = 0x01
+	OptionChunkStream RequestOptions = 0x01
 	// OptionChunkMasking (M) XORs chunk lengths with a SHAKE128 stream.
-	OptionChunkMasking Options = 0x04
+	OptionChunkMasking RequestOptions = 0x04
 	// OptionGlobalPadding (P) appends 0–63 random bytes to every chunk;
 	// Xray requires M with it.
-	OptionGlobalPadding Options = 0x08
+	OptionGlobalPadding RequestOptions = 0x08
 	// OptionAuthenticatedLength (A) seals chunk lengths with an AEAD.
-	OptionAuthenticatedLength Options = 0x10
+	OptionAuthenticatedLength RequestOptions = 0x10
 )
 
 // Has reports whether every bit of o2 is set in o.
-func (o Options) Has(o2 Options) bool { return o&o2 == o2 }
+func (o RequestOptions) Has(o2 RequestOptions) bool { return o&o2 == o2 }
 
 // Account is one VMess user as a client uses it.
 type Account struct {
@@ -272,7 +272,7 @@ type Account struct {
 	Security Security
 	// Options, when non-nil, replaces the option bits Xray's own outbound
 	// would send for Security.
-	Options *Options
+	Options *RequestOptions
 	// AuthenticatedLength and NoTerminationSignal are Xray's user
 	// "experiments": seal chunk lengths, and send no end-of-stream chunk.
 	AuthenticatedLength bool
@@ -283,8 +283,8 @@ type Account struct {
 // account (or, for the legacy aes-128-cfb body, the bits V2Ray sends):
 // S|M|P for aes-128-gcm, chacha20-poly1305 and auto, S|M for none, nothing
 // for zero, S for aes-128-cfb; plus A when AuthenticatedLength is set.
-func (a Account) DefaultOptions() Options {
-	var o Options
+func (a Account) DefaultOptions() RequestOptions {
+	var o RequestOptions
 	switch a.Security.Resolve() {
 	case SecurityAES128GCM, SecurityChaCha20Poly1305:
 		o = OptionChunkStream | OptionChunkMasking | OptionGlobalPadding
@@ -302,7 +302,7 @@ func (a Account) DefaultOptions() Options {
 }
 
 // options returns the option bits this account sends.
-func (a Account) options() Options {
+func (a Account) options() RequestOptions {
 	if a.Options != nil {
 		return *a.Options
 	}

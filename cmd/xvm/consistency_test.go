@@ -112,12 +112,12 @@ func TestConsistencyConvertOutputLints(t *testing.T) {
 			if len(res.Nodes) == 0 {
 				t.Fatalf("no nodes read from %s", fixture)
 			}
-			for _, target := range []convert.Target{convert.ToXrayJSON, convert.ToXrayConfig, convert.ToXrayYAML, convert.ToXrayTOML} {
+			for _, target := range []convert.OutputFormat{convert.ToXrayJSON, convert.ToXrayConfig, convert.ToXrayYAML, convert.ToXrayTOML} {
 				out, _, err := convert.Emit(res.Nodes, target, convert.EmitOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
-				ext := map[convert.Target]string{convert.ToXrayYAML: ".yaml", convert.ToXrayTOML: ".toml"}[target]
+				ext := map[convert.OutputFormat]string{convert.ToXrayYAML: ".yaml", convert.ToXrayTOML: ".toml"}[target]
 				if ext == "" {
 					ext = ".json"
 				}

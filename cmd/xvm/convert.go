@@ -82,7 +82,7 @@ input, nothing to convert, or any failure with --strict (nothing written).`,
 }
 
 func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string) error {
-	from := convert.Format(opts.From)
+	from := convert.InputFormat(opts.From)
 	switch from {
 	case "auto":
 		from = convert.FormatAuto
@@ -90,8 +90,8 @@ func runConvert(ctx context.Context, a *app, opts *convertOptions, args []string
 	default:
 		return usageErrorf("convert: --from %q: want auto, links, clash, sing-box or xray", opts.From)
 	}
-	target := convert.Target(opts.To)
-	if !slices.Contains(convert.Targets(), target) {
+	target := convert.OutputFormat(opts.To)
+	if !slices.Contains(convert.OutputFormats(), target) {
 		return usageErrorf("convert: --to %q: want xray, xray-config, v2rayn, uri, clash, sing-box, yaml or toml", opts.To)
 	}
 	host, portStr, err := net.SplitHostPort(opts.Listen)

@@ -66,7 +66,7 @@ func (o *keepOptions) check(po *probe.Options) error {
 	if o.To == "" {
 		o.To = string(convert.ToXrayJSON)
 	}
-	if !slices.Contains(convert.Targets(), convert.Target(o.To)) {
+	if !slices.Contains(convert.OutputFormats(), convert.OutputFormat(o.To)) {
 		return usageErrorf("probe: --to %q: want xray, xray-config, v2rayn, uri, clash, sing-box, yaml or toml", o.To)
 	}
 	if err := convert.CheckNameTemplate(o.NameTemplate, probePlaceholders...); err != nil {
@@ -147,7 +147,7 @@ func (o *keepOptions) writeKept(w io.Writer, pr diagPrinter, results []probe.Res
 	if len(kept) == 0 {
 		return 0, 0, nil
 	}
-	out, diags, err := convert.Emit(kept, convert.Target(o.To), convert.EmitOptions{
+	out, diags, err := convert.Emit(kept, convert.OutputFormat(o.To), convert.EmitOptions{
 		NameTemplate:      o.NameTemplate,
 		ExtraPlaceholders: probePlaceholders,
 		ExtraValue: func(i int, ph string) string {

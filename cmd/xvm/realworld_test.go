@@ -337,7 +337,7 @@ func judgeConfig(t *testing.T, rel string, data []byte, res convert.Result, seen
 func roundTrips(t *testing.T, rel string, n *convert.Node, want []byte) bool {
 	t.Helper()
 	ok := true
-	for _, target := range []convert.Target{convert.ToURILink, convert.ToV2RayNLink} {
+	for _, target := range []convert.OutputFormat{convert.ToURILink, convert.ToV2RayNLink} {
 		link, diags, err := convert.Emit([]*convert.Node{n}, target, convert.EmitOptions{})
 		if err != nil || len(diags) > 0 {
 			ok = false
