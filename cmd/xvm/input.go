@@ -45,7 +45,7 @@ func readInput(a *app, verb, arg string, i int, max int64, usedStdin *bool) (str
 	}
 	f, err := os.Open(arg)
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w; give a file, a vmess:// link or '-'", verb, err)
+		return "", nil, fmt.Errorf("%s: %w; give a file, an http(s) URL, a vmess:// link or '-'", verb, err)
 	}
 	defer f.Close()
 	data, err := readCapped(f, max)

@@ -157,12 +157,19 @@ func TestPreCommitHookRuns(t *testing.T) {
 	if len(entry) < 1 || entry[0] != "xvm" {
 		t.Fatalf("entry %q does not run xvm", h["entry"])
 	}
+	// A repository's other JSON and YAML (package.json, a compose file)
+	// is selected too: it must not fail the commit.
+	other := t.TempDir()
+	pkg := writeFile(t, other, "package.json", `{"name": "x", "version": "1.0.0", "scripts": {"test": "go test ./..."}}`)
+	compose := writeFile(t, other, "compose.yaml", "services:\n  web:\n    image: nginx\n    ports: [\"80:80\"]\n")
 	tests := []struct {
 		file string
 		code int
 	}{
 		{"../../testdata/lint/ok/outbound.json", 0},
 		{"../../testdata/lint/err/port-address.yaml", 1},
+		{pkg, 0},
+		{compose, 0},
 	}
 	for _, tt := range tests {
 		args := append(append([]string{}, entry[1:]...), tt.file)
