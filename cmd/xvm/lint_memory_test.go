@@ -50,10 +50,7 @@ func lintGoalInputs() map[string]string {
 // binary is built from this tree.
 func TestLintGoalSizesUnder300MB(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "xvm")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtXVM(t)
 	inputs, formats := lintGoalInputs(), []string{"text", "json"}
 	if testing.Short() {
 		// -short: one goal input in one format, still the built binary.

@@ -48,10 +48,7 @@ const scaleRTT = 150 * time.Millisecond
 func BenchmarkProbeSubscription(b *testing.B) {
 	bin := os.Getenv("XVM_BIN")
 	if bin == "" {
-		bin = filepath.Join(b.TempDir(), "xvm")
-		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-			b.Fatalf("go build: %v\n%s", err, out)
-		}
+		bin = builtXVM(b)
 	}
 	for _, n := range []int{300, 3000, 10000} {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {

@@ -145,10 +145,7 @@ func requireNoID(t *testing.T, what, out string, ids []string) {
 func TestNoOutputShowsAnID(t *testing.T) {
 	dir := t.TempDir()
 	// The built binary as well as Main in-process: what a user runs.
-	bin := filepath.Join(dir, "xvm")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := builtXVM(t)
 	for i, c := range lintIDCorpus() {
 		path := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "-")+"/"+c.file, c.text)
 		// -short: the built binary on the first case only; Main in-process
