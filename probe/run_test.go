@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,24 +175,11 @@ func recordOrder(opts *Options) (place map[string]int) {
 	return place
 }
 
-// forwarder relays TCP connections to addr; connection number n (from 1)
-// is hung up at once, without a byte, when drop(n) says so.
-func forwarder(t testing.TB, addr string, drop func(n int64) bool) (string, int) {
+// relay starts vmesstest's counting relay to addr, hanging up connection
+// number n (from 1) at once, without a byte, when drop(n) says so (nil:
+// none). It returns the relay with its host and port, as targets take them.
+func relay(t testing.TB, addr string, drop func(n int64) bool) (r *vmesstest.Relay, host string, port int) {
 	t.Helper()
-	var count atomic.Int64
-	return listen(t, func(c net.Conn) {
-		if drop(count.Add(1)) {
-			return
-		}
-		up, err := net.Dial("tcp", addr)
-		if err != nil {
-			return
-		}
-		defer up.Close()
-		go func() {
-			io.Copy(up, c)
-			up.(*net.TCPConn).CloseWrite()
-		}()
-		io.Copy(c, up)
-	})
+	r = vmesstest.StartRelayDropping(t, addr, drop)
+	return r, "127.0.0.1", vmesstest.Port(t, r.Addr)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +20,7 @@ import (
 func TestRunProbesSameServerOnce(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
-	var conns atomic.Int64
-	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	rel, host, port := relay(t, srv.Addr, nil)
 	targets := []Target{
 		spec{name: "HK 01", host: host, port: port, id: srv.ID}.target(t),
 		spec{name: "other cipher", host: host, port: port, id: srv.ID, security: "aes-128-gcm"}.target(t),
@@ -54,7 +52,7 @@ func TestRunProbesSameServerOnce(t *testing.T) {
 	if *res[0].Latency != *res[2].Latency || *res[0].Latency != *res[3].Latency {
 		t.Fatalf("the three names should share one measurement: %s", jsonOf(res))
 	}
-	if n := conns.Load(); n != 4 {
+	if n := rel.Conns(); n != 4 {
 		t.Fatalf("the server saw %d connections, want 4 (2 samples × 2 distinct configurations; 8 without de-duplication)", n)
 	}
 }

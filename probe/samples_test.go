@@ -22,7 +22,7 @@ func TestProbeCountSemantics(t *testing.T) {
 	srv := startServer(t, vmesstest.ServerOptions{})
 
 	t.Run("second of four lost", func(t *testing.T) {
-		host, port := forwarder(t, srv.Addr, func(n int64) bool { return n == 2 })
+		_, host, port := relay(t, srv.Addr, func(n int64) bool { return n == 2 })
 		opts := testOptions(web.URL)
 		opts.Count = 4
 		r := runOne(t, spec{name: "flaky", host: host, port: port, id: srv.ID}.target(t), opts)
@@ -35,7 +35,7 @@ func TestProbeCountSemantics(t *testing.T) {
 		}
 	})
 	t.Run("all later samples lost", func(t *testing.T) {
-		host, port := forwarder(t, srv.Addr, func(n int64) bool { return n >= 2 })
+		_, host, port := relay(t, srv.Addr, func(n int64) bool { return n >= 2 })
 		opts := testOptions(web.URL)
 		opts.Count = 3
 		r := runOne(t, spec{name: "dies", host: host, port: port, id: srv.ID}.target(t), opts)
@@ -47,7 +47,7 @@ func TestProbeCountSemantics(t *testing.T) {
 		// The first connection is hung up like a rejection; the clock
 		// check that follows is accepted at our clock, so the verdict
 		// says to probe again, after one sample.
-		host, port := forwarder(t, srv.Addr, func(n int64) bool { return n == 1 })
+		_, host, port := relay(t, srv.Addr, func(n int64) bool { return n == 1 })
 		opts := testOptions(web.URL)
 		opts.Count = 5
 		r := runOne(t, spec{name: "hiccup", host: host, port: port, id: srv.ID}.target(t), opts)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,8 +19,7 @@ import (
 func TestProbeWrongIDBesideWorkingOne(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
-	var conns atomic.Int64
-	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	rel, host, port := relay(t, srv.Addr, nil)
 	wrong := vmesstest.NewUUID()
 	targets := []Target{
 		spec{name: "right", host: host, port: port, id: srv.ID}.target(t),
@@ -42,7 +40,7 @@ func TestProbeWrongIDBesideWorkingOne(t *testing.T) {
 		t.Fatalf("message %q: want the id masked", r.Error.Message)
 	}
 	// right: 1 sample; wrong: 1 sample and the TLS check.
-	if n := conns.Load(); n > 3 {
+	if n := rel.Conns(); n > 3 {
 		t.Fatalf("the server saw %d connections, want 3", n)
 	}
 }
@@ -53,8 +51,7 @@ func TestProbeWrongIDBesideWorkingOne(t *testing.T) {
 func TestProbeSkewSharedConcurrent(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
-	var conns atomic.Int64
-	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	rel, host, port := relay(t, srv.Addr, nil)
 	var targets []Target
 	// Five ciphers, so the entries are not one configuration (which Run
 	// would probe once) but five clients of one server.
@@ -80,7 +77,7 @@ func TestProbeSkewSharedConcurrent(t *testing.T) {
 	// Diagnoses take turns per server: one whole diagnosis (a TLS check
 	// and about 26 handshakes) and four one-handshake checks, plus a first
 	// attempt per entry: about 36 connections, against 5 × 28 without.
-	if n := settled(conns.Load); verified != 4 || n > 40 {
+	if n := settled(rel.Conns); verified != 4 || n > 40 {
 		t.Fatalf("%d of 5 verified another's offset; the server saw %d connections", verified, n)
 	}
 }
@@ -91,8 +88,7 @@ func TestProbeSkewSharedConcurrent(t *testing.T) {
 func TestProbeSkewSharedPerServer(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
-	var conns atomic.Int64
-	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	rel, host, port := relay(t, srv.Addr, nil)
 	targets := []Target{
 		spec{name: "first", host: host, port: port, id: srv.ID}.target(t),
 		spec{name: "second", host: host, port: port, id: srv.ID, security: "aes-128-gcm"}.target(t),
@@ -116,7 +112,7 @@ func TestProbeSkewSharedPerServer(t *testing.T) {
 	}
 	// Each entry: its first attempt, plus its diagnosis (the first's
 	// includes the TLS check).
-	if n := settled(conns.Load); n != int64(1+first+1+second) {
+	if n := settled(rel.Conns); n != int64(1+first+1+second) {
 		t.Fatalf("the server saw %d connections, want %d", n, 1+first+1+second)
 	}
 }
@@ -128,8 +124,7 @@ func TestProbeSkewSharedPerServer(t *testing.T) {
 func TestProbeSameWrongIDTwice(t *testing.T) {
 	web := startURL(t)
 	srv := startServer(t, vmesstest.ServerOptions{})
-	var conns atomic.Int64
-	host, port := forwarder(t, srv.Addr, func(int64) bool { conns.Add(1); return false })
+	rel, host, port := relay(t, srv.Addr, nil)
 	wrong := vmesstest.NewUUID()
 	targets := []Target{
 		spec{name: "a", host: host, port: port, id: wrong}.target(t),
@@ -151,7 +146,7 @@ func TestProbeSameWrongIDTwice(t *testing.T) {
 		evidence[r.Error.Diagnosis.Evidence]++
 	}
 	// Two first attempts, one TLS check, one search of 33.
-	if n := settled(conns.Load); evidence[EvidenceSameID] != 1 || evidence[EvidenceSearch] != 1 || n != 2+1+33 {
+	if n := settled(rel.Conns); evidence[EvidenceSameID] != 1 || evidence[EvidenceSearch] != 1 || n != 2+1+33 {
 		t.Fatalf("evidence %v, %d connections; want one search, one shared, and 36", evidence, n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Relay is a loopback TCP relay in front of a server that counts the
@@ -43,12 +44,26 @@ func (r *Relay) Cut(i int) bool {
 // end of the client's stream reaches the server as a half close.
 func StartRelay(tb testing.TB, target string) *Relay {
 	tb.Helper()
+	return StartRelayDropping(tb, target, nil)
+}
+
+// StartRelayDropping is StartRelay that hangs up the n-th accepted
+// connection (from 1) at once, without a byte and without dialing target,
+// when drop(n) is true: a server that rejects chosen sessions, or a path
+// that fails now and then. Dropped connections count in Conns. A nil drop
+// keeps every connection.
+func StartRelayDropping(tb testing.TB, target string, drop func(n int64) bool) *Relay {
+	tb.Helper()
 	r := &Relay{}
 	r.Addr = StartTCP(tb, func(c net.Conn) {
 		r.mu.Lock()
 		r.conns = append(r.conns, c)
+		n := int64(len(r.conns))
 		r.mu.Unlock()
-		up, err := net.Dial("tcp", target)
+		if drop != nil && drop(n) {
+			return
+		}
+		up, err := net.DialTimeout("tcp", target, 10*time.Second)
 		if err != nil {
 			return
 		}
