@@ -380,18 +380,15 @@ func TestConfigErrors(t *testing.T) {
 		cfg  transport.Config
 		want string
 	}{
-		{"bad-fingerprint", transport.Config{Security: "tls", TLS: transport.TLSConfig{Fingerprint: "netscape"}}, "fingerprint"},
-		{"bad-pin", transport.Config{Security: "tls", TLS: transport.TLSConfig{PinnedPeerCertSHA256: []string{"abcd"}}}, "pinnedPeerCertSha256"},
-		{"bad-header", transport.Config{Raw: transport.RawConfig{HeaderType: "srtp"}}, "header.type"},
+		{"bad-fingerprint", transport.Config{Port: 9, Security: "tls", TLS: transport.TLSConfig{Fingerprint: "netscape"}}, "fingerprint"},
+		{"bad-pin", transport.Config{Port: 9, Security: "tls", TLS: transport.TLSConfig{PinnedPeerCertSHA256: []string{"abcd"}}}, "pinnedPeerCertSha256"},
+		{"bad-header", transport.Config{Port: 9, Raw: transport.RawConfig{HeaderType: "srtp"}}, "header.type"},
 		{"no-port", transport.Config{Port: 0}, "port"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
 			cfg.Address = "127.0.0.1"
-			if tt.name != "no-port" {
-				cfg.Port = 9
-			}
 			_, err := transport.Dial(context.Background(), &cfg, nil)
 			if te := phaseOf(t, err); te.Phase != transport.PhaseConfig {
 				t.Errorf("phase %q, want config (%v)", te.Phase, err)
@@ -446,13 +443,11 @@ func TestConnDeadlines(t *testing.T) {
 	silent := silentServer(t)
 	dest := vmess.Destination{Network: vmess.NetworkTCP, Host: "127.0.0.1", Port: uint16(silent.Port)}
 	for _, tc := range transportCases() {
-		switch tc.name {
-		case "raw", "raw-tls-unsafe", "ws", "ws-early-data", "ws-tls", "httpupgrade", "grpc", "grpc-tls-multi-unsafe", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one", "kcp", "kcp-tls-seed":
-		default:
+		if tc.checks&checkDeadline == 0 {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
-			if racesInXray(t, tc.name) {
+			if racesInXray(t, tc.kcp) {
 				return
 			}
 			t.Parallel() // each waits out its own deadline

@@ -61,7 +61,7 @@ func kcpServer(t *testing.T, mask string, cert *vmesstest.Cert) *vmesstest.Serve
 // body security, against Xray mKCP inbounds.
 func TestKCPOverXray(t *testing.T) {
 	t.Parallel()
-	if racesInXray(t, "kcp") {
+	if racesInXray(t, true) {
 		return
 	}
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
@@ -105,7 +105,7 @@ func TestKCPOverXray(t *testing.T) {
 // out of order.
 func TestKCPLossyPath(t *testing.T) {
 	t.Parallel()
-	if racesInXray(t, "kcp") {
+	if racesInXray(t, true) {
 		return
 	}
 	echo := vmesstest.StartEcho(t)
@@ -157,7 +157,7 @@ func silentUDP(t *testing.T) int {
 // handshake to fail.
 func TestKCPFailuresNamePhase(t *testing.T) {
 	t.Parallel()
-	if racesInXray(t, "kcp") {
+	if racesInXray(t, true) {
 		return
 	}
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
@@ -240,7 +240,7 @@ func TestKCPConfigErrors(t *testing.T) {
 // inbound configured so, still moves data both ways (slowly).
 func TestKCPZeroCapacity(t *testing.T) {
 	t.Parallel()
-	if racesInXray(t, "kcp") {
+	if racesInXray(t, true) {
 		return
 	}
 	echo := vmesstest.StartEcho(t)

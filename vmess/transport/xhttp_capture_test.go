@@ -171,40 +171,40 @@ func TestXHTTPRequestsMatchXray(t *testing.T) {
 	id := vmesstest.NewUUID()
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
+	xrayPadding := transport.Range{From: 100, To: 1000}
 	tests := []struct {
 		name  string
 		tls   bool
 		xhttp string // Xray's xhttpSettings
 		cfg   transport.XHTTPConfig
 		reqs  int // requests to compare
+		// padding is the x_padding length the capture servers accept, as
+		// Xray's server would: extra's xPaddingBytes when extra sets it,
+		// else the settings', else Xray's default 100-1000.
+		padding transport.Range
 	}{
 		{"packet-up", false, `{"path":"/p/x","host":"cdn.example","headers":{"X-Custom":"v"}}`,
-			transport.XHTTPConfig{Path: "/p/x", Host: "cdn.example", Headers: map[string]string{"X-Custom": "v"}}, 2},
+			transport.XHTTPConfig{Path: "/p/x", Host: "cdn.example", Headers: map[string]string{"X-Custom": "v"}}, 2, xrayPadding},
 		{"packet-up-query-mode", false, `{"path":"xq?a=1&b=2","mode":"packet-up","xPaddingBytes":"10-20"}`,
-			transport.XHTTPConfig{Path: "xq?a=1&b=2", Mode: "packet-up", XPaddingBytes: transport.Range{From: 10, To: 20}}, 2},
+			transport.XHTTPConfig{Path: "xq?a=1&b=2", Mode: "packet-up", XPaddingBytes: transport.Range{From: 10, To: 20}}, 2,
+			transport.Range{From: 10, To: 20}},
 		{"stream-up", false, `{"path":"/su","mode":"stream-up"}`,
-			transport.XHTTPConfig{Path: "/su", Mode: "stream-up"}, 2},
+			transport.XHTTPConfig{Path: "/su", Mode: "stream-up"}, 2, xrayPadding},
 		{"stream-up-no-grpc-header", false, `{"path":"/su","mode":"stream-up","noGRPCHeader":true}`,
-			transport.XHTTPConfig{Path: "/su", Mode: "stream-up", NoGRPCHeader: true}, 2},
+			transport.XHTTPConfig{Path: "/su", Mode: "stream-up", NoGRPCHeader: true}, 2, xrayPadding},
 		{"stream-one", false, `{"path":"/so/","mode":"stream-one","headers":{"User-Agent":"firefox"}}`,
-			transport.XHTTPConfig{Path: "/so/", Mode: "stream-one", Headers: map[string]string{"User-Agent": "firefox"}}, 1},
+			transport.XHTTPConfig{Path: "/so/", Mode: "stream-one", Headers: map[string]string{"User-Agent": "firefox"}}, 1, xrayPadding},
 		{"packet-up-extra", false, `{"path":"/e","extra":{"headers":{"X-Custom":"extra"},"xPaddingBytes":50}}`,
-			transport.XHTTPConfig{Path: "/e", Extra: []byte(`{"headers":{"X-Custom":"extra"},"xPaddingBytes":50}`)}, 2},
-		{"tls-packet-up", true, `{"path":"/x"}`, transport.XHTTPConfig{Path: "/x"}, 2},
+			transport.XHTTPConfig{Path: "/e", Extra: []byte(`{"headers":{"X-Custom":"extra"},"xPaddingBytes":50}`)}, 2,
+			transport.Range{From: 50, To: 50}},
+		{"tls-packet-up", true, `{"path":"/x"}`, transport.XHTTPConfig{Path: "/x"}, 2, xrayPadding},
 		{"tls-stream-up", true, `{"path":"/x","mode":"stream-up","headers":{"X-Custom":"v"}}`,
-			transport.XHTTPConfig{Path: "/x", Mode: "stream-up", Headers: map[string]string{"X-Custom": "v"}}, 2},
+			transport.XHTTPConfig{Path: "/x", Mode: "stream-up", Headers: map[string]string{"X-Custom": "v"}}, 2, xrayPadding},
 		{"tls-stream-one", true, `{"path":"/x","mode":"stream-one","host":"cdn.example"}`,
-			transport.XHTTPConfig{Path: "/x", Mode: "stream-one", Host: "cdn.example"}, 1},
+			transport.XHTTPConfig{Path: "/x", Mode: "stream-one", Host: "cdn.example"}, 1, xrayPadding},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			padding := tt.cfg.XPaddingBytes
-			switch {
-			case tt.name == "packet-up-extra":
-				padding = transport.Range{From: 50, To: 50}
-			case padding == transport.Range{}:
-				padding = transport.Range{From: 100, To: 1000}
-			}
 			var srvCert *vmesstest.Cert
 			stream := `{"network":"xhttp","xhttpSettings":` + tt.xhttp + `}`
 			if tt.tls {
@@ -212,7 +212,7 @@ func TestXHTTPRequestsMatchXray(t *testing.T) {
 				stream = xrayTLS(cert, "xhttp", `"xhttpSettings":`+tt.xhttp)
 			}
 			// Xray's client.
-			xcap := startXHTTPCapture(t, srvCert, padding)
+			xcap := startXHTTPCapture(t, srvCert, tt.padding)
 			xc := vmesstest.StartClient(t, vmesstest.ClientOptions{
 				Server:         &vmesstest.Server{Host: "127.0.0.1", Port: xcap.addr.Port, ID: id},
 				Security:       "aes-128-gcm",
@@ -228,7 +228,7 @@ func TestXHTTPRequestsMatchXray(t *testing.T) {
 			want := xcap.wait(t, tt.reqs, "Xray's client")
 
 			// Ours.
-			ocap := startXHTTPCapture(t, srvCert, padding)
+			ocap := startXHTTPCapture(t, srvCert, tt.padding)
 			cfg := transport.Config{Address: "127.0.0.1", Port: uint16(ocap.addr.Port), Network: "xhttp", XHTTP: tt.cfg}
 			if tt.tls {
 				pinned("")(&cfg, cert)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,27 @@ type transportCase struct {
 	name   string
 	server func(cert *vmesstest.Cert) string
 	client func(cfg *transport.Config, cert *vmesstest.Cert)
+	// checks are the tests besides TestVMessOverTransports that run the
+	// case: each starts servers of its own, so they take a case or two
+	// per transport shape.
+	checks checks
+	// kcp: the Xray server runs mKCP, whose code races (racesInXray).
+	kcp bool
+}
+
+// checks is a set of tests that run a transportCase.
+type checks uint8
+
+const (
+	checkUDP       checks = 1 << iota // TestUDPOverTransports
+	checkHalfClose                    // TestHalfCloseReachesEOF
+	checkDeadline                     // TestConnDeadlines
+)
+
+// with returns tc run also by the tests in c.
+func (tc transportCase) with(c checks) transportCase {
+	tc.checks |= c
+	return tc
 }
 
 func tlsServer(cert *vmesstest.Cert, network, extra string, alpn ...string) string {
@@ -46,48 +68,52 @@ func pinned(fp string) func(cfg *transport.Config, cert *vmesstest.Cert) {
 // plainCase is a transportCase without TLS: the server's stream settings
 // and what set writes into the client's Config.
 func plainCase(name, server string, set func(cfg *transport.Config)) transportCase {
-	return transportCase{name,
-		func(*vmesstest.Cert) string { return server },
-		func(cfg *transport.Config, _ *vmesstest.Cert) { set(cfg) }}
+	var stream struct{ Network string }
+	json.Unmarshal([]byte(server), &stream) // "" (raw) for no settings
+	return transportCase{name: name,
+		server: func(*vmesstest.Cert) string { return server },
+		client: func(cfg *transport.Config, _ *vmesstest.Cert) { set(cfg) },
+		kcp:    stream.Network == "kcp"}
 }
 
 // tlsCase is a transportCase over TLS with the test certificate pinned and
 // fingerprint fp: the server runs network with the extra settings member,
 // the client the same network, and set adds the rest.
 func tlsCase(name, fp, network, extra string, set func(cfg *transport.Config)) transportCase {
-	return transportCase{name,
-		func(c *vmesstest.Cert) string { return tlsServer(c, network, extra) },
-		func(cfg *transport.Config, cert *vmesstest.Cert) {
+	return transportCase{name: name,
+		server: func(c *vmesstest.Cert) string { return tlsServer(c, network, extra) },
+		client: func(cfg *transport.Config, cert *vmesstest.Cert) {
 			pinned(fp)(cfg, cert)
 			cfg.Network = network
 			set(cfg)
-		}}
+		},
+		kcp: network == "kcp"}
 }
 
 // transportCases covers every supported transport; the servers are
 // Xray-core v1.260327.0 VMess inbounds.
 func transportCases() []transportCase {
+	rawTLS := func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }
 	return []transportCase{
-		{"raw", func(*vmesstest.Cert) string { return "" }, func(*transport.Config, *vmesstest.Cert) {}},
+		plainCase("raw", "", func(*transport.Config) {}).with(checkUDP | checkHalfClose | checkDeadline),
 		plainCase("raw-http-header", `{"network":"raw","rawSettings":{"header":{"type":"http","request":{"path":["/a","/b"]}}}}`, func(cfg *transport.Config) {
 			cfg.Network = "tcp"
 			cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Path: []string{"/a", "/b"}}}
-		}),
+		}).with(checkHalfClose),
 		plainCase("raw-http-header-custom", `{"network":"tcp","tcpSettings":{"header":{"type":"http","request":{"path":["/x"],"headers":{"Host":["h.example"]}}}}}`, func(cfg *transport.Config) {
 			cfg.Raw = transport.RawConfig{HeaderType: "http", Request: transport.HTTPRequest{Method: "GET", Path: []string{"/x"},
 				Headers: map[string][]string{"Host": {"h.example"}, "User-Agent": {"a", "b"}}}}
 		}),
-		{"raw-tls-chrome-default", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("")},
-		{"raw-tls-unsafe", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("unsafe")},
-		{"raw-tls-firefox", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("firefox")},
-		{"raw-tls-safari", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("safari")},
-		{"raw-tls-ios", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("ios")},
-		{"raw-tls-edge", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("edge")},
-		{"raw-tls-random", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("random")},
-		{"raw-tls-randomized", func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") }, pinned("randomized")},
-		{"raw-tls-verify-by-name-pinned-ca",
-			func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") },
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
+		{name: "raw-tls-chrome-default", server: rawTLS, client: pinned(""), checks: checkUDP},
+		{name: "raw-tls-unsafe", server: rawTLS, client: pinned("unsafe"), checks: checkHalfClose | checkDeadline},
+		{name: "raw-tls-firefox", server: rawTLS, client: pinned("firefox")},
+		{name: "raw-tls-safari", server: rawTLS, client: pinned("safari")},
+		{name: "raw-tls-ios", server: rawTLS, client: pinned("ios")},
+		{name: "raw-tls-edge", server: rawTLS, client: pinned("edge")},
+		{name: "raw-tls-random", server: rawTLS, client: pinned("random")},
+		{name: "raw-tls-randomized", server: rawTLS, client: pinned("randomized")},
+		{name: "raw-tls-verify-by-name-pinned-ca", server: rawTLS,
+			client: func(cfg *transport.Config, cert *vmesstest.Cert) {
 				// The self-signed cert is its own CA: trusted via RootCAs and
 				// checked against verifyPeerCertByName instead of SNI.
 				pinned("chrome")(cfg, cert)
@@ -96,20 +122,19 @@ func transportCases() []transportCase {
 				cfg.TLS.VerifyPeerCertByName = []string{"nomatch.test", "vmess.test"}
 				cfg.TLS.RootCAs = certPool(cert)
 			}},
-		{"raw-tls-allow-insecure",
-			func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") },
-			func(cfg *transport.Config, cert *vmesstest.Cert) {
+		{name: "raw-tls-allow-insecure", server: rawTLS,
+			client: func(cfg *transport.Config, cert *vmesstest.Cert) {
 				cfg.Security = "tls"
 				cfg.TLS.AllowInsecure = true
 			}},
 		plainCase("ws", `{"network":"ws","wsSettings":{"path":"/ws"}}`, func(cfg *transport.Config) {
 			cfg.Network = "ws"
 			cfg.WS = transport.WSConfig{Path: "/ws", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
-		}),
+		}).with(checkDeadline),
 		plainCase("ws-early-data", `{"network":"ws","wsSettings":{"path":"/ws?ed=2048"}}`, func(cfg *transport.Config) {
 			cfg.Network = "websocket"
 			cfg.WS = transport.WSConfig{Path: "/ws?ed=2048"}
-		}),
+		}).with(checkUDP | checkDeadline),
 		plainCase("ws-early-data-first-write-too-big", `{"network":"ws","wsSettings":{"path":"/ws"}}`, func(cfg *transport.Config) {
 			// The VMess request is larger than 16 bytes: the upgrade
 			// goes out without early data and the request follows.
@@ -118,14 +143,14 @@ func transportCases() []transportCase {
 		}),
 		tlsCase("ws-tls", "", "ws", `"wsSettings":{"path":"/ws"}`, func(cfg *transport.Config) {
 			cfg.WS = transport.WSConfig{Path: "ws"}
-		}),
+		}).with(checkHalfClose | checkDeadline),
 		tlsCase("ws-tls-early-data-unsafe", "unsafe", "ws", `"wsSettings":{"path":"/ws"}`, func(cfg *transport.Config) {
 			cfg.WS = transport.WSConfig{Path: "/ws?ed=4096"}
 		}),
 		plainCase("httpupgrade", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up","host":"cdn.example"}}`, func(cfg *transport.Config) {
 			cfg.Network = "httpupgrade"
 			cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up", Host: "cdn.example", Headers: map[string]string{"X-Test": "1"}}
-		}),
+		}).with(checkUDP | checkHalfClose | checkDeadline),
 		plainCase("httpupgrade-ed-path", `{"network":"httpupgrade","httpupgradeSettings":{"path":"/up?ed=2048"}}`, func(cfg *transport.Config) {
 			cfg.Network = "httpupgrade"
 			cfg.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: "/up?ed=2048"}
@@ -136,11 +161,11 @@ func transportCases() []transportCase {
 		plainCase("grpc", `{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`, func(cfg *transport.Config) {
 			cfg.Network = "grpc"
 			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun"}
-		}),
+		}).with(checkUDP | checkHalfClose | checkDeadline),
 		plainCase("grpc-multi", `{"network":"grpc","grpcSettings":{"serviceName":"gun","multiMode":true}}`, func(cfg *transport.Config) {
 			cfg.Network = "grpc"
 			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true, Authority: "cdn.example", UserAgent: "golang"}
-		}),
+		}).with(checkHalfClose),
 		plainCase("grpc-custom-path", `{"network":"grpc","grpcSettings":{"serviceName":"/my/sample/path1|path2"}}`, func(cfg *transport.Config) {
 			cfg.Network = "grpc"
 			cfg.GRPC = transport.GRPCConfig{ServiceName: "/my/sample/path1"}
@@ -154,35 +179,36 @@ func transportCases() []transportCase {
 		}),
 		tlsCase("grpc-tls-multi-unsafe", "unsafe", "grpc", `"grpcSettings":{"serviceName":"gun","multiMode":true}`, func(cfg *transport.Config) {
 			cfg.GRPC = transport.GRPCConfig{ServiceName: "gun", MultiMode: true}
-		}),
+		}).with(checkUDP | checkDeadline),
 		// XHTTP's packet-up is proven in TestXHTTPOverXray (Xray's
 		// packet-up server races under -race); the streaming modes here.
 		plainCase("xhttp-stream-one", `{"network":"xhttp","xhttpSettings":{"path":"/x"}}`, func(cfg *transport.Config) {
 			cfg.Network = "xhttp"
 			cfg.XHTTP = transport.XHTTPConfig{Path: "/x", Mode: "stream-one"}
-		}),
+		}).with(checkUDP | checkHalfClose | checkDeadline),
 		plainCase("xhttp-h2c-stream-up", `{"network":"splithttp","splithttpSettings":{"path":"/x"}}`, func(cfg *transport.Config) {
 			cfg.Network = "splithttp"
 			cfg.XHTTP = transport.XHTTPConfig{Path: "/x", Mode: "stream-up", H2C: true}
-		}),
+		}).with(checkUDP | checkHalfClose | checkDeadline),
 		tlsCase("xhttp-tls-stream-one", "", "xhttp", `"xhttpSettings":{"path":"/x"}`, func(cfg *transport.Config) {
 			cfg.XHTTP = transport.XHTTPConfig{Path: "x", Mode: "stream-one"}
-		}),
+		}).with(checkUDP | checkHalfClose | checkDeadline),
 		plainCase("kcp", `{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`, func(cfg *transport.Config) {
 			cfg.Network = "kcp"
 			cfg.KCP = transport.KCPConfig{HeaderType: "none"}
-		}),
+		}).with(checkUDP | checkDeadline),
 		tlsCase("kcp-tls-seed", "", "kcp", `"finalmask":{"udp":[{"type":"header-wechat"},{"type":"mkcp-aes128gcm","settings":{"password":"s"}}]}`, func(cfg *transport.Config) {
 			cfg.KCP = transport.KCPConfig{HeaderType: "wechat-video", Seed: "s"}
-		}),
+		}).with(checkUDP | checkDeadline),
 	}
 }
 
-// racesInXray reports, under -race, a case whose Xray server races in
-// its own code (see race_on_test.go), logging why it is left out.
-func racesInXray(t *testing.T, name string) bool {
+// racesInXray reports, under -race, a test whose Xray server races in
+// its own code (see race_on_test.go): an mKCP server (kcp). It logs why
+// the test is left out.
+func racesInXray(t *testing.T, kcp bool) bool {
 	t.Helper()
-	if xrayRaceFree || !strings.HasPrefix(name, "kcp") {
+	if xrayRaceFree || !kcp {
 		return false
 	}
 	t.Log("not run under -race: Xray-core's mKCP server reads its receiving worker's leftOver outside its lock, so the race detector would fail this test on Xray's code; the default run covers it")
@@ -220,7 +246,7 @@ func TestVMessOverTransports(t *testing.T) {
 	echo := vmesstest.StartEcho(t)
 	for _, tc := range transportCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			if racesInXray(t, tc.name) {
+			if racesInXray(t, tc.kcp) {
 				return
 			}
 			srv := startServer(t, tc.server(cert))
@@ -342,13 +368,11 @@ func TestUDPOverTransports(t *testing.T) {
 	p, _ := strconv.Atoi(port)
 	dest := vmess.Destination{Network: vmess.NetworkUDP, Host: host, Port: uint16(p)}
 	for _, tc := range transportCases() {
-		switch tc.name {
-		case "raw", "raw-tls-chrome-default", "ws-early-data", "httpupgrade", "grpc", "grpc-tls-multi-unsafe", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one", "kcp", "kcp-tls-seed":
-		default:
+		if tc.checks&checkUDP == 0 {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
-			if racesInXray(t, tc.name) {
+			if racesInXray(t, tc.kcp) {
 				return
 			}
 			srv := startServer(t, tc.server(cert))
@@ -386,9 +410,7 @@ func TestHalfCloseReachesEOF(t *testing.T) {
 	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
 	echo := vmesstest.StartEcho(t)
 	for _, tc := range transportCases() {
-		switch tc.name {
-		case "raw", "raw-http-header", "raw-tls-unsafe", "ws-tls", "httpupgrade", "grpc", "grpc-multi", "xhttp-stream-one", "xhttp-h2c-stream-up", "xhttp-tls-stream-one":
-		default:
+		if tc.checks&checkHalfClose == 0 {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
