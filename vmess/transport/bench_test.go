@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +22,9 @@ type benchCase struct {
 	server func(*vmesstest.Cert) string
 	xray   func(*vmesstest.Cert) string
 	ours   func(*transport.Config, *vmesstest.Cert)
+	// reuses: Xray's client keeps its connections per outbound and
+	// reuses them (gRPC, XHTTP's xmux), so a fresh one is timed apart.
+	reuses bool
 }
 
 func xrayTLS(cert *vmesstest.Cert, network, extra string) string {
@@ -36,28 +38,28 @@ func xrayTLS(cert *vmesstest.Cert, network, extra string) string {
 func benchCases() []benchCase {
 	plain := func(s string) func(*vmesstest.Cert) string { return func(*vmesstest.Cert) string { return s } }
 	return []benchCase{
-		{"raw", plain(""), plain(""), func(*transport.Config, *vmesstest.Cert) {}},
+		{"raw", plain(""), plain(""), func(*transport.Config, *vmesstest.Cert) {}, false},
 		{"raw-tls",
 			func(c *vmesstest.Cert) string { return tlsServer(c, "raw", "") },
 			func(c *vmesstest.Cert) string { return xrayTLS(c, "raw", "") },
-			pinned("")},
+			pinned(""), false},
 		{"ws", plain(`{"network":"ws","wsSettings":{"path":"/ws"}}`), plain(`{"network":"ws","wsSettings":{"path":"/ws"}}`),
-			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.WS.Path = "ws", "/ws" }},
+			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.WS.Path = "ws", "/ws" }, false},
 		{"ws-ed-tls",
 			func(c *vmesstest.Cert) string { return tlsServer(c, "ws", `"wsSettings":{"path":"/ws"}`) },
 			func(c *vmesstest.Cert) string { return xrayTLS(c, "ws", `"wsSettings":{"path":"/ws?ed=2048"}`) },
 			func(cfg *transport.Config, c *vmesstest.Cert) {
 				pinned("")(cfg, c)
 				cfg.Network, cfg.WS.Path = "ws", "/ws?ed=2048"
-			}},
+			}, false},
 		{"httpupgrade", plain(`{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`),
 			plain(`{"network":"httpupgrade","httpupgradeSettings":{"path":"/up"}}`),
 			func(cfg *transport.Config, _ *vmesstest.Cert) {
 				cfg.Network, cfg.HTTPUpgrade.Path = "httpupgrade", "/up"
-			}},
+			}, false},
 		{"grpc", plain(`{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`),
 			plain(`{"network":"grpc","grpcSettings":{"serviceName":"gun"}}`),
-			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.GRPC.ServiceName = "grpc", "gun" }},
+			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.GRPC.ServiceName = "grpc", "gun" }, true},
 		{"grpc-multi-tls",
 			func(c *vmesstest.Cert) string { return tlsServer(c, "grpc", `"grpcSettings":{"serviceName":"gun"}`) },
 			func(c *vmesstest.Cert) string {
@@ -66,9 +68,9 @@ func benchCases() []benchCase {
 			func(cfg *transport.Config, c *vmesstest.Cert) {
 				pinned("")(cfg, c)
 				cfg.Network, cfg.GRPC.ServiceName, cfg.GRPC.MultiMode = "grpc", "gun", true
-			}},
+			}, true},
 		{"xhttp", plain(`{"network":"xhttp","xhttpSettings":{"path":"/x"}}`), plain(`{"network":"xhttp","xhttpSettings":{"path":"/x"}}`),
-			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.XHTTP.Path = "xhttp", "/x" }},
+			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.XHTTP.Path = "xhttp", "/x" }, true},
 		{"xhttp-stream-one-tls",
 			func(c *vmesstest.Cert) string { return tlsServer(c, "xhttp", `"xhttpSettings":{"path":"/x"}`) },
 			func(c *vmesstest.Cert) string {
@@ -77,15 +79,15 @@ func benchCases() []benchCase {
 			func(cfg *transport.Config, c *vmesstest.Cert) {
 				pinned("")(cfg, c)
 				cfg.Network, cfg.XHTTP = "xhttp", transport.XHTTPConfig{Path: "/x", Mode: "stream-one"}
-			}},
+			}, true},
 		{"kcp", plain(`{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`),
 			plain(`{"network":"kcp","finalmask":{"udp":[{"type":"mkcp-original"}]}}`),
-			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.KCP.HeaderType = "kcp", "none" }},
+			func(cfg *transport.Config, _ *vmesstest.Cert) { cfg.Network, cfg.KCP.HeaderType = "kcp", "none" }, false},
 		{"kcp-srtp-seed", plain(`{"network":"kcp","finalmask":{"udp":[{"type":"header-srtp"},{"type":"mkcp-aes128gcm","settings":{"password":"s"}}]}}`),
 			plain(`{"network":"kcp","finalmask":{"udp":[{"type":"header-srtp"},{"type":"mkcp-aes128gcm","settings":{"password":"s"}}]}}`),
 			func(cfg *transport.Config, _ *vmesstest.Cert) {
 				cfg.Network, cfg.KCP = "kcp", transport.KCPConfig{HeaderType: "srtp", Seed: "s"}
-			}},
+			}, false},
 	}
 }
 
@@ -185,7 +187,7 @@ func BenchmarkHandshake(b *testing.B) {
 				pingXray(b, xc, echo.Addr, one).Close()
 			}
 		})
-		if !strings.HasPrefix(bc.name, "grpc") && !strings.HasPrefix(bc.name, "xhttp") {
+		if !bc.reuses {
 			continue
 		}
 		// Xray keeps its gRPC and XHTTP (xmux) connections per outbound
