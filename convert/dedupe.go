@@ -55,7 +55,7 @@ type serverKey struct {
 	method              string
 }
 
-func (n *Node) serverKey() serverKey {
+func (n *fullNode) serverKey() serverKey {
 	k := serverKey{
 		server:    strings.ToLower(strings.TrimSuffix(n.Server, ".")),
 		port:      n.Port,
@@ -149,7 +149,7 @@ func canonicalJSON(raw json.RawMessage) string {
 // clientSettings names the settings that are only the client's (not in
 // serverKey) and their values, for saying what a merged entry had of its
 // own.
-func (n *Node) clientSettings() [][2]string {
+func (n *fullNode) clientSettings() [][2]string {
 	return [][2]string{
 		{"cipher", n.cipher()},
 		{"experiments", n.Experiments},
@@ -168,7 +168,7 @@ func (n *Node) clientSettings() [][2]string {
 }
 
 // clientDiff lists the client-side settings in which n differs from kept.
-func clientDiff(n, kept *Node) []string {
+func clientDiff(n, kept *fullNode) []string {
 	var names []string
 	theirs := kept.clientSettings()
 	for i, s := range n.clientSettings() {
@@ -192,9 +192,11 @@ func Dedupe(nodes []*Node) ([]*Node, []Diagnostic) {
 	first := make(map[serverKey]*Node, len(nodes))
 	kept := make([]*Node, 0, len(nodes))
 	var notes []Diagnostic
-	for _, n := range nodes {
+	for _, node := range nodes {
+		n := node.full()
 		k := n.serverKey()
-		if f, ok := first[k]; ok {
+		if f0, ok := first[k]; ok {
+			f := f0.full()
 			msg := fmt.Sprintf("same server as %q (%s%s); left out, the first listed is kept", f.label(), joinHostPort(f.Server, f.Port), f.where())
 			if diff := clientDiff(n, f); len(diff) > 0 {
 				msg += fmt.Sprintf(" (this entry's own %s %s dropped with it)", joinAnd(diff), isAre(len(diff)))
@@ -202,8 +204,8 @@ func Dedupe(nodes []*Node) ([]*Node, []Diagnostic) {
 			notes = append(notes, n.diag(Info, "", "%s", msg))
 			continue
 		}
-		first[k] = n
-		kept = append(kept, n)
+		first[k] = node
+		kept = append(kept, node)
 	}
 	return kept, notes
 }
@@ -225,7 +227,7 @@ func isAre(n int) string {
 
 // where is ", INPUT:LINE" for a node from another input or line, for
 // messages that point at it.
-func (n *Node) where() string {
+func (n *fullNode) where() string {
 	if n.Origin.Input == "" {
 		return ""
 	}

@@ -189,10 +189,10 @@ var clashKnown = map[string]bool{
 	"packet-addr": true, "global-padding": true, "authenticated-length": true, "smux": true,
 }
 
-func nodeFromClash(m map[string]any) (*Node, []Diagnostic, error) {
+func nodeFromClash(m map[string]any) (*fullNode, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := warnTo(&warns)
-	n := &Node{Origin: Origin{Dialect: DialectClash}, Name: str(m["name"])}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectClash}, Name: str(m["name"])}}
 	if err := n.readServer(m, "server", "port", "uuid"); err != nil {
 		return nil, nil, err
 	}

@@ -81,10 +81,10 @@ var singBoxKnown = map[string]bool{
 	"packet_encoding": true, "tls": true, "transport": true, "multiplex": true, "tcp_fast_open": true,
 }
 
-func nodeFromSingBox(m map[string]any) (*Node, []Diagnostic, error) {
+func nodeFromSingBox(m map[string]any) (*fullNode, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := warnTo(&warns)
-	n := &Node{Origin: Origin{Dialect: DialectSingBox}, Name: str(m["tag"])}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectSingBox}, Name: str(m["tag"])}}
 	if err := n.readServer(m, "server", "server_port", "uuid"); err != nil {
 		return nil, nil, err
 	}

@@ -232,7 +232,7 @@ func (p *parser) legacyOutbounds(data []byte, f schema.Format, x map[string]any,
 func (p *parser) outbound(field string, line int, o *conf.Outbound) {
 	parts := o.Settings.Split()
 	if len(parts) <= 1 {
-		n, warns, err := FromXray(o)
+		n, warns, err := fromXray(o)
 		p.entry(field, line, n, warns, err)
 		return
 	}
@@ -249,7 +249,7 @@ func (p *parser) outbound(field string, line int, o *conf.Outbound) {
 			one := *o
 			one.Settings = &parts[k]
 			k++
-			n, warns, err := FromXray(&one)
+			n, warns, err := fromXray(&one)
 			p.entry(joinField(field, fmt.Sprintf("settings.vnext[%d].users[%d]", i, j)), line, n, warns, err)
 		}
 	}
@@ -335,6 +335,14 @@ func checkDepth(v any, d int) error {
 // FromXray reads a VMess outbound in Xray's shape into a Node. It accepts
 // the vnext and flat settings forms and the legacy fields Xray has removed.
 func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
+	n, warns, err := fromXray(o)
+	if err != nil {
+		return nil, warns, err
+	}
+	return n.compact(), warns, nil
+}
+
+func fromXray(o *conf.Outbound) (*fullNode, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := warnTo(&warns)
 	srv, user, ok := o.Settings.Target()
@@ -345,7 +353,7 @@ func FromXray(o *conf.Outbound) (*Node, []Diagnostic, error) {
 	if o.Settings.Address != "" {
 		field = "settings."
 	}
-	n := &Node{Origin: Origin{Dialect: DialectXray}, Name: o.Tag, Server: normaliseServer(srv.Address), Port: srv.Port}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectXray}, Name: o.Tag, Server: normaliseServer(srv.Address), Port: srv.Port}}
 	if err := checkAddress(field+"address", n.Server, user.ID); err != nil {
 		return nil, nil, err
 	}
@@ -446,7 +454,7 @@ type finalMaskJSON struct {
 // kcpFromMask recognises the masks ToXray writes for a legacy mKCP
 // header/seed and turns them back into HeaderType/Seed, so that links
 // survive a trip through Xray JSON.
-func (n *Node) kcpFromMask(raw json.RawMessage) bool {
+func (n *fullNode) kcpFromMask(raw json.RawMessage) bool {
 	if n.Network != "kcp" || n.HeaderType != "" || n.Seed != "" {
 		return false
 	}

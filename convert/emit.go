@@ -99,18 +99,18 @@ func EmitTo(w io.Writer, nodes []*Node, target OutputFormat, opts EmitOptions) (
 	var err error
 	switch target {
 	case ToXrayJSON:
-		err = writeJSONList(bw, "[", "]", 1, list, ToXray, &diags)
+		err = writeJSONList(bw, "[", "]", 1, list, (*fullNode).toXray, &diags)
 	case ToXrayConfig:
 		err = writeXrayConfig(bw, list, opts, &diags)
 	case ToXrayYAML:
-		err = writeYAMLList(bw, "outbounds", list, ToXray, &diags)
+		err = writeYAMLList(bw, "outbounds", list, (*fullNode).toXray, &diags)
 	case ToClashYAML:
 		err = writeYAMLList(bw, "proxies", list, toClash, &diags)
 	case ToSingBox:
 		err = writeJSONList(bw, "{\n  \"outbounds\": [", "]\n}", 2, list, toSingBox, &diags)
 	case ToXrayTOML:
 		var b []byte
-		b, err = json.Marshal(conf.Config{Outbounds: emitEach(list, ToXray, &diags)})
+		b, err = json.Marshal(conf.Config{Outbounds: emitEach(list, (*fullNode).toXray, &diags)})
 		if err == nil {
 			b, err = jsonToTOML(b)
 		}
@@ -118,9 +118,9 @@ func EmitTo(w io.Writer, nodes []*Node, target OutputFormat, opts EmitOptions) (
 			_, err = bw.Write(b)
 		}
 	case ToV2RayNLink, ToURILink:
-		toLink := ToURI
+		toLink := (*fullNode).toURI
 		if target == ToV2RayNLink {
-			toLink = ToV2RayN
+			toLink = (*fullNode).toV2RayN
 		}
 		err = eachNode(list, toLink, &diags, func(s string) error {
 			bw.WriteString(s)
@@ -146,11 +146,11 @@ func checkAll(list nodeList, target OutputFormat) []Diagnostic {
 	case ToSingBox:
 		emitEach(list, toSingBox, &diags)
 	case ToV2RayNLink:
-		emitEach(list, ToV2RayN, &diags)
+		emitEach(list, (*fullNode).toV2RayN, &diags)
 	case ToURILink:
-		emitEach(list, ToURI, &diags)
+		emitEach(list, (*fullNode).toURI, &diags)
 	default: // the Xray targets
-		emitEach(list, ToXray, &diags)
+		emitEach(list, (*fullNode).toXray, &diags)
 	}
 	return diags
 }
@@ -195,7 +195,7 @@ func (h *holdWriter) flush() error {
 // as json.MarshalIndent indents a whole document whose array elements sit
 // depth levels in: open ends with the array's "[", close starts with its
 // "]".
-func writeJSONList[T any](w *bufio.Writer, open, close string, depth int, list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) error {
+func writeJSONList[T any](w *bufio.Writer, open, close string, depth int, list nodeList, emit func(*fullNode) (T, []Diagnostic, error), diags *[]Diagnostic) error {
 	prefix := strings.Repeat("  ", depth-1)
 	w.WriteString(open)
 	n := 0
@@ -242,12 +242,12 @@ func writeXrayConfig(w *bufio.Writer, list nodeList, opts EmitOptions, diags *[]
 	if open < 0 {
 		return errors.New("convert: internal error: no outbounds in the config head")
 	}
-	return writeJSONList(w, string(head[:open])+`"outbounds": [`, "]\n}", 2, list, ToXray, diags)
+	return writeJSONList(w, string(head[:open])+`"outbounds": [`, "]\n}", 2, list, (*fullNode).toXray, diags)
 }
 
 // writeYAMLList writes a YAML mapping with one key holding the nodes as a
 // block sequence, one node at a time.
-func writeYAMLList[T any](w *bufio.Writer, key string, list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) error {
+func writeYAMLList[T any](w *bufio.Writer, key string, list nodeList, emit func(*fullNode) (T, []Diagnostic, error), diags *[]Diagnostic) error {
 	y := &yamlWriter{w: w}
 	n := 0
 	w.WriteString(key + ":")
@@ -283,14 +283,14 @@ type nodeList struct {
 // result to put. Each node is written from a copy carrying its unique
 // name. Warnings go to *diags; a node the emitter refuses becomes an Error
 // diagnostic there and is left out.
-func eachNode[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic, put func(T) error) error {
+func eachNode[T any](list nodeList, emit func(*fullNode) (T, []Diagnostic, error), diags *[]Diagnostic, put func(T) error) error {
 	for i, n := range list.nodes {
-		c := *n
+		c := n.full()
 		c.Name = list.names[i]
-		v, w, err := emit(&c)
+		v, w, err := emit(c)
 		*diags = append(*diags, w...)
 		if err != nil {
-			*diags = append(*diags, refused(&c, err))
+			*diags = append(*diags, refused(c, err))
 			continue
 		}
 		if err := put(v); err != nil {
@@ -304,7 +304,7 @@ func eachNode[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), d
 }
 
 // refused is the Error diagnostic for a node an emitter cannot write.
-func refused(n *Node, err error) Diagnostic {
+func refused(n *fullNode, err error) Diagnostic {
 	d := n.diag(Error, "", "%v", err)
 	var nc *NotConvertibleError
 	if errors.As(err, &nc) {
@@ -317,7 +317,7 @@ func refused(n *Node, err error) Diagnostic {
 // *diags; a node the emitter refuses becomes an Error diagnostic there and
 // is left out. The result is never nil, so that an empty list encodes as
 // [] and not null.
-func emitEach[T any](list nodeList, emit func(*Node) (T, []Diagnostic, error), diags *[]Diagnostic) []T {
+func emitEach[T any](list nodeList, emit func(*fullNode) (T, []Diagnostic, error), diags *[]Diagnostic) []T {
 	out := make([]T, 0, len(list.nodes))
 	_ = eachNode(list, emit, diags, func(v T) error {
 		out = append(out, v)
@@ -340,7 +340,7 @@ func targetList() string {
 // knows it (and tls is set), and warns about a fingerprint it does not
 // know, about Xray mux (the target's own muxName is a different protocol)
 // and about finalmask, none of which are carried.
-func (n *Node) foreignClient(target, muxName string, fingerprints map[string]bool, tls bool, warn func(field, format string, args ...any)) string {
+func (n *fullNode) foreignClient(target, muxName string, fingerprints map[string]bool, tls bool, warn func(field, format string, args ...any)) string {
 	fp := ""
 	if n.Fingerprint != "" && tls {
 		if l := strings.ToLower(n.Fingerprint); fingerprints[l] {

@@ -64,7 +64,7 @@ var clashFingerprints = map[string]bool{
 }
 
 // toClash writes a node as a mihomo (Clash.Meta) vmess proxy.
-func toClash(n *Node) (*clashProxy, []Diagnostic, error) {
+func toClash(n *fullNode) (*clashProxy, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := n.warnTo(&warns)
 	fail := func(field, reason string) error {

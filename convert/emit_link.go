@@ -40,6 +40,10 @@ type v2raynLink struct {
 // JSON, standard padded base64, v "2". Fields the format has no key for
 // are warnings.
 func ToV2RayN(n *Node) (string, []Diagnostic, error) {
+	return n.full().toV2RayN()
+}
+
+func (n *fullNode) toV2RayN() (string, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := n.warnTo(&warns)
 	l := v2raynLink{V: "2", PS: n.Name, Add: n.Server, Port: strconv.Itoa(n.Port), ID: n.UUID,
@@ -90,7 +94,7 @@ var uriCarries = map[string]bool{
 
 // notCarried warns, in field order, about each set field a target has no
 // place for.
-func (n *Node) notCarried(msg string, set map[string]bool) []Diagnostic {
+func (n *fullNode) notCarried(msg string, set map[string]bool) []Diagnostic {
 	var d []Diagnostic
 	for _, k := range slices.Sorted(maps.Keys(set)) {
 		if set[k] {
@@ -128,6 +132,10 @@ func encodeURIComponent(s string) string {
 // ToURI writes a node as Xray's standard share link (#716):
 // vmess://uuid@host:port?type=…#name.
 func ToURI(n *Node) (string, []Diagnostic, error) {
+	return n.full().toURI()
+}
+
+func (n *fullNode) toURI() (string, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := n.warnTo(&warns)
 	var q []string

@@ -63,7 +63,7 @@ var singBoxFingerprints = map[string]bool{
 	"ios": true, "android": true, "random": true, "randomized": true,
 }
 
-func toSingBox(n *Node) (*sbOutbound, []Diagnostic, error) {
+func toSingBox(n *fullNode) (*sbOutbound, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := n.warnTo(&warns)
 	fail := func(field, reason string) error {

@@ -325,7 +325,7 @@ func TestCheckNameTemplate(t *testing.T) {
 // NotConvertibleError are found with errors.As, so a refusal wrapped on
 // its way up (fmt.Errorf("…: %w")) still names its field and target.
 func TestRefusalsSeenThroughWrapping(t *testing.T) {
-	n := &Node{Name: "n", Server: "a.example.com", Port: 443}
+	n := (&Node{Name: "n", Server: "a.example.com", Port: 443}).full()
 	err := n.notConvertible("clash", fmt.Errorf("writing: %w", refuse("network", "no such transport")))
 	var nc *NotConvertibleError
 	if !errors.As(err, &nc) || nc.Field != "network" || nc.Target != "clash" {
@@ -343,8 +343,7 @@ func TestRefusalsSeenThroughWrapping(t *testing.T) {
 // AllOrNothing, one refused node keeps the others from being written too.
 func TestEmitWritesNothingWhenNothingCan(t *testing.T) {
 	kcp := &Node{Name: "k", Server: "k.example.com", Port: 443, UUID: corpusUUID, Network: "kcp"}
-	realityWS := &Node{Name: "r", Server: "r.example.com", Port: 443, UUID: corpusUUID, Network: "ws",
-		Security: "reality", PublicKey: "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", SNI: "r.example.com"}
+	realityWS := &Node{Name: "r", Server: "r.example.com", Port: 443, UUID: corpusUUID, Network: "ws", Security: "reality", SNI: "r.example.com", Extra: &NodeExtra{PublicKey: "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw"}}
 	good := baseNode("ws")
 	big := baseNode("ws") // a node whose output is larger than any write buffer
 	big.Name, big.Path = "big", "/"+strings.Repeat("p", 20000)

@@ -25,6 +25,10 @@ func (e *NotConvertibleError) Error() string {
 // name every field that was changed or could not be carried; an error
 // (a *NotConvertibleError) means current Xray cannot express the node.
 func ToXray(n *Node) (conf.Outbound, []Diagnostic, error) {
+	return n.full().toXray()
+}
+
+func (n *fullNode) toXray() (conf.Outbound, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := n.warnTo(&warns)
 	fail := func(field, format string, args ...any) error {

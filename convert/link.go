@@ -18,10 +18,10 @@ func ParseLink(s string) (*Node, []Diagnostic, error) {
 		return nil, warns, err
 	}
 	n.fixDefaults()
-	return n, warns, nil
+	return n.compact(), warns, nil
 }
 
-func parseLink(s string) (*Node, []Diagnostic, error) {
+func parseLink(s string) (*fullNode, []Diagnostic, error) {
 	var glued []Diagnostic
 	s = strings.TrimSpace(s)
 	if parts := splitGlued(s); len(parts) > 1 {
@@ -54,7 +54,7 @@ func parseLink(s string) (*Node, []Diagnostic, error) {
 // wins; the node records it as its SNI and a warning says so. (On ws,
 // httpupgrade, xhttp and gRPC every peer already takes the Host header or
 // authority, so nothing is chosen there.)
-func (n *Node) hostAsServerName() *Diagnostic {
+func (n *fullNode) hostAsServerName() *Diagnostic {
 	if n.Security != "tls" || n.SNI != "" || n.network() != "raw" {
 		return nil
 	}
@@ -67,7 +67,7 @@ func (n *Node) hostAsServerName() *Diagnostic {
 		"none given; the TLS server name is the host %q, as v2rayN sends it (Xray and mihomo would send the address)", clip(h))}
 }
 
-func parseLinkDialect(s string) (*Node, []Diagnostic, error) {
+func parseLinkDialect(s string) (*fullNode, []Diagnostic, error) {
 	s = strings.TrimSpace(strings.TrimPrefix(s, "\ufeff"))
 	lower := strings.ToLower(s[:min(len(s), 10)])
 	switch {
@@ -88,7 +88,7 @@ func parseLinkDialect(s string) (*Node, []Diagnostic, error) {
 }
 
 // parseVmessScheme tells the vmess:// families apart (docs/formats.md#telling-the-dialects-apart).
-func parseVmessScheme(body string) (*Node, []Diagnostic, error) {
+func parseVmessScheme(body string) (*fullNode, []Diagnostic, error) {
 	body = strings.TrimSpace(body)
 	if body == "" {
 		return nil, nil, errField("link", "empty after vmess://; want a base64 payload or uuid@host:port")

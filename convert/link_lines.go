@@ -78,10 +78,10 @@ func hasPrefixFold(s, prefix string) bool {
 }
 
 // parseQuantumultX reads "vmess=host:port, method=…, password=uuid, …".
-func parseQuantumultX(line string) (*Node, []Diagnostic, error) {
+func parseQuantumultX(line string) (*fullNode, []Diagnostic, error) {
 	_, rest, _ := strings.Cut(line, "=")
 	parts := splitCSV(rest)
-	n := &Node{Origin: Origin{Dialect: DialectQuantumultX}}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectQuantumultX}}}
 	p, err := splitURL("x@" + strings.TrimSpace(parts[0]))
 	if err != nil {
 		return nil, nil, err
@@ -138,13 +138,13 @@ func parseQuantumultX(line string) (*Node, []Diagnostic, error) {
 // parseNamedLine reads Surge ("Name = vmess, host, port, username=uuid,
 // …"), Loon and old Quantumult ("Name = vmess, host, port, cipher,
 // \"uuid\", …") lines. quantumult is set for the base64-wrapped form.
-func parseNamedLine(line string, quantumult bool) (*Node, []Diagnostic, error) {
+func parseNamedLine(line string, quantumult bool) (*fullNode, []Diagnostic, error) {
 	name, rest, _ := strings.Cut(line, "=")
 	parts := splitCSV(rest)
 	if len(parts) < 3 || !strings.EqualFold(parts[0], "vmess") {
 		return nil, nil, errField("line", "want \"Name = vmess, host, port, …\"")
 	}
-	n := &Node{Name: strings.TrimSpace(name), Server: normaliseServer(parts[1])}
+	n := &fullNode{Node: Node{Name: strings.TrimSpace(name), Server: normaliseServer(parts[1])}}
 	var err error
 	if n.Port, err = port("port", parts[2]); err != nil {
 		return nil, nil, err
@@ -264,7 +264,7 @@ func looksLikeID(field string) bool {
 	return err == nil
 }
 
-func (n *Node) setHeader(k, v string) {
+func (n *fullNode) setHeader(k, v string) {
 	if k == "" {
 		return
 	}

@@ -126,14 +126,14 @@ var uriKnown = map[string]bool{
 
 // parseStdURI reads Xray's standard share link (XTLS/Xray-core
 // discussion #716): vmess://uuid@host:port?type=…&security=…#name.
-func parseStdURI(rest string) (*Node, []Diagnostic, error) {
+func parseStdURI(rest string) (*fullNode, []Diagnostic, error) {
 	p, err := splitURL(rest)
 	if err != nil {
 		return nil, nil, err
 	}
 	var warns []Diagnostic
 	warn := warnTo(&warns)
-	n := &Node{Origin: Origin{Dialect: DialectURI}, Name: p.fragment, Server: p.host, Port: p.port}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectURI}, Name: p.fragment, Server: p.host, Port: p.port}}
 	n.UUID = unescapeLenient(p.user)
 	if err := checkID("uuid", n.UUID); err != nil {
 		return nil, nil, err
@@ -212,7 +212,7 @@ func parseStdURI(rest string) (*Node, []Diagnostic, error) {
 
 // parseDraft1 reads v2fly's "VMess share link Draft 1":
 // vmess://net[+tls]:uuid-aid@host:port/?params#tag.
-func parseDraft1(rest string) (*Node, []Diagnostic, error) {
+func parseDraft1(rest string) (*fullNode, []Diagnostic, error) {
 	p, err := splitURL(rest)
 	if err != nil {
 		return nil, nil, err
@@ -220,7 +220,7 @@ func parseDraft1(rest string) (*Node, []Diagnostic, error) {
 	var warns []Diagnostic
 	netw, cred, _ := strings.Cut(p.user, ":")
 	netw = strings.ToLower(netw)
-	n := &Node{Origin: Origin{Dialect: DialectDraft1}, Name: p.fragment, Server: p.host, Port: p.port, Cipher: "auto"}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectDraft1}, Name: p.fragment, Server: p.host, Port: p.port, Cipher: "auto"}}
 	if strings.HasSuffix(netw, "+tls") {
 		n.Security = "tls"
 		netw = strings.TrimSuffix(netw, "+tls")
@@ -262,12 +262,12 @@ func parseDraft1(rest string) (*Node, []Diagnostic, error) {
 }
 
 // parseVmess1 reads Kitsunebi's vmess1://uuid@host:port/path?network=…#remark.
-func parseVmess1(rest string) (*Node, []Diagnostic, error) {
+func parseVmess1(rest string) (*fullNode, []Diagnostic, error) {
 	p, err := splitURL(rest)
 	if err != nil {
 		return nil, nil, err
 	}
-	n := &Node{Origin: Origin{Dialect: DialectKitsunebi}, Name: p.fragment, Server: p.host, Port: p.port}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectKitsunebi}, Name: p.fragment, Server: p.host, Port: p.port}}
 	n.UUID = unescapeLenient(p.user)
 	if err := checkID("uuid", n.UUID); err != nil {
 		return nil, nil, err
@@ -292,7 +292,7 @@ func parseVmess1(rest string) (*Node, []Diagnostic, error) {
 
 // parseRocket reads Shadowrocket and Kitsunebi links: base64 of
 // "cipher:uuid@host:port" followed by a plain query string.
-func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
+func parseRocket(b64, rawQuery, frag string) (*fullNode, []Diagnostic, error) {
 	dec, err := decodeBase64Lenient(unescapeLenient(b64))
 	if err != nil {
 		return nil, nil, err
@@ -320,7 +320,7 @@ func parseRocket(b64, rawQuery, frag string) (*Node, []Diagnostic, error) {
 	}
 	q := parseQuery(rawQuery)
 	kitsunebi := q.has("network") || q.has("wsPath") || q.has("wsHost") || q.has("remark")
-	n := &Node{Server: p.host, Port: p.port, UUID: id}
+	n := &fullNode{Node: Node{Server: p.host, Port: p.port, UUID: id}}
 	n.Origin.Dialect = DialectShadowrocket
 	if kitsunebi {
 		n.Origin.Dialect = DialectKitsunebi
@@ -393,7 +393,7 @@ var rocketKnown = map[string]bool{
 // has no key for them); path is the gRPC service name on grpc (as in
 // v2rayN's link); kcpHeader is the mKCP header; the HTTP disguise that
 // obfs=http set stays.
-func rocketTransport(n *Node, q *query, warn warnFunc) *query {
+func rocketTransport(n *fullNode, q *query, warn warnFunc) *query {
 	if op := q.get("obfsParam"); strings.HasPrefix(strings.TrimSpace(op), "{") {
 		var hm map[string]any
 		if err := json.Unmarshal([]byte(op), &hm); err != nil {

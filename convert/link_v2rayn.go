@@ -107,7 +107,7 @@ var v2raynAliases = map[string]bool{
 }
 
 // parseV2RayN reads the v2rayN base64-JSON link body.
-func parseV2RayN(body string) (*Node, []Diagnostic, error) {
+func parseV2RayN(body string) (*fullNode, []Diagnostic, error) {
 	m, frag, err := decodeV2RayNPayload(body)
 	if err != nil {
 		return nil, nil, err
@@ -115,7 +115,7 @@ func parseV2RayN(body string) (*Node, []Diagnostic, error) {
 	return nodeFromV2RayNJSON(m, frag)
 }
 
-func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, error) {
+func nodeFromV2RayNJSON(m map[string]any, frag string) (*fullNode, []Diagnostic, error) {
 	var warns []Diagnostic
 	warn := warnTo(&warns)
 	alias := func(key, alias string) any {
@@ -128,7 +128,7 @@ func nodeFromV2RayNJSON(m map[string]any, frag string) (*Node, []Diagnostic, err
 		}
 		return m[key]
 	}
-	n := &Node{Origin: Origin{Dialect: DialectV2RayN}}
+	n := &fullNode{Node: Node{Origin: Origin{Dialect: DialectV2RayN}}}
 	n.Name = firstNonEmpty(str(m["ps"]), str(m["remarks"]), str(m["remark"]), strings.TrimSpace(frag))
 	if err := n.readServer(m, "add", "port", "id"); err != nil {
 		return nil, warns, err

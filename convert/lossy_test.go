@@ -41,46 +41,46 @@ func effectiveEarlyData(n *Node) any {
 	if _, ed := splitEarlyData(n.Path); ed > 0 {
 		return ed
 	}
-	return n.EarlyData
+	return ext(n).EarlyData
 }
 
 func lossCases() []lossCase {
 	return []lossCase{
 		{"alterId", with("ws", func(n *Node) { n.AlterID = 64 }), func(n *Node) any { return n.AlterID }},
 		{"cipher", with("ws", func(n *Node) { n.Cipher = "chacha20-poly1305" }), func(n *Node) any { return n.Cipher }},
-		{"experiments", with("ws", func(n *Node) { n.Experiments = "AuthenticatedLength" }), func(n *Node) any { return n.Experiments }},
+		{"experiments", with("ws", func(n *Node) { ext(n).Experiments = "AuthenticatedLength" }), func(n *Node) any { return ext(n).Experiments }},
 		{"ws host/path", with("ws", func(n *Node) { n.Host, n.Path = "x.example.com", "/x" }), func(n *Node) any { return n.Host + n.Path }},
-		{"ws headers", with("ws", func(n *Node) { n.Headers = map[string]string{"User-Agent": "ua"} }), func(n *Node) any { return n.Headers }},
-		{"ws early data", with("ws", func(n *Node) { n.EarlyData = 2048 }), effectiveEarlyData},
+		{"ws headers", with("ws", func(n *Node) { ext(n).Headers = map[string]string{"User-Agent": "ua"} }), func(n *Node) any { return ext(n).Headers }},
+		{"ws early data", with("ws", func(n *Node) { ext(n).EarlyData = 2048 }), effectiveEarlyData},
 		{"httpupgrade", with("httpupgrade", func(*Node) {}), func(n *Node) any { return n.Network + n.Host + n.Path }},
 		{"grpc serviceName", with("grpc", func(n *Node) { n.ServiceName = "other" }), func(n *Node) any { return n.ServiceName }},
-		{"grpc multi mode", with("grpc", func(n *Node) { n.GRPCMode = "multi" }), func(n *Node) any { return n.GRPCMode }},
-		{"grpc authority", with("grpc", func(n *Node) { n.Authority = "a.example.com" }), func(n *Node) any { return n.Authority }},
+		{"grpc multi mode", with("grpc", func(n *Node) { ext(n).GRPCMode = "multi" }), func(n *Node) any { return ext(n).GRPCMode }},
+		{"grpc authority", with("grpc", func(n *Node) { ext(n).Authority = "a.example.com" }), func(n *Node) any { return ext(n).Authority }},
 		{"tcp http header", with("raw", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Host, n.Path = "", "", "http", "a.example.com", "/a" }),
 			func(n *Node) any { return n.HeaderType + n.Host + n.Path }},
 		{"tcp http paths", with("raw", func(n *Node) { n.Security, n.SNI, n.HeaderType, n.Path = "", "", "http", "/a,/b" }), func(n *Node) any { return n.Path }},
 		{"kcp", with("kcp", func(*Node) {}), func(n *Node) any { return n.Network }},
-		{"kcp header/seed", with("kcp", func(n *Node) { n.HeaderType, n.Seed = "srtp", "s" }), func(n *Node) any { return n.HeaderType + n.Seed }},
-		{"kcp mtu/tti", with("kcp", func(n *Node) { n.MTU, n.TTI = 1350, 20 }), func(n *Node) any { return fmt.Sprint(n.MTU, n.TTI) }},
-		{"xhttp", with("xhttp", func(n *Node) { n.XHTTPMode = "packet-up" }), func(n *Node) any { return n.Network + n.XHTTPMode + n.Path }},
-		{"xhttp extra", with("xhttp", func(n *Node) { n.XHTTPExtra = json.RawMessage(`{"xPaddingBytes":"100-1000"}`) }), func(n *Node) any { return string(n.XHTTPExtra) }},
+		{"kcp header/seed", with("kcp", func(n *Node) { n.HeaderType, ext(n).Seed = "srtp", "s" }), func(n *Node) any { return n.HeaderType + ext(n).Seed }},
+		{"kcp mtu/tti", with("kcp", func(n *Node) { ext(n).MTU, ext(n).TTI = 1350, 20 }), func(n *Node) any { return fmt.Sprint(ext(n).MTU, ext(n).TTI) }},
+		{"xhttp", with("xhttp", func(n *Node) { ext(n).XHTTPMode = "packet-up" }), func(n *Node) any { return n.Network + ext(n).XHTTPMode + n.Path }},
+		{"xhttp extra", with("xhttp", func(n *Node) { ext(n).XHTTPExtra = json.RawMessage(`{"xPaddingBytes":"100-1000"}`) }), func(n *Node) any { return string(ext(n).XHTTPExtra) }},
 		{"h2", with("h2", func(*Node) {}), func(n *Node) any { return n.Network + n.Host + n.Path }},
-		{"quic", with("quic", func(n *Node) { n.Security, n.QUICSecurity, n.QUICKey = "tls", "aes-128-gcm", "k" }),
-			func(n *Node) any { return n.Network + n.QUICSecurity + n.QUICKey }},
+		{"quic", with("quic", func(n *Node) { n.Security, ext(n).QUICSecurity, ext(n).QUICKey = "tls", "aes-128-gcm", "k" }),
+			func(n *Node) any { return n.Network + ext(n).QUICSecurity + ext(n).QUICKey }},
 		{"sni", with("ws", func(n *Node) { n.SNI = "other.example.com" }), func(n *Node) any { return n.SNI }},
 		{"alpn", with("ws", func(n *Node) { n.ALPN = []string{"h2", "http/1.1"} }), func(n *Node) any { return strings.Join(n.ALPN, ",") }},
 		{"fp", with("ws", func(n *Node) { n.Fingerprint = "firefox" }), func(n *Node) any { return n.Fingerprint }},
 		{"insecure", with("ws", func(n *Node) { n.Insecure = true }), func(n *Node) any { return n.Insecure }},
-		{"pcs", with("ws", func(n *Node) { n.PCS = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }), func(n *Node) any { return n.PCS }},
-		{"vcn", with("ws", func(n *Node) { n.VCN = "v.example.com" }), func(n *Node) any { return n.VCN }},
-		{"ech", with("ws", func(n *Node) { n.ECH = "AEX+DQBBpQAgACB/abc" }), func(n *Node) any { return n.ECH }},
+		{"pcs", with("ws", func(n *Node) { ext(n).PCS = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" }), func(n *Node) any { return ext(n).PCS }},
+		{"vcn", with("ws", func(n *Node) { ext(n).VCN = "v.example.com" }), func(n *Node) any { return ext(n).VCN }},
+		{"ech", with("ws", func(n *Node) { ext(n).ECH = "AEX+DQBBpQAgACB/abc" }), func(n *Node) any { return ext(n).ECH }},
 		{"reality", with("raw", func(n *Node) {
-			n.Security, n.PublicKey, n.ShortID = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "6ba85179e30d4fc2"
-		}), func(n *Node) any { return n.Security + n.PublicKey + n.ShortID }},
+			n.Security, ext(n).PublicKey, ext(n).ShortID = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "6ba85179e30d4fc2"
+		}), func(n *Node) any { return n.Security + ext(n).PublicKey + ext(n).ShortID }},
 		{"reality spx/pqv", with("raw", func(n *Node) {
-			n.Security, n.PublicKey, n.SpiderX, n.PQV = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "/s", strings.Repeat("A", 2603) // 1952 bytes, as Xray requires
-		}), func(n *Node) any { return n.SpiderX + n.PQV }},
-		{"finalmask", with("ws", func(n *Node) { n.FinalMask = json.RawMessage(`{"tcp":[{"type":"fragment"}]}`) }), func(n *Node) any { return string(n.FinalMask) }},
+			n.Security, ext(n).PublicKey, ext(n).SpiderX, ext(n).PQV = "reality", "Z84J2IelR9ch3k8VtlVhhs5ycBUlXA7wHBWcBrjqnAw", "/s", strings.Repeat("A", 2603) // 1952 bytes, as Xray requires
+		}), func(n *Node) any { return ext(n).SpiderX + ext(n).PQV }},
+		{"finalmask", with("ws", func(n *Node) { ext(n).FinalMask = json.RawMessage(`{"tcp":[{"type":"fragment"}]}`) }), func(n *Node) any { return string(ext(n).FinalMask) }},
 		{"tfo", with("ws", func(n *Node) { n.TFO = true }), func(n *Node) any { return n.TFO }},
 		{"mux", with("ws", func(n *Node) { n.Mux = true }), func(n *Node) any { return n.Mux }},
 	}
@@ -198,4 +198,12 @@ func TestLossesNameACarrierNotAFlag(t *testing.T) {
 			t.Errorf("the v2rayN link's loss of %s names no carrier; the standard link carries it", f)
 		}
 	}
+}
+
+// ext returns n's extra fields for setting, allocating them when n has none.
+func ext(n *Node) *NodeExtra {
+	if n.Extra == nil {
+		n.Extra = &NodeExtra{}
+	}
+	return n.Extra
 }

@@ -141,20 +141,20 @@ type parser struct {
 	res  Result
 }
 
-func (p *parser) add(n *Node, line int, warns []Diagnostic) {
+func (p *parser) add(n *fullNode, line int, warns []Diagnostic) {
 	n.Origin.Input, n.Origin.Line = p.name, line
 	n.fixDefaults()
 	for _, w := range warns {
 		w.Input, w.Line, w.Server = p.name, line, n.label()
 		p.keep(w)
 	}
-	p.res.Nodes = append(p.res.Nodes, n)
+	p.res.Nodes = append(p.res.Nodes, n.compact())
 }
 
 // entry records the outcome of reading one entry of a document or one
 // line of a link list: the node (validated), or the error; path (such as
 // "outbounds[2]"; empty for none) prefixes the fields of its diagnostics.
-func (p *parser) entry(path string, line int, n *Node, warns []Diagnostic, err error) {
+func (p *parser) entry(path string, line int, n *fullNode, warns []Diagnostic, err error) {
 	if err == nil {
 		err = n.validate()
 	}

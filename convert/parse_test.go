@@ -46,7 +46,7 @@ func TestParseDocuments(t *testing.T) {
 			wantDiags: []diagWant{{Info, 22, "proxies[1]"}, {Error, 75, "uuid"}},
 			check: func(t *testing.T, nodes []*Node) {
 				ws := nodes[0]
-				if ws.Port != 443 || ws.Host != "cdn.example.com" || ws.EarlyData != 2048 || ws.Fingerprint != "chrome" || ws.SNI != "sni.example.com" {
+				if ws.Port != 443 || ws.Host != "cdn.example.com" || ws.Extras().EarlyData != 2048 || ws.Fingerprint != "chrome" || ws.SNI != "sni.example.com" {
 					t.Errorf("c-ws = %+v", ws)
 				}
 				if h := nodes[2]; h.HeaderType != "http" || h.Path != "/a,/b" || h.Host != "h.example.com" || h.Cipher != "none" {
@@ -58,7 +58,7 @@ func TestParseDocuments(t *testing.T) {
 				if l := nodes[4]; l.AlterID != 64 || !l.Insecure {
 					t.Errorf("c-legacy = %+v", l)
 				}
-				if r := nodes[5]; r.Security != "reality" || r.ShortID != "6ba85179e30d4fc2" {
+				if r := nodes[5]; r.Security != "reality" || r.Extras().ShortID != "6ba85179e30d4fc2" {
 					t.Errorf("c-reality = %+v", r)
 				}
 			},
@@ -68,7 +68,7 @@ func TestParseDocuments(t *testing.T) {
 			wantNames: []string{"s-ws", "s-grpc", "s-up", "s-http"},
 			wantDiags: []diagWant{{Info, 13, "outbounds[4]"}, {Error, 14, "server_port"}},
 			check: func(t *testing.T, nodes []*Node) {
-				if ws := nodes[0]; ws.Host != "cdn.example.com" || ws.EarlyData != 2048 || ws.Fingerprint != "firefox" {
+				if ws := nodes[0]; ws.Host != "cdn.example.com" || ws.Extras().EarlyData != 2048 || ws.Fingerprint != "firefox" {
 					t.Errorf("s-ws = %+v", ws)
 				}
 				if h := nodes[3]; h.Network != "raw" || h.HeaderType != "http" || h.Path != "/x" {
@@ -87,7 +87,7 @@ func TestParseDocuments(t *testing.T) {
 				if f := nodes[1]; f.Server != "flat.example.com" || f.Port != 8443 || f.Cipher != "zero" || f.Path != "/a,/b" {
 					t.Errorf("x-flat = %+v", f)
 				}
-				if k := nodes[2]; k.HeaderType != "wechat-video" || k.Seed != "s33d" {
+				if k := nodes[2]; k.HeaderType != "wechat-video" || k.Extras().Seed != "s33d" {
 					t.Errorf("x-kcp-legacy = %+v", k)
 				}
 			},

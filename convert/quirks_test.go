@@ -81,11 +81,11 @@ func TestSNIFallsBackToHostOnRawTLS(t *testing.T) {
 			if err := buildWithXray(t, o); err != nil {
 				t.Errorf("Xray refuses it: %v", err)
 			}
-			c, _, err := toClash(n)
+			c, _, err := toClash(n.full())
 			if err != nil || c.ServerName != "real.example.com" {
 				t.Errorf("clash servername = %q (%v); want real.example.com", c.ServerName, err)
 			}
-			s, _, err := toSingBox(n)
+			s, _, err := toSingBox(n.full())
 			if err != nil || s.TLS == nil || s.TLS.ServerName != "real.example.com" {
 				t.Errorf("sing-box tls = %+v (%v); want server_name real.example.com", s.TLS, err)
 			}
@@ -387,7 +387,7 @@ func TestClashUDPKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, _, _ := toClash(n); !c.UDP {
+	if c, _, _ := toClash(n.full()); !c.UDP {
 		t.Errorf("link: udp off; want on, as mihomo's converter writes")
 	}
 }
@@ -516,7 +516,7 @@ func TestRocketTransportsAndTLS(t *testing.T) {
 		{"grpc by network", rocket("auto", "network=grpc&serviceName=svc2&remark=k"),
 			Node{Network: "grpc", ServiceName: "svc2"}},
 		{"kcp", rocket("auto", "network=kcp&kcpHeader=wechat-video&seed=s33d"),
-			Node{Network: "kcp", HeaderType: "wechat-video", Seed: "s33d"}},
+			Node{Network: "kcp", HeaderType: "wechat-video", Extra: &NodeExtra{Seed: "s33d"}}},
 		{"tcp http disguise", rocket("auto", "obfs=http&path=/a&obfsParam=h.example.com"),
 			Node{Network: "raw", HeaderType: "http", Host: "h.example.com", Path: "/a"}},
 		{"h2", rocket("auto", "network=h2&h2Path=/h&h2Host=x.example.com&tls=1"),
@@ -524,9 +524,9 @@ func TestRocketTransportsAndTLS(t *testing.T) {
 		{"ws host over obfsParam", rocket("auto", "obfs=websocket&wsPath=/w&obfsParam=o.example.com&wsHost=w.example.com"),
 			Node{Network: "ws", Host: "w.example.com", Path: "/w"}},
 		{"ws headers as JSON", rocket("auto", "obfs=websocket&path=/w&obfsParam=%7B%22Host%22%3A%22j.example.com%22%2C%22X-A%22%3A%22b%22%7D"),
-			Node{Network: "ws", Host: "j.example.com", Path: "/w", Headers: map[string]string{"X-A": "b"}}},
+			Node{Network: "ws", Host: "j.example.com", Path: "/w", Extra: &NodeExtra{Headers: map[string]string{"X-A": "b"}}}},
 		{"tls keys", rocket("auto", "tls=1&sni=s.example.com&alpn=h2,http/1.1&fp=firefox&allowInsecure=1&pcs="+pin),
-			Node{Network: "raw", Security: "tls", SNI: "s.example.com", ALPN: []string{"h2", "http/1.1"}, Fingerprint: "firefox", Insecure: true, PCS: pin}},
+			Node{Network: "raw", Security: "tls", SNI: "s.example.com", ALPN: []string{"h2", "http/1.1"}, Fingerprint: "firefox", Insecure: true, Extra: &NodeExtra{PCS: pin}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -534,11 +534,13 @@ func TestRocketTransportsAndTLS(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Node{Network: n.network(), ServiceName: n.ServiceName, HeaderType: n.HeaderType, Seed: n.Seed,
-				Host: n.Host, Path: n.Path, Headers: n.Headers, Security: n.Security, SNI: n.SNI, ALPN: n.ALPN,
-				Fingerprint: n.Fingerprint, Insecure: n.Insecure, PCS: n.PCS}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("read %+v\nwant %+v", got, tc.want)
+			got := Node{Network: n.network(), ServiceName: n.ServiceName, HeaderType: n.HeaderType, Host: n.Host, Path: n.Path, Security: n.Security, SNI: n.SNI, ALPN: n.ALPN, Fingerprint: n.Fingerprint, Insecure: n.Insecure, Extra: &NodeExtra{Seed: n.Extras().Seed, Headers: n.Extras().Headers, PCS: n.Extras().PCS}}
+			want := tc.want
+			if want.Extra == nil {
+				want.Extra = &NodeExtra{}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("read %+v\nwant %+v", got, want)
 			}
 		})
 	}

@@ -10,14 +10,14 @@ import (
 // realityPart is REALITY: SNI, the uTLS Fingerprint, the server's
 // PublicKey, ShortID, SpiderX and the ML-DSA-65 key PQV.
 var realityPart = &securityPart{
-	readXray: func(n *Node, ss *conf.StreamSettings) {
+	readXray: func(n *fullNode, ss *conf.StreamSettings) {
 		n.Security = "reality"
 		if r := ss.RealitySettings; r != nil {
 			n.SNI, n.Fingerprint = r.ServerName, r.Fingerprint
 			n.PublicKey, n.ShortID, n.SpiderX, n.PQV = r.Key(), r.ShortID, r.SpiderX, r.Mldsa65Verify
 		}
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Security = "reality"
 		switch network := n.network(); network {
 		case "raw", "xhttp", "grpc":
@@ -51,7 +51,7 @@ var realityPart = &securityPart{
 		ss.RealitySettings = r
 		return nil
 	},
-	writeClash: func(n *Node, p *clashProxy, warn warnFunc) error {
+	writeClash: func(n *fullNode, p *clashProxy, warn warnFunc) error {
 		if n.network() == "ws" || n.network() == "httpupgrade" {
 			return refuse("security", "mihomo's REALITY does not work with ws")
 		}
@@ -63,7 +63,7 @@ var realityPart = &securityPart{
 		}
 		return nil
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) {
+	writeSingBox: func(n *fullNode, o *sbOutbound, warn warnFunc) {
 		o.TLS = &sbTLS{Enabled: true, ServerName: n.SNI,
 			Reality: &sbReality{Enabled: true, PublicKey: n.PublicKey, ShortID: n.ShortID},
 			UTLS:    &sbUTLS{Enabled: true, Fingerprint: "chrome"}}
@@ -71,13 +71,13 @@ var realityPart = &securityPart{
 			warn("spx/pqv", "sing-box's reality has no spiderX or ML-DSA key; not carried")
 		}
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, warn warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, warn warnFunc) {
 		l.TLS = "reality"
 		l.PBK, l.SID, l.SPX = n.PublicKey, n.ShortID, n.SpiderX
 		warn("reality", "v2rayN's link has no REALITY keys; written as the unofficial pbk/sid/spx that v2rayN ignores")
 		l.SNI = n.sniFallback()
 	},
-	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), _ warnFunc) {
 		add("sni", n.SNI)
 		add("fp", n.Fingerprint)
 		add("pbk", n.PublicKey)

@@ -12,7 +12,7 @@ import (
 // uTLS Fingerprint, Insecure, the certificate pins PCS, the names VCN and
 // the ECH config list.
 var tlsPart = &securityPart{
-	readXray: func(n *Node, ss *conf.StreamSettings) {
+	readXray: func(n *fullNode, ss *conf.StreamSettings) {
 		n.Security = "tls"
 		if t := ss.TLSSettings; t != nil {
 			n.SNI, n.ALPN, n.Fingerprint = t.ServerName, t.ALPN, t.Fingerprint
@@ -25,7 +25,7 @@ var tlsPart = &securityPart{
 			n.SNI = n.Server
 		}
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Security = "tls"
 		t := &conf.TLSSettings{ServerName: n.sniFallback(), ALPN: conf.StringList(n.ALPN),
 			PinnedPeerCertSha256: n.PCS, VerifyPeerCertByName: n.VCN, ECHConfigList: n.ECH}
@@ -55,7 +55,7 @@ var tlsPart = &securityPart{
 		}
 		return nil
 	},
-	writeClash: func(n *Node, p *clashProxy, warn warnFunc) error {
+	writeClash: func(n *fullNode, p *clashProxy, warn warnFunc) error {
 		p.TLS = true
 		p.ServerName = n.sniFallback()
 		p.ALPN = n.ALPN
@@ -74,7 +74,7 @@ var tlsPart = &securityPart{
 		}
 		return nil
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) {
+	writeSingBox: func(n *fullNode, o *sbOutbound, warn warnFunc) {
 		t := &sbTLS{Enabled: true, ServerName: n.sniFallback(), Insecure: n.Insecure, ALPN: n.ALPN}
 		if n.ECH != "" {
 			t.ECH = &sbECH{Enabled: true, Config: echToPEM(n.ECH)}
@@ -87,11 +87,11 @@ var tlsPart = &securityPart{
 		}
 		o.TLS = t
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, _ warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, _ warnFunc) {
 		l.TLS = "tls"
 		l.SNI = n.sniFallback() // explicit, so that no reader has to guess a fallback
 	},
-	writeURI: func(n *Node, add func(k, v string), warn warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), warn warnFunc) {
 		add("sni", n.sniFallback()) // explicit: #716 readers default to the address
 		add("fp", n.Fingerprint)
 		add("alpn", strings.Join(n.ALPN, ","))
@@ -133,7 +133,7 @@ var (
 // first non-empty value among keys ("" when none has one). They are read
 // whatever the link's security says: a writer warns about TLS options on
 // a node without TLS.
-func (n *Node) readLinkTLS(keys linkTLSKeys, get func(keys ...string) string) {
+func (n *fullNode) readLinkTLS(keys linkTLSKeys, get func(keys ...string) string) {
 	n.SNI = get(keys.sni...)
 	n.ALPN = splitList(get(keys.alpn...))
 	n.Fingerprint = get(keys.fp...)
@@ -146,7 +146,7 @@ func (n *Node) readLinkTLS(keys linkTLSKeys, get func(keys ...string) string) {
 // sniFallback is the server name v2rayN and mihomo use when a link has
 // none: the first Host (or the gRPC authority). Xray itself would use the
 // address, so emitters write it explicitly (docs/formats.md#sni-fallback).
-func (n *Node) sniFallback() string {
+func (n *fullNode) sniFallback() string {
 	if n.SNI != "" {
 		return n.SNI
 	}

@@ -25,21 +25,21 @@ type warnFunc = func(field, format string, args ...any)
 type transportPart struct {
 	// readV2RayN reads v2rayN's JSON, which packs every transport into
 	// type, host and path (the meaning depends on net).
-	readV2RayN  func(n *Node, typ, host, path string, warn warnFunc)
-	writeV2RayN func(n *Node, l *v2raynLink, warn warnFunc)
+	readV2RayN  func(n *fullNode, typ, host, path string, warn warnFunc)
+	writeV2RayN func(n *fullNode, l *v2raynLink, warn warnFunc)
 	// readURI and writeURI read and write the query of Xray's standard
 	// link (#716); add skips empty values.
-	readURI  func(n *Node, q *query, warn warnFunc) error
-	writeURI func(n *Node, add func(k, v string), warn warnFunc)
+	readURI  func(n *fullNode, q *query, warn warnFunc) error
+	writeURI func(n *fullNode, add func(k, v string), warn warnFunc)
 	// readXray and writeXray read and write Xray's streamSettings;
 	// readXray refuses what Xray's loader refuses.
-	readXray  func(n *Node, ss *conf.StreamSettings, warn warnFunc) error
-	writeXray func(n *Node, ss *conf.StreamSettings, warn warnFunc) error
+	readXray  func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error
+	writeXray func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error
 	// readClash reads a mihomo proxy whose network is clashNet.
-	readClash    func(n *Node, clashNet string, m map[string]any, warn warnFunc)
-	writeClash   func(n *Node, p *clashProxy, warn warnFunc) error
-	readSingBox  func(n *Node, tr map[string]any, warn warnFunc)
-	writeSingBox func(n *Node, o *sbOutbound, warn warnFunc) error
+	readClash    func(n *fullNode, clashNet string, m map[string]any, warn warnFunc)
+	writeClash   func(n *fullNode, p *clashProxy, warn warnFunc) error
+	readSingBox  func(n *fullNode, tr map[string]any, warn warnFunc)
+	writeSingBox func(n *fullNode, o *sbOutbound, warn warnFunc) error
 }
 
 // transportParts holds every transport a node can have, by its name in
@@ -57,7 +57,7 @@ var transportParts = map[string]*transportPart{
 
 // transportOf returns the node's transport part, or nil for a network
 // name no reader produces.
-func (n *Node) transportOf() *transportPart {
+func (n *fullNode) transportOf() *transportPart {
 	return transportParts[n.network()]
 }
 
@@ -75,7 +75,7 @@ func refuse(field, format string, args ...any) error {
 }
 
 // notConvertible turns a part's refusal into the error a writer returns.
-func (n *Node) notConvertible(target string, err error) error {
+func (n *fullNode) notConvertible(target string, err error) error {
 	var cw *cannotWrite
 	if errors.As(err, &cw) {
 		return &NotConvertibleError{Server: n.label(), Target: target, Field: cw.field, Reason: cw.reason}
@@ -84,7 +84,7 @@ func (n *Node) notConvertible(target string, err error) error {
 }
 
 // noTransport is the refusal for a dialect without the node's transport.
-func (n *Node) noTransport(dialect string) error {
+func (n *fullNode) noTransport(dialect string) error {
 	return refuse("network", "%s has no %s transport", dialect, n.network())
 }
 
@@ -96,7 +96,7 @@ func (n *Node) noTransport(dialect string) error {
 // (WebSocketConfig.Build); httpupgrade and xhttp refuse the config
 // (HttpUpgradeConfig.Build, SplitHTTPConfig.Build), so the node is refused
 // too.
-func (n *Node) readXrayHeaders(headers map[string]string, field string, hostAllowed bool, warn warnFunc) error {
+func (n *fullNode) readXrayHeaders(headers map[string]string, field string, hostAllowed bool, warn warnFunc) error {
 	for k, v := range headers {
 		if !strings.EqualFold(k, "host") {
 			n.setHeader(k, v)
@@ -117,7 +117,7 @@ func (n *Node) readXrayHeaders(headers map[string]string, field string, hostAllo
 
 // pathLike reads host and path for the transports that have exactly
 // these two fields in link dialects (ws, httpupgrade, h2).
-func pathLike(n *Node, _ string, host, path string, _ warnFunc) {
+func pathLike(n *fullNode, _ string, host, path string, _ warnFunc) {
 	n.Host, n.Path = host, path
 }
 

@@ -5,30 +5,30 @@ import "github.com/xvmtools/xvm/schema/conf"
 // grpcPart is gRPC: ServiceName, GRPCMode (gun, the default, or multi)
 // and Authority. v2rayN packs them into path, type and host.
 var grpcPart = &transportPart{
-	readV2RayN: func(n *Node, typ, host, path string, warn warnFunc) {
+	readV2RayN: func(n *fullNode, typ, host, path string, warn warnFunc) {
 		n.GRPCMode = grpcMode(noneAsDefault(typ), "type", warn) // v2rayN writes none for the default
 		n.ServiceName = path
 		n.Authority = host
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, _ warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, _ warnFunc) {
 		l.Type = "gun"
 		if n.GRPCMode == "multi" {
 			l.Type = "multi"
 		}
 		l.Host, l.Path = n.Authority, n.ServiceName
 	},
-	readURI: func(n *Node, q *query, warn warnFunc) error {
+	readURI: func(n *fullNode, q *query, warn warnFunc) error {
 		n.ServiceName = q.get("serviceName")
 		n.Authority = q.get("authority")
 		n.GRPCMode = grpcMode(q.get("mode"), "mode", warn)
 		return nil
 	},
-	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), _ warnFunc) {
 		add("serviceName", n.ServiceName)
 		add("authority", n.Authority)
 		add("mode", n.GRPCMode)
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		if g := ss.GRPCSettings; g != nil {
 			n.ServiceName, n.Authority = g.ServiceName, g.Authority
 			if g.MultiMode {
@@ -37,16 +37,16 @@ var grpcPart = &transportPart{
 		}
 		return nil
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		ss.Network = "grpc"
 		ss.GRPCSettings = &conf.GRPCSettings{ServiceName: n.ServiceName, Authority: n.Authority, MultiMode: n.GRPCMode == "multi"}
 		return nil
 	},
-	readClash: func(n *Node, _ string, m map[string]any, _ warnFunc) {
+	readClash: func(n *fullNode, _ string, m map[string]any, _ warnFunc) {
 		g := clashKeys(asMap(m["grpc-opts"]))
 		n.ServiceName = str(g["grpc-service-name"])
 	},
-	writeClash: func(n *Node, p *clashProxy, warn warnFunc) error {
+	writeClash: func(n *fullNode, p *clashProxy, warn warnFunc) error {
 		p.Network = "grpc"
 		p.GRPCOpts = &clashGRPCOpts{ServiceName: n.ServiceName}
 		if n.GRPCMode == "multi" {
@@ -57,10 +57,10 @@ var grpcPart = &transportPart{
 		}
 		return nil
 	},
-	readSingBox: func(n *Node, tr map[string]any, _ warnFunc) {
+	readSingBox: func(n *fullNode, tr map[string]any, _ warnFunc) {
 		n.ServiceName = str(tr["service_name"])
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) error {
+	writeSingBox: func(n *fullNode, o *sbOutbound, warn warnFunc) error {
 		o.Transport = &sbTransport{Type: "grpc", ServiceName: n.ServiceName}
 		if n.GRPCMode == "multi" {
 			warn("mode", "sing-box has no gRPC multi mode; not carried")

@@ -13,12 +13,12 @@ import (
 // and seed only as finalmask.udp masks; mihomo's and sing-box's vmess have
 // no mKCP.
 var kcpPart = &transportPart{
-	readV2RayN: func(n *Node, typ, host, path string, _ warnFunc) {
+	readV2RayN: func(n *fullNode, typ, host, path string, _ warnFunc) {
 		n.HeaderType = typ
 		n.Seed = path
 		n.Host = host
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, warn warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, warn warnFunc) {
 		l.Type = orNone(n.HeaderType)
 		l.Host, l.Path = n.Host, n.Seed
 		if n.MTU != 0 || n.TTI != 0 {
@@ -26,7 +26,7 @@ var kcpPart = &transportPart{
 		}
 		n.warnKCPTuning(warn)
 	},
-	readURI: func(n *Node, q *query, _ warnFunc) error {
+	readURI: func(n *fullNode, q *query, _ warnFunc) error {
 		n.HeaderType = q.get("headerType")
 		n.Host = q.get("host")
 		n.Seed = q.get("seed")
@@ -38,7 +38,7 @@ var kcpPart = &transportPart{
 		}
 		return nil
 	},
-	writeURI: func(n *Node, add func(k, v string), warn warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), warn warnFunc) {
 		n.warnKCPTuning(warn)
 		add("headerType", n.HeaderType)
 		add("host", n.Host)
@@ -50,7 +50,7 @@ var kcpPart = &transportPart{
 			add("tti", strconv.Itoa(n.TTI))
 		}
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		k := ss.KCPSettings
 		if k == nil {
 			return nil
@@ -69,7 +69,7 @@ var kcpPart = &transportPart{
 		}
 		return nil
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "kcp"
 		if n.TTI != 0 && (n.TTI < 10 || n.TTI > 5000) {
 			return refuse("tti", "%d is out of Xray's range 10-5000", n.TTI)
@@ -104,7 +104,7 @@ var kcpHeaderMasks = map[string]string{
 // (docs/formats.md#mkcp-header-and-seed-as-finalmask): outermost header
 // first, then the KCP obfuscation, as the old wire layout
 // [header][sealed segment] was.
-func (n *Node) kcpMask() (json.RawMessage, error) {
+func (n *fullNode) kcpMask() (json.RawMessage, error) {
 	var masks []maskJSON
 	if h := strings.ToLower(n.HeaderType); h != "" {
 		typ, ok := kcpHeaderMasks[h]
@@ -128,7 +128,7 @@ func (n *Node) kcpMask() (json.RawMessage, error) {
 
 // kcpNote is the information ToXray gives when it wrote a legacy header
 // or seed as masks.
-func (n *Node) kcpNote() (Diagnostic, bool) {
+func (n *fullNode) kcpNote() (Diagnostic, bool) {
 	if n.network() != "kcp" || len(n.FinalMask) > 0 || (n.HeaderType == "" && n.Seed == "") {
 		return Diagnostic{}, false
 	}
@@ -137,7 +137,7 @@ func (n *Node) kcpNote() (Diagnostic, bool) {
 
 // warnKCPTuning says that a link, which has no keys for them, drops the
 // node's mKCP capacities, congestion and write buffer.
-func (n *Node) warnKCPTuning(warn warnFunc) {
+func (n *fullNode) warnKCPTuning(warn warnFunc) {
 	if n.UplinkCapacity != nil || n.DownlinkCapacity != nil || n.WriteBufferSize != nil || n.Congestion {
 		warn("uplinkCapacity/downlinkCapacity/congestion/writeBufferSize", "a link has no key for them; not carried")
 	}

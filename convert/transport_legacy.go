@@ -18,7 +18,7 @@ var h2Part = &transportPart{
 	writeV2RayN: writeV2RayNPathLike,
 	readURI:     readURIPathLike,
 	writeURI:    writeURIPathLike,
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		h := ss.HTTPSettings
 		if h == nil {
 			return nil
@@ -32,7 +32,7 @@ var h2Part = &transportPart{
 		}
 		return nil
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "xhttp"
 		ss.XHTTPSettings = &conf.XHTTPSettings{Host: firstOf(n.Host), Path: n.Path, Mode: "stream-one"}
 		warn("network", "HTTP/2 transport was removed from Xray; written as XHTTP stream-one (the server must have migrated too)")
@@ -44,12 +44,12 @@ var h2Part = &transportPart{
 		}
 		return nil
 	},
-	readClash: func(n *Node, _ string, m map[string]any, _ warnFunc) {
+	readClash: func(n *fullNode, _ string, m map[string]any, _ warnFunc) {
 		ho := clashKeys(asMap(m["h2-opts"]))
 		n.Host = strings.Join(strList(ho["host"]), ",")
 		n.Path = str(ho["path"])
 	},
-	writeClash: func(n *Node, p *clashProxy, warn warnFunc) error {
+	writeClash: func(n *fullNode, p *clashProxy, warn warnFunc) error {
 		p.Network = "h2"
 		p.H2Opts = &clashH2Opts{Host: splitList(n.Host), Path: n.Path}
 		if n.Security != "tls" {
@@ -57,7 +57,7 @@ var h2Part = &transportPart{
 		}
 		return nil
 	},
-	readSingBox: func(n *Node, tr map[string]any, _ warnFunc) {
+	readSingBox: func(n *fullNode, tr map[string]any, _ warnFunc) {
 		n.Host = strings.Join(strList(tr["host"]), ",")
 		n.Path = str(tr["path"])
 		n.Method = str(tr["method"])
@@ -69,7 +69,7 @@ var h2Part = &transportPart{
 			}
 		}
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, _ warnFunc) error {
+	writeSingBox: func(n *fullNode, o *sbOutbound, _ warnFunc) error {
 		if n.Security != "tls" {
 			return refuse("network", "HTTP/2 needs TLS in sing-box")
 		}
@@ -85,27 +85,27 @@ var h2Part = &transportPart{
 // quicPart is QUIC: HeaderType (a packet header), QUICSecurity and
 // QUICKey; v2rayN packs them into type, host and path.
 var quicPart = &transportPart{
-	readV2RayN: func(n *Node, typ, host, path string, _ warnFunc) {
+	readV2RayN: func(n *fullNode, typ, host, path string, _ warnFunc) {
 		n.HeaderType = typ
 		n.QUICSecurity = host
 		n.QUICKey = path
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, _ warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, _ warnFunc) {
 		l.Type = orNone(n.HeaderType)
 		l.Host, l.Path = n.QUICSecurity, n.QUICKey
 	},
-	readURI: func(n *Node, q *query, _ warnFunc) error {
+	readURI: func(n *fullNode, q *query, _ warnFunc) error {
 		n.HeaderType = q.get("headerType")
 		n.QUICSecurity = q.get("quicSecurity")
 		n.QUICKey = q.get("key")
 		return nil
 	},
-	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), _ warnFunc) {
 		add("headerType", n.HeaderType)
 		add("quicSecurity", n.QUICSecurity)
 		add("key", n.QUICKey)
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		q := ss.QUICSettings
 		if q == nil {
 			return nil
@@ -118,7 +118,7 @@ var quicPart = &transportPart{
 		n.HeaderType = h.Type
 		return nil
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "xhttp"
 		ss.XHTTPSettings = &conf.XHTTPSettings{Mode: "stream-one"}
 		warn("network", "QUIC transport was removed from Xray; written as XHTTP stream-one (the server must have migrated to XHTTP over H3)")
@@ -127,8 +127,8 @@ var quicPart = &transportPart{
 		}
 		return nil
 	},
-	readSingBox: func(*Node, map[string]any, warnFunc) {},
-	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) error {
+	readSingBox: func(*fullNode, map[string]any, warnFunc) {},
+	writeSingBox: func(n *fullNode, o *sbOutbound, warn warnFunc) error {
 		if n.Security != "tls" {
 			return refuse("network", "QUIC needs TLS in sing-box")
 		}
@@ -142,15 +142,15 @@ var quicPart = &transportPart{
 
 // quicExtras reports QUIC encryption or a packet header, which no current
 // dialect carries.
-func (n *Node) quicExtras() bool {
+func (n *fullNode) quicExtras() bool {
 	return n.QUICSecurity != "" && n.QUICSecurity != "none" || n.QUICKey != "" || n.HeaderType != ""
 }
 
-func writeV2RayNPathLike(n *Node, l *v2raynLink, _ warnFunc) {
+func writeV2RayNPathLike(n *fullNode, l *v2raynLink, _ warnFunc) {
 	l.Host, l.Path = n.Host, n.Path
 }
 
-func writeURIPathLike(n *Node, add func(k, v string), _ warnFunc) {
+func writeURIPathLike(n *fullNode, add func(k, v string), _ warnFunc) {
 	add("host", n.Host)
 	add("path", n.Path)
 }

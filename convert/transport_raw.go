@@ -10,27 +10,27 @@ import (
 // header disguise: HeaderType "http", Host a comma list of Host headers,
 // Path a comma list of paths, Headers the other request headers.
 var rawPart = &transportPart{
-	readV2RayN: func(n *Node, typ, host, path string, warn warnFunc) {
+	readV2RayN: func(n *fullNode, typ, host, path string, warn warnFunc) {
 		n.HeaderType = rawHeader(typ, "type", warn)
 		n.Host, n.Path = host, path
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, _ warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, _ warnFunc) {
 		if n.HeaderType == "http" {
 			l.Type = "http"
 		}
 		l.Host, l.Path = n.Host, n.Path
 	},
-	readURI: func(n *Node, q *query, warn warnFunc) error {
+	readURI: func(n *fullNode, q *query, warn warnFunc) error {
 		n.HeaderType = rawHeader(q.get("headerType"), "headerType", warn)
 		n.Host, n.Path = q.get("host"), q.get("path")
 		return nil
 	},
-	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), _ warnFunc) {
 		add("headerType", n.HeaderType)
 		add("host", n.Host)
 		add("path", n.Path)
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		r := ss.Raw()
 		if r == nil || r.Header == nil || r.Header.Type != "http" {
 			return nil
@@ -54,7 +54,7 @@ var rawPart = &transportPart{
 		}
 		return nil
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		ss.Network = "raw"
 		if n.HeaderType == "http" {
 			rq := &conf.HTTPRequest{Path: conf.StringList(splitList(n.Path))}
@@ -68,7 +68,7 @@ var rawPart = &transportPart{
 		}
 		return nil
 	},
-	readClash: func(n *Node, clashNet string, m map[string]any, warn warnFunc) {
+	readClash: func(n *fullNode, clashNet string, m map[string]any, warn warnFunc) {
 		if clashNet != "http" {
 			return
 		}
@@ -87,7 +87,7 @@ var rawPart = &transportPart{
 			warn("http-opts.method", "%q not carried (Xray's default is GET)", clip(meth))
 		}
 	},
-	writeClash: func(n *Node, p *clashProxy, _ warnFunc) error {
+	writeClash: func(n *fullNode, p *clashProxy, _ warnFunc) error {
 		if n.HeaderType == "http" {
 			p.Network = "http"
 			o := &clashHTTPOpts{Method: "GET", Path: splitList(n.Path)}
@@ -101,7 +101,7 @@ var rawPart = &transportPart{
 		}
 		return nil
 	},
-	readSingBox: func(n *Node, tr map[string]any, warn warnFunc) {
+	readSingBox: func(n *fullNode, tr map[string]any, warn warnFunc) {
 		n.HeaderType = "http"
 		n.Host = strings.Join(strList(tr["host"]), ",")
 		n.Path = str(tr["path"])
@@ -109,7 +109,7 @@ var rawPart = &transportPart{
 			warn("transport.method", "%q not carried", clip(meth))
 		}
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) error {
+	writeSingBox: func(n *fullNode, o *sbOutbound, warn warnFunc) error {
 		if n.HeaderType != "http" {
 			return nil
 		}
@@ -145,7 +145,7 @@ func rawHeader(typ, field string, warn warnFunc) string {
 // httpHeaderLists returns the HTTP disguise's Host list and all its
 // request headers as lists (Host first, when there are hosts), the shape
 // Xray and mihomo take.
-func (n *Node) httpHeaderLists() ([]string, map[string][]string) {
+func (n *fullNode) httpHeaderLists() ([]string, map[string][]string) {
 	hosts := splitList(n.Host)
 	if len(hosts) == 0 && len(n.Headers) == 0 {
 		return hosts, nil

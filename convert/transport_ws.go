@@ -14,7 +14,7 @@ var wsPart = &transportPart{
 	writeV2RayN: writeV2RayNUpgrade,
 	readURI:     readURIPathLike,
 	writeURI:    writeURIUpgrade,
-	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		w := ss.WSSettings
 		if w == nil {
 			return nil
@@ -22,14 +22,14 @@ var wsPart = &transportPart{
 		n.Host, n.Path = w.Host, w.Path
 		return n.readXrayHeaders(w.Headers, "streamSettings.wsSettings.headers", true, warn)
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "ws"
 		ss.WSSettings = &conf.WSSettings{Path: n.wsPath(warn), Host: n.Host, Headers: n.Headers}
 		return nil
 	},
 	readClash:  readClashWS,
 	writeClash: writeClashWS,
-	readSingBox: func(n *Node, tr map[string]any, _ warnFunc) {
+	readSingBox: func(n *fullNode, tr map[string]any, _ warnFunc) {
 		n.Path = str(tr["path"])
 		for k, v := range asMap(tr["headers"]) {
 			n.setHeader(k, strings.Join(strList(v), ","))
@@ -39,7 +39,7 @@ var wsPart = &transportPart{
 			n.EarlyDataHeader = str(tr["early_data_header_name"])
 		}
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, _ warnFunc) error {
+	writeSingBox: func(n *fullNode, o *sbOutbound, _ warnFunc) error {
 		path, ed := n.wsEarlyData()
 		t := &sbTransport{Type: "ws", Path: path}
 		if ed > 0 {
@@ -59,7 +59,7 @@ var httpUpgradePart = &transportPart{
 	writeV2RayN: writeV2RayNUpgrade,
 	readURI:     readURIPathLike,
 	writeURI:    writeURIUpgrade,
-	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		h := ss.HTTPUpgradeSettings
 		if h == nil {
 			return nil
@@ -67,20 +67,20 @@ var httpUpgradePart = &transportPart{
 		n.Host, n.Path = h.Host, h.Path
 		return n.readXrayHeaders(h.Headers, "streamSettings.httpupgradeSettings.headers", false, warn)
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		ss.Network = "httpupgrade"
 		ss.HTTPUpgradeSettings = &conf.HTTPUpgradeSettings{Path: n.wsPath(warn), Host: n.Host, Headers: n.Headers}
 		return nil
 	},
 	readClash:  readClashWS,
 	writeClash: writeClashWS,
-	readSingBox: func(n *Node, tr map[string]any, _ warnFunc) {
+	readSingBox: func(n *fullNode, tr map[string]any, _ warnFunc) {
 		n.Host, n.Path = str(tr["host"]), str(tr["path"])
 		for k, v := range asMap(tr["headers"]) {
 			n.setHeader(k, strings.Join(strList(v), ","))
 		}
 	},
-	writeSingBox: func(n *Node, o *sbOutbound, warn warnFunc) error {
+	writeSingBox: func(n *fullNode, o *sbOutbound, warn warnFunc) error {
 		path, ed := n.wsEarlyData()
 		if ed > 0 {
 			warn("ed", "sing-box has no early data for httpupgrade; not carried")
@@ -94,25 +94,25 @@ var httpUpgradePart = &transportPart{
 	},
 }
 
-func writeV2RayNUpgrade(n *Node, l *v2raynLink, warn warnFunc) {
+func writeV2RayNUpgrade(n *fullNode, l *v2raynLink, warn warnFunc) {
 	l.Host = n.Host
 	l.Path = n.wsPath(warn)
 }
 
 // readURIPathLike reads host and path from a #716 query.
-func readURIPathLike(n *Node, q *query, _ warnFunc) error {
+func readURIPathLike(n *fullNode, q *query, _ warnFunc) error {
 	n.Host, n.Path = q.get("host"), q.get("path")
 	return nil
 }
 
-func writeURIUpgrade(n *Node, add func(k, v string), warn warnFunc) {
+func writeURIUpgrade(n *fullNode, add func(k, v string), warn warnFunc) {
 	add("host", n.Host)
 	add("path", n.wsPath(warn))
 }
 
 // readClashWS reads mihomo's ws-opts (and the older ws-path and
 // ws-headers); v2ray-http-upgrade makes the node HTTPUpgrade.
-func readClashWS(n *Node, _ string, m map[string]any, warn warnFunc) {
+func readClashWS(n *fullNode, _ string, m map[string]any, warn warnFunc) {
 	n.Network = "ws"
 	wo := clashKeys(asMap(m["ws-opts"]))
 	n.Path = str(wo["path"])
@@ -138,7 +138,7 @@ func readClashWS(n *Node, _ string, m map[string]any, warn warnFunc) {
 }
 
 // writeClashWS writes ws and HTTPUpgrade as mihomo's ws-opts.
-func writeClashWS(n *Node, p *clashProxy, warn warnFunc) error {
+func writeClashWS(n *fullNode, p *clashProxy, warn warnFunc) error {
 	p.Network = "ws"
 	path, ed := n.wsEarlyData()
 	upgrade := n.network() == "httpupgrade"
@@ -159,8 +159,8 @@ func writeClashWS(n *Node, p *clashProxy, warn warnFunc) error {
 // wsPath returns the ws/httpupgrade path with early data expressed the
 // way Xray reads it (?ed=N inside the path), warning about what Xray
 // cannot carry.
-func (n *Node) wsPath(warn warnFunc) string {
-	p, w := n.XrayPath()
+func (n *fullNode) wsPath(warn warnFunc) string {
+	p, w := n.xrayPath()
 	if w != "" {
 		warn("early-data-header-name", "%s", w)
 	}
@@ -173,6 +173,10 @@ func (n *Node) wsPath(warn warnFunc) string {
 // warning, when not empty, says what of it Xray cannot carry: an early
 // data header other than Sec-WebSocket-Protocol.
 func (n *Node) XrayPath() (path, warning string) {
+	return n.full().xrayPath()
+}
+
+func (n *fullNode) xrayPath() (path, warning string) {
 	p := n.Path
 	if n.EarlyData <= 0 {
 		return p, ""
@@ -195,7 +199,7 @@ func (n *Node) XrayPath() (path, warning string) {
 
 // headersWithHost is the transport headers with Host among them, for
 // dialects (mihomo ws-opts, sing-box ws) that have no separate host field.
-func (n *Node) headersWithHost() map[string]string {
+func (n *fullNode) headersWithHost() map[string]string {
 	if n.Host == "" && len(n.Headers) == 0 {
 		return nil
 	}
@@ -235,7 +239,7 @@ func splitEarlyData(path string) (string, int) {
 
 // wsEarlyData is the ws path without "?ed=N" and the early data length:
 // the one in the path, else the node's EarlyData.
-func (n *Node) wsEarlyData() (string, int) {
+func (n *fullNode) wsEarlyData() (string, int) {
 	path, ed := splitEarlyData(n.Path)
 	if ed == 0 {
 		ed = n.EarlyData

@@ -10,11 +10,11 @@ import (
 // xhttpPart is XHTTP: Host, Path, XHTTPMode and the extra object. mihomo's
 // and sing-box's vmess have no XHTTP.
 var xhttpPart = &transportPart{
-	readV2RayN: func(n *Node, typ, host, path string, warn warnFunc) {
+	readV2RayN: func(n *fullNode, typ, host, path string, warn warnFunc) {
 		n.XHTTPMode = xhttpMode(noneAsDefault(typ), "type", warn) // v2rayN writes none for the default
 		n.Host, n.Path = host, path
 	},
-	writeV2RayN: func(n *Node, l *v2raynLink, warn warnFunc) {
+	writeV2RayN: func(n *fullNode, l *v2raynLink, warn warnFunc) {
 		l.Type = "auto"
 		if n.XHTTPMode != "" {
 			l.Type = n.XHTTPMode
@@ -24,7 +24,7 @@ var xhttpPart = &transportPart{
 			warn("extra", "v2rayN's link cannot carry XHTTP extra; not carried")
 		}
 	},
-	readURI: func(n *Node, q *query, warn warnFunc) error {
+	readURI: func(n *fullNode, q *query, warn warnFunc) error {
 		n.Host, n.Path = q.get("host"), q.get("path")
 		n.XHTTPMode = xhttpMode(q.get("mode"), "mode", warn)
 		if x := q.get("extra"); x != "" {
@@ -36,7 +36,7 @@ var xhttpPart = &transportPart{
 		}
 		return nil
 	},
-	writeURI: func(n *Node, add func(k, v string), _ warnFunc) {
+	writeURI: func(n *fullNode, add func(k, v string), _ warnFunc) {
 		add("host", n.Host)
 		add("path", n.Path)
 		add("mode", n.XHTTPMode)
@@ -44,7 +44,7 @@ var xhttpPart = &transportPart{
 			add("extra", string(n.XHTTPExtra))
 		}
 	},
-	readXray: func(n *Node, ss *conf.StreamSettings, warn warnFunc) error {
+	readXray: func(n *fullNode, ss *conf.StreamSettings, warn warnFunc) error {
 		x := ss.XHTTP()
 		if x == nil {
 			return nil
@@ -63,7 +63,7 @@ var xhttpPart = &transportPart{
 		}
 		return n.readXrayHeaders(x.Headers, field, false, warn)
 	},
-	writeXray: func(n *Node, ss *conf.StreamSettings, _ warnFunc) error {
+	writeXray: func(n *fullNode, ss *conf.StreamSettings, _ warnFunc) error {
 		ss.Network = "xhttp"
 		ss.XHTTPSettings = &conf.XHTTPSettings{Host: n.Host, Path: n.Path, Mode: n.XHTTPMode, Headers: n.Headers, Extra: n.XHTTPExtra}
 		switch n.XHTTPMode {

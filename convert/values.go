@@ -184,7 +184,7 @@ func normaliseNetwork(s string) (string, bool) {
 // and Shadowrocket links (ws, websocket, wss, over-tls, http, grpc; empty or
 // none for plain tcp) into the node. It reports false for a value no
 // dialect defines, leaving the node as plain tcp.
-func (n *Node) applyObfs(v string) bool {
+func (n *fullNode) applyObfs(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "", "none":
 	case "ws", "websocket":
@@ -248,7 +248,7 @@ func checkAddress(field, addr, id string) error {
 // entry (v2rayN JSON, Clash, sing-box) under the dialect's own keys. A
 // key that is absent is "missing"; one that is present but empty "is
 // empty".
-func (n *Node) readServer(m map[string]any, serverKey, portKey, idKey string) error {
+func (n *fullNode) readServer(m map[string]any, serverKey, portKey, idKey string) error {
 	v, ok := m[serverKey]
 	if !ok || v == nil {
 		return errField(serverKey, "missing; want the server address")
@@ -270,7 +270,7 @@ func (n *Node) readServer(m map[string]any, serverKey, portKey, idKey string) er
 }
 
 // validate checks what every node needs, whatever its dialect.
-func (n *Node) validate() error {
+func (n *fullNode) validate() error {
 	if n.Server == "" {
 		return errField(n.sourceField("server"), "missing; want a host name or IP address")
 	}
@@ -293,7 +293,7 @@ func (n *Node) validate() error {
 // which server the node reaches or weaken its checks, so the node is
 // refused rather than written without them. (An unknown fingerprint only
 // changes the ClientHello, so emitters drop it with a warning instead.)
-func (n *Node) checkValues() error {
+func (n *fullNode) checkValues() error {
 	bad := func(key, format string, err error) error {
 		return errField(n.sourceField(key), format, err)
 	}
@@ -328,7 +328,7 @@ func (n *Node) checkValues() error {
 
 // sourceField names a value (by its share-link parameter) the way the
 // node's own dialect spells it, so an error points at the text to fix.
-func (n *Node) sourceField(key string) string {
+func (n *fullNode) sourceField(key string) string {
 	var names map[string]string
 	switch n.Origin.Dialect {
 	case DialectV2RayN:
@@ -355,7 +355,7 @@ func (n *Node) sourceField(key string) string {
 
 // fixDefaults fills implied values so that every dialect yields the same
 // node for the same server.
-func (n *Node) fixDefaults() {
+func (n *fullNode) fixDefaults() {
 	n.Server = normaliseServer(n.Server)
 	if n.Cipher == "" {
 		n.Cipher = "auto"

@@ -165,8 +165,8 @@ func TestXrayHostHeaderAsXrayReadsIt(t *testing.T) {
 			if len(res.Nodes) != 1 || res.Nodes[0].Host != tt.host {
 				t.Fatalf("nodes %+v, diagnostics %v; want Host %q", res.Nodes, res.Diagnostics, tt.host)
 			}
-			if _, ok := res.Nodes[0].Headers["Host"]; ok {
-				t.Errorf("Host kept among the headers: %v", res.Nodes[0].Headers)
+			if _, ok := res.Nodes[0].Extras().Headers["Host"]; ok {
+				t.Errorf("Host kept among the headers: %v", res.Nodes[0].Extras().Headers)
 			}
 		})
 	}

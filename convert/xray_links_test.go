@@ -147,7 +147,7 @@ func FuzzLinkBuildsInXray(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, q string) {
 		n, _, err := ParseLink("vmess://b831bfb3-e84c-4647-a953-bbdd6e6d6390@a.example.com:443?" + q + "#x")
-		if err != nil || len(n.FinalMask) > 0 || len(n.XHTTPExtra) > 0 {
+		if err != nil || len(n.Extras().FinalMask) > 0 || len(n.Extras().XHTTPExtra) > 0 {
 			return
 		}
 		o, _, err := ToXray(n)

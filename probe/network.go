@@ -45,12 +45,12 @@ var networks = map[string]network{
 			}
 			c.Raw.HeaderType = "http"
 			c.Raw.Request.Path = splitComma(n.Path)
-			if hosts := splitComma(n.Host); len(hosts) > 0 || len(n.Headers) > 0 {
+			if hosts := splitComma(n.Host); len(hosts) > 0 || len(n.Extras().Headers) > 0 {
 				c.Raw.Request.Headers = map[string][]string{}
 				if len(hosts) > 0 {
 					c.Raw.Request.Headers["Host"] = hosts
 				}
-				for k, v := range n.Headers {
+				for k, v := range n.Extras().Headers {
 					c.Raw.Request.Headers[k] = []string{v}
 				}
 			}
@@ -59,7 +59,7 @@ var networks = map[string]network{
 	},
 	"ws": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
-			c.WS = transport.WSConfig{Path: xrayPath(n, warn), Host: n.Host, Headers: n.Headers}
+			c.WS = transport.WSConfig{Path: xrayPath(n, warn), Host: n.Host, Headers: n.Extras().Headers}
 		},
 		route: func(c *transport.Config) any { return &c.WS },
 		httpTarget: func(c *transport.Config) (string, string) {
@@ -68,7 +68,7 @@ var networks = map[string]network{
 	},
 	"httpupgrade": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
-			c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: xrayPath(n, warn), Host: n.Host, Headers: n.Headers}
+			c.HTTPUpgrade = transport.HTTPUpgradeConfig{Path: xrayPath(n, warn), Host: n.Host, Headers: n.Extras().Headers}
 		},
 		route: func(c *transport.Config) any { return &c.HTTPUpgrade },
 		httpTarget: func(c *transport.Config) (string, string) {
@@ -78,7 +78,7 @@ var networks = map[string]network{
 	},
 	"grpc": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
-			c.GRPC = transport.GRPCConfig{ServiceName: n.ServiceName, Authority: n.Authority, MultiMode: strings.EqualFold(n.GRPCMode, "multi")}
+			c.GRPC = transport.GRPCConfig{ServiceName: n.ServiceName, Authority: n.Extras().Authority, MultiMode: strings.EqualFold(n.Extras().GRPCMode, "multi")}
 		},
 		route: func(c *transport.Config) any { return &c.GRPC },
 		httpTarget: func(c *transport.Config) (string, string) {
@@ -89,7 +89,7 @@ var networks = map[string]network{
 	},
 	"xhttp": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
-			c.XHTTP = transport.XHTTPConfig{Host: n.Host, Path: n.Path, Mode: n.XHTTPMode, Headers: n.Headers, Extra: n.XHTTPExtra}
+			c.XHTTP = transport.XHTTPConfig{Host: n.Host, Path: n.Path, Mode: n.Extras().XHTTPMode, Headers: n.Extras().Headers, Extra: n.Extras().XHTTPExtra}
 		},
 		route: func(c *transport.Config) any { return &c.XHTTP },
 		// A plain GET to the path is refused for its missing padding,
@@ -103,21 +103,21 @@ var networks = map[string]network{
 			// A link's mKCP is the legacy form: without a header or
 			// seed it still means mkcp-original, as convert writes it.
 			header := n.HeaderType
-			if header == "" && len(n.FinalMask) == 0 {
+			if header == "" && len(n.Extras().FinalMask) == 0 {
 				header = "none"
 			}
-			c.KCP = transport.KCPConfig{MTU: uint32(max(n.MTU, 0)), TTI: uint32(max(n.TTI, 0)), HeaderType: header, HeaderDomain: n.Host, Seed: n.Seed,
-				UplinkCapacity: kcpSize(n.UplinkCapacity), DownlinkCapacity: kcpSize(n.DownlinkCapacity), WriteBufferSize: kcpSize(n.WriteBufferSize),
-				Congestion: n.Congestion}
+			c.KCP = transport.KCPConfig{MTU: uint32(max(n.Extras().MTU, 0)), TTI: uint32(max(n.Extras().TTI, 0)), HeaderType: header, HeaderDomain: n.Host, Seed: n.Extras().Seed,
+				UplinkCapacity: kcpSize(n.Extras().UplinkCapacity), DownlinkCapacity: kcpSize(n.Extras().DownlinkCapacity), WriteBufferSize: kcpSize(n.Extras().WriteBufferSize),
+				Congestion: n.Extras().Congestion}
 		},
 		route: func(c *transport.Config) any { return &c.KCP },
 	},
 	"h2": {
 		fromNode: func(n *convert.Node, c *transport.Config, warn func(string)) {
-			c.HTTP = transport.HTTPConfig{Host: splitComma(n.Host), Path: n.Path, Method: n.Method}
-			if len(n.Headers) > 0 {
-				c.HTTP.Headers = make(map[string][]string, len(n.Headers))
-				for k, v := range n.Headers {
+			c.HTTP = transport.HTTPConfig{Host: splitComma(n.Host), Path: n.Path, Method: n.Extras().Method}
+			if len(n.Extras().Headers) > 0 {
+				c.HTTP.Headers = make(map[string][]string, len(n.Extras().Headers))
+				for k, v := range n.Extras().Headers {
 					c.HTTP.Headers[k] = []string{v}
 				}
 			}

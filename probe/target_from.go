@@ -27,7 +27,7 @@ func TargetFromNode(n *convert.Node) Target {
 		ID:          n.UUID,
 		AlterID:     n.AlterID,
 		Security:    n.Cipher,
-		Experiments: n.Experiments,
+		Experiments: n.Extras().Experiments,
 		Stream: transport.Config{
 			Address:  n.Server,
 			Port:     nodePort(n.Port),
@@ -46,13 +46,13 @@ func TargetFromNode(n *convert.Node) Target {
 			ServerName:           sniFallback(n),
 			ALPN:                 n.ALPN,
 			Fingerprint:          strings.ToLower(n.Fingerprint),
-			PinnedPeerCertSHA256: splitComma(n.PCS),
-			VerifyPeerCertByName: splitComma(n.VCN),
+			PinnedPeerCertSHA256: splitComma(n.Extras().PCS),
+			VerifyPeerCertByName: splitComma(n.Extras().VCN),
 			AllowInsecure:        n.Insecure,
-			ECHConfigList:        n.ECH,
+			ECHConfigList:        n.Extras().ECH,
 		}
 	}
-	t.Stream.FinalMask = n.FinalMask
+	t.Stream.FinalMask = n.Extras().FinalMask
 	if nw, ok := networks[t.Stream.Network]; ok {
 		nw.fromNode(n, &t.Stream, func(w string) { t.warnings = append(t.warnings, w) })
 	}
@@ -68,7 +68,7 @@ func sniFallback(n *convert.Node) string {
 	}
 	switch networkName(n.Network) {
 	case "grpc":
-		return n.Authority
+		return n.Extras().Authority
 	case "ws", "httpupgrade", "xhttp", "h2":
 		return firstOf(n.Host)
 	case "raw":
