@@ -73,7 +73,7 @@ func Emit(nodes []*Node, target OutputFormat, opts EmitOptions) ([]byte, []Diagn
 // Error diagnostics and left out; everything else a target cannot carry
 // is a Warning. When no node can be written, nothing is written to w (not
 // even an empty list); with opts.AllOrNothing, nothing is written unless
-// every node can be. Every target but toml is written one node at a
+// every node can be. Every target is written one node at a
 // time, so memory stays proportional to one node, not to the output. The
 // error is for an unknown target, a name template with an unknown
 // placeholder, or a write or encoder failure.
@@ -109,14 +109,7 @@ func EmitTo(w io.Writer, nodes []*Node, target OutputFormat, opts EmitOptions) (
 	case ToSingBox:
 		err = writeJSONList(bw, "{\n  \"outbounds\": [", "]\n}", 2, list, toSingBox, &diags)
 	case ToXrayTOML:
-		var b []byte
-		b, err = json.Marshal(conf.Config{Outbounds: emitEach(list, (*fullNode).toXray, &diags)})
-		if err == nil {
-			b, err = jsonToTOML(b)
-		}
-		if err == nil {
-			_, err = bw.Write(b)
-		}
+		err = writeTOMLList(bw, list, &diags)
 	case ToV2RayNLink, ToURILink:
 		toLink := (*fullNode).toURI
 		if target == ToV2RayNLink {
@@ -269,6 +262,34 @@ func writeYAMLList[T any](w *bufio.Writer, key string, list nodeList, emit func(
 		w.WriteString(" []\n")
 	}
 	return nil
+}
+
+// writeTOMLList writes an Xray config {outbounds} in TOML one node at a
+// time. A TOML array of tables is its elements' [[outbounds]] tables one
+// after another, and the document of one outbound is the text the whole
+// document holds for it; go-toml puts a blank line before a table header
+// unless the line before is itself a header (an empty table), so one goes
+// between two outbounds unless the first ends with a header.
+func writeTOMLList(w *bufio.Writer, list nodeList, diags *[]Diagnostic) error {
+	first, afterHeader := true, false
+	return eachNode(list, (*fullNode).toXray, diags, func(o conf.Outbound) error {
+		b, err := json.Marshal(conf.Config{Outbounds: []conf.Outbound{o}})
+		if err == nil {
+			b, err = jsonToTOML(b)
+		}
+		if err != nil {
+			return err
+		}
+		if !first && !afterHeader {
+			w.WriteByte('\n')
+		}
+		first = false
+		last := bytes.TrimSuffix(b, []byte("\n"))
+		last = last[bytes.LastIndexByte(last, '\n')+1:]
+		afterHeader = bytes.HasPrefix(last, []byte("[")) // a key never starts with "["
+		_, err = w.Write(b)
+		return err
+	})
 }
 
 // nodeList is the nodes to write and the names to write them under;

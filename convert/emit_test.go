@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/xvmtools/xvm/convert/converttest"
+	"github.com/xvmtools/xvm/schema/conf"
 )
 
 // corpusNodes returns every corpus node that parses, renamed uniquely.
@@ -385,5 +388,35 @@ func TestNameTemplateErrorIsTyped(t *testing.T) {
 	var pe *PlaceholderError
 	if err := CheckNameTemplate("{index} {foo}"); !errors.As(err, &pe) || pe.Placeholder != "{foo}" {
 		t.Errorf("CheckNameTemplate: %#v; want a PlaceholderError for {foo}", err)
+	}
+}
+
+// TestTOMLWrittenNodeByNodeIsTheWholeDocument: toml is written one
+// outbound at a time; the text must be what encoding the whole config at
+// once gives, blank lines between tables included (none after an empty
+// table such as a gRPC node's grpcSettings without a service name).
+func TestTOMLWrittenNodeByNodeIsTheWholeDocument(t *testing.T) {
+	emptyGRPC := baseNode("grpc")
+	emptyGRPC.ServiceName, emptyGRPC.Security, emptyGRPC.SNI = "", "", ""
+	nodes := []*Node{emptyGRPC, baseNode("ws"), emptyGRPC, emptyGRPC, baseNode("grpc"), baseNode("raw")}
+	for _, c := range lossCases() {
+		nodes = append(nodes, c.node(), emptyGRPC)
+	}
+	got, _, err := Emit(nodes, ToXrayTOML, EmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := nodeList{nodes: nodes, names: uniqueNames(nodes, EmitOptions{})}
+	var diags []Diagnostic
+	whole, err := json.Marshal(conf.Config{Outbounds: emitEach(list, (*fullNode).toXray, &diags)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := jsonToTOML(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("toml written node by node differs from the whole document (-whole +streamed):\n%s", diff)
 	}
 }
