@@ -139,6 +139,7 @@ type parser struct {
 	ctx  context.Context
 	name string
 	res  Result
+	det  detacher
 }
 
 func (p *parser) add(n *fullNode, line int, warns []Diagnostic) {
@@ -148,7 +149,9 @@ func (p *parser) add(n *fullNode, line int, warns []Diagnostic) {
 		w.Input, w.Line, w.Server = p.name, line, n.label()
 		p.keep(w)
 	}
-	p.res.Nodes = append(p.res.Nodes, n.compact())
+	kept := n.compact()
+	p.det.node(kept)
+	p.res.Nodes = append(p.res.Nodes, kept)
 }
 
 // entry records the outcome of reading one entry of a document or one
@@ -182,6 +185,7 @@ func (p *parser) keep(d Diagnostic) {
 		}
 		return
 	}
+	p.det.diagnostic(&d)
 	p.res.Diagnostics = append(p.res.Diagnostics, d)
 }
 
