@@ -40,10 +40,10 @@ func linkList(n int) []byte {
 }
 
 // BenchmarkEmitDoubling writes 2,500 to 20,000 links as Xray JSON (the
-// reference), Xray YAML and Clash YAML. YAML is written one node at a
-// time, so time and bytes allocated per input byte stay flat as the input
-// doubles; alloc/input-byte is the bytes allocated by writing, per byte of
-// the links read.
+// reference), Xray YAML, Xray TOML and Clash YAML. Every target is written
+// one node at a time, so time and bytes allocated per input byte stay flat
+// as the input doubles; alloc/input-byte is the bytes allocated by
+// writing, per byte of the links read.
 func BenchmarkEmitDoubling(b *testing.B) {
 	for _, n := range []int{2500, 5000, 10000, 20000} {
 		links := linkList(n)
@@ -51,7 +51,7 @@ func BenchmarkEmitDoubling(b *testing.B) {
 		if err != nil || len(res.Nodes) != n {
 			b.Fatalf("parse: %v, %d nodes", err, len(res.Nodes))
 		}
-		for _, target := range []OutputFormat{ToXrayJSON, ToXrayYAML, ToClashYAML} {
+		for _, target := range []OutputFormat{ToXrayJSON, ToXrayYAML, ToXrayTOML, ToClashYAML} {
 			b.Run(fmt.Sprintf("%s/links=%d", target, n), func(b *testing.B) {
 				loopPerInputByte(b, len(links), func() error {
 					_, err := EmitTo(io.Discard, res.Nodes, target, EmitOptions{})
