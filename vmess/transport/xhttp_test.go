@@ -107,6 +107,39 @@ func TestXHTTPOverXray(t *testing.T) {
 	}
 }
 
+// TestXHTTPFingerprints: XHTTP over TLS speaks every uTLS fingerprint
+// that ws and raw do, over HTTP/2 and HTTP/1.1 (each hello offers its
+// own ALPN list; the server must still pick what the mode needs), against
+// Xray's inbound.
+func TestXHTTPFingerprints(t *testing.T) {
+	t.Parallel()
+	cert := vmesstest.NewCert(t, "vmess.test", "127.0.0.1")
+	echo := vmesstest.StartEcho(t)
+	srv := startServer(t, tlsServer(cert, "xhttp", `"xhttpSettings":{"path":"/x"}`))
+	for _, fp := range []string{"chrome", "firefox", "safari", "ios", "edge", "random", "randomized", "unsafe"} {
+		for _, v := range xhttpVersions {
+			if !v.tls {
+				continue
+			}
+			t.Run(fp+"/"+v.name, func(t *testing.T) {
+				t.Parallel()
+				cfg := &transport.Config{Network: "xhttp", XHTTP: transport.XHTTPConfig{Path: "/x", Mode: "stream-one"}}
+				pinned(fp)(cfg, cert)
+				v.set(cfg)
+				cfg.Address, cfg.Port = srv.Host, uint16(srv.Port)
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				conn, err := transport.Dial(ctx, cfg, nil)
+				if err != nil {
+					t.Fatalf("Dial: %v", err)
+				}
+				defer conn.Close()
+				sessionTest(t, conn, srv.ID, vmess.SecurityAES128GCM, echo, 16<<10)
+			})
+		}
+	}
+}
+
 // TestXHTTPFailuresNamePhase: a wrong path or host, and each TLS
 // mismatch, fail in the phase that names them, within the deadline.
 func TestXHTTPFailuresNamePhase(t *testing.T) {
