@@ -114,10 +114,14 @@ type didOpenParams struct {
 
 type didChangeParams struct {
 	TextDocument   versionedTextDocumentIdentifier `json:"textDocument"`
-	ContentChanges []struct {
-		Range *lspRange `json:"range"`
-		Text  string    `json:"text"`
-	} `json:"contentChanges"`
+	ContentChanges []contentChange                 `json:"contentChanges"`
+}
+
+// contentChange is one edit of a didChange: Text replaces Range, or the
+// whole document when Range is nil.
+type contentChange struct {
+	Range *lspRange `json:"range"`
+	Text  string    `json:"text"`
 }
 
 type didCloseParams struct {

@@ -151,6 +151,11 @@ const (
 	readAheadSize = 1 << 20 // a message larger is not read ahead of
 	maxDocuments  = 256
 	maxOpenBytes  = 2 * schema.MaxSize
+	// maxChangeWork bounds the bytes one didChange may cost to apply
+	// (indexing and copying the document per edit that cannot be batched),
+	// so that a message of many edits to a large document cannot hold the
+	// server for minutes.
+	maxChangeWork = 256 << 20
 )
 
 // server is the state of one session.
@@ -448,28 +453,21 @@ func (s *server) change(p didChangeParams) {
 		return
 	}
 	before := len(d.text)
-	for _, c := range p.ContentChanges {
-		if c.Range == nil {
-			d.text = []byte(c.Text)
-			continue
-		}
-		t := newText(d.text, s.enc)
-		from, to := t.offset(c.Range.Start), t.offset(c.Range.End)
-		if to < from {
-			from, to = to, from
-		}
-		next := make([]byte, 0, len(d.text)-(to-from)+len(c.Text))
-		next = append(append(append(next, d.text[:from]...), c.Text...), d.text[to:]...)
-		d.text = next
+	text, ok := applyChanges(d.text, p.ContentChanges, s.enc)
+	if ok {
+		d.text = text
 	}
 	d.version = p.TextDocument.Version
 	s.openBytes += len(d.text) - before
 	tooMuch := s.openBytes > maxOpenBytes
 	s.mu.Unlock()
-	if tooMuch {
+	if tooMuch || !ok {
 		s.close(d.uri)
-		_ = s.conn.notify("window/showMessage", map[string]any{"type": 2, "message": fmt.Sprintf(
-			"xvm: stopped linting %s: the open documents are over %d MiB in all", d.uri, maxOpenBytes>>20)})
+		msg := fmt.Sprintf("xvm: stopped linting %s: the open documents are over %d MiB in all", d.uri, maxOpenBytes>>20)
+		if !ok {
+			msg = fmt.Sprintf("xvm: stopped linting %s: one change held more edits than the server follows (over %d MiB of copying); reopen the document", d.uri, maxChangeWork>>20)
+		}
+		_ = s.conn.notify("window/showMessage", map[string]any{"type": 2, "message": msg})
 		return
 	}
 	s.schedule(d, s.opts.Debounce)
