@@ -214,6 +214,14 @@ func (sc *scheduler) take(ctx context.Context, retry bool) error {
 	}
 	*waiting++
 	defer func() { *waiting-- }()
+	// A cancelled context wakes the wait: nothing else may (every slot
+	// can be held by jobs that wait themselves).
+	stop := context.AfterFunc(ctx, func() {
+		sc.mu.Lock()
+		sc.free.Broadcast()
+		sc.mu.Unlock()
+	})
+	defer stop()
 	for *active >= limit {
 		if err := ctx.Err(); err != nil {
 			return err

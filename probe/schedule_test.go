@@ -148,6 +148,24 @@ func TestSlotAfterSlowConnect(t *testing.T) {
 	}
 }
 
+// TestTakeHeedsItsContext: a job waiting for a slot gives up when its
+// context ends, though no slot comes free (it waited until one did).
+func TestTakeHeedsItsContext(t *testing.T) {
+	p, _, _ := slotProber(t, &fakeDialer{wait: func(int64) {}}, time.Second) // the one slot is held
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.sched.take(ctx, false) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("take: %v, want the context's deadline", err)
+		}
+	case <-time.After(20 * time.Second): // a hang catcher only
+		t.Fatal("take is still waiting long after its context ended")
+	}
+}
+
 // TestSlotSharedByParallelAttempts: two attempts of one job (a
 // diagnosis's parallel handshakes) share its slot. While one waits on a
 // slow connect and the other works, the job keeps the slot; it gives it
