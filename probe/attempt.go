@@ -161,16 +161,29 @@ func (p *prober) connect(ctx context.Context, e *entry, sl *slot, cfg transport.
 	if !s.take() {
 		return nil, nil, errBudget
 	}
+	sl.count()
 	select {
 	case s.open <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	default:
+		// The server's cap of open connections is reached. Wait for one
+		// to close as a parked attempt, without the job's share of the
+		// run's concurrency: the connections holding the cap may be
+		// parked on slow connects themselves, and need a slot to go on.
+		sl.park()
+		select {
+		case s.open <- struct{}{}:
+			sl.unpark()
+		case <-ctx.Done():
+			sl.unpark()
+			sl.end()
+			return nil, nil, ctx.Err()
+		}
 	}
 	done := func() {
 		<-s.open
 		sl.end()
 	}
-	if err := sl.begin(ctx); err != nil {
+	if err := sl.hold(ctx); err != nil {
 		done()
 		return nil, nil, err
 	}

@@ -166,6 +166,67 @@ func TestTakeHeedsItsContext(t *testing.T) {
 	}
 }
 
+// TestWaitForTheCapGivesTheSlotBack: a job whose attempt waits for its
+// server's cap of open connections does not hold the run's only slot
+// while it waits. Job Y's connect is slow (parked, its slot given back)
+// and holds the cap; job X takes the slot and asks for a connection to
+// the same server. When Y's connect lands it needs the slot: X used to
+// keep it while it waited for Y's connection to close, and both waited
+// until X's context ran out.
+func TestWaitForTheCapGivesTheSlotBack(t *testing.T) {
+	release := make(chan struct{})
+	d := &fakeDialer{wait: func(n int64) {
+		if n == 1 {
+			<-release // Y's connect is slow
+		}
+	}}
+	p, err := newProber(Options{NetDialer: d, ConnectTimeout: 40 * time.Millisecond, Concurrency: 1, PerServer: 1, Budget: 1 << 20, Spacing: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := Target{ID: vmesstest.NewUUID(), Stream: transport.Config{Address: "127.0.0.1", Port: 1}}
+	e := &entry{t: &tg, srv: p.serverOf(&tg)}
+	p.sched.active = 1
+	slY := &slot{sc: p.sched, held: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a hang catcher only
+	defer cancel()
+	y := make(chan error, 1)
+	go func() {
+		conn, done, err := p.connect(ctx, e, slY, e.t.Stream, nil)
+		if err == nil {
+			conn.Close()
+			done()
+		}
+		slY.release() // Y's job is over
+		y <- err
+	}()
+	// Y parks after 20 ms and gives the slot back; X takes it.
+	slX := &slot{sc: p.sched}
+	if err := slX.hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x := make(chan error, 1)
+	go func() {
+		conn, done, err := p.connect(ctx, e, slX, e.t.Stream, nil)
+		if err == nil {
+			conn.Close()
+			done()
+		}
+		x <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // X is waiting for the cap
+	close(release)
+	if err := <-y; err != nil {
+		t.Fatalf("Y: %v", err)
+	}
+	if err := <-x; err != nil {
+		t.Fatalf("X: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the two jobs waited for each other until the hang catcher")
+	}
+}
+
 // TestSlotSharedByParallelAttempts: two attempts of one job (a
 // diagnosis's parallel handshakes) share its slot. While one waits on a
 // slow connect and the other works, the job keeps the slot; it gives it

@@ -175,12 +175,12 @@ type slot struct {
 	taking chan struct{}
 }
 
-// begin counts an attempt in flight, which needs the slot.
-func (s *slot) begin(ctx context.Context) error {
+// count counts an attempt in flight; it needs the slot (hold) before it
+// does anything but wait.
+func (s *slot) count() {
 	s.mu.Lock()
 	s.attempts++
 	s.mu.Unlock()
-	return s.hold(ctx)
 }
 
 // end counts an attempt that is over.
