@@ -35,7 +35,8 @@ import (
 //     REALITY's PublicKey, ShortID and PQV.
 //
 // Not in the key: Name; Cipher and Experiments (the request header says
-// which the client chose); Headers other than Host; MTU and TTI; GRPCMode
+// which the client chose); Headers other than Host; mKCP's MTU, TTI,
+// capacities, write buffer and congestion (each side's own); GRPCMode
 // (Xray's gRPC server answers both); EarlyData's size; ALPN, Fingerprint,
 // SpiderX; TFO, Mux and the UDP switch.
 type serverKey struct {
@@ -156,6 +157,10 @@ func (n *fullNode) clientSettings() [][2]string {
 		{"headers", fmt.Sprint(n.Headers)},
 		{"mKCP MTU", fmt.Sprint(n.MTU)},
 		{"mKCP TTI", fmt.Sprint(n.TTI)},
+		{"mKCP uplink capacity", optInt(n.UplinkCapacity)},
+		{"mKCP downlink capacity", optInt(n.DownlinkCapacity)},
+		{"mKCP write buffer", optInt(n.WriteBufferSize)},
+		{"mKCP congestion", fmt.Sprint(n.Congestion)},
 		{"gRPC mode", strings.ToLower(n.GRPCMode)},
 		{"early data", fmt.Sprint(n.EarlyData)},
 		{"alpn", strings.Join(n.ALPN, ",")},
@@ -165,6 +170,14 @@ func (n *fullNode) clientSettings() [][2]string {
 		{"mux", fmt.Sprint(n.Mux)},
 		{"udp", fmt.Sprint(n.UDP)},
 	}
+}
+
+// optInt is a setting that may be unset ("" then; 0 is a value).
+func optInt(p *int) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprint(*p)
 }
 
 // clientDiff lists the client-side settings in which n differs from kept.

@@ -107,6 +107,36 @@ func TestDedupe(t *testing.T) {
 	}
 }
 
+// TestDedupeNamesMKCPTuning: entries of an Xray config that differ only
+// in mKCP's capacities or congestion (the client's own: not in the key)
+// are one server, and the note names what the one left out had of its
+// own; a capacity of 0 (Xray's smallest window) differs from none.
+func TestDedupeNamesMKCPTuning(t *testing.T) {
+	out := func(tag, kcp string) string {
+		return `{"tag": "` + tag + `", "protocol": "vmess", "settings": {"vnext": [{"address": "k.example", "port": 443, "users": [{"id": "b831bfb3-e84c-4647-a953-bbdd6e6d6390"}]}]}, "streamSettings": {"network": "kcp", "kcpSettings": {` + kcp + `}}}`
+	}
+	for _, c := range []struct {
+		name, a, b, differs string
+	}{
+		{"uplink 0 against none", `"mtu": 1350`, `"mtu": 1350, "uplinkCapacity": 0`, "mKCP uplink capacity"},
+		{"downlink", `"downlinkCapacity": 20`, `"downlinkCapacity": 100`, "mKCP downlink capacity"},
+		{"write buffer", `"writeBufferSize": 2`, `"writeBufferSize": 8`, "mKCP write buffer"},
+		{"congestion", `"congestion": false`, `"congestion": true`, "mKCP congestion"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := `{"outbounds": [` + out("A", c.a) + `, ` + out("B", c.b) + `]}`
+			res, err := Parse(context.Background(), "cfg.json", []byte(cfg), Options{})
+			if err != nil || len(res.Nodes) != 2 {
+				t.Fatalf("parse: %v %v", err, res.Diagnostics)
+			}
+			kept, notes := Dedupe(res.Nodes)
+			if len(kept) != 1 || len(notes) != 1 || !strings.Contains(notes[0].Message, "own "+c.differs+" is dropped") {
+				t.Fatalf("kept %d, notes %v; want one note naming %s", len(kept), notes, c.differs)
+			}
+		})
+	}
+}
+
 func TestDedupeGRPCServiceName(t *testing.T) {
 	a := "vmess://" + corpusUUID + "@g.example:443?type=grpc&security=tls&serviceName="
 	nodes := parseLinks(t, a+"one#A", a+"two#B", a+"one#C")
