@@ -131,10 +131,6 @@ func applyFixes(src []byte, ds []Diagnostic) ([]byte, []Diagnostic, []Edit) {
 	return out, applied, edits
 }
 
-// oldOffset maps an offset in the edited text back to the source the
-// edits applied to; an offset inside replaced text maps to the edit's start.
-func oldOffset(edits []Edit, off int) int { return newEditMap(edits).old(off) }
-
 // editMap maps offsets of an edited text back to its source by binary
 // search, for the many findings of one fixed document: the edits are
 // sorted and do not overlap, so at most the last edit that starts before
@@ -167,22 +163,6 @@ func (m *editMap) old(off int) int {
 		return m.edits[k-1].Start
 	}
 	return off - m.shift[k-1]
-}
-
-// newOffset maps an offset of the source the edits applied to into the
-// edited text.
-func newOffset(edits []Edit, off int) int {
-	shift := 0
-	for _, e := range edits {
-		if e.Start >= off && !(e.Start == off && e.End == off) {
-			break
-		}
-		if off < e.End {
-			return e.Start + shift
-		}
-		shift += len(e.New) - (e.End - e.Start)
-	}
-	return off + shift
 }
 
 // FixResult is what FixBytes did to one document.
@@ -219,7 +199,10 @@ const (
 // fix after which lint finds something it did not find before, where the
 // fix edits, is withheld and the rest applied again; passes repeat while
 // fixes remain (fixes that overlapped wait for the next), so fixing the
-// result again changes nothing. Errors are those of LintBytes.
+// result again changes nothing — unless the loop's bound (maxFixPasses
+// passes of maxFixAttempts attempts) was reached with fixes still to
+// apply: those stay among Remaining, with their fixes, for another run.
+// Errors are those of LintBytes.
 func (l *Linter) FixBytes(ctx context.Context, name string, data []byte) (FixResult, error) {
 	res, _, err := l.fixBytes(ctx, name, data)
 	return res, err

@@ -61,3 +61,23 @@ func TestOffsetMapping(t *testing.T) {
 		t.Errorf("text at an insertion point moves after it: got %d", got)
 	}
 }
+
+// oldOffset (tests) maps an offset in the edited text back to the source the
+// edits applied to; an offset inside replaced text maps to the edit's start.
+func oldOffset(edits []Edit, off int) int { return newEditMap(edits).old(off) }
+
+// newOffset (tests: the inverse oldOffset is checked against) maps an offset of the source the edits applied to into the
+// edited text.
+func newOffset(edits []Edit, off int) int {
+	shift := 0
+	for _, e := range edits {
+		if e.Start >= off && !(e.Start == off && e.End == off) {
+			break
+		}
+		if off < e.End {
+			return e.Start + shift
+		}
+		shift += len(e.New) - (e.End - e.Start)
+	}
+	return off + shift
+}

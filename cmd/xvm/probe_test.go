@@ -708,7 +708,7 @@ func TestReadmeStatesProbeDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := strings.Join(strings.Fields(string(raw)), " ") // lines wrap anywhere
-	want := fmt.Sprintf("By default `xvm probe` opens **at most %d connections to one server (host:port) in a run**, all its entries together, at most %d at once and %d ms apart",
+	want := fmt.Sprintf("By default `xvm probe` opens **at most %d connections to one server (host:port) in a run**, all its entries together, at most %d attempts at once and connections %d ms apart",
 		probe.DefaultBudget, probe.DefaultPerServer, probe.DefaultSpacing.Milliseconds())
 	if !strings.Contains(readme, want) {
 		t.Fatalf("README.md does not say %q", want)

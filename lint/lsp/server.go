@@ -45,7 +45,9 @@ const DefaultDebounce = 40 * time.Millisecond
 var ErrNoShutdown = errors.New("lsp: exit without shutdown")
 
 // Serve answers one client on in and out until it sends exit, in ends, or
-// ctx is done. A clean exit (shutdown, then exit) returns nil.
+// ctx is done. A clean exit (shutdown, then exit) returns nil. Serve does
+// not close in: a read of in still under way when it returns ends when
+// the caller closes in (xvm lsp exits, which does).
 func Serve(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
