@@ -63,6 +63,10 @@ func TestConvertedConfigsCarryTraffic(t *testing.T) {
 	echo := vmesstest.StartEcho(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if !vmesstest.XrayRaceFree && (strings.Contains(tt.server, `"kcp"`) || strings.Contains(tt.server, `"xhttp"`)) {
+				t.Log("not run under -race: Xray-core's own mKCP and XHTTP code races (vmesstest.XrayRaceFree); the default run covers it")
+				return
+			}
 			srv := vmesstest.StartServer(t, vmesstest.ServerOptions{StreamSettings: tt.server})
 			in := strings.NewReplacer("{port}", strconv.Itoa(srv.Port), "{id}", srv.ID, "{pcs}", cert.SHA256,
 				"{b64rocket}", b64("auto:"+srv.ID+"@127.0.0.1:"+strconv.Itoa(srv.Port))).Replace(tt.input)

@@ -144,7 +144,7 @@ func TestRequestsMatchXray(t *testing.T) {
 	compared := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if strings.Contains(tt.stream, "?ed=") && !xrayRaceFree {
+			if strings.Contains(tt.stream, "?ed=") && !vmesstest.XrayRaceFree {
 				t.Log("not compared under -race: Xray-core's own ws early-data client (websocket delayDialConn) reads and writes its Conn field from two goroutines unsynchronised, so the race detector would fail this test on Xray's code, not ours; the default run (without -race) compares it")
 				return
 			}
@@ -199,12 +199,12 @@ func TestRequestsMatchXray(t *testing.T) {
 			compared[tt.name] = true
 		})
 	}
-	if xrayRaceFree && !compared["ws-early-data"] && !t.Failed() {
+	if vmesstest.XrayRaceFree && !compared["ws-early-data"] && !t.Failed() {
 		t.Error("the ws early-data request was not compared in a run without -race")
 	}
 }
 
-// TestRaceConstantMatchesBuild: xrayRaceFree (which leaves the ws
+// TestRaceConstantMatchesBuild: vmesstest.XrayRaceFree (which leaves the ws
 // early-data comparison out) is false only in a -race build, so the
 // default `go test` run compares it.
 func TestRaceConstantMatchesBuild(t *testing.T) {
@@ -219,8 +219,8 @@ func TestRaceConstantMatchesBuild(t *testing.T) {
 			race = s.Value == "true"
 		}
 	}
-	if xrayRaceFree == race {
-		t.Errorf("xrayRaceFree = %v in a build with -race=%v; race_on_test.go/race_off_test.go build tags are wrong", xrayRaceFree, race)
+	if vmesstest.XrayRaceFree == race {
+		t.Errorf("vmesstest.XrayRaceFree = %v in a build with -race=%v; race_on_test.go/race_off_test.go build tags are wrong", vmesstest.XrayRaceFree, race)
 	}
-	t.Logf("-race=%v: ws early-data capture comparison included: %v", race, xrayRaceFree)
+	t.Logf("-race=%v: ws early-data capture comparison included: %v", race, vmesstest.XrayRaceFree)
 }

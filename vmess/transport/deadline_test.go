@@ -254,14 +254,14 @@ func TestPassedDeadlinesLeaveStreamsWorking(t *testing.T) {
 	// TestHalfCloseReachesEOF).
 	targets := make([]target, len(cases))
 	for i, tc := range cases {
-		if tc.xrayRaces && !xrayRaceFree {
+		if tc.xrayRaces && !vmesstest.XrayRaceFree {
 			continue
 		}
 		targets[i] = tc.server()
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.xrayRaces && !xrayRaceFree {
+			if tc.xrayRaces && !vmesstest.XrayRaceFree {
 				t.Log("not run under -race: the Xray server races in its own code (see race_on_test.go)")
 				return
 			}

@@ -164,7 +164,7 @@ func (c *xhttpCapture) wait(t *testing.T, n int, who string) []xhttpRequest {
 // streaming POST (stream-one); over HTTP/1.1 and HTTP/2 with TLS.
 func TestXHTTPRequestsMatchXray(t *testing.T) {
 	t.Parallel()
-	if !xrayRaceFree {
+	if !vmesstest.XrayRaceFree {
 		t.Log("not compared under -race: Xray-core's own XHTTP client (splithttp WaitReadCloser) sets and reads its body field from two goroutines unsynchronised, so the race detector would fail this test on Xray's code; the default run compares every request")
 		return
 	}

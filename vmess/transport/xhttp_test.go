@@ -68,7 +68,7 @@ func TestXHTTPOverXray(t *testing.T) {
 			for _, sec := range testSecurities() {
 				name := mode + "/" + v.name + "/" + sec.String()
 				t.Run(name, func(t *testing.T) {
-					if (mode == "auto" || mode == "packet-up") && !xrayRaceFree {
+					if (mode == "auto" || mode == "packet-up") && !vmesstest.XrayRaceFree {
 						t.Log("not run under -race: Xray-core's own packet-up server (splithttp uploadQueue Close and Read) races on its closed field when a session ends, so the race detector would fail this test on Xray's code; the default run covers it")
 						return
 					}
@@ -199,7 +199,7 @@ func TestXHTTPFailuresNamePhase(t *testing.T) {
 // XmuxManager does, and the session goes on.
 func TestXHTTPXmuxMovesUploads(t *testing.T) {
 	t.Parallel()
-	if !xrayRaceFree {
+	if !vmesstest.XrayRaceFree {
 		t.Log("not run under -race: Xray-core's packet-up server races when a session ends (see TestXHTTPOverXray)")
 		return
 	}

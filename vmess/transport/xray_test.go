@@ -208,7 +208,7 @@ func transportCases() []transportCase {
 // the test is left out.
 func racesInXray(t *testing.T, kcp bool) bool {
 	t.Helper()
-	if xrayRaceFree || !kcp {
+	if vmesstest.XrayRaceFree || !kcp {
 		return false
 	}
 	t.Log("not run under -race: Xray-core's mKCP server reads its receiving worker's leftOver outside its lock, so the race detector would fail this test on Xray's code; the default run covers it")
