@@ -258,7 +258,10 @@ type kcpConn struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	read, write deadline
+	// The deadlines are the session's own: a Read that times out leaves
+	// the session going, and a write deadline bounds a Write waiting for
+	// room in the sending buffer (what was queued stays queued).
+	streamDeadlines
 }
 
 func newKCPConn(udp net.Conn, p *kcpParams) (*kcpConn, error) {
@@ -865,31 +868,10 @@ func (c *kcpConn) Close() error {
 		}
 		close(c.done)
 		c.udp.Close()
-		c.read.stop()
-		c.write.stop()
+		c.stop()
 	})
 	return nil
 }
 
 func (c *kcpConn) LocalAddr() net.Addr  { return c.udp.LocalAddr() }
 func (c *kcpConn) RemoteAddr() net.Addr { return c.udp.RemoteAddr() }
-
-// SetDeadline sets both deadlines.
-func (c *kcpConn) SetDeadline(t time.Time) error {
-	c.read.set(t)
-	c.write.set(t)
-	return nil
-}
-
-// SetReadDeadline bounds Reads; the session goes on after one times out.
-func (c *kcpConn) SetReadDeadline(t time.Time) error {
-	c.read.set(t)
-	return nil
-}
-
-// SetWriteDeadline bounds Writes waiting for room in the sending buffer;
-// what was queued before stays queued.
-func (c *kcpConn) SetWriteDeadline(t time.Time) error {
-	c.write.set(t)
-	return nil
-}
