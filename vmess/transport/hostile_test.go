@@ -25,13 +25,20 @@ import (
 // finite flood, until it is written), never ending the header.
 func floodServer(t *testing.T, flood func(w *bufio.Writer) error) *net.TCPAddr {
 	t.Helper()
+	return headFlood(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", flood)
+}
+
+// headFlood answers every request with head (a status line and headers)
+// and then what flood writes, never ending the header.
+func headFlood(t *testing.T, head string, flood func(w *bufio.Writer) error) *net.TCPAddr {
+	t.Helper()
 	return loopbackAddr(t, vmesstest.StartTCP(t, func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(30 * time.Second))
 		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 			return
 		}
 		w := bufio.NewWriterSize(c, 64<<10)
-		w.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+		w.WriteString(head)
 		if flood(w) == nil {
 			w.Flush()
 		}
@@ -277,17 +284,7 @@ func appendHPACKInt(dst []byte, first byte, n uint, v uint64) []byte {
 // line and then what flood writes, never ending the header.
 func http1Flood(t *testing.T, flood func(*bufio.Writer) error) *net.TCPAddr {
 	t.Helper()
-	return loopbackAddr(t, vmesstest.StartTCP(t, func(c net.Conn) {
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-			return
-		}
-		w := bufio.NewWriterSize(c, 64<<10)
-		w.WriteString("HTTP/1.1 200 OK\r\n")
-		if flood(w) == nil {
-			w.Flush()
-		}
-	}))
+	return headFlood(t, "HTTP/1.1 200 OK\r\n", flood)
 }
 
 // TestXHTTPFloodIsBounded: a server that answers with response headers
