@@ -13,15 +13,21 @@ import (
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
-// dialTransport dials cfg within 10 s, failing the test on error, and
-// closes the connection when the test ends.
+// dialTransport dials cfg within 20 s (a hang catcher), failing the test
+// on error, and closes the connection when the test ends.
 func dialTransport(t testing.TB, cfg *transport.Config) net.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return dialTraced(t, cfg, nil)
+}
+
+// dialTraced is dialTransport reporting to trace.
+func dialTraced(t testing.TB, cfg *transport.Config, trace *transport.Trace) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, err := transport.Dial(ctx, cfg, nil)
+	conn, err := transport.Dial(ctx, cfg, trace)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Dial: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn

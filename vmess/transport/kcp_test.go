@@ -1,7 +1,6 @@
 package transport_test
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
@@ -85,13 +84,7 @@ func TestKCPOverXray(t *testing.T) {
 						pinned("")(cfg, cert)
 					}
 					mc.client(cfg)
-					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-					defer cancel()
-					conn, err := transport.Dial(ctx, cfg, nil)
-					if err != nil {
-						t.Fatalf("Dial: %v", err)
-					}
-					defer conn.Close()
+					conn := dialTransport(t, cfg)
 					sessionTest(t, conn, srv.ID, sec, echo, 64<<10)
 				})
 			}

@@ -88,13 +88,7 @@ func TestXHTTPOverXray(t *testing.T) {
 						phases[p] = true
 						mu.Unlock()
 					}}
-					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-					defer cancel()
-					conn, err := transport.Dial(ctx, cfg, trace)
-					if err != nil {
-						t.Fatalf("Dial: %v", err)
-					}
-					defer conn.Close()
+					conn := dialTraced(t, cfg, trace)
 					sessionTest(t, conn, srv.ID, sec, echo, 96<<10)
 					mu.Lock()
 					defer mu.Unlock()
@@ -127,13 +121,7 @@ func TestXHTTPFingerprints(t *testing.T) {
 				pinned(fp)(cfg, cert)
 				v.set(cfg)
 				cfg.Address, cfg.Port = srv.Host, uint16(srv.Port)
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				conn, err := transport.Dial(ctx, cfg, nil)
-				if err != nil {
-					t.Fatalf("Dial: %v", err)
-				}
-				defer conn.Close()
+				conn := dialTransport(t, cfg)
 				sessionTest(t, conn, srv.ID, vmess.SecurityAES128GCM, echo, 16<<10)
 			})
 		}
