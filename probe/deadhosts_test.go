@@ -204,22 +204,10 @@ func (d *slowTo) longest() time.Duration {
 // lookup ends at its context's deadline.
 func silentResolver(t testing.TB) *net.Resolver {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				return
-			}
-		}
-	}()
+	dns := vmesstest.StartSilentUDP(t).String()
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+		return d.DialContext(ctx, "udp", dns)
 	}}
 }
 

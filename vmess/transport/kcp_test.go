@@ -123,24 +123,9 @@ func TestKCPLossyPath(t *testing.T) {
 	}
 }
 
-// silentUDP is a UDP socket on loopback that reads and never answers.
-func silentUDP(t *testing.T) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			if _, _, err := pc.ReadFrom(b); err != nil {
-				return
-			}
-		}
-	}()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
+// silentUDP is the port of a UDP socket on loopback that reads and
+// never answers.
+func silentUDP(t *testing.T) int { return vmesstest.StartSilentUDP(t).Port }
 
 // TestKCPFailuresNamePhase: TLS over mKCP to a server without TLS (which
 // takes the ClientHello for a VMess request and, as Xray does with a bad

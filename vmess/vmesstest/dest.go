@@ -115,6 +115,27 @@ func StartUDPEchoOn(tb testing.TB, addr string) *UDPEchoServer {
 	return &UDPEchoServer{Addr: pc.LocalAddr().String()}
 }
 
+// StartSilentUDP starts a UDP socket on 127.0.0.1 that reads every
+// datagram and answers none (a DNS server that never answers, an mKCP
+// peer that is gone), for the test's lifetime, and returns its address.
+func StartSilentUDP(tb testing.TB) *net.UDPAddr {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("vmesstest: udp listen: %v", err)
+	}
+	tb.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			if _, _, err := pc.ReadFrom(buf); errors.Is(err, net.ErrClosed) {
+				return
+			}
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr)
+}
+
 // Cert is a self-signed certificate made for one test.
 type Cert struct {
 	// CertPEM and KeyPEM are the PEM blocks.
