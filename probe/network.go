@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/xvmtools/xvm/convert"
-	"github.com/xvmtools/xvm/vmess"
 	"github.com/xvmtools/xvm/vmess/transport"
 )
 
@@ -139,21 +138,10 @@ func kcpSize(v *int) *uint32 {
 }
 
 // networkName is probe's name for a streamSettings network or a node's
-// transport: vmess.StreamNetwork's, the one spelling every package shares
-// ("raw" for tcp and none given, "ws" for websocket, "xhttp" for
-// splithttp, "kcp" for mkcp, "h2" for http; other names lower-cased), but
-// for h3, as the dialer reads it too (transport.Config.Network): the
-// vocabulary files h3 with h2, as Xray's config loader once did, and
-// probing an h3 entry as HTTP/2 would give a verdict about another
-// transport, so it keeps its name and transport.Dial refuses it by that
-// name (Xray moved HTTP/3 to XHTTP).
-func networkName(n string) string {
-	name, _ := vmess.StreamNetwork(n)
-	if strings.EqualFold(strings.TrimSpace(n), "h3") {
-		return "h3"
-	}
-	return name
-}
+// transport: the dialer's own reading (transport.NetworkName), so that
+// probe names what transport.Dial will dial — an h3 entry keeps its name
+// and is refused by it, never probed as HTTP/2.
+func networkName(n string) string { return transport.NetworkName(n) }
 
 // xrayPath is a node's ws or httpupgrade path as Xray reads it (early data
 // moved into it as "?ed=N"), warning about what it cannot carry.

@@ -127,7 +127,7 @@ type plan struct {
 }
 
 func (c *Config) plan() (*plan, error) {
-	p := &plan{network: normNetwork(c.Network)}
+	p := &plan{network: NetworkName(c.Network)}
 	switch p.network {
 	case "raw", "ws", "httpupgrade", "grpc", "xhttp", "kcp", "h2":
 	case "hysteria":

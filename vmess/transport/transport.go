@@ -284,18 +284,18 @@ func (c *Config) Warnings() []string {
 	if strings.EqualFold(c.Security, "tls") && c.TLS.AllowInsecure {
 		w = append(w, `tlsSettings.allowInsecure: current Xray refuses this setting ("removed and migrated to pinnedPeerCertSha256"); xvm skips certificate verification for this probe only; pin the certificate with pinnedPeerCertSha256 instead`)
 	}
-	if normNetwork(c.Network) == "httpupgrade" {
+	if NetworkName(c.Network) == "httpupgrade" {
 		if _, ed := splitEarlyData(c.HTTPUpgrade.Path); ed > 0 {
 			w = append(w, `httpupgradeSettings.path: "?ed=" early data is not used; xvm waits for the server's 101 response, because Xray's own server drops payload that arrives together with the upgrade request`)
 		}
 	}
 	for k := range c.WS.Headers {
-		if strings.EqualFold(k, "host") && normNetwork(c.Network) == "ws" {
+		if strings.EqualFold(k, "host") && NetworkName(c.Network) == "ws" {
 			w = append(w, `wsSettings.headers.Host is deprecated in Xray; it is used as wsSettings.host`)
 		}
 	}
 	tls := strings.EqualFold(c.Security, "tls")
-	switch normNetwork(c.Network) {
+	switch NetworkName(c.Network) {
 	case "h2":
 		w = append(w, `network "h2": Xray v1.260327.0 removed the HTTP/2 transport (it refuses such configs and migrated them to XHTTP stream-one); xvm dials it for servers that still run it (older Xray, V2Ray, sing-box)`)
 		if !tls {
@@ -314,11 +314,12 @@ func (c *Config) Warnings() []string {
 	return w
 }
 
-// normNetwork is vmess.StreamNetwork's canonical name, known or not,
+// NetworkName is the network a Config's Network names for the dialer:
+// vmess.StreamNetwork's canonical name, known or not,
 // but for h3: the vocabulary files it with h2 (Xray refuses both as its
 // removed HTTP transport), while a dialer asked for HTTP/3 must not speak
 // HTTP/2 over TCP in its place, so h3 stays a network xvm does not dial.
-func normNetwork(n string) string {
+func NetworkName(n string) string {
 	c, _ := vmess.StreamNetwork(n)
 	if c == "h2" && strings.EqualFold(strings.TrimSpace(n), "h3") {
 		return "h3"
