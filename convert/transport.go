@@ -43,7 +43,7 @@ type transportPart struct {
 }
 
 // transportParts holds every transport a node can have, by its name in
-// the shared vocabulary (schema.Network).
+// the shared vocabulary (vmess.StreamNetwork).
 var transportParts = map[string]*transportPart{
 	"raw":         rawPart,
 	"ws":          wsPart,

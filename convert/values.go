@@ -161,7 +161,7 @@ func normaliseCipher(s string) (string, bool) {
 }
 
 // normaliseNetwork maps a dialect's transport name onto the one
-// vocabulary every package uses (schema.Network: raw, ws, grpc,
+// vocabulary every package uses (vmess.StreamNetwork: raw, ws, grpc,
 // httpupgrade, xhttp, kcp, and the removed h2 and quic), plus two link
 // spellings: "none" (v2rayN's placeholder) is raw, "gun" is grpc. ok is
 // false for a name no dialect defines (and for hysteria, which VMess
@@ -173,7 +173,7 @@ func normaliseNetwork(s string) (string, bool) {
 	case "gun":
 		return "grpc", true
 	}
-	n, ok := schema.Network(s)
+	n, ok := vmess.StreamNetwork(s)
 	if !ok || n == "hysteria" {
 		return "raw", false
 	}

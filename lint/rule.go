@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/xvmtools/xvm/schema"
+	"github.com/xvmtools/xvm/vmess"
 )
 
 // Runtime is the Xray the configuration must run on, named by the
@@ -323,12 +324,12 @@ func (ob *outboundView) streamSecurity() string {
 }
 
 // network returns the network of an outbound in Xray's current names
-// (schema.Network: "raw" by default, websocket is ws, splithttp is xhttp).
+// (vmess.StreamNetwork: "raw" by default, websocket is ws, splithttp is xhttp).
 func (ob *outboundView) network() string {
 	if ob == nil || ob.stream.node == nil {
 		return "raw"
 	}
 	s, _ := str(get(ob.stream.node, "network"))
-	n, _ := schema.Network(s)
+	n, _ := vmess.StreamNetwork(s)
 	return n
 }

@@ -1,17 +1,9 @@
 package schema
 
-import (
-	"github.com/xvmtools/xvm/vmess"
-)
-
-// The words every package uses for the same things: transport names and
-// the severity of a finding. lint, convert and probe all see Xray configs,
-// share links and probe targets; one spelling keeps their messages, JSON
-// and tests in agreement.
-
-// Network is the name of a transport in Xray's current config vocabulary,
-// as vmess.StreamNetwork, the one normaliser, gives it.
-func Network(name string) (canonical string, ok bool) { return vmess.StreamNetwork(name) }
+// The words every package uses for the same things: the severity of a
+// finding (transport names are vmess.StreamNetwork's). lint, convert and
+// probe all see Xray configs, share links and probe targets; one spelling
+// keeps their messages, JSON and tests in agreement.
 
 // Severity grades a finding or a diagnostic, from Info to Error, so that
 // "at least Warning" is a comparison. The zero value is no severity

@@ -7,8 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/xvmtools/xvm/probe"
-	"github.com/xvmtools/xvm/schema"
 	"github.com/xvmtools/xvm/schema/safetext"
+	"github.com/xvmtools/xvm/vmess/transport"
 )
 
 // Label values come from share links and subscriptions, which anyone can
@@ -38,11 +38,11 @@ func seriesIdentity(t *probe.Target) (name, server, transport string) {
 func labelValue(s string) string { return truncateLabel(safetext.Escape(s)) }
 
 // transportOf is "raw", "ws", "grpc+tls", …: the transport in the
-// project's one vocabulary (schema.Network: Xray's aliases tcp and
-// websocket read raw and ws) and "+tls" when TLS wraps it. It is known
+// dialer's reading of the project's one vocabulary (transport.NetworkName:
+// Xray's aliases tcp and websocket read raw and ws) and "+tls" when TLS wraps it. It is known
 // before the first result, so a target's labels never change.
 func transportOf(t *probe.Target) string {
-	n, _ := schema.Network(t.Stream.Network)
+	n := transport.NetworkName(t.Stream.Network)
 	if strings.EqualFold(t.Stream.Security, "tls") {
 		n += "+tls"
 	}

@@ -174,7 +174,7 @@ func TestDuplicateNamesExported(t *testing.T) {
 }
 
 // TestTransportLabel: the transport label uses the project's network
-// names (schema.Network), whatever alias a link used.
+// names (transport.NetworkName), whatever alias a link used.
 func TestTransportLabel(t *testing.T) {
 	tests := []struct{ network, security, want string }{
 		{"", "", "raw"},
