@@ -248,3 +248,31 @@ func (r *streamReader) read(b []byte, d *deadline, closed <-chan struct{}) (int,
 func (r *streamReader) stop() {
 	r.once.Do(func() { close(r.quit) })
 }
+
+// lazyReader is a conn's streamReader, started by the first Read (once
+// the source is ready) and stopped at Close; it serialises Reads.
+type lazyReader struct {
+	mu sync.Mutex
+	sr *streamReader
+}
+
+// read reads through the streamReader of src (called once, at the first
+// read) within deadline d, until closed is closed.
+func (l *lazyReader) read(b []byte, src func() io.Reader, d *deadline, closed <-chan struct{}) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sr == nil {
+		l.sr = newStreamReader(src())
+	}
+	return l.sr.read(b, d, closed)
+}
+
+// stop ends the reader's goroutine, if one was started (see
+// streamReader.stop).
+func (l *lazyReader) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sr != nil {
+		l.sr.stop()
+	}
+}

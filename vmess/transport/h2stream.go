@@ -54,8 +54,7 @@ type h2Stream struct {
 	resp      *http.Response
 	respErr   error
 
-	rmu sync.Mutex
-	sr  *streamReader // the download, once read
+	dl lazyReader // the download, once read
 
 	streamDeadlines
 	closeOnce sync.Once
@@ -97,12 +96,7 @@ func startH2Stream(ctx context.Context, cc *http2.ClientConn, conn net.Conn, req
 // readStream returns what download (the stream's payload decoder, which
 // reads the response) gives, within the read deadline.
 func (s *h2Stream) readStream(b []byte, download func() io.Reader) (int, error) {
-	s.rmu.Lock()
-	defer s.rmu.Unlock()
-	if s.sr == nil {
-		s.sr = newStreamReader(download())
-	}
-	return s.sr.read(b, &s.read, s.done)
+	return s.dl.read(b, download, &s.read, s.done)
 }
 
 // respWait bounds how long a failed Write waits for the request's
@@ -151,11 +145,7 @@ func (s *h2Stream) Close() error {
 		s.cc.Close()
 		s.raw.Close()
 		s.stop()
-		s.rmu.Lock()
-		if s.sr != nil {
-			s.sr.stop()
-		}
-		s.rmu.Unlock()
+		s.dl.stop()
 	})
 	return nil
 }

@@ -83,8 +83,7 @@ type wsConn struct {
 	ws    *websocket.Conn
 	upErr error
 
-	rmu sync.Mutex
-	sr  *streamReader // the messages' payload, once upgraded
+	payload lazyReader // the messages' payload, once upgraded
 
 	connDeadlines // also holds the underlying conn (raw)
 	closeOnce     sync.Once
@@ -293,12 +292,7 @@ func (c *wsConn) Read(b []byte) (int, error) {
 	if c.upErr != nil {
 		return 0, c.upErr
 	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if c.sr == nil {
-		c.sr = newStreamReader(&wsPayload{ws: c.ws})
-	}
-	return c.sr.read(b, &c.read, c.closed)
+	return c.payload.read(b, func() io.Reader { return &wsPayload{ws: c.ws} }, &c.read, c.closed)
 }
 
 // wsPayload reads the payload of the server's messages one after
@@ -365,11 +359,7 @@ func (c *wsConn) Close() error {
 		}
 		c.stop()
 		err = c.raw.Close()
-		c.rmu.Lock()
-		if c.sr != nil {
-			c.sr.stop()
-		}
-		c.rmu.Unlock()
+		c.payload.stop()
 	})
 	return err
 }

@@ -65,8 +65,7 @@ type xhttpConn struct {
 	first net.Conn
 
 	download io.ReadCloser
-	rmu      sync.Mutex
-	sr       *streamReader // the download, once read
+	dl       lazyReader // the download, once read
 
 	// Streaming upload (stream-up, stream-one).
 	pw      *io.PipeWriter
@@ -467,12 +466,7 @@ func (c *xhttpConn) startStreamUpload(ctx context.Context, client *xhttpClient) 
 
 // Read returns the download's bytes.
 func (c *xhttpConn) Read(b []byte) (int, error) {
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if c.sr == nil {
-		c.sr = newStreamReader(xhttpDownload{c})
-	}
-	return c.sr.read(b, &c.read, c.ctx.Done())
+	return c.dl.read(b, func() io.Reader { return xhttpDownload{c} }, &c.read, c.ctx.Done())
 }
 
 // xhttpDownload reads the download's body, marking a failure after
@@ -567,11 +561,7 @@ func (c *xhttpConn) Close() error {
 		}
 		c.mu.Unlock()
 		c.stop()
-		c.rmu.Lock()
-		if c.sr != nil {
-			c.sr.stop()
-		}
-		c.rmu.Unlock()
+		c.dl.stop()
 	})
 	return nil
 }
